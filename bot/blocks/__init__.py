@@ -1,0 +1,1 @@
+"""Block Kit builders: small pure functions from view data to Slack blocks, each tested."""

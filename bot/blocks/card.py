@@ -1,0 +1,194 @@
+"""The receipt card the employee sees in their DM, and the edit modal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.blocks.common import (
+    Block,
+    ExpenseView,
+    button,
+    confirm_dialog,
+    context,
+    escape,
+    header,
+    mrkdwn,
+    section,
+    text,
+)
+from workflows.categories import CATEGORIES
+from workflows.expenses import EDITABLE, Status
+
+SUBMIT = "expense_submit"
+EDIT = "expense_edit"
+DISCARD = "expense_discard"
+PICK_CUSTOMER = "expense_pick_customer"
+EDIT_VIEW = "expense_edit_view"
+NEW_VIEW = "expense_new_view"
+CUSTOMER_SEARCH = "customer_search"
+NO_CUSTOMER = "none"
+
+
+def _confidence_mark(view: ExpenseView, field_name: str) -> str:
+    score = view.confidence.get(field_name)
+    if score is None or score >= 0.6:
+        return ""
+    return " :warning: _check_"
+
+
+def _customer_text(view: ExpenseView) -> str:
+    if view.customer is None:
+        return "_none_"
+    name = escape(view.customer.name)
+    if view.customer_confirmed or view.customer.score is None:
+        return name
+    return f"{name} ({view.customer.score:.0f}% match)"
+
+
+def build_receipt_card(view: ExpenseView) -> list[Block]:
+    """The card: what was read, what is missing, and the buttons that fit the expense's state."""
+    date_text = view.spent_on.isoformat() if view.spent_on else "_not read: add it_"
+    blocks: list[Block] = [
+        header(f"Expense {view.ref}"),
+        {
+            "type": "section",
+            "fields": [
+                mrkdwn(f"*Merchant*\n{escape(view.merchant) if view.merchant else '_not read_'}"
+                       f"{_confidence_mark(view, 'merchant')}"),
+                mrkdwn(f"*Date*\n{date_text}{_confidence_mark(view, 'date')}"),
+                mrkdwn(f"*Total*\n{view.total_text}{_confidence_mark(view, 'total')}"),
+                mrkdwn(f"*Category*\n{view.category_text}"),
+                mrkdwn(f"*Customer*\n{_customer_text(view)}"),
+                mrkdwn(f"*Status*\n{view.status_text}"),
+            ],
+        },
+    ]  # fmt: skip
+    if view.note:
+        blocks.append(context(f"Note: {escape(view.note)}"))
+    if view.customer_reason and view.customer is not None and not view.customer_confirmed:
+        blocks.append(context(f"Customer matched by {escape(view.customer_reason)}"))
+    for problem in view.problems:
+        blocks.append(section(f":pencil2: {problem}"))
+    for warning in view.warnings:
+        blocks.append(section(f":warning: {warning}"))
+    if view.status_detail:
+        blocks.append(context(view.status_detail))
+    if view.status in EDITABLE and view.status is not Status.READING:
+        if view.candidates and not view.customer_confirmed:
+            options = [{"text": text(c.name[:70]), "value": str(c.id)} for c in view.candidates[:8]] + [
+                {"text": text("No customer"), "value": NO_CUSTOMER}
+            ]
+            blocks.append(
+                {
+                    "type": "section",
+                    "block_id": "customer_pick",
+                    "text": mrkdwn("Is this for a customer?"),
+                    "accessory": {
+                        "type": "static_select",
+                        "action_id": PICK_CUSTOMER,
+                        "placeholder": text("Pick the customer"),
+                        "options": options,
+                    },
+                }
+            )
+        value = str(view.id)
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "expense_actions",
+                "elements": [
+                    button("Submit", SUBMIT, value, style="primary"),
+                    button("Edit", EDIT, value),
+                    button(
+                        "Discard",
+                        DISCARD,
+                        value,
+                        style="danger",
+                        confirm=confirm_dialog("Discard this expense?", f"{view.ref} will be discarded.",
+                                               "Discard"),
+                    ),
+                ],
+            }
+        )  # fmt: skip
+    return blocks
+
+
+def card_fallback_text(view: ExpenseView) -> str:
+    merchant = view.merchant or "receipt"
+    return f"Expense {view.ref}: {merchant}, {view.total_text} ({view.status_text})"
+
+
+def _option(value: str, label: str) -> dict[str, Any]:
+    return {"text": text(label[:75]), "value": value[:150]}
+
+
+def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIEW,
+                        metadata: dict[str, Any] | None = None, with_file: bool = False,
+                        default_currency: str = "USD") -> dict[str, Any]:  # fmt: skip
+    """The edit modal, prefilled with what was read (or empty for a new expense)."""
+
+    def text_input(block_id: str, label: str, initial: str | None, *, optional: bool = False,
+                   multiline: bool = False, hint: str | None = None) -> Block:  # fmt: skip
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
+        if initial:
+            element["initial_value"] = initial
+        block: Block = {"type": "input", "block_id": block_id, "label": text(label), "element": element,
+                        "optional": optional}  # fmt: skip
+        if hint:
+            block["hint"] = text(hint)
+        return block
+
+    date_element: dict[str, Any] = {"type": "datepicker", "action_id": "value"}
+    if view and view.spent_on:
+        date_element["initial_date"] = view.spent_on.isoformat()
+    category_element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "value",
+        "options": [_option(k, v) for k, v in CATEGORIES.items()],
+    }
+    if view and view.category in CATEGORIES:
+        category_element["initial_option"] = _option(view.category, CATEGORIES[view.category])
+    customer_element: dict[str, Any] = {
+        "type": "external_select",
+        "action_id": CUSTOMER_SEARCH,
+        "min_query_length": 1,
+        "placeholder": text("Type to search customers"),
+    }
+    if view and view.customer:
+        customer_element["initial_option"] = _option(str(view.customer.id), view.customer.name)
+    amount_initial = None
+    if view and view.amount is not None:
+        amount_initial = f"{view.amount:f}"
+    blocks: list[Block] = [
+        text_input("merchant", "Merchant", view.merchant if view else None),
+        {"type": "input", "block_id": "date", "label": text("Date"), "element": date_element},
+        text_input("amount", "Total", amount_initial, hint="Digits with decimals, e.g. 42.50"),
+        text_input("currency", "Currency", (view.currency if view and view.currency else default_currency),
+                   hint="ISO code such as USD, EUR, MYR"),
+        {"type": "input", "block_id": "category", "label": text("Category"), "element": category_element},
+        {"type": "input", "block_id": "customer", "label": text("Customer"), "element": customer_element,
+         "optional": True, "hint": text("Leave empty when the expense is for no customer")},
+        text_input("note", "Note", view.note if view else None, optional=True, multiline=True),
+    ]  # fmt: skip
+    if with_file:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "receipt",
+                "optional": True,
+                "label": text("Receipt (photo or PDF)"),
+                "element": {"type": "file_input", "action_id": "value", "max_files": 1,
+                            "filetypes": ["jpg", "jpeg", "png", "heic", "pdf", "webp"]},
+            }
+        )  # fmt: skip
+    title = f"Edit {view.ref}" if view else "New expense"
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps(metadata or ({"expense_id": view.id} if view else {})),
+        "title": text(title[:24]),
+        "submit": text("Save"),
+        "close": text("Cancel"),
+        "blocks": blocks,
+    }

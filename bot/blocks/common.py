@@ -1,0 +1,126 @@
+"""Shared pieces for Block Kit builders, and the data the builders render."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from workflows.categories import category_label
+from workflows.expenses import LABELS, Status, expense_ref
+from workflows.money import Money, is_currency
+
+Block = dict[str, Any]
+
+
+def text(value: str, *, emoji: bool = True) -> dict[str, Any]:
+    return {"type": "plain_text", "text": value[:3000], "emoji": emoji}
+
+
+def mrkdwn(value: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": value[:3000]}
+
+
+def section(value: str, **extra: Any) -> Block:
+    return {"type": "section", "text": mrkdwn(value), **extra}
+
+
+def context(*parts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(p) for p in parts if p][:10]}
+
+
+def header(value: str) -> Block:
+    return {"type": "header", "text": text(value[:150])}
+
+
+def button(label: str, action_id: str, value: str, *, style: str | None = None,
+           confirm: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    element: dict[str, Any] = {"type": "button", "text": text(label), "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    if confirm:
+        element["confirm"] = confirm
+    return element
+
+
+def confirm_dialog(title: str, body: str, yes: str, no: str = "Cancel") -> dict[str, Any]:
+    return {"title": text(title), "text": mrkdwn(body), "confirm": text(yes), "deny": text(no)}
+
+
+def escape(value: str) -> str:
+    """Escape user text for mrkdwn (Slack's three control characters)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def format_money(amount: Decimal | None, currency: str | None) -> str:
+    if amount is None:
+        return "_not read: add it_"
+    if currency and is_currency(currency):
+        return Money(amount, currency).format()
+    return f"{amount:,.2f} {currency or '(currency?)'}"
+
+
+def format_when(moment: dt.datetime, tz: dt.tzinfo | None = None) -> str:
+    local = moment.astimezone(tz) if tz else moment
+    return local.strftime("%d %b %Y %H:%M").lstrip("0")
+
+
+def format_time(moment: dt.datetime) -> str:
+    """A time Slack renders in each reader's own time zone, with a UTC fallback."""
+    epoch = int(moment.timestamp())
+    fallback = moment.astimezone(dt.UTC).strftime("%H:%M UTC")
+    return f"<!date^{epoch}^{{date_short}} {{time}}|{fallback}>"
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    id: int
+    name: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class ExpenseView:
+    """What people see of one expense; built from the stored expense by the service layer."""
+
+    id: int
+    status: Status
+    employee_id: str
+    merchant: str | None
+    spent_on: dt.date | None
+    amount: Decimal | None
+    currency: str | None
+    category: str | None
+    customer: CustomerView | None = None
+    customer_reason: str | None = None
+    customer_confirmed: bool = False
+    candidates: tuple[CustomerView, ...] = ()
+    note: str | None = None
+    confidence: dict[str, float] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()  # things the employee must fix before submitting
+    warnings: tuple[str, ...] = ()  # duplicates, policy notes
+    approved_amount: Decimal | None = None
+    has_receipt: bool = False
+    status_detail: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return expense_ref(self.id)
+
+    @property
+    def total_text(self) -> str:
+        return format_money(self.amount, self.currency)
+
+    @property
+    def category_text(self) -> str:
+        return category_label(self.category)
+
+    @property
+    def status_text(self) -> str:
+        return LABELS[self.status]
+
+    def one_line(self) -> str:
+        merchant = escape(self.merchant) if self.merchant else "unknown merchant"
+        when = self.spent_on.strftime("%d %b %Y").lstrip("0") if self.spent_on else "no date"
+        return f"*{self.ref}* · {merchant} · {when} · {self.total_text}"

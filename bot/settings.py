@@ -1,0 +1,47 @@
+"""All configuration in one place, read from the environment (see README, "Configuration").
+
+Nothing is built at import time: call :func:`load_settings` where settings are needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field(default="https://slack.com/api/", alias="SLACK_API_URL")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    org_file: Path | None = Field(default=None, alias="EXPENSEBOT_ORG_FILE")
+    policy_file: Path | None = Field(default=None, alias="EXPENSEBOT_POLICY_FILE")
+    finance_channel: str | None = Field(default=None, alias="EXPENSEBOT_FINANCE_CHANNEL")
+    expenses_channels: str = Field(default="", alias="EXPENSEBOT_EXPENSES_CHANNELS")
+    company_currency: str = Field(default="USD", alias="EXPENSEBOT_CURRENCY")
+    digest_cron: str = Field(default="0 9 * * MON-FRI", alias="EXPENSEBOT_DIGEST_CRON")
+    timezone: str = Field(default="UTC", alias="EXPENSEBOT_TIMEZONE")
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, alias="EXPENSEBOT_MAX_UPLOAD_BYTES")
+    scheduler_enabled: bool = Field(default=True, alias="EXPENSEBOT_SCHEDULER")
+    log_level: str = Field(default="INFO", alias="EXPENSEBOT_LOG_LEVEL")
+
+    @property
+    def api_base_url(self) -> str:
+        url = self.slack_api_url
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def expenses_channel_ids(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.expenses_channels.split(",") if c.strip())
+
+
+def load_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,113 @@
+"""Short-lived shared state: Slack-retry de-duplication and locks.
+
+With ``REDIS_URL`` these live in Redis and are shared by every process; without it, an
+in-process store gives the same behaviour inside one process (the embedded mode). Either way
+the database's unique constraints remain the final guard against doing something twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Protocol
+
+import redis
+
+
+class KeyValue(Protocol):
+    def first_time(self, key: str, ttl_seconds: int = 3600) -> bool:
+        """True for the first caller with ``key`` within ``ttl_seconds``; False for repeats."""
+
+    def lock(
+        self, key: str, timeout: float = 30.0, wait: float = 10.0
+    ) -> contextlib.AbstractContextManager[bool]:
+        """Hold a named lock; yields False when it could not be taken within ``wait`` seconds."""
+
+    def ping(self) -> bool: ...
+
+
+class MemoryKeyValue:
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def first_time(self, key: str, ttl_seconds: int = 3600) -> bool:
+        now = time.monotonic()
+        with self._guard:
+            if len(self._seen) > 50_000:
+                self._seen = {k: t for k, t in self._seen.items() if t > now}
+            expires = self._seen.get(key)
+            if expires is not None and expires > now:
+                return False
+            self._seen[key] = now + ttl_seconds
+            return True
+
+    @contextlib.contextmanager
+    def lock(self, key: str, timeout: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
+        with self._guard:
+            lk = self._locks.setdefault(key, threading.Lock())
+        got = lk.acquire(timeout=wait)
+        try:
+            yield got
+        finally:
+            if got:
+                lk.release()
+
+    def ping(self) -> bool:
+        return True
+
+
+class RedisKeyValue:
+    def __init__(self, url: str) -> None:
+        self.client: redis.Redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+    def first_time(self, key: str, ttl_seconds: int = 3600) -> bool:
+        try:
+            return bool(self.client.set(f"expensebot:seen:{key}", b"1", nx=True, ex=ttl_seconds))
+        except redis.RedisError:
+            # Redis away: fall through to the database's unique constraints.
+            return True
+
+    @contextlib.contextmanager
+    def lock(self, key: str, timeout: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
+        token = uuid.uuid4().hex
+        name = f"expensebot:lock:{key}"
+        deadline = time.monotonic() + wait
+        got = False
+        try:
+            while True:
+                if self.client.set(name, token, nx=True, px=int(timeout * 1000)):
+                    got = True
+                    break
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(0.05)
+        except redis.RedisError:
+            got = False
+        try:
+            yield got
+        finally:
+            if got:
+                with contextlib.suppress(redis.RedisError):
+                    # release only our own lock
+                    self.client.eval(
+                        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+                        "else return 0 end",
+                        1,
+                        name,
+                        token,
+                    )
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+
+def make_kv(redis_url: str | None) -> KeyValue:
+    return RedisKeyValue(redis_url) if redis_url else MemoryKeyValue()

@@ -1,0 +1,367 @@
+"""Typed SQLAlchemy models: the whole schema in one place.
+
+Money columns are :class:`storage.db.Amount` (exact NUMERIC) next to a 3-letter ISO 4217 code.
+Timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from storage.db import Amount, Base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use UTC-aware datetimes")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+JsonDict = dict[str, Any]
+
+
+class ReceiptFile(Base):
+    """The receipt exactly as uploaded, stored before any reading so nothing is lost."""
+
+    __tablename__ = "receipt_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    media_type: Mapped[str | None] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    slack_file_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    phash: Mapped[str | None] = mapped_column(String(32), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), default="csv")  # csv | hubspot | salesforce
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(512))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    owner: Mapped[str | None] = mapped_column(String(255))
+    archived: Mapped[bool] = mapped_column(default=False)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    remote_modified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    aliases: Mapped[list[CustomerAlias]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", lazy="selectin"
+    )
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class CustomerAlias(Base):
+    """Another name for a customer: imported, or learned from a correction (scoped to a team)."""
+
+    __tablename__ = "customer_aliases"
+    __table_args__ = (UniqueConstraint("customer_id", "alias", "scope"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(512))
+    scope: Mapped[str] = mapped_column(String(128), default="")  # "" = everyone; else a department
+    origin: Mapped[str] = mapped_column(String(32), default="import")  # import | crm | correction
+    created_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="aliases")
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str | None] = mapped_column(String(512))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    customer: Mapped[Customer | None] = relationship(back_populates="contacts")
+
+
+class CrmSyncState(Base):
+    """Where the last incremental sync of one CRM object type stopped."""
+
+    __tablename__ = "crm_sync_state"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(String(255))  # e.g. last modified timestamp seen
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Expense(Base):
+    __tablename__ = "expenses"
+    __table_args__ = (
+        # One Slack file gives one expense, whatever Slack redelivers.
+        UniqueConstraint("slack_file_id"),
+        Index("ix_expenses_status_employee", "status", "employee_id"),
+        Index("ix_expenses_fingerprint", "merchant_key", "spent_on", "amount"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    employee_id: Mapped[str] = mapped_column(String(32), index=True)  # Slack user id
+    employee_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    source: Mapped[str] = mapped_column(String(32))  # dm | channel | command | shortcut
+    note: Mapped[str | None] = mapped_column(Text)
+
+    merchant: Mapped[str | None] = mapped_column(String(255))
+    merchant_key: Mapped[str | None] = mapped_column(String(255))  # normalised, for duplicate checks
+    spent_on: Mapped[dt.date | None] = mapped_column(Date)
+    amount: Mapped[Decimal | None] = mapped_column(Amount)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    approved_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    category: Mapped[str | None] = mapped_column(String(64), index=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    customer_score: Mapped[float | None] = mapped_column(Float)
+    customer_reason: Mapped[str | None] = mapped_column(Text)
+    customer_confirmed: Mapped[bool] = mapped_column(default=False)
+
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt_files.id"), index=True)
+    slack_file_id: Mapped[str | None] = mapped_column(String(32))
+    ocr: Mapped[JsonDict | None] = mapped_column(JSON)  # what the reader found, with confidences
+    ocr_error: Mapped[str | None] = mapped_column(Text)
+    ocr_attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    channel_id: Mapped[str | None] = mapped_column(String(32))  # where the employee posted
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    card_channel: Mapped[str | None] = mapped_column(String(32))
+    card_ts: Mapped[str | None] = mapped_column(String(32))
+
+    round: Mapped[int] = mapped_column(Integer, default=0)  # submission count
+    current_step: Mapped[int | None] = mapped_column(Integer)
+    route: Mapped[JsonDict | None] = mapped_column(JSON)
+    payout_batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"), index=True)
+
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    customer: Mapped[Customer | None] = relationship(lazy="joined")
+    receipt: Mapped[ReceiptFile | None] = relationship(lazy="select")
+
+
+class ApprovalTask(Base):
+    """One step of one submission round: who may decide, and what was decided."""
+
+    __tablename__ = "approval_tasks"
+    __table_args__ = (UniqueConstraint("expense_id", "round", "step"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expense_id: Mapped[int] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(Integer)
+    step: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    approvers: Mapped[list[str]] = mapped_column(JSON)  # emails
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), default="pending", index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(32))  # Slack user id
+    decided_by_email: Mapped[str | None] = mapped_column(String(320))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    messages: Mapped[list[ApprovalMessage]] = relationship(
+        back_populates="task", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class ApprovalMessage(Base):
+    """A Slack message that carries decision buttons for a task (updated in place afterwards)."""
+
+    __tablename__ = "approval_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("approval_tasks.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+
+    task: Mapped[ApprovalTask] = relationship(back_populates="messages")
+
+
+class PayoutBatch(Base):
+    __tablename__ = "payout_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | paid
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    paid_by: Mapped[str | None] = mapped_column(String(32))
+    totals: Mapped[JsonDict] = mapped_column(JSON, default=dict)  # currency -> decimal string
+    message_channel: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditEvent(Base):
+    """Every state change: who, what, when, before and after. Append-only."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))  # Slack user id, email, "system" or "policy:<rule>"
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64), index=True)
+    before: Mapped[JsonDict | None] = mapped_column(JSON)
+    after: Mapped[JsonDict | None] = mapped_column(JSON)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessage(Base):
+    """A Slack call that follows a state change, written in the same transaction as the change.
+
+    A sender delivers rows after commit, retrying until Slack accepts; ``dedup_key`` makes a
+    message for one change unique, so it is never sent twice.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[JsonDict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    not_before: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[JsonDict | None] = mapped_column(JSON)
+
+
+class SlackUser(Base):
+    """Cache of Slack user id <-> directory email (from users.info / users.lookupByEmail)."""
+
+    __tablename__ = "slack_users"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
+    refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MerchantCorrection(Base):
+    """An employee's correction of the merchant read from a receipt header, reused next time."""
+
+    __tablename__ = "merchant_corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    header_text: Mapped[str] = mapped_column(Text)
+    read_as: Mapped[str | None] = mapped_column(String(255))
+    merchant: Mapped[str] = mapped_column(String(255))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FxRate(Base):
+    __tablename__ = "fx_rates"
+    __table_args__ = (UniqueConstraint("base", "quote", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    base: Mapped[str] = mapped_column(String(3))
+    quote: Mapped[str] = mapped_column(String(3))
+    day: Mapped[dt.date] = mapped_column(Date)
+    rate: Mapped[Decimal] = mapped_column(Amount)
+
+
+class Delegation(Base):
+    __tablename__ = "delegations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    approver_email: Mapped[str] = mapped_column(String(320), index=True)
+    delegate_email: Mapped[str] = mapped_column(String(320))
+    until: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScheduledRun(Base):
+    """A scheduled job's slot (e.g. the digest for one day): unique, so it runs once cluster-wide."""
+
+    __tablename__ = "scheduled_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class CrmWriteback(Base):
+    """An approved expense logged on its customer in the CRM, exactly once."""
+
+    __tablename__ = "crm_writebacks"
+    __table_args__ = (UniqueConstraint("expense_id", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expense_id: Mapped[int] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
