@@ -1,0 +1,682 @@
+"""The expense policy: categories and limits, receipts, dates, approval levels, reminders.
+
+A policy is YAML text (``policy.yml``; see ``policy.example.yml`` and ``docs/policy.md``).
+:func:`load_policy` parses it keeping line numbers, so every mistake is reported as
+``policy.yml line 14: categories.meals.limit: '75 dollars' is not an amount``.
+:func:`evaluate` checks one expense against the policy and returns the findings.
+
+All limits are in the company currency. Expenses in other currencies are converted with
+the rates the caller supplies; a missing rate is an error, never a 1:1 guess.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from workflows.fx import RateLookup, convert, no_rates
+from workflows.money import Money, MoneyError, is_currency, parse_amount
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used. ``str(err)`` names the source, the line and the setting."""
+
+    def __init__(self, message: str, *, source: str = "policy.yml", line: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.detail = message
+        where = f"{source} line {line}" if line is not None else source
+        super().__init__(f"{where}: {message}")
+
+
+# --- value types --------------------------------------------------------------------------
+
+
+def _amount(value: object) -> Decimal:
+    if isinstance(value, bool):
+        raise ValueError(f"'{value}' is not an amount")
+    if isinstance(value, float):
+        raise ValueError(f"'{value}' is a floating-point number; write the amount as text such as '75.00'")
+    if isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, str):
+        try:
+            result = parse_amount(value)
+        except MoneyError:
+            raise ValueError(f"'{value}' is not an amount") from None
+    else:
+        raise ValueError(f"'{value}' is not an amount")
+    if not result.is_finite():
+        raise ValueError(f"'{value}' is not an amount")
+    if result < 0:
+        raise ValueError(f"'{value}' must not be negative")
+    return result
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+"""A non-negative decimal amount in the company currency, written like ``75.00``."""
+
+_CATEGORY_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def category_key(text: str) -> str:
+    """Normalise a category name as people type it: ``Client Entertainment`` → ``client_entertainment``."""
+    return re.sub(r"[\s\-]+", "_", text.strip().lower())
+
+
+class LevelApprover(StrEnum):
+    MANAGER_OF_MANAGER = "manager_of_manager"
+    DEPARTMENT_HEAD = "department_head"
+
+
+# --- the policy model ---------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CategoryRule(_Strict):
+    """Rules for one category. All amounts are in the company currency."""
+
+    label: str | None = None
+    limit: Amount | None = None
+    """Most one expense of this category may be."""
+    daily_limit: Amount | None = None
+    """Most the employee's expenses of this category may add up to on one day."""
+    receipt_required_above: Amount | None = None
+    """Overrides the policy-wide receipt threshold for this category."""
+    requires_customer: bool = False
+    """The expense must name the customer it was for (client entertainment, client travel)."""
+    billable: bool = False
+    """Expenses of this category are re-invoiced to the customer (unless the customer is not billable)."""
+    auto_approve: bool = True
+    """Whether claims of this category may be approved by policy below ``auto_approve_below``."""
+    prohibited: bool = False
+    rate_per_unit: Amount | None = None
+    """Mileage: amount paid per ``unit`` of distance."""
+    unit: Literal["km", "mile"] | None = None
+
+    @model_validator(mode="after")
+    def _mileage_needs_unit(self) -> CategoryRule:
+        if self.rate_per_unit is not None and self.unit is None:
+            raise ValueError("rate_per_unit needs a unit: km or mile")
+        if self.unit is not None and self.rate_per_unit is None:
+            raise ValueError("unit is set but rate_per_unit is missing")
+        if self.limit is not None and self.daily_limit is not None and self.daily_limit < self.limit:
+            raise ValueError(
+                f"daily_limit ({self.daily_limit}) is below the per-expense limit ({self.limit})"
+            )
+        return self
+
+
+class Level(_Strict):
+    """Above ``above`` (company currency, exclusive) an extra approver is added."""
+
+    above: Amount
+    approver: LevelApprover
+
+
+class Reminders(_Strict):
+    after_working_hours: int = Field(default=24, ge=1)
+    """Remind an approver after this many working hours (Monday to Friday) without a decision."""
+    repeat_every_working_hours: int = Field(default=24, ge=1)
+    escalate_after_days: int = Field(default=3, ge=1)
+    """Escalate to the approver's manager after this many working days without a decision."""
+
+
+class Anomalies(_Strict):
+    history_factor: Amount = Decimal(3)
+    """Flag an expense this many times above the employee's usual amount for the category."""
+    min_history: int = Field(default=3, ge=1)
+    """Past expenses needed before comparing with them."""
+    flag_weekends: bool = True
+
+
+class CustomerRule(_Strict):
+    name: str | None = None
+    billable: bool = True
+
+
+class Policy(_Strict):
+    company_currency: str
+    categories: dict[str, CategoryRule] = Field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
+    receipt_required_above: Amount = Decimal("75.00")
+    max_age_days: int = Field(default=90, ge=1)
+    approval_levels: list[Level] = Field(default_factory=lambda: list(DEFAULT_LEVELS))
+    auto_approve_below: Amount | None = None
+    prohibited_merchants: list[str] = Field(default_factory=list)
+    """Case-insensitive: a merchant whose name contains one of these words is refused."""
+    prohibited_categories: list[str] = Field(default_factory=list)
+    customers: dict[str, CustomerRule] = Field(default_factory=dict)
+    reminders: Reminders = Field(default_factory=Reminders)
+    anomalies: Anomalies = Field(default_factory=Anomalies)
+
+    @field_validator("company_currency", mode="before")
+    @classmethod
+    def _currency(cls, value: object) -> str:
+        if not isinstance(value, str) or not is_currency(value.strip()):
+            raise ValueError(f"'{value}' is not an ISO 4217 currency code (for example USD, EUR, MYR)")
+        return value.strip().upper()
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _category_keys(cls, value: object) -> object:
+        if isinstance(value, dict):
+            for key in value:
+                if not isinstance(key, str) or not _CATEGORY_KEY.match(key):
+                    raise ValueError(
+                        f"category name '{key}' must be lower case letters, digits and underscores "
+                        "(for example client_entertainment)"
+                    )
+            if not value:
+                raise ValueError("at least one category is needed")
+        return value
+
+    @field_validator("prohibited_categories", "prohibited_merchants", mode="after")
+    @classmethod
+    def _no_blank(cls, value: list[str]) -> list[str]:
+        cleaned = [item.strip() for item in value]
+        if any(not item for item in cleaned):
+            raise ValueError("entries must not be empty")
+        return cleaned
+
+    @field_validator("approval_levels", mode="after")
+    @classmethod
+    def _ascending(cls, value: list[Level]) -> list[Level]:
+        for before, after in itertools.pairwise(value):
+            if after.above <= before.above:
+                raise ValueError(
+                    f"approval levels must go up in amount: {after.above} comes after {before.above}"
+                )
+        return value
+
+    # helpers ---------------------------------------------------------------------------
+
+    def money(self, amount: Decimal) -> Money:
+        return Money(amount, self.company_currency)
+
+    def rule_for(self, category: str) -> CategoryRule | None:
+        return self.categories.get(category_key(category))
+
+    def label_of(self, category: str) -> str:
+        key = category_key(category)
+        rule = self.categories.get(key)
+        if rule is not None and rule.label:
+            return rule.label
+        return key.replace("_", " ").capitalize()
+
+    def is_prohibited_category(self, category: str) -> bool:
+        key = category_key(category)
+        rule = self.categories.get(key)
+        return (rule is not None and rule.prohibited) or key in {
+            category_key(c) for c in self.prohibited_categories
+        }
+
+    def prohibited_merchant(self, merchant: str | None) -> str | None:
+        """The prohibited entry that ``merchant`` matches, if any."""
+        if not merchant:
+            return None
+        name = _fold(merchant)
+        for entry in self.prohibited_merchants:
+            if _fold(entry) and _fold(entry) in name:
+                return entry
+        return None
+
+
+def _fold(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+
+
+DEFAULT_CATEGORIES: dict[str, CategoryRule] = {
+    "meals": CategoryRule(limit=Decimal("75.00"), daily_limit=Decimal("100.00")),
+    "travel": CategoryRule(),
+    "lodging": CategoryRule(limit=Decimal("300.00"), daily_limit=Decimal("300.00")),
+    "mileage": CategoryRule(rate_per_unit=Decimal("0.67"), unit="mile"),
+    "software": CategoryRule(limit=Decimal("500.00"), auto_approve=False),
+    "office_supplies": CategoryRule(limit=Decimal("200.00")),
+    "fuel": CategoryRule(limit=Decimal("150.00")),
+    "client_entertainment": CategoryRule(
+        limit=Decimal("250.00"), requires_customer=True, billable=True, auto_approve=False
+    ),
+    "other": CategoryRule(auto_approve=False),
+}
+
+DEFAULT_LEVELS: list[Level] = [
+    Level(above=Decimal("1000.00"), approver=LevelApprover.MANAGER_OF_MANAGER),
+    Level(above=Decimal("5000.00"), approver=LevelApprover.DEPARTMENT_HEAD),
+]
+
+
+def default_policy(company_currency: str = "USD") -> Policy:
+    """The built-in policy used until an admin installs one (documented in docs/policy.md)."""
+    return Policy(company_currency=company_currency)
+
+
+# --- loading YAML with line numbers ---------------------------------------------------------
+
+_Path = tuple[str | int, ...]
+
+
+def load_policy(text: str, source: str = "policy.yml") -> Policy:
+    """Parse and validate policy YAML. Raises :class:`PolicyError` naming the line and setting."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = err.problem or err.context or "cannot be read"
+        raise PolicyError(f"this is not valid YAML: {problem}", source=source, line=line) from None
+    except yaml.YAMLError as err:
+        raise PolicyError(f"this is not valid YAML: {err}", source=source) from None
+    if root is None:
+        raise PolicyError("the policy is empty; it needs at least company_currency", source=source)
+    lines: dict[_Path, int] = {}
+    data = _construct(root, (), lines, source)
+    if not isinstance(data, dict):
+        raise PolicyError("the policy must be a mapping of settings (key: value)", source=source, line=1)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        loc: _Path = tuple(first["loc"])
+        line = _line_for(loc, lines)
+        dotted = _dotted(loc)
+        message = _message(first, loc)
+        raise PolicyError(f"{dotted}: {message}" if dotted else message, source=source, line=line) from None
+
+
+def _construct(node: yaml.Node, path: _Path, lines: dict[_Path, int], source: str) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged = _construct(value_node, path, lines, source)
+                for item in merged if isinstance(merged, list) else [merged]:
+                    if isinstance(item, dict):
+                        for k, v in item.items():
+                            result.setdefault(k, v)
+                continue
+            key = _construct(key_node, (*path, "<key>"), {}, source)
+            if not isinstance(key, str | int):
+                raise PolicyError(
+                    "keys must be plain names", source=source, line=key_node.start_mark.line + 1
+                )
+            key_text = str(key)
+            if key_text in result:
+                raise PolicyError(
+                    f"{_dotted((*path, key_text))} is set twice",
+                    source=source,
+                    line=key_node.start_mark.line + 1,
+                )
+            lines[(*path, key_text)] = key_node.start_mark.line + 1
+            result[key_text] = _construct(value_node, (*path, key_text), lines, source)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*path, index), lines, source) for index, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    tag = node.tag
+    raw: str = node.value
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return raw.lower() in {"true", "yes", "on", "y"}
+    if tag == "tag:yaml.org,2002:int":
+        try:
+            return int(raw.replace("_", ""), 0)
+        except ValueError:
+            return raw
+    # floats, timestamps and strings stay text: amounts are parsed exactly as written
+    return raw
+
+
+def _line_for(loc: _Path, lines: dict[_Path, int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def _dotted(loc: _Path) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + part
+    return text
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"'{value}'"
+
+
+def _message(error: Any, loc: _Path) -> str:
+    kind: str = error["type"]
+    value = error.get("input")
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        known = _known_fields(loc[:-1])
+        name = str(loc[-1]) if loc else "?"
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = (
+            f"; did you mean '{close[0]}'?"
+            if close
+            else (f"; known settings: {', '.join(known)}" if known else "")
+        )
+        return f"unknown setting '{name}'{hint}"
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return f"{_shown(value)} is not a whole number"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"{_shown(value)} is not true or false"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return f"expected a mapping of settings, not {_shown(value)}"
+    if kind in {"list_type", "tuple_type"}:
+        return f"expected a list, not {_shown(value)}"
+    if kind in {"string_type", "str_type"}:
+        return f"expected text, not {_shown(value)}"
+    if kind in {"enum", "literal_error"}:
+        allowed = str(error["msg"]).removeprefix("Input should be ")
+        return f"{_shown(value)} is not one of {allowed}"
+    if kind in {"greater_than_equal", "greater_than", "less_than", "less_than_equal"}:
+        return f"{_shown(value)}: must be " + str(error["msg"]).removeprefix("Input should be ")
+    return str(error["msg"])
+
+
+def _known_fields(parent: _Path) -> list[str]:
+    """Setting names allowed at ``parent`` (for 'did you mean' hints)."""
+    current: Any = Policy
+    for part in parent:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) is dict:
+            current = typing.get_args(current)[1]
+        elif typing.get_origin(current) is list:
+            current = typing.get_args(current)[0]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is typing.Union or origin is types.UnionType:
+            options = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(options) != 1:
+                return annotation
+            annotation = options[0]
+        else:
+            return annotation
+
+
+# --- evaluating one expense ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpenseFacts:
+    """What the policy needs to know about one expense."""
+
+    amount: Money
+    category: str
+    merchant: str | None
+    spent_on: date | None
+    has_receipt: bool
+    customer_id: str | None = None
+    submitter_email: str = ""
+    distance: Decimal | None = None
+    """Mileage: the distance driven, in the unit of the mileage category."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str
+    blocking: bool
+
+
+# Rule names, stable for storage and for the Slack messages.
+PROHIBITED_CATEGORY = "prohibited_category"
+UNKNOWN_CATEGORY = "unknown_category"
+PROHIBITED_MERCHANT = "prohibited_merchant"
+DATE_MISSING = "date_missing"
+FUTURE_DATE = "future_date"
+TOO_OLD = "too_old"
+CUSTOMER_REQUIRED = "customer_required"
+OVER_LIMIT = "over_limit"
+OVER_DAILY_LIMIT = "over_daily_limit"
+RECEIPT_REQUIRED = "receipt_required"
+DISTANCE_MISSING = "distance_missing"
+OVER_MILEAGE_RATE = "over_mileage_rate"
+
+
+def _shown_amount(original: Money, converted: Money) -> str:
+    if original.currency == converted.currency:
+        return converted.format()
+    return f"{converted.format()} ({original.format()})"
+
+
+def evaluate(
+    expense: ExpenseFacts,
+    policy: Policy,
+    *,
+    today: date,
+    rates: RateLookup | None = None,
+    same_day_total: Money | None = None,
+) -> list[Violation]:
+    """Check one expense against the policy. Blocking findings come first.
+
+    ``same_day_total`` is the total of the submitter's *other* expenses of the same category
+    on the same day (any currency; it is converted). Amounts in another currency than the
+    company's are converted with ``rates`` on the day of the expense; without a rate this
+    raises :class:`workflows.fx.MissingRate`.
+    """
+    blocking: list[Violation] = []
+    findings: list[Violation] = []
+    key = category_key(expense.category)
+    rule = policy.categories.get(key)
+    label = policy.label_of(key)
+
+    if policy.is_prohibited_category(key):
+        blocking.append(
+            Violation(
+                PROHIBITED_CATEGORY, f"{label} expenses cannot be reimbursed under the company policy.", True
+            )
+        )
+    elif rule is None:
+        choices = ", ".join(policy.label_of(k) for k in policy.categories)
+        blocking.append(
+            Violation(
+                UNKNOWN_CATEGORY,
+                f"“{expense.category}” is not an expense category; choose one of: {choices}.",
+                True,
+            )
+        )
+
+    matched = policy.prohibited_merchant(expense.merchant)
+    if matched is not None:
+        blocking.append(
+            Violation(
+                PROHIBITED_MERCHANT,
+                f"Expenses at {expense.merchant} cannot be reimbursed (“{matched}” is on the prohibited list).",
+                True,
+            )
+        )
+
+    if expense.spent_on is None:
+        blocking.append(Violation(DATE_MISSING, "Add the date the money was spent.", True))
+    elif expense.spent_on > today:
+        blocking.append(
+            Violation(
+                FUTURE_DATE,
+                f"The date {expense.spent_on.isoformat()} is in the future; check the receipt date.",
+                True,
+            )
+        )
+    elif (today - expense.spent_on).days > policy.max_age_days:
+        age = (today - expense.spent_on).days
+        blocking.append(
+            Violation(
+                TOO_OLD,
+                f"Expenses must be claimed within {policy.max_age_days} days; this one is from "
+                f"{expense.spent_on.isoformat()}, {age} days ago.",
+                True,
+            )
+        )
+
+    if rule is not None and rule.requires_customer and not (expense.customer_id or "").strip():
+        blocking.append(
+            Violation(CUSTOMER_REQUIRED, f"{label} expenses must name the customer they were for.", True)
+        )
+
+    day = expense.spent_on or today
+    lookup = rates or no_rates
+    amount = convert(expense.amount, policy.company_currency, day, lookup)
+    shown = _shown_amount(expense.amount, amount)
+
+    if rule is not None and rule.limit is not None and amount.amount > rule.limit:
+        findings.append(
+            Violation(
+                OVER_LIMIT,
+                f"{label} are limited to {policy.money(rule.limit)} per expense; this one is {shown}.",
+                False,
+            )
+        )
+
+    if rule is not None and rule.daily_limit is not None and same_day_total is not None:
+        others = convert(same_day_total, policy.company_currency, day, lookup)
+        total = others + amount
+        if total.amount > rule.daily_limit:
+            findings.append(
+                Violation(
+                    OVER_DAILY_LIMIT,
+                    f"{label} are limited to {policy.money(rule.daily_limit)} per day; with the other "
+                    f"{label.lower()} that day ({others}) this makes {total}.",
+                    False,
+                )
+            )
+
+    threshold = policy.receipt_required_above
+    if rule is not None and rule.receipt_required_above is not None:
+        threshold = rule.receipt_required_above
+    if not expense.has_receipt and amount.amount > threshold:
+        findings.append(
+            Violation(
+                RECEIPT_REQUIRED,
+                f"A receipt is required above {policy.money(threshold)}; this expense is {shown}. "
+                "Attach a photo or PDF of the receipt.",
+                False,
+            )
+        )
+
+    if rule is not None and rule.rate_per_unit is not None:
+        unit = rule.unit or "km"
+        if expense.distance is None or expense.distance <= 0:
+            findings.append(
+                Violation(
+                    DISTANCE_MISSING,
+                    f"{label} is paid per {unit}; say how many {unit}s were driven.",
+                    False,
+                )
+            )
+        else:
+            allowed = policy.money(expense.distance * rule.rate_per_unit)
+            if amount > allowed:
+                findings.append(
+                    Violation(
+                        OVER_MILEAGE_RATE,
+                        f"{label} is paid at {policy.money(rule.rate_per_unit)} per {unit}; "
+                        f"{expense.distance.normalize():f} {unit}s come to at most {allowed}, "
+                        f"this claim is {shown}.",
+                        False,
+                    )
+                )
+
+    return blocking + findings
+
+
+def mileage_amount(distance: Decimal, policy: Policy, category: str = "mileage") -> Money:
+    """What ``distance`` is worth under the category's rate, in the company currency."""
+    rule = policy.rule_for(category)
+    if rule is None or rule.rate_per_unit is None:
+        raise PolicyError(f"categories.{category_key(category)} has no rate_per_unit", source="policy")
+    if distance < 0:
+        raise MoneyError("The distance cannot be negative.")
+    return policy.money(distance * rule.rate_per_unit)
+
+
+def is_billable(expense: ExpenseFacts, policy: Policy) -> bool:
+    """Re-invoiced to the customer: a billable category, a customer named, and that customer billable."""
+    rule = policy.rule_for(expense.category)
+    customer = (expense.customer_id or "").strip()
+    if rule is None or not rule.billable or not customer:
+        return False
+    customer_rule = policy.customers.get(customer)
+    return customer_rule is None or customer_rule.billable
+
+
+def summary(policy: Policy) -> str:
+    """One paragraph describing the policy, for ``expensebot policy check`` and the admin UI."""
+    cur = policy.company_currency
+    parts = [
+        f"company currency {cur}",
+        f"{len(policy.categories)} categories ({', '.join(policy.categories)})",
+        f"receipts required above {policy.money(policy.receipt_required_above)}",
+        f"claims up to {policy.max_age_days} days old",
+    ]
+    if policy.approval_levels:
+        levels = "; ".join(
+            f"above {policy.money(level.above)}: {level.approver.value.replace('_', ' ')}"
+            for level in policy.approval_levels
+        )
+        parts.append(f"extra approval levels: {levels}")
+    else:
+        parts.append("no extra approval levels")
+    if policy.auto_approve_below is not None:
+        parts.append(f"auto-approval below {policy.money(policy.auto_approve_below)}")
+    else:
+        parts.append("no auto-approval")
+    if policy.prohibited_merchants:
+        parts.append(f"{len(policy.prohibited_merchants)} prohibited merchants")
+    return ", ".join(parts)
