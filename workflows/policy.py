@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -146,6 +147,19 @@ class Reminders(_Strict):
     repeat_every_working_hours: int = Field(default=24, ge=1)
     escalate_after_days: int = Field(default=3, ge=1)
     """Escalate to the approver's manager after this many working days without a decision."""
+    timezone: str = "UTC"
+    """IANA time zone in which weekends and holidays are counted, e.g. Asia/Kuala_Lumpur."""
+    holidays: list[date] = Field(default_factory=list)
+    """Days that do not count as working days (public holidays, office closures)."""
+
+    @field_validator("timezone", mode="after")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not a time zone (for example UTC, Europe/Berlin)") from None
+        return value
 
 
 class Anomalies(_Strict):
@@ -399,6 +413,8 @@ def _message(error: Any, loc: _Path) -> str:
         return f"unknown setting '{name}'{hint}"
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return f"{_shown(value)} is not a whole number"
+    if kind.startswith("date_") or kind.startswith("datetime_"):
+        return f"{_shown(value)} is not a date (YYYY-MM-DD)"
     if kind in {"bool_parsing", "bool_type"}:
         return f"{_shown(value)} is not true or false"
     if kind in {"model_type", "model_attributes_type", "dict_type"}:

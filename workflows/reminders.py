@@ -1,0 +1,145 @@
+"""When to remind an approver, when to escalate, and to whom.
+
+Time is counted in working hours: every hour of Monday to Friday counts, weekends and the
+policy's holidays do not, in the policy's time zone (``reminders.timezone``). A "working day"
+is 24 working hours, so a request assigned on Friday at 17:00 is one working day old on
+Monday at 17:00.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from workflows.directory import Directory, normalise_email
+from workflows.policy import Policy, Reminders
+from workflows.routing import ApprovalStep, Route, StepKind, next_level
+
+__all__ = [
+    "Escalation",
+    "escalation_due",
+    "escalation_target",
+    "next_level",
+    "reminder_due",
+    "with_escalation",
+    "working_time",
+]
+
+_DAY = timedelta(days=1)
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> datetime:
+    """Wall-clock time in ``zone``, without tzinfo. Naive datetimes are taken as already local."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(zone).replace(tzinfo=None)
+
+
+def is_working_day(day: date, rules: Reminders) -> bool:
+    return day.weekday() < 5 and day not in rules.holidays
+
+
+def working_time(start: datetime, end: datetime, rules: Reminders) -> timedelta:
+    """Time between ``start`` and ``end`` that falls on working days (zero when end <= start)."""
+    zone = ZoneInfo(rules.timezone)
+    begin, finish = _local(start, zone), _local(end, zone)
+    if finish <= begin:
+        return timedelta(0)
+    total = timedelta(0)
+    day = begin.date()
+    while day <= finish.date():
+        if is_working_day(day, rules):
+            day_start = datetime.combine(day, time.min)
+            low = max(begin, day_start)
+            high = min(finish, day_start + _DAY)
+            if high > low:
+                total += high - low
+        day += _DAY
+    return total
+
+
+def reminder_due(
+    assigned_at: datetime, now: datetime, policy: Policy, *, last_reminded_at: datetime | None = None
+) -> bool:
+    """Whether to remind the approver now.
+
+    The first reminder comes ``after_working_hours`` after the step was assigned, later ones
+    every ``repeat_every_working_hours`` after the previous reminder.
+    """
+    rules = policy.reminders
+    if last_reminded_at is None:
+        return working_time(assigned_at, now, rules) >= timedelta(hours=rules.after_working_hours)
+    return working_time(last_reminded_at, now, rules) >= timedelta(hours=rules.repeat_every_working_hours)
+
+
+def escalation_due(assigned_at: datetime, now: datetime, policy: Policy) -> bool:
+    """Whether a step assigned at ``assigned_at`` has waited ``escalate_after_days`` working days."""
+    rules = policy.reminders
+    return working_time(assigned_at, now, rules) >= timedelta(days=rules.escalate_after_days)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    to: tuple[str, ...]
+    """Who is added to the step: they may decide it as well as the original approvers."""
+    reason: str
+    """For people, e.g. "lead@x.test has not decided in 3 working days; escalated to their manager vp@x.test"."""
+
+
+def escalation_target(
+    route: Route, step_index: int, directory: Directory, submitter_email: str, *, policy: Policy | None = None
+) -> Escalation:
+    """Who an overdue step goes to: the approver's own manager, never the submitter.
+
+    When that manager is the submitter, the next one up is used and the reason says so; when
+    there is no one above, or for the finance step, the admins take it.
+    """
+    step = route.steps[step_index]
+    submitter = normalise_email(submitter_email)
+    days = policy.reminders.escalate_after_days if policy is not None else None
+    waited = f"in {days} working days" if days is not None else "in time"
+    admins = tuple(
+        p.email for p in directory.admins() if p.email != submitter and p.email not in step.approvers
+    )
+
+    if step.kind is StepKind.FINANCE:
+        if admins:
+            return Escalation(
+                admins, f"finance has not decided {waited}; escalated to the admins {', '.join(admins)}"
+            )
+        return Escalation((), f"finance has not decided {waited} and there is no admin to escalate to")
+
+    approver = step.approvers[0]
+    notes: list[str] = []
+    current = directory.manager_of(approver)
+    below = approver
+    while current is not None and (current.email == submitter or current.email in step.approvers):
+        why = "is the submitter" if current.email == submitter else "is already an approver of this step"
+        notes.append(f"{current.email} {why}")
+        below = current.email
+        current = directory.manager_of(current.email)
+    passed = f" ({'; '.join(notes)}, so passed up)" if notes else ""
+    if current is not None:
+        relation = "their manager" if below == approver else f"the manager of {below}"
+        return Escalation(
+            (current.email,),
+            f"{approver} has not decided {waited}; escalated to {relation} {current.email}{passed}",
+        )
+    if admins:
+        return Escalation(
+            admins,
+            f"{approver} has not decided {waited} and has no manager above{passed}; "
+            f"escalated to the admins {', '.join(admins)}",
+        )
+    return Escalation(
+        (), f"{approver} has not decided {waited} and there is no one above to escalate to{passed}"
+    )
+
+
+def with_escalation(step: ApprovalStep, escalation: Escalation) -> ApprovalStep:
+    """The step with the escalation's people added as approvers (the original ones stay)."""
+    added = tuple(email for email in escalation.to if email not in step.approvers)
+    if not added:
+        return step
+    return replace(step, approvers=step.approvers + added, reason=f"{step.reason}; {escalation.reason}")
