@@ -13,6 +13,7 @@ passed to the next person up the chain; the trace says so. Nothing is skipped si
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +23,7 @@ from workflows.directory import Directory, Person, effective_approvers, normalis
 from workflows.fx import RateLookup, convert, no_rates
 from workflows.money import Money, MoneyError
 from workflows.policy import ExpenseFacts, LevelApprover, Policy, Violation, category_key, evaluate
+from workflows.policy_anomalies import Flag
 
 
 class StepKind(StrEnum):
@@ -61,6 +63,8 @@ class Route:
     """Human-readable, one line per decision taken while planning."""
     amount: Money | None = None
     """The claim in the company currency (None when the route was refused before conversion)."""
+    flags: tuple[Flag, ...] = ()
+    """Anomaly flags shown to approvers (see :mod:`workflows.policy_anomalies`)."""
 
     @property
     def refused(self) -> bool:
@@ -156,8 +160,13 @@ def plan_route(
     today: date,
     rates: RateLookup | None = None,
     same_day_total: Money | None = None,
+    flags: Sequence[Flag] = (),
 ) -> Route:
-    """Plan who approves ``expense``. Raises :class:`RoutingError` when no route is possible and
+    """Plan who approves ``expense``.
+
+    ``same_day_total`` is the submitter's other expenses of the category that day (for daily
+    limits); ``flags`` are anomaly flags (they are shown to approvers and prevent auto-approval).
+    Raises :class:`RoutingError` when no route is possible and
     :class:`workflows.fx.MissingRate` when the amount cannot be converted to the company currency.
     """
     if len(directory) == 0:
@@ -175,7 +184,7 @@ def plan_route(
         )
     if any(v.blocking for v in violations):
         trace.append("refused: the claim breaks a blocking rule and is not sent for approval")
-        return Route((), None, violations, tuple(trace))
+        return Route((), None, violations, tuple(trace), flags=tuple(flags))
 
     day = expense.spent_on or today
     amount = convert(expense.amount, policy.company_currency, day, rates or no_rates)
@@ -189,6 +198,8 @@ def plan_route(
             trace.append(f"no auto-approval: {amount} is not below {limit}")
         elif violations:
             trace.append("no auto-approval: the claim has policy findings")
+        elif flags:
+            trace.append(f"no auto-approval: flagged ({', '.join(f.rule for f in flags)})")
         elif rule is not None and not rule.auto_approve:
             trace.append(
                 f"no auto-approval: {policy.label_of(category_key(expense.category))} claims are never auto-approved"
@@ -196,7 +207,7 @@ def plan_route(
         else:
             name = f"{AUTO_APPROVE_RULE} {limit}"
             trace.append(f"approved by policy: {amount} is below {limit} with no findings ({name})")
-            return Route((), name, violations, tuple(trace), amount)
+            return Route((), name, violations, tuple(trace), amount, tuple(flags))
 
     steps: list[ApprovalStep] = []
     used: set[str] = {submitter.email}
@@ -295,7 +306,7 @@ def plan_route(
             f"finance: no finance member other than {submitter.email}; admins {', '.join(admins)} decide"
         )
     steps.append(ApprovalStep(StepKind.FINANCE, finance_approvers, reason))
-    return Route(tuple(steps), None, violations, tuple(trace), amount)
+    return Route(tuple(steps), None, violations, tuple(trace), amount, tuple(flags))
 
 
 def _first_unused(
