@@ -29,9 +29,11 @@ from bot.devslack.payloads import (
     user_select,
 )
 from bot.devslack.server import FakeSlack, SlackApiError
+from bot.devslack.serving import BackgroundServer
 
 __all__ = [
     "ApiCall",
+    "BackgroundServer",
     "DmUpload",
     "FakeChannel",
     "FakeMessage",

@@ -31,7 +31,6 @@ import email.policy
 import json
 import re
 import secrets
-import socket
 import threading
 import time
 import urllib.parse
@@ -40,7 +39,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -55,6 +53,7 @@ from bot.devslack.models import (
     JsonDict,
     ResponseUrlPost,
 )
+from bot.devslack.serving import BackgroundServer
 from bot.devslack.validation import validate_blocks, validate_view
 
 __all__ = ["FakeSlack", "SlackApiError"]
@@ -188,9 +187,7 @@ class FakeSlack:
         self._host = host
         self._requested_port = port
         self._port: int | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._socket: socket.socket | None = None
+        self._server: BackgroundServer | None = None
 
         self._lock = threading.RLock()
         self._last_ts_us = 0
@@ -260,40 +257,29 @@ class FakeSlack:
 
     def start(self) -> FakeSlack:
         """Serve on a background thread; returns once the port accepts connections."""
-        if self._server is not None:
-            return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self._host, self._requested_port))
-        self._port = int(sock.getsockname()[1])
-        config = uvicorn.Config(self.asgi_app, log_level="warning", lifespan="off", access_log=False)
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="devslack", daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                sock.close()
-                raise RuntimeError("the local Slack server did not start")
-            time.sleep(0.01)
-        self._server, self._thread, self._socket = server, thread, sock
+        if self._server is None:
+            server = BackgroundServer(
+                self.asgi_app, host=self._host, port=self._requested_port, name="devslack"
+            )
+            server.start()
+            self._server = server
+            self._port = server.port
         return self
 
     def stop(self) -> None:
-        server, thread, sock = self._server, self._thread, self._socket
-        self._server = self._thread = self._socket = None
+        server, self._server = self._server, None
         if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(timeout=10)
-        if sock is not None:
-            sock.close()
+            server.stop()
 
     def __enter__(self) -> FakeSlack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     @property
     def port(self) -> int:
