@@ -1,0 +1,110 @@
+"""``customers`` commands: import a CSV, sync from the CRM, and try the matcher.
+
+The database comes from ``DATABASE_URL`` (default ``sqlite:///expensebot.db``); every command
+brings the schema up to date first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.customers import CsvFormatError, external_ids, import_csv, load_records
+from storage.db import DEFAULT_DATABASE_URL, make_engine, make_sessionmaker, migrate
+from workflows.matching import Candidate, CustomerIndex, MatchResult
+
+
+def _factory() -> sessionmaker[Session]:
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    migrate(url)
+    return make_sessionmaker(make_engine(url))
+
+
+@click.group(name="customers")
+def customers() -> None:
+    """CRM customers: import, sync and matching."""
+
+
+@customers.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--source", default="csv", show_default=True, help="Which list these ids belong to.")
+def import_command(file: str, source: str) -> None:
+    """Load customers from FILE (CSV with header id,name and optional aliases, domain)."""
+    factory = _factory()
+    started = time.perf_counter()
+    try:
+        report = import_csv(factory, os.path.abspath(file), source=source)
+    except CsvFormatError as exc:
+        click.echo(f"Cannot import {file}: {exc}", err=True)
+        sys.exit(1)
+    elapsed = time.perf_counter() - started
+    click.echo(f"Imported {file} in {elapsed:.1f}s: {report.summary()}.")
+    for error in report.errors[:50]:
+        click.echo(f"  {error}", err=True)
+    if len(report.errors) > 50:
+        click.echo(f"  ... and {len(report.errors) - 50} more", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+def _candidate_json(c: Candidate, ids: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    return {"id": ids.get(c.id, ("", str(c.id)))[1], "name": c.name, "score": c.score, "reason": c.reason}
+
+
+def _result_json(result: MatchResult, ids: dict[int, tuple[str, str]]) -> dict[str, Any]:
+    customer = None
+    if result.customer is not None:
+        customer = {
+            "id": ids.get(result.customer.id, ("", str(result.customer.id)))[1],
+            "name": result.customer.name,
+        }
+    return {
+        "query": result.query,
+        "customer": customer,
+        "score": result.score,
+        "reason": result.reason,
+        "confident": result.confident,
+        "candidates": [_candidate_json(c, ids) for c in result.candidates],
+    }
+
+
+def _result_line(result: MatchResult, ids: dict[int, tuple[str, str]]) -> str:
+    if result.customer is None:
+        return f"{result.query!r}: no customer ({result.reason})"
+    ext = ids.get(result.customer.id, ("", str(result.customer.id)))[1]
+    sure = "sure" if result.confident else "ask to confirm"
+    return (
+        f"{result.query!r}: {result.customer.name} [{ext}] score {result.score:.0f}, {sure} ({result.reason})"
+    )
+
+
+@customers.command(name="match")
+@click.argument("text")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
+@click.option("--limit", default=5, show_default=True, help="How many candidates to list.")
+def match_command(text: str, as_json: bool, limit: int) -> None:
+    """Find the customer named in TEXT; with '-', one query per line of standard input."""
+    factory = _factory()
+    with factory() as session:
+        index = CustomerIndex.build(load_records(session))
+        ids = external_ids(session)
+    queries = (line.rstrip("\r\n") for line in sys.stdin) if text == "-" else iter([text])
+    out = sys.stdout
+    for query in queries:
+        result = index.match(query, limit=limit)
+        if as_json:
+            out.write(json.dumps(_result_json(result, ids), ensure_ascii=False) + "\n")
+        else:
+            out.write(_result_line(result, ids) + "\n")
+        if text == "-":
+            out.flush()
+
+
+if __name__ == "__main__":
+    customers()

@@ -1,0 +1,96 @@
+"""The ``customers`` commands, driven as a user would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli_customers import customers
+
+CSV = """id,name,aliases,domain
+19617,JPMORGAN CHASE & CO,JPM,jpmorganchase.com
+34088,EXXON MOBIL CORP,,
+320193,Apple Inc.,,apple.com
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    for name in (
+        "EXPENSEBOT_HUBSPOT_TOKEN",
+        "EXPENSEBOT_SALESFORCE_INSTANCE_URL",
+        "EXPENSEBOT_SALESFORCE_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "customers.csv"
+    path.write_text(CSV, encoding="utf-8")
+    return path
+
+
+def test_import_then_reimport(env: Path) -> None:
+    runner = CliRunner()
+    first = runner.invoke(customers, ["import", str(env)])
+    assert first.exit_code == 0, first.output
+    assert "3 created, 0 updated, 0 unchanged, 0 errors" in first.output
+    second = runner.invoke(customers, ["import", str(env)])
+    assert "0 created, 0 updated, 3 unchanged, 0 errors" in second.output
+
+
+def test_import_reports_bad_lines(env: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name\n1,Acme\n,Nameless\n", encoding="utf-8")
+    result = CliRunner().invoke(customers, ["import", str(bad)])
+    assert result.exit_code == 1
+    assert "1 created" in result.output and "line 3: the id is empty" in result.output
+
+
+def test_import_refuses_a_file_without_header(env: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name\nAcme\n", encoding="utf-8")
+    result = CliRunner().invoke(customers, ["import", str(bad)])
+    assert result.exit_code == 1
+    assert "header must have columns 'id' and 'name'" in result.output
+
+
+def test_match_json_from_stdin(env: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(customers, ["import", str(env)])
+    queries = "lunch w/ jpmorgan folks re renewal\ntaxi to the airport\napple\n"
+    result = runner.invoke(customers, ["match", "--json", "-"], input=queries)
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [line["query"] for line in lines] == queries.splitlines()
+    assert lines[0]["customer"] == {"id": "19617", "name": "JPMORGAN CHASE & CO"}
+    assert lines[1]["customer"] is None
+    assert lines[2]["customer"]["id"] == "320193"
+    for line in lines:
+        assert set(line) >= {"query", "customer", "score", "candidates", "reason"}
+        assert all(set(c) >= {"id", "name", "score"} for c in line["candidates"])
+        assert isinstance(line["score"], float)
+
+
+def test_match_one_text(env: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(customers, ["import", str(env)])
+    plain = runner.invoke(customers, ["match", "Exxon Mobile"])
+    assert plain.exit_code == 0
+    assert "EXXON MOBIL CORP [34088]" in plain.output
+    as_json = runner.invoke(customers, ["match", "--json", "nothing here"])
+    assert json.loads(as_json.output)["customer"] is None
+
+
+def test_match_on_an_empty_database(env: Path) -> None:
+    result = CliRunner().invoke(customers, ["match", "--json", "apple"])
+    assert result.exit_code == 0
+    assert json.loads(result.output) == {
+        "query": "apple",
+        "customer": None,
+        "score": 0.0,
+        "reason": "no customer named",
+        "confident": False,
+        "candidates": [],
+    }

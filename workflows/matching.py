@@ -1,0 +1,570 @@
+"""Customer matching: which CRM customer does an expense note or a receipt mention?
+
+Pure and explainable. :meth:`CustomerIndex.build` indexes every customer once (names, aliases,
+acronyms, well-known short names, contacts and e-mail domains); :meth:`CustomerIndex.match`
+finds customers mentioned anywhere inside free text and says why, with a 0-100 score, or says
+that no customer is close enough.
+
+How a customer is scored against a text:
+
+* Names are normalised (case, accents, punctuation, "&"/"and", legal forms of many countries)
+  and split into words. Each word weighs its inverse document frequency in the customer list,
+  reduced further for generic company words (Group, Holdings, Bank ...): distinctive words
+  count, generic ones hardly.
+* Words of the text are found in the index exactly, as a typo (one or two edits, via a
+  deletion index so nothing scans the whole vocabulary), or glued/split (``jp morgan`` /
+  ``jpmorgan``).
+* The score is mostly the weighted share of the customer's name found in the text, in order;
+  naming the first distinctive word (how people shorten names: "Exxon", "JPMorgan") counts
+  for more; words that describe an expense (lunch, hotel, renewal ...) are weak evidence unless
+  the whole name is spelled out; a little goes to how much of the text the name explains.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rapidfuzz.distance import OSA
+
+from workflows.names import (
+    GENERIC_WORDS,
+    KNOWN_SHORT_NAMES,
+    NOTE_WORDS,
+    acronym,
+    domain_stem,
+    email_domains,
+    name_words,
+    normalise,
+    registrable_domain,
+    strip_legal_suffixes,
+    tokens,
+)
+
+# Scores are 0-100. Below NONE_BELOW the answer is "no customer"; at CONFIDENT_FROM and with a
+# clear lead over the runner-up the customer is linked without asking.
+NONE_BELOW = 62.0
+CONFIDENT_FROM = 85.0
+CONFIDENT_LEAD = 8.0
+
+FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "outlook.com",
+        "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com",
+        "proton.me", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.ru", "qq.com", "163.com",
+        "126.com", "naver.com", "orange.fr", "free.fr", "laposte.net", "comcast.net", "fastmail.com",
+    }
+)  # fmt: skip
+
+_FUZZY_MIN_LEN = 4
+_TWO_EDITS_MIN_LEN = 8
+_POSTINGS_CAP = 2500
+_PRESELECT = 150
+_STOP = frozenset({"and", "of", "the", "de", "la", "le", "et", "und", "y", "e", "for", "a", "an", "s"})
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    id: int
+    name: str
+    aliases: tuple[str, ...] = ()
+    domain: str | None = None
+    contacts: tuple[tuple[str | None, str | None], ...] = ()  # (name, email)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    name: str
+    score: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    query: str
+    customer: Candidate | None
+    score: float
+    reason: str
+    candidates: tuple[Candidate, ...]
+    confident: bool
+
+
+# A way of writing a customer's name: its words with their weights.
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    record: int  # position in CustomerIndex._records
+    kind: str  # name | alias | short | contact
+    label: str  # as written, for reasons
+    words: tuple[str, ...]
+    weights: tuple[float, ...]
+    total: float
+    acronym: str | None
+
+
+# A word of the text as found in the index: covering text words [start, end], similarity 0-1.
+_Hit = tuple[int, int, float]
+
+
+def _deletes(word: str, depth: int) -> set[str]:
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        nxt: set[str] = set()
+        for w in frontier:
+            for i in range(len(w)):
+                nxt.add(w[:i] + w[i + 1 :])
+        out |= nxt
+        frontier = nxt
+    out.discard(word)
+    return out
+
+
+class CustomerIndex:
+    """All customers, indexed once for matching free text and for a live picker."""
+
+    def __init__(self) -> None:
+        self._records: list[CustomerRecord] = []
+        self._by_id: dict[int, int] = {}
+        self._variants: list[_Variant] = []
+        self._postings: dict[str, list[int]] = {}
+        self._exact: dict[str, list[int]] = {}
+        self._deletes: dict[str, list[str]] = {}
+        self._domains: dict[str, list[int]] = {}
+        self._weight: dict[str, float] = {}
+        self._sorted_names: list[tuple[str, int]] = []
+        self._sorted_words: list[str] = []
+        self._log_n = 1.0
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def build(cls, records: Iterable[CustomerRecord]) -> CustomerIndex:
+        index = cls()
+        index._records = list(records)
+        index._by_id = {r.id: i for i, r in enumerate(index._records)}
+        index._build()
+        return index
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def record(self, customer_id: int) -> CustomerRecord | None:
+        pos = self._by_id.get(customer_id)
+        return None if pos is None else self._records[pos]
+
+    def _build(self) -> None:
+        raw: list[tuple[int, str, str, list[str]]] = []  # record, kind, label, words
+        df: dict[str, int] = {}
+        short_forms: dict[str, list[str]] = {}
+        for short, full in KNOWN_SHORT_NAMES.items():
+            short_forms.setdefault(full, []).append(short)
+        for pos, rec in enumerate(self._records):
+            seen: set[str] = set()
+            words = name_words(rec.name)
+            if words:
+                raw.append((pos, "name", rec.name, words))
+                seen.update(words)
+            for alias in rec.aliases:
+                alias_words = name_words(alias)
+                if alias_words:
+                    raw.append((pos, "alias", alias, alias_words))
+                    seen.update(alias_words)
+            if words:
+                joined = " ".join(words)
+                for full, shorts in short_forms.items():
+                    if joined == full or joined.startswith(full + " "):
+                        for short in shorts:
+                            raw.append((pos, "short", short, tokens(short)))
+            for contact_name, email in rec.contacts:
+                if contact_name:
+                    contact_words = tokens(normalise(contact_name))
+                    if len(contact_words) >= 2:
+                        raw.append((pos, "contact", contact_name, contact_words))
+                if email and "@" in email:
+                    self._add_domain(email.rsplit("@", 1)[1], pos)
+            if rec.domain:
+                self._add_domain(rec.domain, pos)
+            for w in seen:
+                df[w] = df.get(w, 0) + 1
+
+        n = max(len(self._records), 1)
+        self._log_n = math.log(n + 1.0)
+        weight: dict[str, float] = {}
+        for w, count in df.items():
+            weight[w] = self._word_weight(w, count)
+        self._weight = weight
+
+        postings: dict[str, list[int]] = {}
+        exact: dict[str, list[int]] = {}
+        names: list[tuple[str, int]] = []
+        for pos, kind, label, words in raw:
+            weights = tuple(weight.get(w) or self._word_weight(w, 1) for w in words)
+            if kind == "contact":
+                weights = tuple(1.0 for _ in words)
+            acr = acronym(words) if kind in {"name", "alias"} else None
+            if acr is not None and len(acr) < 3:
+                acr = None
+            variant = _Variant(pos, kind, label, tuple(words), weights, sum(weights) or 1.0, acr)
+            vid = len(self._variants)
+            self._variants.append(variant)
+            keys = set(words)
+            for i in range(len(words) - 1):
+                keys.add(words[i] + words[i + 1])
+            if acr:
+                keys.add(acr)
+            for key in keys:
+                postings.setdefault(key, []).append(vid)
+            joined = " ".join(words)
+            exact.setdefault(joined, []).append(vid)
+            if kind in {"name", "alias"}:
+                names.append((joined, vid))
+        self._postings = postings
+        self._exact = exact
+        names.sort()
+        self._sorted_names = names
+        self._sorted_words = sorted(k for k in postings if " " not in k)
+
+        deletes: dict[str, list[str]] = {}
+        for key in postings:
+            if len(key) >= _FUZZY_MIN_LEN:
+                for d in _deletes(key, 1):
+                    deletes.setdefault(d, []).append(key)
+        self._deletes = deletes
+
+    def _add_domain(self, domain: str, pos: int) -> None:
+        reg = registrable_domain(domain)
+        if not reg or "." not in reg or reg in FREE_MAIL_DOMAINS:
+            return
+        holders = self._domains.setdefault(reg, [])
+        if pos not in holders:
+            holders.append(pos)
+
+    def _word_weight(self, word: str, count: int) -> float:
+        if word in _STOP:
+            return 0.05
+        idf = math.log((len(self._records) + 1.0) / (count + 0.5)) / self._log_n
+        idf = min(max(idf, 0.08), 1.0)
+        if word in GENERIC_WORDS:
+            idf *= 0.35
+        elif len(word) <= 2 and not word.isdigit():
+            idf *= 0.7
+        return idf
+
+    # ------------------------------------------------------------------ text lookup
+
+    def _fuzzy(self, word: str) -> list[tuple[str, float]]:
+        """Indexed keys within one edit (two for long words) of ``word``, with a similarity."""
+        if len(word) < _FUZZY_MIN_LEN or word.isdigit():
+            return []
+        depth = 2 if len(word) >= _TWO_EDITS_MIN_LEN else 1
+        max_dist = depth
+        found: dict[str, float] = {}
+        probes = _deletes(word, depth)
+        probes.add(word)
+        deletes = self._deletes
+        postings = self._postings
+        for probe in probes:
+            if probe != word and probe in postings:
+                cands: Iterable[str] = (probe,)
+            else:
+                cands = ()
+            for cand in (*cands, *deletes.get(probe, ())):
+                if cand == word or cand in found:
+                    continue
+                dist = OSA.distance(word, cand, score_cutoff=max_dist)
+                if dist <= max_dist:
+                    found[cand] = max(0.0, 1.0 - 1.1 * dist / max(len(word), len(cand)))
+        return list(found.items())
+
+    def _lookup(self, words: list[str]) -> dict[str, list[_Hit]]:
+        """Every indexed key the text's words can stand for."""
+        hits: dict[str, list[_Hit]] = {}
+        postings = self._postings
+        for j, word in enumerate(words):
+            exact = word in postings
+            if exact:
+                hits.setdefault(word, []).append((j, j, 1.0))
+            if word in NOTE_WORDS or word in _STOP:
+                continue
+            if not exact or len(word) >= 5:
+                for cand, sim in self._fuzzy(word):
+                    hits.setdefault(cand, []).append((j, j, sim * (0.97 if exact else 1.0)))
+        for j in range(len(words) - 1):
+            glued = words[j] + words[j + 1]
+            if glued in postings:
+                hits.setdefault(glued, []).append((j, j + 1, 1.0))
+        return hits
+
+    # ------------------------------------------------------------------ scoring
+
+    def _score_variant(
+        self, v: _Variant, hits: Mapping[str, list[_Hit]], qweights: list[float]
+    ) -> tuple[float, str]:
+        words = v.words
+        n = len(words)
+        matched: list[tuple[int, int, int, int, float]] = []  # name i..i2 <- text j..j2, sim
+        last_end = -1
+        i = 0
+        while i < n:
+            best: tuple[int, int, int, int, float] | None = None
+            if i + 1 < n:
+                for j, j2, sim in hits.get(words[i] + words[i + 1], ()):
+                    if j == j2:
+                        best = (i, i + 1, j, j2, sim)
+                        break
+            for j, j2, sim in hits.get(words[i], ()):
+                cand = (i, i, j, j2, sim)
+                if best is None or (best[1] == best[0] and _better(cand, best, last_end)):
+                    best = cand
+            if best is not None:
+                matched.append(best)
+                last_end = best[3]
+                i = best[1] + 1
+            else:
+                i += 1
+
+        if v.acronym and v.acronym in hits:
+            sim = 0.92 / math.sqrt(len(self._postings.get(v.acronym, ())) or 1)
+            j = hits[v.acronym][0][0]
+            cov_words = sum(w * s for (a, b, _j, _j2, s) in matched for w in v.weights[a : b + 1])
+            if sim > cov_words / v.total:
+                return self._finish(
+                    v, 100.0 * (0.55 + 0.4 * sim), f"acronym '{v.acronym}'", [(j, j)], qweights
+                )
+
+        if not matched:
+            return 0.0, ""
+        full = sum(b - a + 1 for (a, b, _j, _j2, _s) in matched) == n
+        in_order = all(matched[k][2] > matched[k - 1][3] for k in range(1, len(matched)))
+        tight = in_order and all(matched[k][2] - matched[k - 1][3] <= 2 for k in range(1, len(matched)))
+        spelled_out = full and tight and (n > 1 or words[0] not in NOTE_WORDS)
+
+        got = 0.0
+        for a, b, _j, _j2, sim in matched:
+            for k in range(a, b + 1):
+                w = v.weights[k] * sim
+                if words[k] in NOTE_WORDS and not spelled_out:
+                    w *= 0.3
+                got += w
+        cov = got / v.total
+        if v.kind == "contact" and not (full and tight):
+            return 0.0, ""
+        first = matched[0]
+        leads = first[0] == 0 and words[0] not in NOTE_WORDS and words[0] not in GENERIC_WORDS
+        if leads and not full:
+            # People shorten names to their first distinctive word(s): "Exxon", "JPMorgan".
+            lead_weight = sum(v.weights[k] for k in range(first[0], first[1] + 1)) * first[4]
+            cov = cov + (1.0 - cov) * 0.55 * min(1.0, lead_weight / 0.6)
+        if not tight:
+            cov *= 0.85
+        fuzzy = any(s < 1.0 for *_rest, s in matched)
+        why = self._why(v, full, fuzzy)
+        spans = [(j, j2) for (_a, _b, j, j2, _s) in matched]
+        return self._finish(v, 100.0 * cov, why, spans, qweights)
+
+    def _finish(
+        self, v: _Variant, base: float, why: str, spans: list[tuple[int, int]], qweights: list[float]
+    ) -> tuple[float, str]:
+        total_q = sum(qweights) or 1.0
+        explained = sum(qweights[j] for a, b in spans for j in range(a, b + 1))
+        score = 0.88 * base + 12.0 * min(1.0, explained / total_q)
+        if v.kind == "contact":
+            score = min(score, 90.0)
+        return min(score, 100.0), why
+
+    def _why(self, v: _Variant, full: bool, fuzzy: bool) -> str:
+        customer = self._records[v.record].name
+        how = "name" if full else "part of name"
+        if fuzzy:
+            how += " (with a typo)"
+        if v.kind == "name":
+            return f"{how} {customer}"
+        if v.kind == "contact":
+            return f"contact {v.label} of {customer}"
+        kind = "short name" if v.kind == "short" else "alias"
+        return f"{kind} '{v.label}' of {customer}"
+
+    def _query_weights(self, words: list[str]) -> list[float]:
+        out = []
+        for w in words:
+            if w in NOTE_WORDS or w in _STOP:
+                out.append(0.05)
+            else:
+                out.append(self._weight.get(w, 0.6))
+        return out
+
+    def _match_text(self, text: str, extra: list[tuple[list[str], int, str]]) -> dict[int, tuple[float, str]]:
+        """Best score and reason per customer (record position) for one text."""
+        out: dict[int, tuple[float, str]] = {}
+
+        def offer(pos: int, score: float, why: str) -> None:
+            if score > out.get(pos, (0.0, ""))[0]:
+                out[pos] = (score, why)
+
+        for dom in email_domains(text):
+            reg = registrable_domain(dom)
+            holders = self._domains.get(reg, [])
+            for pos in holders:
+                offer(pos, 96.0 / len(holders) ** 0.5, f"e-mail domain {reg} of {self._records[pos].name}")
+            if not holders and reg not in FREE_MAIL_DOMAINS:
+                text = text + " " + domain_stem(reg)
+
+        words = tokens(normalise(text))
+        if not words:
+            return out
+        for alias_words, pos, label in extra:
+            if _contains(words, alias_words):
+                offer(pos, 97.0, f"learned alias '{label}' of {self._records[pos].name}")
+
+        stripped = " ".join(strip_legal_suffixes(words))
+        for vid in self._exact.get(stripped, ()):
+            v = self._variants[vid]
+            if v.kind != "contact":
+                offer(v.record, 100.0, f"exact {self._why(v, True, False)}")
+
+        hits = self._lookup(words)
+        if not hits:
+            return out
+        # Candidates from the rarest keys first; very common keys only rescore candidates.
+        keys = sorted(hits, key=lambda k: len(self._postings[k]))
+        acc: dict[int, float] = {}
+        for rank, key in enumerate(keys):
+            plist = self._postings[key]
+            if len(plist) > _POSTINGS_CAP and (rank >= 2 or acc):
+                break
+            best_sim = max(h[2] for h in hits[key])
+            for vid in plist[:20000]:
+                acc[vid] = acc.get(vid, 0.0) + best_sim
+        if len(acc) > _PRESELECT:
+            variants = self._variants
+            chosen: Iterable[int] = heapq.nlargest(
+                _PRESELECT, acc, key=lambda vid: acc[vid] / len(variants[vid].words)
+            )
+        else:
+            chosen = acc
+        qweights = self._query_weights(words)
+        for vid in chosen:
+            v = self._variants[vid]
+            score, why = self._score_variant(v, hits, qweights)
+            if score > 0:
+                offer(v.record, score, why)
+        return out
+
+    # ------------------------------------------------------------------ public API
+
+    def match(
+        self, *texts: str, limit: int = 5, extra_aliases: Mapping[str, int] | None = None
+    ) -> MatchResult:
+        """The customer mentioned in any of ``texts`` (note, receipt merchant, receipt text).
+
+        ``extra_aliases`` maps learned aliases (e.g. the employee's team's corrections) to a
+        customer id. A customer named in several texts scores higher.
+        """
+        extra: list[tuple[list[str], int, str]] = []
+        for alias, customer_id in (extra_aliases or {}).items():
+            pos = self._by_id.get(customer_id)
+            alias_words = tokens(normalise(alias))
+            if pos is not None and alias_words:
+                extra.append((alias_words, pos, alias))
+        combined: dict[int, tuple[float, str]] = {}
+        seen_in: dict[int, int] = {}
+        for text in texts:
+            if not text or not text.strip():
+                continue
+            for pos, (score, why) in self._match_text(text, extra).items():
+                seen_in[pos] = seen_in.get(pos, 0) + 1
+                if score > combined.get(pos, (0.0, ""))[0]:
+                    combined[pos] = (score, why)
+        ranked: list[Candidate] = []
+        for pos, (score, why) in combined.items():
+            if seen_in[pos] > 1:
+                score = min(100.0, score + 5.0 * (seen_in[pos] - 1))
+                why += f" (in {seen_in[pos]} texts)"
+            rec = self._records[pos]
+            ranked.append(Candidate(rec.id, rec.name, round(score, 1), why))
+        ranked.sort(key=lambda c: (-c.score, len(c.name), c.id))
+        top = tuple(ranked[: max(limit, 1)])
+        query = " | ".join(t for t in texts if t)
+        if not top or top[0].score < NONE_BELOW:
+            best = top[0] if top else None
+            reason = "no customer named" + (f" (closest: {best.name}, {best.score:.0f})" if best else "")
+            return MatchResult(query, None, best.score if best else 0.0, reason, top, False)
+        best = top[0]
+        runner_up = top[1].score if len(top) > 1 else 0.0
+        confident = best.score >= CONFIDENT_FROM and best.score - runner_up >= CONFIDENT_LEAD
+        return MatchResult(query, best, best.score, best.reason, top, confident)
+
+    def search(self, prefix_or_text: str, limit: int = 20) -> list[Candidate]:
+        """Customers for a picker: names starting with the text first, then names containing its
+        words (the last word may be unfinished), then close matches."""
+        words = tokens(normalise(prefix_or_text))
+        records = self._records
+        results: dict[int, tuple[float, str]] = {}
+
+        def offer(pos: int, score: float, why: str) -> None:
+            if score > results.get(pos, (0.0, ""))[0]:
+                results[pos] = (score, why)
+
+        if not words:
+            for _joined, vid in self._sorted_names[:limit]:
+                offer(self._variants[vid].record, 50.0, "listed")
+        else:
+            text = " ".join(words)
+            start = bisect_left(self._sorted_names, (text, -1))
+            for joined, vid in self._sorted_names[start : start + limit * 3]:
+                if not joined.startswith(text):
+                    break
+                v = self._variants[vid]
+                offer(
+                    v.record,
+                    100.0 if joined == text else 95.0 - min(len(joined) - len(text), 30) / 6,
+                    "starts with",
+                )
+            if len(results) < limit:
+                *complete, last = words
+                sets: list[set[int]] = []
+                for w in complete:
+                    sets.append(set(self._postings.get(w, ())))
+                prefix_vids: set[int] = set()
+                k = bisect_left(self._sorted_words, last)
+                for word in self._sorted_words[k : k + 200]:
+                    if not word.startswith(last):
+                        break
+                    prefix_vids.update(self._postings[word][:2000])
+                sets.append(prefix_vids)
+                common = set.intersection(*sets) if sets else set()
+                for vid in sorted(common)[: limit * 20]:
+                    v = self._variants[vid]
+                    if v.kind == "contact":
+                        continue
+                    offer(v.record, 80.0 - min(len(v.words), 10), "contains")
+            if len(results) < limit:
+                result = self.match(prefix_or_text, limit=limit)
+                for cand in result.candidates:
+                    offer(self._by_id[cand.id], min(cand.score, 70.0), cand.reason)
+        ordered = sorted(results.items(), key=lambda kv: (-kv[1][0], records[kv[0]].name.casefold()))
+        return [
+            Candidate(records[p].id, records[p].name, round(s, 1), why) for p, (s, why) in ordered[:limit]
+        ]
+
+
+def _better(
+    cand: tuple[int, int, int, int, float], best: tuple[int, int, int, int, float], last_end: int
+) -> bool:
+    """Prefer a higher similarity, then a text position right after the previous match."""
+    if cand[4] != best[4]:
+        return cand[4] > best[4]
+    cand_after = cand[2] > last_end
+    best_after = best[2] > last_end
+    if cand_after != best_after:
+        return cand_after
+    return cand[2] < best[2]
+
+
+def _contains(words: list[str], needle: list[str]) -> bool:
+    size = len(needle)
+    return any(words[i : i + size] == needle for i in range(len(words) - size + 1))
