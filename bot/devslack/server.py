@@ -530,6 +530,39 @@ class FakeSlack:
                 raise self._timeout_error(method, timeout, after)
             await asyncio.sleep(0.02)
 
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition"
+    ) -> None:
+        """Poll ``condition`` until it holds; AssertionError naming ``what`` on timeout."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not hold within {timeout}s")
+            time.sleep(0.02)
+
+    def wait_for_message(
+        self,
+        channel: str,
+        predicate: Callable[[FakeMessage], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> FakeMessage:
+        """The first message in ``channel`` (current state; a user id means the bot DM)
+        matching ``predicate``, waiting for it to appear or change."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                channel_id = self._dms.get(channel, channel)
+                current = self.messages(channel_id)
+            for msg in current:
+                if predicate is None or predicate(msg):
+                    return msg
+            if time.monotonic() > deadline:
+                listing = "\n".join(f"  {m.ts} {m.user}: {m.text[:120]!r}" for m in current[-15:])
+                raise AssertionError(
+                    f"no matching message in {channel} within {timeout}s; messages:\n{listing or '  (none)'}"
+                )
+            time.sleep(0.02)
+
     def messages(self, channel: str, *, include_replies: bool = True) -> list[FakeMessage]:
         """Messages in ``channel`` (a C/G/D id, or a user id for the bot DM) in
         posting order, as they currently stand."""

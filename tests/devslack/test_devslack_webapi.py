@@ -145,6 +145,7 @@ def test_buttons_and_button_lookup(slack: FakeSlack) -> None:
     assert "12.50 EUR" in msg.all_text()
 
 
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument")
 def test_post_errors(slack: FakeSlack) -> None:
     web = client(slack)
     slack.add_channel("C_SECRET", "secret", members=["U_ANN"], bot_is_member=False)
