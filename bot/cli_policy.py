@@ -1,0 +1,125 @@
+"""``expensebot policy``: check a policy file, and try out routing before installing it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from workflows.directory import Directory, DirectoryError
+from workflows.fx import MissingRate, RateFileError, RateLookup, RateTable
+from workflows.money import Money, MoneyError, parse_amount
+from workflows.policy import ExpenseFacts, Policy, PolicyError, default_policy, load_policy, summary
+from workflows.routing import RoutingError, plan_route
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path}: is not UTF-8 text") from None
+
+
+def _load_policy(path: str) -> Policy:
+    try:
+        return load_policy(_read(path), source=path)
+    except PolicyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _day(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@click.group("policy")
+def policy() -> None:
+    """The expense policy: limits, receipts, approval levels (see docs/policy.md)."""
+
+
+@policy.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def check(file: str) -> None:
+    """Validate a policy file; print a summary, or the mistake with its line (exit status 1)."""
+    loaded = _load_policy(file)
+    click.echo(f"OK {file}: {summary(loaded)}")
+
+
+@policy.command("show-default")
+def show_default() -> None:
+    """Describe the built-in policy used when no policy file is installed."""
+    click.echo(summary(default_policy()))
+
+
+@policy.command("route")
+@click.option(
+    "--policy", "policy_file", type=click.Path(dir_okay=False), help="Policy file (default: built-in)."
+)
+@click.option(
+    "--directory", "directory_file", required=True, type=click.Path(dir_okay=False), help="Directory CSV."
+)
+@click.option("--rates", "rates_file", type=click.Path(dir_okay=False), help="Rates CSV: date,from,to,rate.")
+@click.option("--submitter", required=True, help="Email of the person claiming.")
+@click.option("--amount", required=True, help="Amount, e.g. 120.50.")
+@click.option("--currency", default=None, help="Currency of the amount (default: the company currency).")
+@click.option("--category", default="other", show_default=True)
+@click.option("--merchant", default=None)
+@click.option("--date", "spent_on", default=None, help="Day of the expense, YYYY-MM-DD (default: today).")
+@click.option("--customer", default=None, help="Customer the expense was for.")
+@click.option("--distance", default=None, help="Mileage: distance driven.")
+@click.option("--no-receipt", is_flag=True, help="The claim has no receipt attached.")
+@click.option("--today", "today_text", default=None, help="Pretend today is this day, YYYY-MM-DD.")
+def route(
+    policy_file: str | None,
+    directory_file: str,
+    rates_file: str | None,
+    submitter: str,
+    amount: str,
+    currency: str | None,
+    category: str,
+    merchant: str | None,
+    spent_on: str | None,
+    customer: str | None,
+    distance: str | None,
+    no_receipt: bool,
+    today_text: str | None,
+) -> None:
+    """Show who would approve one expense, and why (nothing is stored or sent)."""
+    loaded = _load_policy(policy_file) if policy_file else default_policy()
+    try:
+        directory = Directory.from_csv_text(_read(directory_file), source=directory_file)
+        rates: RateLookup | None = (
+            RateTable.from_csv_text(_read(rates_file), source=rates_file) if rates_file else None
+        )
+        today = _day(today_text, "--today") if today_text else dt.date.today()
+        day = _day(spent_on, "--date") if spent_on else today
+        expense = ExpenseFacts(
+            amount=Money(parse_amount(amount), currency or loaded.company_currency),
+            category=category,
+            merchant=merchant,
+            spent_on=day,
+            has_receipt=not no_receipt,
+            customer_id=customer,
+            submitter_email=submitter,
+            distance=Decimal(parse_amount(distance)) if distance else None,
+        )
+        planned = plan_route(expense, directory, loaded, today=today, rates=rates)
+    except (DirectoryError, RateFileError, MissingRate, MoneyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except RoutingError as exc:
+        detail = f"\n(admins: {exc.admin_message})" if exc.notify_admins else ""
+        raise click.ClickException(exc.user_message + detail) from None
+    for warning in directory.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"route: {planned.describe()}")
+    for violation in planned.violations:
+        click.echo(f"{'blocking' if violation.blocking else 'finding'}: {violation.message}")
+    click.echo("trace:")
+    for line in planned.trace:
+        click.echo(f"  {line}")
