@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 
@@ -29,6 +29,7 @@ from bot.devslack.server import FakeSlack
 __all__ = ["DmUpload", "SignatureMode", "SlackDriver"]
 
 SignatureMode = Literal["valid", "bad", "stale", "missing"]
+SIGNATURE_MODES: tuple[str, ...] = ("valid", "bad", "stale", "missing")
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
 
 
@@ -101,10 +102,12 @@ class SlackDriver:
         return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
 
     @contextmanager
-    def signing(self, mode: SignatureMode) -> Iterator[None]:
+    def signing(self, mode: SignatureMode | str) -> Iterator[None]:
         """Temporarily send ``bad`` signatures, ``stale`` (10 minutes old) timestamps,
-        or ``missing`` headers."""
-        previous, self.signature_mode = self.signature_mode, mode
+        or ``missing`` headers (``valid`` restores normal signing)."""
+        if mode not in SIGNATURE_MODES:
+            raise ValueError(f"signature mode must be one of {SIGNATURE_MODES}, not {mode!r}")
+        previous, self.signature_mode = self.signature_mode, cast(SignatureMode, mode)
         try:
             yield
         finally:

@@ -20,6 +20,10 @@ for a browser without a session: HTTP 302 to a sign-in page that answers 200
 with HTML. A downloader that follows redirects and does not check the
 content type therefore receives HTML instead of the file, exactly as in
 production.
+
+A response_url (``new_response_url``) accepts 5 POSTs within 30 minutes, as
+Slack documents; afterwards, or for an unknown URL, it answers HTTP 404 with
+``{"ok": false, "error": "expired_url"}``.
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ __all__ = ["FakeSlack", "SlackApiError"]
 JSON_ARGS = ("blocks", "attachments", "view", "files", "metadata")
 MAX_TEXT = 40_000
 MAX_VIEW_STACK = 3
+# Slack: a response_url may be used up to 5 times within 30 minutes.
+RESPONSE_URL_MAX_USES = 5
+RESPONSE_URL_TTL = 30 * 60.0
 
 
 class SlackApiError(Exception):
@@ -113,6 +120,7 @@ class _ResponseUrl:
     user: str | None
     message_ts: str | None
     ephemeral: bool
+    issued_at: float = field(default_factory=time.monotonic)
     posts: int = 0
 
 
@@ -235,6 +243,8 @@ class FakeSlack:
             "conversations.replies": self._conversations_replies,
             "users.info": self._users_info,
             "users.lookupByEmail": self._users_lookup_by_email,
+            "users.list": self._users_list,
+            "conversations.members": self._conversations_members,
             "views.open": self._views_open,
             "views.push": self._views_push,
             "views.update": self._views_update,
@@ -853,7 +863,11 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": "invalid_payload"}, status_code=400)
         with self._lock:
             binding = self._response_urls.get(key)
-            if binding is None:
+            if (
+                binding is None
+                or binding.posts >= RESPONSE_URL_MAX_USES
+                or time.monotonic() - binding.issued_at > RESPONSE_URL_TTL
+            ):
                 return JSONResponse({"ok": False, "error": "expired_url"}, status_code=404)
             self._response_posts.append(
                 ResponseUrlPost(
@@ -1227,6 +1241,37 @@ class FakeSlack:
         if user is None:
             raise SlackApiError("user_not_found")
         return {"ok": True, "user": user.to_api()}
+
+    def _page(self, items: list[Any], args: JsonDict) -> tuple[list[Any], str]:
+        try:
+            limit = max(1, min(int(args.get("limit") or 1000), 1000))
+            start = int(str(args.get("cursor") or "0").removeprefix("cur:") or 0)
+        except ValueError as exc:
+            raise SlackApiError("invalid_cursor") from exc
+        page = items[start : start + limit]
+        next_cursor = f"cur:{start + limit}" if start + limit < len(items) else ""
+        return page, next_cursor
+
+    def _users_list(self, args: JsonDict) -> JsonDict:
+        users = [u.to_api() for u in self._users.values()]
+        page, cursor = self._page(users, args)
+        return {
+            "ok": True,
+            "members": page,
+            "cache_ts": int(time.time()),
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _conversations_members(self, args: JsonDict) -> JsonDict:
+        ch = self._resolve_channel(args.get("channel"), allow_user=False)
+        if ch.is_private and not self._is_member(ch, self.bot_user_id):
+            raise SlackApiError("channel_not_found")
+        if ch.members is None:
+            members = [u.id for u in self._users.values() if not u.deleted]
+        else:
+            members = [u for u in self._users if u in ch.members]
+        page, cursor = self._page(members, args)
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": cursor}}
 
     def _users_lookup_by_email(self, args: JsonDict) -> JsonDict:
         email = args.get("email")

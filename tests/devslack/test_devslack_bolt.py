@@ -147,6 +147,6 @@ def test_full_round_trip_through_bolt(slack: FakeSlack, driver: SlackDriver) -> 
 
 def test_bolt_refuses_bad_and_stale_signatures(driver: SlackDriver) -> None:
     for mode in ("bad", "stale", "missing"):
-        with driver.signing(mode):  # type: ignore[arg-type]
+        with driver.signing(mode):
             assert driver.send_dm("U_ANN", "hi").status_code == 401, mode
     assert driver.url_verification("abc").json() == {"challenge": "abc"}

@@ -82,7 +82,7 @@ def test_signatures_verify_with_slack_sdk(recorded_driver: tuple[SlackDriver, Re
     assert rec.last.headers["user-agent"].startswith("Slackbot 1.0")
 
     for mode in ("bad", "stale", "missing"):
-        with driver.signing(mode):  # type: ignore[arg-type]
+        with driver.signing(mode):
             driver.url_verification("x")
         assert not verified(rec.last), mode
     driver.url_verification("y")

@@ -277,6 +277,18 @@ def test_users_info_and_lookup(slack: FakeSlack) -> None:
     assert web.users_info(user=slack.bot_user_id)["user"]["is_bot"] is True
 
 
+def test_users_list_and_channel_members_paginate(slack: FakeSlack) -> None:
+    web = client(slack)
+    first = web.users_list(limit=2)
+    assert len(first["members"]) == 2
+    cursor = first["response_metadata"]["next_cursor"]
+    rest = web.users_list(cursor=cursor)
+    ids = {m["id"] for m in first["members"]} | {m["id"] for m in rest["members"]}
+    assert ids == {slack.bot_user_id, "U_ANN", "U_BOB"}
+    assert rest["response_metadata"]["next_cursor"] == ""
+    assert set(web.conversations_members(channel="C_FIN")["members"]) == {"U_ANN", slack.bot_user_id}
+
+
 # ----------------------------------------------------------------------- views
 
 
@@ -497,6 +509,9 @@ def test_response_url_replace_delete_and_new_messages(slack: FakeSlack) -> None:
         None,
     ]
     assert httpx.post(slack.root_url + "/actions/unknown", json={"text": "x"}).status_code == 404
+    httpx.post(url, json={"text": "fifth use"})
+    sixth = httpx.post(url, json={"text": "sixth use"})
+    assert sixth.status_code == 404 and sixth.json() == {"ok": False, "error": "expired_url"}
 
 
 # ----------------------------------------------------------------------- async
