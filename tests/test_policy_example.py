@@ -121,3 +121,29 @@ def test_the_documented_default_is_the_built_in_default() -> None:
     section = docs.split("## The built-in default", 1)[1]
     block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert load_policy(block, source="docs/policy.md") == default_policy()
+
+
+def test_route_scenarios_script_routes_the_sample_organisation(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("route_scenarios", ROOT / "scripts" / "route_scenarios.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    assert len(module.build_directory()) >= 50
+    assert len(module.SCENARIOS) >= 30
+    assert module.main(["--today", "2026-11-23"]) == 0
+    output = capsys.readouterr().out.splitlines()
+    assert output[0].startswith("51 people, 37 expenses, policy currency USD")
+    rows = output[3:]
+    assert len(rows) == 37
+    by_submitter = {row.split()[1]: row for row in rows}
+    assert "approved by policy" in rows[0] and "auto: auto_approve_below 25.00 USD" in rows[0]
+    assert "olga → vp.ops → ceo → finance" in by_submitter["tom"]
+    assert "BLOCK prohibited_merchant" in by_submitter["bea"]
+    assert "error: No GBP→USD rate" in by_submitter["quin"]
