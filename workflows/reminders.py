@@ -18,6 +18,7 @@ from workflows.routing import ApprovalStep, Route, StepKind, next_level
 
 __all__ = [
     "Escalation",
+    "escalate_step",
     "escalation_due",
     "escalation_target",
     "next_level",
@@ -95,7 +96,13 @@ def escalation_target(
     When that manager is the submitter, the next one up is used and the reason says so; when
     there is no one above, or for the finance step, the admins take it.
     """
-    step = route.steps[step_index]
+    return escalate_step(route.steps[step_index], directory, submitter_email, policy=policy)
+
+
+def escalate_step(
+    step: ApprovalStep, directory: Directory, submitter_email: str, *, policy: Policy | None = None
+) -> Escalation:
+    """:func:`escalation_target` for one step, e.g. rebuilt from a stored approval task."""
     submitter = normalise_email(submitter_email)
     days = policy.reminders.escalate_after_days if policy is not None else None
     waited = f"in {days} working days" if days is not None else "in time"

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from workflows.directory import Directory, Person, effective_approvers, normalise_email
 from workflows.fx import RateLookup, convert, no_rates
@@ -91,6 +92,42 @@ class Route:
             else:
                 parts.append(f"{step.kind.label} ({', '.join(step.approvers)})")
         return " → ".join(parts)
+
+
+def route_to_json(route: Route) -> dict[str, Any]:
+    """A JSON-ready form of ``route`` for storage; :func:`route_from_json` reads it back."""
+    return {
+        "steps": [
+            {"kind": s.kind.value, "approvers": list(s.approvers), "reason": s.reason} for s in route.steps
+        ],
+        "auto_approved_rule": route.auto_approved_rule,
+        "violations": [
+            {"rule": v.rule, "message": v.message, "blocking": v.blocking} for v in route.violations
+        ],
+        "trace": list(route.trace),
+        "amount": {"amount": route.amount.amount_text, "currency": route.amount.currency}
+        if route.amount
+        else None,
+        "flags": [{"rule": f.rule, "message": f.message} for f in route.flags],
+    }
+
+
+def route_from_json(data: dict[str, Any]) -> Route:
+    amount = data.get("amount")
+    return Route(
+        steps=tuple(
+            ApprovalStep(StepKind(s["kind"]), tuple(s["approvers"]), str(s.get("reason", "")))
+            for s in data.get("steps", [])
+        ),
+        auto_approved_rule=data.get("auto_approved_rule"),
+        violations=tuple(
+            Violation(str(v["rule"]), str(v["message"]), bool(v.get("blocking", False)))
+            for v in data.get("violations", [])
+        ),
+        trace=tuple(str(line) for line in data.get("trace", [])),
+        amount=Money(Decimal(amount["amount"]), amount["currency"]) if amount else None,
+        flags=tuple(Flag(str(f["rule"]), str(f["message"])) for f in data.get("flags", [])),
+    )
 
 
 class RoutingError(ValueError):
@@ -226,6 +263,7 @@ def plan_route(
         )
         used.add(manager.email)
         trace.append(f"manager: {manager.email}")
+        _note_delegate(StepKind.MANAGER, manager, submitter.email, today, trace)
         previous = manager
 
     for level in policy.approval_levels:
@@ -274,6 +312,7 @@ def plan_route(
             trace.append(f"{kind.label}: {chosen.email} ({origin})")
         steps.append(ApprovalStep(kind, (chosen.email,), reason))
         used.add(chosen.email)
+        _note_delegate(kind, chosen, submitter.email, today, trace)
         previous = chosen
 
     finance = [p.email for p in directory.finance() if p.email != submitter.email]
@@ -307,6 +346,19 @@ def plan_route(
         )
     steps.append(ApprovalStep(StepKind.FINANCE, finance_approvers, reason))
     return Route(tuple(steps), None, violations, tuple(trace), amount, tuple(flags))
+
+
+def _note_delegate(kind: StepKind, approver: Person, submitter: str, today: date, trace: list[str]) -> None:
+    delegate = approver.delegate_on(today)
+    if delegate is None:
+        return
+    until = f" until {approver.delegate_until.isoformat()}" if approver.delegate_until else ""
+    if delegate == submitter:
+        trace.append(
+            f"{kind.label}: {approver.email}'s delegate {delegate} is the submitter and cannot act for them"
+        )
+    else:
+        trace.append(f"{kind.label}: {delegate} may act for {approver.email}{until}")
 
 
 def _first_unused(

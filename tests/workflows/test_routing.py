@@ -24,6 +24,8 @@ from workflows.routing import (
     next_level,
     partial_approval,
     plan_route,
+    route_from_json,
+    route_to_json,
 )
 
 TODAY = date(2026, 11, 23)
@@ -71,6 +73,7 @@ ROUTES: list[tuple[str, str, str, list[tuple[StepKind, tuple[str, ...]]], list[s
         [(StepKind.MANAGER, ("lead@acme.test",)), (StepKind.FINANCE, FINANCE)],
         [
             "manager: lead@acme.test",
+            "manager: deputy@acme.test may act for lead@acme.test until 2026-12-24",
             NOT_NEEDED_SKIP.format(a="200.00 USD"),
             NOT_NEEDED_HEAD.format(a="200.00 USD"),
             "finance: any of cfo@acme.test, fin@acme.test",
@@ -83,6 +86,7 @@ ROUTES: list[tuple[str, str, str, list[tuple[StepKind, tuple[str, ...]]], list[s
         [(StepKind.MANAGER, ("lead@acme.test",)), (StepKind.FINANCE, FINANCE)],
         [
             "manager: lead@acme.test",
+            "manager: deputy@acme.test may act for lead@acme.test until 2026-12-24",
             NOT_NEEDED_SKIP.format(a="1,000.00 USD"),
             NOT_NEEDED_HEAD.format(a="1,000.00 USD"),
             "finance: any of cfo@acme.test, fin@acme.test",
@@ -99,6 +103,7 @@ ROUTES: list[tuple[str, str, str, list[tuple[StepKind, tuple[str, ...]]], list[s
         ],
         [
             "manager: lead@acme.test",
+            "manager: deputy@acme.test may act for lead@acme.test until 2026-12-24",
             "manager's manager: vp@acme.test (manager of lead@acme.test)",
             NOT_NEEDED_HEAD.format(a="1,000.01 USD"),
             "finance: any of cfo@acme.test, fin@acme.test",
@@ -116,6 +121,7 @@ ROUTES: list[tuple[str, str, str, list[tuple[StepKind, tuple[str, ...]]], list[s
         ],
         [
             "manager: lead@acme.test",
+            "manager: deputy@acme.test may act for lead@acme.test until 2026-12-24",
             "manager's manager: vp@acme.test (manager of lead@acme.test)",
             "department head: vp@acme.test already approves an earlier step; passed to ceo@acme.test",
             "department head: ceo@acme.test (passed up from vp@acme.test, head of Sales)",
@@ -217,6 +223,16 @@ def test_routes(
     for step in route.steps:
         assert f"{who}@acme.test" not in step.approvers
         assert step.reason
+
+
+def test_a_delegate_who_is_the_submitter_cannot_act(org: Directory) -> None:
+    route = plan_route(claim("deputy", "50.00"), org, default_policy(), today=TODAY)
+    assert route.steps[0].approvers == ("lead@acme.test",)
+    assert (
+        "manager: lead@acme.test's delegate deputy@acme.test is the submitter and cannot act for them"
+        in route.trace
+    )
+    assert not may_decide(route.steps[0], "deputy@acme.test", "deputy@acme.test", org, today=TODAY)
 
 
 def test_foreign_amount_is_converted_for_thresholds(org: Directory) -> None:
@@ -491,3 +507,20 @@ def test_partial_approval_refusals(approved: Money, reason: str, message: str) -
     with pytest.raises(PartialApprovalError) as err:
         partial_approval(usd("92.10"), approved, reason)
     assert str(err.value) == message
+
+
+def test_route_json_round_trip(org: Directory) -> None:
+    import json
+
+    rates = fixed_rates({("MYR", "USD"): Decimal("0.225")})
+    route = plan_route(
+        claim("ana", "9000.00", "MYR", has_receipt=False), org, default_policy(), today=TODAY, rates=rates
+    )
+    stored = json.loads(json.dumps(route_to_json(route)))
+    assert route_from_json(stored) == route
+    assert stored["steps"][0] == {
+        "kind": "manager",
+        "approvers": ["lead@acme.test"],
+        "reason": "lead@acme.test is ana@acme.test's manager",
+    }
+    assert stored["amount"] == {"amount": "2025.00", "currency": "USD"}
