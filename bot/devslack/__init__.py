@@ -28,6 +28,7 @@ from bot.devslack.payloads import (
     time_of_day,
     user_select,
 )
+from bot.devslack.render import render_blocks, render_message, render_mrkdwn, render_view
 from bot.devslack.server import FakeSlack, SlackApiError
 from bot.devslack.serving import BackgroundServer
 
@@ -54,6 +55,10 @@ __all__ = [
     "multi_select",
     "number_input",
     "radio",
+    "render_blocks",
+    "render_message",
+    "render_mrkdwn",
+    "render_view",
     "select",
     "text_input",
     "time_of_day",

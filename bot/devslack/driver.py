@@ -321,9 +321,17 @@ class SlackDriver:
             action["style"] = button["style"]
         return self._post_payload(self._message_action_payload(user, current, action, channel))
 
-    def click_in_view(self, user: str, view: JsonDict, label_contains: str) -> httpx.Response:
-        """Click a button in a modal or App Home ``view``."""
-        current = self._current_view(view)
+    def click_in_view(
+        self,
+        user: str,
+        view: JsonDict,
+        label_contains: str,
+        *,
+        values: dict[str, dict[str, JsonDict]] | None = None,
+    ) -> httpx.Response:
+        """Click a button in a modal or App Home ``view``; ``values`` is what the user
+        has typed into the view so far (sent as ``view.state.values``)."""
+        current = self._with_values(self._current_view(view), values)
         block_id, button = find_button(
             current.get("blocks", []), label_contains, where=f"view {current['id']}"
         )
@@ -349,18 +357,20 @@ class SlackDriver:
         view: JsonDict | None = None,
         channel: str | None = None,
         action: JsonDict | None = None,
+        values: dict[str, dict[str, JsonDict]] | None = None,
     ) -> httpx.Response:
         """A ``block_actions`` payload for ``action_id`` in ``message`` or ``view``.
 
         ``action`` overrides the generated action (e.g. a ``static_select`` with
-        ``selected_option``); otherwise a button action with ``value`` is sent."""
+        ``selected_option``); otherwise a button action with ``value`` is sent.
+        ``values`` sets ``state.values`` (of the view, or of the message's inputs)."""
         blocks: list[JsonDict] = []
         if message is not None:
             with suppress(KeyError):
                 message = self.fake.message(message.channel, message.ts)
             blocks = message.blocks
         elif view is not None:
-            view = self._current_view(view)
+            view = self._with_values(self._current_view(view), values)
             blocks = view.get("blocks", [])
         found_block, element = find_element(blocks, action_id)
         act: JsonDict = {
@@ -377,6 +387,8 @@ class SlackDriver:
             act.update(action)
         if message is not None:
             payload = self._message_action_payload(user, message, act, channel)
+            if values is not None:
+                payload["state"] = {"values": values}
         elif view is not None:
             payload = self._view_action_payload(user, view, act)
         else:
@@ -390,6 +402,38 @@ class SlackDriver:
                 "actions": [act],
             }
         return self._post_payload(payload)
+
+    def choose(
+        self,
+        user: str,
+        action_id: str,
+        value: str,
+        text: str | None = None,
+        *,
+        message: FakeMessage | None = None,
+        view: JsonDict | None = None,
+        values: dict[str, dict[str, JsonDict]] | None = None,
+    ) -> httpx.Response:
+        """Pick ``value`` in the select menu ``action_id`` of ``message`` or ``view``
+        (a ``block_actions`` payload carrying ``selected_option``)."""
+        blocks: list[JsonDict] = []
+        if message is not None:
+            blocks = message.blocks
+        elif view is not None:
+            blocks = self._current_view(view).get("blocks", [])
+        _, element = find_element(blocks, action_id)
+        if element is None:
+            where = f"message {message.ts}" if message else f"view {view.get('id') if view else None}"
+            raise AssertionError(f"no element with action_id {action_id!r} in {where}")
+        label = text
+        if label is None:
+            for option in _options_of(element):
+                if option.get("value") == value:
+                    label = str(option.get("text", {}).get("text", value))
+        kind = str(element.get("type", "static_select"))
+        option = {"text": {"type": "plain_text", "text": label or value, "emoji": True}, "value": value}
+        action: JsonDict = {"type": kind, "selected_option": option}
+        return self.block_action(user, action_id, message=message, view=view, action=action, values=values)
 
     def block_suggestion(
         self,
@@ -572,6 +616,14 @@ class SlackDriver:
             "actions": [action],
         }
 
+    def _with_values(self, view: JsonDict, values: dict[str, dict[str, JsonDict]] | None) -> JsonDict:
+        if values is None:
+            return view
+        view["state"] = {"values": values}
+        if self._is_tracked(view["id"]):
+            self.fake.set_view_state(view["id"], values)
+        return view
+
     def _is_tracked(self, view_id: str) -> bool:
         try:
             self.fake.view(view_id)
@@ -609,3 +661,10 @@ def _rich_text(text: str) -> JsonDict:
         "block_id": secrets.token_urlsafe(4)[:5],
         "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
     }
+
+
+def _options_of(element: JsonDict) -> list[JsonDict]:
+    options: list[JsonDict] = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options.extend(group.get("options") or [])
+    return options

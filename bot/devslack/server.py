@@ -217,6 +217,8 @@ class FakeSlack:
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._response_posts: list[ResponseUrlPost] = []
         self._downloads: list[FileDownload] = []
+        self._listeners: list[Callable[[ApiCall], None]] = []
+        self._pending_notifications: list[ApiCall] = []
 
         self._users[bot_user_id] = FakeUser(
             id=bot_user_id,
@@ -339,6 +341,27 @@ class FakeSlack:
     def user(self, user_id: str) -> FakeUser:
         with self._lock:
             return replace(self._users[user_id])
+
+    def display_name(self, user_id: str) -> str:
+        """How Slack shows a user: display name, else real name, else the id."""
+        with self._lock:
+            user = self._users.get(user_id)
+        if user is None:
+            return user_id
+        return user.display_name or user.real_name or user.name
+
+    def transcript(self, channel: str) -> str:
+        """The channel (or a user's bot DM) as readable text, ephemeral messages included."""
+        from bot.devslack.render import render_message
+
+        with self._lock:
+            ch_id = self._dms.get(channel, channel)
+            everything = [
+                *self.messages(ch_id),
+                *[copy.deepcopy(m) for m in self._ephemeral if m.channel == ch_id],
+            ]
+        everything.sort(key=lambda m: float(m.ts))
+        return "\n\n".join(render_message(m, names=self.display_name) for m in everything)
 
     def add_channel(
         self,
@@ -705,6 +728,12 @@ class FakeSlack:
     # ------------------------------------------------------------ HTTP plumbing
 
     async def _handle_api(self, request: Request) -> Response:
+        try:
+            return await self._serve_api(request)
+        finally:
+            self._notify()
+
+    async def _serve_api(self, request: Request) -> Response:
         method = request.path_params["method"]
         try:
             args, token = await self._read_args(request)
@@ -739,17 +768,41 @@ class FakeSlack:
             return JSONResponse(body)
 
     def _record(self, method: str, args: JsonDict, token: str | None, status: int, error: str | None) -> None:
+        call = ApiCall(
+            method=method,
+            args=copy.deepcopy(args),
+            token=token,
+            at=time.time(),
+            http_status=status,
+            error=error,
+        )
         with self._lock:
-            self._calls.append(
-                ApiCall(
-                    method=method,
-                    args=copy.deepcopy(args),
-                    token=token,
-                    at=time.time(),
-                    http_status=status,
-                    error=error,
-                )
-            )
+            self._calls.append(call)
+            self._pending_notifications.append(call)
+
+    def _notify(self) -> None:
+        with self._lock:
+            pending, self._pending_notifications = self._pending_notifications, []
+            listeners = list(self._listeners)
+        for call in pending:
+            for listener in listeners:
+                try:
+                    listener(call)
+                except Exception:  # a listener must not break the API
+                    continue
+
+    def subscribe(self, listener: Callable[[ApiCall], None]) -> Callable[[], None]:
+        """Call ``listener(call)`` after every Web API call has been handled (from the
+        server thread, with the workspace already updated); returns an unsubscribe function."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
 
     def _take_fault(self, method: str) -> _Fault | None:
         for key in (method, "*"):
@@ -1395,7 +1448,7 @@ class FakeSlack:
             rec = self._views.get(str(view_id))
         else:
             rec = next((r for r in self._views.values() if r.view.get("external_id") == external_id), None)
-        if rec is None:
+        if rec is None or (rec.view["type"] == "modal" and not rec.open):
             raise SlackApiError("not_found")
         spec = args.get("view")
         if spec is None or spec == "":
