@@ -251,8 +251,7 @@ class PayoutBatch(Base):
     paid_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     paid_by: Mapped[str | None] = mapped_column(String(32))
     totals: Mapped[JsonDict] = mapped_column(JSON, default=dict)  # currency -> decimal string
-    message_channel: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
+    messages: Mapped[list[list[str]]] = mapped_column(JSON, default=list)  # [[channel, ts], ...]
 
 
 class AuditEvent(Base):

@@ -47,7 +47,9 @@ def minor_units(currency: str) -> int:
     try:
         return _MINOR_UNITS[currency.upper()]
     except KeyError:
-        raise MoneyError(f"“{currency}” is not an ISO 4217 currency code (for example USD, EUR, MYR).") from None
+        raise MoneyError(
+            f"“{currency}” is not an ISO 4217 currency code (for example USD, EUR, MYR)."
+        ) from None
 
 
 def parse_amount(text: str) -> Decimal:

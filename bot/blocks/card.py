@@ -116,7 +116,7 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
 
 def card_fallback_text(view: ExpenseView) -> str:
     merchant = view.merchant or "receipt"
-    return f"Expense {view.ref}: {merchant}, {view.total_text} ({view.status_text})"
+    return f"Expense {view.ref}: {merchant}, {view.total_text}"
 
 
 def _option(value: str, label: str) -> dict[str, Any]:

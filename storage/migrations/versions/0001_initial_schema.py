@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 16:24:11.579047
+Create Date: 2026-11-23 16:27:07.074391
 """
 
 from collections.abc import Sequence
@@ -118,8 +118,7 @@ def upgrade() -> None:
     sa.Column('paid_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('paid_by', sa.String(length=32), nullable=True),
     sa.Column('totals', sa.JSON(), nullable=False),
-    sa.Column('message_channel', sa.String(length=32), nullable=True),
-    sa.Column('message_ts', sa.String(length=32), nullable=True),
+    sa.Column('messages', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payout_batches'))
     )
     op.create_table('receipt_files',

@@ -1,0 +1,309 @@
+"""Submitting for approval and deciding: routing by policy, who may act, one decision per step.
+
+A decision is claimed by a conditional UPDATE (``WHERE status = 'pending'``), so two concurrent
+clicks, on one process or many, give exactly one decision and one notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot import identity
+from bot.blocks.common import format_money, format_time
+from bot.context import AppContext
+from bot.delivery import deliver_pending
+from bot.views import problems_of
+from storage import audit, outbox
+from storage.db import transaction
+from storage.models import ApprovalTask, Expense, FxRate, utcnow
+from workflows.directory import Directory
+from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
+from workflows.fx import MissingRate
+from workflows.money import Money, MoneyError
+from workflows.policy import ExpenseFacts
+from workflows.routing import ApprovalStep, RoutingError, StepKind, may_decide, plan_route
+
+log = logging.getLogger(__name__)
+
+APPROVE, REJECT, SEND_BACK = "approve", "reject", "send_back"
+
+
+def rate_lookup(session: Session) -> Any:
+    def lookup(base: str, quote: str, day: dt.date) -> Any:
+        stmt = (
+            select(FxRate.rate)
+            .where(FxRate.base == base, FxRate.quote == quote, FxRate.day <= day)
+            .order_by(FxRate.day.desc())
+            .limit(1)
+        )
+        return session.scalar(stmt)
+
+    return lookup
+
+
+# --- submit -------------------------------------------------------------------------------------
+
+
+def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, today: dt.date) -> str | None:
+    directory = ctx.directory
+    with transaction(ctx.db) as session:
+        expense = session.get(Expense, expense_id)
+        if expense is None:
+            return "This expense no longer exists."
+        ref = expense_ref(expense.id)
+        if expense.employee_id != user_id:
+            return f"Only <@{expense.employee_id}> can submit {ref}."
+        try:
+            move = transition(expense.status, Move.SUBMIT, ref=ref)
+        except TransitionError as exc:
+            return str(exc)
+        problems = problems_of(expense)
+        if problems:
+            return f"{ref} is not ready to submit: " + " ".join(problems)
+        if not email:
+            return ("I could not find your email address in Slack, so I cannot find your manager. "
+                    "Ask a Slack admin to show email addresses to apps.")  # fmt: skip
+        assert expense.amount is not None and expense.currency
+        facts = ExpenseFacts(
+            amount=Money(expense.amount, expense.currency), category=expense.category or "other",
+            merchant=expense.merchant, spent_on=expense.spent_on, has_receipt=expense.receipt_id is not None,
+            customer_id=str(expense.customer_id) if expense.customer_id else None, submitter_email=email,
+        )  # fmt: skip
+        try:
+            route = plan_route(facts, directory, ctx.policy, today=today, rates=rate_lookup(session))
+        except RoutingError as exc:
+            if exc.notify_admins:
+                for admin in directory.admins():
+                    outbox.add(session, "dm", {"email": admin.email, "text": f":warning: {exc.admin_message}"},
+                               dedup_key=f"admin:{admin.email}:{expense.id}:{expense.version}")  # fmt: skip
+            return exc.user_message
+        except (MissingRate, MoneyError) as exc:
+            return str(exc)
+        if route.refused:
+            return f"{ref} cannot be submitted: " + " ".join(v.message for v in route.blocking)
+        before = audit.expense_snapshot(expense)
+        expense.employee_email = email
+        expense.round += 1
+        expense.submitted_at = utcnow()
+        expense.route = {
+            "steps": [
+                {"kind": s.kind.value, "approvers": list(s.approvers), "reason": s.reason}
+                for s in route.steps
+            ],
+            "auto_approved_rule": route.auto_approved_rule,
+            "violations": [{"rule": v.rule, "message": v.message} for v in route.violations],
+            "trace": list(route.trace),
+        }
+        state = dict(expense.ocr or {})
+        state["warnings"] = [w for w in state.get("warnings", []) if w] + [
+            v.message for v in route.violations
+        ]
+        if route.auto_approved_rule is not None:
+            expense.status = Status.APPROVED
+            expense.approved_at = utcnow()
+            expense.current_step = None
+            state["status_detail"] = f"Approved by policy ({route.auto_approved_rule})."
+            expense.ocr = state
+            audit.record(session, actor=f"policy:{route.auto_approved_rule}", action="expense.auto_approved",
+                         entity="expense", entity_id=expense.id, before=before,
+                         after=audit.expense_snapshot(expense), detail="; ".join(route.trace))  # fmt: skip
+            outbox.add(session, "dm", {"user_id": expense.employee_id,
+                                       "text": f":white_check_mark: {ref} ({format_money(expense.amount, expense.currency)}) "
+                                               f"was approved by policy ({route.auto_approved_rule}); it now waits for payout."},
+                       dedup_key=f"notify:{expense.id}:r{expense.round}:auto")  # fmt: skip
+        else:
+            expense.status = move.after
+            expense.current_step = 0
+            for index, step in enumerate(route.steps):
+                session.add(ApprovalTask(expense_id=expense.id, round=expense.round, step=index, kind=step.kind.value,
+                                         approvers=list(step.approvers), reason=step.reason,
+                                         status="pending" if index == 0 else "waiting"))  # fmt: skip
+            first = route.steps[0]
+            state["status_detail"] = (
+                f"Waiting for approval: {first.kind.label} ({', '.join(first.approvers)})."
+            )
+            expense.ocr = state
+            session.flush()
+            audit.record(session, actor=user_id, action="expense.submitted", entity="expense", entity_id=expense.id,
+                         before=before, after=audit.expense_snapshot(expense), detail="; ".join(route.trace))  # fmt: skip
+            task_id = session.scalar(
+                select(ApprovalTask.id).where(ApprovalTask.expense_id == expense.id,
+                                              ApprovalTask.round == expense.round, ApprovalTask.step == 0)
+            )  # fmt: skip
+            outbox.add(session, "approval_request", {"task_id": task_id}, dedup_key=f"request:{task_id}")
+        session.flush()
+        outbox.add(
+            session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
+        )
+    return None
+
+
+async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
+    email = await identity.email_of(ctx, user_id)
+    error = await asyncio.to_thread(_submit, ctx, expense_id, user_id, email, dt.date.today())
+    await deliver_pending(ctx)
+    return error
+
+
+# --- decide -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str  # for the person who clicked (only they see it)
+
+
+def _outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
+    verb = {APPROVE: ":white_check_mark: Approved", REJECT: ":x: Rejected", SEND_BACK: ":leftwards_arrow_with_hook: Sent back for changes"}[decision]  # fmt: skip
+    line = f"{verb} by <@{actor}> · {format_time(at)}"
+    return f"{line}\n> {reason}" if reason else line
+
+
+def check_actor(task: ApprovalTask, expense: Expense, actor_email: str | None, directory: Directory,
+                today: dt.date) -> str | None:  # fmt: skip
+    if not actor_email:
+        return "I could not find your email address in Slack, so I cannot tell whether you may decide this."
+    step = ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
+    verdict = may_decide(step, actor_email, expense.employee_email or "", directory, today=today)
+    return None if verdict.allowed else verdict.reason
+
+
+def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None, decision: str,
+            reason: str | None, today: dt.date) -> Outcome:  # fmt: skip
+    directory = ctx.directory
+    with transaction(ctx.db) as session:
+        task = session.get(ApprovalTask, task_id)
+        expense = session.get(Expense, task.expense_id) if task is not None else None
+        if task is None or expense is None:
+            return Outcome(False, "This approval request no longer exists.")
+        ref = expense_ref(expense.id)
+        if task.status != "pending":
+            return Outcome(False, _already(task, ref))
+        if expense.employee_id == user_id:
+            return Outcome(False, "You cannot approve or reject your own expense.")
+        refusal = check_actor(task, expense, actor_email, directory, today)
+        if refusal:
+            return Outcome(False, refusal)
+        now = utcnow()
+        new_status = {APPROVE: "approved", REJECT: "rejected", SEND_BACK: "changes_requested"}[decision]
+        claimed = session.execute(
+            update(ApprovalTask)
+            .where(ApprovalTask.id == task_id, ApprovalTask.status == "pending")
+            .values(status=new_status, decided_by=user_id, decided_by_email=actor_email, decided_at=now,
+                    decision_reason=reason)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        if getattr(claimed, "rowcount", 0) != 1:
+            session.rollback()
+            return Outcome(False, f"{ref} was decided a moment ago by someone else.")
+        before = audit.expense_snapshot(expense)
+        amount = format_money(expense.amount, expense.currency)
+        label = StepKind(task.kind).label
+        nxt = session.scalars(
+            select(ApprovalTask).where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
+                                       ApprovalTask.step == task.step + 1)
+        ).first()  # fmt: skip
+        state = dict(expense.ocr or {})
+        if decision == APPROVE and nxt is not None:
+            move = transition(expense.status, Move.APPROVE_STEP, ref=ref)
+            nxt.status = "pending"
+            expense.current_step = nxt.step
+            session.flush()
+            outbox.add(session, "approval_request", {"task_id": nxt.id}, dedup_key=f"request:{nxt.id}")
+            next_label = StepKind(nxt.kind).label
+            employee_text = (f":white_check_mark: {ref} ({amount}) was approved by <@{user_id}> ({label}). "
+                             f"It now waits for {next_label}.")  # fmt: skip
+            state["status_detail"] = f"Approved by {label}; waiting for {next_label}."
+        elif decision == APPROVE:
+            move = transition(expense.status, Move.APPROVE_FINAL, ref=ref)
+            expense.approved_at = now
+            expense.current_step = None
+            employee_text = (f":white_check_mark: {ref} ({amount}) was approved by <@{user_id}> ({label}). "
+                             "It now waits for payout.")  # fmt: skip
+            state["status_detail"] = "Approved; waiting for payout."
+        else:
+            move = transition(expense.status, Move.REJECT if decision == REJECT else Move.SEND_BACK, ref=ref)
+            expense.current_step = None
+            session.execute(
+                update(ApprovalTask)
+                .where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
+                       ApprovalTask.status == "waiting")
+                .values(status="cancelled")
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            if decision == REJECT:
+                employee_text = (f":x: {ref} ({amount}) was rejected by <@{user_id}>: “{reason}”\n"
+                                 "You can edit it and submit it again from its card.")  # fmt: skip
+                state["status_detail"] = f"Rejected by <@{user_id}>: “{reason}”"
+            else:
+                employee_text = (f":leftwards_arrow_with_hook: <@{user_id}> asked for changes to {ref} ({amount}): "
+                                 f"“{reason}”\nEdit it and submit it again from its card.")  # fmt: skip
+                state["status_detail"] = f"Changes requested by <@{user_id}>: “{reason}”"
+        expense.status = move.after
+        expense.ocr = state
+        session.flush()
+        audit.record(session, actor=user_id, action=f"expense.{decision}", entity="expense", entity_id=expense.id,
+                     before=before, after=audit.expense_snapshot(expense),
+                     detail=f"step {task.step} ({label}) by {actor_email}" + (f": {reason}" if reason else ""))  # fmt: skip
+        outbox.add(session, "approval_done", {"task_id": task.id, "outcome": _outcome_line(decision, user_id, now, reason)},
+                   dedup_key=f"done:{task.id}")  # fmt: skip
+        outbox.add(session, "dm", {"user_id": expense.employee_id, "text": employee_text},
+                   dedup_key=f"notify:{task.id}")  # fmt: skip
+        outbox.add(
+            session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
+        )
+        done = {APPROVE: "approved", REJECT: "rejected", SEND_BACK: "sent back"}[decision]
+        return Outcome(True, f"You {done} {ref}.")
+
+
+def _already(task: ApprovalTask, ref: str) -> str:
+    if task.status == "waiting":
+        return f"{ref} is not at this step yet."
+    if task.status == "cancelled":
+        return f"This request for {ref} is outdated: the expense was rejected or sent back at another step."
+    word = {"approved": "approved", "rejected": "rejected", "changes_requested": "sent back"}.get(
+        task.status, task.status
+    )
+    when = f" on {task.decided_at:%d %b at %H:%M} UTC" if task.decided_at else ""
+    who = f" by <@{task.decided_by}>" if task.decided_by else ""
+    return f"{ref} was already {word}{who}{when}; nothing was changed."
+
+
+async def decide(
+    ctx: AppContext, task_id: int, user_id: str, decision: str, reason: str | None = None
+) -> Outcome:
+    email = await identity.email_of(ctx, user_id)
+    outcome = await asyncio.to_thread(
+        _decide, ctx, task_id, user_id, email, decision, reason, dt.date.today()
+    )
+    if outcome.ok:
+        await deliver_pending(ctx)
+    return outcome
+
+
+def precheck(ctx: AppContext, task_id: int, user_id: str, email: str | None) -> str | None:
+    """Before opening the reason modal: refuse early whoever may not decide."""
+    with ctx.db() as session:
+        task = session.get(ApprovalTask, task_id)
+        expense = session.get(Expense, task.expense_id) if task is not None else None
+        if task is None or expense is None:
+            return "This approval request no longer exists."
+        if task.status != "pending":
+            return _already(task, expense_ref(expense.id))
+        if expense.employee_id == user_id:
+            return "You cannot approve or reject your own expense."
+        return check_actor(task, expense, email, ctx.directory, dt.date.today())
+
+
+def task_ref(ctx: AppContext, task_id: int) -> str:
+    with ctx.db() as session:
+        task = session.get(ApprovalTask, task_id)
+        return expense_ref(task.expense_id) if task else "expense"

@@ -1,0 +1,154 @@
+"""The ``expensebot`` command line (see README, "Commands")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from bot.cli_customers import customers
+from bot.cli_ocr import eval_ocr, scan
+from bot.cli_policy import policy
+from bot.settings import load_settings
+
+
+def _logging(level: str) -> None:
+    from bot.logs import configure_logging
+
+    configure_logging(level)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """expensebot: expense reimbursement in Slack, self-hosted.
+
+    Configuration comes from the environment (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET,
+    DATABASE_URL, REDIS_URL, EXPENSEBOT_ORG_FILE, ...); see the README.
+    """
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on (HTTP mode).")
+@click.option("--port", default=3000, show_default=True, type=int, help="Port to listen on (HTTP mode).")
+def run(host: str, port: int) -> None:
+    """Serve the app: HTTP (POST /slack/events, GET /healthz) or Socket Mode if SLACK_APP_TOKEN is set."""
+    settings = load_settings()
+    _logging(settings.log_level)
+    missing = [n for n, v in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
+                              ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not v]  # fmt: skip
+    if settings.slack_app_token:
+        missing = [n for n in missing if n != "SLACK_SIGNING_SECRET"]
+    if missing:
+        raise click.UsageError(f"{' and '.join(missing)} must be set (see README, 'Connect a workspace').")
+    if settings.slack_app_token:
+        from bot.web import run_socket_mode
+
+        click.echo("expensebot: Socket Mode", err=True)
+        asyncio.run(run_socket_mode(settings))
+        return
+    import uvicorn
+
+    from bot.web import create_app
+
+    click.echo(f"expensebot: listening on http://{host}:{port} (POST /slack/events, GET /healthz)", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+                access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+def worker(burst: bool) -> None:
+    """Run background jobs from Redis (REDIS_URL); start as many as you like."""
+    settings = load_settings()
+    _logging(settings.log_level)
+    if not settings.redis_url:
+        raise click.UsageError("REDIS_URL is not set: without it `expensebot run` does the jobs itself.")
+    from bot.jobs import run_worker
+
+    run_worker(settings.redis_url, burst=burst)
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema (Alembic) for DATABASE_URL."""
+    from storage.db import migrate
+
+    settings = load_settings()
+    migrate(settings.database_url)
+    click.echo(f"database is up to date ({_safe_url(settings.database_url)})")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be paid; post and record nothing.")
+def digest(dry_run: bool) -> None:
+    """Post the finance payout digest once and exit."""
+    settings = load_settings()
+    _logging("WARNING")
+    if not dry_run and not settings.slack_bot_token:
+        raise click.UsageError("SLACK_BOT_TOKEN must be set to post the digest (or use --dry-run).")
+    from bot.context import build_context
+    from bot.delivery import deliver_pending
+    from bot.jobs import InProcessRunner
+    from bot.payouts import post_digest
+
+    async def go() -> int:
+        ctx = build_context(settings)
+        ctx.jobs = InProcessRunner(ctx)
+        result = await post_digest(ctx, "cli", dry_run=dry_run)
+        click.echo(result.text)
+        if result.batch_id is not None:
+            for _ in range(5):  # the digest is in the outbox; make sure it went out
+                await deliver_pending(ctx)
+                if await asyncio.to_thread(_outbox_clear, ctx):
+                    return 0
+                await asyncio.sleep(1)
+            click.echo("The digest is recorded but Slack did not accept it yet; the running app will send it.",
+                       err=True)  # fmt: skip
+            return 1
+        return 0
+
+    sys.exit(asyncio.run(go()))
+
+
+def _outbox_clear(ctx: object) -> bool:
+    from storage import outbox
+
+    with ctx.db() as session:  # type: ignore[attr-defined]
+        return outbox.pending_count(session) == 0
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo's database in ./expensebot-demo.db afterwards.")
+def demo(keep: bool) -> None:
+    """A newcomer's offline tour: the whole flow against a local stand-in for Slack."""
+    from bot.demo import run_demo
+
+    sys.exit(run_demo(keep=keep))
+
+
+cli.add_command(scan)
+cli.add_command(eval_ocr)
+cli.add_command(customers)
+cli.add_command(policy)
+
+
+def main() -> None:
+    logging.captureWarnings(True)
+    cli()
+
+
+if __name__ == "__main__":
+    main()

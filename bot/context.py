@@ -1,0 +1,126 @@
+"""The running app's shared parts, built once per process by :func:`build_context`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings
+from storage.db import make_engine, make_sessionmaker, migrate
+from storage.kv import KeyValue, make_kv
+from workflows.directory import Directory, DirectoryError
+from workflows.policy import Policy, PolicyError, default_policy, load_policy
+
+if TYPE_CHECKING:
+    from bot.jobs import JobRunner
+    from storage.customers import CustomerDirectory
+
+log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
+
+
+class FileBacked(Generic[T]):
+    """A value parsed from a file, re-read when the file changes; the last good value is kept."""
+
+    def __init__(self, path: Path | None, parse: Callable[[str, str], T], default: T) -> None:
+        self._path = path
+        self._parse = parse
+        self._value = default
+        self._mtime: float | None = None
+        self._lock = threading.Lock()
+        self.error: str | None = None
+
+    def get(self) -> T:
+        if self._path is None:
+            return self._value
+        try:
+            mtime = self._path.stat().st_mtime
+        except OSError as exc:
+            self.error = f"{self._path}: {exc.strerror}"
+            return self._value
+        with self._lock:
+            if mtime != self._mtime:
+                try:
+                    self._value = self._parse(self._path.read_text(encoding="utf-8-sig"), self._path.name)
+                    self.error = None
+                except (DirectoryError, PolicyError, ValueError) as exc:
+                    self.error = str(exc)
+                    log.error("could not load %s: %s", self._path, exc)
+                self._mtime = mtime
+            return self._value
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    db: sessionmaker[Session]
+    kv: KeyValue
+    slack: AsyncWebClient
+    directory_source: FileBacked[Directory]
+    policy_source: FileBacked[Policy]
+    customers: CustomerDirectory
+    jobs: JobRunner | None = None
+    bot_user_id: str | None = None
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def directory(self) -> Directory:
+        return self.directory_source.get()
+
+    @property
+    def policy(self) -> Policy:
+        return self.policy_source.get()
+
+
+def make_slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=token or settings.slack_bot_token,
+        base_url=settings.api_base_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_context(settings: Settings, *, run_migrations: bool = True) -> AppContext:
+    from storage.customers import CustomerDirectory
+
+    if run_migrations:
+        migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    db = make_sessionmaker(engine)
+    currency = settings.company_currency.upper()
+
+    def parse_policy(text: str, source: str) -> Policy:
+        return load_policy(text, source)
+
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        db=db,
+        kv=make_kv(settings.redis_url),
+        slack=make_slack_client(settings),
+        directory_source=FileBacked(settings.org_file, Directory.from_csv_text, Directory.empty()),
+        policy_source=FileBacked(settings.policy_file, parse_policy, default_policy(currency)),
+        customers=CustomerDirectory(db),
+    )

@@ -1,0 +1,301 @@
+"""Delivery of outbox rows to Slack, after the state change that wrote them has committed.
+
+Each kind of row has one sender here. Senders render from the current database state, so a
+late delivery shows the latest truth. Failures are retried with backoff (Slack's Retry-After
+when it gives one); permanent Slack errors stop after a few attempts and are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import identity
+from bot.blocks.approvals import build_approval_request, build_decided
+from bot.blocks.card import build_receipt_card, card_fallback_text
+from bot.blocks.digest import build_digest, digest_fallback
+from bot.context import AppContext
+from bot.views import expense_view
+from storage import outbox
+from storage.db import DatabaseUnavailable, transaction
+from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch
+from workflows.routing import StepKind
+
+log = logging.getLogger(__name__)
+
+Sender = Callable[[AppContext, dict[str, Any]], Awaitable[dict[str, Any] | None]]
+_SENDERS: dict[str, Sender] = {}
+_PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "users_not_found",
+              "invalid_blocks", "msg_too_long", "cant_update_message", "message_not_found",
+              "invalid_arguments", "no_text"}  # fmt: skip
+
+
+def sender(kind: str) -> Callable[[Sender], Sender]:
+    def register(fn: Sender) -> Sender:
+        _SENDERS[kind] = fn
+        return fn
+
+    return register
+
+
+async def deliver_pending(ctx: AppContext, *, limit: int = 100) -> int:
+    """Send every due outbox row this process can claim; returns how many were sent."""
+    try:
+        ids = await asyncio.to_thread(_due, ctx, limit)
+    except DatabaseUnavailable:
+        return 0
+    sent = 0
+    for message_id in ids:
+        if await deliver_one(ctx, message_id):
+            sent += 1
+    return sent
+
+
+def _due(ctx: AppContext, limit: int) -> list[int]:
+    with transaction(ctx.db) as session:
+        return outbox.due_ids(session, limit)
+
+
+def _claim(ctx: AppContext, message_id: int) -> tuple[str, dict[str, Any], int] | None:
+    with transaction(ctx.db) as session:
+        row: OutboxMessage | None = outbox.claim(session, message_id)
+        if row is None:
+            return None
+        return row.kind, dict(row.payload), row.attempts
+
+
+async def deliver_one(ctx: AppContext, message_id: int) -> bool:
+    claimed = await asyncio.to_thread(_claim, ctx, message_id)
+    if claimed is None:
+        return False
+    kind, payload, attempts = claimed
+    send = _SENDERS.get(kind)
+    try:
+        if send is None:
+            raise RuntimeError(f"no sender for outbox kind {kind!r}")
+        result = await send(ctx, payload)
+    except SlackApiError as exc:
+        error = str(exc.response.get("error", "slack_error"))
+        retry_after = float(exc.response.headers.get("Retry-After", 0) or 0) if exc.response.headers else 0.0
+        permanent = error in _PERMANENT
+        delay = retry_after or min(300.0, 2.0**attempts)
+        if permanent and attempts >= 3:
+            delay = 10**7  # give up; kept for inspection
+        log.warning("outbox %s (%s) failed: %s; retry in %.0fs", message_id, kind, error, delay)
+        await asyncio.to_thread(_failed, ctx, message_id, f"slack: {error}", delay)
+        return False
+    except Exception as exc:  # retried: network errors, database blips, bugs fixed by a deploy
+        log.exception("outbox %s (%s) failed", message_id, kind)
+        await asyncio.to_thread(_failed, ctx, message_id, repr(exc), min(300.0, 2.0**attempts))
+        return False
+    await asyncio.to_thread(_sent, ctx, message_id, result)
+    return True
+
+
+def _failed(ctx: AppContext, message_id: int, error: str, delay: float) -> None:
+    with transaction(ctx.db) as session:
+        outbox.mark_failed(session, message_id, error, delay)
+
+
+def _sent(ctx: AppContext, message_id: int, result: dict[str, Any] | None) -> None:
+    with transaction(ctx.db) as session:
+        outbox.mark_sent(session, message_id, result)
+
+
+async def post(client: AsyncWebClient, **kwargs: Any) -> dict[str, Any]:
+    resp = await client.chat_postMessage(**kwargs)
+    return {"channel": resp["channel"], "ts": resp["ts"]}
+
+
+# --- senders --------------------------------------------------------------------------------
+
+
+@sender("card")
+async def send_card(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    expense_id = int(payload["expense_id"])
+
+    def load() -> tuple[Any, str | None, str | None, str | None, str | None, str]:
+        with ctx.db() as session:
+            exp = session.get(Expense, expense_id)
+            if exp is None:
+                raise LookupError(f"expense {expense_id} is gone")
+            return (expense_view(exp), exp.card_channel, exp.card_ts, exp.channel_id, exp.thread_ts,
+                    exp.employee_id)  # fmt: skip
+
+    view, card_channel, card_ts, channel_id, thread_ts, employee = await asyncio.to_thread(load)
+    blocks = build_receipt_card(view)
+    fallback = card_fallback_text(view)
+    if card_channel and card_ts:
+        await ctx.slack.chat_update(channel=card_channel, ts=card_ts, blocks=blocks, text=fallback)
+        return {"channel": card_channel, "ts": card_ts}
+    dm = await identity.dm_channel(ctx, employee)
+    in_thread = thread_ts if channel_id == dm else None
+    result = await post(ctx.slack, channel=dm, thread_ts=in_thread, blocks=blocks, text=fallback)
+
+    def save() -> None:
+        with transaction(ctx.db) as session:
+            exp = session.get(Expense, expense_id)
+            if exp is not None:
+                exp.card_channel, exp.card_ts = result["channel"], result["ts"]
+
+    await asyncio.to_thread(save)
+    if channel_id and channel_id != dm and thread_ts:
+        await ctx.slack.chat_postMessage(
+            channel=channel_id, thread_ts=thread_ts,
+            text=f"<@{employee}> I read your receipt and sent the expense card to you in a direct message.",
+        )  # fmt: skip
+    return result
+
+
+@sender("dm")
+async def send_dm(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    user_id = payload.get("user_id")
+    if not user_id and payload.get("email"):
+        user_id = await identity.user_of(ctx, str(payload["email"]))
+    if not user_id:
+        log.warning("dm to %s skipped: no Slack user", payload.get("email"))
+        return {"skipped": "no Slack user"}
+    channel = await identity.dm_channel(ctx, str(user_id))
+    return await post(ctx.slack, channel=channel, text=payload["text"], blocks=payload.get("blocks"))
+
+
+@sender("channel_message")
+async def send_channel_message(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    return await post(ctx.slack, channel=payload["channel"], text=payload["text"],
+                      thread_ts=payload.get("thread_ts"), blocks=payload.get("blocks"))  # fmt: skip
+
+
+def _task_bundle(
+    ctx: AppContext, task_id: int
+) -> tuple[ApprovalTask, Any, list[tuple[str, str]], int | None]:
+    with ctx.db() as session:
+        task = session.get(ApprovalTask, task_id)
+        if task is None:
+            raise LookupError(f"approval task {task_id} is gone")
+        exp = session.get(Expense, task.expense_id)
+        assert exp is not None
+        messages = [(m.channel, m.ts) for m in task.messages]
+        return task, expense_view(exp), messages, exp.receipt_id
+
+
+@sender("approval_request")
+async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    task_id = int(payload["task_id"])
+    task, view, existing, receipt_id = await asyncio.to_thread(_task_bundle, ctx, task_id)
+    if task.status != "pending":
+        return {"skipped": f"task is {task.status}"}
+    already = {channel for channel, _ in existing}
+    blocks = build_approval_request(view, step_label=StepKind(task.kind).label, step_reason=task.reason,
+                                    task_id=task_id)  # fmt: skip
+    text = f"Approval needed: {view.ref} from <@{view.employee_id}>, {view.total_text}"
+    targets: list[str] = []
+    if task.kind == StepKind.FINANCE and ctx.settings.finance_channel:
+        targets.append(ctx.settings.finance_channel)
+    else:
+        for email in task.approvers:
+            user_id = await identity.user_of(ctx, email)
+            if user_id:
+                targets.append(await identity.dm_channel(ctx, user_id))
+            else:
+                log.warning("approver %s has no Slack account", email)
+    posted: list[list[str]] = []
+    for channel in targets:
+        if channel in already:
+            continue
+        result = await post(ctx.slack, channel=channel, blocks=blocks, text=text)
+
+        def save(channel: str = result["channel"], ts: str = result["ts"]) -> None:
+            with transaction(ctx.db) as session:
+                session.add(ApprovalMessage(task_id=task_id, channel=channel, ts=ts))
+
+        await asyncio.to_thread(save)
+        posted.append([result["channel"], result["ts"]])
+        if receipt_id is not None:
+            await _share_receipt(ctx, receipt_id, result["channel"], result["ts"])
+    if not posted and not existing:
+        raise RuntimeError(f"no approver of task {task_id} could be reached on Slack")
+    return {"messages": posted}
+
+
+async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_ts: str) -> None:
+    from storage.models import ReceiptFile
+
+    def load() -> tuple[bytes, str]:
+        with ctx.db() as session:
+            receipt = session.get(ReceiptFile, receipt_id)
+            assert receipt is not None
+            return receipt.content, receipt.filename or f"receipt-{receipt_id}"
+
+    content, name = await asyncio.to_thread(load)
+    try:
+        await ctx.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=content, filename=name,
+                                        title=f"Receipt ({name})")  # fmt: skip
+    except SlackApiError as exc:  # the request itself is already out; the receipt is a courtesy
+        log.warning("could not share receipt %s: %s", receipt_id, exc.response.get("error"))
+
+
+@sender("approval_done")
+async def send_approval_done(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    task_id = int(payload["task_id"])
+    _task, view, messages, _ = await asyncio.to_thread(_task_bundle, ctx, task_id)
+    blocks = build_decided(view, str(payload["outcome"]))
+    for channel, ts in messages:
+        await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=str(payload["outcome"]))
+    return {"updated": len(messages)}
+
+
+def _digest_bundle(ctx: AppContext, batch_id: int) -> tuple[Any, list[list[str]]]:
+    from bot.payouts import digest_view
+
+    with ctx.db() as session:
+        batch = session.get(PayoutBatch, batch_id)
+        if batch is None:
+            raise LookupError(f"payout batch {batch_id} is gone")
+        return digest_view(session, batch), list(batch.messages or [])
+
+
+@sender("digest")
+async def send_digest(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    batch_id = int(payload["batch_id"])
+    view, existing = await asyncio.to_thread(_digest_bundle, ctx, batch_id)
+    blocks = build_digest(view)
+    text = digest_fallback(view)
+    if existing:  # update in place
+        for channel, ts in existing:
+            await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+        return {"updated": len(existing)}
+    targets: list[str] = []
+    if ctx.settings.finance_channel:
+        targets.append(ctx.settings.finance_channel)
+    else:
+        for person in ctx.directory.finance():
+            user_id = await identity.user_of(ctx, person.email)
+            if user_id:
+                targets.append(await identity.dm_channel(ctx, user_id))
+    if not targets:
+        raise RuntimeError("no finance channel and no finance member on Slack to receive the digest")
+    posted = []
+    for channel in targets:
+        posted.append(await post(ctx.slack, channel=channel, blocks=blocks, text=text))
+
+    def save() -> None:
+        with transaction(ctx.db) as session:
+            batch = session.get(PayoutBatch, batch_id)
+            if batch is not None:
+                batch.messages = [[p["channel"], p["ts"]] for p in posted]
+
+    await asyncio.to_thread(save)
+    return {"messages": posted}
+
+
+@sender("home")
+async def send_home(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    from bot.home import publish_home
+
+    await publish_home(ctx, str(payload["user_id"]))
+    return None

@@ -1,0 +1,584 @@
+"""The employee's side: a receipt becomes an expense, is read, corrected, submitted or discarded.
+
+Every change commits to the database (with its audit event and its outbox messages) before
+anything is said on Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from bot.context import AppContext
+from bot.delivery import deliver_pending
+from storage import audit, outbox
+from storage.db import transaction
+from storage.models import Customer, Expense, MerchantCorrection, ReceiptFile, utcnow
+from workflows.categories import CATEGORIES, guess_category
+from workflows.expenses import EDITABLE, Move, Status, TransitionError, expense_ref, transition
+from workflows.money import Money, MoneyError, is_currency, parse_amount
+
+log = logging.getLogger(__name__)
+
+RECEIPT_FILETYPES = frozenset(
+    {"jpg", "jpeg", "png", "heic", "heif", "webp", "pdf", "gif", "tif", "tiff", "bmp"}
+)
+RECEIPT_MIME_PREFIXES = ("image/", "application/pdf")
+
+
+class UserError(Exception):
+    """Something the person can fix; ``str()`` is shown to them as is."""
+
+
+def merchant_key(merchant: str | None) -> str | None:
+    if not merchant:
+        return None
+    return re.sub(r"[^0-9A-Z]+", " ", merchant.upper()).strip() or None
+
+
+def is_receipt_file(file: dict[str, Any]) -> bool:
+    """By Slack's description of the file; the content is checked again after download."""
+    mimetype = str(file.get("mimetype") or "")
+    filetype = str(file.get("filetype") or "").lower()
+    if not mimetype and not filetype:
+        return True  # unknown yet (a file_shared event): decide by content later
+    return mimetype.startswith(RECEIPT_MIME_PREFIXES) or filetype in RECEIPT_FILETYPES
+
+
+def not_a_receipt_message(file: dict[str, Any]) -> str:
+    name = file.get("name") or file.get("title") or "This file"
+    kind = file.get("pretty_type") or file.get("filetype") or "that kind of file"
+    return (
+        f"“{name}” is {kind}, not a receipt I can read. Send a photo (JPEG, PNG, HEIC, WebP) or a PDF "
+        "of the receipt, or use /expense to type the expense in."
+    )
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intake:
+    user_id: str
+    channel_id: str
+    file: dict[str, Any]
+    thread_ts: str | None
+    note: str
+    source: str  # dm | channel | shortcut | command
+
+
+def _create(ctx: AppContext, item: Intake) -> int | None:
+    """Insert the expense for one Slack file; None when that file already has one."""
+    try:
+        with transaction(ctx.db) as session:
+            expense = Expense(
+                status=Status.READING, employee_id=item.user_id, source=item.source,
+                note=item.note.strip() or None, slack_file_id=item.file["id"], channel_id=item.channel_id,
+                thread_ts=item.thread_ts,
+            )  # fmt: skip
+            session.add(expense)
+            session.flush()
+            audit.record(session, actor=item.user_id, action="expense.created", entity="expense",
+                         entity_id=expense.id, after=audit.expense_snapshot(expense),
+                         detail=f"from Slack file {item.file['id']} ({item.source})")  # fmt: skip
+            return expense.id
+    except IntegrityError:
+        _fill_thread(ctx, item)
+        return None
+
+
+def _fill_thread(ctx: AppContext, item: Intake) -> None:
+    """A redelivery may carry what the first delivery lacked (the message ts, the note)."""
+    with transaction(ctx.db) as session:
+        expense = session.scalars(select(Expense).where(Expense.slack_file_id == item.file["id"])).first()
+        if expense is None:
+            return
+        if expense.thread_ts is None and item.thread_ts and expense.card_ts is None:
+            expense.thread_ts = item.thread_ts
+            expense.channel_id = item.channel_id
+        if not expense.note and item.note.strip():
+            expense.note = item.note.strip()
+
+
+async def intake_file(ctx: AppContext, item: Intake) -> int | None:
+    """Start an expense from a shared file. Idempotent per Slack file id."""
+    if not is_receipt_file(item.file):
+        if ctx.kv.first_time(f"refused-file:{item.file['id']}"):
+            await ctx.slack.chat_postMessage(channel=item.channel_id, thread_ts=item.thread_ts,
+                                             text=not_a_receipt_message(item.file))  # fmt: skip
+        return None
+    expense_id = await asyncio.to_thread(_create, ctx, item)
+    if expense_id is None:
+        return None
+    if item.thread_ts:
+        try:
+            await ctx.slack.reactions_add(channel=item.channel_id, timestamp=item.thread_ts, name="eyes")
+        except SlackApiError as exc:
+            log.info("reaction not added: %s", exc.response.get("error"))
+    assert ctx.jobs is not None
+    ctx.jobs.enqueue("read_receipt", expense_id)
+    return expense_id
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+class DownloadError(Exception):
+    def __init__(self, user_message: str) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+
+
+async def download_slack_file(ctx: AppContext, file_id: str) -> tuple[bytes, str | None, str | None]:
+    """The file's bytes, name and Slack mimetype, from ``url_private_download`` with the bot token."""
+    info = await ctx.slack.files_info(file=file_id)
+    file = info.get("file") or {}
+    limit = ctx.settings.max_upload_bytes
+    size = int(file.get("size") or 0)
+    if size > limit:
+        raise DownloadError(
+            f"“{file.get('name', 'The file')}” is {size / 1e6:.1f} MB; receipts up to {limit / 1e6:.0f} MB "
+            "can be read. Send a smaller photo or a PDF, or type the expense in with Edit."
+        )
+    url = file.get("url_private_download") or file.get("url_private")
+    if not url:
+        raise DownloadError("Slack did not give me a way to download this file; please send it again.")
+    headers = {"Authorization": f"Bearer {ctx.settings.slack_bot_token}"}
+    chunks: list[bytes] = []
+    received = 0
+    async with (
+        httpx.AsyncClient(timeout=30, follow_redirects=True) as client,
+        client.stream("GET", url, headers=headers) as resp,
+    ):
+        if resp.status_code != 200:
+            raise RuntimeError(f"download of {file_id} answered HTTP {resp.status_code}")
+        async for chunk in resp.aiter_bytes():
+            received += len(chunk)
+            if received > limit:
+                raise DownloadError(
+                    f"This file is larger than {limit / 1e6:.0f} MB; send a smaller photo or a PDF."
+                )
+            chunks.append(chunk)
+    return b"".join(chunks), file.get("name"), file.get("mimetype")
+
+
+def _store_receipt(ctx: AppContext, expense_id: int, content: bytes, name: str | None, user: str) -> int:
+    from ocr import perceptual_hash, sniff_media_type
+
+    media_type = sniff_media_type(content)
+    phash: str | None = None
+    if media_type and media_type.startswith("image/"):
+        try:
+            phash = perceptual_hash(content)
+        except Exception:  # a corrupt image has no hash; reading reports the problem
+            phash = None
+    with transaction(ctx.db) as session:
+        expense = session.get(Expense, expense_id)
+        assert expense is not None
+        if expense.receipt_id is not None:
+            return expense.receipt_id
+        receipt = ReceiptFile(
+            sha256=hashlib.sha256(content).hexdigest(), content=content, media_type=media_type, filename=name,
+            size=len(content), slack_file_id=expense.slack_file_id, phash=phash, uploaded_by=user,
+        )  # fmt: skip
+        session.add(receipt)
+        session.flush()
+        expense.receipt_id = receipt.id
+        audit.record(session, actor="system", action="receipt.stored", entity="expense", entity_id=expense_id,
+                     detail=f"sha256 {receipt.sha256}, {len(content)} bytes, {media_type or 'unknown type'}")  # fmt: skip
+        return receipt.id
+
+
+def _known_merchants(ctx: AppContext) -> list[Any]:
+    from ocr import KnownMerchant
+
+    with ctx.db() as session:
+        rows = session.execute(
+            select(MerchantCorrection.header_text, MerchantCorrection.merchant)
+            .order_by(MerchantCorrection.id.desc())
+            .limit(2000)
+        ).all()
+    return [KnownMerchant(header_text=h, merchant=m) for h, m in rows]
+
+
+def _read(ctx: AppContext, content: bytes) -> tuple[Any | None, str | None]:
+    from ocr import OcrError, ReceiptHint, read_receipt
+
+    hint = ReceiptHint(
+        currency=ctx.settings.company_currency.upper(), known_merchants=tuple(_known_merchants(ctx))
+    )
+    try:
+        return read_receipt(content, hint=hint), None
+    except OcrError as exc:
+        return None, exc.user_message
+
+
+def _duplicate_warning(session: Any, expense: Expense) -> str | None:
+    if expense.amount is None:
+        return None
+    stmt = select(Expense).where(
+        Expense.employee_id == expense.employee_id,
+        Expense.id != expense.id,
+        Expense.status != Status.DISCARDED,
+        Expense.amount == expense.amount,
+        Expense.spent_on == expense.spent_on,
+        Expense.merchant_key == expense.merchant_key,
+    )
+    other = session.scalars(stmt.order_by(Expense.id).limit(1)).first()
+    if other is not None:
+        when = (other.submitted_at or other.created_at).strftime("%d %b").lstrip("0")
+        verb = "submitted" if other.submitted_at else "started"
+        return (f"Looks like the expense you {verb} on {when} ({expense_ref(other.id)}: same merchant, date "
+                "and total).")  # fmt: skip
+    if expense.receipt is not None and expense.receipt.phash:
+        from ocr import hamming
+
+        rows = session.execute(
+            select(Expense.id, Expense.created_at, ReceiptFile.phash)
+            .join(ReceiptFile, Expense.receipt_id == ReceiptFile.id)
+            .where(Expense.employee_id == expense.employee_id, Expense.id != expense.id,
+                   Expense.status != Status.DISCARDED, ReceiptFile.phash.is_not(None))
+            .order_by(Expense.id.desc()).limit(500)
+        ).all()  # fmt: skip
+        for other_id, created, phash in rows:
+            if hamming(phash, expense.receipt.phash) <= 6:
+                return (f"This photo looks like the receipt of {expense_ref(other_id)} "
+                        f"(sent on {created:%d %b}).")  # fmt: skip
+    return None
+
+
+def _match_customer(ctx: AppContext, texts: list[str]) -> Any:
+    index = ctx.customers.index()
+    if len(index) == 0:
+        return None
+    return index.match(*[t for t in texts if t], limit=5)
+
+
+def _apply_reading(ctx: AppContext, expense_id: int, facts: Any | None, error: str | None) -> None:
+    with transaction(ctx.db) as session:
+        expense = session.get(Expense, expense_id)
+        if expense is None or expense.status != Status.READING:
+            return
+        before = audit.expense_snapshot(expense)
+        state: dict[str, Any] = {}
+        if facts is not None:
+            expense.merchant = facts.merchant
+            expense.merchant_key = merchant_key(facts.merchant)
+            expense.spent_on = facts.date
+            expense.amount = facts.total
+            expense.currency = facts.currency or ctx.settings.company_currency.upper()
+            state["confidence"] = {k: round(float(v), 3) for k, v in facts.confidence.items()}
+            state["header_text"] = facts.header_text
+            state["read_as"] = {"merchant": facts.merchant,
+                                "total": str(facts.total) if facts.total is not None else None}  # fmt: skip
+            guess = guess_category(facts.merchant, facts.text, expense.note or "")
+        else:
+            expense.ocr_error = error
+            expense.currency = ctx.settings.company_currency.upper()
+            guess = guess_category(None, "", expense.note or "")
+        expense.category = guess.category
+        match = _match_customer(ctx, [expense.note or "", facts.merchant or "" if facts else ""])
+        if match is not None:
+            external_to_row = _customer_rows(session, [c.id for c in match.candidates])
+            if match.customer is not None and match.confident and match.customer.id in external_to_row:
+                expense.customer_id = match.customer.id
+                expense.customer_score = float(match.score)
+                expense.customer_reason = match.reason
+            else:
+                state["customer_candidates"] = [
+                    {"id": c.id, "name": c.name, "score": round(float(c.score), 1)}
+                    for c in match.candidates if c.id in external_to_row
+                ]  # fmt: skip
+        session.flush()
+        warning = _duplicate_warning(session, expense)
+        state["warnings"] = [warning] if warning else []
+        expense.ocr = state
+        expense.ocr_attempts += 1
+        move = transition(expense.status, Move.READ)
+        expense.status = move.after
+        audit.record(session, actor="system", action="expense.read", entity="expense", entity_id=expense.id,
+                     before=before, after=audit.expense_snapshot(expense), detail=error)  # fmt: skip
+        outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:read")
+
+
+def _customer_rows(session: Any, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(session.scalars(select(Customer.id).where(Customer.id.in_(ids))))
+
+
+async def read_receipt_job(ctx: AppContext, expense_id: int) -> None:
+    """Download (once), store (before reading), read, match the customer, and post the card."""
+
+    def load() -> tuple[str, str | None, int | None, str]:
+        with ctx.db() as session:
+            exp = session.get(Expense, expense_id)
+            if exp is None:
+                return "gone", None, None, ""
+            return exp.status, exp.slack_file_id, exp.receipt_id, exp.employee_id
+
+    status, file_id, receipt_id, employee = await asyncio.to_thread(load)
+    if status != Status.READING:
+        return
+    facts, error = None, None
+    if receipt_id is None and file_id:
+        try:
+            content, name, _mime = await download_slack_file(ctx, file_id)
+        except DownloadError as exc:
+            error = exc.user_message
+        else:
+            receipt_id = await asyncio.to_thread(_store_receipt, ctx, expense_id, content, name, employee)
+    if receipt_id is not None and error is None:
+
+        def receipt_bytes() -> bytes:
+            with ctx.db() as session:
+                receipt = session.get(ReceiptFile, receipt_id)
+                assert receipt is not None
+                return receipt.content
+
+        content = await asyncio.to_thread(receipt_bytes)
+        facts, error = await asyncio.to_thread(_read, ctx, content)
+    await asyncio.to_thread(_apply_reading, ctx, expense_id, facts, error)
+    await deliver_pending(ctx)
+
+
+async def read_receipt_failed(ctx: AppContext, expense_id: int, error: str) -> None:
+    """The reading job failed for good: the employee gets a card to fill in by hand."""
+    message = ("I could not read this receipt (an internal error; the file is kept). "
+               "Click *Edit* to type the merchant, date and total.")  # fmt: skip
+    log.error("reading expense %s failed for good: %s", expense_id, error)
+    await asyncio.to_thread(_apply_reading, ctx, expense_id, None, message)
+    await deliver_pending(ctx)
+
+
+# --- edits, picks, discards ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edit:
+    merchant: str | None
+    spent_on: dt.date | None
+    amount_text: str | None
+    currency: str | None
+    category: str | None
+    customer_id: int | None
+    customer_cleared: bool
+    note: str | None
+
+
+def validate_edit(edit: Edit, *, today: dt.date) -> dict[str, str]:
+    """Field errors for the modal (block_id -> message); empty when the edit can be saved."""
+    errors: dict[str, str] = {}
+    currency = (edit.currency or "").strip().upper()
+    if not is_currency(currency):
+        errors["currency"] = f"“{edit.currency or ''}” is not an ISO 4217 currency code (e.g. USD, EUR, MYR)."
+    if edit.amount_text:
+        try:
+            amount = parse_amount(edit.amount_text)
+            if is_currency(currency):
+                Money(amount, currency).check_claimable()
+        except MoneyError as exc:
+            errors["amount"] = str(exc)
+    else:
+        errors["amount"] = "Type the total, e.g. 42.50."
+    if edit.spent_on and edit.spent_on > today + dt.timedelta(days=1):
+        errors["date"] = "The date is in the future."
+    if edit.category and edit.category not in CATEGORIES:
+        errors["category"] = "Pick a category from the list."
+    return errors
+
+
+def _learn(session: Any, expense: Expense, edit: Edit, actor: str, ctx: AppContext) -> None:
+    state = dict(expense.ocr or {})
+    read_as = state.get("read_as") or {}
+    header = state.get("header_text")
+    if header and edit.merchant and edit.merchant != read_as.get("merchant"):
+        session.add(MerchantCorrection(header_text=header, read_as=read_as.get("merchant"),
+                                       merchant=edit.merchant, created_by=actor))  # fmt: skip
+
+
+def _save_edit(
+    ctx: AppContext, expense_id: int, user_id: str, edit: Edit, department: str | None
+) -> str | None:
+    with transaction(ctx.db) as session:
+        expense = session.get(Expense, expense_id)
+        if expense is None:
+            return "This expense no longer exists."
+        if expense.employee_id != user_id:
+            return f"Only <@{expense.employee_id}> can edit {expense_ref(expense.id)}."
+        try:
+            move = transition(expense.status, Move.EDIT, ref=expense_ref(expense.id))
+        except TransitionError as exc:
+            return str(exc)
+        before = audit.expense_snapshot(expense)
+        _learn(session, expense, edit, user_id, ctx)
+        previous_customer = expense.customer_id
+        expense.merchant = (edit.merchant or "").strip() or None
+        expense.merchant_key = merchant_key(expense.merchant)
+        expense.spent_on = edit.spent_on
+        expense.amount = parse_amount(edit.amount_text) if edit.amount_text else None
+        expense.currency = (edit.currency or "").strip().upper() or None
+        if expense.amount is not None and expense.currency:
+            expense.amount = Money(expense.amount, expense.currency).amount
+        expense.category = edit.category
+        expense.note = (edit.note or "").strip() or None
+        expense.ocr_error = None
+        if edit.customer_cleared:
+            expense.customer_id = None
+            expense.customer_confirmed = True
+        elif edit.customer_id is not None:
+            expense.customer_id = edit.customer_id
+            expense.customer_confirmed = True
+            if edit.customer_id != previous_customer:
+                _remember_customer(ctx, session, expense, edit.customer_id, user_id, department)
+        expense.status = move.after
+        session.flush()
+        state = dict(expense.ocr or {})
+        warning = _duplicate_warning(session, expense)
+        state["warnings"] = [warning] if warning else []
+        expense.ocr = state
+        audit.record(session, actor=user_id, action="expense.edited", entity="expense", entity_id=expense.id,
+                     before=before, after=audit.expense_snapshot(expense))  # fmt: skip
+        outbox.add(
+            session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
+        )
+    return None
+
+
+def _remember_customer(ctx: AppContext, session: Any, expense: Expense, customer_id: int, user_id: str,
+                       department: str | None) -> None:  # fmt: skip
+    """A correction becomes an alias for the employee's team, so the next note matches."""
+    from storage.customers import add_learned_alias
+
+    if expense.note:
+        phrase = expense.note.strip()[:200]
+        add_learned_alias(session, customer_id, phrase, department or "", user_id)
+        ctx.customers.invalidate()
+
+
+async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) -> str | None:
+    from bot import identity
+
+    email = await identity.email_of(ctx, user_id)
+    person = ctx.directory.get(email) if email else None
+    error = await asyncio.to_thread(
+        _save_edit, ctx, expense_id, user_id, edit, person.department if person else None
+    )
+    await deliver_pending(ctx)
+    return error
+
+
+def _pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
+    with transaction(ctx.db) as session:
+        expense = session.get(Expense, expense_id)
+        if expense is None:
+            return "This expense no longer exists."
+        if expense.employee_id != user_id:
+            return f"Only <@{expense.employee_id}> can change {expense_ref(expense.id)}."
+        if Status(expense.status) not in EDITABLE:
+            return f"{expense_ref(expense.id)} can no longer be changed."
+        before = audit.expense_snapshot(expense)
+        expense.customer_id = None if value == "none" else int(value)
+        expense.customer_confirmed = True
+        audit.record(session, actor=user_id, action="expense.customer_picked", entity="expense",
+                     entity_id=expense.id, before=before, after=audit.expense_snapshot(expense))  # fmt: skip
+        session.flush()
+        outbox.add(
+            session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
+        )
+    return None
+
+
+async def pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
+    error = await asyncio.to_thread(_pick_customer, ctx, expense_id, user_id, value)
+    await deliver_pending(ctx)
+    return error
+
+
+def _discard(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
+    with transaction(ctx.db) as session:
+        expense = session.get(Expense, expense_id)
+        if expense is None:
+            return "This expense no longer exists."
+        if expense.employee_id != user_id:
+            return f"Only <@{expense.employee_id}> can discard {expense_ref(expense.id)}."
+        try:
+            move = transition(expense.status, Move.DISCARD, ref=expense_ref(expense.id))
+        except TransitionError as exc:
+            return str(exc)
+        before = audit.expense_snapshot(expense)
+        expense.status = move.after
+        audit.record(session, actor=user_id, action="expense.discarded", entity="expense", entity_id=expense.id,
+                     before=before, after=audit.expense_snapshot(expense))  # fmt: skip
+        session.flush()
+        outbox.add(
+            session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
+        )
+    return None
+
+
+async def discard(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
+    error = await asyncio.to_thread(_discard, ctx, expense_id, user_id)
+    await deliver_pending(ctx)
+    return error
+
+
+def _create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str) -> int:
+    with transaction(ctx.db) as session:
+        expense = Expense(status=Status.DRAFT, employee_id=user_id, source=source, note=(edit.note or None),
+                          merchant=edit.merchant, merchant_key=merchant_key(edit.merchant),
+                          spent_on=edit.spent_on,
+                          amount=parse_amount(edit.amount_text) if edit.amount_text else None,
+                          currency=(edit.currency or "").upper() or None, category=edit.category,
+                          customer_id=edit.customer_id, customer_confirmed=edit.customer_id is not None,
+                          ocr={})  # fmt: skip
+        session.add(expense)
+        session.flush()
+        audit.record(session, actor=user_id, action="expense.created", entity="expense", entity_id=expense.id,
+                     after=audit.expense_snapshot(expense), detail=f"typed in ({source})")  # fmt: skip
+        outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:created")
+        return expense.id
+
+
+async def create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str = "command",
+                       file: dict[str, Any] | None = None) -> int:  # fmt: skip
+    """An expense typed into the /expense modal, optionally with a receipt uploaded in it."""
+    expense_id = await asyncio.to_thread(_create_typed, ctx, user_id, edit, source)
+    if file is not None:
+        try:
+            content, name, _ = await download_slack_file(ctx, str(file["id"]))
+            await asyncio.to_thread(_store_receipt, ctx, expense_id, content, name, user_id)
+        except DownloadError as exc:
+            log.info("receipt from modal not stored: %s", exc.user_message)
+    await deliver_pending(ctx)
+    return expense_id
+
+
+def amount_or_none(text: str | None) -> Decimal | None:
+    try:
+        return parse_amount(text) if text else None
+    except MoneyError:
+        return None
+
+
+def stale_reading(ctx: AppContext, older_than: dt.timedelta) -> list[int]:
+    """Expenses stuck in reading (a process died before its job ran): to be read again."""
+    with ctx.db() as session:
+        return list(
+            session.scalars(
+                select(Expense.id).where(
+                    Expense.status == Status.READING, Expense.created_at < utcnow() - older_than
+                )
+            )
+        )

@@ -1,0 +1,53 @@
+"""The App Home tab, rendered from the database for one user."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from bot import identity
+from bot.blocks.home import HomeView, build_home
+from bot.context import AppContext
+from bot.views import expense_view
+from storage.models import ApprovalTask, Expense
+from workflows.expenses import Status
+
+
+def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
+    directory = ctx.directory
+    is_finance = bool(email) and (directory.is_finance(email or "") or directory.is_admin(email or ""))
+    with ctx.db() as session:
+        mine = session.scalars(
+            select(Expense).where(Expense.employee_id == user_id, Expense.status != Status.DISCARDED)
+            .order_by(Expense.id.desc()).limit(30)
+        ).all()  # fmt: skip
+        waiting: list[Expense] = []
+        if email:
+            tasks = session.scalars(
+                select(ApprovalTask).where(ApprovalTask.status == "pending").limit(2000)
+            ).all()
+            ids = [t.expense_id for t in tasks if email in t.approvers]
+            if ids:
+                waiting = list(
+                    session.scalars(select(Expense).where(Expense.id.in_(ids)).order_by(Expense.id))
+                )
+        queue = None
+        if is_finance:
+            queue = tuple(
+                expense_view(e)
+                for e in session.scalars(
+                    select(Expense).where(Expense.status == Status.APPROVED).order_by(Expense.id).limit(50)
+                )
+            )
+        notice = None
+        if len(directory) == 0:
+            notice = "No company directory is configured yet, so expenses cannot be routed for approval."
+        return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
+                        payout_queue=queue, notice=notice)  # fmt: skip
+
+
+async def publish_home(ctx: AppContext, user_id: str) -> None:
+    email = await identity.email_of(ctx, user_id)
+    view = await asyncio.to_thread(home_view, ctx, user_id, email)
+    await ctx.slack.views_publish(user_id=user_id, view=build_home(view))

@@ -1,0 +1,176 @@
+"""Background jobs: reading receipts, delivering the outbox, the scheduled digest.
+
+With ``REDIS_URL`` jobs go to an RQ queue served by ``expensebot worker`` (any number of them);
+without it they run in the app's own event loop. Either way a failed job is retried with
+backoff, and when it finally fails the person concerned is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
+
+from bot.context import AppContext
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "expensebot"
+RETRY_DELAYS = (2, 10, 30)
+
+JobFn = Callable[..., Coroutine[Any, Any, None]]
+
+
+def registry() -> dict[str, tuple[JobFn, JobFn | None]]:
+    """Job name -> (run, on final failure)."""
+    from bot.delivery import deliver_pending
+    from bot.expenses import read_receipt_failed, read_receipt_job
+
+    async def deliver(ctx: AppContext) -> None:
+        await deliver_pending(ctx)
+
+    return {
+        "read_receipt": (read_receipt_job, read_receipt_failed),
+        "deliver_outbox": (deliver, None),
+    }
+
+
+class JobRunner(Protocol):
+    def enqueue(self, name: str, *args: Any) -> None: ...
+
+
+class InProcessRunner:
+    """Runs jobs as tasks on the app's event loop (the embedded mode)."""
+
+    def __init__(self, ctx: AppContext, loop: asyncio.AbstractEventLoop | None = None,
+                 delays: tuple[float, ...] = RETRY_DELAYS) -> None:  # fmt: skip
+        self.ctx = ctx
+        self.loop = loop
+        self.delays = delays
+        self.tasks: set[asyncio.Future[None]] = set()
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        coro = self.run(name, *args)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and (self.loop is None or running is self.loop):
+            task: asyncio.Future[None] = running.create_task(coro)
+        elif self.loop is not None:
+            task = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop), loop=self.loop)
+        else:
+            asyncio.run(coro)
+            return
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def run(self, name: str, *args: Any) -> None:
+        run, on_failure = registry()[name]
+        for attempt in range(len(self.delays) + 1):
+            try:
+                await run(self.ctx, *args)
+                return
+            except Exception as exc:
+                if attempt >= len(self.delays):
+                    log.exception("job %s%r failed for good", name, args)
+                    if on_failure is not None:
+                        try:
+                            await on_failure(self.ctx, *args, repr(exc))
+                        except Exception:
+                            log.exception("failure handler of %s%r failed", name, args)
+                    return
+                log.warning("job %s%r failed (%s); retry in %ss", name, args, exc, self.delays[attempt])
+                await asyncio.sleep(self.delays[attempt])
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for the jobs under way (used at shutdown and by the demo)."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+
+
+class RQRunner:
+    """Puts jobs on the Redis queue; falls back to running in-process if Redis is away."""
+
+    def __init__(self, ctx: AppContext, redis_url: str, fallback: InProcessRunner) -> None:
+        import redis
+        from rq import Queue
+
+        self.ctx = ctx
+        self.fallback = fallback
+        self.queue = Queue(QUEUE_NAME, connection=redis.Redis.from_url(redis_url))
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        import redis
+        from rq import Retry
+
+        try:
+            self.queue.enqueue_call(
+                run_rq_job, args=(name, *args), retry=Retry(max=len(RETRY_DELAYS), interval=list(RETRY_DELAYS)),
+                timeout=600, failure_ttl=7 * 24 * 3600, result_ttl=3600,
+            )  # fmt: skip
+        except redis.RedisError as exc:
+            log.warning("Redis unavailable (%s); running %s in-process", exc, name)
+            self.fallback.enqueue(name, *args)
+
+
+_worker_ctx: AppContext | None = None
+
+
+def worker_context() -> AppContext:
+    """One context per worker process, built on first use."""
+    global _worker_ctx
+    if _worker_ctx is None:
+        from bot.context import build_context
+        from bot.settings import load_settings
+
+        ctx = build_context(load_settings())
+        ctx.jobs = _WorkerRunner(ctx)
+        _worker_ctx = ctx
+    return _worker_ctx
+
+
+class _WorkerRunner:
+    """Jobs enqueued from inside a worker go back to the queue."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+
+    def enqueue(self, name: str, *args: Any) -> None:
+        assert self.ctx.settings.redis_url
+        RQRunner(self.ctx, self.ctx.settings.redis_url, InProcessRunner(self.ctx)).enqueue(name, *args)
+
+
+def run_rq_job(name: str, *args: Any) -> None:
+    """The RQ entry point: run one job; on its last failure, run its failure handler."""
+    from rq import get_current_job
+
+    ctx = worker_context()
+    run, on_failure = registry()[name]
+    try:
+        asyncio.run(run(ctx, *args))
+    except Exception as exc:
+        job = get_current_job()
+        retries_left = job.retries_left if job is not None else 0
+        if not retries_left and on_failure is not None:
+            asyncio.run(on_failure(ctx, *args, repr(exc)))
+        raise
+
+
+def make_runner(ctx: AppContext, loop: asyncio.AbstractEventLoop | None = None) -> JobRunner:
+    fallback = InProcessRunner(ctx, loop)
+    if ctx.settings.redis_url:
+        return RQRunner(ctx, ctx.settings.redis_url, fallback)
+    return fallback
+
+
+def run_worker(redis_url: str, *, burst: bool = False) -> None:
+    import redis
+    from rq import SimpleWorker
+
+    connection = redis.Redis.from_url(redis_url)
+    worker_context()
+    # SimpleWorker runs jobs in this process (no fork): the database pool and the OCR engine
+    # are built once and reused. A killed worker's job is picked up again (see maintenance).
+    SimpleWorker([QUEUE_NAME], connection=connection).work(with_scheduler=True, burst=burst)

@@ -1,0 +1,74 @@
+"""From stored expenses to what people see (:class:`bot.blocks.common.ExpenseView`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.blocks.common import CustomerView, ExpenseView
+from storage.models import Expense
+from workflows.expenses import EDITABLE, Status
+from workflows.money import Money, MoneyError, is_currency
+
+
+def problems_of(expense: Expense) -> list[str]:
+    """What the employee must fix before the expense can be submitted, in their words."""
+    problems: list[str] = []
+    if expense.ocr_error:
+        problems.append(expense.ocr_error)
+    if expense.amount is None:
+        problems.append("I could not read the total: click *Edit* and type it.")
+    elif not is_currency(expense.currency):
+        problems.append(
+            f"“{expense.currency or 'no currency'}” is not a currency I know: click *Edit* and pick one "
+            "such as USD, EUR or MYR."
+        )
+    else:
+        try:
+            Money(expense.amount, expense.currency or "").check_claimable()
+        except MoneyError as exc:
+            problems.append(f"{exc} Click *Edit* to correct it.")
+    if expense.spent_on is None:
+        problems.append("I could not read the date: click *Edit* and pick it.")
+    return problems
+
+
+def expense_view(
+    expense: Expense, *, warnings: list[str] | None = None, detail: str | None = None
+) -> ExpenseView:
+    ocr: dict[str, Any] = expense.ocr or {}
+    candidates = tuple(
+        CustomerView(int(c["id"]), str(c["name"]), float(c.get("score") or 0))
+        for c in ocr.get("customer_candidates", [])
+    )
+    customer = None
+    if expense.customer is not None:
+        customer = CustomerView(expense.customer.id, expense.customer.name, expense.customer_score)
+    status = Status(expense.status)
+    return ExpenseView(
+        id=expense.id,
+        status=status,
+        employee_id=expense.employee_id,
+        merchant=expense.merchant,
+        spent_on=expense.spent_on,
+        amount=expense.amount,
+        currency=expense.currency,
+        category=expense.category,
+        customer=customer,
+        customer_reason=expense.customer_reason,
+        customer_confirmed=expense.customer_confirmed,
+        candidates=candidates,
+        note=expense.note,
+        confidence={k: float(v) for k, v in (ocr.get("confidence") or {}).items()},
+        problems=tuple(problems_of(expense)) if status in EDITABLE and status is not Status.READING else (),
+        warnings=tuple(warnings if warnings is not None else ocr.get("warnings", [])),
+        approved_amount=expense.approved_amount,
+        has_receipt=expense.receipt_id is not None,
+        status_detail=detail if detail is not None else ocr.get("status_detail"),
+    )
+
+
+def load_view(session: Session, expense_id: int) -> ExpenseView | None:
+    expense = session.get(Expense, expense_id)
+    return expense_view(expense) if expense is not None else None

@@ -1,0 +1,165 @@
+"""The HTTP app: Slack's endpoint (events, interactivity, commands) and health checks.
+
+Also Socket Mode, and the background loop every serving process runs: outbox delivery,
+re-reading receipts whose process died, and the scheduled payout digest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from bot.context import AppContext, build_context
+from bot.settings import Settings
+from storage.db import DatabaseUnavailable, transaction
+
+log = logging.getLogger(__name__)
+
+
+def build_bolt_app(ctx: AppContext) -> AsyncApp:
+    from bot.listeners import register
+
+    app = AsyncApp(
+        token=ctx.settings.slack_bot_token,
+        signing_secret=ctx.settings.slack_signing_secret,
+        client=ctx.slack,
+        process_before_response=False,
+        ignoring_self_events_enabled=True,
+    )
+    register(app, ctx)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        log.error("listener failed: %r (request type %s)", error, body.get("type"))
+
+    return app
+
+
+async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
+    """Deliver the outbox, re-read stuck receipts, post the digest on its schedule."""
+    from bot import expenses, payouts
+    from bot.delivery import deliver_pending
+
+    tick = 0
+    while True:
+        try:
+            await deliver_pending(ctx)
+            if tick % 30 == 0:
+                for expense_id in await asyncio.to_thread(
+                    expenses.stale_reading, ctx, dt.timedelta(minutes=2)
+                ):
+                    if ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=300) and ctx.jobs is not None:
+                        log.info("reading expense %s again (its job never finished)", expense_id)
+                        ctx.jobs.enqueue("read_receipt", expense_id)
+                if ctx.settings.scheduler_enabled:
+                    await run_scheduled_digest(ctx, payouts)
+        except DatabaseUnavailable as exc:
+            log.warning("database unavailable in maintenance loop: %s", exc)
+        except Exception:
+            log.exception("maintenance loop step failed")
+        tick += 1
+        await asyncio.sleep(every)
+
+
+async def run_scheduled_digest(ctx: AppContext, payouts: Any) -> None:
+    from storage.models import ScheduledRun
+
+    slot = payouts.due_slot(dt.datetime.now(dt.UTC), ctx.settings.digest_cron, ctx.settings.timezone)
+    if slot is None:
+        return
+
+    def claim() -> bool:
+        try:
+            with transaction(ctx.db) as session:
+                session.add(ScheduledRun(name="digest", slot=slot))
+            return True
+        except IntegrityError:
+            return False
+
+    if await asyncio.to_thread(claim):
+        result = await payouts.post_digest(ctx, "schedule")
+        log.info("scheduled digest %s: %s", slot, result.text.splitlines()[0])
+
+
+def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
+    """The FastAPI app; everything is built in the lifespan, nothing at import time."""
+    state: dict[str, Any] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        from bot.jobs import InProcessRunner, make_runner
+
+        context: AppContext = ctx if ctx is not None else await asyncio.to_thread(build_context, settings)
+        context.jobs = make_runner(context, asyncio.get_running_loop())
+        bolt = build_bolt_app(context)
+        try:
+            auth = await context.slack.auth_test()
+            context.bot_user_id = auth.get("user_id")
+        except Exception as exc:  # the app still serves health checks; Slack calls will say why
+            log.warning("auth.test failed: %s", exc)
+        state.update(ctx=context, handler=AsyncSlackRequestHandler(bolt))
+        loop_task = asyncio.create_task(maintenance_loop(context))
+        try:
+            yield
+        finally:
+            loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop_task
+            if isinstance(context.jobs, InProcessRunner):
+                await context.jobs.drain(10)
+
+    api = FastAPI(title="expensebot", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    @api.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        handler: AsyncSlackRequestHandler = state["handler"]
+        return await handler.handle(request)
+
+    @api.get("/healthz")
+    async def healthz() -> Response:
+        context: AppContext | None = state.get("ctx")
+        if context is None:
+            return Response('{"status": "starting"}', status_code=503, media_type="application/json")
+
+        def db_ok() -> bool:
+            try:
+                with context.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                return False
+
+        database = await asyncio.to_thread(db_ok)
+        redis_ok = context.kv.ping() if context.settings.redis_url else True
+        ok = database and redis_ok
+        body = f'{{"status": "{"ok" if ok else "degraded"}", "database": {str(database).lower()}, "redis": {str(redis_ok).lower()}}}'
+        return Response(body, status_code=200 if ok else 503, media_type="application/json")
+
+    return api
+
+
+async def run_socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.jobs import make_runner
+
+    context = await asyncio.to_thread(build_context, settings)
+    context.jobs = make_runner(context, asyncio.get_running_loop())
+    auth = await context.slack.auth_test()
+    context.bot_user_id = auth.get("user_id")
+    bolt = build_bolt_app(context)
+    loop_task = asyncio.create_task(maintenance_loop(context))
+    try:
+        await AsyncSocketModeHandler(bolt, settings.slack_app_token).start_async()  # type: ignore[no-untyped-call]
+    finally:
+        loop_task.cancel()

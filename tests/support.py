@@ -1,0 +1,191 @@
+"""Test helpers: receipts rendered with Pillow, and the real app served against the Slack fake."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from bot.devslack import BackgroundServer, FakeSlack, SlackDriver
+
+SIGNING_SECRET = "test-signing-secret-8f2a"
+
+EMPLOYEE, MANAGER, FINANCE, OTHER, ADMIN = "U_EMP", "U_MGR", "U_FIN", "U_OTHER", "U_ADMIN"
+ORG_CSV = """email,manager_email,department,role
+emp@example.com,mgr@example.com,sales,employee
+other@example.com,mgr@example.com,sales,employee
+mgr@example.com,boss@example.com,sales,manager
+boss@example.com,,sales,manager
+fin@example.com,boss@example.com,finance,finance
+admin@example.com,boss@example.com,it,admin
+"""
+CUSTOMERS_CSV = """id,name,aliases,domain
+C-100,Acme Corporation,ACME;Acme Corp,acme.com
+C-200,Globex Industries Inc,Globex,globex.com
+C-300,Initech LLC,,initech.com
+"""
+
+
+def render_receipt(lines: list[str], *, width: int = 900, size: int = 34) -> bytes:
+    """A clean receipt photo as JPEG bytes."""
+    font = ImageFont.load_default(size=size)
+    height = 80 + len(lines) * int(size * 1.6)
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    y = 40
+    for line in lines:
+        draw.text((50, y), line, fill="black", font=font)
+        y += int(size * 1.6)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=92)
+    return out.getvalue()
+
+
+def cafe_receipt(total: str = "42.50", date: str = "14/11/2026") -> bytes:
+    return render_receipt([
+        "BLUE BOTTLE CAFE",
+        "12 Market Street, Springfield",
+        f"Date: {date}   Time: 12:41",
+        "Flat white           2 x 4.50      9.00",
+        "Club sandwich                     24.00",
+        f"Subtotal                          {total}",
+        f"TOTAL                        USD {total}",
+        "Thank you, come again",
+    ])  # fmt: skip
+
+
+@dataclass
+class Harness:
+    slack: FakeSlack
+    driver: SlackDriver
+    url: str
+    env: dict[str, str]
+    tmp: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=self.env, capture_output=True,
+                                text=True, timeout=timeout, cwd=self.tmp)  # fmt: skip
+        if check and result.returncode != 0:
+            raise AssertionError(f"expensebot {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def upload(self, user: str, content: bytes, note: str = "", name: str = "receipt.jpg",
+               mimetype: str = "image/jpeg") -> tuple[object, str]:  # fmt: skip
+        """Drop a file in the bot DM and deliver both events Slack sends; returns the upload and DM id."""
+        up = self.driver.upload_in_dm(user, content, name, mimetype, text=note)
+        for event in up.events:
+            assert self.driver.event(event).status_code == 200
+        return up, up.message.channel
+
+    def wait_card(self, user: str, contains: str = "Submit", timeout: float = 20.0) -> object:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.slack.dm_messages(user):
+                if any(contains in str(b.get("text", {}).get("text", "")) for b in message.buttons()):
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"no card with a '{contains}' button reached {user}; DM: "
+                             f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
+
+    def wait_dm(self, user: str, contains: str, timeout: float = 20.0) -> object:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.slack.dm_messages(user):
+                if contains.lower() in (message.text or "").lower():
+                    return message
+            time.sleep(0.05)
+        raise AssertionError(f"no DM containing {contains!r} reached {user}; DM: "
+                             f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
+
+
+def workspace() -> FakeSlack:
+    fake = FakeSlack()
+    fake.add_user(EMPLOYEE, "emp@example.com", real_name="Emma Employee")
+    fake.add_user(OTHER, "other@example.com", real_name="Oscar Other")
+    fake.add_user(MANAGER, "mgr@example.com", real_name="Mia Manager")
+    fake.add_user("U_BOSS", "boss@example.com", real_name="Bo Boss")
+    fake.add_user(FINANCE, "fin@example.com", real_name="Fay Finance")
+    fake.add_user(ADMIN, "admin@example.com", real_name="Ada Admin")
+    return fake
+
+
+@contextmanager
+def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
+                extra_env: dict[str, str] | None = None) -> Iterator[Harness]:  # fmt: skip
+    """The real FastAPI app on a loopback port (workers as real processes when Redis is used)."""
+    from bot.settings import Settings
+    from bot.web import create_app
+
+    org = tmp / "org.csv"
+    org.write_text(ORG_CSV)
+    customers = tmp / "customers.csv"
+    customers.write_text(CUSTOMERS_CSV)
+    with workspace() as fake:
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": fake.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "DATABASE_URL": database_url,
+            "EXPENSEBOT_ORG_FILE": str(org),
+            "EXPENSEBOT_SCHEDULER": "false",
+            **(extra_env or {}),
+        }
+        env.pop("SLACK_APP_TOKEN", None)
+        if redis_url:
+            env["REDIS_URL"] = redis_url
+        else:
+            env.pop("REDIS_URL", None)
+        harness_env = {k: v for k, v in env.items() if v is not None}
+        saved = dict(os.environ)
+        os.environ.update(harness_env)
+        if not redis_url:
+            os.environ.pop("REDIS_URL", None)
+        try:
+            settings = Settings()
+            subprocess.run([sys.executable, "-m", "bot.cli", "customers", "import", str(customers)],
+                           env=harness_env, check=True, capture_output=True, cwd=tmp)  # fmt: skip
+            procs: list[subprocess.Popen[bytes]] = []
+            if redis_url:
+                for _ in range(2):
+                    procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=harness_env,
+                                                  cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+            with (
+                BackgroundServer(create_app(settings), name="expensebot") as server,
+                SlackDriver(server.url, SIGNING_SECRET, fake) as driver,
+            ):
+                harness = Harness(fake, driver, server.url, harness_env, tmp, procs)
+                _wait_healthy(driver, server.url)
+                try:
+                    yield harness
+                finally:
+                    for proc in procs:
+                        proc.terminate()
+                    for proc in procs:
+                        proc.wait(timeout=20)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def _wait_healthy(driver: SlackDriver, url: str, timeout: float = 30.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the app did not become healthy")
