@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from workflows.fx import RateLookup, convert, no_rates
+from workflows.fx import MissingRate, RateLookup, convert, no_rates
 from workflows.money import Money, MoneyError, is_currency, parse_amount
 
 # --- errors -------------------------------------------------------------------------------
@@ -588,7 +588,12 @@ def evaluate(
 
     day = expense.spent_on or today
     lookup = rates or no_rates
-    amount = convert(expense.amount, policy.company_currency, day, lookup)
+    try:
+        amount = convert(expense.amount, policy.company_currency, day, lookup)
+    except MissingRate:
+        if blocking:  # refused anyway: say why without waiting for a rate
+            return blocking
+        raise
     shown = _shown_amount(expense.amount, amount)
 
     if rule is not None and rule.limit is not None and amount.amount > rule.limit:

@@ -406,3 +406,8 @@ def test_summary_mentions_the_main_settings() -> None:
 def test_source_name_appears_in_errors() -> None:
     with pytest.raises(PolicyError, match=r"^acme-policy.yaml line 1: "):
         load_policy("company_currency: 12\n", source="acme-policy.yaml")
+
+
+def test_blocking_findings_are_reported_even_without_a_rate(policy: Policy) -> None:
+    found = evaluate(facts(Money(Decimal("50"), "JPY"), merchant="Lucky Casino"), policy, today=TODAY)
+    assert [v.rule for v in found] == ["prohibited_merchant"]
