@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import click
 
-from workflows.directory import Directory, DirectoryError
+from workflows.directory import Directory, DirectoryError, Role
 from workflows.fx import MissingRate, RateFileError, RateLookup, RateTable
 from workflows.money import Money, MoneyError, parse_amount
 from workflows.policy import ExpenseFacts, Policy, PolicyError, default_policy, load_policy, summary
@@ -49,6 +50,31 @@ def check(file: str) -> None:
     """Validate a policy file; print a summary, or the mistake with its line (exit status 1)."""
     loaded = _load_policy(file)
     click.echo(f"OK {file}: {summary(loaded)}")
+
+
+@policy.command("check-directory")
+@click.argument("file", type=click.Path(dir_okay=False))
+def check_directory(file: str) -> None:
+    """Validate a directory CSV; print who is who, or the mistake with its line (exit status 1)."""
+    try:
+        directory = Directory.from_csv_text(_read(file).lstrip("\ufeff"), source=file)
+    except DirectoryError as exc:
+        raise click.ClickException(str(exc)) from None
+    roles = Counter(person.role.value for person in directory)
+    counts = ", ".join(f"{roles[role.value]} {role.value}" for role in Role if roles[role.value])
+    click.echo(f"OK {file}: {len(directory)} people ({counts})")
+    for department in directory.departments():
+        head = directory.department_head(department)
+        size = sum(1 for person in directory if person.department == department)
+        click.echo(f"  {department}: {size} people, head {head.email if head else '-'}")
+    tops = [p.email for p in directory if p.manager_email is None]
+    click.echo(f"  top of the organisation: {', '.join(tops) or '-'}")
+    if not directory.finance():
+        click.echo("warning: no one has the finance role; admins will review every claim", err=True)
+    if not directory.admins():
+        click.echo("warning: no one has the admin role; directory problems will reach no one", err=True)
+    for warning in directory.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @policy.command("show-default")

@@ -144,8 +144,10 @@ class EmptyDirectory(RoutingError):
     def __init__(self) -> None:
         super().__init__(
             "There is no company directory yet, so expenses cannot be sent for approval; "
-            "an admin needs to import it (expensebot directory import).",
+            "the admins have been told.",
             notify_admins=True,
+            admin_message="No company directory is loaded, so no expense can be sent for approval. "
+            "Install the directory CSV (check it first with `expensebot policy check-directory FILE`).",
         )
 
 

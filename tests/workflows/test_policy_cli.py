@@ -133,3 +133,23 @@ def test_route_with_rates(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "amount 8,000.00 MYR is 2,000.00 USD in the company currency on 2026-11-20" in result.output
+
+
+def test_check_directory(tmp_path: Path) -> None:
+    org = tmp_path / "org.csv"
+    org.write_text("\ufeff" + ORG + "zoe@acme.test,ghost@acme.test,Sales,employee\n", encoding="utf-8")
+    result = CliRunner().invoke(policy, ["check-directory", str(org)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"OK {org}: 5 people (2 employee, 1 manager, 1 finance, 1 admin)"
+    assert "  Sales: 3 people, head lead@acme.test" in lines
+    assert "  top of the organisation: ceo@acme.test" in lines
+    assert f"warning: {org} line 6: manager ghost@acme.test of zoe@acme.test is not in the directory" in lines
+
+
+def test_check_directory_reports_the_line(tmp_path: Path) -> None:
+    org = tmp_path / "org.csv"
+    org.write_text(ORG.replace("ana@acme.test,lead@acme.test,Sales,employee", "ana@acme.test,,Sales,boss"))
+    result = CliRunner().invoke(policy, ["check-directory", str(org)])
+    assert result.exit_code == 1
+    assert f"{org} line 5: role 'boss' is not one of employee, manager, finance, admin" in result.output

@@ -325,7 +325,7 @@ def test_blocking_violations_refuse_the_route(org: Directory) -> None:
             "ana",
             EmptyDirectory,
             "There is no company directory yet, so expenses cannot be sent for approval; "
-            "an admin needs to import it (expensebot directory import).",
+            "the admins have been told.",
             True,
         ),
         (
