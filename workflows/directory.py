@@ -123,7 +123,8 @@ class Directory:
 
     @classmethod
     def from_csv_text(cls, text: str, source: str = "directory") -> Directory:
-        reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+        text = text.lstrip("\ufeff")
+        reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
         header: list[str] | None = None
         rows: list[tuple[str, Person]] = []
         for raw in reader:
@@ -222,6 +223,25 @@ class Directory:
             settled.update(path)
         return cls(people, source, warnings)
 
+    def to_csv_text(self) -> str:
+        """The directory as CSV, in the format :meth:`from_csv_text` reads."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+        for p in self._people.values():
+            writer.writerow(
+                [
+                    p.email,
+                    p.manager_email or "",
+                    p.department or "",
+                    p.role.value,
+                    p.delegate_email or "",
+                    p.delegate_until.isoformat() if p.delegate_until else "",
+                    p.iban or "",
+                ]
+            )
+        return out.getvalue()
+
     # queries ----------------------------------------------------------------------------
 
     def __len__(self) -> int:
@@ -316,6 +336,19 @@ def effective_approvers(email: str, directory: Directory, today: date) -> tuple[
     if delegate is None or delegate == person.email:
         return (person.email,)
     return (person.email, delegate)
+
+
+def _delimiter(text: str) -> str:
+    """``,`` normally; ``;`` or tab when the header uses them (spreadsheets in many locales)."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        for candidate in (",", ";", "\t"):
+            if candidate in stripped:
+                return candidate
+        return ","
+    return ","
 
 
 def _person_from_row(values: dict[str, str], source: str, line: int) -> Person:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from workflows.directory import (
     Directory,
@@ -216,3 +218,45 @@ def test_delegation_without_end_date_and_for_unknown_people(org: Directory) -> N
 )
 def test_iban_check(iban: str, ok: bool) -> None:
     assert (iban_problem(iban) is None) is ok
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_spreadsheet_exports_with_other_delimiters(delimiter: str) -> None:
+    text = ORG.replace(",", delimiter)
+    directory = Directory.from_csv_text(text, source="org.csv")
+    assert len(directory) == 7
+    ana = directory.get("ana@acme.test")
+    assert ana is not None and ana.manager_email == "lead@acme.test"
+
+
+@st.composite
+def people(draw: st.DrawFn) -> list[Person]:
+    size = draw(st.integers(min_value=1, max_value=15))
+    result = []
+    for index in range(size):
+        manager = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=index - 1))) if index else None
+        delegate = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=size - 1)))
+        if delegate == index:
+            delegate = None
+        result.append(
+            Person(
+                email=f"P{index}@Example.test",
+                manager_email=f"p{manager}@example.test" if manager is not None else None,
+                department=draw(st.sampled_from([None, "Sales", "R&D, Labs", 'Ops "East"'])),
+                role=draw(st.sampled_from(list(Role))),
+                delegate_email=f"p{delegate}@example.test" if delegate is not None else None,
+                delegate_until=draw(st.one_of(st.none(), st.dates())) if delegate is not None else None,
+            )
+        )
+    return result
+
+
+@given(people())
+def test_csv_round_trip(generated: list[Person]) -> None:
+    directory = Directory.from_people(generated)
+    again = Directory.from_csv_text(directory.to_csv_text())
+    assert list(again) == list(directory)
+    for person in directory:
+        assert [p.email for p in again.chain_of(person.email)] == [
+            p.email for p in directory.chain_of(person.email)
+        ]
