@@ -712,6 +712,29 @@ class FakeSlack:
         with self._lock:
             return list(self._response_posts)
 
+    def wait_for_response_post(
+        self,
+        predicate: Callable[[ResponseUrlPost], bool] | None = None,
+        timeout: float = 5.0,
+        *,
+        after: int = 0,
+    ) -> ResponseUrlPost:
+        """Wait for a POST to a response_url matching ``predicate``; ``after`` skips the
+        first posts (take ``len(slack.response_url_posts)`` before the interaction)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                posts = self._response_posts[after:]
+            for post in posts:
+                if predicate is None or predicate(post):
+                    return post
+            if time.monotonic() > deadline:
+                listing = "\n".join(f"  {json.dumps(p.body, default=str)[:200]}" for p in posts[-10:])
+                raise AssertionError(
+                    f"no matching response_url post within {timeout}s; posts:\n{listing or '  (none)'}"
+                )
+            time.sleep(0.02)
+
     @property
     def file_downloads(self) -> list[FileDownload]:
         with self._lock:
@@ -792,8 +815,10 @@ class FakeSlack:
                     continue
 
     def subscribe(self, listener: Callable[[ApiCall], None]) -> Callable[[], None]:
-        """Call ``listener(call)`` after every Web API call has been handled (from the
-        server thread, with the workspace already updated); returns an unsubscribe function."""
+        """Call ``listener(call)`` after every Web API call has been handled, before the
+        caller gets its response (so the workspace is already updated). Listeners run on
+        the server thread: keep them quick and never call the fake over HTTP from one.
+        Returns an unsubscribe function."""
         with self._lock:
             self._listeners.append(listener)
 

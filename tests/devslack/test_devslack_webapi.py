@@ -509,7 +509,11 @@ def test_response_url_replace_delete_and_new_messages(slack: FakeSlack) -> None:
         None,
     ]
     assert httpx.post(slack.root_url + "/actions/unknown", json={"text": "x"}).status_code == 404
+    mark = len(slack.response_url_posts)
     httpx.post(url, json={"text": "fifth use"})
+    assert slack.wait_for_response_post(lambda p: "fifth" in p.body["text"], after=mark).user == "U_ANN"
+    with pytest.raises(AssertionError, match="no matching response_url post"):
+        slack.wait_for_response_post(after=mark + 1, timeout=0.1)
     sixth = httpx.post(url, json={"text": "sixth use"})
     assert sixth.status_code == 404 and sixth.json() == {"ok": False, "error": "expired_url"}
 
