@@ -29,7 +29,8 @@ _KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
                          "book", "hardware", "popular", "mr diy", "diy")),
     ("meals", ("restaurant", "cafe", "café", "coffee", "kopitiam", "bakery", "food", "kitchen", "bistro",
                "bar", "grill", "noodle", "nasi", "mamak", "pizza", "burger", "sushi", "dining", "tea",
-               "starbucks", "mcdonald", "kfc", "subway", "restoran", "makan", "chicken", "rice")),
+               "starbucks", "mcdonald", "kfc", "subway", "restoran", "makan", "chicken", "rice", "lunch",
+               "dinner", "breakfast", "brunch", "meal")),
 )  # fmt: skip
 
 _CLIENT_WORDS = re.compile(r"\b(client|customer|prospect)s?\b", re.IGNORECASE)
