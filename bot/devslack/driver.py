@@ -11,18 +11,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import queue
 import secrets
+import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import httpx
 
-from bot.devslack.models import FakeMessage, JsonDict, find_button
+from bot.devslack.models import ApiCall, FakeMessage, JsonDict, find_button
 from bot.devslack.payloads import action_ts, find_element
 from bot.devslack.server import FakeSlack
 
@@ -72,6 +74,7 @@ class SlackDriver:
         path: str = "/slack/events",
         timeout: float = 30.0,
         verification_token: str = "devslack-verification-token",
+        echo_bot_messages: bool = False,
     ) -> None:
         base = app_url.rstrip("/")
         self.url = base if base.endswith(path) else base + path
@@ -80,11 +83,82 @@ class SlackDriver:
         self.verification_token = verification_token
         self.signature_mode: SignatureMode = "valid"
         self.last_event_id: str | None = None
+        self._timeout = timeout
         self._client = httpx.Client(timeout=timeout)
         self._event_ids: dict[str, tuple[str, int]] = {}
+        self._event_lock = threading.Lock()
+        self.echo_responses: list[httpx.Response] = []
+        self._echo_queue: queue.Queue[JsonDict | None] = queue.Queue()
+        self._echo_thread: threading.Thread | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        if echo_bot_messages:
+            self.start_echoes()
 
     def close(self) -> None:
+        self.stop_echoes()
         self._client.close()
+
+    # ------------------------------------------------------------------ echoes
+
+    def start_echoes(self) -> None:
+        """Deliver the app's own DM posts and edits back to it as ``message`` /
+        ``message_changed`` events, as Slack does for apps subscribed to
+        ``message.im``. Delivery happens on a background thread; the responses
+        are kept in ``echo_responses``."""
+        if self._echo_thread is not None:
+            return
+        self._unsubscribe = self.fake.subscribe(self._on_api_call)
+        self._echo_thread = threading.Thread(target=self._deliver_echoes, name="devslack-echo", daemon=True)
+        self._echo_thread.start()
+
+    def stop_echoes(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._echo_thread is not None:
+            self._echo_queue.put(None)
+            self._echo_thread.join(timeout=self._timeout)
+            self._echo_thread = None
+
+    def _on_api_call(self, call: ApiCall) -> None:
+        body = call.response
+        if not call.ok or body is None or call.method not in ("chat.postMessage", "chat.update"):
+            return
+        channel = str(body.get("channel", ""))
+        try:
+            if not self.fake.channel(channel).is_im:
+                return
+        except KeyError:
+            return
+        message = dict(body.get("message") or {})
+        if call.method == "chat.postMessage":
+            event = {**message, "channel": channel, "event_ts": message.get("ts"), "channel_type": "im"}
+        else:
+            edited = message.get("edited", {}).get("ts") or f"{time.time():.6f}"
+            event = {
+                "type": "message",
+                "subtype": "message_changed",
+                "message": message,
+                "channel": channel,
+                "hidden": True,
+                "ts": edited,
+                "event_ts": edited,
+                "channel_type": "im",
+            }
+        self._echo_queue.put(event)
+
+    def _deliver_echoes(self) -> None:
+        with httpx.Client(timeout=self._timeout) as client:
+            while True:
+                event = self._echo_queue.get()
+                if event is None:
+                    return
+                body = json.dumps(self.envelope(event)).encode()
+                headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, **self.sign(body)}
+                try:
+                    self.echo_responses.append(client.post(self.url, content=body, headers=headers))
+                except httpx.HTTPError:
+                    continue
 
     def __enter__(self) -> SlackDriver:
         return self
@@ -157,15 +231,16 @@ class SlackDriver:
         """The ``event_callback`` envelope Slack wraps ``event`` in. The same event dict
         always gets the same ``event_id`` and ``event_time`` unless ``event_id`` is given."""
         key = json.dumps(event, sort_keys=True)
-        known = self._event_ids.get(key)
-        if event_id is None:
-            if known is None:
-                known = (f"Ev{secrets.token_hex(5).upper()}", int(time.time()))
-                self._event_ids[key] = known
-            event_id, event_time = known
-        else:
-            event_time = known[1] if known else int(time.time())
-            self._event_ids.setdefault(key, (event_id, event_time))
+        with self._event_lock:
+            known = self._event_ids.get(key)
+            if event_id is None:
+                if known is None:
+                    known = (f"Ev{secrets.token_hex(5).upper()}", int(time.time()))
+                    self._event_ids[key] = known
+                event_id, event_time = known
+            else:
+                event_time = known[1] if known else int(time.time())
+                self._event_ids.setdefault(key, (event_id, event_time))
         fake = self.fake
         return {
             "token": self.verification_token,

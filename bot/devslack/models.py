@@ -20,7 +20,7 @@ class ApiCall:
 
     ``args`` holds every argument from the query string and body (form or JSON),
     with JSON-encoded arguments such as ``blocks`` or ``view`` already decoded;
-    the token is kept apart in ``token``.
+    the token is kept apart in ``token``; ``response`` is the body sent back.
     """
 
     method: str
@@ -29,6 +29,7 @@ class ApiCall:
     at: float
     http_status: int = 200
     error: str | None = None
+    response: JsonDict | None = None  # the JSON body the caller received
 
     @property
     def ok(self) -> bool:

@@ -761,23 +761,23 @@ class FakeSlack:
         try:
             args, token = await self._read_args(request)
         except SlackApiError as exc:
-            self._record(method, {}, None, 200, exc.error)
+            self._record(method, {}, None, 200, exc.error, exc.body())
             return JSONResponse(exc.body())
         with self._lock:
             fault = self._take_fault(method)
             if fault is not None:
-                self._record(method, args, token, fault.status, fault.error)
+                failure = {"ok": False, "error": fault.error}
+                self._record(method, args, token, fault.status, fault.error, failure)
                 if fault.kind == "ratelimit":
                     return JSONResponse(
-                        {"ok": False, "error": "ratelimited"},
-                        status_code=429,
-                        headers={"Retry-After": str(fault.retry_after)},
+                        failure, status_code=429, headers={"Retry-After": str(fault.retry_after)}
                     )
-                return JSONResponse({"ok": False, "error": fault.error}, status_code=fault.status)
+                return JSONResponse(failure, status_code=fault.status)
             handler = self._handlers.get(method)
             if handler is None:
-                self._record(method, args, token, 200, "unknown_method")
-                return JSONResponse({"ok": False, "error": "unknown_method", "req_method": method})
+                unknown = {"ok": False, "error": "unknown_method", "req_method": method}
+                self._record(method, args, token, 200, "unknown_method", unknown)
+                return JSONResponse(unknown)
             try:
                 if not token:
                     raise SlackApiError("not_authed")
@@ -785,12 +785,20 @@ class FakeSlack:
                     raise SlackApiError("invalid_auth")
                 body = handler(args)
             except SlackApiError as exc:
-                self._record(method, args, token, 200, exc.error)
+                self._record(method, args, token, 200, exc.error, exc.body())
                 return JSONResponse(exc.body())
-            self._record(method, args, token, 200, None)
+            self._record(method, args, token, 200, None, body)
             return JSONResponse(body)
 
-    def _record(self, method: str, args: JsonDict, token: str | None, status: int, error: str | None) -> None:
+    def _record(
+        self,
+        method: str,
+        args: JsonDict,
+        token: str | None,
+        status: int,
+        error: str | None,
+        response: JsonDict | None = None,
+    ) -> None:
         call = ApiCall(
             method=method,
             args=copy.deepcopy(args),
@@ -798,6 +806,7 @@ class FakeSlack:
             at=time.time(),
             http_status=status,
             error=error,
+            response=copy.deepcopy(response),
         )
         with self._lock:
             self._calls.append(call)

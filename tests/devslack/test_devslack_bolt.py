@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -143,6 +144,16 @@ def test_full_round_trip_through_bolt(slack: FakeSlack, driver: SlackDriver) -> 
 
     command = driver.slash_command("U_BOB", "/expense", "taxi 30")
     assert command.status_code == 200 and command.text == "Filing taxi 30"
+
+
+def test_bolt_ignores_echoes_of_its_own_messages(slack: FakeSlack, driver: SlackDriver) -> None:
+    driver.start_echoes()
+    driver.send_dm("U_BOB", "ping")
+    slack.wait_for_message("U_BOB", lambda m: m.text == "You said: ping")
+    slack.wait_until(lambda: len(driver.echo_responses) >= 1, what="echo delivered")
+    time.sleep(0.5)
+    assert [m.text for m in slack.dm_messages("U_BOB")] == ["ping", "You said: ping"]
+    assert driver.echo_responses[0].status_code == 200
 
 
 def test_bolt_refuses_bad_and_stale_signatures(driver: SlackDriver) -> None:

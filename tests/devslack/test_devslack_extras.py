@@ -199,3 +199,28 @@ def test_close_view_notifies_only_when_asked(
     response = driver.close_view("U_ANN")
     assert response is not None and payload_of(rec.last)["type"] == "view_closed"
     assert slack.open_views("U_ANN") == []
+
+
+def test_echoes_of_the_apps_own_dm_messages(
+    slack: FakeSlack, recorded_driver: tuple[SlackDriver, Recorder]
+) -> None:
+    driver, rec = recorded_driver
+    driver.start_echoes()
+    client = web(slack)
+    client.chat_postMessage(channel="C_FIN", text="not a DM: no echo")
+    posted = client.chat_postMessage(channel="U_ANN", text="Your card")
+    slack.wait_until(lambda: len(rec.requests) >= 1, what="echo of the post")
+    client.chat_update(channel=posted["channel"], ts=posted["ts"], text="Your card (updated)")
+    slack.wait_until(lambda: len(rec.requests) >= 2, what="echo of the edit")
+    driver.stop_echoes()
+    echo, changed = (json.loads(r.body)["event"] for r in rec.requests)
+    assert echo["bot_id"] == slack.bot_id and echo["user"] == slack.bot_user_id
+    assert (
+        echo["channel"] == posted["channel"] and echo["ts"] == posted["ts"] and echo["channel_type"] == "im"
+    )
+    assert changed["subtype"] == "message_changed" and changed["message"]["text"] == "Your card (updated)"
+    assert changed["message"]["ts"] == posted["ts"]
+    client.chat_postMessage(channel="U_ANN", text="after stop")
+    assert len(rec.requests) == 2
+    assert all(r.status_code == 200 for r in driver.echo_responses)
+    assert slack.calls_to("chat.postMessage")[-1].response["ts"]  # type: ignore[index]
