@@ -18,10 +18,13 @@ from workflows.routing import ApprovalStep, Route, StepKind, next_level
 
 __all__ = [
     "Escalation",
+    "add_working_time",
     "escalate_step",
+    "escalation_at",
     "escalation_due",
     "escalation_target",
     "next_level",
+    "next_reminder_at",
     "reminder_due",
     "with_escalation",
     "working_time",
@@ -58,6 +61,47 @@ def working_time(start: datetime, end: datetime, rules: Reminders) -> timedelta:
                 total += high - low
         day += _DAY
     return total
+
+
+def add_working_time(start: datetime, duration: timedelta, rules: Reminders) -> datetime:
+    """The moment when ``duration`` of working time has passed since ``start``.
+
+    The result has the same kind of datetime as ``start`` (aware in the same zone, or naive).
+    Non-positive durations return ``start``.
+    """
+    if duration <= timedelta(0):
+        return start
+    zone = ZoneInfo(rules.timezone)
+    moment = _local(start, zone)
+    left = duration
+    while True:
+        day_end = datetime.combine(moment.date(), time.min) + _DAY
+        if is_working_day(moment.date(), rules):
+            available = day_end - moment
+            if left <= available:
+                moment += left
+                break
+            left -= available
+        moment = day_end
+    if start.tzinfo is None:
+        return moment
+    return moment.replace(tzinfo=zone).astimezone(start.tzinfo)
+
+
+def next_reminder_at(
+    assigned_at: datetime, policy: Policy, *, last_reminded_at: datetime | None = None
+) -> datetime:
+    """When :func:`reminder_due` becomes true, for scheduling the reminder instead of polling."""
+    rules = policy.reminders
+    if last_reminded_at is None:
+        return add_working_time(assigned_at, timedelta(hours=rules.after_working_hours), rules)
+    return add_working_time(last_reminded_at, timedelta(hours=rules.repeat_every_working_hours), rules)
+
+
+def escalation_at(assigned_at: datetime, policy: Policy) -> datetime:
+    """When :func:`escalation_due` becomes true."""
+    rules = policy.reminders
+    return add_working_time(assigned_at, timedelta(days=rules.escalate_after_days), rules)
 
 
 def reminder_due(

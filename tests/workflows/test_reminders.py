@@ -11,8 +11,11 @@ from workflows.money import Money
 from workflows.policy import ExpenseFacts, Reminders, default_policy, load_policy
 from workflows.reminders import (
     Escalation,
+    add_working_time,
+    escalation_at,
     escalation_due,
     escalation_target,
+    next_reminder_at,
     reminder_due,
     with_escalation,
     working_time,
@@ -173,3 +176,34 @@ def test_with_escalation_adds_approvers_and_keeps_the_original() -> None:
     assert escalated.approvers == ("lead@acme.test", "vp@acme.test")
     assert escalated.reason.endswith("; escalated to vp@acme.test")
     assert with_escalation(step, Escalation((), "no one")) == step
+
+
+@pytest.mark.parametrize(
+    ("start", "hours", "expected"),
+    [
+        (datetime(2026, 11, 23, 9), 8, datetime(2026, 11, 23, 17)),
+        (FRI_17, 24, datetime(2026, 11, 23, 17)),
+        (FRI_17, 7, datetime(2026, 11, 21, 0)),  # Saturday 00:00: the end of Friday's working time
+        (datetime(2026, 11, 21, 10), 1, datetime(2026, 11, 23, 1)),  # starts on a weekend
+        (FRI_17, 0, FRI_17),
+    ],
+)
+def test_add_working_time(start: datetime, hours: int, expected: datetime) -> None:
+    assert add_working_time(start, timedelta(hours=hours), UTC_RULES) == expected
+
+
+def test_add_working_time_keeps_the_time_zone() -> None:
+    rules = Reminders(timezone="Europe/Berlin")
+    start = datetime(2026, 11, 20, 22, 0, tzinfo=UTC)  # Friday 23:00 in Berlin
+    end = add_working_time(start, timedelta(hours=2), rules)
+    assert end.tzinfo is UTC
+    assert end == datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # Monday 01:00 in Berlin
+
+
+def test_schedule_matches_the_due_checks() -> None:
+    at = next_reminder_at(FRI_17, POLICY)
+    assert at == datetime(2026, 11, 23, 17)
+    assert reminder_due(FRI_17, at, POLICY) and not reminder_due(FRI_17, at - timedelta(seconds=1), POLICY)
+    again = next_reminder_at(FRI_17, POLICY, last_reminded_at=at)
+    assert again == datetime(2026, 11, 24, 17)
+    assert escalation_at(FRI_17, POLICY) == datetime(2026, 11, 25, 17)

@@ -13,7 +13,7 @@ from workflows.directory import Directory, Person, Role
 from workflows.fx import MissingRate, fixed_rates
 from workflows.money import Money
 from workflows.policy import ExpenseFacts, Policy, default_policy, evaluate
-from workflows.reminders import escalation_target, reminder_due, working_time
+from workflows.reminders import add_working_time, escalation_target, reminder_due, working_time
 from workflows.routing import (
     NoApprover,
     NoManager,
@@ -250,3 +250,13 @@ def test_reminders_once_due_stay_due(assigned: datetime, a: datetime, b: datetim
     policy = default_policy()
     if reminder_due(assigned, earlier, policy):
         assert reminder_due(assigned, later, policy)
+
+
+@settings(max_examples=300, deadline=None)
+@given(moments, st.integers(min_value=0, max_value=24 * 30 * 60))
+def test_add_working_time_inverts_working_time(start: datetime, minutes: int) -> None:
+    rules = default_policy().reminders
+    end = add_working_time(start, timedelta(minutes=minutes), rules)
+    assert working_time(start, end, rules) == timedelta(minutes=minutes)
+    if minutes:
+        assert working_time(start, end - timedelta(microseconds=1), rules) < timedelta(minutes=minutes)
