@@ -31,8 +31,10 @@ from dataclasses import dataclass
 from rapidfuzz.distance import OSA
 
 from workflows.names import (
+    FIRST_NAMES,
     GENERIC_WORDS,
     KNOWN_SHORT_NAMES,
+    LEGAL_SUFFIXES,
     NOTE_WORDS,
     acronym,
     domain_stem,
@@ -62,7 +64,7 @@ FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
 _FUZZY_MIN_LEN = 4
 _TWO_EDITS_MIN_LEN = 8
 _POSTINGS_CAP = 2500
-_PRESELECT = 150
+_PRESELECT = 40
 _STOP = frozenset({"and", "of", "the", "de", "la", "le", "et", "und", "y", "e", "for", "a", "an", "s"})
 
 
@@ -107,6 +109,11 @@ class _Variant:
 
 # A word of the text as found in the index: covering text words [start, end], similarity 0-1.
 _Hit = tuple[int, int, float]
+# One aligned piece: name words [i, i2] <- text words [j, j2], similarity.
+_Piece = tuple[int, int, int, int, float]
+
+_LEGAL_WORDS = frozenset(s for s in LEGAL_SUFFIXES if " " not in s)
+_OPTIONAL = 0.06  # name words lighter than this (of, the, a legal form mid-name) may be left out
 
 
 def _deletes(word: str, depth: int) -> set[str]:
@@ -123,6 +130,11 @@ def _deletes(word: str, depth: int) -> set[str]:
     return out
 
 
+def _weak(word: str) -> bool:
+    """A word that on its own describes an expense or a person rather than a company."""
+    return word in NOTE_WORDS or word in FIRST_NAMES
+
+
 class CustomerIndex:
     """All customers, indexed once for matching free text and for a live picker."""
 
@@ -131,6 +143,7 @@ class CustomerIndex:
         self._by_id: dict[int, int] = {}
         self._variants: list[_Variant] = []
         self._postings: dict[str, list[int]] = {}
+        self._acronyms: dict[str, list[int]] = {}
         self._exact: dict[str, list[int]] = {}
         self._deletes: dict[str, list[str]] = {}
         self._domains: dict[str, list[int]] = {}
@@ -159,9 +172,9 @@ class CustomerIndex:
     def _build(self) -> None:
         raw: list[tuple[int, str, str, list[str]]] = []  # record, kind, label, words
         df: dict[str, int] = {}
-        short_forms: dict[str, list[str]] = {}
+        short_forms: dict[str, list[tuple[str, str]]] = {}  # first word -> (full name, short)
         for short, full in KNOWN_SHORT_NAMES.items():
-            short_forms.setdefault(full, []).append(short)
+            short_forms.setdefault(full.split()[0], []).append((full, short))
         for pos, rec in enumerate(self._records):
             seen: set[str] = set()
             words = name_words(rec.name)
@@ -173,12 +186,11 @@ class CustomerIndex:
                 if alias_words:
                     raw.append((pos, "alias", alias, alias_words))
                     seen.update(alias_words)
-            if words:
+            if words and words[0] in short_forms:
                 joined = " ".join(words)
-                for full, shorts in short_forms.items():
+                for full, short in short_forms[words[0]]:
                     if joined == full or joined.startswith(full + " "):
-                        for short in shorts:
-                            raw.append((pos, "short", short, tokens(short)))
+                        raw.append((pos, "short", short, tokens(short)))
             for contact_name, email in rec.contacts:
                 if contact_name:
                     contact_words = tokens(normalise(contact_name))
@@ -191,48 +203,48 @@ class CustomerIndex:
             for w in seen:
                 df[w] = df.get(w, 0) + 1
 
-        n = max(len(self._records), 1)
-        self._log_n = math.log(n + 1.0)
-        weight: dict[str, float] = {}
-        for w, count in df.items():
-            weight[w] = self._word_weight(w, count)
+        self._log_n = math.log(max(len(self._records), 1) + 1.0)
+        weight = {w: self._word_weight(w, count) for w, count in df.items()}
         self._weight = weight
 
         postings: dict[str, list[int]] = {}
+        acronyms: dict[str, list[int]] = {}
         exact: dict[str, list[int]] = {}
         names: list[tuple[str, int]] = []
+        variants = self._variants
         for pos, kind, label, words in raw:
-            weights = tuple(weight.get(w) or self._word_weight(w, 1) for w in words)
             if kind == "contact":
                 weights = tuple(1.0 for _ in words)
+            else:
+                weights = tuple(weight.get(w) or self._word_weight(w, 1) for w in words)
             acr = acronym(words) if kind in {"name", "alias"} else None
-            if acr is not None and len(acr) < 3:
-                acr = None
-            variant = _Variant(pos, kind, label, tuple(words), weights, sum(weights) or 1.0, acr)
-            vid = len(self._variants)
-            self._variants.append(variant)
+            if acr is not None and (len(acr) < 3 or acr in df):
+                acr = None  # too short, or a real word of some name: no guessing
+            vid = len(variants)
+            variants.append(_Variant(pos, kind, label, tuple(words), weights, sum(weights) or 1.0, acr))
             keys = set(words)
             for i in range(len(words) - 1):
                 keys.add(words[i] + words[i + 1])
-            if acr:
-                keys.add(acr)
             for key in keys:
                 postings.setdefault(key, []).append(vid)
+            if acr:
+                acronyms.setdefault(acr, []).append(vid)
             joined = " ".join(words)
             exact.setdefault(joined, []).append(vid)
             if kind in {"name", "alias"}:
                 names.append((joined, vid))
         self._postings = postings
+        self._acronyms = acronyms
         self._exact = exact
         names.sort()
         self._sorted_names = names
-        self._sorted_words = sorted(k for k in postings if " " not in k)
+        self._sorted_words = sorted(df)
 
         deletes: dict[str, list[str]] = {}
-        for key in postings:
-            if len(key) >= _FUZZY_MIN_LEN:
-                for d in _deletes(key, 1):
-                    deletes.setdefault(d, []).append(key)
+        for word in df:
+            if len(word) >= _FUZZY_MIN_LEN and not word.isdigit():
+                for d in _deletes(word, 1):
+                    deletes.setdefault(d, []).append(word)
         self._deletes = deletes
 
     def _add_domain(self, domain: str, pos: int) -> None:
@@ -245,6 +257,8 @@ class CustomerIndex:
 
     def _word_weight(self, word: str, count: int) -> float:
         if word in _STOP:
+            return 0.02
+        if word in _LEGAL_WORDS:
             return 0.05
         idf = math.log((len(self._records) + 1.0) / (count + 0.5)) / self._log_n
         idf = min(max(idf, 0.08), 1.0)
@@ -257,60 +271,78 @@ class CustomerIndex:
     # ------------------------------------------------------------------ text lookup
 
     def _fuzzy(self, word: str) -> list[tuple[str, float]]:
-        """Indexed keys within one edit (two for long words) of ``word``, with a similarity."""
+        """Name words within one edit (two for long words) of ``word``, with a similarity."""
         if len(word) < _FUZZY_MIN_LEN or word.isdigit():
             return []
         depth = 2 if len(word) >= _TWO_EDITS_MIN_LEN else 1
-        max_dist = depth
         found: dict[str, float] = {}
+        deletes = self._deletes
+        weight = self._weight
         probes = _deletes(word, depth)
         probes.add(word)
-        deletes = self._deletes
-        postings = self._postings
         for probe in probes:
-            if probe != word and probe in postings:
-                cands: Iterable[str] = (probe,)
-            else:
-                cands = ()
-            for cand in (*cands, *deletes.get(probe, ())):
+            cands = list(deletes.get(probe, ()))
+            if probe != word and probe in weight:
+                cands.append(probe)
+            for cand in cands:
                 if cand == word or cand in found:
                     continue
-                dist = OSA.distance(word, cand, score_cutoff=max_dist)
-                if dist <= max_dist:
-                    found[cand] = max(0.0, 1.0 - 1.1 * dist / max(len(word), len(cand)))
+                shorter, longer = sorted((len(word), len(cand)))
+                if shorter < 4 or longer < 5:
+                    continue
+                dist = OSA.distance(word, cand, score_cutoff=depth)
+                if dist <= depth:
+                    found[cand] = max(0.0, 1.0 - 1.1 * dist / longer)
         return list(found.items())
 
-    def _lookup(self, words: list[str]) -> dict[str, list[_Hit]]:
-        """Every indexed key the text's words can stand for."""
+    def _lookup(self, words: list[str]) -> tuple[dict[str, list[_Hit]], list[float]]:
+        """Every indexed key the text's words can stand for, and each text word's weight."""
         hits: dict[str, list[_Hit]] = {}
+        qweights: list[float] = []
         postings = self._postings
+        weight = self._weight
         for j, word in enumerate(words):
+            if word in _STOP or word in _LEGAL_WORDS:
+                qweights.append(0.0)
+                continue
             exact = word in postings
             if exact:
                 hits.setdefault(word, []).append((j, j, 1.0))
-            if word in NOTE_WORDS or word in _STOP:
+            if _weak(word):
+                qweights.append(0.0 if word in NOTE_WORDS else 0.3)
                 continue
+            if word.isdigit():
+                qweights.append(0.1)
+                continue
+            wq = weight.get(word, 0.0)
             if not exact or len(word) >= 5:
                 for cand, sim in self._fuzzy(word):
-                    hits.setdefault(cand, []).append((j, j, sim * (0.97 if exact else 1.0)))
+                    # A word some customer is really called makes a typo reading less likely.
+                    hits.setdefault(cand, []).append((j, j, sim * (0.85 if exact else 1.0)))
+                    if not exact:
+                        wq = max(wq, weight.get(cand, 0.0) * sim)
+            if word in GENERIC_WORDS:
+                wq = max(wq, 0.4)  # "BlackRock Municipal": generic, yet it says which one
+            qweights.append(wq if exact or wq else 0.5)
         for j in range(len(words) - 1):
-            glued = words[j] + words[j + 1]
+            a, b = words[j], words[j + 1]
+            if a in _LEGAL_WORDS or b in _LEGAL_WORDS or a in _STOP or b in _STOP:
+                continue
+            glued = a + b
             if glued in postings:
                 hits.setdefault(glued, []).append((j, j + 1, 1.0))
-        return hits
+        return hits, qweights
 
     # ------------------------------------------------------------------ scoring
 
-    def _score_variant(
-        self, v: _Variant, hits: Mapping[str, list[_Hit]], qweights: list[float]
-    ) -> tuple[float, str]:
+    def _align(self, v: _Variant, hits: Mapping[str, list[_Hit]]) -> list[_Piece]:
         words = v.words
         n = len(words)
-        matched: list[tuple[int, int, int, int, float]] = []  # name i..i2 <- text j..j2, sim
+        matched: list[_Piece] = []
         last_end = -1
         i = 0
         while i < n:
-            best: tuple[int, int, int, int, float] | None = None
+            best: _Piece | None = None
             if i + 1 < n:
                 for j, j2, sim in hits.get(words[i] + words[i + 1], ()):
                     if j == j2:
@@ -326,52 +358,73 @@ class CustomerIndex:
                 i = best[1] + 1
             else:
                 i += 1
+        return matched
 
-        if v.acronym and v.acronym in hits:
-            sim = 0.92 / math.sqrt(len(self._postings.get(v.acronym, ())) or 1)
-            j = hits[v.acronym][0][0]
-            cov_words = sum(w * s for (a, b, _j, _j2, s) in matched for w in v.weights[a : b + 1])
-            if sim > cov_words / v.total:
-                return self._finish(
-                    v, 100.0 * (0.55 + 0.4 * sim), f"acronym '{v.acronym}'", [(j, j)], qweights
-                )
-
-        if not matched:
-            return 0.0, ""
-        full = sum(b - a + 1 for (a, b, _j, _j2, _s) in matched) == n
+    def _score_variant(
+        self,
+        v: _Variant,
+        hits: Mapping[str, list[_Hit]],
+        acronym_at: Mapping[str, int],
+        qweights: list[float],
+    ) -> tuple[float, str]:
+        words = v.words
+        weights = v.weights
+        matched = self._align(v, hits)
+        covered = {k for a, b, *_ in matched for k in range(a, b + 1)}
+        # Whole name: every word but "of", legal forms and generic words (Group, Partners ...).
+        full = bool(matched) and all(
+            k in covered or weights[k] < _OPTIONAL or words[k] in GENERIC_WORDS for k in range(len(words))
+        )
         in_order = all(matched[k][2] > matched[k - 1][3] for k in range(1, len(matched)))
         tight = in_order and all(matched[k][2] - matched[k - 1][3] <= 2 for k in range(1, len(matched)))
-        spelled_out = full and tight and (n > 1 or words[0] not in NOTE_WORDS)
+        # Spelled out: the whole name, in order, and more than one expense word or first name
+        # ("Office Properties Income Trust" yes; "Home Bancorp" in "internet for home office" no).
+        significant = [k for k in range(len(words)) if words[k] not in _STOP and words[k] not in _LEGAL_WORDS]
+        every_word = all(k in covered for k in significant)
+        spelled_out = tight and (
+            (every_word and (len(significant) > 1 or not _weak(words[significant[0]])))
+            or (full and any(not _weak(words[k]) and words[k] not in GENERIC_WORDS for k in significant))
+        )
 
-        got = 0.0
-        for a, b, _j, _j2, sim in matched:
-            for k in range(a, b + 1):
-                w = v.weights[k] * sim
-                if words[k] in NOTE_WORDS and not spelled_out:
-                    w *= 0.3
-                got += w
-        cov = got / v.total
-        if v.kind == "contact" and not (full and tight):
+        base = 0.0
+        why = ""
+        spans: list[tuple[int, int]] = []
+        if matched:
+            got = 0.0
+            for a, b, _j, _j2, sim in matched:
+                for k in range(a, b + 1):
+                    w = weights[k] * sim
+                    if _weak(words[k]) and not spelled_out:
+                        w *= 0.3
+                    got += w
+            base = got / v.total
+            if v.kind == "contact" and not (full and tight):
+                base = 0.0
+            first = matched[0]
+            leads = first[0] == 0 and not _weak(words[0]) and words[0] not in GENERIC_WORDS
+            if not full:
+                if leads:
+                    # People shorten names to their first distinctive word(s): "Exxon", "JPMorgan".
+                    lead_weight = sum(weights[k] for k in range(first[0], first[1] + 1)) * first[4]
+                    base += (1.0 - base) * 0.5 * min(1.0, lead_weight / 0.6)
+                base = min(base, 0.9 * first[4])
+            if not tight:
+                base *= 0.85
+            why = self._why(v, full, any(p[4] < 1.0 for p in matched))
+            spans = [(j, j2) for (_a, _b, j, j2, _s) in matched]
+
+        if v.acronym and v.acronym in acronym_at:
+            acr = 0.88 / math.sqrt(len(self._acronyms[v.acronym]))
+            if acr > base:
+                base, why = acr, f"acronym '{v.acronym.upper()}' of {self._records[v.record].name}"
+                j = acronym_at[v.acronym]
+                spans = [(j, j)]
+        if base <= 0.0:
             return 0.0, ""
-        first = matched[0]
-        leads = first[0] == 0 and words[0] not in NOTE_WORDS and words[0] not in GENERIC_WORDS
-        if leads and not full:
-            # People shorten names to their first distinctive word(s): "Exxon", "JPMorgan".
-            lead_weight = sum(v.weights[k] for k in range(first[0], first[1] + 1)) * first[4]
-            cov = cov + (1.0 - cov) * 0.55 * min(1.0, lead_weight / 0.6)
-        if not tight:
-            cov *= 0.85
-        fuzzy = any(s < 1.0 for *_rest, s in matched)
-        why = self._why(v, full, fuzzy)
-        spans = [(j, j2) for (_a, _b, j, j2, _s) in matched]
-        return self._finish(v, 100.0 * cov, why, spans, qweights)
-
-    def _finish(
-        self, v: _Variant, base: float, why: str, spans: list[tuple[int, int]], qweights: list[float]
-    ) -> tuple[float, str]:
-        total_q = sum(qweights) or 1.0
+        total_q = sum(qweights)
         explained = sum(qweights[j] for a, b in spans for j in range(a, b + 1))
-        score = 0.88 * base + 12.0 * min(1.0, explained / total_q)
+        qcov = min(1.0, explained / total_q) if total_q > 0 else 1.0
+        score = 100.0 * base * (0.6 + 0.4 * qcov)
         if v.kind == "contact":
             score = min(score, 90.0)
         return min(score, 100.0), why
@@ -387,15 +440,6 @@ class CustomerIndex:
             return f"contact {v.label} of {customer}"
         kind = "short name" if v.kind == "short" else "alias"
         return f"{kind} '{v.label}' of {customer}"
-
-    def _query_weights(self, words: list[str]) -> list[float]:
-        out = []
-        for w in words:
-            if w in NOTE_WORDS or w in _STOP:
-                out.append(0.05)
-            else:
-                out.append(self._weight.get(w, 0.6))
-        return out
 
     def _match_text(self, text: str, extra: list[tuple[list[str], int, str]]) -> dict[int, tuple[float, str]]:
         """Best score and reason per customer (record position) for one text."""
@@ -426,30 +470,39 @@ class CustomerIndex:
             if v.kind != "contact":
                 offer(v.record, 100.0, f"exact {self._why(v, True, False)}")
 
-        hits = self._lookup(words)
-        if not hits:
+        hits, qweights = self._lookup(words)
+        acronym_at = {w: j for j, w in enumerate(words) if w in self._acronyms and not _weak(w)}
+        if not hits and not acronym_at:
             return out
-        # Candidates from the rarest keys first; very common keys only rescore candidates.
-        keys = sorted(hits, key=lambda k: len(self._postings[k]))
+        # Candidates from the rarest keys first; very common keys only add to found candidates.
+        postings = self._postings
+        weight = self._weight
+        keys = sorted(hits, key=lambda k: len(postings[k]))
         acc: dict[int, float] = {}
         for rank, key in enumerate(keys):
-            plist = self._postings[key]
+            plist = postings[key]
             if len(plist) > _POSTINGS_CAP and (rank >= 2 or acc):
                 break
-            best_sim = max(h[2] for h in hits[key])
-            for vid in plist[:20000]:
-                acc[vid] = acc.get(vid, 0.0) + best_sim
+            gain = weight.get(key, 0.8) * max(h[2] for h in hits[key])
+            if _weak(key):
+                gain *= 0.3
+            for vid in plist[: _POSTINGS_CAP * 4]:
+                acc[vid] = acc.get(vid, 0.0) + gain
+        for acr in acronym_at:
+            for vid in self._acronyms[acr]:
+                acc[vid] = acc.get(vid, 0.0) + 0.5
+        variants = self._variants
         if len(acc) > _PRESELECT:
-            variants = self._variants
             chosen: Iterable[int] = heapq.nlargest(
-                _PRESELECT, acc, key=lambda vid: acc[vid] / len(variants[vid].words)
+                _PRESELECT,
+                acc,
+                key=lambda vid: acc[vid] * math.sqrt(min(1.0, acc[vid] / variants[vid].total)),
             )
         else:
             chosen = acc
-        qweights = self._query_weights(words)
         for vid in chosen:
-            v = self._variants[vid]
-            score, why = self._score_variant(v, hits, qweights)
+            v = variants[vid]
+            score, why = self._score_variant(v, hits, acronym_at, qweights)
             if score > 0:
                 offer(v.record, score, why)
         return out

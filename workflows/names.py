@@ -104,7 +104,7 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "crew", "manager", "managers", "boss", "exec", "execs", "executive", "executives", "ceo", "cfo",
         "cto", "vp", "director", "board", "engineers", "engineering", "sales", "marketing", "ops",
         "finance", "hr", "legal", "support", "success", "account", "accounts", "contact", "candidate",
-        "candidates", "interview", "intern", "interns", "new", "hire", "hires", "guest", "guests",
+        "candidates", "interview", "intern", "interns", "hire", "hires", "guest", "guests",
         "friends", "family",
         # meetings and selling
         "meeting", "meetings", "meet", "call", "calls", "offsite", "onsite", "kickoff", "kick", "off",
@@ -122,31 +122,296 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "airbnb", "lodging", "stay", "parking", "mileage", "gas", "fuel", "toll", "tolls", "airport",
         "station", "bus", "metro", "subway", "ferry", "baggage", "bag", "fee", "fees", "visa",
         "per", "diem", "home", "back", "return", "office", "hq", "headquarters", "site", "downtown",
+        "shuttle", "road", "commute", "transfer", "limo", "tram", "boarding", "layover", "lounge",
+        "upgrade", "checkin", "checkout", "roundtrip", "shift", "overtime", "remote", "coworking",
+        "desk", "pass", "shipping", "room", "rooms", "suite", "booking", "reservation", "trip's",
         # office and other
         "supplies", "printer", "ink", "paper", "stationery", "equipment", "laptop", "monitor",
         "keyboard", "mouse", "headset", "cable", "charger", "phone", "mobile", "internet", "wifi",
         "subscription", "license", "licence", "books", "book", "course", "certification", "exam",
-        "gift", "gifts", "flowers", "swag", "postage", "shipping", "courier", "print", "printing",
+        "gift", "gifts", "flowers", "swag", "postage", "courier", "print", "printing",
         "misc", "miscellaneous", "expense", "expenses", "receipt", "reimbursement", "tip", "tips",
+        "bill", "bills", "cell", "data", "membership", "dues", "farewell", "birthday", "anniversary", "wedding", "baby", "welcome", "leaving", "goodbye",
+        "building", "bonding", "outing", "dinner's", "application", "replacement", "repair", "battery",
+        "adapter", "day", "project", "projects", "team-building", "recruiting", "hiring",
         "tax", "invoice", "order", "purchase", "bought", "paid", "cost", "costs",
         # time and place words
         "today", "yesterday", "tonight", "tomorrow", "morning", "afternoon", "evening", "night",
-        "nights", "day", "days", "week", "weeks", "weekend", "month", "quarter", "quarterly", "annual",
+        "nights", "days", "week", "weeks", "weekend", "month", "quarter", "quarterly", "annual",
         "yearly", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon",
         "tue", "wed", "thu", "fri", "sat", "sun", "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug",
         "sep", "sept", "oct", "nov", "dec", "january", "february", "march", "april", "june", "july",
         "august", "september", "october", "november", "december", "nyc", "sf", "la", "london", "paris",
         "berlin", "boston", "chicago", "seattle", "austin", "denver", "city", "local",
+        # cities people travel to for work
+        "amsterdam", "atlanta", "auckland", "bangalore", "bangkok", "barcelona", "beijing", "bogota",
+        "brussels", "budapest", "cairo", "calgary", "copenhagen", "dallas", "delhi", "detroit", "dubai",
+        "dublin", "edinburgh", "frankfurt", "geneva", "hamburg", "helsinki", "houston", "istanbul",
+        "jakarta", "johannesburg", "lagos", "lisbon", "madrid", "manchester", "manila", "melbourne",
+        "miami", "milan", "montreal", "moscow", "mumbai", "munich", "nairobi", "oslo", "osaka",
+        "philadelphia", "phoenix", "portland", "prague", "rome", "santiago", "seoul", "shanghai",
+        "singapore", "stockholm", "sydney", "taipei", "tokyo", "toronto", "vancouver", "vienna",
+        "warsaw", "zurich", "orlando", "nashville", "minneapolis", "pittsburgh", "baltimore", "raleigh",
         # function words and shorthand
         "w", "with", "re", "for", "at", "to", "from", "and", "the", "a", "an", "of", "on", "in", "our",
         "my", "their", "them", "they", "we", "us", "me", "i", "you", "your", "his", "her", "about",
         "after", "before", "during", "into", "over", "by", "via", "plus", "incl", "including", "x",
         "pp", "ppl", "pax", "some", "few", "two", "three", "four", "2", "3", "4", "5", "6",
         "team's", "this", "that", "these", "those", "just", "quick", "big", "small", "long", "last",
-        "next", "first", "second", "final", "other", "more", "extra", "work", "working", "late",
+        "next", "second", "final", "other", "more", "extra", "work", "working", "late",
         "early", "out", "s", "t", "not", "no", "none", "n", "internal", "only", "general",
+        "see", "saw", "seeing", "get", "got", "went", "go", "going", "had", "have", "has", "is", "are",
+        "was", "were", "be", "been", "will", "can", "do", "did", "need", "needed", "prep", "re:", "fyi",
+        "etc", "asap", "approx", "around", "between", "like", "same", "each", "every", "one",
+        "people's", "w/", "wth", "thru", "through", "down", "hosted", "hosting", "host", "took",
+        "taking", "take", "bring", "brought", "met", "meeting's", "while", "when", "where", "what",
     }
 )  # fmt: skip
+
+# Given names that appear in notes ("dinner with Grace"): on their own they name a person, not a
+# customer that happens to share the word.
+FIRST_NAMES: frozenset[str] = frozenset(
+    [
+        "aaron",
+        "abby",
+        "adam",
+        "adrian",
+        "ahmed",
+        "aisha",
+        "alan",
+        "alex",
+        "alexander",
+        "alice",
+        "alicia",
+        "amanda",
+        "amir",
+        "amy",
+        "ana",
+        "andrea",
+        "andrew",
+        "andy",
+        "angela",
+        "anita",
+        "ann",
+        "anna",
+        "anne",
+        "anthony",
+        "antonio",
+        "arjun",
+        "ashley",
+        "barbara",
+        "ben",
+        "benjamin",
+        "beth",
+        "bill",
+        "bob",
+        "brad",
+        "brandon",
+        "brian",
+        "bruce",
+        "carl",
+        "carla",
+        "carlos",
+        "carmen",
+        "carol",
+        "caroline",
+        "catherine",
+        "charles",
+        "charlie",
+        "chen",
+        "chris",
+        "christina",
+        "christine",
+        "claire",
+        "claudia",
+        "colin",
+        "craig",
+        "dan",
+        "daniel",
+        "david",
+        "deborah",
+        "dennis",
+        "derek",
+        "dev",
+        "diana",
+        "diego",
+        "dmitri",
+        "dominic",
+        "donna",
+        "doug",
+        "dylan",
+        "ed",
+        "edward",
+        "elena",
+        "eli",
+        "elizabeth",
+        "ella",
+        "emily",
+        "emma",
+        "eric",
+        "erik",
+        "ethan",
+        "eva",
+        "farid",
+        "fatima",
+        "felix",
+        "fernando",
+        "frank",
+        "gabriel",
+        "gary",
+        "george",
+        "gina",
+        "grace",
+        "greg",
+        "hannah",
+        "hans",
+        "harry",
+        "heather",
+        "helen",
+        "henry",
+        "hiro",
+        "hiroshi",
+        "ian",
+        "igor",
+        "ines",
+        "irene",
+        "isaac",
+        "isabel",
+        "jack",
+        "jacob",
+        "james",
+        "jamie",
+        "jan",
+        "jane",
+        "janet",
+        "jason",
+        "javier",
+        "jay",
+        "jean",
+        "jeff",
+        "jennifer",
+        "jenny",
+        "jessica",
+        "jim",
+        "joan",
+        "joe",
+        "john",
+        "jon",
+        "jonathan",
+        "jorge",
+        "jose",
+        "joseph",
+        "josh",
+        "juan",
+        "julia",
+        "julie",
+        "justin",
+        "kamal",
+        "karen",
+        "kate",
+        "katie",
+        "kelly",
+        "ken",
+        "kevin",
+        "kim",
+        "kofi",
+        "laura",
+        "lauren",
+        "lena",
+        "leo",
+        "li",
+        "liam",
+        "linda",
+        "lisa",
+        "liz",
+        "lucas",
+        "lucy",
+        "luis",
+        "luke",
+        "maria",
+        "marie",
+        "mark",
+        "marco",
+        "marcus",
+        "martin",
+        "mary",
+        "matt",
+        "matthew",
+        "max",
+        "maya",
+        "megan",
+        "mei",
+        "meera",
+        "michael",
+        "michelle",
+        "miguel",
+        "mike",
+        "ming",
+        "mohammed",
+        "monica",
+        "nadia",
+        "nancy",
+        "natalie",
+        "nathan",
+        "nick",
+        "nicole",
+        "nina",
+        "noah",
+        "olga",
+        "oliver",
+        "olivia",
+        "omar",
+        "pablo",
+        "pat",
+        "patricia",
+        "paul",
+        "peter",
+        "phil",
+        "priya",
+        "rachel",
+        "raj",
+        "rahul",
+        "ravi",
+        "rebecca",
+        "richard",
+        "rick",
+        "rob",
+        "robert",
+        "ryan",
+        "sam",
+        "samantha",
+        "sara",
+        "sarah",
+        "scott",
+        "sean",
+        "sergei",
+        "shawn",
+        "simon",
+        "sofia",
+        "sophie",
+        "stephen",
+        "steve",
+        "susan",
+        "tanya",
+        "ted",
+        "thomas",
+        "tim",
+        "tina",
+        "tom",
+        "tony",
+        "tyler",
+        "vanessa",
+        "victor",
+        "vikram",
+        "walter",
+        "wei",
+        "will",
+        "william",
+        "yuki",
+        "yusuf",
+        "zoe",
+    ]
+)
 
 # Widely used short names that no rule can derive from the registered name.
 KNOWN_SHORT_NAMES: dict[str, str] = {
@@ -203,7 +468,7 @@ KNOWN_SHORT_NAMES: dict[str, str] = {
 
 _ACRONYM_DOTS = re.compile(r"\b(?:[^\W\d_]\.){2,}(?![^\W\d_])")
 _AMP_LETTERS = re.compile(r"\b([^\W\d_]{1,2})\s*&\s*([^\W\d_]{1,2})\b")
-_SEC_MARKER = re.compile(r"/[a-z]{2,4}/?|\\[a-z]{2,4}\\?")
+_SEC_MARKER = re.compile(r"/[a-z]{2,4}(?:/|\b)|\\[a-z]{2,4}(?:\\|\b)")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -211,12 +476,18 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _DOMAIN = re.compile(r"\b((?:[a-z0-9-]+\.)+(?:com|net|org|io|ai|co|biz|info|us|uk|de|fr|ca|au|jp|app|dev))\b")
 
+_SERIES = frozenset(
+    {"ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii", *map(str, range(1, 21))}
+)
 _DANGLING = frozenset({"and", "of", "the", "de", "et", "und", "y", "e"})
 _MAX_SUFFIX_WORDS = max(len(s.split()) for s in LEGAL_SUFFIXES)
+_SUFFIX_LAST_WORDS = frozenset(s.split()[-1] for s in LEGAL_SUFFIXES)
 
 
 def fold(text: str) -> str:
     """Lower case without accents (``Nestlé`` -> ``nestle``); CJK and other scripts are kept."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFKC", stripped).casefold().replace("ß", "ss")
@@ -228,19 +499,27 @@ def normalise(text: str, *, drop_parentheses: bool = False) -> str:
     ``J.P. Morgan`` -> ``jp morgan``; ``AT&T`` -> ``att``; ``Procter & Gamble`` ->
     ``procter and gamble``; ``DIODES INC /DEL/`` -> ``diodes inc``; CJK legal forms are removed.
     """
-    for form in CJK_LEGAL_FORMS:
-        if form in text:
-            text = text.replace(form, " ")
+    if not text.isascii():
+        for form in CJK_LEGAL_FORMS:
+            if form in text:
+                text = text.replace(form, " ")
     text = fold(text)
-    if drop_parentheses:
+    if drop_parentheses and ("(" in text or "[" in text):
         text = _PARENS.sub(" ", text)
-    text = _SEC_MARKER.sub(" ", text)
-    text = _ACRONYM_DOTS.sub(lambda m: m.group(0).replace(".", ""), text)
-    text = _AMP_LETTERS.sub(r"\1\2", text)
-    text = text.replace("&", " and ").replace("+", " and ")
-    text = _APOSTROPHE.sub("", text)
-    text = _NON_WORD.sub(" ", text).replace("_", " ")
-    return " ".join(text.split())
+    if "/" in text or "\\" in text:
+        text = _SEC_MARKER.sub(" ", text)
+    if "." in text:
+        text = _ACRONYM_DOTS.sub(_undot, text)
+    if "&" in text or "+" in text:
+        text = _AMP_LETTERS.sub(r"\1\2", text)
+        text = text.replace("&", " and ").replace("+", " and ")
+    if "'" in text or "’" in text:
+        text = _APOSTROPHE.sub("", text)
+    return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
+
+
+def _undot(match: re.Match[str]) -> str:
+    return match.group(0).replace(".", "")
 
 
 def tokens(text: str) -> list[str]:
@@ -252,9 +531,14 @@ def strip_legal_suffixes(words: list[str]) -> list[str]:
     """Drop trailing legal forms (``Acme Holdings Co., Ltd.`` -> ``acme holdings``) and a leading
     ``the``; never returns an empty list for a non-empty input."""
     out = list(words)
+    series: list[str] = []
+    if len(out) > 2 and out[-1] in _SERIES:
+        series = [out.pop()]  # "Acquisition Corp. II": the legal form sits before the series
     changed = True
     while changed and len(out) > 1:
         changed = False
+        if out[-1] not in _SUFFIX_LAST_WORDS and out[-1] not in _DANGLING:
+            break
         for size in range(min(_MAX_SUFFIX_WORDS, len(out) - 1), 0, -1):
             if " ".join(out[-size:]) in LEGAL_SUFFIXES:
                 del out[-size:]
@@ -265,7 +549,7 @@ def strip_legal_suffixes(words: list[str]) -> list[str]:
             changed = True
     if len(out) > 1 and out[0] == "the":
         out = out[1:]
-    return out
+    return out + series
 
 
 def name_words(name: str) -> list[str]:
@@ -283,7 +567,7 @@ def has_cjk(text: str) -> bool:
 def acronym(words: list[str]) -> str | None:
     """Initials of the significant words (``international business machines`` -> ``ibm``)."""
     significant = [w for w in words if w not in {"and", "of", "the", "de", "la", "for", "und", "et"}]
-    if len(significant) < 2 or any(has_cjk(w) for w in significant):
+    if len(significant) < 2 or any(not w.isascii() and has_cjk(w) for w in significant):
         return None
     letters = "".join(w[0] for w in significant)
     return letters if len(letters) >= 2 else None
