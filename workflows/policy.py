@@ -243,6 +243,10 @@ class Policy(_Strict):
             return rule.label
         return key.replace("_", " ").capitalize()
 
+    def category_options(self) -> list[tuple[str, str]]:
+        """``(key, label)`` of the categories people may choose, in policy order."""
+        return [(key, self.label_of(key)) for key in self.categories if not self.is_prohibited_category(key)]
+
     def is_prohibited_category(self, category: str) -> bool:
         key = category_key(category)
         rule = self.categories.get(key)

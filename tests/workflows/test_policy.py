@@ -411,3 +411,13 @@ def test_source_name_appears_in_errors() -> None:
 def test_blocking_findings_are_reported_even_without_a_rate(policy: Policy) -> None:
     found = evaluate(facts(Money(Decimal("50"), "JPY"), merchant="Lucky Casino"), policy, today=TODAY)
     assert [v.rule for v in found] == ["prohibited_merchant"]
+
+
+def test_category_options_leave_out_prohibited_ones(policy: Policy) -> None:
+    assert policy.category_options() == [
+        ("meals", "Meals"),
+        ("travel", "Travel"),
+        ("mileage", "Mileage"),
+        ("client_entertainment", "Client entertainment"),
+        ("software", "Software"),
+    ]
