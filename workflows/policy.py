@@ -500,6 +500,7 @@ class Violation:
 PROHIBITED_CATEGORY = "prohibited_category"
 UNKNOWN_CATEGORY = "unknown_category"
 PROHIBITED_MERCHANT = "prohibited_merchant"
+INVALID_AMOUNT = "invalid_amount"
 DATE_MISSING = "date_missing"
 FUTURE_DATE = "future_date"
 TOO_OLD = "too_old"
@@ -553,6 +554,11 @@ def evaluate(
                 True,
             )
         )
+
+    try:
+        expense.amount.check_claimable()
+    except MoneyError as exc:
+        blocking.append(Violation(INVALID_AMOUNT, str(exc), True))
 
     matched = policy.prohibited_merchant(expense.merchant)
     if matched is not None:

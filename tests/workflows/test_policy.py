@@ -141,6 +141,11 @@ CASES: list[tuple[str, ExpenseFacts, list[tuple[str, bool, str]]]] = [
             )
         ],
     ),
+    (
+        "zero amount",
+        facts("0.00"),
+        [("invalid_amount", True, "The total must be more than zero (got 0.00 USD).")],
+    ),
     ("no date", facts(spent_on=None), [("date_missing", True, "Add the date the money was spent.")]),
     (
         "prohibited merchant, any case and punctuation",
