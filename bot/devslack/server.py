@@ -495,6 +495,11 @@ class FakeSlack:
         with self._lock:
             return list(self._calls)
 
+    def clear_calls(self) -> None:
+        """Forget the recorded calls (the workspace state is kept)."""
+        with self._lock:
+            self._calls.clear()
+
     def calls_to(self, method: str) -> list[ApiCall]:
         with self._lock:
             return [c for c in self._calls if c.method == method]

@@ -532,3 +532,16 @@ async def test_async_web_client(slack: FakeSlack) -> None:
     call = await slack.wait_for_async("files.completeUploadExternal")
     assert call.args["channel_id"] == posted["channel"]
     assert [m.text for m in slack.dm_messages("U_BOB")] == ["hello again", ""]
+
+
+def test_history_newest_first_and_clear_calls(slack: FakeSlack) -> None:
+    web = client(slack)
+    first = web.chat_postMessage(channel="C_GEN", text="first")["ts"]
+    web.chat_postMessage(channel="C_GEN", text="reply", thread_ts=first)
+    web.chat_postMessage(channel="C_GEN", text="second")
+    history = web.conversations_history(channel="C_GEN")
+    assert [m["text"] for m in history["messages"]] == ["second", "first"]
+    assert history["messages"][1]["reply_count"] == 1
+    assert [m["text"] for m in web.conversations_history(channel="C_GEN", limit=1)["messages"]] == ["second"]
+    slack.clear_calls()
+    assert slack.calls == [] and len(slack.messages("C_GEN")) == 3
