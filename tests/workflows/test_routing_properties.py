@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from workflows.directory import Directory, Person, Role
@@ -191,6 +191,7 @@ def test_limits_are_compared_only_after_conversion(expense: ExpenseFacts, curren
     found = evaluate(foreign, policy, today=TODAY, rates=spy)
     assert requested and all(target == "USD" for _, target in requested)
     converted = Money(foreign.amount.amount * RATES(currency, "USD", TODAY), "USD")  # type: ignore[operator]
+    assume(converted.amount > 0)  # a tiny amount can round to nothing once converted
     same = evaluate(replace(foreign, amount=converted), policy, today=TODAY)
     assert [(v.rule, v.blocking) for v in found] == [(v.rule, v.blocking) for v in same]
 
