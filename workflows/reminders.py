@@ -18,11 +18,13 @@ from workflows.routing import ApprovalStep, Route, StepKind, next_level
 
 __all__ = [
     "Escalation",
+    "FollowUp",
     "add_working_time",
     "escalate_step",
     "escalation_at",
     "escalation_due",
     "escalation_target",
+    "follow_up",
     "next_level",
     "next_reminder_at",
     "reminder_due",
@@ -194,3 +196,38 @@ def with_escalation(step: ApprovalStep, escalation: Escalation) -> ApprovalStep:
     if not added:
         return step
     return replace(step, approvers=step.approvers + added, reason=f"{step.reason}; {escalation.reason}")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """What to do now about one pending approval step, and when to look again."""
+
+    remind: bool
+    escalation: Escalation | None
+    next_check_at: datetime
+
+
+def follow_up(
+    step: ApprovalStep,
+    *,
+    assigned_at: datetime,
+    now: datetime,
+    policy: Policy,
+    directory: Directory,
+    submitter_email: str,
+    last_reminded_at: datetime | None = None,
+    escalated: bool = False,
+) -> FollowUp:
+    """One call for a periodic job: remind the approvers? escalate (once)? when to check next?
+
+    After an escalation the reminders go on (to the original approvers and the added ones).
+    """
+    remind = reminder_due(assigned_at, now, policy, last_reminded_at=last_reminded_at)
+    escalation = None
+    if not escalated and escalation_due(assigned_at, now, policy):
+        escalation = escalate_step(step, directory, submitter_email, policy=policy)
+    reminded = now if remind else last_reminded_at
+    candidates = [next_reminder_at(assigned_at, policy, last_reminded_at=reminded)]
+    if not escalated and escalation is None:
+        candidates.append(escalation_at(assigned_at, policy))
+    return FollowUp(remind, escalation, min(candidates))

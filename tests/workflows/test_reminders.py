@@ -11,10 +11,12 @@ from workflows.money import Money
 from workflows.policy import ExpenseFacts, Reminders, default_policy, load_policy
 from workflows.reminders import (
     Escalation,
+    FollowUp,
     add_working_time,
     escalation_at,
     escalation_due,
     escalation_target,
+    follow_up,
     next_reminder_at,
     reminder_due,
     with_escalation,
@@ -207,3 +209,34 @@ def test_schedule_matches_the_due_checks() -> None:
     again = next_reminder_at(FRI_17, POLICY, last_reminded_at=at)
     assert again == datetime(2026, 11, 24, 17)
     assert escalation_at(FRI_17, POLICY) == datetime(2026, 11, 25, 17)
+
+
+def test_follow_up_over_the_life_of_a_request() -> None:
+    directory, steps = _route("ana@acme.test", "200")
+    step = steps[0]  # lead@acme.test, the manager
+
+    def check(now: datetime, last: datetime | None = None, escalated: bool = False) -> FollowUp:
+        return follow_up(
+            step,
+            assigned_at=FRI_17,
+            now=now,
+            policy=POLICY,
+            directory=directory,
+            submitter_email="ana@acme.test",
+            last_reminded_at=last,
+            escalated=escalated,
+        )
+
+    assert check(datetime(2026, 11, 22, 12)) == FollowUp(False, None, datetime(2026, 11, 23, 17))
+    monday = datetime(2026, 11, 23, 17)
+    assert check(monday) == FollowUp(True, None, datetime(2026, 11, 24, 17))
+    assert check(datetime(2026, 11, 24, 9), last=monday) == FollowUp(False, None, datetime(2026, 11, 24, 17))
+    wednesday = datetime(2026, 11, 25, 17)
+    late = check(wednesday, last=datetime(2026, 11, 24, 17))
+    assert late.remind
+    assert late.escalation == Escalation(
+        ("vp@acme.test",),
+        "lead@acme.test has not decided in 3 working days; escalated to their manager vp@acme.test",
+    )
+    assert late.next_check_at == datetime(2026, 11, 26, 17)
+    assert check(wednesday, last=datetime(2026, 11, 24, 17), escalated=True).escalation is None
