@@ -200,7 +200,12 @@ class SlackDriver:
         return headers
 
     def post(
-        self, body: bytes, content_type: str, *, headers: dict[str, str] | None = None
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """POST a raw body to the app, signed according to ``signature_mode``."""
         all_headers = {
@@ -209,10 +214,14 @@ class SlackDriver:
             **self._signature_headers(body),
         }
         all_headers.update(headers or {})
-        return self._client.post(self.url, content=body, headers=all_headers)
+        if timeout is None:
+            return self._client.post(self.url, content=body, headers=all_headers)
+        return self._client.post(self.url, content=body, headers=all_headers, timeout=timeout)
 
-    def _post_json(self, data: JsonDict, headers: dict[str, str] | None = None) -> httpx.Response:
-        return self.post(json.dumps(data).encode(), "application/json", headers=headers)
+    def _post_json(
+        self, data: JsonDict, headers: dict[str, str] | None = None, timeout: float | None = None
+    ) -> httpx.Response:
+        return self.post(json.dumps(data).encode(), "application/json", headers=headers, timeout=timeout)
 
     def _post_form(self, fields: dict[str, str]) -> httpx.Response:
         return self.post(urllib.parse.urlencode(fields).encode(), "application/x-www-form-urlencoded")
@@ -282,6 +291,41 @@ class SlackDriver:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = retry_reason or "http_timeout"
         return self._post_json(envelope, headers)
+
+    def deliver(
+        self,
+        event: JsonDict,
+        *,
+        ack_timeout: float = 3.0,
+        retry_delays: tuple[float, ...] = (0.0, 0.0, 0.0),
+    ) -> list[httpx.Response | None]:
+        """Deliver ``event`` with Slack's retry policy: an attempt fails when the app
+        does not answer 2xx within ``ack_timeout`` seconds, and is retried (same
+        ``event_id``, ``X-Slack-Retry-Num`` 1..3, ``X-Slack-Retry-Reason``) up to
+        ``len(retry_delays)`` times, unless the app answered with
+        ``X-Slack-No-Retry: 1``. Slack waits about 0 s, 1 min and 5 min between
+        attempts; the defaults retry at once. Returns one entry per attempt
+        (``None`` for a timeout)."""
+        attempts: list[httpx.Response | None] = []
+        envelope = self.envelope(event)
+        self.last_event_id = str(envelope["event_id"])
+        headers: dict[str, str] = {}
+        reason = "http_error"
+        for attempt in range(len(retry_delays) + 1):
+            if attempt:
+                time.sleep(retry_delays[attempt - 1])
+                headers = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": reason}
+            try:
+                response = self._post_json(envelope, headers, timeout=ack_timeout)
+            except httpx.TimeoutException:
+                attempts.append(None)
+                reason = "http_timeout"
+                continue
+            attempts.append(response)
+            if 200 <= response.status_code < 300 or response.headers.get("x-slack-no-retry") == "1":
+                break
+            reason = "too_many_requests" if response.status_code == 429 else "http_error"
+        return attempts
 
     def dm_message_event(self, user: str, text: str, *, thread_ts: str | None = None) -> JsonDict:
         """Record ``user`` typing ``text`` in the bot DM; returns the ``message`` event."""

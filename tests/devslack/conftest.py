@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -39,15 +40,23 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[Captured] = []
         self.reply: dict[str, object] | None = None
+        self.statuses: list[int] = []  # answered in order, then 200
+        self.delays: list[float] = []  # seconds to stall before answering, in order
+        self.no_retry = False
         self._lock = threading.Lock()
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
         with self._lock:
             self.requests.append(Captured(body=body, headers=dict(request.headers)))
+            status = self.statuses.pop(0) if self.statuses else 200
+            delay = self.delays.pop(0) if self.delays else 0.0
+        if delay:
+            await asyncio.sleep(delay)
+        headers = {"X-Slack-No-Retry": "1"} if self.no_retry else None
         if self.reply is not None:
-            return JSONResponse(self.reply)
-        return Response(status_code=200)
+            return JSONResponse(self.reply, status_code=status, headers=headers)
+        return Response(status_code=status, headers=headers)
 
     @property
     def last(self) -> Captured:

@@ -251,3 +251,34 @@ def test_slash_command_suggestion_and_shortcut(
     assert shortcut["type"] == "message_action" and shortcut["callback_id"] == "file_expense"
     assert shortcut["message"]["text"] == "Paid the team lunch" and shortcut["message_ts"] == message.ts
     assert shortcut["channel"]["id"] == "C_FIN"
+
+
+def test_deliver_retries_like_slack(recorded_driver: tuple[SlackDriver, Recorder]) -> None:
+    driver, rec = recorded_driver
+    event = driver.dm_message_event("U_ANN", "hello")
+    rec.statuses = [500, 429]
+    rec.delays = [0, 0, 1.0]
+    attempts = driver.deliver(event, ack_timeout=0.3)
+    assert [a.status_code if a else None for a in attempts] == [500, 429, None, 200]
+    assert len({json.loads(r.body)["event_id"] for r in rec.requests}) == 1
+    assert [r.headers.get("x-slack-retry-num") for r in rec.requests] == [None, "1", "2", "3"]
+    assert [r.headers.get("x-slack-retry-reason") for r in rec.requests] == [
+        None,
+        "http_error",
+        "too_many_requests",
+        "http_timeout",
+    ]
+    assert all(verified(r) for r in rec.requests)
+
+
+def test_deliver_stops_on_no_retry_and_gives_up_after_three_retries(
+    recorded_driver: tuple[SlackDriver, Recorder],
+) -> None:
+    driver, rec = recorded_driver
+    rec.statuses = [503]
+    rec.no_retry = True
+    assert len(driver.deliver(driver.dm_message_event("U_ANN", "a"))) == 1
+    rec.no_retry = False
+    rec.statuses = [500, 500, 500, 500]
+    attempts = driver.deliver(driver.dm_message_event("U_ANN", "b"))
+    assert [a.status_code if a else None for a in attempts] == [500, 500, 500, 500]
