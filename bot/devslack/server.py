@@ -254,6 +254,7 @@ class FakeSlack:
             "files.info": self._files_info,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
+            "files.upload": self._retired,
         }
         self.asgi_app = Starlette(
             routes=[
@@ -928,10 +929,15 @@ class FakeSlack:
                 return PlainTextResponse("File not found", status_code=404)
             content, mimetype = rec.content, str(rec.meta.get("mimetype") or "application/octet-stream")
         disposition = "attachment" if "/download/" in f"/{request.path_params['rest']}" else "inline"
+        name = str(rec.meta.get("name") or file_id)
+        ascii_name = name.encode("ascii", "replace").decode().replace('"', "'")
+        quoted = urllib.parse.quote(name)
         return Response(
             content,
             media_type=mimetype,
-            headers={"Content-Disposition": f'{disposition}; filename="{rec.meta.get("name", file_id)}"'},
+            headers={
+                "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quoted}"
+            },
         )
 
     async def _handle_signin(self, request: Request) -> Response:
@@ -1124,6 +1130,11 @@ class FakeSlack:
         return text, blocks, attachments
 
     # ----------------------------------------------------------------- methods
+
+    def _retired(self, args: JsonDict) -> JsonDict:
+        # files.upload was retired in favour of files.getUploadURLExternal +
+        # files.completeUploadExternal (slack_sdk's files_upload_v2).
+        raise SlackApiError("method_deprecated")
 
     def _api_test(self, args: JsonDict) -> JsonDict:
         return {"ok": True, "args": args}

@@ -422,11 +422,19 @@ def test_multipart_upload_to_upload_url(slack: FakeSlack) -> None:
     assert api_error(exc) == "file_not_found"
 
 
+def test_retired_files_upload(slack: FakeSlack) -> None:
+    with pytest.raises(SlackApiError) as exc:
+        client(slack).api_call("files.upload", data={"channels": "C_FIN", "content": "x"})
+    assert api_error(exc) == "method_deprecated"
+
+
 def test_add_file_as_a_user(slack: FakeSlack) -> None:
-    file = slack.add_file(b"jpegdata", "lunch.jpg", "image/jpeg", "U_ANN")
+    file = slack.add_file(b"jpegdata", "reçu déjeuner.jpg", "image/jpeg", "U_ANN")
     assert file["user"] == "U_ANN" and file["size"] == 8 and file["filetype"] == "jpg"
     got = httpx.get(file["url_private_download"], headers={"Authorization": f"Bearer {slack.bot_token}"})
     assert got.content == b"jpegdata"
+    assert "filename*=UTF-8''re%C3%A7u%20d%C3%A9jeuner.jpg" in got.headers["content-disposition"]
+    assert got.headers["content-disposition"].startswith("attachment;")
 
 
 # ------------------------------------------------------------ faults, recording
