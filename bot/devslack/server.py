@@ -1004,7 +1004,7 @@ class FakeSlack:
         if _truthy(body.get("replace_original")) and binding.message_ts and binding.channel:
             msg = self._find_message(binding.channel, binding.message_ts, ephemeral=binding.ephemeral)
             if msg is not None:
-                msg.text, msg.blocks, msg.attachments = str(text), blocks, list(attachments)
+                msg.text, msg.blocks, msg.attachments = _fallback(text, blocks), blocks, list(attachments)
                 msg.edited_ts = self._next_ts()
             return
         if binding.channel is None:
@@ -1012,10 +1012,10 @@ class FakeSlack:
         thread_ts = body.get("thread_ts") if isinstance(body.get("thread_ts"), str) else None
         if body.get("response_type") == "in_channel":
             self._append_message(
-                self._bot_message(binding.channel, str(text), blocks, thread_ts, attachments)
+                self._bot_message(binding.channel, _fallback(text, blocks), blocks, thread_ts, attachments)
             )
         elif binding.user:
-            msg = self._bot_message(binding.channel, str(text), blocks, thread_ts, attachments)
+            msg = self._bot_message(binding.channel, _fallback(text, blocks), blocks, thread_ts, attachments)
             msg.ephemeral, msg.recipient = True, binding.user
             self._ephemeral.append(msg)
 
@@ -1168,7 +1168,7 @@ class FakeSlack:
         self._require_bot_member(ch)
         text, blocks, attachments = self._content(args, require=True)
         thread_ts = args.get("thread_ts") or None
-        msg = self._bot_message(ch.id, text or "", blocks or [], thread_ts, attachments)
+        msg = self._bot_message(ch.id, _fallback(text, blocks), blocks or [], thread_ts, attachments)
         if isinstance(args.get("metadata"), dict):
             msg.metadata = args["metadata"]
         self._append_message(msg)
@@ -1187,8 +1187,8 @@ class FakeSlack:
         text, blocks, attachments = self._content(args, require=False)
         if text is None and blocks is None and attachments is None:
             raise SlackApiError("no_text")
-        if text is not None:
-            msg.text = text
+        if text is not None or blocks:
+            msg.text = _fallback(text, blocks)
         if blocks is not None:
             msg.blocks = blocks
         if attachments is not None:
@@ -1207,7 +1207,9 @@ class FakeSlack:
         if not self._is_member(ch, str(user)):
             raise SlackApiError("user_not_in_channel")
         text, blocks, attachments = self._content(args, require=True)
-        msg = self._bot_message(ch.id, text or "", blocks or [], args.get("thread_ts") or None, attachments)
+        msg = self._bot_message(
+            ch.id, _fallback(text, blocks), blocks or [], args.get("thread_ts") or None, attachments
+        )
         msg.ephemeral, msg.recipient = True, str(user)
         self._ephemeral.append(msg)
         return {"ok": True, "message_ts": msg.ts}
@@ -1655,6 +1657,17 @@ class FakeSlack:
 
 
 # ----------------------------------------------------------------------- helpers
+
+
+NO_TEXT_FALLBACK = "This content can't be displayed."
+
+
+def _fallback(text: str | None, blocks: list[JsonDict] | None) -> str:
+    """The message text Slack stores: the app's ``text``, or a fixed fallback for
+    block-only messages."""
+    if text:
+        return text
+    return NO_TEXT_FALLBACK if blocks else ""
 
 
 def _truthy(value: Any) -> bool:

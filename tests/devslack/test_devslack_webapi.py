@@ -553,3 +553,10 @@ def test_history_newest_first_and_clear_calls(slack: FakeSlack) -> None:
     assert [m["text"] for m in web.conversations_history(channel="C_GEN", limit=1)["messages"]] == ["second"]
     slack.clear_calls()
     assert slack.calls == [] and len(slack.messages("C_GEN")) == 3
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument")
+def test_block_only_messages_get_slacks_fallback_text(slack: FakeSlack) -> None:
+    posted = client(slack).chat_postMessage(channel="C_FIN", blocks=BUTTONS)
+    assert posted["message"]["text"] == "This content can't be displayed."
+    assert slack.messages("C_FIN")[0].text == "This content can't be displayed."
