@@ -313,7 +313,7 @@ def load_policy(text: str, source: str = "policy.yml") -> Policy:
     if root is None:
         raise PolicyError("the policy is empty; it needs at least company_currency", source=source)
     lines: dict[_Path, int] = {}
-    data = _construct(root, (), lines, source)
+    data = _Builder(source, lines).build(root, ())
     if not isinstance(data, dict):
         raise PolicyError("the policy must be a mapping of settings (key: value)", source=source, line=1)
     try:
@@ -327,36 +327,78 @@ def load_policy(text: str, source: str = "policy.yml") -> Policy:
         raise PolicyError(f"{dotted}: {message}" if dotted else message, source=source, line=line) from None
 
 
-def _construct(node: yaml.Node, path: _Path, lines: dict[_Path, int], source: str) -> Any:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
+_MAX_NODES = 20_000
+
+
+class _Builder:
+    """Turns composed YAML nodes into plain data, remembering each setting's line.
+
+    Scalars stay text unless they are null, booleans or integers, so amounts are read exactly as
+    written. Aliases that refer to themselves or expand beyond ``_MAX_NODES`` are refused.
+    """
+
+    def __init__(self, source: str, lines: dict[_Path, int]) -> None:
+        self.source = source
+        self.lines = lines
+        self.count = 0
+        self.open: set[int] = set()
+
+    def build(self, node: yaml.Node, path: _Path) -> Any:
+        self.count += 1
+        line = node.start_mark.line + 1
+        if self.count > _MAX_NODES:
+            raise PolicyError(
+                "the policy is too large (or repeats itself through aliases)", source=self.source, line=line
+            )
+        if id(node) in self.open:
+            raise PolicyError("an alias refers to itself", source=self.source, line=line)
+        self.lines.setdefault(path, line)
+        if isinstance(node, yaml.MappingNode):
+            self.open.add(id(node))
+            try:
+                return self._mapping(node, path)
+            finally:
+                self.open.discard(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            self.open.add(id(node))
+            try:
+                return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
+            finally:
+                self.open.discard(id(node))
+        assert isinstance(node, yaml.ScalarNode)
+        return _scalar(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: _Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: list[Any] = []
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                merged = _construct(value_node, path, lines, source)
-                for item in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(item, dict):
-                        for k, v in item.items():
-                            result.setdefault(k, v)
+                value = self.build(value_node, path)
+                merged.extend(value if isinstance(value, list) else [value])
                 continue
-            key = _construct(key_node, (*path, "<key>"), {}, source)
-            if not isinstance(key, str | int):
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise PolicyError("keys must be plain names", source=self.source, line=key_line)
+            key = _scalar(key_node)
+            if key is None or isinstance(key, bool):
                 raise PolicyError(
-                    "keys must be plain names", source=source, line=key_node.start_mark.line + 1
+                    f"'{key_node.value}' is not a setting name", source=self.source, line=key_line
                 )
             key_text = str(key)
             if key_text in result:
                 raise PolicyError(
-                    f"{_dotted((*path, key_text))} is set twice",
-                    source=source,
-                    line=key_node.start_mark.line + 1,
+                    f"{_dotted((*path, key_text))} is set twice", source=self.source, line=key_line
                 )
-            lines[(*path, key_text)] = key_node.start_mark.line + 1
-            result[key_text] = _construct(value_node, (*path, key_text), lines, source)
+            self.lines[(*path, key_text)] = key_line
+            result[key_text] = self.build(value_node, (*path, key_text))
+        for item in merged:  # `<<: *anchor` fills in what the mapping does not set itself
+            if isinstance(item, dict):
+                for key, value in item.items():
+                    result.setdefault(key, value)
         return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*path, index), lines, source) for index, item in enumerate(node.value)]
-    assert isinstance(node, yaml.ScalarNode)
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
     tag = node.tag
     raw: str = node.value
     if tag == "tag:yaml.org,2002:null":

@@ -356,6 +356,12 @@ def test_mileage_amount(policy: Policy) -> None:
         ),
         ("company_currency: [USD\n", "policy.yml line 2: this is not valid YAML"),
         ("", "policy.yml: the policy is empty"),
+        ("company_currency: USD\nx: &a [*a]\n", "policy.yml line 2: an alias refers to itself"),
+        ("company_currency: USD\n[a]: 1\n", "policy.yml line 2: keys must be plain names"),
+        (
+            "company_currency: USD\ncategories:\n  meals: {}\n  ~: {}\n",
+            "policy.yml line 4: '~' is not a setting name",
+        ),
         ("- a\n- b\n", "policy.yml line 1: the policy must be a mapping"),
         (
             "company_currency: USD\nreceipt_required_above: -5\n",
@@ -375,6 +381,31 @@ def test_load_errors_name_the_line_and_setting(text: str, message: str) -> None:
     with pytest.raises(PolicyError) as err:
         load_policy(text)
     assert str(err.value).startswith(message), str(err.value)
+
+
+def test_anchors_and_merge_keys_work() -> None:
+    loaded = load_policy(
+        "company_currency: USD\ncategories:\n"
+        "  meals: &meal {limit: 75.00, daily_limit: 100.00}\n"
+        "  team_meals:\n"
+        "    <<: *meal\n"
+        "    limit: 50.00\n"
+    )
+    assert loaded.categories["team_meals"].limit == Decimal("50.00")
+    assert loaded.categories["team_meals"].daily_limit == Decimal("100.00")
+
+
+def test_alias_bombs_are_refused() -> None:
+    levels = ["a: &a [x,x,x,x,x,x,x,x,x,x]"]
+    for name, below in zip("bcde", "abcd", strict=True):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{below}"] * 10) + "]")
+    with pytest.raises(PolicyError, match=r"the policy is too large \(or repeats itself through aliases\)"):
+        load_policy("company_currency: USD\n" + "\n".join(levels) + "\n")
+
+
+def test_customer_ids_may_be_numbers() -> None:
+    loaded = load_policy("company_currency: USD\ncustomers:\n  1042: {billable: false}\n")
+    assert not loaded.customers["1042"].billable
 
 
 def test_amounts_are_exact_decimals(policy: Policy) -> None:
