@@ -55,8 +55,9 @@ def _state(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return values
 
 
-def _input(values: dict[str, dict[str, Any]], block: str, action: str = "value") -> dict[str, Any]:
-    return values.get(block, {}).get(action, {}) or {}
+def _input(values: dict[str, dict[str, Any]], block: str, action: str | None = None) -> dict[str, Any]:
+    """One element's state; inputs use their block id as action id."""
+    return values.get(block, {}).get(action or block, {}) or {}
 
 
 def parse_edit(view: dict[str, Any]) -> expenses.Edit:

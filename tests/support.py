@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -26,6 +27,7 @@ mgr@example.com,boss@example.com,sales,manager
 boss@example.com,,sales,manager
 fin@example.com,boss@example.com,finance,finance
 admin@example.com,boss@example.com,it,admin
+solo@example.com,,sales,employee
 """
 CUSTOMERS_CSV = """id,name,aliases,domain
 C-100,Acme Corporation,ACME;Acme Corp,acme.com
@@ -95,6 +97,16 @@ class Harness:
             time.sleep(0.05)
         raise AssertionError(f"no card with a '{contains}' button reached {user}; DM: "
                              f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
+
+    def wait_view(self, user: str, callback_id: str, timeout: float = 20.0) -> dict[str, Any]:
+        """The modal the app opened for ``user`` (views.open happens after the click's ack)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            view = self.slack.latest_view(user)
+            if view is not None and view.get("callback_id") == callback_id:
+                return view
+            time.sleep(0.05)
+        raise AssertionError(f"no {callback_id} view was opened for {user}")
 
     def wait_dm(self, user: str, contains: str, timeout: float = 20.0) -> object:
         deadline = time.monotonic() + timeout

@@ -120,14 +120,12 @@ def test_reject_with_reason(app: Harness) -> None:
     app.driver.click(EMPLOYEE, card, "Submit")
     request = app.wait_card(MANAGER, contains="Reject")
     app.driver.click(MANAGER, request, "Reject")
-    modal = app.slack.wait_for("views.open").args["view"]
-    assert modal["callback_id"] == "approval_reason_view"
-    view = app.driver.latest_view(MANAGER)
+    view = app.wait_view(MANAGER, "approval_reason_view")
     # An empty reason is refused in the modal.
-    answer = app.driver.submit_view(MANAGER, view, {"reason": {"value": text_input("")}})
+    answer = app.driver.submit_view(MANAGER, view, {"reason": {"reason": text_input("")}})
     assert answer.json()["response_action"] == "errors"
     reason = "Snacks are not covered by the policy, see section 4"
-    app.driver.submit_view(MANAGER, view, {"reason": {"value": text_input(reason)}})
+    app.driver.submit_view(MANAGER, view, {"reason": {"reason": text_input(reason)}})
     dm = app.wait_dm(EMPLOYEE, "was rejected by")
     assert f"“{reason}”" in dm.text
     assert app.slack.message(request.channel, request.ts).buttons() == []

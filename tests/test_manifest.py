@@ -29,12 +29,19 @@ def _calls_and_registrations() -> tuple[set[str], set[str], set[str], set[str]]:
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
-                if node.value.attr in {"slack", "client"} and "_" in node.attr and node.attr[0].islower():
-                    methods.add(node.attr)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-                if node.value.id == "client" and node.attr in SCOPES:
-                    methods.add(node.attr)
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Attribute)
+                and node.value.attr in {"slack", "client"}
+                and "_" in node.attr
+                and node.attr[0].islower()
+            ) or (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "client"
+                and "_" in node.attr
+            ):
+                methods.add(node.attr)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
                 arg = node.args[0]
                 name = node.func.attr

@@ -88,7 +88,7 @@ def build_reason_modal(*, task_id: int, kind: str, ref: str, channel: str | None
                 "type": "input",
                 "block_id": "reason",
                 "label": text(label),
-                "element": {"type": "plain_text_input", "action_id": "value", "multiline": True,
+                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True,
                             "min_length": 1, "max_length": 2000},
             }
         ],

@@ -19,6 +19,7 @@ from bot.blocks.common import (
 )
 from workflows.categories import CATEGORIES
 from workflows.expenses import EDITABLE, Status
+from workflows.money import Money, is_currency
 
 SUBMIT = "expense_submit"
 EDIT = "expense_edit"
@@ -130,7 +131,7 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
 
     def text_input(block_id: str, label: str, initial: str | None, *, optional: bool = False,
                    multiline: bool = False, hint: str | None = None) -> Block:  # fmt: skip
-        element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": multiline}
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": block_id, "multiline": multiline}
         if initial:
             element["initial_value"] = initial
         block: Block = {"type": "input", "block_id": block_id, "label": text(label), "element": element,
@@ -139,12 +140,12 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
             block["hint"] = text(hint)
         return block
 
-    date_element: dict[str, Any] = {"type": "datepicker", "action_id": "value"}
+    date_element: dict[str, Any] = {"type": "datepicker", "action_id": "date"}
     if view and view.spent_on:
         date_element["initial_date"] = view.spent_on.isoformat()
     category_element: dict[str, Any] = {
         "type": "static_select",
-        "action_id": "value",
+        "action_id": "category",
         "options": [_option(k, v) for k, v in CATEGORIES.items()],
     }
     if view and view.category in CATEGORIES:
@@ -159,7 +160,11 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         customer_element["initial_option"] = _option(str(view.customer.id), view.customer.name)
     amount_initial = None
     if view and view.amount is not None:
-        amount_initial = f"{view.amount:f}"
+        amount_initial = (
+            Money(view.amount, view.currency).amount_text
+            if is_currency(view.currency)
+            else f"{view.amount:f}"
+        )
     blocks: list[Block] = [
         text_input("merchant", "Merchant", view.merchant if view else None),
         {"type": "input", "block_id": "date", "label": text("Date"), "element": date_element},
@@ -178,7 +183,7 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
                 "block_id": "receipt",
                 "optional": True,
                 "label": text("Receipt (photo or PDF)"),
-                "element": {"type": "file_input", "action_id": "value", "max_files": 1,
+                "element": {"type": "file_input", "action_id": "receipt", "max_files": 1,
                             "filetypes": ["jpg", "jpeg", "png", "heic", "pdf", "webp"]},
             }
         )  # fmt: skip

@@ -1,0 +1,211 @@
+"""Bad inputs and the employee's other paths, through Slack's protocol (SQLite, in-process jobs)."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from bot.devslack import date, select, text_input
+from tests.support import ADMIN, EMPLOYEE, MANAGER, Harness, cafe_receipt, render_receipt, running_app
+
+
+@pytest.fixture
+def app(tmp_path: Path, sqlite_url: str) -> Iterator[Harness]:
+    with running_app(
+        tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_MAX_UPLOAD_BYTES": "400000"}
+    ) as h:
+        yield h
+
+
+def card_text(message: Any) -> str:
+    return str(message.blocks)
+
+
+def wait_until(check: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def last_ephemeral(app: Harness, before: int) -> str:
+    posts = wait_until(lambda: app.slack.response_url_posts[before:])
+    return str(posts[-1].body.get("text"))
+
+
+def test_a_file_that_is_not_a_receipt_gets_a_clear_answer(app: Harness) -> None:
+    app.upload(EMPLOYEE, b"just some notes\n", name="notes.txt", mimetype="text/plain")
+    reply = wait_until(
+        lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if "not a receipt" in (m.text or "")]
+    )
+    assert "notes.txt" in reply[0].text and "PDF" in reply[0].text
+    assert len(reply) == 1
+    assert not [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons()]
+
+
+def test_a_corrupt_image_keeps_the_file_and_asks_for_the_details(app: Harness) -> None:
+    app.upload(EMPLOYEE, b"\xff\xd8\xff\xe0" + b"garbage" * 100, name="broken.jpg")
+    card = app.wait_card(EMPLOYEE)
+    text = card_text(card)
+    assert "Edit" in text and "not read" in text
+
+
+def test_a_huge_file_is_refused_with_its_size(app: Harness) -> None:
+    noise = Image.effect_noise((1400, 1400), 80).convert("RGB")
+    out = io.BytesIO()
+    noise.save(out, format="PNG")
+    assert len(out.getvalue()) > 400_000
+    app.upload(EMPLOYEE, out.getvalue(), name="big.png", mimetype="image/png")
+    card = app.wait_card(EMPLOYEE)
+    assert "MB" in card_text(card) and "smaller" in card_text(card)
+
+
+def test_no_total_means_the_card_asks_and_submit_is_refused(app: Harness) -> None:
+    app.upload(
+        EMPLOYEE, render_receipt(["MEETING NOTES", "Agenda for the quarterly review", "Budget and hiring"])
+    )
+    card = app.wait_card(EMPLOYEE)
+    assert "could not read the total" in card_text(card)
+    before = len(app.slack.response_url_posts)
+    app.driver.click(EMPLOYEE, card, "Submit")
+    assert "not ready to submit" in last_ephemeral(app, before)
+    assert not app.slack.dm_messages(MANAGER)
+
+
+def test_edit_validates_and_updates_the_card(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("42.50"), note="lunch")
+    card = app.wait_card(EMPLOYEE)
+    app.driver.click(EMPLOYEE, card, "Edit")
+    modal = app.wait_view(EMPLOYEE, "expense_edit_view")
+    fields = {b["block_id"]: b for b in modal["blocks"]}
+    assert fields["amount"]["element"]["initial_value"] == "42.50"
+
+    def values(amount: str, currency: str) -> dict[str, Any]:
+        return {
+            "merchant": {"merchant": text_input("Blue Bottle Cafe")},
+            "date": {"date": date("2026-11-14")},
+            "amount": {"amount": text_input(amount)},
+            "currency": {"currency": text_input(currency)},
+            "category": {"category": select("meals", "Meals")},
+            "note": {"note": text_input("lunch with the Acme team")},
+        }
+
+    for amount, currency, block in [("-5", "USD", "amount"), ("abc", "USD", "amount"), ("0", "USD", "amount"),
+                                    ("12.00", "XYZ", "currency")]:  # fmt: skip
+        answer = app.driver.submit_view(EMPLOYEE, modal, values(amount, currency))
+        assert answer.json()["response_action"] == "errors"
+        assert block in answer.json()["errors"]
+    app.driver.submit_view(EMPLOYEE, modal, values("1,234.5", "eur"))
+    updated = wait_until(lambda: "1,234.50 EUR" in card_text(app.slack.message(card.channel, card.ts)))
+    assert updated
+    assert "Blue Bottle Cafe" in card_text(app.slack.message(card.channel, card.ts))
+
+
+def test_someone_else_cannot_use_my_card(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("9.90"))
+    card = app.wait_card(EMPLOYEE)
+    for label in ("Submit", "Discard"):
+        before = len(app.slack.response_url_posts)
+        app.driver.click(MANAGER, card, label)
+        assert f"Only <@{EMPLOYEE}>" in last_ephemeral(app, before)
+    assert "Submit" in str(app.slack.message(card.channel, card.ts).buttons())
+
+
+def test_sender_missing_from_the_directory_is_told_who_to_ask(app: Harness) -> None:
+    app.slack.add_user("U_NEW", "newbie@example.com", real_name="New Person")
+    app.upload("U_NEW", cafe_receipt("12.00"))
+    card = app.wait_card("U_NEW")
+    before = len(app.slack.response_url_posts)
+    app.driver.click("U_NEW", card, "Submit")
+    text = last_ephemeral(app, before)
+    assert "not in the company directory" in text and "admin@example.com" in text
+
+
+def test_no_manager_on_file_tells_the_admins(app: Harness) -> None:
+    app.slack.add_user("U_SOLO", "solo@example.com", real_name="Sol Solo")
+    app.upload("U_SOLO", cafe_receipt("30.00"))
+    card = app.wait_card("U_SOLO")
+    before = len(app.slack.response_url_posts)
+    app.driver.click("U_SOLO", card, "Submit")
+    assert "admins have been told" in last_ephemeral(app, before)
+    warned = wait_until(
+        lambda: [m for m in app.slack.dm_messages(ADMIN) if "solo@example.com" in (m.text or "")]
+    )
+    assert warned
+
+
+def test_slack_rate_limits_are_honoured(app: Harness) -> None:
+    app.slack.rate_limit("chat.postMessage", times=2, retry_after=1)
+    app.upload(EMPLOYEE, cafe_receipt("15.00"))
+    card = app.wait_card(EMPLOYEE, timeout=30)
+    assert "15.00" in card_text(card)
+    limited = [c for c in app.slack.calls_to("chat.postMessage") if c.http_status == 429]
+    assert len(limited) == 2
+
+
+def test_discard(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("5.00"))
+    card = app.wait_card(EMPLOYEE)
+    app.driver.click(EMPLOYEE, card, "Discard")
+    wait_until(lambda: app.slack.message(card.channel, card.ts).buttons() == [])
+    assert "Discarded" in card_text(app.slack.message(card.channel, card.ts))
+
+
+def test_send_back_edit_and_resubmit_keeps_history(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("64.00"), note="dinner")
+    card = app.wait_card(EMPLOYEE)
+    app.driver.click(EMPLOYEE, card, "Submit")
+    request = app.wait_card(MANAGER, contains="Ask for changes")
+    app.driver.click(MANAGER, request, "Ask for changes")
+    app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
+                           {"reason": {"reason": text_input("Add who attended")}})  # fmt: skip
+    told = app.wait_dm(EMPLOYEE, "asked for changes")
+    assert "“Add who attended”" in told.text
+    wait_until(lambda: "Submit" in str(app.slack.message(card.channel, card.ts).buttons()))
+    app.driver.click(EMPLOYEE, card, "Submit")
+    second = wait_until(
+        lambda: [m for m in app.slack.dm_messages(MANAGER) if m.buttons() and m.ts != request.ts]
+    )
+    assert second
+    # The old request is outdated: a click on it says what happened and changes nothing.
+    button = next(b for b in request.buttons() if b["text"]["text"] == "Approve")
+    before = len(app.slack.response_url_posts)
+    app.driver.block_action(MANAGER, button["action_id"], button["value"], channel=request.channel)
+    assert "already sent back" in last_ephemeral(app, before)
+
+
+def test_slash_command_opens_the_form_and_creates_a_card(app: Harness) -> None:
+    assert app.driver.slash_command(EMPLOYEE, "/expense").status_code == 200
+    modal = app.wait_view(EMPLOYEE, "expense_new_view")
+    app.driver.submit_view(EMPLOYEE, modal, {
+        "merchant": {"merchant": text_input("Metro Taxi")}, "date": {"date": date("2026-11-20")},
+        "amount": {"amount": text_input("23.40")}, "currency": {"currency": text_input("USD")},
+        "category": {"category": select("travel", "Travel")}, "note": {"note": text_input("to the Globex office")},
+    })  # fmt: skip
+    card = app.wait_card(EMPLOYEE)
+    assert "23.40 USD" in card_text(card) and "Metro Taxi" in card_text(card)
+
+
+def test_message_shortcut_turns_a_message_into_an_expense(app: Harness) -> None:
+    file = app.slack.add_file(cafe_receipt("11.00"), "r.jpg", "image/jpeg", EMPLOYEE)
+    message = app.slack.post_as_user(EMPLOYEE, EMPLOYEE, "receipt from yesterday", files=[file])
+    assert app.driver.message_shortcut(EMPLOYEE, "create_expense", message).status_code == 200
+    card = app.wait_card(EMPLOYEE)
+    assert "11.00" in card_text(card)
+
+
+def test_app_home_lists_my_expenses(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("8.80"))
+    app.wait_card(EMPLOYEE)
+    app.driver.app_home_opened(EMPLOYEE)
+    home = wait_until(lambda: app.slack.home_view(EMPLOYEE))
+    assert "My expenses" in str(home["blocks"]) and "8.80 USD" in str(home["blocks"])
