@@ -160,10 +160,9 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         customer_element["initial_option"] = _option(str(view.customer.id), view.customer.name)
     amount_initial = None
     if view and view.amount is not None:
+        currency = view.currency or ""
         amount_initial = (
-            Money(view.amount, view.currency).amount_text
-            if is_currency(view.currency)
-            else f"{view.amount:f}"
+            Money(view.amount, currency).amount_text if is_currency(currency) else f"{view.amount:f}"
         )
     blocks: list[Block] = [
         text_input("merchant", "Merchant", view.merchant if view else None),
