@@ -105,6 +105,10 @@ class Directory:
         self.source = source
         self.warnings: tuple[str, ...] = tuple(warnings)
         self._reports: dict[str, list[str]] = {}
+        self._heads: dict[str, Person | None] = {}
+        by_email = sorted(people.values(), key=lambda p: p.email)
+        self._finance = [p for p in by_email if p.role is Role.FINANCE]
+        self._admins = [p for p in by_email if p.role is Role.ADMIN]
         for person in people.values():
             if person.manager_email is not None and person.manager_email in people:
                 self._reports.setdefault(person.manager_email, []).append(person.email)
@@ -278,10 +282,12 @@ class Directory:
         return [self._people[e] for e in self._reports.get(normalise_email(email), [])]
 
     def finance(self) -> list[Person]:
-        return sorted((p for p in self._people.values() if p.role is Role.FINANCE), key=lambda p: p.email)
+        """Everyone with the finance role, by email."""
+        return list(self._finance)
 
     def admins(self) -> list[Person]:
-        return sorted((p for p in self._people.values() if p.role is Role.ADMIN), key=lambda p: p.email)
+        """Everyone with the admin role, by email."""
+        return list(self._admins)
 
     def is_finance(self, email: str) -> bool:
         person = self.get(email)
@@ -301,6 +307,11 @@ class Directory:
         department under them is the head (ties: alphabetical by email).
         """
         wanted = department.strip().casefold()
+        if wanted not in self._heads:
+            self._heads[wanted] = self._find_head(wanted)
+        return self._heads[wanted]
+
+    def _find_head(self, wanted: str) -> Person | None:
         members = {
             p.email
             for p in self._people.values()
