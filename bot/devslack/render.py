@@ -137,7 +137,7 @@ def render_blocks(blocks: list[JsonDict], names: Names | None = None) -> str:
                 text = f"{text}  {_element(accessory, names)}".strip()
             if text:
                 lines.append(text)
-            fields = [_text(f, names) for f in block.get("fields", [])]
+            fields = [" ".join(_text(f, names).split("\n")) for f in block.get("fields", [])]
             for i in range(0, len(fields), 2):
                 lines.append("   ".join(fields[i : i + 2]))
         elif kind == "divider":
@@ -203,5 +203,5 @@ def render_view(view: JsonDict, names: Names | None = None) -> str:
         *("│ " + line for line in render_blocks(view.get("blocks", []), names).split("\n")),
     ]
     buttons = [f"[{_text(view[k], names)}]" for k in ("close", "submit") if view.get(k)]
-    lines.append("└ " + " ".join(buttons))
+    lines.append(("└ " + " ".join(buttons)).rstrip())
     return "\n".join(lines)

@@ -89,12 +89,13 @@ def test_render_message_and_view(slack: FakeSlack) -> None:
     assert rendered.splitlines()[0].startswith("expensebot  ")
     assert "# Lunch & drinks" in rendered
     assert "Filed by @Ann Lee for Acme (https://acme.example)" in rendered
-    assert "*Amount*" in rendered and "12.50 EUR" in rendered
+    assert "*Amount* 12.50 EUR   *Date* 1 Mar" in rendered
     assert "[Submit] [Category ▾]" in rendered
     view = render_view(MODAL)
     assert view.splitlines()[0] == "┌ Edit expense"
     assert "Amount: [12.50]" in view and "[Split]" in view
     assert view.splitlines()[-1] == "└ [Save]"
+    assert render_view({"type": "home", "blocks": []}).splitlines() == ["┌ App Home", "│ ", "└"]
     assert render_mrkdwn("<!here> see <#C1|finance> &lt;3") == "@here see #finance <3"
 
 
