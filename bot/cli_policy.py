@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from workflows.categories import CATEGORIES
 from workflows.directory import Directory, DirectoryError, Role
 from workflows.fx import MissingRate, RateFileError, RateLookup, RateTable
 from workflows.money import Money, MoneyError, parse_amount
@@ -50,6 +51,15 @@ def check(file: str) -> None:
     """Validate a policy file; print a summary, or the mistake with its line (exit status 1)."""
     loaded = _load_policy(file)
     click.echo(f"OK {file}: {summary(loaded)}")
+    offered = [
+        key for key in CATEGORIES if key not in loaded.categories or loaded.is_prohibited_category(key)
+    ]
+    if offered:
+        click.echo(
+            f"warning: the app offers categories this policy does not allow: {', '.join(offered)} "
+            "(claims in them will be refused)",
+            err=True,
+        )
 
 
 @policy.command("check-directory")

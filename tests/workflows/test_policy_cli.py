@@ -153,3 +153,15 @@ def test_check_directory_reports_the_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(policy, ["check-directory", str(org)])
     assert result.exit_code == 1
     assert f"{org} line 5: role 'boss' is not one of employee, manager, finance, admin" in result.output
+
+
+def test_check_warns_about_categories_the_app_offers(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yml"
+    path.write_text("company_currency: EUR\ncategories:\n  meals: {}\n  travel: {}\n", encoding="utf-8")
+    result = CliRunner().invoke(policy, ["check", str(path)])
+    assert result.exit_code == 0
+    assert (
+        "warning: the app offers categories this policy does not allow: client_entertainment, "
+        in result.output
+    )
+    assert "meals," not in result.output.split("warning:")[1]
