@@ -198,10 +198,8 @@ def render_view(view: JsonDict, names: Names | None = None) -> str:
         if view.get("title")
         else ("App Home" if view.get("type") == "home" else "")
     )
-    lines = [
-        f"┌ {title}",
-        *("│ " + line for line in render_blocks(view.get("blocks", []), names).split("\n")),
-    ]
+    body = render_blocks(view.get("blocks", []), names)
+    lines = [f"┌ {title}", *("│ " + line for line in body.split("\n") if body)]
     buttons = [f"[{_text(view[k], names)}]" for k in ("close", "submit") if view.get(k)]
     lines.append(("└ " + " ".join(buttons)).rstrip())
     return "\n".join(lines)

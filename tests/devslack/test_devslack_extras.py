@@ -95,7 +95,7 @@ def test_render_message_and_view(slack: FakeSlack) -> None:
     assert view.splitlines()[0] == "┌ Edit expense"
     assert "Amount: [12.50]" in view and "[Split]" in view
     assert view.splitlines()[-1] == "└ [Save]"
-    assert render_view({"type": "home", "blocks": []}).splitlines() == ["┌ App Home", "│ ", "└"]
+    assert render_view({"type": "home", "blocks": []}).splitlines() == ["┌ App Home", "└"]
     assert render_mrkdwn("<!here> see <#C1|finance> &lt;3") == "@here see #finance <3"
 
 
