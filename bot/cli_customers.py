@@ -15,6 +15,8 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.crm.base import CrmError
+from storage.crm.sync import CrmSettings, sync_all
 from storage.customers import CsvFormatError, external_ids, import_csv, load_records
 from storage.db import DEFAULT_DATABASE_URL, make_engine, make_sessionmaker, migrate
 from workflows.matching import Candidate, CustomerIndex, MatchResult
@@ -50,6 +52,34 @@ def import_command(file: str, source: str) -> None:
     if len(report.errors) > 50:
         click.echo(f"  ... and {len(report.errors) - 50} more", err=True)
     if report.errors:
+        sys.exit(1)
+
+
+@customers.command(name="sync")
+@click.option(
+    "--full", is_flag=True, help="List everything again (also archives customers deleted in the CRM)."
+)
+def sync_command(full: bool) -> None:
+    """Pull customers and contacts from the configured CRM (HubSpot and/or Salesforce)."""
+    settings = CrmSettings.from_env(os.environ)
+    if not settings.configured:
+        click.echo(
+            "No CRM configured. Set EXPENSEBOT_HUBSPOT_TOKEN (and optionally EXPENSEBOT_HUBSPOT_URL) for "
+            "HubSpot, or EXPENSEBOT_SALESFORCE_INSTANCE_URL with EXPENSEBOT_SALESFORCE_TOKEN (or "
+            "EXPENSEBOT_SALESFORCE_CLIENT_ID with EXPENSEBOT_SALESFORCE_CLIENT_SECRET or "
+            "EXPENSEBOT_SALESFORCE_REFRESH_TOKEN) for Salesforce.",
+            err=True,
+        )
+        sys.exit(2)
+    factory = _factory()
+    try:
+        report = sync_all(factory, settings, full=full)
+    except CrmError as exc:
+        click.echo(f"Sync failed: {exc}", err=True)
+        sys.exit(1)
+    for line in report.lines():
+        click.echo(line)
+    if not report.ok:
         sys.exit(1)
 
 

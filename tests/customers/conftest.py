@@ -8,6 +8,7 @@ Each PostgreSQL test gets its own freshly migrated schema, dropped afterwards. W
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import make_engine, make_sessionmaker, migrate
+
+# The CRM fakes live in tests/fakes; make them importable as ``fakes`` however pytest is run.
+_TESTS = str(Path(__file__).resolve().parents[1])
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

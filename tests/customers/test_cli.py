@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from fakes.crm_hubspot import FakeHubSpot
 
 from bot.cli_customers import customers
+from bot.devslack.serving import BackgroundServer
 
 CSV = """id,name,aliases,domain
 19617,JPMORGAN CHASE & CO,JPM,jpmorganchase.com
@@ -94,3 +96,26 @@ def test_match_on_an_empty_database(env: Path) -> None:
         "confident": False,
         "candidates": [],
     }
+
+
+def test_sync_without_a_crm_configured(env: Path) -> None:
+    result = CliRunner().invoke(customers, ["sync"])
+    assert result.exit_code == 2
+    assert "No CRM configured" in result.output
+
+
+def test_sync_from_hubspot(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeHubSpot()
+    fake.add_company("Acme Robotics GmbH", "acme-robotics.de")
+    with BackgroundServer(fake.app, name="fake-hubspot") as server:
+        monkeypatch.setenv("EXPENSEBOT_HUBSPOT_TOKEN", fake.token)
+        monkeypatch.setenv("EXPENSEBOT_HUBSPOT_URL", server.url)
+        runner = CliRunner()
+        result = runner.invoke(customers, ["sync"])
+        assert result.exit_code == 0, result.output
+        assert "hubspot companies (full): 1 created" in result.output
+        found = runner.invoke(customers, ["match", "--json", "dinner with acme robotics"])
+        assert json.loads(found.output)["customer"]["name"] == "Acme Robotics GmbH"
+        monkeypatch.setenv("EXPENSEBOT_HUBSPOT_TOKEN", "wrong")
+        refused = runner.invoke(customers, ["sync"])
+        assert refused.exit_code == 1 and "refused the access token" in refused.output

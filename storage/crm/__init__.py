@@ -1,0 +1,1 @@
+"""CRM connectors (HubSpot, Salesforce): customer and contact sync, expense write-back."""

@@ -1,0 +1,241 @@
+"""HubSpot: companies and contacts (CRM v3 objects), and notes logged on companies.
+
+* Full sync lists ``/crm/v3/objects/{companies,contacts}`` page by page (``paging.next.after``).
+* Incremental sync uses the search API filtered on the last-modified property
+  (``hs_lastmodifieddate`` for companies, ``lastmodifieddate`` for contacts), sorted ascending.
+  Search results stop at 10,000 per query, so a longer run restarts from the last timestamp seen.
+* 429 responses are retried: ``Retry-After`` when present, else the documented interval (the
+  ``X-HubSpot-RateLimit-Interval-Milliseconds`` header, one second for the search API's
+  per-second limit) with exponential back-off; a DAILY policy stops the run.
+* Authentication is a private-app access token (``Authorization: Bearer``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from storage.crm.base import (
+    CrmAuthError,
+    CrmError,
+    ExpenseEntry,
+    RemoteCompany,
+    RemoteContact,
+    Sleep,
+    parse_time,
+    send,
+)
+
+DEFAULT_URL = "https://api.hubapi.com"
+PAGE_SIZE = 100
+SEARCH_WINDOW = 10_000  # the search API returns at most this many results per query
+NOTE_TO_COMPANY = 190  # HUBSPOT_DEFINED association type: note -> company
+
+COMPANY_PROPERTIES = ("name", "domain", "hs_lastmodifieddate")
+CONTACT_PROPERTIES = ("firstname", "lastname", "email", "associatedcompanyid", "lastmodifieddate")
+
+
+def _millis(when: dt.datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+class HubSpotConnector:
+    source = "hubspot"
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_URL,
+        *,
+        client: httpx.Client | None = None,
+        sleep: Sleep = time.sleep,
+        timeout: float = 30.0,
+    ) -> None:
+        if not token:
+            raise CrmAuthError("HubSpot needs an access token (EXPENSEBOT_HUBSPOT_TOKEN)")
+        self._base = base_url.rstrip("/")
+        self._client = client or httpx.Client(timeout=timeout)
+        self._owns_client = client is None
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._sleep = sleep
+        self.search_window = SEARCH_WINDOW
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float | None:
+        try:
+            policy = str(response.json().get("policyName", ""))
+        except ValueError:
+            policy = ""
+        if policy.upper() == "DAILY":
+            raise CrmError("HubSpot daily API limit reached; try again tomorrow", status=429)
+        interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+        base = float(interval) / 1000 if interval and interval.isdigit() else 1.0
+        return float(base * 2 ** (attempt - 1))
+
+    def _call(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> dict[str, Any]:
+        response = send(
+            self._client,
+            method,
+            self._base + path,
+            headers=self._headers,
+            sleep=self._sleep,
+            rate_limit_wait=self._rate_limit_wait,
+            idempotent=idempotent,
+            **kwargs,
+        )
+        if response.status_code in (401, 403):
+            raise CrmAuthError(
+                f"HubSpot refused the access token: {_message(response)}", status=response.status_code
+            )
+        if response.status_code >= 400:
+            raise CrmError(f"HubSpot {method} {path}: {_message(response)}", status=response.status_code)
+        data = response.json()
+        if not isinstance(data, dict):
+            raise CrmError(f"HubSpot {method} {path}: unexpected answer")
+        return data
+
+    # ------------------------------------------------------------------ reading
+
+    def _list(self, obj: str, properties: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {
+                "limit": PAGE_SIZE,
+                "properties": ",".join(properties),
+                "archived": "false",
+            }
+            if after:
+                params["after"] = after
+            data = self._call("GET", f"/crm/v3/objects/{obj}", params=params)
+            yield from data.get("results", [])
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+
+    def _search(
+        self, obj: str, modified: str, since: dt.datetime, properties: tuple[str, ...]
+    ) -> Iterator[dict[str, Any]]:
+        cursor = _millis(since)
+        window = self.search_window
+        while True:
+            after = "0"
+            last_seen: dt.datetime | None = None
+            while True:
+                body = {
+                    "filterGroups": [
+                        {"filters": [{"propertyName": modified, "operator": "GTE", "value": str(cursor)}]}
+                    ],
+                    "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+                    "properties": list(properties),
+                    "limit": PAGE_SIZE,
+                    "after": after,
+                }
+                data = self._call("POST", f"/crm/v3/objects/{obj}/search", json=body)
+                for row in data.get("results", []):
+                    last_seen = parse_time((row.get("properties") or {}).get(modified)) or last_seen
+                    yield row
+                nxt = ((data.get("paging") or {}).get("next") or {}).get("after")
+                if not nxt:
+                    return
+                if int(nxt) >= window:
+                    break  # window exhausted: search again from the newest change seen
+                after = str(nxt)
+            if last_seen is None or _millis(last_seen) <= cursor:
+                raise CrmError(f"HubSpot has more than {window} {obj} changed at the same moment")
+            cursor = _millis(last_seen)
+
+    def _rows(
+        self, obj: str, modified: str, since: dt.datetime | None, properties: tuple[str, ...]
+    ) -> Iterator[dict[str, Any]]:
+        if since is None:
+            return self._list(obj, properties)
+        return self._search(obj, modified, since, properties)
+
+    def companies(self, since: dt.datetime | None) -> Iterator[RemoteCompany]:
+        for row in self._rows("companies", "hs_lastmodifieddate", since, COMPANY_PROPERTIES):
+            props = row.get("properties") or {}
+            name = (props.get("name") or "").strip()
+            if not name:
+                continue  # a company without a name cannot be matched or picked
+            yield RemoteCompany(
+                external_id=str(row["id"]),
+                name=name,
+                domain=(props.get("domain") or None),
+                modified_at=parse_time(props.get("hs_lastmodifieddate") or row.get("updatedAt")),
+                archived=bool(row.get("archived", False)),
+            )
+
+    def contacts(self, since: dt.datetime | None) -> Iterator[RemoteContact]:
+        for row in self._rows("contacts", "lastmodifieddate", since, CONTACT_PROPERTIES):
+            props = row.get("properties") or {}
+            name = " ".join(p for p in (props.get("firstname"), props.get("lastname")) if p) or None
+            company = props.get("associatedcompanyid")
+            yield RemoteContact(
+                external_id=str(row["id"]),
+                name=name,
+                email=props.get("email") or None,
+                company_external_id=str(company) if company else None,
+                modified_at=parse_time(props.get("lastmodifieddate") or row.get("updatedAt")),
+                archived=bool(row.get("archived", False)),
+            )
+
+    # ------------------------------------------------------------------ write-back
+
+    def find_entry(self, company_id: str, entry: ExpenseEntry) -> str | None:
+        body = {
+            "filterGroups": [
+                {
+                    "filters": [
+                        {"propertyName": "associations.company", "operator": "EQ", "value": company_id},
+                        {"propertyName": "hs_note_body", "operator": "CONTAINS_TOKEN", "value": entry.marker},
+                    ]
+                }
+            ],
+            "properties": ["hs_note_body"],
+            "limit": 1,
+        }
+        results = self._call("POST", "/crm/v3/objects/notes/search", json=body).get("results", [])
+        return str(results[0]["id"]) if results else None
+
+    def log_entry(self, company_id: str, entry: ExpenseEntry) -> str:
+        body = {
+            "properties": {
+                "hs_timestamp": entry.occurred_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "hs_note_body": f"<p><strong>{_html(entry.subject)}</strong></p><p>{_html(entry.body)}</p>",
+            },
+            "associations": [
+                {
+                    "to": {"id": company_id},
+                    "types": [
+                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_COMPANY}
+                    ],
+                }
+            ],
+        }
+        return str(self._call("POST", "/crm/v3/objects/notes", json=body, idempotent=False)["id"])
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    if isinstance(data, dict) and data.get("message"):
+        return f"HTTP {response.status_code}: {data['message']}"
+    return f"HTTP {response.status_code}"
+
+
+__all__ = ["HubSpotConnector"]

@@ -1,0 +1,241 @@
+"""Salesforce: Accounts and Contacts through the REST query API, Tasks logged on Accounts.
+
+* Reading uses ``/services/data/vXX.X/queryAll?q=SOQL`` (so deletions arrive as
+  ``IsDeleted = true``) and follows ``nextRecordsUrl`` until ``done``.
+* Incremental sync filters on ``SystemModstamp`` and orders by it.
+* An expired session (401 ``INVALID_SESSION_ID``) is renewed once with the refresh token or
+  client credentials when they are configured; without them the run stops with a clear error.
+* ``REQUEST_LIMIT_EXCEEDED`` (the org's API quota) stops the run; 5xx and 429 are retried.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from storage.crm.base import (
+    CrmAuthError,
+    CrmError,
+    ExpenseEntry,
+    RemoteCompany,
+    RemoteContact,
+    Sleep,
+    parse_time,
+    send,
+)
+
+DEFAULT_API_VERSION = "v60.0"
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+_ID = re.compile(r"^[A-Za-z0-9]{15,18}$")
+
+
+def api_version(value: str | None) -> str:
+    """``60.0``, ``v60.0`` or ``v60`` -> ``v60.0``."""
+    text = (value or DEFAULT_API_VERSION).strip().lower().removeprefix("v")
+    if not re.fullmatch(r"\d+(\.\d+)?", text):
+        raise ValueError(f"'{value}' is not a Salesforce API version (expected e.g. 60.0)")
+    return "v" + (text if "." in text else text + ".0")
+
+
+def website_domain(website: str | None) -> str | None:
+    """``https://www.Acme.com/about`` -> ``acme.com``."""
+    if not website or not website.strip():
+        return None
+    text = website.strip()
+    host = urlsplit(text if "//" in text else "//" + text).hostname or ""
+    host = host.lower().removeprefix("www.")
+    return host or None
+
+
+def soql_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SalesforceConnector:
+    source = "salesforce"
+
+    def __init__(
+        self,
+        instance_url: str,
+        *,
+        token: str | None = None,
+        version: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        refresh_token: str | None = None,
+        login_url: str = DEFAULT_LOGIN_URL,
+        client: httpx.Client | None = None,
+        sleep: Sleep = time.sleep,
+        timeout: float = 30.0,
+    ) -> None:
+        self._instance = instance_url.rstrip("/")
+        self._token = token or None
+        self._version = api_version(version)
+        self._client_id = client_id or None
+        self._client_secret = client_secret or None
+        self._refresh_token = refresh_token or None
+        self._login_url = login_url.rstrip("/")
+        self._client = client or httpx.Client(timeout=timeout)
+        self._owns_client = client is None
+        self._sleep = sleep
+        if not self._token and not self.can_authenticate:
+            raise CrmAuthError(
+                "Salesforce needs an access token (EXPENSEBOT_SALESFORCE_TOKEN) or OAuth client "
+                "credentials / a refresh token"
+            )
+
+    @property
+    def can_authenticate(self) -> bool:
+        return bool(self._client_id and (self._refresh_token or self._client_secret))
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    # ------------------------------------------------------------------ auth and HTTP
+
+    def authenticate(self) -> None:
+        """Get a new access token: refresh-token flow if configured, else client credentials."""
+        if not self.can_authenticate:
+            raise CrmAuthError("the Salesforce session expired and no refresh credentials are configured")
+        if self._refresh_token:
+            url = self._login_url + "/services/oauth2/token"
+            form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
+        else:
+            url = self._instance + "/services/oauth2/token"  # client credentials use the My Domain URL
+            form = {"grant_type": "client_credentials"}
+        form["client_id"] = self._client_id or ""
+        if self._client_secret:
+            form["client_secret"] = self._client_secret
+        response = send(self._client, "POST", url, data=form, sleep=self._sleep)
+        if response.status_code >= 400:
+            raise CrmAuthError(f"Salesforce refused the OAuth credentials: {_message(response)}")
+        data = response.json()
+        self._token = str(data["access_token"])
+        if data.get("instance_url"):
+            self._instance = str(data["instance_url"]).rstrip("/")
+
+    def _call(self, method: str, path_or_url: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
+        if not self._token:
+            self.authenticate()
+        renewed = False
+        while True:
+            url = path_or_url if path_or_url.startswith("http") else self._instance + path_or_url
+            headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
+            response = send(
+                self._client, method, url, headers=headers, sleep=self._sleep, idempotent=idempotent, **kwargs
+            )
+            if response.status_code == 401 and not renewed and self.can_authenticate:
+                renewed = True
+                self.authenticate()
+                continue
+            if response.status_code == 401:
+                raise CrmAuthError(f"Salesforce: {_message(response)}", status=401)
+            if response.status_code >= 400:
+                code = _error_code(response)
+                raise CrmError(
+                    f"Salesforce {method} {path_or_url.split('?')[0]}: {_message(response)}",
+                    status=response.status_code,
+                    retryable=code in {"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE"},
+                )
+            return response.json() if response.content else None
+
+    def query(self, soql: str) -> Iterator[dict[str, Any]]:
+        """Every record of a SOQL query, deleted ones included, following ``nextRecordsUrl``."""
+        data = self._call("GET", f"/services/data/{self._version}/queryAll", params={"q": soql})
+        while True:
+            yield from data.get("records", [])
+            next_url = data.get("nextRecordsUrl")
+            if data.get("done", True) or not next_url:
+                return
+            data = self._call("GET", next_url)
+
+    # ------------------------------------------------------------------ reading
+
+    def _soql(self, fields: str, sobject: str, since: dt.datetime | None) -> str:
+        where = f" WHERE SystemModstamp >= {soql_time(since)}" if since else " WHERE IsDeleted = false"
+        return f"SELECT {fields} FROM {sobject}{where} ORDER BY SystemModstamp ASC"
+
+    def companies(self, since: dt.datetime | None) -> Iterator[RemoteCompany]:
+        for row in self.query(self._soql("Id, Name, Website, SystemModstamp, IsDeleted", "Account", since)):
+            name = (row.get("Name") or "").strip()
+            if not name:
+                continue
+            yield RemoteCompany(
+                external_id=str(row["Id"]),
+                name=name,
+                domain=website_domain(row.get("Website")),
+                modified_at=parse_time(row.get("SystemModstamp")),
+                archived=bool(row.get("IsDeleted", False)),
+            )
+
+    def contacts(self, since: dt.datetime | None) -> Iterator[RemoteContact]:
+        fields = "Id, Name, Email, AccountId, SystemModstamp, IsDeleted"
+        for row in self.query(self._soql(fields, "Contact", since)):
+            yield RemoteContact(
+                external_id=str(row["Id"]),
+                name=row.get("Name") or None,
+                email=row.get("Email") or None,
+                company_external_id=row.get("AccountId") or None,
+                modified_at=parse_time(row.get("SystemModstamp")),
+                archived=bool(row.get("IsDeleted", False)),
+            )
+
+    # ------------------------------------------------------------------ write-back
+
+    def find_entry(self, company_id: str, entry: ExpenseEntry) -> str | None:
+        if not _ID.match(company_id):
+            raise CrmError(f"'{company_id}' is not a Salesforce record id")
+        marker = entry.marker.replace("\\", "").replace("'", "")
+        soql = f"SELECT Id FROM Task WHERE WhatId = '{company_id}' AND Subject LIKE '%{marker}%' LIMIT 1"
+        for row in self.query(soql):
+            if not row.get("IsDeleted"):
+                return str(row["Id"])
+        return None
+
+    def log_entry(self, company_id: str, entry: ExpenseEntry) -> str:
+        body = {
+            "Subject": entry.subject[:255],
+            "Description": entry.body[:32000],
+            "WhatId": company_id,
+            "Status": "Completed",
+            "Priority": "Normal",
+            "ActivityDate": (entry.spent_on or entry.occurred_at.date()).isoformat(),
+        }
+        data = self._call(
+            "POST", f"/services/data/{self._version}/sobjects/Task", json=body, idempotent=False
+        )
+        if not data or not data.get("success", True) or not data.get("id"):
+            raise CrmError(f"Salesforce did not create the task: {data}")
+        return str(data["id"])
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return str(data[0].get("errorCode", ""))
+    if isinstance(data, dict):
+        return str(data.get("error", ""))
+    return ""
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:200]}"
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return f"HTTP {response.status_code} {data[0].get('errorCode', '')}: {data[0].get('message', '')}"
+    if isinstance(data, dict):
+        detail = data.get("error_description") or data.get("message") or data.get("error") or ""
+        return f"HTTP {response.status_code}: {detail}"
+    return f"HTTP {response.status_code}"

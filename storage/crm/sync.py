@@ -1,0 +1,321 @@
+"""Pull customers (companies / accounts) and contacts from the configured CRMs.
+
+Each object type keeps its own cursor in ``crm_sync_state`` (the newest modification time
+seen): the first run lists everything, later runs only ask for what changed since. A full run
+also archives customers the CRM no longer has. Rows are keyed by (source, external id), so a
+repeated or overlapping run updates and never duplicates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.crm.base import Connector, CrmError, RemoteCompany, RemoteContact
+from storage.crm.hubspot import DEFAULT_URL as HUBSPOT_URL
+from storage.crm.hubspot import HubSpotConnector
+from storage.crm.salesforce import DEFAULT_LOGIN_URL, SalesforceConnector
+from storage.db import transaction
+from storage.models import Contact, CrmSyncState, Customer
+
+_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class CrmSettings:
+    hubspot_token: str | None = None
+    hubspot_url: str = HUBSPOT_URL
+    salesforce_instance_url: str | None = None
+    salesforce_token: str | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: str | None = None
+    salesforce_refresh_token: str | None = None
+    salesforce_login_url: str = DEFAULT_LOGIN_URL
+    salesforce_api_version: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CrmSettings:
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        return cls(
+            hubspot_token=get("EXPENSEBOT_HUBSPOT_TOKEN"),
+            hubspot_url=get("EXPENSEBOT_HUBSPOT_URL") or HUBSPOT_URL,
+            salesforce_instance_url=get("EXPENSEBOT_SALESFORCE_INSTANCE_URL"),
+            salesforce_token=get("EXPENSEBOT_SALESFORCE_TOKEN"),
+            salesforce_client_id=get("EXPENSEBOT_SALESFORCE_CLIENT_ID"),
+            salesforce_client_secret=get("EXPENSEBOT_SALESFORCE_CLIENT_SECRET"),
+            salesforce_refresh_token=get("EXPENSEBOT_SALESFORCE_REFRESH_TOKEN"),
+            salesforce_login_url=get("EXPENSEBOT_SALESFORCE_LOGIN_URL") or DEFAULT_LOGIN_URL,
+            salesforce_api_version=get("EXPENSEBOT_SALESFORCE_API_VERSION"),
+        )
+
+    @property
+    def hubspot_configured(self) -> bool:
+        return bool(self.hubspot_token)
+
+    @property
+    def salesforce_configured(self) -> bool:
+        oauth = bool(
+            self.salesforce_client_id and (self.salesforce_refresh_token or self.salesforce_client_secret)
+        )
+        return bool(self.salesforce_instance_url and (self.salesforce_token or oauth))
+
+    @property
+    def configured(self) -> bool:
+        return self.hubspot_configured or self.salesforce_configured
+
+    def connectors(self) -> list[Connector]:
+        out: list[Connector] = []
+        if self.hubspot_configured and self.hubspot_token:
+            out.append(HubSpotConnector(self.hubspot_token, self.hubspot_url))
+        if self.salesforce_configured and self.salesforce_instance_url:
+            out.append(
+                SalesforceConnector(
+                    self.salesforce_instance_url,
+                    token=self.salesforce_token,
+                    version=self.salesforce_api_version,
+                    client_id=self.salesforce_client_id,
+                    client_secret=self.salesforce_client_secret,
+                    refresh_token=self.salesforce_refresh_token,
+                    login_url=self.salesforce_login_url,
+                )
+            )
+        return out
+
+
+@dataclass
+class ObjectSync:
+    source: str
+    object_type: str  # companies | contacts
+    full: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    archived: int = 0
+    error: str | None = None
+
+    def line(self) -> str:
+        how = "full" if self.full else "changes only"
+        if self.error:
+            return f"{self.source} {self.object_type}: FAILED ({how}): {self.error}"
+        return (
+            f"{self.source} {self.object_type} ({how}): {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.archived} archived"
+        )
+
+
+@dataclass
+class SyncReport:
+    parts: list[ObjectSync] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(p.error is None for p in self.parts)
+
+    def lines(self) -> list[str]:
+        return [p.line() for p in self.parts]
+
+
+def _cursor(session: Session, source: str, object_type: str) -> dt.datetime | None:
+    state = session.get(CrmSyncState, (source, object_type))
+    if state is None or not state.cursor:
+        return None
+    return dt.datetime.fromisoformat(state.cursor)
+
+
+def _save_state(
+    factory: sessionmaker[Session],
+    source: str,
+    object_type: str,
+    cursor: dt.datetime | None,
+    error: str | None,
+) -> None:
+    with transaction(factory) as session:
+        state = session.get(CrmSyncState, (source, object_type))
+        if state is None:
+            state = CrmSyncState(source=source, object_type=object_type)
+            session.add(state)
+        if cursor is not None:
+            state.cursor = cursor.astimezone(dt.UTC).isoformat()
+        state.last_run_at = dt.datetime.now(dt.UTC)
+        state.last_error = error
+
+
+def _newest(current: dt.datetime | None, seen: dt.datetime | None) -> dt.datetime | None:
+    if seen is None:
+        return current
+    return seen if current is None or seen > current else current
+
+
+def upsert_companies(
+    factory: sessionmaker[Session],
+    source: str,
+    companies: Iterable[RemoteCompany],
+    *,
+    full: bool,
+    part: ObjectSync,
+) -> dt.datetime | None:
+    """Write companies as customers; returns the newest modification time seen."""
+    now = dt.datetime.now(dt.UTC)
+    newest: dt.datetime | None = None
+    seen: set[str] = set()
+    latest: dict[str, RemoteCompany] = {}
+    for company in companies:
+        latest[company.external_id] = company  # a record may come twice across search windows
+        newest = _newest(newest, company.modified_at)
+    with transaction(factory) as session:
+        existing = {
+            ext: (cid, name, domain, archived)
+            for cid, ext, name, domain, archived in session.execute(
+                select(
+                    Customer.id, Customer.external_id, Customer.name, Customer.domain, Customer.archived
+                ).where(Customer.source == source)
+            )
+        }
+        new_rows: list[dict[str, object]] = []
+        changes: list[dict[str, object]] = []
+        for ext, company in latest.items():
+            seen.add(ext)
+            row = {
+                "name": company.name[:512],
+                "domain": (company.domain or None) and company.domain[:255],
+                "archived": company.archived,
+                "remote_modified_at": company.modified_at,
+                "synced_at": now,
+            }
+            if ext not in existing:
+                if company.archived:
+                    continue
+                new_rows.append(
+                    {"source": source, "external_id": ext, "created_at": now, "updated_at": now, **row}
+                )
+                continue
+            cid, name, domain, archived = existing[ext]
+            if (name, domain, archived) == (row["name"], row["domain"], company.archived):
+                part.unchanged += 1
+                continue
+            if company.archived and not archived:
+                part.archived += 1
+            else:
+                part.updated += 1
+            changes.append({"id": cid, "updated_at": now, **row})
+        if full:
+            for ext, (cid, _name, _domain, archived) in existing.items():
+                if ext not in seen and not archived:
+                    changes.append({"id": cid, "archived": True, "synced_at": now, "updated_at": now})
+                    part.archived += 1
+        for start in range(0, len(new_rows), _BATCH):
+            session.execute(insert(Customer), new_rows[start : start + _BATCH])
+        for start in range(0, len(changes), _BATCH):
+            session.execute(update(Customer), changes[start : start + _BATCH])
+        part.created += len(new_rows)
+    return newest
+
+
+def upsert_contacts(
+    factory: sessionmaker[Session], source: str, contacts: Iterable[RemoteContact], *, part: ObjectSync
+) -> dt.datetime | None:
+    """Write contacts, linked to their customer when the company is known."""
+    now = dt.datetime.now(dt.UTC)
+    newest: dt.datetime | None = None
+    latest: dict[str, RemoteContact] = {}
+    for contact in contacts:
+        latest[contact.external_id] = contact
+        newest = _newest(newest, contact.modified_at)
+    with transaction(factory) as session:
+        customer_ids = dict(
+            session.execute(select(Customer.external_id, Customer.id).where(Customer.source == source)).all()
+        )
+        existing = {
+            ext: (cid, customer_id, name, email)
+            for cid, ext, customer_id, name, email in session.execute(
+                select(
+                    Contact.id, Contact.external_id, Contact.customer_id, Contact.name, Contact.email
+                ).where(Contact.source == source)
+            )
+        }
+        new_rows: list[dict[str, object]] = []
+        changes: list[dict[str, object]] = []
+        for ext, contact in latest.items():
+            customer_id = (
+                customer_ids.get(contact.company_external_id or "") if not contact.archived else None
+            )
+            row = {
+                "customer_id": customer_id,
+                "name": contact.name and contact.name[:512],
+                "email": contact.email and contact.email[:320].lower(),
+                "synced_at": now,
+            }
+            if ext not in existing:
+                if contact.archived:
+                    continue
+                new_rows.append({"source": source, "external_id": ext, **row})
+                continue
+            cid, old_customer, old_name, old_email = existing[ext]
+            if (old_customer, old_name, old_email) == (row["customer_id"], row["name"], row["email"]):
+                part.unchanged += 1
+                continue
+            if contact.archived:
+                part.archived += 1
+            else:
+                part.updated += 1
+            changes.append({"id": cid, **row})
+        for start in range(0, len(new_rows), _BATCH):
+            session.execute(insert(Contact), new_rows[start : start + _BATCH])
+        for start in range(0, len(changes), _BATCH):
+            session.execute(update(Contact), changes[start : start + _BATCH])
+        part.created += len(new_rows)
+    return newest
+
+
+def sync_connector(
+    factory: sessionmaker[Session], connector: Connector, *, full: bool = False
+) -> list[ObjectSync]:
+    """Companies first (contacts link to them), each with its own cursor."""
+    parts: list[ObjectSync] = []
+    for object_type in ("companies", "contacts"):
+        with factory() as session:
+            since = None if full else _cursor(session, connector.source, object_type)
+        part = ObjectSync(connector.source, object_type, full=since is None)
+        parts.append(part)
+        try:
+            if object_type == "companies":
+                newest = upsert_companies(
+                    factory, connector.source, connector.companies(since), full=since is None, part=part
+                )
+            else:
+                newest = upsert_contacts(factory, connector.source, connector.contacts(since), part=part)
+        except CrmError as exc:
+            part.error = str(exc)
+            _save_state(factory, connector.source, object_type, None, part.error)
+            if object_type == "companies":
+                break  # contacts would point at stale companies
+            continue
+        _save_state(factory, connector.source, object_type, _newest(since, newest), None)
+    return parts
+
+
+def sync_all(
+    factory: sessionmaker[Session],
+    settings: CrmSettings | None = None,
+    *,
+    connectors: Iterable[Connector] | None = None,
+    full: bool = False,
+) -> SyncReport:
+    """Sync every configured CRM; one failing CRM does not stop the others."""
+    report = SyncReport()
+    owned = list(connectors) if connectors is not None else (settings.connectors() if settings else [])
+    try:
+        for connector in owned:
+            report.parts.extend(sync_connector(factory, connector, full=full))
+    finally:
+        if connectors is None:
+            for connector in owned:
+                connector.close()
+    return report

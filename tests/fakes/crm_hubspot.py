@@ -1,0 +1,255 @@
+"""A small HubSpot CRM v3 API for tests: companies, contacts and notes.
+
+It behaves the way HubSpot documents: list endpoints page with ``paging.next.after`` (at most
+100 per page), the search API filters and sorts on properties, stops at 10,000 results per
+query and caps ``limit`` at 200, private-app tokens go in ``Authorization: Bearer``, and rate
+limits answer 429 with ``policyName`` in the body. Failures can be queued with
+:meth:`FakeHubSpot.fail_next`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+from collections import deque
+from typing import Any, ClassVar
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+
+def iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _parse(value: str) -> dt.datetime:
+    if value.isdigit():
+        return dt.datetime.fromtimestamp(int(value) / 1000, dt.UTC)
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class FakeHubSpot:
+    MODIFIED: ClassVar[dict[str, str]] = {
+        "companies": "hs_lastmodifieddate",
+        "contacts": "lastmodifieddate",
+        "notes": "hs_lastmodifieddate",
+    }
+
+    def __init__(self, token: str = "pat-test-token", *, search_window: int = 10_000) -> None:
+        self.token = token
+        self.search_window = search_window
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {"companies": {}, "contacts": {}, "notes": {}}
+        self.note_companies: dict[str, list[str]] = {}
+        self.requests: list[tuple[str, str, Any]] = []
+        self._failures: deque[tuple[int, dict[str, str], dict[str, Any]]] = deque()
+        self._ids = itertools.count(1001)
+        self._lock = threading.Lock()
+        self.clock = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        self.create_then_fail = 0  # notes created, then answered with a 502 (lost response)
+        self.app = Starlette(
+            routes=[
+                Route("/crm/v3/objects/{obj}", self._list, methods=["GET"]),
+                Route("/crm/v3/objects/{obj}", self._create, methods=["POST"]),
+                Route("/crm/v3/objects/{obj}/search", self._search, methods=["POST"]),
+            ]
+        )
+
+    # ------------------------------------------------------------------ test controls
+
+    def tick(self, seconds: int = 1) -> dt.datetime:
+        self.clock += dt.timedelta(seconds=seconds)
+        return self.clock
+
+    def add_company(self, name: str, domain: str | None = None, *, at: dt.datetime | None = None) -> str:
+        return self._put("companies", {"name": name, "domain": domain}, at)
+
+    def update_company(self, company_id: str, **props: Any) -> None:
+        record = self.objects["companies"][company_id]
+        record["properties"].update(props)
+        record["properties"]["hs_lastmodifieddate"] = iso(self.tick())
+        record["updatedAt"] = record["properties"]["hs_lastmodifieddate"]
+
+    def archive_company(self, company_id: str) -> None:
+        self.objects["companies"][company_id]["archived"] = True
+
+    def add_contact(self, first: str, last: str, email: str | None, company_id: str | None) -> str:
+        props = {"firstname": first, "lastname": last, "email": email, "associatedcompanyid": company_id}
+        return self._put("contacts", props, None)
+
+    def fail_next(
+        self, status: int, *, headers: dict[str, str] | None = None, policy: str = "SECONDLY"
+    ) -> None:
+        body: dict[str, Any]
+        if status == 429:
+            body = {
+                "status": "error",
+                "message": f"You have reached your {policy.lower()} limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": "c0ffee",
+                "policyName": policy,
+            }
+        else:
+            body = {"status": "error", "message": "internal error", "correlationId": "c0ffee"}
+        self._failures.append((status, headers or {}, body))
+
+    def _put(self, obj: str, props: dict[str, Any], at: dt.datetime | None) -> str:
+        object_id = str(next(self._ids))
+        stamp = iso(at or self.tick())
+        props = {**props, self.MODIFIED[obj]: stamp, "hs_object_id": object_id, "createdate": stamp}
+        self.objects[obj][object_id] = {
+            "id": object_id,
+            "properties": props,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+        }
+        return object_id
+
+    # ------------------------------------------------------------------ HTTP
+
+    async def _gate(self, request: Request) -> Response | None:
+        body: Any = None
+        if request.method == "POST":
+            raw = await request.body()
+            body = json.loads(raw) if raw else None
+        self.requests.append(
+            (request.method, request.url.path, body if body is not None else dict(request.query_params))
+        )
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse(
+                {
+                    "status": "error",
+                    "message": "Authentication credentials not found.",
+                    "category": "INVALID_AUTHENTICATION",
+                },
+                status_code=401,
+            )
+        if self._failures:
+            status, headers, payload = self._failures.popleft()
+            return JSONResponse(payload, status_code=status, headers=headers)
+        return None
+
+    @staticmethod
+    def _view(record: dict[str, Any], properties: list[str]) -> dict[str, Any]:
+        props = record["properties"]
+        wanted = properties or list(props)
+        shown = {k: props.get(k) for k in wanted}
+        shown["hs_object_id"] = record["id"]
+        return {**record, "properties": shown}
+
+    async def _list(self, request: Request) -> Response:
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        obj = request.path_params["obj"]
+        if obj not in self.objects:
+            return JSONResponse({"status": "error", "message": f"Unknown object {obj}"}, status_code=404)
+        limit = int(request.query_params.get("limit", "10"))
+        if limit > 100:
+            return JSONResponse({"status": "error", "message": "limit must be at most 100"}, status_code=400)
+        archived = request.query_params.get("archived", "false") == "true"
+        props = [p for p in request.query_params.get("properties", "").split(",") if p]
+        records = sorted(
+            (r for r in self.objects[obj].values() if r["archived"] == archived), key=lambda r: int(r["id"])
+        )
+        after = request.query_params.get("after")
+        if after:
+            records = [r for r in records if int(r["id"]) > int(after)]
+        page = records[:limit]
+        out: dict[str, Any] = {"results": [self._view(r, props) for r in page]}
+        if len(records) > limit:
+            nxt = page[-1]["id"]
+            out["paging"] = {"next": {"after": nxt, "link": f"{request.url.path}?after={nxt}"}}
+        return JSONResponse(out)
+
+    def _matches(self, obj: str, record: dict[str, Any], flt: dict[str, Any]) -> bool:
+        name, op, value = flt["propertyName"], flt["operator"], str(flt.get("value", ""))
+        if name == "associations.company":
+            return value in self.note_companies.get(record["id"], []) if obj == "notes" else False
+        actual = record["properties"].get(name)
+        if actual is None:
+            return False
+        if op in {"GTE", "GT", "LTE", "LT"}:
+            left, right = _parse(str(actual)), _parse(value)
+            return {"GTE": left >= right, "GT": left > right, "LTE": left <= right, "LT": left < right}[op]
+        if op == "EQ":
+            return str(actual) == value
+        if op == "CONTAINS_TOKEN":
+            return value.lower() in re.split(r"[^\w]+", str(actual).lower())
+        raise ValueError(op)
+
+    async def _search(self, request: Request) -> Response:
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        obj = request.path_params["obj"]
+        body = self.requests[-1][2] or {}
+        limit = int(body.get("limit", 10))
+        after = int(body.get("after") or 0)
+        if limit > 200:
+            return JSONResponse({"status": "error", "message": "limit must be at most 200"}, status_code=400)
+        if after >= self.search_window:
+            return JSONResponse(
+                {"status": "error", "message": f"after cannot be {self.search_window} or more"},
+                status_code=400,
+            )
+        records = [
+            r
+            for r in self.objects[obj].values()
+            if not r["archived"]
+            and any(
+                all(self._matches(obj, r, f) for f in g.get("filters", []))
+                for g in body.get("filterGroups") or [{}]
+            )
+        ]
+        records.sort(key=lambda r: int(r["id"]))
+        for sort in reversed(body.get("sorts") or []):
+            prop = str(sort["propertyName"])
+
+            def sort_key(record: dict[str, Any], prop: str = prop) -> str:
+                return str(record["properties"].get(prop) or "")
+
+            records.sort(key=sort_key, reverse=sort["direction"] != "ASCENDING")
+        page = records[after : after + limit]
+        out: dict[str, Any] = {
+            "total": len(records),
+            "results": [self._view(r, body.get("properties") or []) for r in page],
+        }
+        if after + limit < len(records):
+            out["paging"] = {"next": {"after": str(after + limit)}}
+        return JSONResponse(out)
+
+    async def _create(self, request: Request) -> Response:
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        obj = request.path_params["obj"]
+        body = self.requests[-1][2] or {}
+        props = body.get("properties") or {}
+        if obj == "notes" and "hs_timestamp" not in props:
+            return JSONResponse({"status": "error", "message": "hs_timestamp is required"}, status_code=400)
+        companies: list[str] = []
+        for assoc in body.get("associations") or []:
+            types = assoc.get("types") or []
+            if not types or types[0].get("associationTypeId") != 190:
+                return JSONResponse(
+                    {"status": "error", "message": "invalid association type"}, status_code=400
+                )
+            target = str(assoc["to"]["id"])
+            if target not in self.objects["companies"]:
+                return JSONResponse(
+                    {"status": "error", "message": f"company {target} not found"}, status_code=400
+                )
+            companies.append(target)
+        with self._lock:
+            object_id = self._put(obj, props, None)
+            self.note_companies[object_id] = companies
+            if self.create_then_fail:
+                self.create_then_fail -= 1
+                return JSONResponse({"status": "error", "message": "Bad gateway"}, status_code=502)
+        return JSONResponse(self.objects[obj][object_id], status_code=201)
