@@ -13,7 +13,15 @@ from workflows.categories import CATEGORIES
 from workflows.directory import Directory, DirectoryError, Role
 from workflows.fx import MissingRate, RateFileError, RateLookup, RateTable
 from workflows.money import Money, MoneyError, parse_amount
-from workflows.policy import ExpenseFacts, Policy, PolicyError, default_policy, load_policy, summary
+from workflows.policy import (
+    ExpenseFacts,
+    Policy,
+    PolicyError,
+    default_policy,
+    load_policy,
+    policy_to_yaml,
+    summary,
+)
 from workflows.routing import RoutingError, plan_route
 
 
@@ -88,9 +96,15 @@ def check_directory(file: str) -> None:
 
 
 @policy.command("show-default")
-def show_default() -> None:
+@click.option("--yaml", "as_yaml", is_flag=True, help="Print it as a policy file to start from.")
+@click.option("--currency", default="USD", show_default=True, help="Company currency.")
+def show_default(as_yaml: bool, currency: str) -> None:
     """Describe the built-in policy used when no policy file is installed."""
-    click.echo(summary(default_policy()))
+    try:
+        built_in = default_policy(currency)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--currency") from None
+    click.echo(policy_to_yaml(built_in) if as_yaml else summary(built_in), nl=not as_yaml)
 
 
 @policy.command("route")

@@ -294,6 +294,33 @@ def default_policy(company_currency: str = "USD") -> Policy:
     return Policy(company_currency=company_currency)
 
 
+class _PolicyDumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_decimal(dumper: yaml.SafeDumper, value: Decimal) -> yaml.ScalarNode:
+    text = f"{value:f}"
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int", text
+    )
+
+
+def _represent_enum(dumper: yaml.SafeDumper, value: StrEnum) -> yaml.ScalarNode:
+    return dumper.represent_str(value.value)
+
+
+_PolicyDumper.add_representer(Decimal, _represent_decimal)
+_PolicyDumper.add_multi_representer(StrEnum, _represent_enum)
+
+
+def policy_to_yaml(policy: Policy) -> str:
+    """The policy as YAML that :func:`load_policy` reads back to an equal policy."""
+    data = policy.model_dump(mode="python", exclude_none=True)
+    return yaml.dump(
+        data, Dumper=_PolicyDumper, sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+
+
 # --- loading YAML with line numbers ---------------------------------------------------------
 
 _Path = tuple[str | int, ...]

@@ -5,13 +5,19 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows.fx import MissingRate, fixed_rates
 from workflows.money import Money
 from workflows.policy import (
+    CategoryRule,
     ExpenseFacts,
+    Level,
+    LevelApprover,
     Policy,
     PolicyError,
+    Reminders,
     Violation,
     default_policy,
     evaluate,
@@ -457,3 +463,86 @@ def test_category_options_leave_out_prohibited_ones(policy: Policy) -> None:
         ("client_entertainment", "Client entertainment"),
         ("software", "Software"),
     ]
+
+
+def test_policy_to_yaml_round_trips_the_example_and_the_default(policy: Policy) -> None:
+    from workflows.policy import policy_to_yaml
+
+    for original in (policy, default_policy(), default_policy("JPY")):
+        assert load_policy(policy_to_yaml(original)) == original
+    assert "history_factor: 3\n" in policy_to_yaml(default_policy())
+
+
+_amounts = st.decimals(min_value=Decimal(0), max_value=Decimal("100000"), places=2)
+
+
+@st.composite
+def _category_rules(draw: st.DrawFn) -> CategoryRule:
+    limit = draw(st.one_of(st.none(), _amounts))
+    daily = draw(st.one_of(st.none(), _amounts.filter(lambda a: limit is None or a >= limit)))
+    mileage = draw(st.booleans())
+    return CategoryRule(
+        label=draw(
+            st.one_of(
+                st.none(),
+                st.text(
+                    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=20
+                ),
+            )
+        ),
+        limit=limit,
+        daily_limit=daily,
+        receipt_required_above=draw(st.one_of(st.none(), _amounts)),
+        requires_customer=draw(st.booleans()),
+        billable=draw(st.booleans()),
+        auto_approve=draw(st.booleans()),
+        prohibited=draw(st.booleans()),
+        rate_per_unit=draw(_amounts) if mileage else None,
+        unit=draw(st.sampled_from(["km", "mile"])) if mileage else None,
+    )
+
+
+@st.composite
+def _policies(draw: st.DrawFn) -> Policy:
+    thresholds = sorted(draw(st.sets(_amounts, max_size=3)))
+    return Policy(
+        company_currency=draw(st.sampled_from(["USD", "EUR", "JPY", "KWD"])),
+        categories=draw(
+            st.dictionaries(
+                st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True),
+                _category_rules(),
+                min_size=1,
+                max_size=4,
+            )
+        ),
+        receipt_required_above=draw(_amounts),
+        max_age_days=draw(st.integers(min_value=1, max_value=3650)),
+        approval_levels=[
+            Level(above=a, approver=draw(st.sampled_from(list(LevelApprover)))) for a in thresholds
+        ],
+        auto_approve_below=draw(st.one_of(st.none(), _amounts)),
+        prohibited_merchants=draw(
+            st.lists(
+                st.text(
+                    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs")),
+                    min_size=1,
+                    max_size=12,
+                ),
+                max_size=3,
+            )
+        ),
+        reminders=Reminders(
+            after_working_hours=draw(st.integers(min_value=1, max_value=200)),
+            escalate_after_days=draw(st.integers(min_value=1, max_value=30)),
+            timezone=draw(st.sampled_from(["UTC", "Asia/Kuala_Lumpur", "America/New_York"])),
+            holidays=draw(st.lists(st.dates(), max_size=3)),
+        ),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(_policies())
+def test_any_policy_survives_yaml(original: Policy) -> None:
+    from workflows.policy import policy_to_yaml
+
+    assert load_policy(policy_to_yaml(original)) == original

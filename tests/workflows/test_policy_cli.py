@@ -165,3 +165,14 @@ def test_check_warns_about_categories_the_app_offers(tmp_path: Path) -> None:
         in result.output
     )
     assert "meals," not in result.output.split("warning:")[1]
+
+
+def test_show_default_as_yaml_loads_back() -> None:
+    from workflows.policy import default_policy, load_policy
+
+    result = CliRunner().invoke(policy, ["show-default", "--yaml", "--currency", "myr"])
+    assert result.exit_code == 0, result.output
+    assert load_policy(result.output) == default_policy("MYR")
+    assert "  meals:\n    limit: 75.00\n    daily_limit: 100.00\n" in result.output
+    bad = CliRunner().invoke(policy, ["show-default", "--currency", "dollars"])
+    assert bad.exit_code == 2
