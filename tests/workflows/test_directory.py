@@ -260,3 +260,14 @@ def test_csv_round_trip(generated: list[Person]) -> None:
         assert [p.email for p in again.chain_of(person.email)] == [
             p.email for p in directory.chain_of(person.email)
         ]
+
+
+@given(people())
+def test_department_head_is_a_member_at_the_top_of_the_department(generated: list[Person]) -> None:
+    directory = Directory.from_people(generated)
+    for department in directory.departments():
+        head = directory.department_head(department)
+        assert head is not None and head.department == department
+        manager = directory.manager_of(head.email)
+        assert manager is None or manager.department != department
+        assert directory.department_head(department.upper()) == head
