@@ -209,3 +209,36 @@ def test_app_home_lists_my_expenses(app: Harness) -> None:
     app.driver.app_home_opened(EMPLOYEE)
     home = wait_until(lambda: app.slack.home_view(EMPLOYEE))
     assert "My expenses" in str(home["blocks"]) and "8.80 USD" in str(home["blocks"])
+
+
+def test_a_receipt_posted_in_the_expenses_channel_works_like_the_dm(tmp_path: Path, sqlite_url: str) -> None:
+    with running_app(
+        tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_EXPENSES_CHANNELS": "C_EXP"}
+    ) as app:
+        app.slack.add_channel("C_EXP", "expenses")
+        file = app.slack.add_file(cafe_receipt("19.99"), "r.jpg", "image/jpeg", EMPLOYEE)
+        message = app.slack.post_as_user(EMPLOYEE, "C_EXP", "taxi to Globex", files=[file])
+        event = {"type": "message", "subtype": "file_share", "channel": "C_EXP", "channel_type": "channel",
+                 "user": EMPLOYEE, "text": "taxi to Globex", "ts": message.ts, "files": [app.slack.file(file["id"])]}  # fmt: skip
+        assert app.driver.event(event).status_code == 200
+        card = app.wait_card(EMPLOYEE)
+        assert "19.99" in card_text(card) and card.channel.startswith("D")
+        note = wait_until(lambda: app.slack.thread("C_EXP", message.ts)[1:])
+        assert "direct message" in note[-1].text
+        # A file in a channel that is not an expenses channel is ignored.
+        other = app.slack.add_file(cafe_receipt("1.00"), "x.jpg", "image/jpeg", EMPLOYEE)
+        app.slack.add_channel("C_RANDOM", "random")
+        msg = app.slack.post_as_user(EMPLOYEE, "C_RANDOM", "lol", files=[other])
+        app.driver.event(
+            {**event, "channel": "C_RANDOM", "ts": msg.ts, "files": [app.slack.file(other["id"])]}
+        )
+        time.sleep(1.5)
+        assert len([m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons()]) == 1
+
+
+def test_slack_server_errors_while_reading_are_retried(app: Harness) -> None:
+    app.slack.fail("files.info", "internal_error", times=3, status=500)
+    app.upload(EMPLOYEE, cafe_receipt("27.00"))
+    card = app.wait_card(EMPLOYEE, timeout=40)
+    assert "27.00" in card_text(card)
+    assert len([c for c in app.slack.calls_to("files.info") if c.http_status == 500]) == 3
