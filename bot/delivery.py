@@ -69,12 +69,25 @@ def _claim(ctx: AppContext, message_id: int) -> tuple[str, dict[str, Any], int] 
         return row.kind, dict(row.payload), row.attempts
 
 
+# Modules that register more senders with @sender; imported on first use (they import this one).
+SENDER_MODULES = ("bot.payouts",)
+
+
+def _sender_for(kind: str) -> Sender | None:
+    if kind not in _SENDERS:
+        import importlib
+
+        for module in SENDER_MODULES:
+            importlib.import_module(module)
+    return _SENDERS.get(kind)
+
+
 async def deliver_one(ctx: AppContext, message_id: int) -> bool:
     claimed = await asyncio.to_thread(_claim, ctx, message_id)
     if claimed is None:
         return False
     kind, payload, attempts = claimed
-    send = _SENDERS.get(kind)
+    send = _sender_for(kind)
     try:
         if send is None:
             raise RuntimeError(f"no sender for outbox kind {kind!r}")
