@@ -355,8 +355,8 @@ async def read_receipt_job(ctx: AppContext, expense_id: int) -> None:
 
 async def read_receipt_failed(ctx: AppContext, expense_id: int, error: str) -> None:
     """The reading job failed for good: the employee gets a card to fill in by hand."""
-    message = ("I could not read this receipt (an internal error; the file is kept). "
-               "Click *Edit* to type the merchant, date and total.")  # fmt: skip
+    message = ("I could not read this receipt because of an internal error (it was tried several times). "
+               "Click *Edit* to type the merchant, date and total, or send the receipt again.")  # fmt: skip
     log.error("reading expense %s failed for good: %s", expense_id, error)
     await asyncio.to_thread(_apply_reading, ctx, expense_id, None, message)
     await deliver_pending(ctx)

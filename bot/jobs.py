@@ -17,7 +17,6 @@ from bot.context import AppContext
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "expensebot"
-RETRY_DELAYS = (2, 10, 30)
 
 JobFn = Callable[..., Coroutine[Any, Any, None]]
 
@@ -43,11 +42,10 @@ class JobRunner(Protocol):
 class InProcessRunner:
     """Runs jobs as tasks on the app's event loop (the embedded mode)."""
 
-    def __init__(self, ctx: AppContext, loop: asyncio.AbstractEventLoop | None = None,
-                 delays: tuple[float, ...] = RETRY_DELAYS) -> None:  # fmt: skip
+    def __init__(self, ctx: AppContext, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.ctx = ctx
         self.loop = loop
-        self.delays = delays
+        self.delays = ctx.settings.retry_delays
         self.tasks: set[asyncio.Future[None]] = set()
 
     def enqueue(self, name: str, *args: Any) -> None:
@@ -106,8 +104,9 @@ class RQRunner:
         from rq import Retry
 
         try:
+            delays = [max(1, round(d)) for d in self.ctx.settings.retry_delays]
             self.queue.enqueue_call(
-                run_rq_job, args=(name, *args), retry=Retry(max=len(RETRY_DELAYS), interval=list(RETRY_DELAYS)),
+                run_rq_job, args=(name, *args), retry=Retry(max=len(delays), interval=delays) if delays else None,
                 timeout=600, failure_ttl=7 * 24 * 3600, result_ttl=3600,
             )  # fmt: skip
         except redis.RedisError as exc:

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, alias="EXPENSEBOT_MAX_UPLOAD_BYTES")
     scheduler_enabled: bool = Field(default=True, alias="EXPENSEBOT_SCHEDULER")
     log_level: str = Field(default="INFO", alias="EXPENSEBOT_LOG_LEVEL")
+    job_retry_delays: str = Field(default="2,10,30", alias="EXPENSEBOT_JOB_RETRY_DELAYS")
+
+    @property
+    def retry_delays(self) -> tuple[float, ...]:
+        """Seconds between the attempts of a failing background job."""
+        return tuple(float(part) for part in self.job_retry_delays.split(",") if part.strip())
 
     @property
     def api_base_url(self) -> str:

@@ -242,3 +242,15 @@ def test_slack_server_errors_while_reading_are_retried(app: Harness) -> None:
     card = app.wait_card(EMPLOYEE, timeout=40)
     assert "27.00" in card_text(card)
     assert len([c for c in app.slack.calls_to("files.info") if c.http_status == 500]) == 3
+
+
+def test_a_job_that_keeps_failing_ends_with_a_card_to_fill_in(tmp_path: Path, sqlite_url: str) -> None:
+    fast = {"EXPENSEBOT_JOB_RETRY_DELAYS": "0.2,0.2"}
+    with running_app(tmp_path, database_url=sqlite_url, extra_env=fast) as app:
+        app.slack.fail("files.info", "internal_error", times=50)
+        app.upload(EMPLOYEE, cafe_receipt("33.00"))
+        card = app.wait_card(EMPLOYEE, timeout=30)
+        assert "internal error" in card_text(card) and "Edit" in card_text(card)
+        assert (
+            len(app.slack.calls_to("files.info")) >= 3
+        )  # first try + two retries (+ the file_shared lookup)
