@@ -65,6 +65,7 @@ _FUZZY_MIN_LEN = 4
 _TWO_EDITS_MIN_LEN = 8
 _POSTINGS_CAP = 2500
 _PRESELECT = 40
+_NEW_CANDIDATES_MAX = 300
 _STOP = frozenset({"and", "of", "the", "de", "la", "le", "et", "und", "y", "e", "for", "a", "an", "s"})
 
 
@@ -479,25 +480,26 @@ class CustomerIndex:
         weight = self._weight
         keys = sorted(hits, key=lambda k: len(postings[k]))
         acc: dict[int, float] = {}
-        for rank, key in enumerate(keys):
-            plist = postings[key]
-            if len(plist) > _POSTINGS_CAP and (rank >= 2 or acc):
-                break
-            gain = weight.get(key, 0.8) * max(h[2] for h in hits[key])
-            if _weak(key):
-                gain *= 0.3
-            for vid in plist[: _POSTINGS_CAP * 4]:
-                acc[vid] = acc.get(vid, 0.0) + gain
         for acr in acronym_at:
             for vid in self._acronyms[acr]:
                 acc[vid] = acc.get(vid, 0.0) + 0.5
+        for key in keys:
+            plist = postings[key]
+            gain = weight.get(key, 0.8) * max(h[2] for h in hits[key])
+            if _weak(key):
+                gain *= 0.3
+            if not acc or len(plist) <= _NEW_CANDIDATES_MAX:
+                for vid in plist[: _POSTINGS_CAP * 4]:
+                    acc[vid] = acc.get(vid, 0.0) + gain
+            elif len(plist) <= _POSTINGS_CAP * 8:
+                # A common word only strengthens customers found through rarer words.
+                for vid in plist:
+                    if vid in acc:
+                        acc[vid] += gain
         variants = self._variants
         if len(acc) > _PRESELECT:
-            chosen: Iterable[int] = heapq.nlargest(
-                _PRESELECT,
-                acc,
-                key=lambda vid: acc[vid] * math.sqrt(min(1.0, acc[vid] / variants[vid].total)),
-            )
+            ranked = [(a * math.sqrt(min(1.0, a / variants[vid].total)), vid) for vid, a in acc.items()]
+            chosen: Iterable[int] = [vid for _r, vid in heapq.nlargest(_PRESELECT, ranked)]
         else:
             chosen = acc
         for vid in chosen:
