@@ -26,6 +26,7 @@ from storage import audit, outbox
 from storage.db import transaction
 from storage.models import Customer, Expense, MerchantCorrection, ReceiptFile, utcnow
 from workflows.categories import CATEGORIES, guess_category
+from workflows.corrections import alias_from_note
 from workflows.expenses import EDITABLE, Move, Status, TransitionError, expense_ref, transition
 from workflows.money import Money, MoneyError, is_currency, parse_amount
 
@@ -258,14 +259,19 @@ def _duplicate_warning(session: Any, expense: Expense) -> str | None:
     return None
 
 
-def _match_customer(ctx: AppContext, texts: list[str]) -> Any:
+def _match_customer(ctx: AppContext, session: Any, texts: list[str], department: str | None) -> Any:
+    from storage.customers import learned_aliases
+
     index = ctx.customers.index()
     if len(index) == 0:
         return None
-    return index.match(*[t for t in texts if t], limit=5)
+    learned = learned_aliases(session, department) if department else {}
+    return index.match(*[t for t in texts if t], limit=5, extra_aliases=learned or None)
 
 
-def _apply_reading(ctx: AppContext, expense_id: int, facts: Any | None, error: str | None) -> None:
+def _apply_reading(
+    ctx: AppContext, expense_id: int, facts: Any | None, error: str | None, department: str | None = None
+) -> None:
     with transaction(ctx.db) as session:
         expense = session.get(Expense, expense_id)
         if expense is None or expense.status != Status.READING:
@@ -288,7 +294,9 @@ def _apply_reading(ctx: AppContext, expense_id: int, facts: Any | None, error: s
             expense.currency = ctx.settings.company_currency.upper()
             guess = guess_category(None, "", expense.note or "")
         expense.category = guess.category
-        match = _match_customer(ctx, [expense.note or "", facts.merchant or "" if facts else ""])
+        match = _match_customer(
+            ctx, session, [expense.note or "", facts.merchant or "" if facts else ""], department
+        )
         if match is not None:
             external_to_row = _customer_rows(session, [c.id for c in match.candidates])
             if match.customer is not None and match.confident and match.customer.id in external_to_row:
@@ -331,6 +339,7 @@ async def read_receipt_job(ctx: AppContext, expense_id: int) -> None:
     status, file_id, receipt_id, employee = await asyncio.to_thread(load)
     if status != Status.READING:
         return
+    department = await _department(ctx, employee)
     facts, error = None, None
     if receipt_id is None and file_id:
         try:
@@ -349,8 +358,20 @@ async def read_receipt_job(ctx: AppContext, expense_id: int) -> None:
 
         content = await asyncio.to_thread(receipt_bytes)
         facts, error = await asyncio.to_thread(_read, ctx, content)
-    await asyncio.to_thread(_apply_reading, ctx, expense_id, facts, error)
+    await asyncio.to_thread(_apply_reading, ctx, expense_id, facts, error, department)
     await deliver_pending(ctx)
+
+
+async def _department(ctx: AppContext, user_id: str) -> str | None:
+    """The employee's team, which scopes the customer aliases learned from corrections."""
+    from bot import identity
+
+    try:
+        email = await identity.email_of(ctx, user_id)
+    except Exception:  # matching still works without the team's own aliases
+        return None
+    person = ctx.directory.get(email) if email else None
+    return person.department if person else None
 
 
 async def read_receipt_failed(ctx: AppContext, expense_id: int, error: str) -> None:
@@ -458,13 +479,14 @@ def _save_edit(
 
 def _remember_customer(ctx: AppContext, session: Any, expense: Expense, customer_id: int, user_id: str,
                        department: str | None) -> None:  # fmt: skip
-    """A correction becomes an alias for the employee's team, so the next note matches."""
+    """A correction becomes an alias for the employee's team, so the next such note matches."""
     from storage.customers import add_learned_alias
 
-    if expense.note:
-        phrase = expense.note.strip()[:200]
-        add_learned_alias(session, customer_id, phrase, department or "", user_id)
-        ctx.customers.invalidate()
+    phrase = alias_from_note(expense.note)
+    if phrase and department:
+        add_learned_alias(session, customer_id, phrase, department, user_id)
+        audit.record(session, actor=user_id, action="customer.alias_learned", entity="customer",
+                     entity_id=customer_id, after={"alias": phrase, "team": department})  # fmt: skip
 
 
 async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) -> str | None:
@@ -479,7 +501,9 @@ async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) 
     return error
 
 
-def _pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
+def _pick_customer(
+    ctx: AppContext, expense_id: int, user_id: str, value: str, department: str | None
+) -> str | None:
     with transaction(ctx.db) as session:
         expense = session.get(Expense, expense_id)
         if expense is None:
@@ -491,6 +515,8 @@ def _pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -
         before = audit.expense_snapshot(expense)
         expense.customer_id = None if value == "none" else int(value)
         expense.customer_confirmed = True
+        if expense.customer_id is not None:
+            _remember_customer(ctx, session, expense, expense.customer_id, user_id, department)
         audit.record(session, actor=user_id, action="expense.customer_picked", entity="expense",
                      entity_id=expense.id, before=before, after=audit.expense_snapshot(expense))  # fmt: skip
         session.flush()
@@ -501,7 +527,8 @@ def _pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -
 
 
 async def pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
-    error = await asyncio.to_thread(_pick_customer, ctx, expense_id, user_id, value)
+    department = await _department(ctx, user_id)
+    error = await asyncio.to_thread(_pick_customer, ctx, expense_id, user_id, value, department)
     await deliver_pending(ctx)
     return error
 

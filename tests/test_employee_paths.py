@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.devslack import date, select, text_input
+from bot.devslack import date, external_select, select, text_input
 from tests.support import ADMIN, EMPLOYEE, MANAGER, Harness, cafe_receipt, render_receipt, running_app
 
 
@@ -254,3 +254,32 @@ def test_a_job_that_keeps_failing_ends_with_a_card_to_fill_in(tmp_path: Path, sq
         assert (
             len(app.slack.calls_to("files.info")) >= 3
         )  # first try + two retries (+ the file_shared lookup)
+
+
+def test_customer_picker_and_a_correction_changes_the_next_match(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("40.00"), note="lunch with the Initrode folks")
+    card = app.wait_card(EMPLOYEE)
+    assert "Globex" not in card_text(card)
+    app.driver.click(EMPLOYEE, card, "Edit")
+    modal = app.wait_view(EMPLOYEE, "expense_edit_view")
+    options = app.driver.block_suggestion(EMPLOYEE, "customer_search", "glob", view=modal).json()["options"]
+    globex = next(o for o in options if o["text"]["text"] == "Globex Industries Inc")
+    assert options[-1]["value"] == "none"  # "No customer" is always a choice
+    fields = {b["block_id"]: b for b in modal["blocks"]}
+    values = {
+        "merchant": {"merchant": text_input("Blue Bottle Cafe")},
+        "date": {"date": date(fields["date"]["element"].get("initial_date", "2026-11-14"))},
+        "amount": {"amount": text_input("40.00")},
+        "currency": {"currency": text_input("USD")},
+        "category": {"category": select("client_entertainment", "Client entertainment")},
+        "customer": {"customer_search": external_select(globex["value"], globex["text"]["text"])},
+        "note": {"note": text_input("lunch with the Initrode folks")},
+    }
+    app.driver.submit_view(EMPLOYEE, modal, values)
+    wait_until(lambda: "Globex Industries Inc" in card_text(app.slack.message(card.channel, card.ts)))
+    # The correction was remembered for the employee's team: the next note with that name matches.
+    app.upload(EMPLOYEE, cafe_receipt("55.00"), note="dinner with Initrode")
+    second = wait_until(
+        lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons() and "55.00" in card_text(m)]
+    )[0]
+    assert "Globex Industries Inc" in card_text(second)
