@@ -1,0 +1,113 @@
+"""Command-line receipt reading: ``expensebot scan`` and ``expensebot eval-ocr``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import click
+
+from ocr.engines import ENGINES
+from ocr.model import OcrConfig, ReceiptHint
+from ocr.scan import ScanOutcome, evaluate, scan_paths
+
+
+def _config(engine: str | None) -> OcrConfig:
+    return OcrConfig(engine=engine) if engine else OcrConfig()
+
+
+@click.command("scan")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line per file, in order.")
+@click.option(
+    "--engine", type=click.Choice(ENGINES), default=None, help="OCR engine (default: the measured best)."
+)
+@click.option("--country", default=None, help="Country hint (ISO 3166 code) for dates and currency.")
+@click.option("--currency", default=None, help="Currency hint (ISO 4217 code).")
+@click.option("--workers", type=int, default=None, help="Processes to use (default: one per core).")
+def scan(
+    files: tuple[str, ...],
+    as_json: bool,
+    engine: str | None,
+    country: str | None,
+    currency: str | None,
+    workers: int | None,
+) -> None:
+    """Read receipts (JPEG, PNG, WebP, HEIC, PDF) and print merchant, date, total and currency."""
+    hint = ReceiptHint(country=country, currency=currency) if country or currency else None
+    outcomes = scan_paths(list(files), config=_config(engine), hint=hint, workers=workers)
+    if as_json:
+        for outcome in outcomes:
+            click.echo(json.dumps(outcome.result, ensure_ascii=False))
+        return
+    header = f"{'file':<32} {'merchant':<34} {'date':<10} {'total':>12} {'cur':<4}  note"
+    click.echo(header)
+    click.echo("-" * len(header))
+    for outcome in outcomes:
+        r = outcome.result
+        note = r["error"] or ""
+        if not note:
+            low = [k for k, v in r["confidence"].items() if v < 0.6]
+            note = f"check {', '.join(low)}" if low else ""
+        click.echo(
+            f"{_cut(r['file'], 32):<32} {_cut(r['merchant'] or '-', 34):<34} {r['date'] or '-':<10} "
+            f"{r['total'] or '-':>12} {r['currency'] or '-':<4}  {note}"
+        )
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _progress(outcomes: Iterator[ScanOutcome], total: int) -> Iterator[ScanOutcome]:
+    from tqdm import tqdm
+
+    yield from tqdm(outcomes, total=total, file=sys.stderr, unit="receipt", desc="reading")
+
+
+@click.command("eval-ocr")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures.")
+@click.option("--engine", type=click.Choice(ENGINES), default=None, help="OCR engine to measure.")
+@click.option("--workers", type=int, default=None, help="Processes to use (default: one per core).")
+@click.option("--limit", type=int, default=None, help="Measure only the first N receipts.")
+@click.option("--misses", type=int, default=10, show_default=True, help="Worst misses to show.")
+def eval_ocr(
+    directory: str, as_json: bool, engine: str | None, workers: int | None, limit: int | None, misses: int
+) -> None:
+    """Accuracy and speed of `scan` on a labelled set: DIR/img/*.jpg with DIR/key/*.json (SROIE keys)."""
+    try:
+        report = evaluate(directory, config=_config(engine), workers=workers, limit=limit, progress=_progress)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        report["worst_misses"] = report["worst_misses"][:misses] if misses >= 0 else report["worst_misses"]
+        click.echo(json.dumps(report, ensure_ascii=False))
+        return
+    _print_report(report, misses)
+
+
+def _print_report(report: dict[str, Any], misses: int) -> None:
+    n = report["receipts"]
+    click.echo(f"{n} receipts in {report['directory']}, engine {report['engine']}")
+    click.echo(f"{'field':<10} {'exact':>8} {'≥0.9 similar':>13} {'misses with value in text':>26}")
+    for name, acc in report["accuracy"].items():
+        click.echo(
+            f"{name:<10} {acc:>8.1%} {report['within_0_9'][name]:>13.1%} {report['misses_in_text'][name]:>26}"
+        )
+    spr = report["seconds_per_receipt"]
+    click.echo(f"time per receipt: median {spr['median']:.2f} s, p95 {spr['p95']:.2f} s")
+    click.echo(
+        f"batch wall time: {report['wall_seconds']:.1f} s, {report['wall_seconds_per_receipt']:.2f} s per receipt"
+    )
+    click.echo(f"peak memory per process: {report['peak_memory_mb']:.0f} MB")
+    if misses > 0 and report["worst_misses"]:
+        click.echo("worst misses:")
+        for miss in report["worst_misses"][:misses]:
+            where = "in text" if miss["in_text"] else "misread"
+            click.echo(
+                f"  {miss['file']:<10} {miss['field']:<9} want {miss['expected']!r:<36} "
+                f"got {miss['got']!r} ({where})"
+            )

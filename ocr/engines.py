@@ -1,0 +1,150 @@
+"""OCR engines behind one small contract: an RGB page image in, positioned words out.
+
+Each engine is created once per process (and per thread setting) and reused for every receipt.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import statistics
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from ocr.model import Word
+
+ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
+
+
+@dataclass(frozen=True)
+class PageText:
+    """The words read on one page, plus the page's measured skew (slope dy/dx of text lines)."""
+
+    words: tuple[Word, ...]
+    skew: float = 0.0
+
+
+class Engine(Protocol):
+    name: str
+
+    def read(self, image: Image.Image) -> PageText: ...
+
+
+def get_engine(name: str, threads: int = 0) -> Engine:
+    """The process-wide engine called ``name`` (created on first use)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(ENGINES)}")
+    return _engine(name, threads)
+
+
+@functools.cache
+def _engine(name: str, threads: int) -> Engine:
+    if name == "tesseract":
+        return TesseractEngine(threads)
+    return RapidOcrEngine(threads)
+
+
+def _split_words(text: str, box: tuple[int, int, int, int], confidence: float) -> list[Word]:
+    """Split one recognised text segment into words, with boxes in proportion to character offsets."""
+    left, top, right, bottom = box
+    if not text.strip():
+        return []
+    width = max(right - left, 1)
+    n = max(len(text), 1)
+    words: list[Word] = []
+    start = 0
+    for part in text.split(" "):
+        if part:
+            x0 = left + width * start // n
+            x1 = left + width * (start + len(part)) // n
+            words.append(Word(part, x0, top, max(x1, x0 + 1), bottom, confidence))
+        start += len(part) + 1
+    return words
+
+
+class RapidOcrEngine:
+    """PP-OCRv4 detection and recognition run by onnxruntime; the models ship inside the wheel."""
+
+    name = "rapidocr"
+
+    def __init__(self, threads: int = 0) -> None:
+        from rapidocr_onnxruntime import RapidOCR
+
+        n = threads if threads > 0 else -1
+        params: dict[str, Any] = {"Global.use_cls": False, "Global.print_verbose": False}
+        for part in ("Det", "Cls", "Rec"):
+            params[f"{part}.intra_op_num_threads"] = n
+            params[f"{part}.inter_op_num_threads"] = 1 if threads > 0 else -1
+        self._ocr = RapidOCR(**params)
+
+    def read(self, image: Image.Image) -> PageText:
+        array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RapidOCR expects BGR like OpenCV
+        result, _ = self._ocr(np.ascontiguousarray(array), use_cls=False)
+        words: list[Word] = []
+        slopes: list[float] = []
+        for quad, text, score in result or []:
+            xs = [float(p[0]) for p in quad]
+            ys = [float(p[1]) for p in quad]
+            box = (int(min(xs)), int(min(ys)), math.ceil(max(xs)), math.ceil(max(ys)))
+            words.extend(_split_words(str(text), box, float(score)))
+            dx = float(quad[1][0]) - float(quad[0][0])
+            if dx > 3 * (box[3] - box[1]) and dx > 0:
+                slopes.append((float(quad[1][1]) - float(quad[0][1])) / dx)
+        skew = statistics.median(slopes) if slopes else 0.0
+        return PageText(tuple(words), skew)
+
+
+class TesseractEngine:
+    """Tesseract through pytesseract, one word per box."""
+
+    name = "tesseract"
+
+    def __init__(self, threads: int = 0) -> None:
+        import pytesseract
+
+        # Tesseract's OpenMP threads cost more than they give on receipt-sized images.
+        os.environ.setdefault("OMP_THREAD_LIMIT", str(threads if threads > 0 else 1))
+        self._tess = pytesseract
+        self.config = "--psm 4"
+
+    def read(self, image: Image.Image) -> PageText:
+        gray = ImageOps.grayscale(image)
+        data = self._tess.image_to_data(
+            gray, lang="eng", config=self.config, output_type=self._tess.Output.DICT
+        )
+        words: list[Word] = []
+        for i, text in enumerate(data["text"]):
+            text = str(text).strip()
+            conf = float(data["conf"][i])
+            if not text or conf < 0:
+                continue
+            left, top = int(data["left"][i]), int(data["top"][i])
+            words.append(
+                Word(text, left, top, left + int(data["width"][i]), top + int(data["height"][i]), conf / 100)
+            )
+        return PageText(tuple(words), 0.0)
+
+
+def detect_rotation(image: Image.Image) -> int:
+    """Degrees (0, 90, 180, 270) the page must be turned counter-clockwise to stand upright.
+
+    Uses tesseract's orientation detector; returns 0 when it is unsure.
+    """
+    import pytesseract
+
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    small = ImageOps.grayscale(image)
+    longest = max(small.size)
+    if longest > 1600:
+        small = small.resize((small.width * 1600 // longest, small.height * 1600 // longest))
+    try:
+        osd = pytesseract.image_to_osd(small, config="--psm 0", output_type=pytesseract.Output.DICT)
+    except pytesseract.TesseractError:
+        return 0
+    if float(osd.get("orientation_conf", 0.0)) < 1.0:
+        return 0
+    return int(osd.get("rotate", 0)) % 360

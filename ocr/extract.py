@@ -1,0 +1,366 @@
+"""From lines of text to receipt facts: total, subtotal, tax, date, currency, merchant.
+
+Layout matters: a total is the amount printed on the same line as a total label (or just below it),
+checked against the other amounts on the receipt (subtotal + tax, cash - change).
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rapidfuzz import fuzz
+
+from ocr import rules
+from ocr.fields import DateMatch, find_amounts, find_currency_marks, find_dates
+from ocr.model import KnownMerchant, ReceiptHint
+from workflows.money import ABSURD_AMOUNT, CURRENCIES, minor_units
+
+_TOLERANCE = Decimal("0.05")  # cash rounding to 5 cents is common
+
+
+def normalise(text: str) -> str:
+    """Upper case, compatible Unicode forms (full-width digits become ASCII), single spaces."""
+    text = unicodedata.normalize("NFKC", text).upper()
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class Extracted:
+    merchant: str | None = None
+    date: datetime.date | None = None
+    total: Decimal | None = None
+    currency: str | None = None
+    subtotal: Decimal | None = None
+    tax: Decimal | None = None
+    confidence: dict[str, float] = field(default_factory=dict)
+    header_text: str = ""
+
+
+def extract(
+    lines: Sequence[str], hint: ReceiptHint | None = None, match_threshold: float = 88.0
+) -> Extracted:
+    hint = hint or ReceiptHint()
+    upper = [normalise(line) for line in lines]
+    upper = [line for line in upper if line]
+    currency, currency_conf = extract_currency(upper, hint)
+    decimals = minor_units(currency) if currency else 2
+    total = extract_total(upper, decimals)
+    date, date_conf = extract_date(upper, hint, currency)
+    merchant, merchant_conf, header = extract_merchant(upper, hint.known_merchants, match_threshold)
+    if total.total is None:
+        currency_conf = min(currency_conf, 0.5)
+    return Extracted(
+        merchant=merchant,
+        date=date,
+        total=total.total,
+        currency=currency,
+        subtotal=total.subtotal,
+        tax=total.tax,
+        confidence={
+            "merchant": merchant_conf,
+            "date": date_conf,
+            "total": total.confidence,
+            "currency": currency_conf,
+        },
+        header_text=header,
+    )
+
+
+# ------------------------------------------------------------------------------------------ total
+
+
+@dataclass(frozen=True)
+class TotalResult:
+    total: Decimal | None
+    subtotal: Decimal | None
+    tax: Decimal | None
+    confidence: float
+
+
+def _label_weight(line: str) -> float:
+    weight = 0.0
+    for label in rules.TOTAL_LABELS:
+        if label.pattern.search(line):
+            weight = max(weight, label.weight)
+    if weight == 0:
+        return 0.0
+    if any(p.search(line) for p in rules.NOT_TOTAL_HARD):
+        return 0.0
+    if weight < 9 and any(p.search(line) for p in rules.NOT_TOTAL_SOFT):
+        return 0.0
+    return weight
+
+
+def _matches(line: str, patterns: Sequence[re.Pattern[str]]) -> bool:
+    return any(p.search(line) for p in patterns)
+
+
+def _last_amount(line: str, decimals: int) -> Decimal | None:
+    amounts = [a for a in find_amounts(line, decimals) if Decimal(0) <= a.value < ABSURD_AMOUNT]
+    return amounts[-1].value if amounts else None
+
+
+def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
+    """The amount paid, with subtotal and tax when printed, and a confidence 0..1."""
+    per_line = [
+        [a.value for a in find_amounts(line, decimals) if abs(a.value) < ABSURD_AMOUNT] for line in lines
+    ]
+    has_label = [_label_weight(line) for line in lines]
+    is_other = [
+        _matches(line, rules.TENDER_LABELS)
+        or _matches(line, rules.CHANGE_LABELS)
+        or _matches(line, rules.ROUNDING_LABELS)
+        or _matches(line, rules.TAX_LABELS)
+        or _matches(line, rules.SUBTOTAL_LABELS)
+        for line in lines
+    ]
+
+    subtotal = tax = None
+    tenders: list[Decimal] = []
+    changes: list[Decimal] = []
+    for line, amounts in zip(lines, per_line, strict=True):
+        if not amounts:
+            continue
+        if subtotal is None and _matches(line, rules.SUBTOTAL_LABELS):
+            subtotal = amounts[-1]
+        elif _matches(line, rules.CHANGE_LABELS):
+            changes.append(amounts[-1])
+        elif _matches(line, rules.TENDER_LABELS):
+            tenders.append(amounts[-1])
+        elif _matches(line, rules.TAX_LABELS) and has_label[lines.index(line)] < 9:
+            tax = amounts[-1]  # the last tax line is usually the tax total
+
+    scores: dict[Decimal, float] = {}
+    for i, weight in enumerate(has_label):
+        if weight == 0:
+            continue
+        amounts = [a for a in per_line[i] if a > 0]
+        score = weight
+        if not amounts:
+            # the amount is often printed on the line below the label
+            for j in (i + 1, i + 2):
+                if j < len(lines) and per_line[j] and has_label[j] == 0 and not is_other[j]:
+                    amounts = [a for a in per_line[j] if a > 0]
+                    score = weight - 1.5 - (j - i - 1)
+                    break
+        if not amounts:
+            continue
+        value = amounts[-1]
+        # later labels of the same strength win: a total after rounding follows the one before it
+        scores[value] = max(scores.get(value, 0.0), score) + 0.3 + 0.01 * i / max(len(lines), 1)
+
+    all_amounts = [a for i, amounts in enumerate(per_line) for a in amounts if a > 0 and not is_other[i]]
+    for value in list(scores):
+        if subtotal is not None and tax is not None and abs(subtotal + tax - value) <= _TOLERANCE:
+            scores[value] += 2.0
+        if any(abs(t - c - value) <= _TOLERANCE for t in tenders for c in changes if c > 0):
+            scores[value] += 2.0
+        elif value in tenders:
+            scores[value] += 1.0
+        if all_amounts and value >= max(all_amounts):
+            scores[value] += 1.0
+    if not scores:
+        # no label read: fall back on checks between the amounts alone
+        for t in tenders:
+            for c in changes:
+                if c > 0 and t - c > 0:
+                    scores[t - c] = 3.0
+        if subtotal is not None and tax is not None:
+            scores[subtotal + tax] = max(scores.get(subtotal + tax, 0.0), 3.0)
+        if not scores and all_amounts:
+            scores[max(all_amounts)] = 1.5
+    if not scores:
+        return TotalResult(None, subtotal, tax, 0.0)
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    best, best_score = ranked[0]
+    margin = best_score - ranked[1][1] if len(ranked) > 1 else 3.0
+    confidence = min(1.0, 0.35 + best_score / 20 + min(margin, 3.0) / 10)
+    return TotalResult(best, subtotal, tax, round(confidence, 2))
+
+
+# ------------------------------------------------------------------------------------------- date
+
+
+def _preferred_orders(hint: ReceiptHint, currency: str | None) -> tuple[str, ...]:
+    country = (hint.country or "").upper() or None
+    if country is None and (hint.currency or currency):
+        country = rules.CURRENCY_COUNTRY.get((hint.currency or currency or "").upper())
+    if country in rules.MONTH_FIRST_COUNTRIES:
+        return ("name", "mdy", "ymd", "dmy")
+    if country in {"CN", "JP", "KR", "TW", "HU", "LT", "MN"}:
+        return ("name", "ymd", "dmy", "mdy")
+    return ("name", "dmy", "ymd", "mdy")
+
+
+def extract_date(
+    lines: Sequence[str], hint: ReceiptHint | None = None, currency: str | None = None
+) -> tuple[datetime.date | None, float]:
+    """The receipt's date. Day-first or month-first is decided by the evidence on the receipt
+    (an unambiguous date elsewhere), then by the country or currency."""
+    hint = hint or ReceiptHint()
+    today = datetime.date.today()
+    earliest = datetime.date(1990, 1, 1)
+    latest = today + datetime.timedelta(days=366)
+    found: list[tuple[int, str, DateMatch]] = []
+    for i, line in enumerate(lines):
+        for match in find_dates(line):
+            found.append((i, line, match))
+    if not found:
+        return None, 0.0
+
+    orders = list(_preferred_orders(hint, currency))
+    # evidence: a numeric date that reads only one way settles the order for the whole receipt
+    votes: dict[str, int] = {}
+    for _, _, match in found:
+        plausible = {o for o, d in match.readings if earliest <= d <= latest}
+        if len(plausible) == 1:
+            (order,) = plausible
+            votes[order] = votes.get(order, 0) + 1
+    if votes:
+        winner = max(votes, key=lambda o: votes[o])
+        if winner in orders:
+            orders.remove(winner)
+            orders.insert(0, winner)
+
+    best: tuple[float, datetime.date] | None = None
+    for i, line, match in found:
+        readings = [(o, d) for o, d in match.readings if earliest <= d <= latest]
+        if not readings:
+            continue
+        readings.sort(key=lambda r: orders.index(r[0]) if r[0] in orders else len(orders))
+        order, value = readings[0]
+        score = 1.0
+        if _matches(line, rules.DATE_LABELS):
+            score += 1.0
+        if _matches(line, rules.NOT_RECEIPT_DATE_LABELS):
+            score -= 1.5
+        if match.ambiguous and not votes:
+            score -= 0.2
+        score -= 0.002 * i  # earlier on the receipt is more likely the transaction date
+        if best is None or score > best[0]:
+            best = (score, value)
+    if best is None:
+        return None, 0.0
+    return best[1], round(max(0.1, min(1.0, 0.55 + best[0] * 0.2)), 2)
+
+
+# --------------------------------------------------------------------------------------- currency
+
+
+def _country_from_text(lines: Sequence[str]) -> str | None:
+    counts: dict[str, int] = {}
+    for line in lines:
+        for pattern, country in rules.COUNTRY_CUES:
+            if pattern.search(line):
+                counts[country] = counts.get(country, 0) + 1
+    return max(counts, key=lambda c: counts[c]) if counts else None
+
+
+def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> tuple[str | None, float]:
+    """The currency from printed symbols and codes, else from the country the text points to,
+    else the hint's currency."""
+    hint = hint or ReceiptHint()
+    hinted = hint.currency.upper() if hint.currency and hint.currency.upper() in CURRENCIES else None
+    country = (hint.country or "").upper() or None
+    counts: dict[str, int] = {}
+    dollar = yen = 0
+    for line in lines:
+        for mark in find_currency_marks(line):
+            counts[mark.code] = counts.get(mark.code, 0) + 1
+        dollar += len(re.findall(r"(?<![A-Z])\$", line))
+        yen += line.count(rules.YEN_SIGN)
+    text_country = _country_from_text(lines)
+    if dollar:
+        code = (
+            hinted
+            if hinted in rules.DOLLAR_CURRENCIES
+            else rules.COUNTRY_CURRENCY.get(country or text_country or "US", "USD")
+        )
+        if code not in rules.DOLLAR_CURRENCIES:
+            code = "USD"
+        counts[code] = counts.get(code, 0) + dollar
+    if yen:
+        chinese = any(re.search(r"[\u4e00-\u9fff]", line) for line in lines) and not any(
+            re.search(r"[\u3040-\u30ff]", line) for line in lines
+        )
+        code = "CNY" if chinese or hinted == "CNY" or country == "CN" else "JPY"
+        counts[code] = counts.get(code, 0) + yen
+    if counts:
+        code = max(counts, key=lambda c: (counts[c], c == hinted))
+        return code, 0.95 if counts[code] >= 2 or code == hinted else 0.85
+    if text_country and text_country in rules.COUNTRY_CURRENCY:
+        code = rules.COUNTRY_CURRENCY[text_country]
+        return code, 0.8 if code == hinted or hinted is None else 0.6
+    if hinted:
+        return hinted, 0.5
+    if country and country in rules.COUNTRY_CURRENCY:
+        return rules.COUNTRY_CURRENCY[country], 0.45
+    return None, 0.0
+
+
+# --------------------------------------------------------------------------------------- merchant
+
+HEADER_LINES = 6
+
+
+def merchant_key(text: str) -> str:
+    """A merchant name or header for comparison: upper case, punctuation and spacing collapsed."""
+    text = normalise(text)
+    text = re.sub(r"[^\w]+|_", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _is_noise(line: str) -> bool:
+    return any(p.search(line) for p in rules.HEADER_NOISE)
+
+
+def _clean_name(line: str) -> str:
+    for pattern in rules.NAME_TAIL_NOISE:
+        line = pattern.sub("", line)
+    return re.sub(r"\s+", " ", line).strip()
+
+
+def _letters(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+def extract_merchant(
+    lines: Sequence[str], known: Sequence[KnownMerchant] = (), threshold: float = 88.0
+) -> tuple[str | None, float, str]:
+    """The merchant's name from the header lines, and the header text used to learn merchants.
+
+    A header that resembles one corrected before gives the corrected name.
+    """
+    # the header ends where the first date or amount appears
+    top: list[str] = []
+    for line in lines:
+        if len(top) >= 12 or (top and (find_dates(line) or find_amounts(line))):
+            break
+        top.append(line)
+    header = "\n".join(top[:HEADER_LINES])
+    if known and header:
+        key = merchant_key(header)
+        best_score, best_name = 0.0, ""
+        for item in known:
+            score = fuzz.ratio(key, merchant_key(item.header_text))
+            if score > best_score:
+                best_score, best_name = score, item.merchant
+        if best_score >= threshold:
+            return best_name, round(min(1.0, 0.7 + best_score / 400), 2), header
+
+    candidates = [(i, _clean_name(line)) for i, line in enumerate(top) if not _is_noise(line)]
+    candidates = [(i, name) for i, name in candidates if _letters(name) >= 3]
+    if not candidates:
+        return None, 0.0, header
+    for i, name in candidates:
+        if i < HEADER_LINES and rules.COMPANY_SUFFIXES.search(name):
+            conf = 0.85 if i == candidates[0][0] else 0.75
+            return name, conf, header
+    i, name = candidates[0]
+    ratio = _letters(name) / max(len(name.replace(" ", "")), 1)
+    return name, round(0.4 + 0.3 * ratio - 0.03 * i, 2), header

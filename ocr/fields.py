@@ -1,0 +1,160 @@
+"""Finding amounts, dates and currency marks in text. Pure functions over strings."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from ocr import rules
+
+# ---------------------------------------------------------------------------------------- amounts
+
+_AMOUNT = re.compile(
+    r"(?<![\d.,/:])(?P<neg>-\s?)?(?P<int>\d{1,3}(?:(?P<group>[,.'])\d{3})(?:(?P=group)\d{3})*|\d+)"
+    r"\s?(?P<sep>[.,])\s?(?P<dec>\d{2})(?P<neg2>-)?(?![\d%]|[.,/:-]\d)"
+)
+_WHOLE_AMOUNT = re.compile(r"(?<![\d.,/:])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?![\d%]|[.,/:-]\d)")
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: Decimal
+    start: int
+    end: int
+
+
+def find_amounts(text: str, decimals: int = 2) -> list[Amount]:
+    """Money amounts printed in ``text``: ``12.50``, ``1,234.50``, ``1.234,50``, ``-0.02``, ``0.02-``.
+
+    Amounts need their decimals (``12`` is a quantity, not money) unless the currency has none.
+    """
+    found: list[Amount] = []
+    if decimals == 0:
+        for m in _WHOLE_AMOUNT.finditer(text):
+            try:
+                found.append(Amount(Decimal(m.group("int").replace(",", "")), m.start(), m.end()))
+            except InvalidOperation:
+                continue
+        return found
+    for m in _AMOUNT.finditer(text):
+        group, sep = m.group("group"), m.group("sep")
+        if group is not None and group == sep:
+            continue  # "1.234.56" is not an amount
+        whole = m.group("int")
+        if group:
+            whole = whole.replace(group, "")
+        value = Decimal(f"{whole}.{m.group('dec')}")
+        if m.group("neg") or m.group("neg2"):
+            value = -value
+        found.append(Amount(value, m.start(), m.end()))
+    return found
+
+
+# ------------------------------------------------------------------------------------------ dates
+
+_SEP = r"\s?[./-]\s?"
+_NUMERIC_DATE = re.compile(rf"(?<!\d)(?P<a>\d{{1,4}}){_SEP}(?P<b>\d{{1,2}}){_SEP}(?P<c>\d{{2,4}})")
+_CJK_DATE = re.compile(r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?日?")
+_MONTH_WORD = r"(?P<mon>[A-ZÀ-Ü]{3,9})\.?"
+_DAY_MONTH_YEAR = re.compile(
+    rf"(?<!\d)(?P<d>\d{{1,2}})(?:ST|ND|RD|TH)?[\s./-]*{_MONTH_WORD}[\s.,/-]*(?P<y>\d{{2,4}})"
+)
+_MONTH_DAY_YEAR = re.compile(
+    rf"\b{_MONTH_WORD}[\s.-]*(?P<d>\d{{1,2}})(?:ST|ND|RD|TH)?[\s,.-]+(?P<y>\d{{2,4}})"
+)
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    """A printed date. ``orders`` lists the readings that make a valid date (order code, date)."""
+
+    readings: tuple[tuple[str, datetime.date], ...]
+    start: int
+    end: int
+
+    @property
+    def ambiguous(self) -> bool:
+        return len({d for _, d in self.readings}) > 1
+
+
+def _year(text: str) -> list[int]:
+    """Candidate years for printed digits; a 4-digit run that is no year may be 2 digits + a time."""
+    if len(text) == 2:
+        return [2000 + int(text)]
+    if len(text) == 4:
+        value = int(text)
+        if 1990 <= value <= 2099:
+            return [value]
+        return [2000 + int(text[:2])]  # "1813" in "18-11-1813:58": year 18, then the time
+    if len(text) == 3:
+        return [2000 + int(text[:2])]
+    return []
+
+
+def _make(y: int, m: int, d: int) -> datetime.date | None:
+    try:
+        return datetime.date(y, m, d)
+    except ValueError:
+        return None
+
+
+def find_dates(text: str) -> list[DateMatch]:
+    """Dates printed in upper-case ``text``, each with every valid reading (day-first, month-first...)."""
+    found: list[DateMatch] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(readings: list[tuple[str, datetime.date | None]], start: int, end: int) -> None:
+        valid = tuple((o, d) for o, d in readings if d is not None)
+        if valid and not any(s < end and start < e for s, e in taken):
+            found.append(DateMatch(valid, start, end))
+            taken.append((start, end))
+
+    for m in _CJK_DATE.finditer(text):
+        add([("ymd", _make(int(m["y"]), int(m["m"]), int(m["d"])))], m.start(), m.end())
+    for m in _NUMERIC_DATE.finditer(text):
+        a, b, c = m["a"], m["b"], m["c"]
+        readings: list[tuple[str, datetime.date | None]] = []
+        if len(a) == 4:
+            year = int(a)
+            if 1990 <= year <= 2099 and len(c) <= 2:
+                readings.append(("ymd", _make(year, int(b), int(c))))
+        elif len(a) <= 2:
+            for year in _year(c):
+                readings.append(("dmy", _make(year, int(b), int(a))))
+                readings.append(("mdy", _make(year, int(a), int(b))))
+            if len(c) == 2 and len(a) == 2:
+                readings.append(("ymd", _make(2000 + int(a), int(b), int(c))))
+        add(readings, m.start(), m.end() if len(c) != 4 or _year(c)[0] == int(c) else m.start("c") + 2)
+    for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR):
+        for m in pattern.finditer(text):
+            month = rules.MONTHS.get(m["mon"])
+            if month is None:
+                continue
+            for year in _year(m["y"]):
+                add([("name", _make(year, month, int(m["d"])))], m.start(), m.end())
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+# --------------------------------------------------------------------------------------- currency
+
+
+@dataclass(frozen=True)
+class CurrencyMark:
+    code: str
+    start: int
+
+
+def find_currency_marks(text: str) -> list[CurrencyMark]:
+    """Unambiguous currency marks (symbols, codes) in upper-case text."""
+    marks: list[CurrencyMark] = []
+    covered: list[tuple[int, int]] = []
+    for pattern, code in rules.CURRENCY_MARKS:
+        for m in pattern.finditer(text):
+            if any(s <= m.start() < e for s, e in covered):
+                continue
+            marks.append(CurrencyMark(code, m.start()))
+            covered.append((m.start(), m.end()))
+    return sorted(marks, key=lambda mark: mark.start)

@@ -1,0 +1,106 @@
+"""read_receipt: bytes in, receipt facts out."""
+
+from __future__ import annotations
+
+import statistics
+
+from PIL import Image
+
+from ocr.engines import PageText, detect_rotation, get_engine
+from ocr.errors import OcrError, UnreadableImage
+from ocr.extract import extract
+from ocr.layout import group_lines
+from ocr.media import open_document
+from ocr.model import OcrConfig, ReceiptFacts, ReceiptHint, Word
+
+_DEFAULT_CONFIG = OcrConfig()
+
+
+def read_receipt(
+    data: bytes, *, hint: ReceiptHint | None = None, config: OcrConfig | None = None
+) -> ReceiptFacts:
+    """Read a receipt photo, scan or PDF.
+
+    Raises UnsupportedFile, FileTooLarge or UnreadableImage (all OcrError) for files that cannot be
+    read. A readable file without a total gives facts with ``total=None`` and confidence 0.
+    """
+    config = config or _DEFAULT_CONFIG
+    document = open_document(data, config)
+    if document.text_lines:
+        lines = list(document.text_lines)
+        words: tuple[Word, ...] = ()
+        engine_name = "pdf-text"
+    else:
+        engine = get_engine(config.engine, config.threads)
+        engine_name = engine.name
+        lines = []
+        all_words: list[Word] = []
+        for page in document.pages:
+            page_text = _read_page(page, config)
+            all_words.extend(page_text.words)
+            lines.extend(line.text for line in group_lines(page_text.words, page_text.skew))
+        words = tuple(all_words)
+    found = extract(lines, hint, config.merchant_match_threshold)
+    return ReceiptFacts(
+        merchant=found.merchant,
+        date=found.date,
+        total=found.total,
+        currency=found.currency,
+        subtotal=found.subtotal,
+        tax=found.tax,
+        confidence=found.confidence,
+        text="\n".join(lines),
+        words=words,
+        header_text=found.header_text,
+        engine=engine_name,
+    )
+
+
+def prepare(image: Image.Image, config: OcrConfig) -> Image.Image:
+    """Bring a page to a size the engines read well: large photos are reduced (faster, no less
+    accurate); small ones are enlarged."""
+    width, height = image.size
+    longest, shortest = max(width, height), min(width, height)
+    scale = 1.0
+    if longest > config.max_side:
+        scale = config.max_side / longest
+    elif shortest < config.upscale_min_side and config.engine == "tesseract":
+        scale = min(config.upscale_min_side / shortest, config.max_side / longest, 3.0)
+    if abs(scale - 1.0) < 0.05:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def _looks_unread(page: PageText) -> bool:
+    """Few words, low confidence or text running vertically: the page is probably turned."""
+    words = [w for w in page.words if len(w.text) >= 3]
+    if len(words) < 4:
+        return True
+    vertical = sum(1 for w in words if w.height > 1.5 * (w.right - w.left))
+    if vertical > len(words) / 2:
+        return True
+    return statistics.median(w.confidence for w in words) < 0.6
+
+
+def _read_page(image: Image.Image, config: OcrConfig) -> PageText:
+    engine = get_engine(config.engine, config.threads)
+    prepared = prepare(image, config)
+    try:
+        page = engine.read(prepared)
+    except OcrError:
+        raise
+    except Exception as exc:  # an engine failing on a decoded image means the pixels are unusable
+        raise UnreadableImage("The receipt image could not be processed: take the photo again.") from exc
+    if config.auto_rotate and _looks_unread(page):
+        angle = detect_rotation(prepared)
+        if angle:
+            turned = prepared.rotate(-angle, expand=True)
+            second = engine.read(turned)
+            if len(second.words) >= len(page.words) and _score(second) >= _score(page):
+                return second
+    return page
+
+
+def _score(page: PageText) -> float:
+    return sum(w.confidence * len(w.text) for w in page.words)

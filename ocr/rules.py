@@ -1,0 +1,238 @@
+"""Receipt knowledge kept as data: labels, currencies, month names, header noise.
+
+Every pattern is matched against upper-case text. Extraction code reads these tables; adding a
+language or a currency is a change here, not in the logic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Label:
+    pattern: re.Pattern[str]
+    weight: float
+
+
+def _labels(*items: tuple[str, float]) -> tuple[Label, ...]:
+    return tuple(Label(re.compile(p), w) for p, w in items)
+
+
+# OCR often reads O as 0 and L as I/1 in TOTAL: accept those forms.
+_TOTAL = r"T[O0Q]T[A4]L"
+
+# Lines whose amount is the amount paid. The weight ranks labels: a grand total beats a plain total.
+TOTAL_LABELS: tuple[Label, ...] = _labels(
+    (rf"GRAND\s*{_TOTAL}", 10),
+    (rf"{_TOTAL}\s*(AMOUNT|AMT)?\s*(DUE|PAYABLE|TO\s*PAY)", 10),
+    (r"(AMOUNT|AMT|BALANCE)\s*(DUE|PAYABLE|TO\s*PAY)", 9),
+    (rf"(NET+|ROUNDED|FINAL)\s*{_TOTAL}|{_TOTAL}\s*(NET+|ROUNDED|AFTER\s*ROUND\w*)", 9.5),
+    (rf"{_TOTAL}.*\b(INCL|INCLUSIVE|INC|INCLUDING)\b", 9),
+    (rf"{_TOTAL}\s*(AMOUNT|AMT|SALES?|PRICE|BILL|RM|\(RM\)|:|\b)", 8),
+    (r"JUMLAH\s*(BESAR|KESELURUHAN|BAYARAN|BERSIH)", 9),
+    (r"JUMLAH", 7),
+    (r"合\s*计|总\s*计|總\s*計|合\s*計|應\s*付|应\s*付", 8),
+    (r"\b(MONTANT|SUMME|GESAMT|TOTALE|TOTAAL|IMPORTE|ZU\s*ZAHLEN|À\s*PAYER|A\s*PAYER)\b", 8),
+    (r"\bNET+\s*(AMOUNT|AMT|SALES?|PAYABLE)\b", 8),
+    (r"\bNET+\b", 5),
+    (r"\b(AMOUNT|AMT)\b", 4),
+    (r"\bTTL\b", 6),
+)
+
+# Labels that look like totals but are not the amount paid: the line's amount is never the total.
+NOT_TOTAL_HARD: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        rf"SUB\s*-?\s*{_TOTAL}|SUBTTL|小\s*计|小\s*計|ZWISCHENSUMME|SOUS\s*-?\s*TOTAL",
+        rf"{_TOTAL}\s*(NO\.?\s*(OF)?\s*)?(QTY|QUANTITY|ITEMS?|PCS|UNITS?|ARTICLES?|COUNT|DISC\w*|SAVINGS?|POINTS?)",
+        r"\b(QTY|ITEMS?|PCS)\b\s*:?\s*\d+\s*$",
+        rf"{_TOTAL}\s*(EXCL|EXCLUSIVE|EXCLUDING|BEFORE|W/O|WITHOUT)",
+        r"(EXCL|EXCLUSIVE|EXCLUDING|BEFORE)\s*\.?\s*(OF\s*)?(GST|TAX|VAT|SST)",
+    )
+)
+# Softer signs that a labelled line is not the total; a strong total label (weight >= 9) overrides them.
+NOT_TOTAL_SOFT: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        rf"({_TOTAL}\s*)?\b(GST|VAT|SST|TAX|MWST|TVA|IVA)\b(?!\s*\)?\s*(INCL|INCLUSIVE|INC\b))",
+        r"\b(CHANGE|CHG|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b",
+        r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b",
+        r"\bROUND\w*|PEMBUNDARAN|\bADJ\w*\b",
+        r"\b(DISCOUNT|DISC|SAVINGS?|VOUCHER|DEPOSIT)\b",
+        r"\bSERVICE\s*(CHARGE|CHRG|TAX)\b",
+    )
+)
+
+SUBTOTAL_LABELS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        rf"SUB\s*-?\s*{_TOTAL}|SUBTTL|小\s*计|小\s*計|ZWISCHENSUMME|SOUS\s*-?\s*TOTAL",
+        rf"{_TOTAL}\s*(EXCL|EXCLUSIVE|EXCLUDING|BEFORE|W/O|WITHOUT)",
+        r"(EXCL|EXCLUSIVE|EXCLUDING|BEFORE)\s*\.?\s*(OF\s*)?(GST|TAX|VAT|SST)",
+    )
+)
+
+# A tax amount line: "GST 6%", "TOTAL GST", "VAT 20%", "SST". Not lines saying the total includes it.
+TAX_LABELS: tuple[re.Pattern[str], ...] = (
+    re.compile(
+        r"\b(GST|VAT|SST|TAX|MWST|TVA|IVA|税)\b(?!.*\b(INCL|INCLUSIVE|EXCL|EXCLUSIVE|EXCLUDING|SUMMARY)\b)"
+    ),
+)
+TENDER_LABELS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b"),
+)
+CHANGE_LABELS: tuple[re.Pattern[str], ...] = (re.compile(r"\b(CHANGE|CHG|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b"),)
+ROUNDING_LABELS: tuple[re.Pattern[str], ...] = (re.compile(r"\bROUND\w*\b|PEMBUNDARAN|\bADJ\w*\b"),)
+
+# Labels for the receipt's date (a nearby date beats one found elsewhere) and for other dates.
+DATE_LABELS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\b(DATE|DATED|TARIKH|TGL|TANGGAL|DATUM|FECHA|DATA)\b|日期|日付"),
+)
+NOT_RECEIPT_DATE_LABELS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\b(EXP\w*|VALID\w*|BEST\s*BEFORE|USE\s*BY|DUE\s*DATE|BIRTH|DOB|EXPIRY)\b"),
+)
+
+# Month names and abbreviations (English, Malay, Indonesian, French, German, Spanish, Italian, Dutch).
+MONTHS: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "JAN JANUARY JANUARI JANVIER JANUAR ENE ENERO GEN GENNAIO JANUARI JANNER",
+        "FEB FEBRUARY FEBRUARI FEVRIER FÉVRIER FEBRUAR FEBRERO FEBBRAIO FEV FÉV",
+        "MAR MARCH MAC MAC MARET MARS MÄRZ MARZ MARZO MAART MRT",
+        "APR APRIL AVRIL ABRIL APRILE ABR AVR",
+        "MAY MEI MAI MAYO MAGGIO MAG",
+        "JUN JUNE JUNI JUIN JUNIO GIUGNO GIU",
+        "JUL JULY JULAI JULI JUILLET JUIL JULIO LUGLIO LUG",
+        "AUG AUGUST OGOS AGUSTUS AGU AOUT AOÛT AGOSTO AGO",
+        "SEP SEPT SEPTEMBER SEPTEMBRE SEPTIEMBRE SETTEMBRE SET",
+        "OCT OCTOBER OKT OKTOBER OCTOBRE OCTUBRE OTTOBRE OTT",
+        "NOV NOVEMBER NOVEMBRE NOVIEMBRE",
+        "DEC DECEMBER DIS DISEMBER DES DESEMBER DECEMBRE DÉCEMBRE DEZ DEZEMBER DICIEMBRE DIC DICEMBRE",
+    ),
+    start=1,
+):
+    for _name in _names.split():
+        MONTHS[_name] = _number
+
+# Countries whose receipts print numeric dates month first (the rest print day first, or year first
+# when the year comes first).
+MONTH_FIRST_COUNTRIES: frozenset[str] = frozenset({"US", "PH", "FM", "PW", "MH", "BZ", "GU", "PR", "AS"})
+
+# The main currency of countries, to decide the currency (and the date order) from a country.
+COUNTRY_CURRENCY: dict[str, str] = {
+    "MY": "MYR", "SG": "SGD", "US": "USD", "GB": "GBP", "IE": "EUR", "DE": "EUR", "FR": "EUR",
+    "ES": "EUR", "IT": "EUR", "NL": "EUR", "BE": "EUR", "AT": "EUR", "PT": "EUR", "FI": "EUR",
+    "GR": "EUR", "JP": "JPY", "CN": "CNY", "HK": "HKD", "TW": "TWD", "KR": "KRW", "IN": "INR",
+    "ID": "IDR", "TH": "THB", "PH": "PHP", "VN": "VND", "AU": "AUD", "NZ": "NZD", "CA": "CAD",
+    "CH": "CHF", "SE": "SEK", "NO": "NOK", "DK": "DKK", "PL": "PLN", "CZ": "CZK", "HU": "HUF",
+    "BR": "BRL", "MX": "MXN", "ZA": "ZAR", "AE": "AED", "SA": "SAR", "TR": "TRY", "IL": "ILS",
+    "EG": "EGP", "NG": "NGN", "KE": "KES", "PK": "PKR", "BD": "BDT", "LK": "LKR",
+}  # fmt: skip
+
+# The country a currency implies, where one country dominates its use.
+CURRENCY_COUNTRY: dict[str, str] = {
+    "USD": "US", "MYR": "MY", "SGD": "SG", "GBP": "GB", "JPY": "JP", "CNY": "CN", "HKD": "HK",
+    "KRW": "KR", "INR": "IN", "IDR": "ID", "THB": "TH", "PHP": "PH", "AUD": "AU", "NZD": "NZ",
+    "CAD": "CA", "CHF": "CH", "TWD": "TW", "VND": "VN",
+}  # fmt: skip
+
+# Printed currency marks, most specific first. Each is (pattern, ISO code); "$" alone is ambiguous
+# and resolved by the hint or the country cues.
+CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), code)
+    for p, code in (
+        (r"S\$|\bSGD\b", "SGD"),
+        (r"HK\$|\bHKD\b", "HKD"),
+        (r"NZ\$|\bNZD\b", "NZD"),
+        (r"\bA\$|AU\$|\bAUD\b", "AUD"),
+        (r"\bC\$|CA\$|\bCAD\b", "CAD"),
+        (r"US\$|\bUSD\b", "USD"),
+        (r"NT\$|\bTWD\b", "TWD"),
+        (r"\bRM\s?\d|\bRM\b|\(RM\)|\bMYR\b|\bRINGGIT\b", "MYR"),
+        (r"€|\bEUR\b|\bEURO?S?\b", "EUR"),
+        (r"£|\bGBP\b", "GBP"),
+        (r"₹|\bINR\b|\bRS\.?\s?\d", "INR"),
+        (r"\bRP\.?\s?\d|\bIDR\b", "IDR"),
+        (r"฿|\bTHB\b|บาท", "THB"),
+        (r"₱|\bPHP\b", "PHP"),
+        (r"₩|\bKRW\b|원", "KRW"),
+        (r"円|\bJPY\b", "JPY"),
+        (r"元|\bRMB\b|\bCNY\b|人民币", "CNY"),
+        (r"\bCHF\b|\bSFR\b", "CHF"),
+        (r"₫|\bVND\b", "VND"),
+        (r"₺|\bTRY\b", "TRY"),
+        (r"₽|\bRUB\b", "RUB"),
+        (r"\bZ[ŁL]\b|\bPLN\b", "PLN"),
+        (r"\bKČ\b|\bCZK\b", "CZK"),
+        (r"\bAED\b|\bDHS?\b", "AED"),
+        (r"\bSAR\b|\bSR\s?\d", "SAR"),
+        (r"\bSEK\b", "SEK"),
+        (r"\bNOK\b", "NOK"),
+        (r"\bDKK\b", "DKK"),
+        (r"\bZAR\b|\bR\s?\d+[.,]\d{2}\b", "ZAR"),
+    )
+)
+# Yen sign: Japanese yen unless the receipt reads Chinese; resolved in the extractor.
+YEN_SIGN = "¥"
+DOLLAR_SIGN = "$"
+DOLLAR_CURRENCIES: frozenset[str] = frozenset(
+    {"USD", "SGD", "HKD", "AUD", "NZD", "CAD", "TWD", "BND", "FJD", "JMD", "TTD", "BSD", "BBD", "XCD", "MXN"}
+)
+
+# Words on a receipt that place it in a country, when no currency is printed.
+COUNTRY_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), country)
+    for p, country in (
+        (r"\bSDN\.?\s*BHD\b|\bBHD\b|\bMALAYSIA\b|\bSELANGOR\b|\bJOHOR\b|\bKUALA\s*LUMPUR\b|\bPULAU\s*PINANG"
+         r"|\bPERAK\b|\bSABAH\b|\bSARAWAK\b|\bMELAKA\b|\bKEDAH\b|\bPAHANG\b|\bJALAN\b|\bJLN\b|\bTAMAN\b", "MY"),
+        (r"\bPTE\.?\s*LTD\b|\bSINGAPORE\b|\bUEN\b", "SG"),
+        (r"\bGSTIN\b|\bPVT\.?\s*LTD\b|\bINDIA\b", "IN"),
+        (r"\bGMBH\b|\bMWST\b|\bUST-?ID", "DE"),
+        (r"\bTVA\b|\bSIRET\b|\bSARL\b", "FR"),
+        (r"\bABN\b|\bPTY\.?\s*LTD\b|\bAUSTRALIA\b", "AU"),
+        (r"\bVAT\s*REG|\bUNITED\s*KINGDOM\b|\bLONDON\b", "GB"),
+        (r"\bLLC\b|\bUSA\b|\bSALES\s*TAX\b", "US"),
+    )
+)  # fmt: skip
+
+# Company-name endings: a header line carrying one is very likely the merchant's name.
+COMPANY_SUFFIXES: re.Pattern[str] = re.compile(
+    r"\b(SDN\.?\s*BHD|BHD|BERHAD|ENTERPRISES?|ENT|TRADING|TRADERS?|RESTAURANTS?|RESTORAN|CAFE|KEDAI"
+    r"|SYARIKAT|PERNIAGAAN|HARDWARE|BAKERY|STATIONERY|PHARMACY|FARMASI|MART|SUPERMARKET|HYPERMARKET"
+    r"|STORES?|SHOP|BOOKSTORE|LTD|LIMITED|INC|LLC|L\.L\.C|CORP|CORPORATION|COMPANY|CO\.|PTE|PLC|GMBH|AG"
+    r"|S\.?A\.?R\.?L|S\.?A|S\.?P\.?A|B\.?V|PTY|INDUSTRIES|HOLDINGS|MARKETING|SERVICES?|ELECTRICAL"
+    r"|MACHINERY|MOTOR|FOOD|FOODS|KITCHEN|BISTRO|HOTEL|GROUP)\b"
+)
+
+# Header lines that are not the merchant's name: documents titles, addresses, identifiers, contacts.
+HEADER_NOISE: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        r"\b(TAX|CASH|SIMPLIFIED|OFFICIAL|SALES?)\s*(INVOICE|RECEIPT|BILL)\b|^\s*(INVOICE|RECEIPT|BILL|RESIT)\b",
+        r"\b(WELCOME|THANK\s*YOU|SELAMAT|CUSTOMER\s*COPY|MERCHANT\s*COPY|DUPLICATE|REPRINT|COPY)\b",
+        r"\b(CO\.?\s*REG|COMPANY\s*(REG|NO)|REG\.?\s*(NO|NUMBER)|ROC\b|SSM\b|BRN\b|BUSINESS\s*REG)",
+        r"\b(GST|SST|VAT|TAX)\s*(REG\w*|ID|NO|NUMBER|#)|\bGSTIN\b|\bABN\b|\bUEN\b|\bTIN\b|\bNPWP\b",
+        r"\b(TEL|TELE?PHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|WHATSAPP|CALL)\b",
+        r"WWW\.|HTTPS?:|@|\.COM\b|\.MY\b",
+        r"\b(JALAN|JLN|LORONG|LRG|TAMAN|TMN|LOT|PERSIARAN|LEBUH|KAMPUNG|KG|BANDAR|BDR|SEKSYEN|SECTION"
+        r"|ROAD|RD|STREET|ST|AVENUE|AVE|BLVD|BOULEVARD|LANE|HIGHWAY|FLOOR|LEVEL|SUITE|UNIT|BLOCK|BLK"
+        r"|PLAZA|MALL|BUILDING|BANGUNAN|KOMPLEKS|COMPLEX|WISMA|STRASSE|STR\.|RUE|AVENIDA|VIA)\b",
+        r"^\s*(NO|LOT)\s*\.?\s*[:#]?\s*\d",
+        r"\b\d{5}\b\s+[A-Z]",  # postcode before a town
+        r"\b(KUALA\s*LUMPUR|SELANGOR|JOHOR|PULAU\s*PINANG|PENANG|PERAK|MELAKA|NEGERI\s*SEMBILAN|KEDAH"
+        r"|PAHANG|TERENGGANU|KELANTAN|SABAH|SARAWAK|PUTRAJAYA|MALAYSIA|SINGAPORE)\b\.?\s*$",
+        r"\(\s*\d{3,}[\s-]*[A-Z]\s*\)|\b\d{5,}-[A-Z]\b",  # company registration numbers like (123456-X)
+        r"\b(DATE|TIME|CASHIER|TABLE|INVOICE\s*NO|RECEIPT\s*NO|BILL\s*NO|DOC\s*NO|SLIP|POS|TERMINAL|COUNTER)\b",
+        r"^[\W\d]*$",  # no letters at all
+    )
+)
+
+# Header noise that may be cut off the end of a name line rather than rejecting the line.
+NAME_TAIL_NOISE: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\s*[\(\[]?\s*(CO\.?\s*REG\.?\s*(NO)?\.?|ROC|SSM)?\s*:?\s*\d{3,}[\s-]*[A-Z]?\s*[\)\]]?\s*$"),
+    re.compile(r"\s*\b(GST|SST)\s*(REG\w*|ID|NO)\b.*$"),
+    re.compile(r"[\s.,:;*#-]+$"),
+    re.compile(r"^[\s.,:;*#-]+"),
+)

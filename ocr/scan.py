@@ -1,0 +1,258 @@
+"""Batch reading for the command line: one JSON-ready result per file, in order, on all cores."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import re
+import resource
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from ocr.engines import get_engine
+from ocr.errors import OcrError
+from ocr.extract import merchant_key
+from ocr.fields import find_dates
+from ocr.model import FIELDS, OcrConfig, ReceiptFacts, ReceiptHint
+from ocr.reader import read_receipt
+
+
+def facts_json(file: str, facts: ReceiptFacts) -> dict[str, Any]:
+    return {
+        "file": file,
+        "merchant": facts.merchant,
+        "date": facts.date.isoformat() if facts.date else None,
+        "total": str(facts.total) if facts.total is not None else None,
+        "currency": facts.currency,
+        "confidence": {name: float(facts.confidence.get(name, 0.0)) for name in FIELDS},
+        "error": None,
+    }
+
+
+def error_json(file: str, message: str) -> dict[str, Any]:
+    return {
+        "file": file,
+        "merchant": None,
+        "date": None,
+        "total": None,
+        "currency": None,
+        "confidence": dict.fromkeys(FIELDS, 0.0),
+        "error": message,
+    }
+
+
+def scan_result_json(
+    file: str, data: bytes, *, hint: ReceiptHint | None = None, config: OcrConfig | None = None
+) -> dict[str, Any]:
+    """The ``scan --json`` object for one file. Never raises for bad files: the error is in ``error``."""
+    try:
+        return facts_json(file, read_receipt(data, hint=hint, config=config))
+    except OcrError as exc:
+        return error_json(file, exc.user_message)
+    except MemoryError:
+        return error_json(file, "This file is too large to read: send a smaller photo.")
+    except Exception:
+        return error_json(file, "This file could not be read as a receipt.")
+
+
+# ---------------------------------------------------------------------------------- batch running
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    result: dict[str, Any]
+    seconds: float
+    text: str
+    peak_rss_mb: float
+
+
+_worker_config: OcrConfig | None = None
+_worker_hint: ReceiptHint | None = None
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _init_worker(config: OcrConfig, hint: ReceiptHint | None) -> None:
+    global _worker_config, _worker_hint
+    _worker_config, _worker_hint = config, hint
+    get_engine(config.engine, config.threads)  # load the models once, before the first receipt
+
+
+def _scan_path(path: str) -> ScanOutcome:
+    config = _worker_config or OcrConfig()
+    start = time.perf_counter()
+    text = ""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        result = error_json(path, f"This file could not be opened ({exc.strerror or 'unreadable'}).")
+    else:
+        if len(data) > config.max_bytes:
+            result = error_json(path, f"This file is larger than {config.max_bytes // 1_048_576} MB.")
+        else:
+            try:
+                facts = read_receipt(data, hint=_worker_hint, config=config)
+                result, text = facts_json(path, facts), facts.text
+            except OcrError as exc:
+                result = error_json(path, exc.user_message)
+            except Exception:
+                result = error_json(path, "This file could not be read as a receipt.")
+    return ScanOutcome(result, time.perf_counter() - start, text, _peak_rss_mb())
+
+
+def default_workers(count: int) -> int:
+    return max(1, min(count, len(os.sched_getaffinity(0))))
+
+
+def scan_paths(
+    paths: Sequence[str],
+    *,
+    config: OcrConfig | None = None,
+    hint: ReceiptHint | None = None,
+    workers: int | None = None,
+) -> Iterator[ScanOutcome]:
+    """Read every file, yielding outcomes in the order of ``paths``.
+
+    With several files and cores, receipts are read in parallel by worker processes, each engine
+    single-threaded (parallel receipts use the cores better than threads inside one receipt).
+    """
+    config = config or OcrConfig()
+    n = workers if workers is not None else default_workers(len(paths))
+    if n <= 1 or len(paths) <= 1:
+        _init_worker(config, hint)
+        for path in paths:
+            yield _scan_path(path)
+        return
+    pooled = replace(config, threads=1)
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    )
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=n, mp_context=context, initializer=_init_worker, initargs=(pooled, hint)
+    ) as pool:
+        yield from pool.map(_scan_path, paths, chunksize=1)
+
+
+# ------------------------------------------------------------------------------------- evaluation
+
+
+def parse_key_total(text: str) -> Decimal | None:
+    cleaned = re.sub(r"[^\d.,-]", "", text)
+    if "," in cleaned and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    cleaned = cleaned.replace(",", "")
+    try:
+        return Decimal(cleaned) if cleaned else None
+    except InvalidOperation:
+        return None
+
+
+def parse_key_date(text: str) -> str | None:
+    for match in find_dates(text.upper()):
+        for order in ("name", "dmy", "ymd", "mdy"):
+            for o, value in match.readings:
+                if o == order:
+                    return value.isoformat()
+    return None
+
+
+@dataclass(frozen=True)
+class Miss:
+    file: str
+    field: str
+    expected: str
+    got: str | None
+    similarity: float
+    in_text: bool  # the expected value is in the OCR text: the extraction missed it
+
+
+def _similar(a: str, b: str | None) -> float:
+    return fuzz.ratio(a, b or "") / 100
+
+
+def evaluate(
+    directory: str,
+    *,
+    config: OcrConfig | None = None,
+    workers: int | None = None,
+    limit: int | None = None,
+    progress: Callable[[Iterator[ScanOutcome], int], Iterator[ScanOutcome]] | None = None,
+) -> dict[str, Any]:
+    """Accuracy and speed of scanning a labelled set laid out as ``DIR/img/*.jpg`` + ``DIR/key/*.json``."""
+    root = Path(directory)
+    images = sorted(p for p in (root / "img").glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    images = [p for p in images if (root / "key" / f"{p.stem}.json").exists()][:limit]
+    if not images:
+        raise FileNotFoundError(f"no labelled receipts in {directory} (expected img/*.jpg and key/*.json)")
+    started = time.perf_counter()
+    outcomes_iter = scan_paths([str(p) for p in images], config=config, workers=workers)
+    if progress is not None:
+        outcomes_iter = progress(outcomes_iter, len(images))
+    outcomes = list(outcomes_iter)
+    wall = time.perf_counter() - started
+
+    hits = {"total": 0, "date": 0, "merchant": 0}
+    similar = {"total": 0, "date": 0, "merchant": 0}
+    misses: list[Miss] = []
+    for path, outcome in zip(images, outcomes, strict=True):
+        key = json.loads((root / "key" / f"{path.stem}.json").read_text(encoding="utf-8"))
+        got = outcome.result
+        text_key = merchant_key(outcome.text)
+        flat_text = re.sub(r"\s+", "", outcome.text)
+        checks: list[tuple[str, str, str | None, bool]] = []
+        want_total = parse_key_total(str(key.get("total", "")))
+        got_total = parse_key_total(got["total"]) if got["total"] else None
+        checks.append(
+            ("total", str(want_total), str(got_total) if got_total is not None else None,
+             want_total is not None and got_total is not None and want_total == got_total)
+        )  # fmt: skip
+        want_date = parse_key_date(str(key.get("date", "")))
+        checks.append(
+            ("date", str(want_date), got["date"], want_date is not None and want_date == got["date"])
+        )
+        want_merchant = merchant_key(str(key.get("company", "")))
+        got_merchant = merchant_key(got["merchant"]) if got["merchant"] else None
+        checks.append(("merchant", want_merchant, got_merchant, want_merchant == got_merchant))
+        for name, want, have, ok in checks:
+            sim = 1.0 if ok else _similar(want, have)
+            if ok:
+                hits[name] += 1
+            if sim >= 0.9:
+                similar[name] += 1
+            if not ok:
+                if name == "merchant":
+                    in_text = want in text_key
+                elif name == "total":
+                    in_text = str(key.get("total", "")).strip() in flat_text
+                else:
+                    in_text = str(key.get("date", "")).strip().replace(" ", "") in flat_text
+                misses.append(Miss(path.name, name, want, have, round(sim, 3), in_text))
+    n = len(images)
+    seconds = sorted(o.seconds for o in outcomes)
+    p95 = seconds[min(n - 1, max(0, round(0.95 * n) - 1))]
+    peak = max([o.peak_rss_mb for o in outcomes] + [_peak_rss_mb()])
+    misses.sort(key=lambda m: m.similarity)
+    return {
+        "directory": str(directory),
+        "engine": (config or OcrConfig()).engine,
+        "receipts": n,
+        "accuracy": {name: round(hits[name] / n, 4) for name in hits},
+        "within_0_9": {name: round(similar[name] / n, 4) for name in similar},
+        "seconds_per_receipt": {"median": round(statistics.median(seconds), 3), "p95": round(p95, 3)},
+        "wall_seconds": round(wall, 2),
+        "wall_seconds_per_receipt": round(wall / n, 3),
+        "peak_memory_mb": round(peak, 1),
+        "misses_in_text": {name: sum(1 for m in misses if m.field == name and m.in_text) for name in hits},
+        "worst_misses": [m.__dict__ for m in misses],
+    }
