@@ -144,13 +144,14 @@ NONE_TEMPLATES = [
 FIRST_NAMES = {
     "tune": ["Anna", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kofi", "Lena",
              "Marco", "Nina", "Omar", "Priya", "Raj", "Sofia", "Tom", "Yuki"],
-    "report": ["Tomasz", "Aoife", "Bongani", "Sven", "Ingrid", "Mateo", "Chidi", "Leilani", "Nikos", "Saanvi",
-               "Rachel", "Pablo", "Emma", "Victor", "Mei", "Laura", "Kenji", "Fatima", "Ola", "Dara"],
+    "report": ["Siobhan", "Thabo", "Kwame", "Bartosz", "Henrique", "Anneliese", "Rasmus", "Yara", "Dmitry",
+               "Keanu", "Noor", "Priyanka", "Lucia", "Gustavo", "Hamid", "Signe", "Marek", "Ayumi", "Tariq",
+               "Lorenzo"],
 }  # fmt: skip
 CITIES = {
     "tune": ["Boston", "Denver", "Austin", "Seattle", "Atlanta", "Toronto", "Dublin", "Lisbon", "Munich", "Osaka"],
-    "report": ["Lyon", "Porto", "Ghent", "Tampere", "Cork", "Krakow", "Valencia", "Leeds", "Adelaide", "Houston",
-               "Chicago", "Madrid", "Zurich", "Sydney", "Phoenix"],
+    "report": ["Graz", "Aachen", "Arnhem", "Malmo", "Kaunas", "Brno", "Plovdiv", "Cluj", "Tartu", "Odense",
+               "Gijon", "Padua", "Leuven", "Bern", "Innsbruck"],
 }  # fmt: skip
 KINDS = ["exact", "lower", "suffix", "short", "typo", "sentence", "none"]
 
