@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 import click
 
@@ -128,6 +129,31 @@ def _outbox_clear(ctx: object) -> bool:
 
     with ctx.db() as session:  # type: ignore[attr-defined]
         return outbox.pending_count(session) == 0
+
+
+@cli.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(target: Path) -> None:
+    """Back up the database (SQLite: online backup; PostgreSQL: pg_dump) to TARGET."""
+    from storage.backup import BackupError, backup
+
+    try:
+        click.echo(backup(load_settings().database_url, target))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace an existing SQLite file.")
+def restore_command(source: Path, force: bool) -> None:
+    """Restore the database from a backup made by `expensebot backup` (stop the app first)."""
+    from storage.backup import BackupError, restore
+
+    try:
+        click.echo(restore(load_settings().database_url, source, force=force))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @cli.command()

@@ -26,6 +26,16 @@ def _missing(what: str) -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    yield from _fresh_postgres()
+
+
+@pytest.fixture
+def another_postgres_url() -> Iterator[str]:
+    """A second fresh database (e.g. a restore target)."""
+    yield from _fresh_postgres()
+
+
+def _fresh_postgres() -> Iterator[str]:
     admin_url = os.environ.get("TEST_DATABASE_URL")
     if not admin_url:
         _missing("TEST_DATABASE_URL (PostgreSQL)")
