@@ -10,10 +10,8 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from bot import identity
 from bot.blocks.common import format_money, format_time
@@ -22,7 +20,8 @@ from bot.delivery import deliver_pending
 from bot.views import problems_of
 from storage import audit, outbox
 from storage.db import transaction
-from storage.models import ApprovalTask, Expense, FxRate, utcnow
+from storage.fx import rate_lookup
+from storage.models import ApprovalTask, Expense, utcnow
 from workflows.directory import Directory
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
 from workflows.fx import MissingRate
@@ -33,19 +32,6 @@ from workflows.routing import ApprovalStep, RoutingError, StepKind, may_decide, 
 log = logging.getLogger(__name__)
 
 APPROVE, REJECT, SEND_BACK = "approve", "reject", "send_back"
-
-
-def rate_lookup(session: Session) -> Any:
-    def lookup(base: str, quote: str, day: dt.date) -> Any:
-        stmt = (
-            select(FxRate.rate)
-            .where(FxRate.base == base, FxRate.quote == quote, FxRate.day <= day)
-            .order_by(FxRate.day.desc())
-            .limit(1)
-        )
-        return session.scalar(stmt)
-
-    return lookup
 
 
 # --- submit -------------------------------------------------------------------------------------

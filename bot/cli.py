@@ -131,6 +131,31 @@ def _outbox_clear(ctx: object) -> bool:
         return outbox.pending_count(session) == 0
 
 
+@cli.group()
+def fx() -> None:
+    """Exchange rates for limits and totals in the company currency."""
+
+
+@fx.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def fx_import(file: Path) -> None:
+    """Load rates from a CSV with header date,from,to,rate (e.g. 2026-11-02,USD,MYR,4.41)."""
+    from storage.db import make_engine, make_sessionmaker, migrate
+    from storage.fx import import_rates
+    from workflows.fx import RateFileError
+
+    url = load_settings().database_url
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        count = import_rates(make_sessionmaker(engine), file.read_text(encoding="utf-8-sig"), file.name)
+    except RateFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"{count} rates imported from {file.name}")
+
+
 @cli.command("backup")
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(target: Path) -> None:

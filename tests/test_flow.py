@@ -103,12 +103,11 @@ def test_receipt_to_paid(app: Harness) -> None:
     app.driver.click(FINANCE, digest, "paid")
     app.wait_dm(EMPLOYEE, "been paid")
     # A second Mark paid (an old copy of the message) changes nothing and says so.
+    app.slack.wait_for_response_post(lambda p: "is marked paid" in str(p.body.get("text")), timeout=15)
     before = len(app.slack.response_url_posts)
     app.driver.block_action(FINANCE, button["action_id"], button["value"], channel=digest.channel)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len(app.slack.response_url_posts) == before:
-        time.sleep(0.05)
-    assert "already marked paid" in str(app.slack.response_url_posts[-1].body.get("text"))
+    again = app.slack.wait_for_response_post(after=before, timeout=15)
+    assert "already marked paid" in str(again.body.get("text"))
     paid_dms = [m for m in app.slack.dm_messages(EMPLOYEE) if "been paid" in (m.text or "")]
     assert len(paid_dms) == 1
     assert app.slack.message(digest.channel, digest.ts).buttons() == []
