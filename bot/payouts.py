@@ -71,6 +71,35 @@ def render_text(lines: tuple[PayeeLine, ...], totals: dict[str, Decimal], title:
     return "\n".join(out)
 
 
+def claim_batch(session: Session, actor: str) -> PayoutBatch | None:
+    """Put every approved, unbatched expense in a new payout batch (in the caller's transaction).
+
+    Each expense is claimed with a conditional UPDATE (``payout_batch_id IS NULL``), so an
+    expense is never in two batches, however many digests run at once. Returns None when
+    nothing waits or another batch claimed some of the expenses first (then nothing is written).
+    """
+    expenses = _awaiting(session)
+    if not expenses:
+        return None
+    _, totals = _lines(expenses)
+    batch = PayoutBatch(created_by=actor, totals={c: str(a) for c, a in totals.items()}, messages=[])
+    session.add(batch)
+    session.flush()
+    claimed = session.execute(
+        update(Expense)
+        .where(Expense.id.in_([e.id for e in expenses]), Expense.payout_batch_id.is_(None))
+        .values(payout_batch_id=batch.id)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != len(expenses):  # another digest ran at the same moment
+        session.rollback()
+        return None
+    audit.record(session, actor=actor, action="payout.batch_created", entity="payout_batch", entity_id=batch.id,
+                 after={"expenses": [e.id for e in expenses], "totals": batch.totals})  # fmt: skip
+    outbox.add(session, "digest", {"batch_id": batch.id}, dedup_key=f"digest:{batch.id}")
+    return batch
+
+
 def create_batch(ctx: AppContext, actor: str, *, dry_run: bool = False) -> DigestResult:
     """Put every approved, unbatched expense in a new payout batch and queue the digest."""
     with transaction(ctx.db) as session:
@@ -83,21 +112,9 @@ def create_batch(ctx: AppContext, actor: str, *, dry_run: bool = False) -> Diges
             return DigestResult(
                 None, render_text(lines, totals, f"Would create a payout batch of {len(expenses)} expenses:")
             )
-        batch = PayoutBatch(created_by=actor, totals={c: str(a) for c, a in totals.items()}, messages=[])
-        session.add(batch)
-        session.flush()
-        claimed = session.execute(
-            update(Expense)
-            .where(Expense.id.in_([e.id for e in expenses]), Expense.payout_batch_id.is_(None))
-            .values(payout_batch_id=batch.id)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(claimed, "rowcount", 0) != len(expenses):  # another digest ran at the same moment
-            session.rollback()
+        batch = claim_batch(session, actor)
+        if batch is None:
             return DigestResult(None, "Another digest is being prepared right now; nothing was done.")
-        audit.record(session, actor=actor, action="payout.batch_created", entity="payout_batch", entity_id=batch.id,
-                     after={"expenses": [e.id for e in expenses], "totals": batch.totals})  # fmt: skip
-        outbox.add(session, "digest", {"batch_id": batch.id}, dedup_key=f"digest:{batch.id}")
         return DigestResult(batch.id, render_text(lines, totals, f"Payout batch #{batch.id}:"))
 
 

@@ -364,3 +364,39 @@ class CrmWriteback(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExpenseProject(Base):
+    """The project an expense is booked to (optional; reports group by it)."""
+
+    __tablename__ = "expense_projects"
+
+    expense_id: Mapped[int] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"), primary_key=True)
+    project: Mapped[str] = mapped_column(String(128), index=True)
+    set_by: Mapped[str | None] = mapped_column(String(64))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PayoutExport(Base):
+    """One export file made from a payout batch: which layout, its digest and totals.
+
+    The same batch and layout always give the same bytes, so ``sha256`` repeats on re-export.
+    """
+
+    __tablename__ = "payout_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("payout_batches.id"), index=True)
+    format: Mapped[str] = mapped_column(String(16))  # csv | quickbooks | xero | sepa
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    expense_count: Mapped[int] = mapped_column(Integer)
+    totals: Mapped[JsonDict] = mapped_column(JSON, default=dict)  # currency -> decimal string
+    created_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Finance queries: the payout queue, date-range reports and per-batch exports.
+Index("ix_expenses_status_batch", Expense.status, Expense.payout_batch_id)
+Index("ix_expenses_spent_on_status", Expense.spent_on, Expense.status)
+Index("ix_expenses_batch_employee", Expense.payout_batch_id, Expense.employee_id)

@@ -1,0 +1,94 @@
+"""Finance commands: ``export`` (payout batch files), ``report`` (spend reports), ``privacy``.
+
+The database comes from ``DATABASE_URL`` (default ``sqlite:///expensebot.db``); every command
+brings the schema up to date first. The company directory (IBANs, departments, roles) comes
+from ``EXPENSEBOT_ORG_FILE``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import load_settings
+from storage.db import make_engine, make_sessionmaker, migrate, transaction
+from workflows.directory import Directory, DirectoryError
+from workflows.exports import FORMATS, ExportError
+from workflows.money import Money
+
+
+def _factory() -> sessionmaker[Session]:
+    url = load_settings().database_url
+    migrate(url)
+    return make_sessionmaker(make_engine(url))
+
+
+def _directory() -> Directory:
+    path = load_settings().org_file
+    if path is None:
+        return Directory.empty()
+    try:
+        return Directory.from_csv_text(Path(path).read_text(encoding="utf-8-sig"), Path(path).name)
+    except (OSError, DirectoryError) as exc:
+        raise click.ClickException(f"Cannot read the company directory: {exc}") from exc
+
+
+def _totals(totals: dict[str, object]) -> str:
+    from decimal import Decimal
+
+    return ", ".join(Money(Decimal(str(a)), c).format() for c, a in sorted(totals.items())) or "nothing"
+
+
+@click.command(name="export")
+@click.option(
+    "--batch", "batch_id", type=int, required=True, help="The payout batch number (#N in the digest)."
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write here (default: stdout).")
+@click.option("--debtor-name", envvar="EXPENSEBOT_SEPA_NAME", help="SEPA: the paying company's name.")
+@click.option("--debtor-iban", envvar="EXPENSEBOT_SEPA_IBAN", help="SEPA: the account paid from.")
+@click.option("--debtor-bic", envvar="EXPENSEBOT_SEPA_BIC", help="SEPA: its BIC (optional).")
+@click.option("--execution-date", type=click.DateTime(["%Y-%m-%d"]), help="SEPA: requested payment day.")
+@click.option("--account", help="QuickBooks: expense account name; Xero: account code (default 429).")
+def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, debtor_iban: str | None,
+           debtor_bic: str | None, execution_date: dt.datetime | None, account: str | None) -> None:  # fmt: skip
+    """Export payout batch N as a generic CSV, QuickBooks Online or Xero bills, or SEPA pain.001.
+
+    The same batch gives the same file every time. SEPA pays the batch's EUR expenses to
+    employees with an IBAN in the company directory; the others are listed on stderr.
+    """
+    from storage.exports import Debtor, build_export, ibans_from_directory, record_export
+
+    debtor = None
+    if fmt == "sepa":
+        if not debtor_name or not debtor_iban:
+            raise click.UsageError(
+                "SEPA needs --debtor-name and --debtor-iban (or EXPENSEBOT_SEPA_NAME / EXPENSEBOT_SEPA_IBAN)."
+            )
+        debtor = Debtor(debtor_name, debtor_iban, debtor_bic)
+    ibans = ibans_from_directory(_directory()) if fmt == "sepa" else None
+    try:
+        with transaction(_factory()) as session:
+            result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor, account=account,
+                                  execution_date=execution_date.date() if execution_date else None)  # fmt: skip
+            record_export(session, result, actor="cli")
+    except ExportError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    if out:
+        Path(out).write_bytes(result.content)
+    else:
+        sys.stdout.buffer.write(result.content)
+        sys.stdout.flush()
+    for note in result.notes:
+        click.echo(note, err=True)
+    click.echo(
+        f"Batch #{batch_id} ({fmt}): {result.expense_count} expenses, {_totals(dict(result.totals))}"
+        f" (batch total {_totals(dict(result.batch_totals))}); sha256 {result.sha256[:16]}"
+        + (f"; written to {out}" if out else ""),
+        err=True,
+    )

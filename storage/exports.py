@@ -1,0 +1,203 @@
+"""Export files of a payout batch: generic CSV, QuickBooks Online, Xero and SEPA pain.001.001.03.
+
+A batch's expenses are fixed when the batch is created (an expense belongs to at most one
+batch: ``expenses.payout_batch_id``, claimed with a conditional UPDATE), so exporting the same
+batch again gives the same file byte for byte. Every export is recorded (``payout_exports``) and
+audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage import audit
+from storage.models import Customer, Expense, ExpenseProject, PayoutBatch, PayoutExport, SlackUser
+from workflows.directory import Person, iban_problem, normalise_iban
+from workflows.expenses import expense_ref
+from workflows.exports import (
+    FORMATS,
+    BatchExport,
+    ExportError,
+    ExportLine,
+    TransferPlan,
+    generic_csv,
+    quickbooks_csv,
+    rounded,
+    sepa_plan,
+    xero_csv,
+)
+
+MEDIA_TYPES = {"csv": "text/csv", "quickbooks": "text/csv", "xero": "text/csv", "sepa": "application/xml"}
+EXTENSIONS = {"csv": "csv", "quickbooks": "csv", "xero": "csv", "sepa": "xml"}
+
+
+@dataclass(frozen=True)
+class Debtor:
+    """The company account SEPA transfers are paid from."""
+
+    name: str
+    iban: str
+    bic: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    batch_id: int
+    format: str
+    content: bytes
+    filename: str
+    media_type: str
+    expense_count: int
+    totals: dict[str, Decimal]  # what the file carries, per currency
+    batch_totals: dict[str, Decimal]  # the whole batch, per currency
+    notes: tuple[str, ...] = ()  # e.g. expenses a SEPA file leaves out, and why
+    left_out: dict[str, Decimal] = field(default_factory=dict)  # per currency, not in the file
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExport]:
+    batch = session.get(PayoutBatch, batch_id)
+    if batch is None:
+        raise ExportError(f"Payout batch #{batch_id} does not exist.")
+    rows = session.execute(
+        select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.merchant, Expense.spent_on,
+               Expense.category, Customer.name, ExpenseProject.project, Expense.approved_amount, Expense.amount,
+               Expense.currency, Expense.approved_at, SlackUser.name)
+        .outerjoin(Customer, Customer.id == Expense.customer_id)
+        .outerjoin(ExpenseProject, ExpenseProject.expense_id == Expense.id)
+        .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
+        .where(Expense.payout_batch_id == batch_id)
+        .order_by(Expense.id)
+    ).all()  # fmt: skip
+    lines = []
+    for (exp_id, emp_id, email, merchant, spent_on, category, customer, project, approved, amount, currency,
+         approved_at, slack_name) in rows:  # fmt: skip
+        value = approved if approved is not None else amount
+        if value is None or not currency:
+            raise ExportError(f"{expense_ref(exp_id)} in batch #{batch_id} has no amount or currency.")
+        lines.append(ExportLine(
+            expense_id=exp_id, ref=expense_ref(exp_id), employee_id=emp_id, employee_email=email,
+            payee=slack_name or email or emp_id, merchant=merchant, spent_on=spent_on, category=category,
+            customer=customer, project=project, amount=rounded(value, currency), currency=currency,
+            approved_at=approved_at,
+        ))  # fmt: skip
+    return batch, BatchExport(batch_id=batch.id, created_at=batch.created_at, lines=tuple(lines))
+
+
+def build_export(
+    session: Session,
+    batch_id: int,
+    fmt: str,
+    *,
+    ibans: dict[str, str | None] | None = None,
+    debtor: Debtor | None = None,
+    execution_date: dt.date | None = None,
+    account: str | None = None,
+) -> ExportFile:
+    """Lay out batch ``batch_id`` as ``fmt`` (see :data:`workflows.exports.FORMATS`)."""
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    batch, data = load_batch(session, batch_id)
+    if not data.lines:
+        raise ExportError(f"Payout batch #{batch_id} has no expenses.")
+    data.check_totals(batch.totals or {})
+    batch_totals = data.totals()
+    stem = f"expensebot-batch-{batch_id}-{fmt}"
+    notes: tuple[str, ...] = ()
+    left_out: dict[str, Decimal] = {}
+    if fmt == "sepa":
+        if debtor is None:
+            raise ExportError("A SEPA file needs the paying account: the company name and IBAN.")
+        plan = sepa_plan(data, {k.lower(): v for k, v in (ibans or {}).items()})
+        if not plan.transfers:
+            raise ExportError(
+                f"Batch #{batch_id} has nothing to pay by SEPA (EUR to employees with an IBAN)."
+            )
+        content = sepa_xml(plan, debtor, batch_id=batch_id, created_at=data.created_at,
+                           execution_date=execution_date or data.created_at.date())  # fmt: skip
+        totals = {"EUR": plan.total}
+        count = sum(len(t.refs) for t in plan.transfers)
+        notes = tuple(f"{line.ref} ({line.payee}, {line.amount_text} {line.currency}) is not in the file: {why}"
+                      for line, why in plan.left_out)  # fmt: skip
+        for line, _why in plan.left_out:
+            left_out[line.currency] = left_out.get(line.currency, Decimal(0)) + line.amount
+    else:
+        text = {"csv": lambda: generic_csv(data), "quickbooks": lambda: quickbooks_csv(data, account=account),
+                "xero": lambda: xero_csv(data, account_code=account or "429")}[fmt]()  # fmt: skip
+        content = text.encode("utf-8")
+        totals = batch_totals
+        count = len(data.lines)
+    return ExportFile(batch_id=batch_id, format=fmt, content=content, filename=f"{stem}.{EXTENSIONS[fmt]}",
+                      media_type=MEDIA_TYPES[fmt], expense_count=count, totals=totals,
+                      batch_totals=batch_totals, notes=notes, left_out=left_out)  # fmt: skip
+
+
+def record_export(session: Session, export: ExportFile, actor: str) -> PayoutExport:
+    """Remember that ``actor`` exported this file (a row and an audit event)."""
+    row = PayoutExport(batch_id=export.batch_id, format=export.format, sha256=export.sha256,
+                       size=len(export.content), expense_count=export.expense_count,
+                       totals={c: str(a) for c, a in export.totals.items()}, created_by=actor)  # fmt: skip
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="payout.exported", entity="payout_batch", entity_id=export.batch_id,
+                 after={"format": export.format, "sha256": export.sha256, "expenses": export.expense_count,
+                        "totals": row.totals}, detail=export.filename)  # fmt: skip
+    return row
+
+
+def sepa_xml(plan: TransferPlan, debtor: Debtor, *, batch_id: int, created_at: dt.datetime,
+             execution_date: dt.date) -> bytes:  # fmt: skip
+    """A pain.001.001.03 credit-transfer file, validated against the schema shipped with sepaxml.
+
+    The message, payment-information and end-to-end ids derive from the batch, and the creation
+    time is the batch's, so the file is the same each time it is made.
+    """
+    from sepaxml import SepaTransfer
+    from sepaxml.validation import ValidationError, try_valid_xml
+
+    problem = iban_problem(debtor.iban)
+    if problem:
+        raise ExportError(f"The paying account: {problem}.")
+    config: dict[str, object] = {"name": debtor.name, "IBAN": normalise_iban(debtor.iban), "batch": True,
+                                 "currency": "EUR"}  # fmt: skip
+    if debtor.bic:
+        config["BIC"] = debtor.bic.strip().upper()
+    transfer = SepaTransfer(config, schema="pain.001.001.03", clean=True)
+    for item in plan.transfers:
+        problem = iban_problem(item.iban)
+        if problem:
+            raise ExportError(f"{item.payee}: {problem}; fix it in the company directory.")
+        cents = int((item.amount * 100).to_integral_value())
+        if Decimal(cents) / 100 != item.amount:
+            raise ExportError(f"{item.payee}: {item.amount} EUR has more than two decimals.")
+        transfer.add_payment({
+            "name": item.payee, "IBAN": normalise_iban(item.iban), "amount": cents,
+            "execution_date": execution_date, "description": item.remittance, "endtoend_id": item.end_to_end_id,
+        })  # fmt: skip
+    raw: bytes = transfer.export(validate=False)
+    msg_id = f"EXPENSEBOT-BATCH-{batch_id}"
+    raw = re.sub(rb"<MsgId>[^<]*</MsgId>", f"<MsgId>{msg_id}</MsgId>".encode(), raw)
+    raw = re.sub(rb"<CreDtTm>[^<]*</CreDtTm>",
+                 f"<CreDtTm>{created_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S}</CreDtTm>".encode(), raw)  # fmt: skip
+    raw = re.sub(rb"<PmtInfId>[^<]*</PmtInfId>", f"<PmtInfId>{msg_id}-1</PmtInfId>".encode(), raw)
+    try:
+        try_valid_xml(raw, "pain.001.001.03")
+    except ValidationError as exc:
+        raise ExportError(f"The SEPA file did not pass the pain.001.001.03 schema: {exc.__cause__}") from exc
+    return raw
+
+
+def ibans_from_directory(people: Iterable[Person]) -> dict[str, str | None]:
+    """``email -> IBAN`` for everyone in a directory."""
+    return {p.email: p.iban for p in people}

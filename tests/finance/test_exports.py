@@ -1,0 +1,233 @@
+"""Payout batch exports: layouts, totals to the cent, reproducibility, SEPA schema validity."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import xmlschema
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.cli_finance import export
+from bot.payouts import claim_batch
+from storage.db import transaction
+from storage.exports import Debtor, build_export, record_export
+from storage.models import AuditEvent, Expense, PayoutBatch, PayoutExport
+from tests.finance.conftest import add_expense
+from workflows.exports import ExportError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+IBANS = {"emp@example.com": "DE89 3704 0044 0532 0130 00", "other@example.com": "FR1420041010050500013M02606"}
+DEBTOR = Debtor("Example Company GmbH", "NL91ABNA0417164300", "ABNANL2A")
+ORG = """email,manager_email,department,role,iban
+emp@example.com,mgr@example.com,sales,employee,DE89370400440532013000
+other@example.com,mgr@example.com,sales,employee,FR1420041010050500013M02606
+solo@example.com,,sales,employee,
+mgr@example.com,,sales,manager,
+"""
+
+
+def _batch(factory: sessionmaker[Session]) -> int:
+    with transaction(factory) as s:
+        batch = claim_batch(s, "test")
+        assert batch is not None
+        return batch.id
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _sum(rows: list[dict[str, str]], amount: str, currency: str) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for row in rows:
+        out[row[currency]] += Decimal(row[amount])
+    return dict(out)
+
+
+def _recorded_totals(factory: sessionmaker[Session], batch_id: int) -> dict[str, Decimal]:
+    with factory() as s:
+        batch = s.get(PayoutBatch, batch_id)
+        assert batch is not None
+        return {c: Decimal(v) for c, v in batch.totals.items()}
+
+
+EXPECTED = {"EUR": Decimal("95.83"), "USD": Decimal("100.10"), "JPY": Decimal("1500")}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "quickbooks", "xero"])
+def test_csv_layouts_add_up_and_repeat(seeded: sessionmaker[Session], fmt: str) -> None:
+    batch_id = _batch(seeded)
+    assert _recorded_totals(seeded, batch_id) == EXPECTED
+    with seeded() as s:
+        first = build_export(s, batch_id, fmt)
+        again = build_export(s, batch_id, fmt)
+    assert first.content == again.content  # reproducible, byte for byte
+    text = first.content.decode("utf-8")
+    rows = _rows(text)
+    assert len(rows) == 6  # the pending expense is not in the batch
+    header = next(csv.reader(io.StringIO(text)))
+    columns = {
+        "csv": ("amount", "currency"),
+        "quickbooks": ("Line Amount", "Currency"),
+        "xero": ("*UnitAmount", "Currency"),
+    }[fmt]
+    assert _sum(rows, *columns) == EXPECTED == first.totals
+    if fmt != "csv":
+        fixture = next(csv.reader(io.StringIO((FIXTURES / f"{fmt}_bills.csv").read_text())))
+        assert header == fixture
+
+
+def test_quickbooks_one_bill_per_employee_and_currency(seeded: sessionmaker[Session]) -> None:
+    batch_id = _batch(seeded)
+    with seeded() as s:
+        rows = _rows(build_export(s, batch_id, "quickbooks").content.decode())
+    bills: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for row in rows:
+        bills[row["Bill No"]].add((row["Vendor"], row["Currency"]))
+        assert row["Bill Date"] == dt.date.today().strftime("%m/%d/%Y") or re.fullmatch(
+            r"\d\d/\d\d/\d{4}", row["Bill Date"]
+        )
+        assert row["Account"] and row["Vendor"]
+        assert len(row["Bill No"]) <= 21
+    assert all(len(keys) == 1 for keys in bills.values())
+    assert sorted(k for keys in bills.values() for k in keys) == sorted([
+        ("Émilie Dupré", "EUR"), ("Émilie Dupré", "USD"), ("Otto Other", "EUR"), ("Otto Other", "JPY"),
+        ("solo@example.com", "EUR"),
+    ])  # fmt: skip
+    jpy = next(r for r in rows if r["Currency"] == "JPY")
+    assert jpy["Line Amount"] == "1500"  # no decimals for yen
+    usd = next(r for r in rows if r["Currency"] == "USD")
+    assert usd["Line Amount"] == "100.10"  # the approved amount, not the claimed 120.00
+
+
+def test_xero_required_columns_filled(seeded: sessionmaker[Session]) -> None:
+    batch_id = _batch(seeded)
+    with seeded() as s:
+        rows = _rows(build_export(s, batch_id, "xero").content.decode())
+    for row in rows:
+        for column, value in row.items():
+            if column.startswith("*"):
+                assert value, column
+        assert row["*Quantity"] == "1"
+        assert re.fullmatch(r"\d\d/\d\d/\d{4}", row["*InvoiceDate"])
+    acme = [r for r in rows if r["TrackingOption1"] == "Acme Corporation"]
+    assert len(acme) == 1 and acme[0]["TrackingName1"] == "Customer"
+    assert any('Taxi "Rapid"' in r["Description"] for r in rows)  # quotes survive CSV quoting
+
+
+def test_generic_csv_columns(seeded: sessionmaker[Session]) -> None:
+    batch_id = _batch(seeded)
+    with seeded() as s:
+        rows = _rows(build_export(s, batch_id, "csv").content.decode())
+    globex = next(r for r in rows if r["customer"] == "Globex, Inc")
+    assert globex["amount"] == "100.10" and globex["category"] == "Meals"
+    assert {r["batch_id"] for r in rows} == {str(batch_id)}
+    assert len({r["expense_id"] for r in rows}) == 6
+
+
+def test_sepa_file_is_valid_pain_001_and_adds_up(seeded: sessionmaker[Session]) -> None:
+    batch_id = _batch(seeded)
+    with seeded() as s:
+        first = build_export(s, batch_id, "sepa", ibans=IBANS, debtor=DEBTOR)
+        again = build_export(s, batch_id, "sepa", ibans=IBANS, debtor=DEBTOR)
+    assert first.content == again.content
+    import sepaxml
+
+    xsd = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
+    schema = xmlschema.XMLSchema(str(xsd))
+    schema.validate(first.content.decode())
+    doc = schema.to_dict(first.content.decode())
+    header = doc["CstmrCdtTrfInitn"]["GrpHdr"]
+    assert header["MsgId"] == f"EXPENSEBOT-BATCH-{batch_id}"
+    txs = [tx for info in doc["CstmrCdtTrfInitn"]["PmtInf"] for tx in info["CdtTrfTxInf"]]
+    by_iban = {tx["CdtrAcct"]["Id"]["IBAN"]: Decimal(str(tx["Amt"]["InstdAmt"]["$"])) for tx in txs}
+    # emp: 42.50 + 19.99; other: 0.01; solo has no IBAN; USD and JPY are not SEPA.
+    assert by_iban == {
+        "DE89370400440532013000": Decimal("62.49"),
+        "FR1420041010050500013M02606": Decimal("0.01"),
+    }
+    assert Decimal(str(header["CtrlSum"])) == sum(by_iban.values()) == first.totals["EUR"]
+    assert int(header["NbOfTxs"]) == 2
+    # What the file pays plus what it leaves out (by currency) is the whole batch, to the cent.
+    assert first.left_out == {"EUR": Decimal("33.33"), "USD": Decimal("100.10"), "JPY": Decimal("1500")}
+    assert first.left_out["EUR"] + first.totals["EUR"] == EXPECTED["EUR"]
+    assert any("solo@example.com" in n and "no IBAN" in n for n in first.notes)
+    assert any("JPY" in n for n in first.notes) and any("USD" in n for n in first.notes)
+
+
+def test_sepa_refuses_bad_accounts(seeded: sessionmaker[Session]) -> None:
+    batch_id = _batch(seeded)
+    with seeded() as s:
+        with pytest.raises(ExportError, match="check digits"):
+            build_export(
+                s, batch_id, "sepa", ibans={"emp@example.com": "DE89370400440532013001"}, debtor=DEBTOR
+            )
+        with pytest.raises(ExportError, match="paying account"):
+            build_export(s, batch_id, "sepa", ibans=IBANS, debtor=Debtor("X", "NL00ABNA0417164300"))
+        with pytest.raises(ExportError, match="nothing to pay"):
+            build_export(s, batch_id, "sepa", ibans={}, debtor=DEBTOR)
+
+
+def test_an_expense_is_never_in_two_batches(seeded: sessionmaker[Session]) -> None:
+    first = _batch(seeded)
+    with transaction(seeded) as s:
+        assert claim_batch(s, "test") is None  # nothing new waits
+        add_expense(s, amount="7.77", currency="EUR")
+    second = _batch(seeded)
+    with seeded() as s:
+        one = {r["expense_id"] for r in _rows(build_export(s, first, "csv").content.decode())}
+        two = {r["expense_id"] for r in _rows(build_export(s, second, "csv").content.decode())}
+        assert len(one) == 6 and len(two) == 1 and not one & two
+        batched = s.scalars(select(Expense.id).where(Expense.payout_batch_id.is_not(None))).all()
+        assert len(batched) == 7
+
+
+def test_totals_mismatch_is_refused(seeded: sessionmaker[Session]) -> None:
+    batch_id = _batch(seeded)
+    with transaction(seeded) as s:
+        batch = s.get(PayoutBatch, batch_id)
+        assert batch is not None
+        batch.totals = {**batch.totals, "EUR": "95.84"}
+    with seeded() as s, pytest.raises(ExportError, match="add up to"):
+        build_export(s, batch_id, "csv")
+
+
+def test_export_is_recorded_and_audited(seeded: sessionmaker[Session]) -> None:
+    batch_id = _batch(seeded)
+    with transaction(seeded) as s:
+        record_export(s, build_export(s, batch_id, "xero"), actor="U_FIN")
+    with seeded() as s:
+        row = s.scalars(select(PayoutExport)).one()
+        assert row.format == "xero" and row.expense_count == 6 and row.totals["EUR"] == "95.83"
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "payout.exported")).one()
+        assert event.actor == "U_FIN" and event.entity_id == str(batch_id)
+
+
+def test_cli_export(seeded: sessionmaker[Session], db_url: str, tmp_path: Path) -> None:
+    batch_id = _batch(seeded)
+    org = tmp_path / "org.csv"
+    org.write_text(ORG)
+    out = tmp_path / "pay.xml"
+    env = {"DATABASE_URL": db_url, "EXPENSEBOT_ORG_FILE": str(org)}
+    runner = CliRunner()
+    result = runner.invoke(export, ["--batch", str(batch_id), "--format", "sepa", "--out", str(out),
+                                    "--debtor-name", DEBTOR.name, "--debtor-iban", DEBTOR.iban], env=env)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert b"<CtrlSum>62.50</CtrlSum>" in out.read_bytes()  # emp 62.49 + other 0.01
+    assert "no IBAN" in result.output
+    result = runner.invoke(export, ["--batch", str(batch_id), "--format", "csv"], env=env)
+    assert result.exit_code == 0
+    assert "95.83" not in result.output.splitlines()[0]
+    missing = runner.invoke(export, ["--batch", "999", "--format", "csv"], env=env)
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert os.path.exists(out)

@@ -1,0 +1,251 @@
+"""Payout batch export layouts: a generic CSV, QuickBooks Online bills and Xero bills.
+
+Pure: the caller loads a batch into :class:`BatchExport`; these functions lay it out as text.
+The same batch always gives the same bytes (dates come from the batch, never from the clock),
+and the amounts of every layout add up to the batch totals to the cent: each expense's amount
+is rounded to its currency's minor unit once, here, and the totals are the sums of those
+rounded amounts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from workflows.categories import category_label
+from workflows.money import Money, minor_units
+
+FORMATS = ("csv", "quickbooks", "xero", "sepa")
+
+
+class ExportError(ValueError):
+    """A batch that cannot be exported as asked. ``str(err)`` is a message for people."""
+
+
+@dataclass(frozen=True)
+class ExportLine:
+    expense_id: int
+    ref: str
+    employee_id: str
+    employee_email: str | None
+    payee: str  # the name to pay: Slack display name, else the email, else the Slack id
+    merchant: str | None
+    spent_on: dt.date | None
+    category: str | None
+    customer: str | None
+    project: str | None
+    amount: Decimal  # rounded to the currency's minor unit
+    currency: str
+    approved_at: dt.datetime | None
+    note: str | None = None
+
+    @property
+    def amount_text(self) -> str:
+        return f"{self.amount:.{minor_units(self.currency)}f}"
+
+
+@dataclass(frozen=True)
+class BatchExport:
+    batch_id: int
+    created_at: dt.datetime
+    lines: tuple[ExportLine, ...]
+
+    def totals(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for line in self.lines:
+            out[line.currency] += line.amount
+        return dict(sorted(out.items()))
+
+    def check_totals(self, recorded: dict[str, str]) -> None:
+        """Refuse to export when the lines do not add up to the totals recorded on the batch."""
+        expected = {
+            cur: Money(Decimal(str(value)), cur).amount
+            for cur, value in recorded.items()
+            if value is not None
+        }
+        got = self.totals()
+        if {c: a for c, a in expected.items() if a} != {c: a for c, a in got.items() if a}:
+            raise ExportError(
+                f"Batch #{self.batch_id}: its expenses add up to {_fmt(got)} but the batch recorded "
+                f"{_fmt(expected)}; nothing was exported."
+            )
+
+
+def _fmt(totals: dict[str, Decimal]) -> str:
+    return ", ".join(Money(a, c).format() for c, a in sorted(totals.items())) or "nothing"
+
+
+def rounded(amount: Decimal, currency: str) -> Decimal:
+    return Money(amount, currency).amount
+
+
+def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _memo(line: ExportLine) -> str:
+    parts = [line.ref, line.merchant or "unknown merchant"]
+    if line.spent_on:
+        parts.append(line.spent_on.isoformat())
+    if line.customer:
+        parts.append(f"customer {line.customer}")
+    if line.project:
+        parts.append(f"project {line.project}")
+    return " · ".join(parts)
+
+
+# --- generic CSV ----------------------------------------------------------------------------
+
+GENERIC_HEADER = (
+    "batch_id", "expense_ref", "expense_id", "employee_email", "employee_slack_id", "payee", "merchant",
+    "spent_on", "category", "customer", "project", "currency", "amount", "approved_at",
+)  # fmt: skip
+
+
+def generic_csv(batch: BatchExport) -> str:
+    """One row per expense, ordered by payee then expense; RFC 4180 CSV, ISO dates."""
+    rows = (
+        (str(batch.batch_id), line.ref, str(line.expense_id), line.employee_email or "", line.employee_id,
+         line.payee, line.merchant or "", line.spent_on.isoformat() if line.spent_on else "",
+         category_label(line.category), line.customer or "", line.project or "", line.currency,
+         line.amount_text, line.approved_at.isoformat() if line.approved_at else "")
+        for line in _ordered(batch.lines)
+    )  # fmt: skip
+    return _csv(GENERIC_HEADER, rows)
+
+
+def _ordered(lines: Iterable[ExportLine]) -> list[ExportLine]:
+    return sorted(lines, key=lambda ln: (ln.payee.lower(), ln.employee_id, ln.currency, ln.expense_id))
+
+
+def _bills(batch: BatchExport) -> list[tuple[str, list[ExportLine]]]:
+    """One bill per payee and currency: ``(bill number, lines)`` in a stable order."""
+    groups: dict[tuple[str, str], list[ExportLine]] = defaultdict(list)
+    for line in _ordered(batch.lines):
+        groups[(line.employee_id, line.currency)].append(line)
+    bills = []
+    for number, (_key, lines) in enumerate(groups.items(), start=1):
+        bills.append((f"EB{batch.batch_id}-{number:03d}", lines))
+    return bills
+
+
+# --- QuickBooks Online ----------------------------------------------------------------------
+# QuickBooks Online "Import bills" (Settings → Import data → Bills) reads one row per bill line;
+# rows with the same Bill No. form one bill. Dates are MM/DD/YYYY (the US company default).
+
+QUICKBOOKS_HEADER = (
+    "Bill No", "Vendor", "Bill Date", "Due Date", "Terms", "Location", "Memo", "Account",
+    "Line Description", "Line Amount", "Currency",
+)  # fmt: skip
+
+
+def quickbooks_csv(batch: BatchExport, *, account: str | None = None) -> str:
+    """QuickBooks Online bills: the employee is the vendor; one bill per employee and currency.
+
+    ``account`` is the expense account for every line; by default the category's name, which
+    matches an expense account of the same name in the chart of accounts.
+    """
+    day = batch.created_at.date().strftime("%m/%d/%Y")
+    rows = []
+    for number, lines in _bills(batch):
+        for line in lines:
+            rows.append((number, line.payee, day, day, "Due on receipt", "", f"Expense payout batch #{batch.batch_id}",
+                         account or category_label(line.category), _memo(line), line.amount_text,
+                         line.currency))  # fmt: skip
+    return _csv(QUICKBOOKS_HEADER, rows)
+
+
+# --- Xero -----------------------------------------------------------------------------------
+# Xero "Import bills" template (Business → Bills to pay → Import): required columns carry a
+# leading asterisk; rows with the same InvoiceNumber and ContactName form one bill. Dates are
+# DD/MM/YYYY; UnitAmount is per unit, so Quantity is 1 and UnitAmount is the expense amount.
+
+XERO_HEADER = (
+    "*ContactName", "EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3", "POAddressLine4",
+    "POCity", "PORegion", "POPostalCode", "POCountry", "*InvoiceNumber", "*InvoiceDate", "*DueDate",
+    "InventoryItemCode", "Description", "*Quantity", "*UnitAmount", "*AccountCode", "*TaxType",
+    "TrackingName1", "TrackingOption1", "TrackingName2", "TrackingOption2", "Currency",
+)  # fmt: skip
+
+
+def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = "Tax Exempt") -> str:
+    """Xero bills: the employee is the contact; one bill per employee and currency.
+
+    Expenses with a customer carry it as the tracking option "Customer".
+    """
+    day = batch.created_at.date().strftime("%d/%m/%Y")
+    rows = []
+    for number, lines in _bills(batch):
+        for line in lines:
+            tracking = ("Customer", line.customer) if line.customer else ("", "")
+            rows.append((line.payee, line.employee_email or "", "", "", "", "", "", "", "", "", number, day, day,
+                         "", _memo(line), "1", line.amount_text, account_code, tax_type, *tracking, "", "",
+                         line.currency))  # fmt: skip
+    return _csv(XERO_HEADER, rows)
+
+
+# --- SEPA -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One credit transfer: everything one employee is owed in EUR in the batch."""
+
+    employee_id: str
+    payee: str
+    iban: str
+    amount: Decimal
+    end_to_end_id: str
+    remittance: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TransferPlan:
+    transfers: tuple[Transfer, ...]
+    left_out: tuple[tuple[ExportLine, str], ...]  # (line, why it is not in the file)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((t.amount for t in self.transfers), Decimal(0))
+
+
+def sepa_plan(batch: BatchExport, ibans: dict[str, str | None]) -> TransferPlan:
+    """Group the batch's EUR expenses into one transfer per employee with an IBAN.
+
+    ``ibans`` maps an employee's email to their IBAN. Lines in another currency, or of an
+    employee without an IBAN, are left out with the reason (they are paid some other way).
+    """
+    per_employee: dict[str, list[ExportLine]] = defaultdict(list)
+    left_out: list[tuple[ExportLine, str]] = []
+    for line in _ordered(batch.lines):
+        iban = ibans.get((line.employee_email or "").lower())
+        if line.currency != "EUR":
+            left_out.append((line, f"{line.currency}: SEPA transfers are in EUR only"))
+        elif not iban:
+            left_out.append((line, "no IBAN in the company directory"))
+        else:
+            per_employee[line.employee_id].append(line)
+    transfers = []
+    for number, (employee_id, lines) in enumerate(per_employee.items(), start=1):
+        first = lines[0]
+        refs = tuple(ln.ref for ln in lines)
+        remittance = f"Expenses batch {batch.batch_id}: " + " ".join(refs)
+        if len(remittance) > 140:
+            remittance = f"Expenses batch {batch.batch_id}: {len(refs)} expenses"
+        transfers.append(Transfer(
+            employee_id=employee_id, payee=first.payee,
+            iban=ibans[(first.employee_email or "").lower()] or "",
+            amount=sum((ln.amount for ln in lines), Decimal(0)),
+            end_to_end_id=f"EB{batch.batch_id}-{number:04d}", remittance=remittance, refs=refs,
+        ))  # fmt: skip
+    return TransferPlan(transfers=tuple(transfers), left_out=tuple(left_out))
