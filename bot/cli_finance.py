@@ -92,3 +92,50 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
         + (f"; written to {out}" if out else ""),
         err=True,
     )
+
+
+@click.command(name="report")
+@click.option("--by", "by", type=click.Choice(("customer", "project", "department", "category", "employee")),
+              required=True, help="What to group the spend by.")  # fmt: skip
+@click.option(
+    "--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (YYYY-MM-DD)."
+)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Last day, included.")
+@click.option("--currency", help="Report currency (default EXPENSEBOT_CURRENCY).")
+@click.option(
+    "--csv", "csv_out", type=click.Path(dir_okay=False, writable=True), help="Also write the rows as CSV."
+)
+@click.option(
+    "--png", "png_out", type=click.Path(dir_okay=False, writable=True), help="Also draw a bar chart."
+)
+def report(by: str, start: dt.datetime, end: dt.datetime, currency: str | None, csv_out: str | None,
+           png_out: str | None) -> None:  # fmt: skip
+    """Spend of approved and paid expenses over a period, in the company currency.
+
+    Shows counts, totals, averages, month-over-month change and the amounts per original
+    currency; by customer also the top merchants. Foreign amounts are converted with the
+    month's average rate from the fx_rates table; a missing rate stops the report.
+    """
+    from storage.reports import ReportError, report_csv, report_png, report_text, spend_report
+
+    settings = load_settings()
+    directory = _directory() if by == "department" else Directory.empty()
+
+    def department_of(email: str) -> str | None:
+        person = directory.get(email)
+        return person.department if person else None
+
+    try:
+        with _factory()() as session:
+            result = spend_report(session, by, start.date(), end.date(), currency or settings.company_currency,
+                                  department_of=department_of)  # fmt: skip
+    except ReportError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(report_text(result))
+    if csv_out:
+        Path(csv_out).write_text(report_csv(result), encoding="utf-8")
+        click.echo(f"CSV written to {csv_out}", err=True)
+    if png_out:
+        Path(png_out).write_bytes(report_png(result))
+        click.echo(f"Chart written to {png_out}", err=True)

@@ -1,0 +1,342 @@
+"""Spend reports: totals by customer, project, department, category or employee over a period.
+
+Aggregation happens in SQL (one grouped query per report, plus one for top merchants and one for
+rates); Python only converts the grouped sums and lays them out. Expenses count once approved
+(approved or paid), on the day they were spent, at the approved amount when finance changed it.
+
+Amounts are converted into the company currency month by month, at the average of that month's
+rates for the pair in ``fx_rates`` (the direct rate, or the inverse of the opposite one). A month
+without a rate for a currency that occurs in it is an error that names the pair and month: never
+a silent 1:1 conversion.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, cast, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Customer, Expense, ExpenseProject, FxRate
+from workflows.categories import category_label
+from workflows.expenses import Status
+from workflows.money import Money, MoneyError, is_currency
+
+DIMENSIONS = ("customer", "project", "department", "category", "employee")
+COUNTED = (Status.APPROVED.value, Status.PAID.value)
+NONE_LABEL = {"customer": "(no customer)", "project": "(no project)", "department": "(no department)",
+              "category": "Uncategorised", "employee": "(unknown)"}  # fmt: skip
+
+
+class ReportError(MoneyError):
+    """A report that cannot be made (e.g. a missing exchange rate). ``str(err)`` is for people."""
+
+
+@dataclass
+class ReportRow:
+    key: str
+    count: int = 0
+    total: Decimal = Decimal(0)  # company currency, rounded to its minor unit
+    per_currency: dict[str, Decimal] = field(default_factory=dict)  # original currencies
+    by_month: dict[str, Decimal] = field(default_factory=dict)  # "YYYY-MM" -> company currency
+    top_merchants: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def average(self) -> Decimal:
+        return self.total / self.count if self.count else Decimal(0)
+
+    def change(self, month: str, previous: str) -> Decimal | None:
+        """Month-over-month change of ``month`` against ``previous``, in percent (None: no base)."""
+        before = self.by_month.get(previous, Decimal(0))
+        if not before:
+            return None
+        return (self.by_month.get(month, Decimal(0)) - before) / before * 100
+
+
+@dataclass
+class Report:
+    by: str
+    start: dt.date
+    end: dt.date
+    currency: str
+    rows: list[ReportRow]
+    months: list[str]
+    rates_used: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (currency, month) -> rate
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.rows)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((r.total for r in self.rows), Decimal(0))
+
+    @property
+    def average(self) -> Decimal:
+        return self.total / self.count if self.count else Decimal(0)
+
+    @property
+    def per_currency(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for row in self.rows:
+            for cur, amount in row.per_currency.items():
+                out[cur] += amount
+        return dict(sorted(out.items()))
+
+    @property
+    def by_month(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {m: Decimal(0) for m in self.months}
+        for row in self.rows:
+            for month, amount in row.by_month.items():
+                out[month] += amount
+        return out
+
+    def mom(self) -> tuple[str, str] | None:
+        """The last two months of the period (for month-over-month change), if it spans two."""
+        return (self.months[-1], self.months[-2]) if len(self.months) >= 2 else None
+
+    def money(self, amount: Decimal) -> str:
+        return Money(amount, self.currency).format()
+
+
+def months_between(start: dt.date, end: dt.date) -> list[str]:
+    out = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def _month_of(session: Session, column: Any) -> ColumnElement[str]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+AMOUNT = func.coalesce(Expense.approved_amount, Expense.amount)
+
+
+def _key_column(by: str) -> tuple[Any, list[Any]]:
+    """The SQL grouping column for a dimension and the outer joins it needs."""
+    if by == "customer":
+        return Customer.name, [(Customer, Customer.id == Expense.customer_id)]
+    if by == "project":
+        return ExpenseProject.project, [(ExpenseProject, ExpenseProject.expense_id == Expense.id)]
+    if by == "category":
+        return Expense.category, []
+    # department (mapped from the directory afterwards) and employee
+    return func.coalesce(Expense.employee_email, cast(Expense.employee_id, String)), []
+
+
+def _rates(session: Session, currency: str, months: Sequence[str]) -> dict[tuple[str, str, str], Decimal]:
+    """Average rate per (from, to, month) for pairs involving ``currency`` in ``months``."""
+    month = _month_of(session, FxRate.day)
+    stmt = (
+        select(FxRate.base, FxRate.quote, month.label("m"), func.avg(FxRate.rate))
+        .where((FxRate.base == currency) | (FxRate.quote == currency))
+        .where(month.in_(list(months)))
+        .group_by(FxRate.base, FxRate.quote, month)
+    )
+    return {(b, q, m): Decimal(str(r)) for b, q, m, r in session.execute(stmt)}
+
+
+def _rate(rates: dict[tuple[str, str, str], Decimal], cur: str, to: str, month: str) -> Decimal | None:
+    if cur == to:
+        return Decimal(1)
+    direct = rates.get((cur, to, month))
+    if direct:
+        return direct
+    inverse = rates.get((to, cur, month))
+    if inverse:
+        return Decimal(1) / inverse
+    return None
+
+
+def _missing(missing: set[tuple[str, str, str]]) -> ReportError:
+    pairs = ", ".join(f"{cur}→{to} for {month}" for cur, to, month in sorted(missing))
+    return ReportError(
+        f"No exchange rate {pairs}: add rates to the fx_rates table for those months (date, from, to, rate) "
+        "and run the report again. Amounts are never converted 1:1."
+    )
+
+
+def spend_report(
+    session: Session,
+    by: str,
+    start: dt.date,
+    end: dt.date,
+    currency: str,
+    *,
+    department_of: Callable[[str], str | None] | None = None,
+    top_merchants: int = 3,
+) -> Report:
+    """Spend between ``start`` and ``end`` (inclusive) grouped by ``by``, in ``currency``."""
+    if by not in DIMENSIONS:
+        raise ReportError(f"Unknown report dimension {by!r}; choose one of {', '.join(DIMENSIONS)}.")
+    if end < start:
+        raise ReportError(f"The period ends ({end}) before it starts ({start}).")
+    currency = currency.upper()
+    if not is_currency(currency):
+        raise ReportError(f"“{currency}” is not an ISO 4217 currency code.")
+    key, joins = _key_column(by)
+    month = _month_of(session, Expense.spent_on)
+    where = and_(Expense.status.in_(COUNTED), Expense.spent_on >= start, Expense.spent_on <= end,
+                 Expense.currency.is_not(None))  # fmt: skip
+    stmt = select(key.label("k"), Expense.currency, month.label("m"), func.count(), func.sum(AMOUNT))
+    for target, on in joins:
+        stmt = stmt.outerjoin(target, on)
+    stmt = stmt.where(where).group_by(key, Expense.currency, month)
+    groups = session.execute(stmt).all()
+
+    months = months_between(start, end)
+    rates = _rates(session, currency, months)
+    used: dict[tuple[str, str], Decimal] = {}
+    rows: dict[str, ReportRow] = {}
+    exact: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # unrounded, per (row, month)
+    missing: set[tuple[str, str, str]] = set()
+    for raw_key, cur, m, count, amount in groups:
+        label = _label(by, raw_key, department_of)
+        row = rows.setdefault(label, ReportRow(key=label))
+        value = Decimal(str(amount))
+        row.count += int(count)
+        row.per_currency[cur] = row.per_currency.get(cur, Decimal(0)) + value
+        rate = _rate(rates, cur, currency, m)
+        if rate is None:
+            missing.add((cur, currency, m))
+            continue
+        if cur != currency:
+            used[(cur, m)] = rate
+        exact[(label, m)] += value * rate
+    if missing:
+        raise _missing(missing)
+    for (label, m), value in exact.items():
+        rows[label].by_month[m] = Money(value, currency).amount
+    for row in rows.values():
+        row.total = sum(row.by_month.values(), Decimal(0))
+        row.per_currency = dict(sorted(row.per_currency.items()))
+    if by == "customer" and top_merchants and rows:
+        _add_top_merchants(session, rows, where, top_merchants)
+    ordered = sorted(rows.values(), key=lambda r: (-r.total, r.key))
+    return Report(
+        by=by, start=start, end=end, currency=currency, rows=ordered, months=months, rates_used=used
+    )
+
+
+def _label(by: str, raw: Any, department_of: Callable[[str], str | None] | None) -> str:
+    if raw is None or raw == "":
+        return NONE_LABEL[by]
+    if by == "category":
+        return category_label(str(raw))
+    if by == "department":
+        department = department_of(str(raw)) if department_of else None
+        return department or NONE_LABEL[by]
+    return str(raw)
+
+
+def _add_top_merchants(session: Session, rows: dict[str, ReportRow], where: Any, limit: int) -> None:
+    merchant = func.coalesce(Expense.merchant, "(unknown merchant)")
+    counted = (
+        select(Customer.name.label("customer"), merchant.label("merchant"), func.count().label("n"),
+               func.row_number().over(partition_by=Customer.name,
+                                      order_by=(func.count().desc(), merchant)).label("rank"))
+        .join(Customer, Customer.id == Expense.customer_id)
+        .where(where)
+        .group_by(Customer.name, merchant)
+        .subquery()
+    )  # fmt: skip
+    stmt = select(counted.c.customer, counted.c.merchant, counted.c.n).where(counted.c.rank <= limit)
+    for customer, name, n in session.execute(stmt.order_by(counted.c.customer, counted.c.rank)):
+        if customer in rows:
+            rows[customer].top_merchants.append((name, int(n)))
+
+
+def _pct(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:+.1f}%"
+
+
+def report_csv(report: Report) -> str:
+    currencies = list(report.per_currency)
+    mom = report.mom()
+    header = [report.by, "count", f"total_{report.currency}", f"average_{report.currency}"]
+    header += [f"{m}_{report.currency}" for m in report.months]
+    header += ["mom_change_pct"] + [f"amount_{c}" for c in currencies] + ["top_merchants"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in report.rows:
+        writer.writerow(
+            [row.key, row.count, Money(row.total, report.currency).amount_text,
+             Money(row.average, report.currency).amount_text]
+            + [Money(row.by_month.get(m, Decimal(0)), report.currency).amount_text for m in report.months]
+            + [_pct(row.change(*mom)) if mom else ""]
+            + [Money(row.per_currency[c], c).amount_text if c in row.per_currency else "" for c in currencies]
+            + ["; ".join(f"{name} ({n})" for name, n in row.top_merchants)]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def report_text(report: Report, limit: int = 50) -> str:
+    mom = report.mom()
+    lines = [
+        f"Spend by {report.by}, {report.start} to {report.end}, in {report.currency} "
+        f"(approved and paid expenses; {report.count} expenses, total {report.money(report.total)}, "
+        f"average {report.money(report.average)})"
+    ]
+    if mom:
+        by_month = report.by_month
+        change = (by_month[mom[0]] - by_month[mom[1]]) / by_month[mom[1]] * 100 if by_month[mom[1]] else None
+        lines.append(f"{mom[0]} against {mom[1]}: {report.money(by_month[mom[0]])} vs "
+                     f"{report.money(by_month[mom[1]])} ({_pct(change) or 'no spend the month before'})")  # fmt: skip
+    width = max([len(r.key) for r in report.rows[:limit]] + [len(report.by)])
+    for row in report.rows[:limit]:
+        detail = ", ".join(Money(a, c).format() for c, a in row.per_currency.items())
+        extra = f"  mom {_pct(row.change(*mom))}" if mom and row.change(*mom) is not None else ""
+        merchants = (
+            ("  top: " + "; ".join(f"{n} ({k})" for n, k in row.top_merchants)) if row.top_merchants else ""
+        )
+        lines.append(f"  {row.key:<{width}}  {row.count:>6}  {report.money(row.total):>20}  "
+                     f"avg {report.money(row.average):>16}  [{detail}]{extra}{merchants}")  # fmt: skip
+    if len(report.rows) > limit:
+        lines.append(f"  ... and {len(report.rows) - limit} more (use --csv for all)")
+    lines.append("  per currency: " + (", ".join(Money(a, c).format() for c, a in report.per_currency.items())
+                                        or "nothing"))  # fmt: skip
+    return "\n".join(lines)
+
+
+def report_png(report: Report, *, top: int = 15) -> bytes:
+    """A horizontal bar chart of the largest rows (PNG bytes)."""
+    return bar_chart_png([(f"Spend by {report.by} ({report.currency})", [(r.key, r.total) for r in report.rows[:top]])],
+                         title=f"{report.start} to {report.end}")  # fmt: skip
+
+
+def bar_chart_png(panels: Sequence[tuple[str, Sequence[tuple[str, Decimal]]]], *, title: str) -> bytes:
+    """Side-by-side horizontal bar charts, e.g. spend by category and by customer."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    tallest = max([len(items) for _, items in panels] + [1])
+    fig = Figure(figsize=(6 * len(panels), 1.2 + 0.35 * tallest), dpi=100)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (name, items) in zip(axes, panels, strict=True):
+        labels = [k if len(k) <= 28 else k[:27] + "…" for k, _ in items][::-1]
+        values = [float(v) for _, v in items][::-1]  # drawing only; amounts stay Decimal elsewhere
+        ax.barh(labels, values, color="#4a7bd0")
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(labelsize=8)
+        for spine in ("top", "right"):
+            ax.spines[spine].set_visible(False)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
