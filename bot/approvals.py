@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot import identity
 from bot.blocks.common import format_money, format_time
@@ -27,7 +28,8 @@ from workflows.expenses import Move, Status, TransitionError, expense_ref, trans
 from workflows.fx import MissingRate
 from workflows.money import Money, MoneyError
 from workflows.policy import ExpenseFacts
-from workflows.routing import ApprovalStep, RoutingError, StepKind, may_decide, plan_route
+from workflows.policy_anomalies import anomaly_flags
+from workflows.routing import ApprovalStep, RoutingError, StepKind, may_decide, plan_route, route_to_json
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,12 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             merchant=expense.merchant, spent_on=expense.spent_on, has_receipt=expense.receipt_id is not None,
             customer_id=str(expense.customer_id) if expense.customer_id else None, submitter_email=email,
         )  # fmt: skip
+        rates = rate_lookup(session)
+        history, same_day = _history(session, expense)
         try:
-            route = plan_route(facts, directory, ctx.policy, today=today, rates=rate_lookup(session))
+            flags = anomaly_flags(facts, ctx.policy, history=history, today=today, rates=rates)
+            route = plan_route(facts, directory, ctx.policy, today=today, rates=rates, same_day_total=same_day,
+                               flags=tuple(flags))  # fmt: skip
         except RoutingError as exc:
             if exc.notify_admins:
                 for admin in directory.admins():
@@ -78,19 +84,13 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
         expense.employee_email = email
         expense.round += 1
         expense.submitted_at = utcnow()
-        expense.route = {
-            "steps": [
-                {"kind": s.kind.value, "approvers": list(s.approvers), "reason": s.reason}
-                for s in route.steps
-            ],
-            "auto_approved_rule": route.auto_approved_rule,
-            "violations": [{"rule": v.rule, "message": v.message} for v in route.violations],
-            "trace": list(route.trace),
-        }
+        expense.route = route_to_json(route)
         state = dict(expense.ocr or {})
-        state["warnings"] = [w for w in state.get("warnings", []) if w] + [
-            v.message for v in route.violations
-        ]
+        state["warnings"] = (
+            [w for w in state.get("warnings", []) if w]
+            + [v.message for v in route.violations]
+            + [f.message for f in flags]
+        )
         if route.auto_approved_rule is not None:
             expense.status = Status.APPROVED
             expense.approved_at = utcnow()
@@ -136,6 +136,33 @@ async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     error = await asyncio.to_thread(_submit, ctx, expense_id, user_id, email, dt.date.today())
     await deliver_pending(ctx)
     return error
+
+
+HISTORY_STATUSES = (Status.PENDING, Status.APPROVED, Status.PAID)
+
+
+def _history(session: Session, expense: Expense) -> tuple[list[Money], Money | None]:
+    """The submitter's past amounts in this category, and their other claims of the same day."""
+    rows = session.execute(
+        select(Expense.amount, Expense.currency, Expense.spent_on)
+        .where(Expense.employee_id == expense.employee_id, Expense.category == expense.category,
+               Expense.id != expense.id, Expense.status.in_(HISTORY_STATUSES), Expense.amount.is_not(None))
+        .order_by(Expense.id.desc())
+        .limit(200)
+    ).all()  # fmt: skip
+    dated = [
+        (Money(amount, currency), day) for amount, currency, day in rows if amount is not None and currency
+    ]
+    history = [money for money, _ in dated]
+    same_day = [
+        money for money, day in dated if money.currency == expense.currency and day == expense.spent_on
+    ]
+    total = None
+    if same_day:
+        total = same_day[0]
+        for money in same_day[1:]:
+            total = total + money
+    return history, total
 
 
 # --- decide -------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
 import httpx
@@ -293,7 +294,7 @@ def _apply_reading(
             expense.ocr_error = error
             expense.currency = ctx.settings.company_currency.upper()
             guess = guess_category(None, "", expense.note or "")
-        expense.category = guess.category
+        expense.category = guess.category if guess.category in ctx.policy.categories else "other"
         match = _match_customer(
             ctx, session, [expense.note or "", facts.merchant or "" if facts else ""], department
         )
@@ -398,7 +399,7 @@ class Edit:
     note: str | None
 
 
-def validate_edit(edit: Edit, *, today: dt.date) -> dict[str, str]:
+def validate_edit(edit: Edit, *, today: dt.date, categories: Iterable[str] = CATEGORIES) -> dict[str, str]:
     """Field errors for the modal (block_id -> message); empty when the edit can be saved."""
     errors: dict[str, str] = {}
     currency = (edit.currency or "").strip().upper()
@@ -415,7 +416,7 @@ def validate_edit(edit: Edit, *, today: dt.date) -> dict[str, str]:
         errors["amount"] = "Type the total, e.g. 42.50."
     if edit.spent_on and edit.spent_on > today + dt.timedelta(days=1):
         errors["date"] = "The date is in the future."
-    if edit.category and edit.category not in CATEGORIES:
+    if edit.category and edit.category not in set(categories):
         errors["category"] = "Pick a category from the list."
     return errors
 

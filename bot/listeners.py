@@ -227,7 +227,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             await _tell(respond, f"Only <@{view.employee_id}> can edit {view.ref}.")
             return
         await client.views_open(trigger_id=body["trigger_id"], view=build_expense_modal(
-            view, default_currency=settings.company_currency.upper()))  # fmt: skip
+            view, default_currency=settings.company_currency.upper(), categories=ctx.policy.category_options()))  # fmt: skip
 
     @app.action(DISCARD)
     async def on_discard(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -265,7 +265,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.view(EDIT_VIEW)
     async def on_edit_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         edit = parse_edit(view)
-        errors = expenses.validate_edit(edit, today=dt.date.today())
+        errors = expenses.validate_edit(edit, today=dt.date.today(), categories=ctx.policy.categories.keys())
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -286,12 +286,12 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=build_expense_modal(
             None, callback_id=NEW_VIEW, with_file=True, default_currency=settings.company_currency.upper(),
-            metadata={"channel_id": body.get("channel_id")}))  # fmt: skip
+            metadata={"channel_id": body.get("channel_id")}, categories=ctx.policy.category_options()))  # fmt: skip
 
     @app.view(NEW_VIEW)
     async def on_new_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         edit = parse_edit(view)
-        errors = expenses.validate_edit(edit, today=dt.date.today())
+        errors = expenses.validate_edit(edit, today=dt.date.today(), categories=ctx.policy.categories.keys())
         if errors:
             await ack(response_action="errors", errors=errors)
             return

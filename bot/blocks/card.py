@@ -126,8 +126,13 @@ def _option(value: str, label: str) -> dict[str, Any]:
 
 def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIEW,
                         metadata: dict[str, Any] | None = None, with_file: bool = False,
-                        default_currency: str = "USD") -> dict[str, Any]:  # fmt: skip
-    """The edit modal, prefilled with what was read (or empty for a new expense)."""
+                        default_currency: str = "USD",
+                        categories: list[tuple[str, str]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The edit modal, prefilled with what was read (or empty for a new expense).
+
+    ``categories`` are the ``(key, label)`` pairs the installed policy allows.
+    """
+    choices = dict(categories) if categories else dict(CATEGORIES)
 
     def text_input(block_id: str, label: str, initial: str | None, *, optional: bool = False,
                    multiline: bool = False, hint: str | None = None) -> Block:  # fmt: skip
@@ -146,10 +151,10 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
     category_element: dict[str, Any] = {
         "type": "static_select",
         "action_id": "category",
-        "options": [_option(k, v) for k, v in CATEGORIES.items()],
+        "options": [_option(k, v) for k, v in choices.items()][:100],
     }
-    if view and view.category in CATEGORIES:
-        category_element["initial_option"] = _option(view.category, CATEGORIES[view.category])
+    if view and view.category in choices:
+        category_element["initial_option"] = _option(view.category, choices[view.category])
     customer_element: dict[str, Any] = {
         "type": "external_select",
         "action_id": CUSTOMER_SEARCH,
