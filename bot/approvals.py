@@ -29,7 +29,15 @@ from workflows.fx import MissingRate
 from workflows.money import Money, MoneyError
 from workflows.policy import ExpenseFacts
 from workflows.policy_anomalies import anomaly_flags
-from workflows.routing import ApprovalStep, RoutingError, StepKind, may_decide, plan_route, route_to_json
+from workflows.routing import (
+    ApprovalStep,
+    RoutingError,
+    StepKind,
+    may_decide,
+    partial_approval,
+    plan_route,
+    route_to_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +198,7 @@ def check_actor(task: ApprovalTask, expense: Expense, actor_email: str | None, d
 
 
 def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None, decision: str,
-            reason: str | None, today: dt.date) -> Outcome:  # fmt: skip
+            reason: str | None, today: dt.date, lower_amount: str | None = None) -> Outcome:  # fmt: skip
     directory = ctx.directory
     with transaction(ctx.db) as session:
         task = session.get(ApprovalTask, task_id)
@@ -205,6 +213,14 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         refusal = check_actor(task, expense, actor_email, directory, today)
         if refusal:
             return Outcome(False, refusal)
+        partial = None
+        if lower_amount is not None:
+            assert expense.amount is not None and expense.currency
+            try:
+                original = Money(expense.approved_amount or expense.amount, expense.currency)
+                partial = partial_approval(original, Money.of(lower_amount, expense.currency), reason or "")
+            except MoneyError as exc:
+                return Outcome(False, str(exc))
         now = utcnow()
         new_status = {APPROVE: "approved", REJECT: "rejected", SEND_BACK: "changes_requested"}[decision]
         claimed = session.execute(
@@ -218,8 +234,11 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
             session.rollback()
             return Outcome(False, f"{ref} was decided a moment ago by someone else.")
         before = audit.expense_snapshot(expense)
-        amount = format_money(expense.amount, expense.currency)
+        amount = format_money(expense.approved_amount or expense.amount, expense.currency)
         label = StepKind(task.kind).label
+        if partial is not None:
+            expense.approved_amount = partial.approved.amount
+            amount = f"{partial.approved} of the {partial.original} claimed: “{partial.reason}”"
         nxt = session.scalars(
             select(ApprovalTask).where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
                                        ApprovalTask.step == task.step + 1)
@@ -291,11 +310,16 @@ def _already(task: ApprovalTask, ref: str) -> str:
 
 
 async def decide(
-    ctx: AppContext, task_id: int, user_id: str, decision: str, reason: str | None = None
+    ctx: AppContext,
+    task_id: int,
+    user_id: str,
+    decision: str,
+    reason: str | None = None,
+    lower_amount: str | None = None,
 ) -> Outcome:
     email = await identity.email_of(ctx, user_id)
     outcome = await asyncio.to_thread(
-        _decide, ctx, task_id, user_id, email, decision, reason, dt.date.today()
+        _decide, ctx, task_id, user_id, email, decision, reason, dt.date.today(), lower_amount
     )
     if outcome.ok:
         await deliver_pending(ctx)
@@ -320,3 +344,29 @@ def task_ref(ctx: AppContext, task_id: int) -> str:
     with ctx.db() as session:
         task = session.get(ApprovalTask, task_id)
         return expense_ref(task.expense_id) if task else "expense"
+
+
+def task_claim(ctx: AppContext, task_id: int) -> tuple[str, str, str] | None:
+    """(reference, claimed amount for people, currency) of the expense behind a task."""
+    with ctx.db() as session:
+        task = session.get(ApprovalTask, task_id)
+        expense = session.get(Expense, task.expense_id) if task else None
+        if expense is None or not expense.currency:
+            return None
+        claimed = format_money(expense.approved_amount or expense.amount, expense.currency)
+        return expense_ref(expense.id), claimed, expense.currency
+
+
+def check_lower_amount(ctx: AppContext, task_id: int, amount: str, reason: str) -> str | None:
+    """Why a lower amount typed by an approver cannot be approved (``None`` when it can)."""
+    with ctx.db() as session:
+        task = session.get(ApprovalTask, task_id)
+        expense = session.get(Expense, task.expense_id) if task else None
+        if expense is None or expense.amount is None or not expense.currency:
+            return "This approval request no longer exists."
+        try:
+            original = Money(expense.approved_amount or expense.amount, expense.currency)
+            partial_approval(original, Money.of(amount, expense.currency), reason)
+        except MoneyError as exc:
+            return str(exc)
+    return None

@@ -11,9 +11,9 @@ import datetime as dt
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from collections.abc import Iterable
 from typing import Any
 
 import httpx

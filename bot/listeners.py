@@ -13,7 +13,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import approvals, expenses, identity, payouts
-from bot.blocks.approvals import APPROVE, REASON_VIEW, REJECT, SEND_BACK, build_reason_modal
+from bot.blocks.approvals import (
+    APPROVE,
+    MORE,
+    PARTIAL_VIEW,
+    REASON_VIEW,
+    REJECT,
+    SEND_BACK,
+    build_partial_modal,
+    build_reason_modal,
+)
 from bot.blocks.card import (
     CUSTOMER_SEARCH,
     DISCARD,
@@ -332,6 +341,53 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await client.views_open(trigger_id=body["trigger_id"], view=build_reason_modal(
             task_id=task_id, kind=kind, ref=ref, channel=container.get("channel_id"),
             ts=container.get("message_ts")))  # fmt: skip
+
+    @app.action(MORE)
+    async def on_more(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        selected = (body["actions"][0].get("selected_option") or {}).get("value", "")
+        kind, _, raw_id = selected.partition(":")
+        if kind != "partial" or not raw_id.isdigit():
+            return
+        task_id = int(raw_id)
+        user = body["user"]["id"]
+        email = await identity.email_of(ctx, user)
+        refusal = await asyncio.to_thread(approvals.precheck, ctx, task_id, user, email)
+        claim = await asyncio.to_thread(approvals.task_claim, ctx, task_id)
+        if refusal or claim is None:
+            await _tell(respond, refusal or "This approval request no longer exists.")
+            return
+        ref, total, currency = claim
+        modal = build_partial_modal(task_id=task_id, ref=ref, total=total, currency=currency)
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+    @app.view(PARTIAL_VIEW)
+    async def on_partial(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = _state(view)
+        amount = (_input(values, "amount").get("value") or "").strip()
+        reason = (_input(values, "reason").get("value") or "").strip()
+        errors = {}
+        if not amount:
+            errors["amount"] = "Type the amount you approve, e.g. 30.00."
+        if len(reason) < 3:
+            errors["reason"] = "Say why; the employee will see it."
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        meta = json.loads(view.get("private_metadata") or "{}")
+        task_id = int(meta["task_id"])
+        problem = await asyncio.to_thread(approvals.check_lower_amount, ctx, task_id, amount, reason)
+        if problem:
+            await ack(response_action="errors", errors={"amount": problem[:150]})
+            return
+        await ack()
+        user = body["user"]["id"]
+        outcome = await approvals.decide(ctx, task_id, user, approvals.APPROVE, reason, lower_amount=amount)
+        if not outcome.ok:
+            channel = await identity.dm_channel(ctx, user)
+            await ctx.slack.chat_postEphemeral(channel=channel, user=user, text=outcome.message)
 
     @app.action(REJECT)
     async def on_reject(

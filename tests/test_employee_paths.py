@@ -283,3 +283,21 @@ def test_customer_picker_and_a_correction_changes_the_next_match(app: Harness) -
         lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons() and "55.00" in card_text(m)]
     )[0]
     assert "Globex Industries Inc" in card_text(second)
+
+
+def test_an_approver_can_approve_a_lower_amount_with_a_reason(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("64.00"), note="team dinner")
+    card = app.wait_card(EMPLOYEE)
+    app.driver.click(EMPLOYEE, card, "Submit")
+    request = app.wait_card(MANAGER, contains="Approve")
+    more = next(b for b in request.blocks if b.get("block_id") == "approval_more")["accessory"]
+    app.driver.block_action(MANAGER, more["action_id"], message=request,
+                            action={"type": "overflow", "selected_option": more["options"][0]})  # fmt: skip
+    modal = app.wait_view(MANAGER, "approval_partial_view")
+    too_much = app.driver.submit_view(MANAGER, modal, {"amount": {"amount": text_input("80")},
+                                                       "reason": {"reason": text_input("alcohol")}})  # fmt: skip
+    assert too_much.json()["response_action"] == "errors"
+    app.driver.submit_view(MANAGER, modal, {"amount": {"amount": text_input("50.00")},
+                                            "reason": {"reason": text_input("Wine is not reimbursed")}})  # fmt: skip
+    told = app.wait_dm(EMPLOYEE, "was approved by")
+    assert "50.00 USD of the 64.00 USD claimed" in told.text and "Wine is not reimbursed" in told.text

@@ -20,7 +20,9 @@ from bot.blocks.common import (
 APPROVE = "approval_approve"
 REJECT = "approval_reject"
 SEND_BACK = "approval_send_back"
+MORE = "approval_more"
 REASON_VIEW = "approval_reason_view"
+PARTIAL_VIEW = "approval_partial_view"
 
 
 def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: str | None,
@@ -51,6 +53,18 @@ def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: s
         blocks.append(context(f"Why you: {escape(step_reason)}"))
     blocks.append(
         {
+            "type": "section",
+            "block_id": "approval_more",
+            "text": mrkdwn("Part of it is not reimbursable?"),
+            "accessory": {
+                "type": "overflow",
+                "action_id": MORE,
+                "options": [{"text": text("Approve a lower amount…"), "value": f"partial:{task_id}"}],
+            },
+        }
+    )
+    blocks.append(
+        {
             "type": "actions",
             "block_id": "approval_actions",
             "elements": [
@@ -69,6 +83,25 @@ def build_decided(view: ExpenseView, outcome: str) -> list[Block]:
         section(f"{view.one_line()}\nSubmitted by <@{view.employee_id}>"),
         context(outcome),
     ]
+
+
+def build_partial_modal(*, task_id: int, ref: str, total: str, currency: str) -> dict[str, Any]:
+    """Approve a lower amount than claimed: the amount and a reason the employee will see."""
+    return {
+        "type": "modal",
+        "callback_id": PARTIAL_VIEW,
+        "private_metadata": json.dumps({"task_id": task_id}),
+        "title": text(f"Approve part of {ref}"[:24]),
+        "submit": text("Approve"),
+        "close": text("Cancel"),
+        "blocks": [
+            section(f"The claim is *{total}*. Approve a lower amount in {currency}:"),
+            {"type": "input", "block_id": "amount", "label": text(f"Approved amount ({currency})"),
+             "element": {"type": "plain_text_input", "action_id": "amount"}},
+            {"type": "input", "block_id": "reason", "label": text("Why is part of it not approved?"),
+             "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True}},
+        ],
+    }  # fmt: skip
 
 
 def build_reason_modal(*, task_id: int, kind: str, ref: str, channel: str | None = None,
