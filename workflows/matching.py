@@ -27,6 +27,7 @@ import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 
 from rapidfuzz.distance import OSA
 
@@ -296,13 +297,16 @@ class CustomerIndex:
                     found[cand] = max(0.0, 1.0 - 1.1 * dist / longer)
         return list(found.items())
 
-    def _lookup(self, words: list[str]) -> tuple[dict[str, list[_Hit]], list[float]]:
-        """Every indexed key the text's words can stand for, and each text word's weight."""
+    def _lookup(self, words: list[str]) -> tuple[dict[str, list[_Hit]], list[float], list[bool]]:
+        """Every indexed key the text's words can stand for, each text word's weight, and
+        whether it reads like a word of some company's name."""
         hits: dict[str, list[_Hit]] = {}
         qweights: list[float] = []
+        qname: list[bool] = []
         postings = self._postings
         weight = self._weight
         for j, word in enumerate(words):
+            qname.append(False)
             if word in _STOP or word in _LEGAL_WORDS:
                 qweights.append(0.0)
                 continue
@@ -316,15 +320,18 @@ class CustomerIndex:
                 qweights.append(0.1)
                 continue
             wq = weight.get(word, 0.0)
+            fuzzy_found = False
             if not exact or len(word) >= 5:
                 for cand, sim in self._fuzzy(word):
                     # A word some customer is really called makes a typo reading less likely.
                     hits.setdefault(cand, []).append((j, j, sim * (0.85 if exact else 1.0)))
+                    fuzzy_found = True
                     if not exact:
                         wq = max(wq, weight.get(cand, 0.0) * sim)
             if word in GENERIC_WORDS:
                 wq = max(wq, 0.4)  # "BlackRock Municipal": generic, yet it says which one
             qweights.append(wq if exact or wq else 0.5)
+            qname[j] = exact or fuzzy_found
         for j in range(len(words) - 1):
             a, b = words[j], words[j + 1]
             if a in _LEGAL_WORDS or b in _LEGAL_WORDS or a in _STOP or b in _STOP:
@@ -332,7 +339,7 @@ class CustomerIndex:
             glued = a + b
             if glued in postings:
                 hits.setdefault(glued, []).append((j, j + 1, 1.0))
-        return hits, qweights
+        return hits, qweights, qname
 
     # ------------------------------------------------------------------ scoring
 
@@ -366,7 +373,9 @@ class CustomerIndex:
         v: _Variant,
         hits: Mapping[str, list[_Hit]],
         acronym_at: Mapping[str, int],
+        qwords: list[str],
         qweights: list[float],
+        qname: list[bool],
     ) -> tuple[float, str]:
         words = v.words
         weights = v.weights
@@ -402,11 +411,17 @@ class CustomerIndex:
             if v.kind == "contact" and not (full and tight):
                 base = 0.0
             first = matched[0]
-            leads = first[0] == 0 and not _weak(words[0]) and words[0] not in GENERIC_WORDS
             if not full:
-                if leads:
-                    # People shorten names to their first distinctive word(s): "Exxon", "JPMorgan".
-                    lead_weight = sum(weights[k] for k in range(first[0], first[1] + 1)) * first[4]
+                # People shorten names to their first distinctive word(s): "Exxon", "JPMorgan",
+                # "Net Lease" for Net Lease Office Properties.
+                lead_end = first[1] if first[0] == 0 else -1
+                for a, b, j, _j2, _sim in matched[1:]:
+                    if lead_end < 0 or a != lead_end + 1 or j > matched[0][3] + (lead_end - first[1]) + 2:
+                        break
+                    lead_end = b
+                lead = range(0, lead_end + 1)
+                if any(not _weak(words[k]) and words[k] not in GENERIC_WORDS for k in lead):
+                    lead_weight = sum(weights[k] for k in lead) * first[4]
                     base += (1.0 - base) * 0.5 * min(1.0, lead_weight / 0.6)
                 base = min(base, 0.9 * first[4])
             if not tight:
@@ -426,6 +441,17 @@ class CustomerIndex:
         explained = sum(qweights[j] for a, b in spans for j in range(a, b + 1))
         qcov = min(1.0, explained / total_q) if total_q > 0 else 1.0
         score = 100.0 * base * (0.6 + 0.4 * qcov)
+        # A name word right next to the mention that this customer does not have ("Meridian
+        # Mining" is not Meridian Corp): the mention is probably of another customer.
+        used = {j for a, b in spans for j in range(a, b + 1)}
+        first_j, last_j = min(used), max(used)
+        beside = sum(
+            self._weight.get(qwords[j], 0.1) if qwords[j] in GENERIC_WORDS else qweights[j]
+            for j in (first_j - 1, last_j + 1)
+            if 0 <= j < len(qname) and qname[j]
+        )
+        if beside:
+            score *= 1.0 - 0.25 * min(1.0, beside / 0.5)
         if v.kind == "contact":
             score = min(score, 90.0)
         return min(score, 100.0), why
@@ -471,7 +497,7 @@ class CustomerIndex:
             if v.kind != "contact":
                 offer(v.record, 100.0, f"exact {self._why(v, True, False)}")
 
-        hits, qweights = self._lookup(words)
+        hits, qweights, qname = self._lookup(words)
         acronym_at = {w: j for j, w in enumerate(words) if w in self._acronyms and not _weak(w)}
         if not hits and not acronym_at:
             return out
@@ -483,28 +509,37 @@ class CustomerIndex:
         for acr in acronym_at:
             for vid in self._acronyms[acr]:
                 acc[vid] = acc.get(vid, 0.0) + 0.5
+        seeds = 0  # besides specific words, the two rarest distinctive words bring customers in
         for key in keys:
             plist = postings[key]
             gain = weight.get(key, 0.8) * max(h[2] for h in hits[key])
-            if _weak(key):
+            weak = _weak(key)
+            if weak:
                 gain *= 0.3
-            if not acc or len(plist) <= _NEW_CANDIDATES_MAX:
-                for vid in plist[: _POSTINGS_CAP * 4]:
+            seeding = len(plist) <= _NEW_CANDIDATES_MAX
+            if not seeding and seeds < 2 and not weak and len(plist) <= _POSTINGS_CAP:
+                seeding, seeds = True, seeds + 1
+            if seeding:
+                for vid in plist:
                     acc[vid] = acc.get(vid, 0.0) + gain
             elif len(plist) <= _POSTINGS_CAP * 8:
                 # A common word only strengthens customers found through rarer words.
                 for vid in plist:
                     if vid in acc:
                         acc[vid] += gain
+        if not acc and keys:
+            for vid in postings[keys[0]][: _POSTINGS_CAP * 2]:
+                acc[vid] = 0.1
         variants = self._variants
         if len(acc) > _PRESELECT:
-            ranked = [(a * math.sqrt(min(1.0, a / variants[vid].total)), vid) for vid, a in acc.items()]
+            heaviest = heapq.nlargest(_PRESELECT * 3, acc.items(), key=itemgetter(1))
+            ranked = [(a * math.sqrt(min(1.0, a / variants[vid].total)), vid) for vid, a in heaviest]
             chosen: Iterable[int] = [vid for _r, vid in heapq.nlargest(_PRESELECT, ranked)]
         else:
             chosen = acc
         for vid in chosen:
             v = variants[vid]
-            score, why = self._score_variant(v, hits, acronym_at, qweights)
+            score, why = self._score_variant(v, hits, acronym_at, words, qweights, qname)
             if score > 0:
                 offer(v.record, score, why)
         return out

@@ -18,7 +18,7 @@ LEGAL_SUFFIXES: frozenset[str] = frozenset(
         # English-speaking countries
         "inc", "incorporated", "corp", "corporation", "co", "company", "cos", "companies", "llc", "llp",
         "lllp", "lp", "ltd", "limited", "plc", "pllc", "pc", "pty", "pty ltd", "pty limited",
-        "co ltd", "co limited", "co inc", "co llc", "holdings inc", "trust inc", "lc", "ltda", "pte",
+        "co ltd", "co limited", "co inc", "co llc", "lc", "ltda", "pte",
         "pte ltd", "private limited", "pvt", "pvt ltd", "ulc", "dac", "cic", "na", "nv", "bv", "ab",
         # German-speaking countries
         "gmbh", "ag", "kg", "kgaa", "gmbh co kg", "gmbh and co kg", "se", "ohg", "ug", "eg", "ev",
@@ -153,11 +153,11 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "lyon", "marseille", "nice", "toulouse", "bordeaux", "lille", "nantes", "porto", "seville",
         "valencia", "bilbao", "malaga", "florence", "naples", "turin", "venice", "bologna", "antwerp",
         "ghent", "rotterdam", "utrecht", "eindhoven", "cologne", "stuttgart", "dusseldorf", "leipzig",
-        "dresden", "hanover", "nuremberg", "basel", "lausanne", "salzburg", "krakow", "wroclaw",
+        "dresden", "nuremberg", "basel", "lausanne", "salzburg", "krakow", "wroclaw",
         "gdansk", "bucharest", "sofia", "athens", "belgrade", "zagreb", "ljubljana", "bratislava",
         "tallinn", "riga", "vilnius", "reykjavik", "bergen", "gothenburg", "malmo", "aarhus",
-        "tampere", "turku", "cork", "galway", "belfast", "glasgow", "leeds", "liverpool", "bristol",
-        "birmingham", "newcastle", "sheffield", "nottingham", "cambridge", "oxford", "brighton",
+        "tampere", "turku", "cork", "galway", "belfast", "glasgow", "leeds", "liverpool",
+        "birmingham", "newcastle", "sheffield", "nottingham", "brighton",
         "ottawa", "quebec", "winnipeg", "edmonton", "halifax", "sacramento", "oakland",
         "tucson", "albuquerque", "tampa", "jacksonville",
         "charlotte", "cleveland", "cincinnati", "indianapolis", "milwaukee",
@@ -173,7 +173,7 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "dublin", "edinburgh", "frankfurt", "geneva", "hamburg", "helsinki", "houston", "istanbul",
         "jakarta", "johannesburg", "lagos", "lisbon", "madrid", "manchester", "manila", "melbourne",
         "miami", "milan", "montreal", "moscow", "mumbai", "munich", "nairobi", "oslo", "osaka",
-        "philadelphia", "phoenix", "portland", "prague", "rome", "santiago", "seoul", "shanghai",
+        "philadelphia", "prague", "rome", "santiago", "seoul", "shanghai",
         "singapore", "stockholm", "sydney", "taipei", "tokyo", "toronto", "vancouver", "vienna",
         "warsaw", "zurich", "orlando", "nashville", "minneapolis", "pittsburgh", "baltimore", "raleigh",
         # function words and shorthand
@@ -937,7 +937,9 @@ KNOWN_SHORT_NAMES: dict[str, str] = {
 
 _ACRONYM_DOTS = re.compile(r"\b(?:[^\W\d_]\.){2,}(?![^\W\d_])")
 _AMP_LETTERS = re.compile(r"\b([^\W\d_]{1,2})\s*&\s*([^\W\d_]{1,2})\b")
-_SEC_MARKER = re.compile(r"/[a-z]{2,4}(?:/|\b)|\\[a-z]{2,4}(?:\\|\b)")
+# Filing tags after a name: "INC /DE/", "Corp/ADR", "Ltd./Marshall Islands", "BANCORP /PR/".
+_TRAILING_TAG = re.compile(r"(?:\s+/\s*[a-z]{2,4}/?|(?<=[a-z.])/[a-z][a-z .]{1,40}?/?)+\s*$")
+_LEGAL_BEFORE_TAG = re.compile(r"\b(?:inc|corp|co|ltd|plc|llc|lp|sa|nv|ag|se|asa|ab|trust|fund|limited)\.?$")
 _PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _APOSTROPHE = re.compile(r"(?<=\w)['’](?=\w)")
 _NON_WORD = re.compile(r"[^\w]+")
@@ -975,8 +977,8 @@ def normalise(text: str, *, drop_parentheses: bool = False) -> str:
     text = fold(text)
     if drop_parentheses and ("(" in text or "[" in text):
         text = _PARENS.sub(" ", text)
-    if "/" in text or "\\" in text:
-        text = _SEC_MARKER.sub(" ", text)
+    if "/" in text:
+        text = _strip_trailing_tag(text)
     if "." in text:
         text = _ACRONYM_DOTS.sub(_undot, text)
     if "&" in text or "+" in text:
@@ -985,6 +987,18 @@ def normalise(text: str, *, drop_parentheses: bool = False) -> str:
     if "'" in text or "’" in text:
         text = _APOSTROPHE.sub("", text)
     return " ".join(_NON_WORD.sub(" ", text).replace("_", " ").split())
+
+
+def _strip_trailing_tag(text: str) -> str:
+    """Drop a filing tag at the end (``/de/``, ``/adr``) but keep slashes inside names (RE/MAX)."""
+    match = _TRAILING_TAG.search(text)
+    if match is None:
+        return text
+    before = text[: match.start()].rstrip()
+    tag = match.group(0)
+    if tag[:1].isspace() or _LEGAL_BEFORE_TAG.search(before):
+        return before + " "
+    return text
 
 
 def _undot(match: re.Match[str]) -> str:
