@@ -49,6 +49,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     """Deliver the outbox, re-read stuck receipts, post the digest on its schedule."""
     from bot import expenses, payouts
     from bot.delivery import deliver_pending
+    from bot.followups import run_followups
 
     tick = 0
     while True:
@@ -61,6 +62,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                     if ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=300) and ctx.jobs is not None:
                         log.info("reading expense %s again (its job never finished)", expense_id)
                         ctx.jobs.enqueue("read_receipt", expense_id)
+                await run_followups(ctx)
                 if ctx.settings.scheduler_enabled:
                     await run_scheduled_digest(ctx, payouts)
         except DatabaseUnavailable as exc:

@@ -222,6 +222,7 @@ class ApprovalTask(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     messages: Mapped[list[ApprovalMessage]] = relationship(
         back_populates="task", cascade="all, delete-orphan", lazy="selectin"
