@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot import identity
 from bot.blocks.common import format_money, format_time
 from bot.context import AppContext
+from bot.delegation import with_delegations
 from bot.delivery import deliver_pending
 from bot.views import problems_of
 from storage import audit, outbox
@@ -199,8 +200,8 @@ def check_actor(task: ApprovalTask, expense: Expense, actor_email: str | None, d
 
 def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None, decision: str,
             reason: str | None, today: dt.date, lower_amount: str | None = None) -> Outcome:  # fmt: skip
-    directory = ctx.directory
     with transaction(ctx.db) as session:
+        directory = with_delegations(ctx.directory, session, today)
         task = session.get(ApprovalTask, task_id)
         expense = session.get(Expense, task.expense_id) if task is not None else None
         if task is None or expense is None:
@@ -337,7 +338,8 @@ def precheck(ctx: AppContext, task_id: int, user_id: str, email: str | None) -> 
             return _already(task, expense_ref(expense.id))
         if expense.employee_id == user_id:
             return "You cannot approve or reject your own expense."
-        return check_actor(task, expense, email, ctx.directory, dt.date.today())
+        today = dt.date.today()
+        return check_actor(task, expense, email, with_delegations(ctx.directory, session, today), today)
 
 
 def task_ref(ctx: AppContext, task_id: int) -> str:

@@ -8,6 +8,7 @@ when it gives one); permanent Slack errors stop after a few attempts and are log
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +25,7 @@ from bot.views import expense_view
 from storage import outbox
 from storage.db import DatabaseUnavailable, transaction
 from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch
+from workflows.directory import effective_approvers
 from workflows.routing import StepKind
 
 log = logging.getLogger(__name__)
@@ -196,6 +198,21 @@ def _task_bundle(
         return task, expense_view(exp), messages, exp.receipt_id
 
 
+def _with_delegates(ctx: AppContext, approvers: list[str]) -> list[str]:
+    """The approvers and, for those away, the delegate acting for them today."""
+    from bot.delegation import with_delegations
+
+    today = dt.date.today()
+    with ctx.db() as session:
+        directory = with_delegations(ctx.directory, session, today)
+    found: list[str] = []
+    for email in approvers:
+        for person in effective_approvers(email, directory, today):
+            if person not in found:
+                found.append(person)
+    return found
+
+
 @sender("approval_request")
 async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
     task_id = int(payload["task_id"])
@@ -210,7 +227,7 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
     if task.kind == StepKind.FINANCE and ctx.settings.finance_channel:
         targets.append(ctx.settings.finance_channel)
     else:
-        for email in task.approvers:
+        for email in await asyncio.to_thread(_with_delegates, ctx, task.approvers):
             user_id = await identity.user_of(ctx, email)
             if user_id:
                 targets.append(await identity.dm_channel(ctx, user_id))

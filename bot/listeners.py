@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import approvals, expenses, identity, payouts
+from bot import approvals, delegation, expenses, identity, payouts
 from bot.blocks.approvals import (
     APPROVE,
     MORE,
@@ -288,6 +288,13 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.command("/expense")
     async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         text = (body.get("text") or "").strip()
+        if text.lower().startswith("delegate"):
+            await ack()
+            answer = await delegation.handle_command(ctx, body["user_id"], text, dt.date.today())
+            await client.chat_postEphemeral(
+                channel=body["channel_id"], user=body["user_id"], text=answer.text
+            )
+            return
         if text.lower() in {"help", "?"}:
             await ack("Send me a receipt photo or PDF in a direct message, or use `/expense` to type one in. "
                       "Your expenses and approvals are on my Home tab.")  # fmt: skip

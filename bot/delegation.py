@@ -1,0 +1,116 @@
+"""Delegation while an approver is away: set in Slack (`/expense delegate`) or in the directory.
+
+A delegation set in Slack overrides the directory's columns for that approver until its end
+date. Admins may set one on behalf of someone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot import identity
+from bot.context import AppContext
+from storage import audit
+from storage.db import transaction
+from storage.models import Delegation
+from workflows.directory import Directory
+
+USAGE = (
+    "Usage: `/expense delegate @someone until 2026-12-31` (your approvals go to them while you are away), "
+    "`/expense delegate off`, or for admins `/expense delegate @someone for @approver until 2026-12-31`."
+)
+_MENTION = r"<@(\w+)(?:\|[^>]*)?>"
+_SET = re.compile(
+    rf"^delegate\s+{_MENTION}(?:\s+for\s+{_MENTION})?\s+until\s+(\d{{4}}-\d{{2}}-\d{{2}})\s*$", re.I
+)
+_OFF = re.compile(rf"^delegate\s+off(?:\s+for\s+{_MENTION})?\s*$", re.I)
+
+
+def with_delegations(directory: Directory, session: Session, today: dt.date) -> Directory:
+    """The directory with the delegations set in Slack applied (active ones only)."""
+    rows = session.scalars(select(Delegation).where(Delegation.until >= today).order_by(Delegation.id)).all()
+    if not rows:
+        return directory
+    latest = {row.approver_email: row for row in rows}
+    people = [
+        dataclasses.replace(
+            p, delegate_email=latest[p.email].delegate_email, delegate_until=latest[p.email].until
+        )
+        if p.email in latest
+        else p
+        for p in directory
+    ]
+    return Directory.from_people(people, source="directory with delegations")
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+
+
+async def handle_command(ctx: AppContext, user_id: str, text: str, today: dt.date) -> Answer:
+    """`/expense delegate ...`: returns what to tell the person (only they see it)."""
+    actor_email = await identity.email_of(ctx, user_id)
+    directory = ctx.directory
+    if not actor_email or directory.get(actor_email) is None:
+        return Answer("You are not in the company directory, so you have no approvals to delegate.")
+    off = _OFF.match(text.strip())
+    if off:
+        target_email = actor_email
+        if off.group(1):
+            if not directory.is_admin(actor_email):
+                return Answer("Only admins can change someone else's delegation.")
+            target_email = await identity.email_of(ctx, off.group(1)) or ""
+        removed = await asyncio.to_thread(_remove, ctx, target_email, user_id)
+        return Answer("Delegation removed." if removed else "There was no delegation to remove.")
+    match = _SET.match(text.strip())
+    if not match:
+        return Answer(USAGE)
+    delegate_id, approver_id, until_text = match.groups()
+    try:
+        until = dt.date.fromisoformat(until_text)
+    except ValueError:
+        return Answer(f"“{until_text}” is not a date; write it as YYYY-MM-DD.")
+    if until < today:
+        return Answer(f"{until_text} is in the past; pick the last day you will be away.")
+    approver_email = actor_email
+    if approver_id:
+        if approver_id != user_id and not directory.is_admin(actor_email):
+            return Answer("Only admins can set a delegate on behalf of someone else.")
+        approver_email = await identity.email_of(ctx, approver_id) or ""
+    delegate_email = await identity.email_of(ctx, delegate_id)
+    if not delegate_email or directory.get(delegate_email) is None:
+        return Answer(f"<@{delegate_id}> is not in the company directory, so they cannot approve expenses.")
+    if delegate_email == approver_email:
+        return Answer("A delegate must be someone else.")
+    await asyncio.to_thread(_store, ctx, approver_email, delegate_email, until, user_id)
+    who = "Your" if approver_email == actor_email else f"{approver_email}'s"
+    return Answer(f"{who} approvals go to <@{delegate_id}> until {until:%d %b %Y} (inclusive). "
+                  "They may decide them as well as you.")  # fmt: skip
+
+
+def _store(ctx: AppContext, approver: str, delegate: str, until: dt.date, actor: str) -> None:
+    with transaction(ctx.db) as session:
+        session.execute(delete(Delegation).where(Delegation.approver_email == approver))
+        row = Delegation(approver_email=approver, delegate_email=delegate, until=until, created_by=actor)
+        session.add(row)
+        session.flush()
+        audit.record(session, actor=actor, action="delegation.set", entity="delegation", entity_id=row.id,
+                     after={"approver": approver, "delegate": delegate, "until": until.isoformat()})  # fmt: skip
+
+
+def _remove(ctx: AppContext, approver: str, actor: str) -> bool:
+    with transaction(ctx.db) as session:
+        rows = session.scalars(select(Delegation).where(Delegation.approver_email == approver)).all()
+        for row in rows:
+            audit.record(session, actor=actor, action="delegation.removed", entity="delegation", entity_id=row.id,
+                         before={"approver": approver, "delegate": row.delegate_email, "until": row.until.isoformat()})  # fmt: skip
+            session.delete(row)
+        return bool(rows)
