@@ -16,6 +16,7 @@ SCOPES = {
     "reactions_add": "reactions:write", "users_info": "users:read", "users_lookupByEmail": "users:read.email",
     "conversations_open": "im:write", "files_info": "files:read", "files_upload_v2": "files:write",
     "views_open": None, "views_publish": None, "views_update": None, "auth_test": None,
+    "bots_info": "users:read", "chat_getPermalink": None, "files_upload": "files:write",
 }  # fmt: skip
 
 
