@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from workflows.categories import CATEGORIES
 from workflows.directory import Directory, DirectoryError, Role
@@ -173,3 +174,57 @@ def route(
     click.echo("trace:")
     for line in planned.trace:
         click.echo(f"  {line}")
+
+
+@policy.command("explain")
+@click.argument("expense_ref")
+def explain(expense_ref: str) -> None:
+    """Which rules applied to a submitted expense (EXP-12 or 12), and why it was routed so."""
+    from bot.settings import load_settings
+    from storage.audit import history
+    from storage.db import make_engine, make_sessionmaker, migrate
+    from storage.models import ApprovalTask, Expense
+    from workflows.expenses import parse_ref
+    from workflows.routing import route_from_json
+
+    expense_id = parse_ref(expense_ref)
+    if expense_id is None:
+        raise click.UsageError(f"“{expense_ref}” is not an expense reference such as EXP-12.")
+    url = load_settings().database_url
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            expense = session.get(Expense, expense_id)
+            if expense is None:
+                raise click.ClickException(f"There is no expense EXP-{expense_id}.")
+            click.echo(f"EXP-{expense.id}: {expense.merchant or 'unknown merchant'}, {expense.amount} {expense.currency}, "
+                       f"{expense.category}, status {expense.status}")  # fmt: skip
+            if not expense.route:
+                click.echo("Not submitted yet: no rules have been applied.")
+                return
+            route = route_from_json(expense.route)
+            click.echo(f"route: {route.describe()}")
+            for violation in route.violations:
+                click.echo(
+                    f"{'blocking' if violation.blocking else 'finding'} {violation.rule}: {violation.message}"
+                )
+            click.echo("trace:")
+            for line in route.trace:
+                click.echo(f"  {line}")
+            tasks = session.scalars(
+                select(ApprovalTask).where(ApprovalTask.expense_id == expense.id).order_by(ApprovalTask.round, ApprovalTask.step)
+            ).all()  # fmt: skip
+            if tasks:
+                click.echo("decisions:")
+            for task in tasks:
+                who = task.decided_by_email or ", ".join(task.approvers)
+                reason = f": {task.decision_reason}" if task.decision_reason else ""
+                click.echo(
+                    f"  round {task.round} step {task.step} ({task.kind}) {task.status} — {who}{reason}"
+                )
+            click.echo("audit:")
+            for event in history(session, "expense", expense.id):
+                click.echo(f"  {event.at:%Y-%m-%d %H:%M} {event.actor} {event.action}")
+    finally:
+        engine.dispose()

@@ -39,3 +39,19 @@ def test_reminder_then_escalation_then_the_new_approver_decides(tmp_path: Path, 
         app.driver.click("U_BOSS", request, "Approve")
         app.wait_dm(EMPLOYEE, "was approved by")
         ctx.engine.dispose()
+
+
+def test_policy_explain_prints_the_route_and_the_decisions(tmp_path: Path, sqlite_url: str) -> None:
+    with running_app(tmp_path, database_url=sqlite_url) as app:
+        app.upload(EMPLOYEE, cafe_receipt("42.00"), note="lunch")
+        card = app.wait_card(EMPLOYEE)
+        assert "Not submitted yet" in app.cli("policy", "explain", "EXP-1").stdout
+        app.driver.click(EMPLOYEE, card, "Submit")
+        app.driver.click(MANAGER, app.wait_card(MANAGER, contains="Approve"), "Approve")
+        app.wait_dm(EMPLOYEE, "was approved by")
+        out = app.cli("policy", "explain", "EXP-1").stdout
+        assert "route: manager (mgr@example.com) → finance" in out
+        assert "step 0 (manager) approved — mgr@example.com" in out
+        assert "expense.submitted" in out and "expense.approve" in out
+        missing = app.cli("policy", "explain", "EXP-99", check=False)
+        assert missing.returncode != 0 and "no expense EXP-99" in missing.stderr
