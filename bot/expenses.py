@@ -7,6 +7,7 @@ anything is said on Slack.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -610,3 +611,19 @@ def stale_reading(ctx: AppContext, older_than: dt.timedelta) -> list[int]:
                 )
             )
         )
+
+
+def warm_up_reader() -> None:
+    """Load the receipt reader's engines now, so the first real receipt is not slowed by it."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from ocr import OcrError, read_receipt
+
+    image = Image.new("RGB", (400, 120), "white")
+    ImageDraw.Draw(image).text((10, 40), "TOTAL 1.00", fill="black")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    with contextlib.suppress(OcrError):
+        read_receipt(out.getvalue())

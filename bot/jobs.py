@@ -168,8 +168,11 @@ def run_worker(redis_url: str, *, burst: bool = False) -> None:
     import redis
     from rq import SimpleWorker
 
+    from bot.expenses import warm_up_reader
+
     connection = redis.Redis.from_url(redis_url)
     worker_context()
+    warm_up_reader()
     # SimpleWorker runs jobs in this process (no fork): the database pool and the OCR engine
     # are built once and reused. A killed worker's job is picked up again (see maintenance).
     SimpleWorker([QUEUE_NAME], connection=connection).work(with_scheduler=True, burst=burst)

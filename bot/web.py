@@ -111,6 +111,13 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
             log.warning("auth.test failed: %s", exc)
         state.update(ctx=context, handler=AsyncSlackRequestHandler(bolt))
         loop_task = asyncio.create_task(maintenance_loop(context))
+        if not context.settings.redis_url:  # receipts are read in this process
+            from bot.expenses import warm_up_reader
+
+            warm = asyncio.get_running_loop().run_in_executor(None, warm_up_reader)
+            warm.add_done_callback(
+                lambda f: f.exception() and log.warning("reader warm-up: %r", f.exception())
+            )
         try:
             yield
         finally:
