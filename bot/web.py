@@ -93,6 +93,11 @@ async def run_scheduled_digest(ctx: AppContext, payouts: Any) -> None:
         log.info("scheduled digest %s: %s", slot, result.text.splitlines()[0])
 
 
+def _report_warm_up(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("receipt reader warm-up failed: %r", future.exception())
+
+
 def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     """The FastAPI app; everything is built in the lifespan, nothing at import time."""
     state: dict[str, Any] = {}
@@ -115,9 +120,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
             from bot.expenses import warm_up_reader
 
             warm = asyncio.get_running_loop().run_in_executor(None, warm_up_reader)
-            warm.add_done_callback(
-                lambda f: f.exception() and log.warning("reader warm-up: %r", f.exception())
-            )
+            warm.add_done_callback(_report_warm_up)
         try:
             yield
         finally:
