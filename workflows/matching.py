@@ -67,6 +67,8 @@ _TWO_EDITS_MIN_LEN = 8
 _POSTINGS_CAP = 2500
 _PRESELECT = 40
 _NEW_CANDIDATES_MAX = 300
+_MENTION_CONTEXT = 2
+_BEST_INEXACT = 99.0  # 100 is kept for the text being exactly a customer's name
 _STOP = frozenset({"and", "of", "the", "de", "la", "le", "et", "und", "y", "e", "for", "a", "an", "s"})
 
 
@@ -437,24 +439,34 @@ class CustomerIndex:
                 spans = [(j, j)]
         if base <= 0.0:
             return 0.0, ""
-        total_q = sum(qweights)
-        explained = sum(qweights[j] for a, b in spans for j in range(a, b + 1))
+        # How much of the mention the name explains: the matched words and two words either
+        # side ("client dinner - INVESCO QQQ": "qqq" is unexplained by Invesco Ltd). The rest of
+        # a sentence says nothing about which customer it is.
+        used = {j for a, b in spans for j in range(a, b + 1)}
+        lo, hi = max(0, min(used) - _MENTION_CONTEXT), max(used) + _MENTION_CONTEXT
+        total_q = sum(qweights[lo : hi + 1])
+        explained = sum(qweights[j] for j in used)
         qcov = min(1.0, explained / total_q) if total_q > 0 else 1.0
         score = 100.0 * base * (0.6 + 0.4 * qcov)
-        # A name word right next to the mention that this customer does not have ("Meridian
-        # Mining" is not Meridian Corp): the mention is probably of another customer.
-        used = {j for a, b in spans for j in range(a, b + 1)}
+        bare = not any(w in NOTE_WORDS for w in qwords)
+        # In a bare name, a name word right next to the mention that this customer does not
+        # have ("Meridian Mining" is not Meridian Corp) points elsewhere. In a sentence the
+        # neighbours are anything ("Acme procurement"), so they do not count.
         first_j, last_j = min(used), max(used)
-        beside = sum(
-            self._weight.get(qwords[j], 0.1) if qwords[j] in GENERIC_WORDS else qweights[j]
-            for j in (first_j - 1, last_j + 1)
-            if 0 <= j < len(qname) and qname[j]
+        beside = (
+            0.0
+            if not bare
+            else sum(
+                self._weight.get(qwords[j], 0.1) if qwords[j] in GENERIC_WORDS else qweights[j]
+                for j in (first_j - 1, last_j + 1)
+                if 0 <= j < len(qname) and qname[j]
+            )
         )
         if beside:
             score *= 1.0 - 0.25 * min(1.0, beside / 0.5)
         if v.kind == "contact":
             score = min(score, 90.0)
-        return min(score, 100.0), why
+        return min(score, _BEST_INEXACT), why
 
     def _why(self, v: _Variant, full: bool, fuzzy: bool) -> str:
         customer = self._records[v.record].name

@@ -977,8 +977,8 @@ def normalise(text: str, *, drop_parentheses: bool = False) -> str:
     text = fold(text)
     if drop_parentheses and ("(" in text or "[" in text):
         text = _PARENS.sub(" ", text)
-    if "/" in text:
-        text = _strip_trailing_tag(text)
+    if "/" in text or "\\" in text:
+        text = _strip_trailing_tag(text.replace("\\", "/"))
     if "." in text:
         text = _ACRONYM_DOTS.sub(_undot, text)
     if "&" in text or "+" in text:
