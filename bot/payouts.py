@@ -5,49 +5,97 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import identity
 from bot.blocks.common import format_money
 from bot.blocks.digest import DigestView, PayeeLine
 from bot.context import AppContext
-from bot.delivery import deliver_pending
+from bot.delivery import deliver_pending, sender
 from storage import audit, outbox
 from storage.db import transaction
+from storage.exports import Debtor, ExportFile
 from storage.models import Expense, PayoutBatch, utcnow
 from workflows.expenses import Move, Status, expense_ref, transition
+from workflows.exports import ExportError
 
 log = logging.getLogger(__name__)
 
+# The app's Home tab as a link (found with auth.test / bots.info once per process).
+_HOME_URL: dict[str, str] = {}
 
-def _lines(expenses: list[Expense]) -> tuple[tuple[PayeeLine, ...], dict[str, Decimal]]:
-    owed: dict[tuple[str, str], list[Expense]] = defaultdict(list)
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for exp in expenses:
-        currency = exp.currency or "?"
-        owed[(exp.employee_id, currency)].append(exp)
-        totals[currency] += exp.approved_amount or exp.amount or Decimal(0)
-    lines = tuple(
-        PayeeLine(employee_id=emp, currency=cur, amount=sum(((e.approved_amount or e.amount or Decimal(0)) for e in items), Decimal(0)),
-                  count=len(items), refs=tuple(expense_ref(e.id) for e in items))
-        for (emp, cur), items in sorted(owed.items())
+
+AMOUNT = func.coalesce(Expense.approved_amount, Expense.amount, 0)
+REFS_SHOWN = 10  # expense references listed per payee
+
+
+@dataclass(frozen=True)
+class Summary:
+    lines: tuple[PayeeLine, ...]
+    totals: dict[str, Decimal]
+    counts: dict[str, int]
+    oldest: tuple[int, str, dt.datetime] | None  # (expense id, employee, approved at)
+
+
+def _summary(session: Session, where: ColumnElement[bool]) -> Summary:
+    """Who is owed what per currency, aggregated in SQL (a few rows per payee, whatever the size)."""
+    currency = func.coalesce(Expense.currency, "?")
+    groups = session.execute(
+        select(Expense.employee_id, currency, func.sum(AMOUNT), func.count())
+        .where(where).group_by(Expense.employee_id, currency).order_by(Expense.employee_id, currency)
+    ).all()  # fmt: skip
+    ranked = (
+        select(Expense.id, Expense.employee_id, currency.label("cur"),
+               func.row_number().over(partition_by=(Expense.employee_id, currency), order_by=Expense.id).label("n"))
+        .where(where).subquery()
     )  # fmt: skip
-    return lines, dict(totals)
+    refs: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for exp_id, emp, cur in session.execute(
+        select(ranked.c.id, ranked.c.employee_id, ranked.c.cur)
+        .where(ranked.c.n <= REFS_SHOWN)
+        .order_by(ranked.c.id)
+    ):
+        refs[(emp, cur)].append(expense_ref(exp_id))
+    oldest_row = session.execute(
+        select(Expense.id, Expense.employee_id, Expense.approved_at)
+        .where(where, Expense.approved_at.is_not(None)).order_by(Expense.approved_at, Expense.id).limit(1)
+    ).first()  # fmt: skip
+    lines = []
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    counts: dict[str, int] = defaultdict(int)
+    for emp, cur, amount, count in groups:
+        value = Decimal(str(amount))
+        lines.append(PayeeLine(employee_id=emp, currency=cur, amount=value, count=int(count),
+                               refs=tuple(refs[(emp, cur)])))  # fmt: skip
+        totals[cur] += value
+        counts[cur] += int(count)
+    oldest = (oldest_row[0], oldest_row[1], oldest_row[2]) if oldest_row and oldest_row[2] else None
+    return Summary(tuple(lines), dict(totals), dict(counts), oldest)
+
+
+def _in_batch(batch_id: int) -> ColumnElement[bool]:
+    return Expense.payout_batch_id == batch_id
+
+
+def _awaiting_clause() -> ColumnElement[bool]:
+    return and_(Expense.status == Status.APPROVED, Expense.payout_batch_id.is_(None))
 
 
 def digest_view(session: Session, batch: PayoutBatch) -> DigestView:
-    expenses = list(
-        session.scalars(select(Expense).where(Expense.payout_batch_id == batch.id).order_by(Expense.id))
-    )
-    lines, totals = _lines(expenses)
-    oldest = min((e.approved_at for e in expenses if e.approved_at), default=None)
-    return DigestView(batch_id=batch.id, lines=lines, totals=totals, oldest_approved=oldest,
-                      paid_by=batch.paid_by, paid_at=batch.paid_at)  # fmt: skip
+    summary = _summary(session, _in_batch(batch.id))
+    oldest = summary.oldest
+    return DigestView(batch_id=batch.id, lines=summary.lines, totals=summary.totals,
+                      oldest_approved=oldest[2] if oldest else None,
+                      paid_by=batch.paid_by, paid_at=batch.paid_at, counts=summary.counts,
+                      oldest_ref=expense_ref(oldest[0]) if oldest else None,
+                      oldest_employee=oldest[1] if oldest else None, home_url=_HOME_URL.get("url"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -56,16 +104,12 @@ class DigestResult:
     text: str  # a plain-text rendering for the CLI
 
 
-def _awaiting(session: Session) -> list[Expense]:
-    stmt = select(Expense).where(Expense.status == Status.APPROVED, Expense.payout_batch_id.is_(None))
-    return list(session.scalars(stmt.order_by(Expense.employee_id, Expense.id)))
-
-
 def render_text(lines: tuple[PayeeLine, ...], totals: dict[str, Decimal], title: str) -> str:
     out = [title]
     for line in lines:
         out.append(
-            f"  {line.employee_id:<12} {format_money(line.amount, line.currency):>18}  ({', '.join(line.refs)})"
+            f"  {line.employee_id:<12} {format_money(line.amount, line.currency):>18}  ({', '.join(line.refs)}"
+            + (f" and {line.count - len(line.refs)} more)" if line.count > len(line.refs) else ")")
         )
     out.append("  totals: " + (", ".join(format_money(a, c) for c, a in sorted(totals.items())) or "nothing"))
     return "\n".join(out)
@@ -74,53 +118,57 @@ def render_text(lines: tuple[PayeeLine, ...], totals: dict[str, Decimal], title:
 def claim_batch(session: Session, actor: str) -> PayoutBatch | None:
     """Put every approved, unbatched expense in a new payout batch (in the caller's transaction).
 
-    Each expense is claimed with a conditional UPDATE (``payout_batch_id IS NULL``), so an
-    expense is never in two batches, however many digests run at once. Returns None when
-    nothing waits or another batch claimed some of the expenses first (then nothing is written).
+    The expenses are claimed by one conditional UPDATE (``payout_batch_id IS NULL``), so an
+    expense is never in two batches, however many digests run at once. Returns None (and
+    writes nothing) when nothing waits.
     """
-    expenses = _awaiting(session)
-    if not expenses:
-        return None
-    _, totals = _lines(expenses)
-    batch = PayoutBatch(created_by=actor, totals={c: str(a) for c, a in totals.items()}, messages=[])
+    batch = PayoutBatch(created_by=actor, totals={}, messages=[])
     session.add(batch)
     session.flush()
     claimed = session.execute(
-        update(Expense)
-        .where(Expense.id.in_([e.id for e in expenses]), Expense.payout_batch_id.is_(None))
-        .values(payout_batch_id=batch.id)
+        update(Expense).where(_awaiting_clause()).values(payout_batch_id=batch.id)
         .execution_options(synchronize_session=False)
-    )
-    if getattr(claimed, "rowcount", 0) != len(expenses):  # another digest ran at the same moment
+    )  # fmt: skip
+    if not getattr(claimed, "rowcount", 0):
         session.rollback()
         return None
+    summary = _summary(session, _in_batch(batch.id))
+    batch.totals = {c: str(a) for c, a in summary.totals.items()}
+    ids = list(session.scalars(select(Expense.id).where(_in_batch(batch.id)).order_by(Expense.id)))
     audit.record(session, actor=actor, action="payout.batch_created", entity="payout_batch", entity_id=batch.id,
-                 after={"expenses": [e.id for e in expenses], "totals": batch.totals})  # fmt: skip
+                 after={"expenses": ids, "totals": batch.totals})  # fmt: skip
     outbox.add(session, "digest", {"batch_id": batch.id}, dedup_key=f"digest:{batch.id}")
+    outbox.add(session, "digest_files", {"batch_id": batch.id}, dedup_key=f"digest_files:{batch.id}")
     return batch
 
 
 def create_batch(ctx: AppContext, actor: str, *, dry_run: bool = False) -> DigestResult:
     """Put every approved, unbatched expense in a new payout batch and queue the digest."""
     with transaction(ctx.db) as session:
-        expenses = _awaiting(session)
-        lines, totals = _lines(expenses)
-        if not expenses:
-            return DigestResult(None, "Nothing is waiting for payout.")
         if dry_run:
-            session.rollback()
+            summary = _summary(session, _awaiting_clause())
+            if not summary.lines:
+                return DigestResult(None, "Nothing is waiting for payout.")
+            count = sum(summary.counts.values())
             return DigestResult(
-                None, render_text(lines, totals, f"Would create a payout batch of {len(expenses)} expenses:")
+                None,
+                render_text(
+                    summary.lines, summary.totals, f"Would create a payout batch of {count} expenses:"
+                ),
             )
         batch = claim_batch(session, actor)
         if batch is None:
-            return DigestResult(None, "Another digest is being prepared right now; nothing was done.")
-        return DigestResult(batch.id, render_text(lines, totals, f"Payout batch #{batch.id}:"))
+            return DigestResult(None, "Nothing is waiting for payout.")
+        summary = _summary(session, _in_batch(batch.id))
+        return DigestResult(
+            batch.id, render_text(summary.lines, summary.totals, f"Payout batch #{batch.id}:")
+        )
 
 
 async def post_digest(ctx: AppContext, actor: str = "schedule", *, dry_run: bool = False) -> DigestResult:
     result = await asyncio.to_thread(create_batch, ctx, actor, dry_run=dry_run)
     if result.batch_id is not None:
+        await remember_home_url(ctx)
         await deliver_pending(ctx)
     return result
 
@@ -179,6 +227,7 @@ def _mark_paid(ctx: AppContext, batch_id: int, user_id: str, email: str | None) 
 async def mark_paid(ctx: AppContext, batch_id: int, user_id: str) -> str:
     email = await identity.email_of(ctx, user_id)
     message = await asyncio.to_thread(_mark_paid, ctx, batch_id, user_id, email)
+    await remember_home_url(ctx)
     await deliver_pending(ctx)
     return message
 
@@ -200,3 +249,126 @@ def due_slot(now: dt.datetime, cron: str, tz_name: str) -> str | None:
     if (local - prev).total_seconds() < 60:
         return str(prev.isoformat())
     return None
+
+
+# --- digest extras: App Home link, chart and export file in the digest's thread ---------------
+
+
+async def remember_home_url(ctx: AppContext) -> str | None:
+    """A link that opens the app's Home tab (cached; None when Slack does not say who we are)."""
+    if "url" in _HOME_URL:
+        return _HOME_URL["url"]
+    try:
+        auth = await ctx.slack.auth_test()
+    except Exception as exc:  # the digest goes out without the link
+        log.warning("auth.test failed; the digest has no App Home link: %s", exc)
+        return None
+    team, bot_id, user_id = auth.get("team_id"), auth.get("bot_id"), auth.get("user_id")
+    app_id = None
+    if bot_id:
+        try:
+            info = await ctx.slack.bots_info(bot=bot_id)
+            app_id = (info.get("bot") or {}).get("app_id")
+        except Exception:  # bots.info is optional; fall back to the bot's conversation
+            app_id = None
+    if app_id and team:
+        url = f"https://slack.com/app_redirect?app={app_id}&team={team}&tab=home"
+    elif user_id and team:
+        url = f"https://slack.com/app_redirect?channel={user_id}&team={team}"
+    else:
+        return None
+    _HOME_URL["url"] = url
+    return url
+
+
+def sepa_debtor() -> Debtor | None:
+    """The account SEPA transfers are paid from (EXPENSEBOT_SEPA_NAME / _IBAN / _BIC), if set."""
+    name, iban = os.environ.get("EXPENSEBOT_SEPA_NAME"), os.environ.get("EXPENSEBOT_SEPA_IBAN")
+    if not name or not iban:
+        return None
+    return Debtor(name, iban, os.environ.get("EXPENSEBOT_SEPA_BIC") or None)
+
+
+def make_export(ctx: AppContext, batch_id: int, fmt: str, actor: str) -> ExportFile:
+    """Build, record and audit an export of ``batch_id`` (raises ExportError with a message)."""
+    from storage.exports import build_export, ibans_from_directory, record_export
+
+    debtor = sepa_debtor() if fmt == "sepa" else None
+    if fmt == "sepa" and debtor is None:
+        raise ExportError(
+            "SEPA files need the paying account: set EXPENSEBOT_SEPA_NAME and EXPENSEBOT_SEPA_IBAN "
+            "(and EXPENSEBOT_SEPA_BIC) for the app."
+        )
+    ibans = ibans_from_directory(ctx.directory) if fmt == "sepa" else None
+    with transaction(ctx.db) as session:
+        result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor)
+        record_export(session, result, actor)
+        return result
+
+
+def period_chart(ctx: AppContext, batch_id: int) -> tuple[bytes | None, str]:
+    """The period's spend by category and by customer as a PNG, with a caption.
+
+    The period runs from the previous batch (or 30 days before) to this batch's creation day,
+    in the company currency. Without the exchange rates it needs, the caption says why.
+    """
+    from storage.reports import ReportError, bar_chart_png, spend_report
+
+    currency = ctx.settings.company_currency.upper()
+    with ctx.db() as session:
+        batch = session.get(PayoutBatch, batch_id)
+        if batch is None:
+            raise LookupError(f"payout batch {batch_id} is gone")
+        end = batch.created_at.date()
+        previous = session.scalar(select(func.max(PayoutBatch.created_at)).where(PayoutBatch.id < batch_id))
+        start = previous.date() if previous else end - dt.timedelta(days=30)
+        try:
+            by_category = spend_report(session, "category", start, end, currency)
+            by_customer = spend_report(session, "customer", start, end, currency, top_merchants=0)
+        except ReportError as exc:
+            return None, f"No spend chart for {start} to {end}: {exc}"
+    if not by_category.rows:
+        return None, f"No approved spend between {start} and {end} to chart."
+    png = bar_chart_png(
+        [(f"By category ({currency})", [(r.key, r.total) for r in by_category.rows[:12]]),
+         (f"By customer, top 12 ({currency})", [(r.key, r.total) for r in by_customer.rows[:12]])],
+        title=f"Approved spend {start} to {end}: {by_category.money(by_category.total)}",
+    )  # fmt: skip
+    return png, f"Approved spend {start} to {end} by category and customer ({currency})."
+
+
+@sender("digest_files")
+async def send_digest_files(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """After the digest is posted: the chart and the CSV export in its thread."""
+    batch_id = int(payload["batch_id"])
+
+    def where() -> list[list[str]]:
+        with ctx.db() as session:
+            batch = session.get(PayoutBatch, batch_id)
+            return list(batch.messages or []) if batch is not None else []
+
+    messages = await asyncio.to_thread(where)
+    if not messages:
+        raise RuntimeError(f"the digest of batch {batch_id} is not posted yet")
+    png, caption = await asyncio.to_thread(period_chart, ctx, batch_id)
+    try:
+        export = await asyncio.to_thread(make_export, ctx, batch_id, "csv", "system")
+    except ExportError as exc:
+        export = None
+        caption += f"\nNo export file: {exc}"
+    uploaded = 0
+    for channel, ts in messages:
+        if png is not None:
+            await ctx.slack.files_upload_v2(channel=channel, thread_ts=ts, content=png,
+                                            filename=f"spend-batch-{batch_id}.png", title="Spend chart",
+                                            initial_comment=caption)  # fmt: skip
+            uploaded += 1
+        else:
+            await ctx.slack.chat_postMessage(channel=channel, thread_ts=ts, text=caption)
+        if export is not None:
+            await ctx.slack.files_upload_v2(channel=channel, thread_ts=ts, content=export.content,
+                                            filename=export.filename, title=f"Payout batch #{batch_id} (CSV)",
+                                            initial_comment=f"Export of batch #{batch_id}: {export.expense_count} "
+                                                            "expenses; other formats from the Export menu.")  # fmt: skip
+            uploaded += 1
+    return {"uploaded": uploaded}

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from bot.blocks.common import Block, button, confirm_dialog, context, format_money, header, mrkdwn, section
 
 MARK_PAID = "payout_mark_paid"
+EXPORT = "payout_export"
+MAX_PAYEE_ROWS = 300  # a message holds at most 50 blocks
+EXPORT_LABELS = {
+    "csv": "CSV (all columns)",
+    "quickbooks": "QuickBooks Online bills",
+    "xero": "Xero bills",
+    "sepa": "SEPA transfers (pain.001)",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,22 @@ class DigestView:
     oldest_approved: dt.datetime | None
     paid_by: str | None = None
     paid_at: dt.datetime | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # currency -> number of expenses
+    oldest_ref: str | None = None  # the expense that has waited longest since approval
+    oldest_employee: str | None = None
+    home_url: str | None = None  # the app's Home tab
+
+
+def export_menu(batch_id: int) -> dict[str, Any]:
+    return {
+        "type": "static_select",
+        "action_id": EXPORT,
+        "placeholder": {"type": "plain_text", "text": "Export…"},
+        "options": [
+            {"text": {"type": "plain_text", "text": label}, "value": f"{batch_id}:{fmt}"}
+            for fmt, label in EXPORT_LABELS.items()
+        ],
+    }
 
 
 def build_digest(view: DigestView) -> list[Block]:
@@ -40,13 +65,25 @@ def build_digest(view: DigestView) -> list[Block]:
         f"({line.count} expense{'s' if line.count != 1 else ''}: {', '.join(line.refs[:10])})"
         for line in view.lines
     ]
-    for start in range(0, len(rows), 20):
-        blocks.append(section("\n".join(rows[start : start + 20])))
-    totals = " · ".join(format_money(amount, cur) for cur, amount in sorted(view.totals.items()))
-    blocks.append({"type": "section", "fields": [mrkdwn(f"*Totals*\n{totals or 'nothing'}"),
-                                                 mrkdwn(f"*People*\n{len({ln.employee_id for ln in view.lines})}")]})  # fmt: skip
+    shown = rows[:MAX_PAYEE_ROWS]
+    for start in range(0, len(shown), 20):
+        blocks.append(section("\n".join(shown[start : start + 20])))
+    if len(rows) > len(shown):
+        blocks.append(
+            context(f"…and {len(rows) - len(shown)} more payees: see the export file in the thread.")
+        )
+    totals = "\n".join(
+        f"{format_money(amount, cur)} · {view.counts.get(cur, 0)} expense{'s' if view.counts.get(cur, 0) != 1 else ''}"
+        for cur, amount in sorted(view.totals.items())
+    )
+    people = len({ln.employee_id for ln in view.lines})
+    blocks.append({"type": "section", "fields": [mrkdwn(f"*Totals per currency*\n{totals or 'nothing'}"),
+                                                 mrkdwn(f"*People to pay*\n{people}")]})  # fmt: skip
     if view.oldest_approved:
-        blocks.append(context(f"Oldest approved item waiting since {view.oldest_approved:%d %b %Y}"))
+        who = f" (<@{view.oldest_employee}>)" if view.oldest_employee else ""
+        ref = f"{view.oldest_ref}{who}, " if view.oldest_ref else ""
+        blocks.append(context(f"Oldest item waiting: {ref}approved {view.oldest_approved:%d %b %Y}"))
+    elements: list[dict[str, Any]] = []
     if view.paid_at and view.paid_by:
         blocks.append(
             context(
@@ -54,18 +91,16 @@ def build_digest(view: DigestView) -> list[Block]:
             )
         )
     else:
-        blocks.append(
-            {
-                "type": "actions",
-                "block_id": "payout_actions",
-                "elements": [
-                    button("Mark batch paid", MARK_PAID, str(view.batch_id), style="primary",
-                           confirm=confirm_dialog("Mark this batch paid?",
-                                                  f"Each employee in batch #{view.batch_id} will be told they were paid.",
-                                                  "Mark paid")),
-                ],
-            }
+        elements.append(
+            button("Mark batch paid", MARK_PAID, str(view.batch_id), style="primary",
+                   confirm=confirm_dialog("Mark this batch paid?",
+                                          f"Each employee in batch #{view.batch_id} will be told they were paid.",
+                                          "Mark paid"))
         )  # fmt: skip
+    elements.append(export_menu(view.batch_id))
+    blocks.append({"type": "actions", "block_id": "payout_actions", "elements": elements})
+    if view.home_url:
+        blocks.append(context(f"<{view.home_url}|Open the App Home> for the payout queue and spend reports."))
     return blocks
 
 

@@ -1,0 +1,79 @@
+"""Finance actions on the payout digest: the Export menu."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+
+from bot import identity, payouts
+from bot.blocks.digest import EXPORT, EXPORT_LABELS
+from bot.context import AppContext
+from storage.db import DatabaseUnavailable
+from workflows.exports import ExportError
+
+log = logging.getLogger(__name__)
+
+
+async def _tell(respond: AsyncRespond, text: str) -> None:
+    await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def parse_export_choice(value: str) -> tuple[int, str] | None:
+    raw_id, _, fmt = value.partition(":")
+    if not raw_id.isdigit() or fmt not in EXPORT_LABELS:
+        return None
+    return int(raw_id), fmt
+
+
+async def export_from_digest(ctx: AppContext, body: dict[str, Any], respond: AsyncRespond) -> None:
+    """Make the chosen export of the digest's batch and upload it into the digest's thread."""
+    action = body["actions"][0]
+    choice = parse_export_choice(str((action.get("selected_option") or {}).get("value", "")))
+    if choice is None:
+        return
+    batch_id, fmt = choice
+    user = body["user"]["id"]
+    email = await identity.email_of(ctx, user)
+    directory = ctx.directory
+    if not email or not (directory.is_finance(email) or directory.is_admin(email)):
+        await _tell(respond, "Only finance can export payout batches.")
+        return
+    try:
+        export = await asyncio.to_thread(payouts.make_export, ctx, batch_id, fmt, user)
+    except ExportError as exc:
+        await _tell(respond, str(exc))
+        return
+    except DatabaseUnavailable:
+        await _tell(
+            respond, "I could not reach the database just now; nothing was exported. Try again in a moment."
+        )
+        return
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    thread = container.get("message_ts")
+    comment = f"{EXPORT_LABELS[fmt]} of batch #{batch_id} for <@{user}>: {export.expense_count} expenses."
+    if export.notes:
+        comment += "\nNot in this file:\n" + "\n".join(f"• {n}" for n in export.notes[:20])
+        if len(export.notes) > 20:
+            comment += f"\n…and {len(export.notes) - 20} more."
+    try:
+        await ctx.slack.files_upload_v2(channel=channel, thread_ts=thread, content=export.content,
+                                        filename=export.filename, title=f"Payout batch #{batch_id} ({fmt})",
+                                        initial_comment=comment)  # fmt: skip
+    except SlackApiError as exc:
+        log.warning("could not upload export of batch %s: %s", batch_id, exc.response.get("error"))
+        await _tell(respond, f"The export is ready but Slack refused the upload ({exc.response.get('error')}); "
+                             f"use `expensebot export --batch {batch_id} --format {fmt}`.")  # fmt: skip
+
+
+def register_finance(app: AsyncApp, ctx: AppContext) -> None:
+    """Listeners for the digest's Export menu."""
+
+    @app.action(EXPORT)
+    async def on_export(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await export_from_digest(ctx, body, respond)
