@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import identity
-from bot.blocks.common import format_money
+from bot.blocks.common import Block, context, format_money, header, section
 from bot.blocks.digest import DigestView, PayeeLine
 from bot.context import AppContext
 from bot.delivery import deliver_pending, sender
@@ -372,3 +372,54 @@ async def send_digest_files(ctx: AppContext, payload: dict[str, Any]) -> dict[st
                                                             "expenses; other formats from the Export menu.")  # fmt: skip
             uploaded += 1
     return {"uploaded": uploaded}
+
+
+# --- App Home: the finance section ---------------------------------------------------------
+
+
+def finance_home_blocks(ctx: AppContext, email: str | None) -> list[Block]:
+    """The App Home's finance section (for finance and admins; empty for everyone else).
+
+    What waits for payout per currency, the open batches, and this month's approved spend by
+    category in the company currency.
+    """
+    from storage.reports import ReportError, spend_report
+
+    directory = ctx.directory
+    if not email or not (directory.is_finance(email) or directory.is_admin(email)):
+        return []
+    currency = ctx.settings.company_currency.upper()
+    today = utcnow().date()
+    with ctx.db() as session:
+        waiting = _summary(session, _awaiting_clause())
+        open_ids = list(session.scalars(
+            select(PayoutBatch.id).where(PayoutBatch.status == "open").order_by(PayoutBatch.id)
+        ))  # fmt: skip
+        try:
+            month = spend_report(session, "category", today.replace(day=1), today, currency, top_merchants=0)
+            spend_error = None
+        except ReportError as exc:
+            month, spend_error = None, str(exc)
+    blocks: list[Block] = [header("Finance")]
+    if waiting.lines:
+        per = " · ".join(
+            f"{format_money(a, c)} ({waiting.counts[c]})" for c, a in sorted(waiting.totals.items())
+        )
+        people = len({ln.employee_id for ln in waiting.lines})
+        oldest = waiting.oldest
+        since = f" Oldest approved {oldest[2]:%d %b %Y} ({expense_ref(oldest[0])})." if oldest else ""
+        blocks.append(section(f"*Waiting for the next payout batch:* {per} to {people} "
+                              f"{'person' if people == 1 else 'people'}.{since}"))  # fmt: skip
+    else:
+        blocks.append(section("*Waiting for the next payout batch:* nothing."))
+    if open_ids:
+        shown = ", ".join(f"#{i}" for i in open_ids[:10]) + (" …" if len(open_ids) > 10 else "")
+        blocks.append(section(f"*Open batches (not yet marked paid):* {shown}"))
+    if month is not None and month.rows:
+        top = "\n".join(f"• {r.key}: {month.money(r.total)} ({r.count})" for r in month.rows[:6])
+        blocks.append(section(f"*Approved spend this month ({currency}):* {month.money(month.total)}\n{top}"))
+    elif spend_error:
+        blocks.append(context(f"Spend this month: {spend_error}"))
+    blocks.append(context("Reports: `expensebot report --by customer|project|department|category|employee "
+                          "--from YYYY-MM-DD --to YYYY-MM-DD [--csv FILE] [--png FILE]`"))  # fmt: skip
+    return blocks
