@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(default=True, alias="EXPENSEBOT_SCHEDULER")
     log_level: str = Field(default="INFO", alias="EXPENSEBOT_LOG_LEVEL")
     job_retry_delays: str = Field(default="2,10,30", alias="EXPENSEBOT_JOB_RETRY_DELAYS")
+    stale_reading_seconds: int = Field(default=120, alias="EXPENSEBOT_STALE_READING_SECONDS")
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

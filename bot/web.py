@@ -55,13 +55,19 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     while True:
         try:
             await deliver_pending(ctx)
-            if tick % 30 == 0:
-                for expense_id in await asyncio.to_thread(
-                    expenses.stale_reading, ctx, dt.timedelta(minutes=2)
-                ):
-                    if ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=300) and ctx.jobs is not None:
+            stale_after = ctx.settings.stale_reading_seconds
+            if tick % max(1, min(30, int(stale_after / every / 4))) == 0:
+                stale = await asyncio.to_thread(
+                    expenses.stale_reading, ctx, dt.timedelta(seconds=stale_after)
+                )
+                for expense_id in stale:
+                    if (
+                        ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=stale_after)
+                        and ctx.jobs is not None
+                    ):
                         log.info("reading expense %s again (its job never finished)", expense_id)
                         ctx.jobs.enqueue("read_receipt", expense_id)
+            if tick % 30 == 0:
                 await run_followups(ctx)
                 if ctx.settings.scheduler_enabled:
                     await run_scheduled_digest(ctx, payouts)

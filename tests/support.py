@@ -132,7 +132,7 @@ def workspace() -> FakeSlack:
 
 @contextmanager
 def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
-                extra_env: dict[str, str] | None = None) -> Iterator[Harness]:  # fmt: skip
+                extra_env: dict[str, str] | None = None, workers: int = 2) -> Iterator[Harness]:  # fmt: skip
     """The real FastAPI app on a loopback port (workers as real processes when Redis is used)."""
     from bot.settings import Settings
     from bot.web import create_app
@@ -168,7 +168,7 @@ def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
                            env=harness_env, check=True, capture_output=True, cwd=tmp)  # fmt: skip
             procs: list[subprocess.Popen[bytes]] = []
             if redis_url:
-                for _ in range(2):
+                for _ in range(workers):
                     procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=harness_env,
                                                   cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
             with (
