@@ -139,3 +139,55 @@ def report(by: str, start: dt.datetime, end: dt.datetime, currency: str | None, 
     if png_out:
         Path(png_out).write_bytes(report_png(result))
         click.echo(f"Chart written to {png_out}", err=True)
+
+
+@click.group(name="privacy")
+def privacy() -> None:
+    """Data rights: export or erase everything stored about a person."""
+
+
+@privacy.command(name="export")
+@click.argument("email")
+@click.option(
+    "--out", type=click.Path(), help="A directory, or a file ending in .zip (default: ./privacy-EMAIL.zip)."
+)
+@click.option("--slack-id", "slack_ids", multiple=True, help="Another Slack user id of this person.")
+def privacy_export(email: str, out: str | None, slack_ids: tuple[str, ...]) -> None:
+    """Write everything stored about EMAIL (person.json) and their receipt files."""
+    from storage.privacy import export_person
+
+    target = Path(out or f"privacy-{email.strip().lower()}.zip")
+    with transaction(_factory()) as session:
+        counts = export_person(session, email, target, actor="cli", extra_ids=list(slack_ids))
+    summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
+    click.echo(f"Wrote {target}: {summary or 'nothing is stored about this person'}.")
+
+
+@privacy.command(name="erase")
+@click.argument("email")
+@click.option("--slack-id", "slack_ids", multiple=True, help="Another Slack user id of this person.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def privacy_erase(email: str, slack_ids: tuple[str, ...], yes: bool) -> None:
+    """Erase EMAIL's personal data; amounts, dates and the audit trail stay, under a pseudonym."""
+    from storage.privacy import PrivacyError, erase_person, identify, leftover_mentions
+
+    if not yes:
+        click.confirm(f"Erase the personal data of {email}? This cannot be undone", abort=True)
+    factory = _factory()
+    try:
+        with transaction(factory) as session:
+            ids = identify(session, email, list(slack_ids)).user_ids
+            result = erase_person(session, email, actor="cli", extra_ids=list(slack_ids))
+    except PrivacyError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    with factory() as session:
+        left = leftover_mentions(session, email, ids)
+    details = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.items() if k != "pseudonym")
+    click.echo(f"Erased {email} (now {result['pseudonym']}); {details}.")
+    if left:
+        click.echo(f"{left} rows still mention them; run the command again or report it.", err=True)
+        sys.exit(1)
+    click.echo(
+        "Also remove them from the company directory file (EXPENSEBOT_ORG_FILE) and the CRM if listed."
+    )
