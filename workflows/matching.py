@@ -68,6 +68,7 @@ _POSTINGS_CAP = 2500
 _PRESELECT = 40
 _NEW_CANDIDATES_MAX = 300
 _MENTION_CONTEXT = 2
+_LONG_TEXT = 30  # words; longer texts are receipts or documents, not notes
 _BEST_INEXACT = 99.0  # 100 is kept for the text being exactly a customer's name
 _STOP = frozenset({"and", "of", "the", "de", "la", "le", "et", "und", "y", "e", "for", "a", "an", "s"})
 
@@ -393,6 +394,8 @@ class CustomerIndex:
         # ("Office Properties Income Trust" yes; "Home Bancorp" in "internet for home office" no).
         significant = [k for k in range(len(words)) if words[k] not in _STOP and words[k] not in _LEGAL_WORDS]
         every_word = all(k in covered for k in significant)
+        if len(qwords) > _LONG_TEXT:
+            full = full and every_word  # a receipt must spell the whole name, "Labs" included
         spelled_out = tight and (
             (every_word and (len(significant) > 1 or not _weak(words[significant[0]])))
             or (full and any(not _weak(words[k]) and words[k] not in GENERIC_WORDS for k in significant))
@@ -426,6 +429,9 @@ class CustomerIndex:
                     lead_weight = sum(weights[k] for k in lead) * first[4]
                     base += (1.0 - base) * 0.5 * min(1.0, lead_weight / 0.6)
                 base = min(base, 0.9 * first[4])
+                if len(qwords) > _LONG_TEXT:
+                    # In a whole receipt, part of a name is often an address or a product.
+                    base *= 0.85
             if not tight:
                 base *= 0.85
             why = self._why(v, full, any(p[4] < 1.0 for p in matched))

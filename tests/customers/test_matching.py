@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workflows.matching import CustomerIndex, CustomerRecord
 from workflows.names import acronym, email_domains, name_words, normalise, registrable_domain
@@ -210,3 +212,48 @@ def test_helpers() -> None:
     assert email_domains("mail bob@Sales.Acme.co.uk and see acme.com") == ["sales.acme.co.uk", "acme.com"]
     assert registrable_domain("sales.acme.co.uk") == "acme.co.uk"
     assert registrable_domain("www.acme.com") == "acme.com"
+
+
+RECEIPT = (
+    "TEXAS ROADHOUSE #2231 1517 Shattuck Ave Berkeley CA 94709 Server: Maria Table 12 Guests 4 "
+    "2 x Ribeye 52.00 1 x Summit Salad 12.00 Sweet Tea 3.50 Subtotal 67.50 Tax 6.24 Total 73.74 "
+    "VISA **** 4421 Auth 08812 Thank you for dining with us! Visit texasroadhouse.com"
+)
+
+
+def test_a_whole_receipt_needs_the_whole_name(index: CustomerIndex) -> None:
+    # A receipt is long and full of words; part of a name there is not enough...
+    assert index.match("", "", RECEIPT.replace("TEXAS ROADHOUSE", "ROADHOUSE")).customer is None
+    # ...but the merchant's full name is, and the note decides when it names someone else.
+    on_receipt = index.match("team dinner", "TEXAS ROADHOUSE #2231", RECEIPT)
+    assert on_receipt.customer is not None and on_receipt.customer.id == 13
+    assert "(in 2 texts)" in on_receipt.reason
+    with_note = index.match("dinner with the JPM team", "TEXAS ROADHOUSE #2231", RECEIPT)
+    assert {c.id for c in with_note.candidates[:2]} == {1, 13}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_any_text_gets_an_explained_answer(text: str) -> None:
+    result = INDEX.match(text, text[::-1])
+    assert 0.0 <= result.score <= 100.0
+    assert result.reason
+    assert all(0.0 <= c.score <= 100.0 and c.reason for c in result.candidates)
+    assert (result.customer is None) == (result.score < 62 or not result.candidates)
+    assert len(INDEX.search(text, limit=3)) <= 3
+
+
+@given(st.text(max_size=60))
+def test_normalise_is_idempotent(text: str) -> None:
+    once = normalise(text)
+    assert normalise(once) == once
+    assert once == once.strip() and "  " not in once
+
+
+@given(st.sampled_from([c.name for c in CUSTOMERS]), st.sampled_from(["", " Inc.", " Ltd", " GmbH", " LLC"]))
+def test_a_name_with_any_legal_form_finds_itself(name: str, suffix: str) -> None:
+    result = INDEX.match(name + suffix)
+    assert result.customer is not None and result.customer.name == name
+
+
+INDEX = CustomerIndex.build(CUSTOMERS)
