@@ -14,10 +14,15 @@ How a customer is scored against a text:
 * Words of the text are found in the index exactly, as a typo (one or two edits, via a
   deletion index so nothing scans the whole vocabulary), or glued/split (``jp morgan`` /
   ``jpmorgan``).
-* The score is mostly the weighted share of the customer's name found in the text, in order;
-  naming the first distinctive word (how people shorten names: "Exxon", "JPMorgan") counts
-  for more; words that describe an expense (lunch, hotel, renewal ...) are weak evidence unless
-  the whole name is spelled out; a little goes to how much of the text the name explains.
+* The score is mostly the weighted share of the customer's name found in the text, in order.
+  Naming the first distinctive word(s) is how people shorten names ("Exxon", "JPMorgan") and
+  counts for more, never as much as the whole name. Words that describe an expense (lunch,
+  hotel, renewal ...), given names and cities are weak evidence unless the whole name is
+  spelled out. Part of the score is how much of the mention (the matched words and their
+  neighbours) the name explains, so "Meridian Mining" prefers Meridian Mining UK to Meridian
+  Corp. In a long text (a whole receipt) only a complete name counts fully.
+* Only a text that is exactly a customer's name scores 100. Below :data:`NONE_BELOW` the
+  answer is "no customer"; the closest candidates are still listed.
 """
 
 from __future__ import annotations
