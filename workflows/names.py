@@ -104,6 +104,8 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "crew", "manager", "managers", "boss", "exec", "execs", "executive", "executives", "ceo", "cfo",
         "cto", "vp", "director", "board", "engineers", "engineering", "sales", "marketing", "ops",
         "finance", "hr", "legal", "support", "success", "account", "accounts", "contact", "candidate",
+        "ae", "aes", "sdr", "sdrs", "bdr", "bdrs", "csm", "csms", "se", "ses", "pm", "pms", "champion",
+        "buyer", "buyers", "stakeholders", "decision", "makers", "founders",
         "candidates", "interview", "intern", "interns", "hire", "hires", "guest", "guests",
         "friends", "family",
         # meetings and selling
@@ -933,6 +935,13 @@ KNOWN_SHORT_NAMES: dict[str, str] = {
     "exxon": "exxon mobil",
     "exxonmobil": "exxon mobil",
     "berkshire": "berkshire hathaway",
+    "goldman": "goldman sachs",
+    "lockheed": "lockheed martin",
+    "disney": "walt disney",
+    "verizon": "verizon communications",
+    "alibaba": "alibaba group",
+    "toyota": "toyota motor",
+    "ford": "ford motor",
 }
 
 _ACRONYM_DOTS = re.compile(r"\b(?:[^\W\d_]\.){2,}(?![^\W\d_])")
