@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import statistics
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -81,21 +82,81 @@ class RapidOcrEngine:
             params[f"{part}.inter_op_num_threads"] = 1 if threads > 0 else -1
         self._ocr = RapidOCR(**params)
 
-    def read(self, image: Image.Image) -> PageText:
+    def recognise(self, image: Image.Image) -> list[RawSegment]:
+        """Detected text segments: (corner points, text, score, characters, character boxes)."""
         array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RapidOCR expects BGR like OpenCV
-        result, _ = self._ocr(np.ascontiguousarray(array), use_cls=False)
-        words: list[Word] = []
-        slopes: list[float] = []
-        for quad, text, score in result or []:
-            xs = [float(p[0]) for p in quad]
-            ys = [float(p[1]) for p in quad]
-            box = (int(min(xs)), int(min(ys)), math.ceil(max(xs)), math.ceil(max(ys)))
-            words.extend(_split_words(str(text), box, float(score)))
-            dx = float(quad[1][0]) - float(quad[0][0])
-            if dx > 3 * (box[3] - box[1]) and dx > 0:
-                slopes.append((float(quad[1][1]) - float(quad[0][1])) / dx)
-        skew = statistics.median(slopes) if slopes else 0.0
-        return PageText(tuple(words), skew)
+        result, _ = self._ocr(np.ascontiguousarray(array), use_cls=False, return_word_box=True)
+        segments: list[RawSegment] = []
+        for item in result or []:
+            quad = [(float(p[0]), float(p[1])) for p in item[0]]
+            chars = [str(c) for c in item[4]] if len(item) > 4 else []
+            char_boxes = [[(float(p[0]), float(p[1])) for p in b] for b in item[3]] if len(item) > 4 else []
+            segments.append((quad, str(item[1]), float(item[2]), chars, char_boxes))
+        return segments
+
+    def read(self, image: Image.Image) -> PageText:
+        return page_from_segments(self.recognise(image), np.asarray(image.convert("L")))
+
+
+# (corner points, text, score, characters, character corner points)
+RawSegment = tuple[list[tuple[float, float]], str, float, list[str], list[list[tuple[float, float]]]]
+
+# A blank gap between two characters at least this share of the text line's height is a space.
+SPACE_GAP_RATIO = 0.28
+
+
+def restore_spaces_by_ink(
+    chars: list[str], boxes: list[list[tuple[float, float]]], line: Any, top: int
+) -> str:
+    """Put back spaces where the pixels between two characters hold a blank gap as wide as a space.
+
+    ``line`` is the grey-level strip of the page holding the segment (rows from ``top``). Digits next
+    to digits are never split, so amounts and codes stay whole.
+    """
+    if len(chars) != len(boxes) or len(chars) < 2 or line.size == 0:
+        return "".join(chars)
+    height = line.shape[0]
+    lo, hi = np.percentile(line, [5, 95])
+    if hi - lo < 20:
+        return "".join(chars)
+    ink = line < (lo + hi) / 2
+    min_gap = max(3.0, SPACE_GAP_RATIO * height)
+    centres = [sum(p[0] for p in box) / len(box) for box in boxes]
+    out: list[str] = [chars[0]]
+    for i in range(1, len(chars)):
+        prev, char = chars[i - 1], chars[i]
+        if prev.strip() and char.strip() and not (prev.isdigit() and char.isdigit()) and out[-1] != " ":
+            a, b = max(int(centres[i - 1]), 0), min(int(centres[i]), ink.shape[1])
+            if b - a > min_gap:
+                blank = ~ink[:, a:b].any(axis=0)
+                run = best = 0
+                for is_blank in blank:
+                    run = run + 1 if is_blank else 0
+                    best = max(best, run)
+                if best >= min_gap:
+                    out.append(" ")
+        out.append(char)
+    return re.sub(r" +", " ", "".join(out)).strip()
+
+
+def page_from_segments(segments: list[RawSegment], gray: Any = None) -> PageText:
+    """Words from recognised segments; with the grey page, spaces dropped by the recogniser are restored."""
+    words: list[Word] = []
+    slopes: list[float] = []
+    for quad, text, score, chars, char_boxes in segments:
+        xs = [p[0] for p in quad]
+        ys = [p[1] for p in quad]
+        box = (int(min(xs)), int(min(ys)), math.ceil(max(xs)), math.ceil(max(ys)))
+        spaced = text
+        if chars and gray is not None and " " not in text.strip():
+            top, bottom = max(box[1], 0), min(box[3], gray.shape[0])
+            spaced = restore_spaces_by_ink(chars, char_boxes, gray[top:bottom, :], top)
+        words.extend(_split_words(spaced, box, score))
+        dx = quad[1][0] - quad[0][0]
+        if dx > 3 * (box[3] - box[1]) and dx > 0:
+            slopes.append((quad[1][1] - quad[0][1]) / dx)
+    skew = statistics.median(slopes) if slopes else 0.0
+    return PageText(tuple(words), skew)
 
 
 class TesseractEngine:

@@ -16,7 +16,7 @@ from decimal import Decimal
 from rapidfuzz import fuzz
 
 from ocr import rules
-from ocr.fields import DateMatch, find_amounts, find_currency_marks, find_dates
+from ocr.fields import DateMatch, find_amounts, find_currency_marks, find_dates, followed_by_time
 from ocr.model import KnownMerchant, ReceiptHint
 from workflows.money import ABSURD_AMOUNT, CURRENCIES, minor_units
 
@@ -136,6 +136,7 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
             tax = amounts[-1]  # the last tax line is usually the tax total
 
     scores: dict[Decimal, float] = {}
+    first_line: dict[Decimal, int] = {}
     for i, weight in enumerate(has_label):
         if weight == 0:
             continue
@@ -151,18 +152,40 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
         if not amounts:
             continue
         value = amounts[-1]
+        first_line.setdefault(value, i)
         # later labels of the same strength win: a total after rounding follows the one before it
         scores[value] = max(scores.get(value, 0.0), score) + 0.3 + 0.01 * i / max(len(lines), 1)
 
+    # amounts implied by the other lines: tendered minus change, a labelled total plus its rounding
+    implied: set[Decimal] = {t - c for t in tenders for c in changes if c > 0 and t - c > 0}
+    roundings = [
+        (k, per_line[k][-1])
+        for k, line in enumerate(lines)
+        if per_line[k] and _matches(line, rules.ROUNDING_LABELS) and has_label[k] == 0
+        and per_line[k][-1] != 0 and abs(per_line[k][-1]) < 1
+    ]  # fmt: skip
+    labelled = dict(first_line)
+    for k, r in roundings:
+        below = {a for j in range(k + 1, min(k + 4, len(lines))) for a in per_line[j]}
+        for value, i in labelled.items():
+            if i < k and value + r > 0:
+                after = value + r
+                implied.add(after)
+                if after not in scores:
+                    scores[after] = scores[value] - 0.5 + (1.5 if after in below else 0.0)
+                    first_line[after] = k
+                elif labelled.get(after, -1) > k:
+                    # the total after a rounding adjustment is what was paid
+                    scores[after] += 2.5
     all_amounts = [a for i, amounts in enumerate(per_line) for a in amounts if a > 0 and not is_other[i]]
     for value in list(scores):
         if subtotal is not None and tax is not None and abs(subtotal + tax - value) <= _TOLERANCE:
             scores[value] += 2.0
         if any(abs(t - c - value) <= _TOLERANCE for t in tenders for c in changes if c > 0):
-            scores[value] += 2.0
+            scores[value] += 2.0 if value in implied else 1.0
         elif value in tenders:
             scores[value] += 1.0
-        if all_amounts and value >= max(all_amounts):
+        if all_amounts and value >= max(all_amounts) - Decimal("0.10"):
             scores[value] += 1.0
     if not scores:
         # no label read: fall back on checks between the amounts alone
@@ -239,6 +262,8 @@ def extract_date(
             score += 1.0
         if _matches(line, rules.NOT_RECEIPT_DATE_LABELS):
             score -= 1.5
+        if followed_by_time(line, match.end):
+            score += 0.8
         if match.ambiguous and not votes:
             score -= 0.2
         score -= 0.002 * i  # earlier on the receipt is more likely the transaction date
@@ -285,10 +310,15 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
             code = "USD"
         counts[code] = counts.get(code, 0) + dollar
     if yen:
-        chinese = any(re.search(r"[\u4e00-\u9fff]", line) for line in lines) and not any(
-            re.search(r"[\u3040-\u30ff]", line) for line in lines
-        )
-        code = "CNY" if chinese or hinted == "CNY" or country == "CN" else "JPY"
+        # the yen sign is both JPY and CNY: kana mean Japan; yen has no minor unit, yuan has two
+        kana = any(re.search(r"[\u3040-\u30ff]", line) for line in lines)
+        cents = any(re.search(r"¥\s?\d[\d,]*\.\d{2}\b", line) for line in lines)
+        if hinted in {"CNY", "JPY"}:
+            code = hinted
+        elif country in {"CN", "JP"}:
+            code = rules.COUNTRY_CURRENCY[country]
+        else:
+            code = "CNY" if cents and not kana else "JPY"
         counts[code] = counts.get(code, 0) + yen
     if counts:
         code = max(counts, key=lambda c: (counts[c], c == hinted))
@@ -320,6 +350,7 @@ def _is_noise(line: str) -> bool:
 
 
 def _clean_name(line: str) -> str:
+    line = rules.OWNER_PREFIX.sub("", line)
     for pattern in rules.NAME_TAIL_NOISE:
         line = pattern.sub("", line)
     return re.sub(r"\s+", " ", line).strip()
@@ -353,14 +384,45 @@ def extract_merchant(
         if best_score >= threshold:
             return best_name, round(min(1.0, 0.7 + best_score / 400), 2), header
 
-    candidates = [(i, _clean_name(line)) for i, line in enumerate(top) if not _is_noise(line)]
-    candidates = [(i, name) for i, name in candidates if _letters(name) >= 3]
+    cleaned = [(i, _clean_name(line)) for i, line in enumerate(top)]
+    candidates = [(i, name) for i, name in cleaned if _letters(name) >= 3 and not _is_noise(name)]
     if not candidates:
         return None, 0.0, header
-    for i, name in candidates:
-        if i < HEADER_LINES and rules.COMPANY_SUFFIXES.search(name):
-            conf = 0.85 if i == candidates[0][0] else 0.75
-            return name, conf, header
+    names = dict(candidates)
+    first = candidates[0][0]
+    for tier, conf in ((rules.LEGAL_FORMS, 0.85), (rules.BUSINESS_WORDS, 0.8)):
+        for i, name in candidates:
+            if i < HEADER_LINES and tier.search(name):
+                return _join_name_lines(names, i), conf if i == first else conf - 0.1, header
     i, name = candidates[0]
     ratio = _letters(name) / max(len(name.replace(" ", "")), 1)
-    return name, round(0.4 + 0.3 * ratio - 0.03 * i, 2), header
+    return _join_name_lines(names, i), round(0.4 + 0.3 * ratio - 0.03 * i, 2), header
+
+
+def _only_suffixes(name: str) -> bool:
+    """True for lines such as "SDN BHD" or "CO. (M) SDN BHD": a company form without a name."""
+    rest = rules.COMPANY_SUFFIXES.sub(" ", name)
+    rest = re.sub(r"\(\s*[A-Z]\s*\)|\b[A-Z]\b|[^\w]", " ", rest)
+    return not rest.strip()
+
+
+def _continues(upper: str, lower: str) -> bool:
+    """Whether ``lower`` carries on the name begun on the line ``upper``."""
+    return bool(
+        _only_suffixes(lower)
+        or rules.NAME_ENDINGS.search(lower)
+        or re.search(r"(&|\bAND|-|,)$", upper)
+        or upper.count("(") > upper.count(")")
+        or lower.count(")") > lower.count("(")
+    )
+
+
+def _join_name_lines(names: dict[int, str], i: int) -> str:
+    """A name printed over several lines: "POPULAR BOOK" + "CO. (M) SDN BHD", "HARDWARE &" +
+    "ELECTRICAL", "AIK HUAT HARDWARE" + "ENTERPRISE (SETIA" + "ALAM) SDN BHD"."""
+    top = bottom = i
+    while top - 1 in names and top - bottom < 2 and _continues(names[top - 1], names[top]):
+        top -= 1
+    while bottom + 1 in names and bottom - top < 2 and _continues(names[bottom], names[bottom + 1]):
+        bottom += 1
+    return " ".join(names[k] for k in range(top, bottom + 1))

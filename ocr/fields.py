@@ -54,8 +54,9 @@ def find_amounts(text: str, decimals: int = 2) -> list[Amount]:
 
 # ------------------------------------------------------------------------------------------ dates
 
-_SEP = r"\s?[./-]\s?"
-_NUMERIC_DATE = re.compile(rf"(?<!\d)(?P<a>\d{{1,4}}){_SEP}(?P<b>\d{{1,2}}){_SEP}(?P<c>\d{{2,4}})")
+# Both separators of a numeric date are the same character: "25/12/2018", "25-12-18", "25.12.2018".
+_NUMERIC_DATE = re.compile(r"(?<!\d)(?P<a>\d{1,4})\s?(?P<s>[./-])\s?(?P<b>\d{1,2})\s?(?P=s)\s?(?P<c>\d{2,4})")
+_TIME = re.compile(r"^\s*\d{1,2}[:.]\d{2}|^\d{2}:\d{2}")
 _CJK_DATE = re.compile(r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?日?")
 _MONTH_WORD = r"(?P<mon>[A-ZÀ-Ü]{3,9})\.?"
 _DAY_MONTH_YEAR = re.compile(
@@ -100,6 +101,21 @@ def _make(y: int, m: int, d: int) -> datetime.date | None:
         return None
 
 
+def _overlapping(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """Matches that may overlap: "REG #19- 18/01/2018" holds the date after a false start."""
+    found: list[re.Match[str]] = []
+    pos = 0
+    while (m := pattern.search(text, pos)) is not None:
+        found.append(m)
+        pos = m.start() + 1
+    return found
+
+
+def followed_by_time(text: str, end: int) -> bool:
+    """A clock time right after a date ("25/12/2018 14:05", "18-11-1813:58") marks a transaction date."""
+    return bool(_TIME.match(text[end:]))
+
+
 def find_dates(text: str) -> list[DateMatch]:
     """Dates printed in upper-case ``text``, each with every valid reading (day-first, month-first...)."""
     found: list[DateMatch] = []
@@ -113,7 +129,7 @@ def find_dates(text: str) -> list[DateMatch]:
 
     for m in _CJK_DATE.finditer(text):
         add([("ymd", _make(int(m["y"]), int(m["m"]), int(m["d"])))], m.start(), m.end())
-    for m in _NUMERIC_DATE.finditer(text):
+    for m in _overlapping(_NUMERIC_DATE, text):
         a, b, c = m["a"], m["b"], m["c"]
         readings: list[tuple[str, datetime.date | None]] = []
         if len(a) == 4:

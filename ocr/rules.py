@@ -9,6 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# A word boundary between letters and anything else. OCR often drops spaces ("GST6%", "TOTAL:9.00",
+# "RM9.00"), so a letter next to a digit or a sign still ends a word here, unlike the regex \b.
+_LETTER_BOUNDARY = r"(?:(?<=[A-Z])(?![A-Z])|(?<![A-Z])(?=[A-Z]))"
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern.replace(r"\b", _LETTER_BOUNDARY))
+
 
 @dataclass(frozen=True)
 class Label:
@@ -17,7 +25,7 @@ class Label:
 
 
 def _labels(*items: tuple[str, float]) -> tuple[Label, ...]:
-    return tuple(Label(re.compile(p), w) for p, w in items)
+    return tuple(Label(_re(p), w) for p, w in items)
 
 
 # OCR often reads O as 0 and L as I/1 in TOTAL: accept those forms.
@@ -43,7 +51,7 @@ TOTAL_LABELS: tuple[Label, ...] = _labels(
 
 # Labels that look like totals but are not the amount paid: the line's amount is never the total.
 NOT_TOTAL_HARD: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p)
+    _re(p)
     for p in (
         rf"SUB\s*-?\s*{_TOTAL}|SUBTTL|小\s*计|小\s*計|ZWISCHENSUMME|SOUS\s*-?\s*TOTAL",
         rf"{_TOTAL}\s*(NO\.?\s*(OF)?\s*)?(QTY|QUANTITY|ITEMS?|PCS|UNITS?|ARTICLES?|COUNT|DISC\w*|SAVINGS?|POINTS?)",
@@ -54,7 +62,7 @@ NOT_TOTAL_HARD: tuple[re.Pattern[str], ...] = tuple(
 )
 # Softer signs that a labelled line is not the total; a strong total label (weight >= 9) overrides them.
 NOT_TOTAL_SOFT: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p)
+    _re(p)
     for p in (
         rf"({_TOTAL}\s*)?\b(GST|VAT|SST|TAX|MWST|TVA|IVA)\b(?!\s*\)?\s*(INCL|INCLUSIVE|INC\b))",
         r"\b(CHANGE|CHG|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b",
@@ -66,7 +74,7 @@ NOT_TOTAL_SOFT: tuple[re.Pattern[str], ...] = tuple(
 )
 
 SUBTOTAL_LABELS: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p)
+    _re(p)
     for p in (
         rf"SUB\s*-?\s*{_TOTAL}|SUBTTL|小\s*计|小\s*計|ZWISCHENSUMME|SOUS\s*-?\s*TOTAL",
         rf"{_TOTAL}\s*(EXCL|EXCLUSIVE|EXCLUDING|BEFORE|W/O|WITHOUT)",
@@ -76,22 +84,20 @@ SUBTOTAL_LABELS: tuple[re.Pattern[str], ...] = tuple(
 
 # A tax amount line: "GST 6%", "TOTAL GST", "VAT 20%", "SST". Not lines saying the total includes it.
 TAX_LABELS: tuple[re.Pattern[str], ...] = (
-    re.compile(
-        r"\b(GST|VAT|SST|TAX|MWST|TVA|IVA|税)\b(?!.*\b(INCL|INCLUSIVE|EXCL|EXCLUSIVE|EXCLUDING|SUMMARY)\b)"
-    ),
+    _re(r"\b(GST|VAT|SST|TAX|MWST|TVA|IVA|税)\b(?!.*\b(INCL|INCLUSIVE|EXCL|EXCLUSIVE|EXCLUDING|SUMMARY)\b)"),
 )
 TENDER_LABELS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b"),
+    _re(r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b"),
 )
-CHANGE_LABELS: tuple[re.Pattern[str], ...] = (re.compile(r"\b(CHANGE|CHG|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b"),)
-ROUNDING_LABELS: tuple[re.Pattern[str], ...] = (re.compile(r"\bROUND\w*\b|PEMBUNDARAN|\bADJ\w*\b"),)
+CHANGE_LABELS: tuple[re.Pattern[str], ...] = (_re(r"\b(CHANGE|CHG|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b"),)
+ROUNDING_LABELS: tuple[re.Pattern[str], ...] = (_re(r"\bROUND\w*\b|PEMBUNDARAN|\bADJ\w*\b"),)
 
 # Labels for the receipt's date (a nearby date beats one found elsewhere) and for other dates.
 DATE_LABELS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\b(DATE|DATED|TARIKH|TGL|TANGGAL|DATUM|FECHA|DATA)\b|日期|日付"),
+    _re(r"\b(DATE|DATED|TARIKH|TGL|TANGGAL|DATUM|FECHA|DATA)\b|日期|日付"),
 )
 NOT_RECEIPT_DATE_LABELS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\b(EXP\w*|VALID\w*|BEST\s*BEFORE|USE\s*BY|DUE\s*DATE|BIRTH|DOB|EXPIRY)\b"),
+    _re(r"\b(EXP\w*|VALID\w*|BEST\s*BEFORE|USE\s*BY|DUE\s*DATE|BIRTH|DOB|EXPIRY)\b"),
 )
 
 # Month names and abbreviations (English, Malay, Indonesian, French, German, Spanish, Italian, Dutch).
@@ -141,7 +147,7 @@ CURRENCY_COUNTRY: dict[str, str] = {
 # Printed currency marks, most specific first. Each is (pattern, ISO code); "$" alone is ambiguous
 # and resolved by the hint or the country cues.
 CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), code)
+    (_re(p), code)
     for p, code in (
         (r"S\$|\bSGD\b", "SGD"),
         (r"HK\$|\bHKD\b", "HKD"),
@@ -183,7 +189,7 @@ DOLLAR_CURRENCIES: frozenset[str] = frozenset(
 
 # Words on a receipt that place it in a country, when no currency is printed.
 COUNTRY_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(p), country)
+    (_re(p), country)
     for p, country in (
         (r"\bSDN\.?\s*BHD\b|\bBHD\b|\bMALAYSIA\b|\bSELANGOR\b|\bJOHOR\b|\bKUALA\s*LUMPUR\b|\bPULAU\s*PINANG"
          r"|\bPERAK\b|\bSABAH\b|\bSARAWAK\b|\bMELAKA\b|\bKEDAH\b|\bPAHANG\b|\bJALAN\b|\bJLN\b|\bTAMAN\b", "MY"),
@@ -197,22 +203,36 @@ COUNTRY_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )  # fmt: skip
 
-# Company-name endings: a header line carrying one is very likely the merchant's name.
-COMPANY_SUFFIXES: re.Pattern[str] = re.compile(
-    r"\b(SDN\.?\s*BHD|BHD|BERHAD|ENTERPRISES?|ENT|TRADING|TRADERS?|RESTAURANTS?|RESTORAN|CAFE|KEDAI"
-    r"|SYARIKAT|PERNIAGAAN|HARDWARE|BAKERY|STATIONERY|PHARMACY|FARMASI|MART|SUPERMARKET|HYPERMARKET"
-    r"|STORES?|SHOP|BOOKSTORE|LTD|LIMITED|INC|LLC|L\.L\.C|CORP|CORPORATION|COMPANY|CO\.|PTE|PLC|GMBH|AG"
-    r"|S\.?A\.?R\.?L|S\.?A|S\.?P\.?A|B\.?V|PTY|INDUSTRIES|HOLDINGS|MARKETING|SERVICES?|ELECTRICAL"
-    r"|MACHINERY|MOTOR|FOOD|FOODS|KITCHEN|BISTRO|HOTEL|GROUP)\b"
+# Legal forms of companies: a header line carrying one is the merchant's registered name.
+LEGAL_FORMS: re.Pattern[str] = _re(
+    r"\b(SDN\.?\s*BHD|BHD|BERHAD|S/B|LTD|LIMITED|INC|LLC|L\.L\.C|CORP|CORPORATION|CO\.|COMPANY|PTE|PLC"
+    r"|GMBH|AG|S\.?A\.?R\.?L|S\.?P\.?A|B\.?V|PTY|N\.?V|OY|AB|AS|KG)(?!\w)"
+)
+# Words naming a kind of business: a header line carrying one is likely the trading name.
+BUSINESS_WORDS: re.Pattern[str] = _re(
+    r"\b(ENTERPRISES?|ENT|TRADING|TRADERS?|RESTAURANTS?|RESTORAN|CAFE|KEDAI|SYARIKAT|PERNIAGAAN|HARDWARE"
+    r"|BAKERY|STATIONERY|PHARMACY|FARMASI|MART|SUPERMARKET|HYPERMARKET|STORES?|SHOP|BOOKSTORE|BOOKS"
+    r"|INDUSTRIES|HOLDINGS|MARKETING|SERVICES?|ELECTRICAL|MACHINERY|MOTOR|FOODS?|KITCHEN|BISTRO|HOTEL"
+    r"|GROUP|PASARAYA|MINIMARKET|BAR|GRILL|PIZZERIA|DINER|DELI|BOUTIQUE|CLINIC|KLINIK|GARAGE|STATION)(?!\w)"
+)
+COMPANY_SUFFIXES: re.Pattern[str] = re.compile(f"{LEGAL_FORMS.pattern}|{BUSINESS_WORDS.pattern}")
+# Words that end a company name: a line starting with one continues the line above.
+NAME_ENDINGS: re.Pattern[str] = _re(
+    r"^\(?\s*(SDN\.?\s*BHD|BHD|BERHAD|S/B|LTD|LIMITED|INC|LLC|CO\.|PTE|PLC|GMBH|ENTERPRISES?|TRADING"
+    r"|TRADERS|INDUSTRIES|HOLDINGS|MARKETING|SERVICES)(?!\w)"
+)
+# Words introducing the legal owner of a shop: "DIMILIKI: ABC SDN BHD", "OPERATED BY ...".
+OWNER_PREFIX: re.Pattern[str] = _re(
+    r"^\s*(DIMILIKI\s*(OLEH)?|MILIK|OWNED\s*BY|OWN\s*BY|OPERATED\s*BY|A\s*MEMBER\s*OF|MANAGED\s*BY)\s*:?\s*"
 )
 
 # Header lines that are not the merchant's name: documents titles, addresses, identifiers, contacts.
 HEADER_NOISE: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(p)
+    _re(p)
     for p in (
         r"\b(TAX|CASH|SIMPLIFIED|OFFICIAL|SALES?)\s*(INVOICE|RECEIPT|BILL)\b|^\s*(INVOICE|RECEIPT|BILL|RESIT)\b",
         r"\b(WELCOME|THANK\s*YOU|SELAMAT|CUSTOMER\s*COPY|MERCHANT\s*COPY|DUPLICATE|REPRINT|COPY)\b",
-        r"\b(CO\.?\s*REG|COMPANY\s*(REG|NO)|REG\.?\s*(NO|NUMBER)|ROC\b|SSM\b|BRN\b|BUSINESS\s*REG)",
+        r"\b(CO\.?\s*REG|CO\.?\s*NO\b|COMPANY\s*(REG|NO)|REG\.?\s*(NO|NUMBER)|ROC\b|SSM\b|BRN\b|BUSINESS\s*REG)",
         r"\b(GST|SST|VAT|TAX)\s*(REG\w*|ID|NO|NUMBER|#)|\bGSTIN\b|\bABN\b|\bUEN\b|\bTIN\b|\bNPWP\b",
         r"\b(TEL|TELE?PHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|WHATSAPP|CALL)\b",
         r"WWW\.|HTTPS?:|@|\.COM\b|\.MY\b",
@@ -221,8 +241,8 @@ HEADER_NOISE: tuple[re.Pattern[str], ...] = tuple(
         r"|PLAZA|MALL|BUILDING|BANGUNAN|KOMPLEKS|COMPLEX|WISMA|STRASSE|STR\.|RUE|AVENIDA|VIA)\b",
         r"^\s*(NO|LOT)\s*\.?\s*[:#]?\s*\d",
         r"\b\d{5}\b\s+[A-Z]",  # postcode before a town
-        r"\b(KUALA\s*LUMPUR|SELANGOR|JOHOR|PULAU\s*PINANG|PENANG|PERAK|MELAKA|NEGERI\s*SEMBILAN|KEDAH"
-        r"|PAHANG|TERENGGANU|KELANTAN|SABAH|SARAWAK|PUTRAJAYA|MALAYSIA|SINGAPORE)\b\.?\s*$",
+        r"(^|,)\s*(KUALA\s*LUMPUR|SELANGOR|JOHOR|PULAU\s*PINANG|PENANG|PERAK|MELAKA|NEGERI\s*SEMBILAN"
+        r"|KEDAH|PAHANG|TERENGGANU|KELANTAN|SABAH|SARAWAK|PUTRAJAYA|MALAYSIA|SINGAPORE)\b\.?\s*$",
         r"\(\s*\d{3,}[\s-]*[A-Z]\s*\)|\b\d{5,}-[A-Z]\b",  # company registration numbers like (123456-X)
         r"\b(DATE|TIME|CASHIER|TABLE|INVOICE\s*NO|RECEIPT\s*NO|BILL\s*NO|DOC\s*NO|SLIP|POS|TERMINAL|COUNTER)\b",
         r"^[\W\d]*$",  # no letters at all
@@ -231,8 +251,9 @@ HEADER_NOISE: tuple[re.Pattern[str], ...] = tuple(
 
 # Header noise that may be cut off the end of a name line rather than rejecting the line.
 NAME_TAIL_NOISE: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\s*[\(\[]?\s*(CO\.?\s*REG\.?\s*(NO)?\.?|ROC|SSM)?\s*:?\s*\d{3,}[\s-]*[A-Z]?\s*[\)\]]?\s*$"),
-    re.compile(r"\s*\b(GST|SST)\s*(REG\w*|ID|NO)\b.*$"),
-    re.compile(r"[\s.,:;*#-]+$"),
-    re.compile(r"^[\s.,:;*#-]+"),
+    _re(r"\s*[\(\[][^()\[\]]*\d{4,}[^()\[\]]*[\)\]]?\s*$"),  # "(CO. NO. 113825-W)"
+    _re(r"\s*(CO\.?\s*(REG|NO)\.?\s*(NO)?\.?|ROC|SSM)?\s*:?\s*\d{3,}[\s-]*[A-Z]?\s*$"),
+    _re(r"\s*\b(GST|SST)\s*(REG\w*|ID|NO)\b.*$"),
+    _re(r"[\s.,:;*#-]+$"),
+    _re(r"^[\s.,:;*#-]+"),
 )

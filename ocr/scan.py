@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import json
 import multiprocessing
 import os
@@ -159,6 +160,12 @@ def parse_key_total(text: str) -> Decimal | None:
 
 
 def parse_key_date(text: str) -> str | None:
+    compact = re.fullmatch(r"\s*((?:19|20)\d\d)(\d\d)(\d\d)\s*", text)
+    if compact:
+        try:
+            return datetime.date(*(int(g) for g in compact.groups())).isoformat()
+        except ValueError:
+            return None
     for match in find_dates(text.upper()):
         for order in ("name", "dmy", "ymd", "mdy"):
             for o, value in match.readings:

@@ -1,0 +1,208 @@
+"""Table-driven tests of the extraction rules: amounts, dates, currencies, totals, merchants."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from ocr.engines import restore_spaces_by_ink
+from ocr.extract import (
+    extract,
+    extract_currency,
+    extract_date,
+    extract_merchant,
+    extract_total,
+    merchant_key,
+    normalise,
+)
+from ocr.fields import find_amounts, find_dates
+from ocr.model import KnownMerchant, ReceiptHint
+
+
+@pytest.mark.parametrize(
+    ("text", "amounts"),
+    [
+        ("TOTAL 12.50", ["12.50"]),
+        ("TOTAL RM1,234.50", ["1234.50"]),
+        ("SUMME 1.234,50 EUR", ["1234.50"]),
+        ("TOTAL 12,50", ["12.50"]),
+        ("ROUNDING -0.02", ["-0.02"]),
+        ("ROUNDING 0.02-", ["-0.02"]),
+        ("2 X 3.50 7.00", ["3.50", "7.00"]),
+        ("QTY 2", []),
+        ("GST 6.00% 1.02", ["1.02"]),
+        ("DATE 25.12.2018", []),
+        ("TIME 13:58", []),
+        ("TOTAL 9 .00", ["9.00"]),
+    ],
+)
+def test_amounts(text: str, amounts: list[str]) -> None:
+    assert [str(a.value) for a in find_amounts(text)] == amounts
+
+
+def test_whole_amounts_for_currencies_without_decimals() -> None:
+    assert [a.value for a in find_amounts("合計 ¥1,280", decimals=0)] == [Decimal(1280)]
+
+
+@pytest.mark.parametrize(
+    ("line", "hint", "expected"),
+    [
+        ("DATE: 25/12/2018", None, "2018-12-25"),
+        ("25-12-18", None, "2018-12-25"),
+        ("18-11-1813:58", None, "2018-11-18"),  # a time glued to a 2-digit year
+        ("25/12/20188:13:39PM", None, "2018-12-25"),  # and to a 4-digit year
+        ("2018-03-09 10:11", None, "2018-03-09"),
+        ("05/03/2018", None, "2018-03-05"),  # day first by default
+        ("05/03/2018", ReceiptHint(country="US"), "2018-05-03"),  # month first in the US
+        ("05/03/2018", ReceiptHint(currency="USD"), "2018-05-03"),  # the currency's country
+        ("12/25/2018", None, "2018-12-25"),  # impossible as day-first
+        ("25 DEC 2018", None, "2018-12-25"),
+        ("DEC 25, 2018", None, "2018-12-25"),
+        ("12 MAC 2018", None, "2018-03-12"),  # Malay month name
+        ("12 MARS 2024", None, "2024-03-12"),
+        ("2018年12月25日", None, "2018-12-25"),
+        ("TARIKH 3.1.2019", None, "2019-01-03"),
+    ],
+)
+def test_dates(line: str, hint: ReceiptHint | None, expected: str) -> None:
+    found, _ = extract_date([normalise(line)], hint)
+    assert found == datetime.date.fromisoformat(expected)
+
+
+def test_unambiguous_date_on_the_receipt_decides_the_order() -> None:
+    lines = ["PRINTED 04/13/2019", "DATE 04/05/2019"]
+    found, _ = extract_date(lines)
+    assert found == datetime.date(2019, 4, 5)
+
+
+def test_expiry_dates_lose_to_the_receipt_date() -> None:
+    lines = ["CARD EXP 01/01/2030", "DATE 14/02/2019"]
+    assert extract_date(lines)[0] == datetime.date(2019, 2, 14)
+
+
+def test_no_date() -> None:
+    assert extract_date(["NO DATES HERE", "TOTAL 9.00"]) == (None, 0.0)
+
+
+def test_numbers_that_are_not_dates() -> None:
+    assert find_dates("99/99/9999") == []
+
+
+@pytest.mark.parametrize(
+    ("lines", "hint", "currency"),
+    [
+        (["TOTAL RM 9.00"], None, "MYR"),
+        (["TOTAL (RM) 9.00"], None, "MYR"),
+        (["TOTAL S$12.00"], None, "SGD"),
+        (["AMOUNT DUE $38.68"], None, "USD"),
+        (["AMOUNT DUE $38.68"], ReceiptHint(currency="AUD"), "AUD"),
+        (["AMOUNT DUE $38.68"], ReceiptHint(country="CA"), "CAD"),
+        (["TOTAL €6.30"], None, "EUR"),
+        (["TOTAL EUR 6,30"], None, "EUR"),
+        (["TOTAL £21.50"], None, "GBP"),
+        (["合計 ¥1,280"], None, "JPY"),
+        (["合计 ¥128.00"], None, "CNY"),
+        (["ABC TRADING SDN BHD", "TOTAL 9.00"], None, "MYR"),  # no mark: the country's currency
+        (["TOTAL 9.00"], ReceiptHint(currency="EUR"), "EUR"),  # nothing printed: the hint
+        (["TOTAL 9.00"], None, None),
+    ],
+)
+def test_currency(lines: list[str], hint: ReceiptHint | None, currency: str | None) -> None:
+    assert extract_currency([normalise(x) for x in lines], hint)[0] == currency
+
+
+@pytest.mark.parametrize(
+    ("lines", "total"),
+    [
+        (["SUBTOTAL 17.00", "GST 1.02", "TOTAL 18.02", "CASH 20.00", "CHANGE 1.98"], "18.02"),
+        (["TOTAL QTY: 3", "TOTAL 9.00", "CASH 50.00", "CHANGE 41.00"], "9.00"),
+        (["TOTAL", "9.00", "CASH", "10.00"], "9.00"),  # the amount on the line below
+        (["TOTAL 18.02", "ROUNDING ADJ -0.02", "ROUNDED TOTAL 18.00"], "18.00"),
+        (["GRAND TOTAL 45.60", "TOTAL SAVINGS 3.00"], "45.60"),
+        (["SUB TOTAL 100.00", "SERVICE CHARGE 10% 10.00", "GST 6% 6.60", "NETT TOTAL 116.60"], "116.60"),
+        (["JUMLAH RM 23.40"], "23.40"),
+        (["合计 56.00"], "56.00"),
+        (["TOTAL EXCL GST 10.00", "TOTAL INCL GST 10.60"], "10.60"),
+        (["ITEM A 3.00", "ITEM B 4.00", "CASH 10.00", "CHANGE 3.00"], "7.00"),  # no total label
+        (["TOTAL SALES (INCLUSIVE GST) 31.80", "CASH 50.00", "CHANGE 18.20"], "31.80"),
+    ],
+)
+def test_totals(lines: list[str], total: str) -> None:
+    found = extract_total([normalise(x) for x in lines])
+    assert found.total == Decimal(total)
+    assert 0 < found.confidence <= 1
+
+
+def test_subtotal_and_tax_are_reported() -> None:
+    found = extract_total(["SUBTOTAL 17.00", "GST 6% 1.02", "TOTAL 18.02"])
+    assert (found.subtotal, found.tax, found.total) == (Decimal("17.00"), Decimal("1.02"), Decimal("18.02"))
+
+
+def test_no_amount_means_no_total() -> None:
+    found = extract_total(["HELLO", "WORLD"])
+    assert found.total is None and found.confidence == 0
+
+
+@pytest.mark.parametrize(
+    ("lines", "merchant"),
+    [
+        (
+            ["KEDAI BUKU SINAR JAYA SDN BHD", "(654321-K)", "NO 12, JALAN MERANTI 3"],
+            "KEDAI BUKU SINAR JAYA SDN BHD",
+        ),
+        (["TAX INVOICE", "GLOBAL MART SDN BHD (123456-X)", "LOT 5 JALAN SS2/24"], "GLOBAL MART SDN BHD"),
+        (["WELCOME", "BLUE HARBOR DINER", "1200 MARKET STREET", "TEL (415) 555-0199"], "BLUE HARBOR DINER"),
+        (["GST ID: 000123456789", "NO. 8, JALAN 1/2", "HAPPY CORNER ENTERPRISE"], "HAPPY CORNER ENTERPRISE"),
+        (["CO. REG NO: 12345-A", "TEL: 03-1234 5678"], None),
+    ],
+)
+def test_merchant_skips_header_noise(lines: list[str], merchant: str | None) -> None:
+    assert extract_merchant([normalise(x) for x in lines])[0] == merchant
+
+
+def test_known_merchant_from_similar_header() -> None:
+    known = [
+        KnownMerchant(
+            "KEDAl BUKU SINAR JAYA SDN BHD\n(654321-K)\nNO 12, JALAN MERANTI 3", "Sinar Jaya Books"
+        ),
+        KnownMerchant("BLUE HARBOR DINER\n1200 MARKET STREET", "Blue Harbor Diner"),
+    ]
+    lines = ["KEDAI BUKU SINAR JAYA SDN BHD", "(654321-K)", "NO 12, JALAN MERANTI 3", "DATE 01/02/2019"]
+    name, confidence, header = extract_merchant(lines, known)
+    assert name == "Sinar Jaya Books" and confidence >= 0.9
+    assert header.startswith("KEDAI BUKU")
+    other = ["TOTALLY DIFFERENT SHOP", "SOMEWHERE ELSE", "DATE 01/02/2019"]
+    assert extract_merchant(other, known)[0] == "TOTALLY DIFFERENT SHOP"
+
+
+def test_merchant_key_collapses_punctuation_and_spacing() -> None:
+    assert merchant_key("Book Ta .K (Taman Daya) Sdn. Bhd.") == merchant_key("BOOK TA.K(TAMAN DAYA) SDN BHD")
+
+
+def test_restore_spaces_from_blank_gaps() -> None:
+    # "SDN" and "BHD" drawn as ink blocks 8 px wide, 2 px apart inside words, 12 px between words
+    strip = np.full((20, 80), 255, dtype=np.uint8)
+    lefts = [0, 10, 20, 40, 50, 60]
+    for x in lefts:
+        strip[4:16, x : x + 8] = 0
+    boxes = [[(float(x), 0.0), (x + 8.0, 0.0), (x + 8.0, 20.0), (float(x), 20.0)] for x in lefts]
+    assert restore_spaces_by_ink(list("SDNBHD"), boxes, strip, 0) == "SDN BHD"
+    # digits next to digits stay together however far apart: amounts are never split
+    assert restore_spaces_by_ink(list("123456"), boxes, strip, 0) == "123456"
+
+
+def test_extract_whole_receipt_with_hint() -> None:
+    found = extract(
+        ["CORNER CAFE", "12 MAIN STREET", "04/05/2024", "LATTE $4.50", "TOTAL $4.50"],
+        ReceiptHint(country="US"),
+    )
+    assert (found.merchant, found.date, found.total, found.currency) == (
+        "CORNER CAFE",
+        datetime.date(2024, 4, 5),
+        Decimal("4.50"),
+        "USD",
+    )
+    assert set(found.confidence) == {"merchant", "date", "total", "currency"}
