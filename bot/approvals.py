@@ -143,6 +143,8 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
 async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     email = await identity.email_of(ctx, user_id)
     error = await asyncio.to_thread(_submit, ctx, expense_id, user_id, email, dt.date.today())
+    if error is None and ctx.jobs is not None:
+        ctx.jobs.enqueue("crm_writeback", expense_id)  # does nothing unless approved by policy
     await deliver_pending(ctx)
     return error
 
@@ -181,6 +183,7 @@ def _history(session: Session, expense: Expense) -> tuple[list[Money], Money | N
 class Outcome:
     ok: bool
     message: str  # for the person who clicked (only they see it)
+    approved_expense: int | None = None  # set when this decision approved the expense for good
 
 
 def _outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
@@ -294,7 +297,8 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )
         done = {APPROVE: "approved", REJECT: "rejected", SEND_BACK: "sent back"}[decision]
-        return Outcome(True, f"You {done} {ref}.")
+        final = expense.id if expense.status == Status.APPROVED else None
+        return Outcome(True, f"You {done} {ref}.", approved_expense=final)
 
 
 def _already(task: ApprovalTask, ref: str) -> str:
@@ -322,6 +326,8 @@ async def decide(
     outcome = await asyncio.to_thread(
         _decide, ctx, task_id, user_id, email, decision, reason, dt.date.today(), lower_amount
     )
+    if outcome.approved_expense is not None and ctx.jobs is not None:
+        ctx.jobs.enqueue("crm_writeback", outcome.approved_expense)
     if outcome.ok:
         await deliver_pending(ctx)
     return outcome

@@ -300,15 +300,18 @@ def _apply_reading(
             ctx, session, [expense.note or "", facts.merchant or "" if facts else ""], department
         )
         if match is not None:
-            external_to_row = _customer_rows(session, [c.id for c in match.candidates])
-            if match.customer is not None and match.confident and match.customer.id in external_to_row:
+            known = _customer_rows(
+                session, [c.id for c in match.candidates] + ([match.customer.id] if match.customer else [])
+            )
+            if match.customer is not None and match.customer.id in known:
+                # The best answer is linked; when the matcher is unsure the card asks to confirm it.
                 expense.customer_id = match.customer.id
                 expense.customer_score = float(match.score)
                 expense.customer_reason = match.reason
-            else:
+            if not match.confident:
                 state["customer_candidates"] = [
                     {"id": c.id, "name": c.name, "score": round(float(c.score), 1)}
-                    for c in match.candidates if c.id in external_to_row
+                    for c in match.candidates if c.id in known
                 ]  # fmt: skip
         session.flush()
         warning = _duplicate_warning(session, expense)

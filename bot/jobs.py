@@ -23,6 +23,7 @@ JobFn = Callable[..., Coroutine[Any, Any, None]]
 
 def registry() -> dict[str, tuple[JobFn, JobFn | None]]:
     """Job name -> (run, on final failure)."""
+    from bot.crm import writeback_job
     from bot.delivery import deliver_pending
     from bot.expenses import read_receipt_failed, read_receipt_job
 
@@ -32,6 +33,7 @@ def registry() -> dict[str, tuple[JobFn, JobFn | None]]:
     return {
         "read_receipt": (read_receipt_job, read_receipt_failed),
         "deliver_outbox": (deliver, None),
+        "crm_writeback": (writeback_job, None),
     }
 
 

@@ -48,6 +48,7 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
 async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     """Deliver the outbox, re-read stuck receipts, post the digest on its schedule."""
     from bot import expenses, payouts
+    from bot.crm import scheduled_crm_work
     from bot.delivery import deliver_pending
     from bot.followups import run_followups
 
@@ -69,6 +70,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                         ctx.jobs.enqueue("read_receipt", expense_id)
             if tick % 30 == 0:
                 await run_followups(ctx)
+                await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
                 if ctx.settings.scheduler_enabled:
                     await run_scheduled_digest(ctx, payouts)
         except DatabaseUnavailable as exc:

@@ -132,7 +132,8 @@ def workspace() -> FakeSlack:
 
 @contextmanager
 def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
-                extra_env: dict[str, str] | None = None, workers: int = 2) -> Iterator[Harness]:  # fmt: skip
+                extra_env: dict[str, str] | None = None, workers: int = 2,
+                before_start: list[list[str]] | None = None) -> Iterator[Harness]:  # fmt: skip
     """The real FastAPI app on a loopback port (workers as real processes when Redis is used)."""
     from bot.settings import Settings
     from bot.web import create_app
@@ -166,6 +167,9 @@ def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
             settings = Settings()
             subprocess.run([sys.executable, "-m", "bot.cli", "customers", "import", str(customers)],
                            env=harness_env, check=True, capture_output=True, cwd=tmp)  # fmt: skip
+            for command in before_start or []:  # e.g. a CRM sync before the app starts
+                subprocess.run([sys.executable, "-m", "bot.cli", *command], env=harness_env, check=True,
+                               capture_output=True, cwd=tmp)  # fmt: skip
             procs: list[subprocess.Popen[bytes]] = []
             if redis_url:
                 for _ in range(workers):

@@ -1,0 +1,80 @@
+"""The CRM side of the running app: write-back of approved expenses and the scheduled sync."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.context import AppContext
+from storage.crm.sync import CrmSettings, sync_all
+from storage.crm.writeback import retry_pending, writeback_expense
+from storage.db import transaction
+from storage.models import ScheduledRun
+
+log = logging.getLogger(__name__)
+
+
+class WritebackPending(RuntimeError):
+    """The CRM did not take the entry yet; the job is retried."""
+
+
+def crm_settings() -> CrmSettings:
+    return CrmSettings.from_env(os.environ)
+
+
+async def writeback_job(ctx: AppContext, expense_id: int) -> None:
+    """Log an approved expense on its customer in the CRM, exactly once (see storage.crm.writeback)."""
+    settings = crm_settings()
+    if not settings.configured:
+        return
+
+    def run() -> str:
+        connectors = settings.connectors()
+        try:
+            result = writeback_expense(ctx.db, expense_id, connectors)
+        finally:
+            for connector in connectors:
+                connector.close()
+        if result.status == "pending" and "another worker" not in result.message:
+            raise WritebackPending(result.message)
+        return f"{result.status} {result.message}".strip()
+
+    outcome = await asyncio.to_thread(run)
+    log.info("CRM write-back of expense %s: %s", expense_id, outcome)
+
+
+def _claim_slot(ctx: AppContext, name: str, slot: str) -> bool:
+    try:
+        with transaction(ctx.db) as session:
+            session.add(ScheduledRun(name=name, slot=slot))
+        return True
+    except IntegrityError:
+        return False
+
+
+async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
+    """Hourly, once across all processes: sync customers, retry pending write-backs."""
+    settings = crm_settings()
+    if not settings.configured:
+        return
+    slot = now.strftime("%Y-%m-%dT%H")
+    if not await asyncio.to_thread(_claim_slot, ctx, "crm", slot):
+        return
+
+    def run() -> None:
+        report = sync_all(ctx.db, settings)
+        for line in report.lines():
+            log.info("CRM sync: %s", line)
+        connectors = settings.connectors()
+        try:
+            retry_pending(ctx.db, connectors)
+        finally:
+            for connector in connectors:
+                connector.close()
+
+    await asyncio.to_thread(run)
+    ctx.customers.invalidate()
