@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from bot.cli_customers import customers
+from bot.cli_finance import export, privacy, report
 from bot.cli_ocr import eval_ocr, scan
 from bot.cli_policy import policy
 from bot.settings import load_settings
@@ -194,6 +195,9 @@ cli.add_command(scan)
 cli.add_command(eval_ocr)
 cli.add_command(customers)
 cli.add_command(policy)
+cli.add_command(report)
+cli.add_command(export)
+cli.add_command(privacy)
 
 
 def main() -> None:

@@ -96,7 +96,10 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
+    from bot.finance_listeners import register_finance
+
     settings = ctx.settings
+    register_finance(app, ctx)
 
     @app.middleware
     async def drop_retries(body: dict[str, Any], next: Any, context: Any) -> Any:
