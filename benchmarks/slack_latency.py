@@ -44,6 +44,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--uploads", type=int, default=10)
     parser.add_argument("--workers", type=int, default=0, help="RQ worker processes (needs REDIS_URL)")
+    parser.add_argument("--web", type=int, default=1, help="web processes (expensebot run --workers)")
+    parser.add_argument(
+        "--rate", type=float, default=0, help="open loop: requests per second (with --duration)"
+    )
+    parser.add_argument("--duration", type=float, default=60, help="open loop: seconds")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="expensebot-bench-"))
@@ -56,8 +61,8 @@ def main() -> int:
         env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.base_url,
                    EXPENSEBOT_ORG_FILE=str(tmp / "org.csv"), EXPENSEBOT_LOG_LEVEL="WARNING", OMP_THREAD_LIMIT="1")  # fmt: skip
         cli = [sys.executable, "-m", "bot.cli"]
-        procs = [subprocess.Popen([*cli, "run", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp,
-                                  stderr=subprocess.DEVNULL)]  # fmt: skip
+        procs = [subprocess.Popen([*cli, "run", "--host", "127.0.0.1", "--port", str(port), "--workers",
+                                   str(args.web)], env=env, cwd=tmp, stderr=subprocess.DEVNULL)]  # fmt: skip
         procs += [subprocess.Popen([*cli, "worker"], env=env, cwd=tmp, stderr=subprocess.DEVNULL)
                   for _ in range(args.workers)]  # fmt: skip
         url = f"http://127.0.0.1:{port}"
@@ -96,11 +101,26 @@ def main() -> int:
                     return time.perf_counter() - started
 
                 started = time.perf_counter()
-                with ThreadPoolExecutor(args.concurrency) as pool:
-                    times = list(pool.map(one, range(args.requests)))
-                wall = time.perf_counter() - started
-                print(f"\nack latency, {args.requests} signed requests (events + button clicks), "
-                      f"{args.concurrency} concurrent: {args.requests / wall:.0f} req/s")  # fmt: skip
+                if args.rate:
+                    total = int(args.rate * args.duration)
+
+                    def paced(i: int) -> float:
+                        delay = started + i / args.rate - time.perf_counter()
+                        if delay > 0:
+                            time.sleep(delay)
+                        return one(i)
+
+                    with ThreadPoolExecutor(max(args.concurrency, int(args.rate))) as pool:
+                        times = list(pool.map(paced, range(total)))
+                    wall = time.perf_counter() - started
+                    print(f"\nack latency, open loop at {args.rate:.0f} req/s for {args.duration:.0f} s "
+                          f"({total} signed events and clicks; achieved {total / wall:.0f} req/s)")  # fmt: skip
+                else:
+                    with ThreadPoolExecutor(args.concurrency) as pool:
+                        times = list(pool.map(one, range(args.requests)))
+                    wall = time.perf_counter() - started
+                    print(f"\nack latency, {args.requests} signed requests (events + button clicks), "
+                          f"{args.concurrency} concurrent: {args.requests / wall:.0f} req/s")  # fmt: skip
                 print(f"  p50 {pct(times, 0.5) * 1000:.1f} ms   p99 {pct(times, 0.99) * 1000:.1f} ms   "
                       f"max {max(times) * 1000:.1f} ms   over 3 s: {sum(t > 3 for t in times)}")  # fmt: skip
 

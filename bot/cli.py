@@ -34,7 +34,8 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on (HTTP mode).")
 @click.option("--port", default=3000, show_default=True, type=int, help="Port to listen on (HTTP mode).")
-def run(host: str, port: int) -> None:
+@click.option("--workers", default=1, show_default=True, type=int, help="Web processes (HTTP mode).")
+def run(host: str, port: int, workers: int) -> None:
     """Serve the app: HTTP (POST /slack/events, GET /healthz) or Socket Mode if SLACK_APP_TOKEN is set."""
     settings = load_settings()
     _logging(settings.log_level)
@@ -55,6 +56,13 @@ def run(host: str, port: int) -> None:
     from bot.web import create_app
 
     click.echo(f"expensebot: listening on http://{host}:{port} (POST /slack/events, GET /healthz)", err=True)
+    if workers > 1:
+        from storage.db import migrate
+
+        migrate(settings.database_url)  # once, before the processes start
+        uvicorn.run("bot.web:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
+        return
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
                 access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
 

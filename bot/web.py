@@ -183,3 +183,10 @@ async def run_socket_mode(settings: Settings) -> None:
         await AsyncSocketModeHandler(bolt, settings.slack_app_token).start_async()  # type: ignore[no-untyped-call]
     finally:
         loop_task.cancel()
+
+
+def app_from_env() -> FastAPI:
+    """The app built from the environment (for ``uvicorn --factory`` and ``expensebot run --workers``)."""
+    from bot.settings import load_settings
+
+    return create_app(load_settings())
