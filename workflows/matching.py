@@ -158,6 +158,7 @@ class CustomerIndex:
         self._deletes: dict[str, list[str]] = {}
         self._domains: dict[str, list[int]] = {}
         self._weight: dict[str, float] = {}
+        self._first_words: dict[str, int] = {}  # how many customers' names start with a word
         self._sorted_names: list[tuple[str, int]] = []
         self._sorted_words: list[str] = []
         self._log_n = 1.0
@@ -191,6 +192,7 @@ class CustomerIndex:
             if words:
                 raw.append((pos, "name", rec.name, words))
                 seen.update(words)
+                self._first_words[words[0]] = self._first_words.get(words[0], 0) + 1
             for alias in rec.aliases:
                 alias_words = name_words(alias)
                 if alias_words:
@@ -432,7 +434,11 @@ class CustomerIndex:
                 lead = range(0, lead_end + 1)
                 if any(not _weak(words[k]) and words[k] not in GENERIC_WORDS for k in lead):
                     lead_weight = sum(weights[k] for k in lead) * first[4]
-                    base += (1.0 - base) * 0.5 * min(1.0, lead_weight / 0.6)
+                    boost = 0.5 * min(1.0, lead_weight / 0.6)
+                    if lead_end == 0:
+                        # One word is a short name only if few customers' names start with it.
+                        boost /= math.sqrt(self._first_words.get(words[0], 1))
+                    base += (1.0 - base) * boost
                 base = min(base, 0.9 * first[4])
                 if len(qwords) > _LONG_TEXT:
                     # In a whole receipt, part of a name is often an address or a product.
