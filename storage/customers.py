@@ -68,13 +68,26 @@ class _Row:
     aliases: tuple[str, ...]
 
 
+def _decode(path: Path) -> str:
+    """UTF-8 (with or without the byte-order mark Excel writes), else Windows-1252."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise CsvFormatError(f"{path.name} is not UTF-8 or Windows-1252 text (byte {exc.start})") from None
+
+
 def _read_text(path_or_text: str | Path) -> str:
     if isinstance(path_or_text, Path):
-        return path_or_text.read_text(encoding="utf-8-sig")
+        return _decode(path_or_text)
     if "\n" not in path_or_text and len(path_or_text) < 4096:
         candidate = Path(path_or_text)
         if candidate.is_file():
-            return candidate.read_text(encoding="utf-8-sig")
+            return _decode(candidate)
         if "," not in path_or_text:
             raise CsvFormatError(f"no such file: {path_or_text}")
     return path_or_text.lstrip("\ufeff")

@@ -124,6 +124,19 @@ def test_header_is_case_insensitive_and_bom_tolerant(factory: sessionmaker[Sessi
     assert (record.name, record.aliases) == ("Nestlé S.A.", ("Nestle",))
 
 
+def test_windows_1252_files_are_read(factory: sessionmaker[Session], tmp_path: Path) -> None:
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("id,name\r\nA1,Société Générale SA\r\n".encode("cp1252"))
+    assert import_csv(factory, path).created == 1
+    with factory() as session:
+        (record,) = load_records(session)
+    assert record.name == "Société Générale SA"
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"id,name\n1,\x81\x8d\x8f\x90\x9d\n")
+    with pytest.raises(CsvFormatError, match="not UTF-8 or Windows-1252"):
+        import_csv(factory, binary)
+
+
 def test_learned_alias_is_scoped_to_a_team(factory: sessionmaker[Session]) -> None:
     import_csv(factory, FIRST)
     with factory() as session:
