@@ -30,9 +30,8 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
     from bot.listeners import register
 
     app = AsyncApp(
-        token=ctx.settings.slack_bot_token,
         signing_secret=ctx.settings.slack_signing_secret,
-        client=ctx.slack,
+        client=ctx.slack,  # carries the bot token and SLACK_API_URL
         process_before_response=False,
         ignoring_self_events_enabled=True,
     )
