@@ -77,3 +77,24 @@ def test_run_serves_slack_and_health(tmp_path: Path) -> None:
             output = proc.communicate(timeout=30)[0].decode()
         assert "Traceback" not in output, output
         assert fake.bot_token not in output  # tokens never reach the logs
+
+
+def test_run_with_an_app_token_uses_socket_mode(tmp_path: Path) -> None:
+    with workspace() as fake:
+        env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+        env.update(
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_APP_TOKEN="xapp-1-A0-test-token",
+            SLACK_API_URL=fake.base_url,
+        )
+        env.pop("SLACK_SIGNING_SECRET", None)  # not needed without inbound HTTP
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            call = fake.wait_for("apps.connections.open", timeout=60)
+            assert call.token == "xapp-1-A0-test-token"  # the app-level token opens the WebSocket
+        finally:
+            proc.terminate()
+            output = proc.communicate(timeout=30)[0].decode()
+        assert "Socket Mode" in output
+        assert "xapp-1-A0-test-token" not in output
