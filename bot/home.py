@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 from sqlalchemy import select
 
 from bot import identity
 from bot.blocks.home import HomeView, build_home
 from bot.context import AppContext
+from bot.delegation import with_delegations
+from bot.payouts import finance_home_blocks
 from bot.views import expense_view
 from storage.models import ApprovalTask, Expense
+from workflows.directory import effective_approvers
 from workflows.expenses import Status
 
 
@@ -27,7 +31,13 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
             tasks = session.scalars(
                 select(ApprovalTask).where(ApprovalTask.status == "pending").limit(2000)
             ).all()
-            ids = [t.expense_id for t in tasks if email in t.approvers]
+            today = dt.date.today()
+            acting = with_delegations(directory, session, today)
+            ids = [
+                t.expense_id
+                for t in tasks
+                if any(email in effective_approvers(a, acting, today) for a in t.approvers)
+            ]
             if ids:
                 waiting = list(
                     session.scalars(select(Expense).where(Expense.id.in_(ids)).order_by(Expense.id))
@@ -43,8 +53,9 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
         notice = None
         if len(directory) == 0:
             notice = "No company directory is configured yet, so expenses cannot be routed for approval."
-        return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
-                        payout_queue=queue, notice=notice)  # fmt: skip
+    finance = tuple(finance_home_blocks(ctx, email)) if is_finance else ()
+    return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
+                    payout_queue=queue, notice=notice, finance=finance)  # fmt: skip
 
 
 async def publish_home(ctx: AppContext, user_id: str) -> None:

@@ -67,6 +67,12 @@ def test_receipt_to_paid(app: Harness) -> None:
     request = app.wait_card(MANAGER, contains="Approve")
     assert {"Approve", "Reject"} <= {label.split()[0] for label in button_labels(request)}
 
+    # The manager's App Home lists what waits for their decision.
+    app.driver.app_home_opened(MANAGER)
+    app.slack.wait_until(lambda: app.slack.home_view(MANAGER) is not None, timeout=15, what="manager's home")
+    home = app.slack.home_view(MANAGER)
+    assert "Waiting for my decision" in str(home) and "EXP-1" in str(home)
+
     # Someone else and the submitter are refused; nothing changes.
     app.driver.click(OTHER, request, "Approve")
     app.driver.click(EMPLOYEE, request, "Approve")
@@ -94,6 +100,10 @@ def test_receipt_to_paid(app: Harness) -> None:
     finance_request = app.wait_card(FINANCE, contains="Approve")
     app.driver.click(FINANCE, finance_request, "Approve")
     app.wait_dm(EMPLOYEE, "waits for payout")
+    app.driver.app_home_opened(FINANCE)
+    app.slack.wait_until(lambda: app.slack.home_view(FINANCE) is not None, timeout=15, what="finance's home")
+    finance_home = app.slack.home_view(FINANCE)
+    assert "Payout queue" in str(finance_home) and "42.50 USD" in str(finance_home)
 
     # The digest goes to finance; Mark paid tells the employee "paid".
     result = app.cli("digest")

@@ -14,6 +14,7 @@ class HomeView:
     waiting_for_me: tuple[ExpenseView, ...]
     payout_queue: tuple[ExpenseView, ...] | None  # None: not finance
     notice: str | None = None
+    finance: tuple[Block, ...] = ()  # the finance section (reports), for finance and admins
 
 
 def _list(items: tuple[ExpenseView, ...], empty: str, *, with_status: bool = True) -> list[Block]:
@@ -39,4 +40,7 @@ def build_home(view: HomeView) -> dict[str, Any]:
         blocks.append({"type": "divider"})
         blocks.append(header("Payout queue (finance)"))
         blocks += _list(view.payout_queue, "Nothing is waiting for payout.", with_status=False)
+    if view.finance:
+        blocks.append({"type": "divider"})
+        blocks += list(view.finance)
     return {"type": "home", "blocks": blocks[:100]}
