@@ -72,6 +72,7 @@ _TWO_EDITS_MIN_LEN = 8
 _POSTINGS_CAP = 2500
 _PRESELECT = 40
 _NEW_CANDIDATES_MAX = 300
+_SEED_MAX = 1200
 _MENTION_CONTEXT = 2
 _LONG_TEXT = 30  # words; longer texts are receipts or documents, not notes
 _BEST_INEXACT = 99.0  # 100 is kept for the text being exactly a customer's name
@@ -159,6 +160,7 @@ class CustomerIndex:
         self._domains: dict[str, list[int]] = {}
         self._weight: dict[str, float] = {}
         self._first_words: dict[str, int] = {}  # how many customers' names start with a word
+        self._words_of: list[tuple[str, ...]] = []
         self._sorted_names: list[tuple[str, int]] = []
         self._sorted_words: list[str] = []
         self._log_n = 1.0
@@ -246,6 +248,7 @@ class CustomerIndex:
             if kind in {"name", "alias"}:
                 names.append((joined, vid))
         self._postings = postings
+        self._words_of = [v.words for v in variants]
         self._acronyms = acronyms
         self._exact = exact
         names.sort()
@@ -300,8 +303,8 @@ class CustomerIndex:
                 if cand == word or cand in found:
                     continue
                 shorter, longer = sorted((len(word), len(cand)))
-                if shorter < 4 or longer < 5:
-                    continue
+                if shorter < 4 or longer < 5 or len(cand) < 5:
+                    continue  # too many everyday words are one letter away from a short name
                 dist = OSA.distance(word, cand, score_cutoff=depth)
                 if dist <= depth:
                     found[cand] = max(0.0, 1.0 - 1.1 * dist / longer)
@@ -434,7 +437,8 @@ class CustomerIndex:
                 lead = range(0, lead_end + 1)
                 if any(not _weak(words[k]) and words[k] not in GENERIC_WORDS for k in lead):
                     lead_weight = sum(weights[k] for k in lead) * first[4]
-                    boost = 0.5 * min(1.0, lead_weight / 0.6)
+                    # A typo in a shortened name is two guesses at once: the boost shrinks fast.
+                    boost = 0.5 * min(1.0, lead_weight / 0.6) * first[4] ** 2
                     if lead_end == 0:
                         # One word is a short name only if few customers' names start with it.
                         boost /= math.sqrt(self._first_words.get(words[0], 1))
@@ -443,6 +447,11 @@ class CustomerIndex:
                 if len(qwords) > _LONG_TEXT:
                     # In a whole receipt, part of a name is often an address or a product.
                     base *= 0.85
+            elif not every_word and len(matched) == 1 and first[0] == first[1]:
+                # One word plus generic ones ("Bridge Power Company" for "bridge"): as ambiguous
+                # as any one-word short name when many customers' names start with that word.
+                share = 1.0 / math.sqrt(self._first_words.get(words[first[0]], 1))
+                base *= 0.6 + 0.4 * share
             if not tight:
                 base *= 0.85
             why = self._why(v, full, any(p[4] < 1.0 for p in matched))
@@ -538,6 +547,7 @@ class CustomerIndex:
         for acr in acronym_at:
             for vid in self._acronyms[acr]:
                 acc[vid] = acc.get(vid, 0.0) + 0.5
+        variants = self._variants
         seeds = 0  # besides specific words, the two rarest distinctive words bring customers in
         for key in keys:
             plist = postings[key]
@@ -546,20 +556,24 @@ class CustomerIndex:
             if weak:
                 gain *= 0.3
             seeding = len(plist) <= _NEW_CANDIDATES_MAX
-            if not seeding and seeds < 2 and not weak and len(plist) <= _POSTINGS_CAP:
+            if not seeding and seeds < 2 and not weak and len(plist) <= _SEED_MAX:
                 seeding, seeds = True, seeds + 1
             if seeding:
                 for vid in plist:
                     acc[vid] = acc.get(vid, 0.0) + gain
-            elif len(plist) <= _POSTINGS_CAP * 8:
+            elif len(acc) * 4 < len(plist):
                 # A common word only strengthens customers found through rarer words.
+                words_of = self._words_of
+                for vid in acc:
+                    if key in words_of[vid]:
+                        acc[vid] += gain
+            else:
                 for vid in plist:
                     if vid in acc:
                         acc[vid] += gain
         if not acc and keys:
             for vid in postings[keys[0]][: _POSTINGS_CAP * 2]:
                 acc[vid] = 0.1
-        variants = self._variants
         if len(acc) > _PRESELECT:
             heaviest = heapq.nlargest(_PRESELECT * 3, acc.items(), key=itemgetter(1))
             ranked = [(a * math.sqrt(min(1.0, a / variants[vid].total)), vid) for vid, a in heaviest]
