@@ -18,16 +18,30 @@ import io
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, cast, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    text,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from storage.models import Customer, Expense, ExpenseProject, FxRate
 from workflows.categories import category_label
 from workflows.expenses import Status
-from workflows.money import Money, MoneyError, is_currency
+from workflows.money import Money, MoneyError, is_currency, minor_units
 
 DIMENSIONS = ("customer", "project", "department", "category", "employee")
 COUNTED = (Status.APPROVED.value, Status.PAID.value)
@@ -45,7 +59,7 @@ class ReportRow:
     count: int = 0
     total: Decimal = Decimal(0)  # company currency, rounded to its minor unit
     per_currency: dict[str, Decimal] = field(default_factory=dict)  # original currencies
-    by_month: dict[str, Decimal] = field(default_factory=dict)  # "YYYY-MM" -> company currency
+    by_month: dict[str, Decimal] = field(default_factory=dict)  # the period's last two months only
     top_merchants: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -68,6 +82,7 @@ class Report:
     currency: str
     rows: list[ReportRow]
     months: list[str]
+    month_totals: dict[str, Decimal] = field(default_factory=dict)  # every month, company currency
     rates_used: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (currency, month) -> rate
 
     @property
@@ -92,11 +107,7 @@ class Report:
 
     @property
     def by_month(self) -> dict[str, Decimal]:
-        out: dict[str, Decimal] = {m: Decimal(0) for m in self.months}
-        for row in self.rows:
-            for month, amount in row.by_month.items():
-                out[month] += amount
-        return out
+        return {m: self.month_totals.get(m, Decimal(0)) for m in self.months}
 
     def mom(self) -> tuple[str, str] | None:
         """The last two months of the period (for month-over-month change), if it spans two."""
@@ -115,6 +126,17 @@ def months_between(start: dt.date, end: dt.date) -> list[str]:
     return out
 
 
+def _month_number(session: Session, column: Any) -> ColumnElement[int]:
+    """YYYYMM as an integer: cheaper to compute, group and join on than text."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("year", column) * 100 + func.extract("month", column), Integer)
+    return cast(func.strftime("%Y%m", column), Integer)
+
+
+def _month_text(number: int) -> str:
+    return f"{int(number) // 100:04d}-{int(number) % 100:02d}"
+
+
 def _month_of(session: Session, column: Any) -> ColumnElement[str]:
     if session.get_bind().dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")
@@ -127,7 +149,7 @@ AMOUNT = func.coalesce(Expense.approved_amount, Expense.amount)
 def _key_column(by: str) -> tuple[Any, list[Any]]:
     """The SQL grouping column for a dimension and the outer joins it needs."""
     if by == "customer":
-        return Customer.name, [(Customer, Customer.id == Expense.customer_id)]
+        return Expense.customer_id, []  # names are looked up afterwards (2,000 customers: one query)
     if by == "project":
         return ExpenseProject.project, [(ExpenseProject, ExpenseProject.expense_id == Expense.id)]
     if by == "category":
@@ -168,6 +190,24 @@ def _missing(missing: set[tuple[str, str, str]]) -> ReportError:
     )
 
 
+def _rates_cte(
+    session: Session, currency: str, months: Sequence[str], rates: dict[tuple[str, str, str], Decimal]
+) -> Any:
+    """The month's rate into ``currency`` for every currency with one (as a small CTE)."""
+    known: dict[tuple[str, str], Decimal] = {(currency, m): Decimal(1) for m in months}
+    for base, quote, m in rates:
+        other = quote if base == currency else base
+        rate = _rate(rates, other, currency, m)
+        if rate is not None:
+            known[(other, m)] = rate
+    parts = [
+        select(literal(cur, String(3)).label("cur"), literal(int(m.replace("-", "")), Integer).label("m"),
+               literal(rate, Numeric(24, 12)).label("rate"))
+        for (cur, m), rate in sorted(known.items())
+    ]  # fmt: skip
+    return union_all(*parts).cte("rates") if len(parts) > 1 else parts[0].cte("rates")
+
+
 def spend_report(
     session: Session,
     by: str,
@@ -178,7 +218,11 @@ def spend_report(
     department_of: Callable[[str], str | None] | None = None,
     top_merchants: int = 3,
 ) -> Report:
-    """Spend between ``start`` and ``end`` (inclusive) grouped by ``by``, in ``currency``."""
+    """Spend between ``start`` and ``end`` (inclusive) grouped by ``by``, in ``currency``.
+
+    Two grouped queries: the converted total per (key, month), joined to the month's rates in
+    SQL, and the count and original amount per (key, currency).
+    """
     if by not in DIMENSIONS:
         raise ReportError(f"Unknown report dimension {by!r}; choose one of {', '.join(DIMENSIONS)}.")
     if end < start:
@@ -186,48 +230,138 @@ def spend_report(
     currency = currency.upper()
     if not is_currency(currency):
         raise ReportError(f"“{currency}” is not an ISO 4217 currency code.")
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:  # grouping 100,000 rows by customer and month fits in memory instead of spilling
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     key, joins = _key_column(by)
-    month = _month_of(session, Expense.spent_on)
+    month = _month_number(session, Expense.spent_on)
     where = and_(Expense.status.in_(COUNTED), Expense.spent_on >= start, Expense.spent_on <= end,
                  Expense.currency.is_not(None))  # fmt: skip
-    stmt = select(key.label("k"), Expense.currency, month.label("m"), func.count(), func.sum(AMOUNT))
-    for target, on in joins:
-        stmt = stmt.outerjoin(target, on)
-    stmt = stmt.where(where).group_by(key, Expense.currency, month)
-    groups = session.execute(stmt).all()
-
     months = months_between(start, end)
     rates = _rates(session, currency, months)
-    used: dict[tuple[str, str], Decimal] = {}
+    table = _rates_cte(session, currency, months, rates)
+
+    last_two = [int(m.replace("-", "")) for m in months[-2:]]
+    value = AMOUNT * table.c.rate
+    rated = and_(table.c.cur == Expense.currency, table.c.m == month)
+    aggregates = [func.sum(value), *[func.sum(case((month == number, value), else_=0)) for number in last_two],
+            func.sum(case((table.c.rate.is_(None), 1), else_=0))]  # fmt: skip
+    totals: list[Any]
+    per_month: list[Any]
+    detail_rows: list[Any]
+    if postgres:  # one pass over the expenses: three groupings at once
+        stmt = select(key.label("k"), month.label("m"), Expense.currency,
+                      func.grouping(key, month, Expense.currency).label("g"), func.count(), func.sum(AMOUNT), *aggregates)  # fmt: skip
+        for target, on in joins:
+            stmt = stmt.outerjoin(target, on)
+        stmt = stmt.outerjoin(table, rated).where(where)
+        stmt = stmt.group_by(func.grouping_sets(tuple_(key), tuple_(month), tuple_(key, Expense.currency)))
+        result = session.execute(stmt).all()
+        totals = [(r[0], *r[6:]) for r in result if r[3] == 0b011]
+        per_month = [(r[1], r[6]) for r in result if r[3] == 0b101]
+        detail_rows = [(r[0], r[2], r[4], r[5]) for r in result if r[3] == 0b010]
+    else:
+        converted = select(key.label("k"), *aggregates)
+        detail = select(key.label("k"), Expense.currency, func.count(), func.sum(AMOUNT))
+        for target, on in joins:
+            converted = converted.outerjoin(target, on)
+            detail = detail.outerjoin(target, on)
+        totals = list(session.execute(converted.outerjoin(table, rated).where(where).group_by(key)).all())
+        per_month = list(session.execute(
+            select(month, func.sum(value)).outerjoin(table, rated).where(where).group_by(month)
+        ).all())  # fmt: skip
+        detail_rows = list(session.execute(detail.where(where).group_by(key, Expense.currency)).all())
+    if any(row[-1] for row in totals):
+        raise _missing(_unrated(session, where, month, currency, rates))
+    names = _customer_names(session) if by == "customer" else {}
+
     rows: dict[str, ReportRow] = {}
-    exact: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # unrounded, per (row, month)
-    missing: set[tuple[str, str, str]] = set()
-    for raw_key, cur, m, count, amount in groups:
-        label = _label(by, raw_key, department_of)
+    labels: dict[Any, str] = {}
+
+    def label_of(raw_key: Any) -> str:
+        if raw_key not in labels:
+            labels[raw_key] = _label(by, names.get(raw_key) if by == "customer" else raw_key, department_of)
+        return labels[raw_key]
+
+    cent = Decimal(1).scaleb(-minor_units(currency))
+
+    def exact(amount: Any) -> Decimal:
+        return amount if isinstance(amount, Decimal) else Decimal(str(amount))
+
+    sums: dict[str, list[Decimal]] = {}  # label -> [total, last-but-one month, last month] unrounded
+    for raw_key, total, *months_and_flag in totals:
+        label = label_of(raw_key)
+        if label not in rows:
+            rows[label] = ReportRow(key=label)
+            sums[label] = [Decimal(0)] * (1 + len(last_two))
+        acc = sums[label]
+        acc[0] += exact(total)
+        for n, amount in enumerate(months_and_flag[:-1], start=1):
+            acc[n] += exact(amount)
+    for raw_key, cur, count, amount in detail_rows:
+        label = label_of(raw_key)
         row = rows.setdefault(label, ReportRow(key=label))
-        value = Decimal(str(amount))
         row.count += int(count)
-        row.per_currency[cur] = row.per_currency.get(cur, Decimal(0)) + value
-        rate = _rate(rates, cur, currency, m)
-        if rate is None:
-            missing.add((cur, currency, m))
-            continue
-        if cur != currency:
-            used[(cur, m)] = rate
-        exact[(label, m)] += value * rate
-    if missing:
-        raise _missing(missing)
-    for (label, m), value in exact.items():
-        rows[label].by_month[m] = Money(value, currency).amount
-    for row in rows.values():
-        row.total = sum(row.by_month.values(), Decimal(0))
+        row.per_currency[cur] = row.per_currency.get(cur, Decimal(0)) + _exact(amount)
+    for label, acc in sums.items():
+        row = rows[label]
+        row.total = acc[0].quantize(cent, ROUND_HALF_UP)
+        for n, m in enumerate(months[-2:], start=1):
+            if acc[n]:
+                row.by_month[m] = acc[n].quantize(cent, ROUND_HALF_UP)
         row.per_currency = dict(sorted(row.per_currency.items()))
+    month_totals = {
+        _month_text(number): exact(amount).quantize(cent, ROUND_HALF_UP) for number, amount in per_month
+    }
     if by == "customer" and top_merchants and rows:
-        _add_top_merchants(session, rows, where, top_merchants)
+        _add_top_merchants(session, rows, names, where, top_merchants)
+    currencies_seen = {c for row in rows.values() for c in row.per_currency}
+    used = {
+        k: v
+        for k, v in _used_rates(rates, currency, months).items()
+        if k[0] in currencies_seen and month_totals.get(k[1])
+    }
     ordered = sorted(rows.values(), key=lambda r: (-r.total, r.key))
     return Report(
-        by=by, start=start, end=end, currency=currency, rows=ordered, months=months, rates_used=used
+        by=by,
+        start=start,
+        end=end,
+        currency=currency,
+        rows=ordered,
+        months=months,
+        month_totals=month_totals,
+        rates_used=used,
     )
+
+
+def _exact(value: Any) -> Decimal:
+    """A SUM of NUMERIC(18,4) as an exact Decimal (SQLite sums in binary floating point)."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(Decimal("0.0001"))
+
+
+def _used_rates(
+    rates: dict[tuple[str, str, str], Decimal], currency: str, months: Sequence[str]
+) -> dict[tuple[str, str], Decimal]:
+    out: dict[tuple[str, str], Decimal] = {}
+    for base, quote, m in rates:
+        other = quote if base == currency else base
+        rate = _rate(rates, other, currency, m)
+        if rate is not None and other != currency:
+            out[(other, m)] = rate
+    return out
+
+
+def _unrated(session: Session, where: Any, month: Any, currency: str,
+             rates: dict[tuple[str, str, str], Decimal]) -> set[tuple[str, str, str]]:  # fmt: skip
+    pairs = session.execute(select(Expense.currency, month).where(where).distinct()).all()
+    months = [(cur, _month_text(number)) for cur, number in pairs]
+    return {(cur, currency, m) for cur, m in months if _rate(rates, cur, currency, m) is None}
+
+
+def _customer_names(session: Session) -> dict[int | None, str]:
+    return {cid: name for cid, name in session.execute(select(Customer.id, Customer.name))}
 
 
 def _label(by: str, raw: Any, department_of: Callable[[str], str | None] | None) -> str:
@@ -241,21 +375,25 @@ def _label(by: str, raw: Any, department_of: Callable[[str], str | None] | None)
     return str(raw)
 
 
-def _add_top_merchants(session: Session, rows: dict[str, ReportRow], where: Any, limit: int) -> None:
+def _add_top_merchants(session: Session, rows: dict[str, ReportRow], names: dict[int | None, str], where: Any,
+                       limit: int) -> None:  # fmt: skip
     merchant = func.coalesce(Expense.merchant, "(unknown merchant)")
     counted = (
-        select(Customer.name.label("customer"), merchant.label("merchant"), func.count().label("n"),
-               func.row_number().over(partition_by=Customer.name,
+        select(Expense.customer_id.label("customer"), merchant.label("merchant"), func.count().label("n"),
+               func.row_number().over(partition_by=Expense.customer_id,
                                       order_by=(func.count().desc(), merchant)).label("rank"))
-        .join(Customer, Customer.id == Expense.customer_id)
-        .where(where)
-        .group_by(Customer.name, merchant)
+        .where(where, Expense.customer_id.is_not(None))
+        .group_by(Expense.customer_id, merchant)
         .subquery()
     )  # fmt: skip
     stmt = select(counted.c.customer, counted.c.merchant, counted.c.n).where(counted.c.rank <= limit)
-    for customer, name, n in session.execute(stmt.order_by(counted.c.customer, counted.c.rank)):
-        if customer in rows:
-            rows[customer].top_merchants.append((name, int(n)))
+    for customer_id, name, n in session.execute(stmt.order_by(counted.c.customer, counted.c.rank)):
+        row = rows.get(names.get(customer_id, ""))
+        if row is not None:
+            row.top_merchants.append((name, int(n)))
+    for row in rows.values():
+        if len(row.top_merchants) > limit:  # customers sharing a name
+            row.top_merchants = sorted(row.top_merchants, key=lambda t: (-t[1], t[0]))[:limit]
 
 
 def _pct(value: Decimal | None) -> str:
@@ -266,7 +404,7 @@ def report_csv(report: Report) -> str:
     currencies = list(report.per_currency)
     mom = report.mom()
     header = [report.by, "count", f"total_{report.currency}", f"average_{report.currency}"]
-    header += [f"{m}_{report.currency}" for m in report.months]
+    header += [f"{m}_{report.currency}" for m in report.months[-2:]]
     header += ["mom_change_pct"] + [f"amount_{c}" for c in currencies] + ["top_merchants"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -275,7 +413,7 @@ def report_csv(report: Report) -> str:
         writer.writerow(
             [row.key, row.count, Money(row.total, report.currency).amount_text,
              Money(row.average, report.currency).amount_text]
-            + [Money(row.by_month.get(m, Decimal(0)), report.currency).amount_text for m in report.months]
+            + [Money(row.by_month.get(m, Decimal(0)), report.currency).amount_text for m in report.months[-2:]]
             + [_pct(row.change(*mom)) if mom else ""]
             + [Money(row.per_currency[c], c).amount_text if c in row.per_currency else "" for c in currencies]
             + ["; ".join(f"{name} ({n})" for name, n in row.top_merchants)]
