@@ -29,7 +29,7 @@ from storage.db import transaction
 from storage.models import Customer, Expense, MerchantCorrection, ReceiptFile, utcnow
 from workflows.categories import CATEGORIES, guess_category
 from workflows.corrections import alias_from_note
-from workflows.expenses import EDITABLE, Move, Status, TransitionError, expense_ref, transition
+from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
 from workflows.money import Money, MoneyError, is_currency, parse_amount
 
 log = logging.getLogger(__name__)
@@ -434,19 +434,29 @@ def _learn(session: Any, expense: Expense, edit: Edit, actor: str, ctx: AppConte
                                        merchant=edit.merchant, created_by=actor))  # fmt: skip
 
 
+def _owned_move(
+    session: Any, expense_id: int, user_id: str, move: Move, verb: str
+) -> tuple[Expense, Any] | str:
+    """The expense and the move its owner asked for, or why they cannot make it (for people)."""
+    expense = session.get(Expense, expense_id)
+    if expense is None:
+        return "This expense no longer exists."
+    if expense.employee_id != user_id:
+        return f"Only <@{expense.employee_id}> can {verb} {expense_ref(expense.id)}."
+    try:
+        return expense, transition(expense.status, move, ref=expense_ref(expense.id))
+    except TransitionError as exc:
+        return str(exc)
+
+
 def _save_edit(
     ctx: AppContext, expense_id: int, user_id: str, edit: Edit, department: str | None
 ) -> str | None:
     with transaction(ctx.db) as session:
-        expense = session.get(Expense, expense_id)
-        if expense is None:
-            return "This expense no longer exists."
-        if expense.employee_id != user_id:
-            return f"Only <@{expense.employee_id}> can edit {expense_ref(expense.id)}."
-        try:
-            move = transition(expense.status, Move.EDIT, ref=expense_ref(expense.id))
-        except TransitionError as exc:
-            return str(exc)
+        found = _owned_move(session, expense_id, user_id, Move.EDIT, "edit")
+        if isinstance(found, str):
+            return found
+        expense, move = found
         before = audit.expense_snapshot(expense)
         _learn(session, expense, edit, user_id, ctx)
         previous_customer = expense.customer_id
@@ -510,13 +520,10 @@ def _pick_customer(
     ctx: AppContext, expense_id: int, user_id: str, value: str, department: str | None
 ) -> str | None:
     with transaction(ctx.db) as session:
-        expense = session.get(Expense, expense_id)
-        if expense is None:
-            return "This expense no longer exists."
-        if expense.employee_id != user_id:
-            return f"Only <@{expense.employee_id}> can change {expense_ref(expense.id)}."
-        if Status(expense.status) not in EDITABLE:
-            return f"{expense_ref(expense.id)} can no longer be changed."
+        found = _owned_move(session, expense_id, user_id, Move.EDIT, "change")
+        if isinstance(found, str):
+            return found
+        expense, _ = found
         before = audit.expense_snapshot(expense)
         expense.customer_id = None if value == "none" else int(value)
         expense.customer_confirmed = True
@@ -540,15 +547,10 @@ async def pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: s
 
 def _discard(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     with transaction(ctx.db) as session:
-        expense = session.get(Expense, expense_id)
-        if expense is None:
-            return "This expense no longer exists."
-        if expense.employee_id != user_id:
-            return f"Only <@{expense.employee_id}> can discard {expense_ref(expense.id)}."
-        try:
-            move = transition(expense.status, Move.DISCARD, ref=expense_ref(expense.id))
-        except TransitionError as exc:
-            return str(exc)
+        found = _owned_move(session, expense_id, user_id, Move.DISCARD, "discard")
+        if isinstance(found, str):
+            return found
+        expense, move = found
         before = audit.expense_snapshot(expense)
         expense.status = move.after
         audit.record(session, actor=user_id, action="expense.discarded", entity="expense", entity_id=expense.id,

@@ -274,14 +274,21 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         options.append({"text": {"type": "plain_text", "text": "No customer"}, "value": NO_CUSTOMER})
         await ack(options=options)
 
-    @app.view(EDIT_VIEW)
-    async def on_edit_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def valid_edit(ack: AsyncAck, view: dict[str, Any]) -> expenses.Edit | None:
+        """The form's values, or None after answering Slack with the fields to fix."""
         edit = parse_edit(view)
         errors = expenses.validate_edit(edit, today=dt.date.today(), categories=ctx.policy.categories.keys())
         if errors:
             await ack(response_action="errors", errors=errors)
-            return
+            return None
         await ack()
+        return edit
+
+    @app.view(EDIT_VIEW)
+    async def on_edit_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        edit = await valid_edit(ack, view)
+        if edit is None:
+            return
         expense_id = int(json.loads(view.get("private_metadata") or "{}").get("expense_id", 0))
         user = body["user"]["id"]
         error = await expenses.save_edit(ctx, expense_id, user, edit)
@@ -309,12 +316,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     @app.view(NEW_VIEW)
     async def on_new_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        edit = parse_edit(view)
-        errors = expenses.validate_edit(edit, today=dt.date.today(), categories=ctx.policy.categories.keys())
-        if errors:
-            await ack(response_action="errors", errors=errors)
+        edit = await valid_edit(ack, view)
+        if edit is None:
             return
-        await ack()
         files = _input(_state(view), "receipt").get("files") or []
         await expenses.create_typed(ctx, body["user"]["id"], edit, "command", files[0] if files else None)
 

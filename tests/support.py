@@ -88,7 +88,7 @@ class Harness:
             assert self.driver.event(event).status_code == 200
         return up, up.message.channel
 
-    def wait_card(self, user: str, contains: str = "Submit", timeout: float = 20.0) -> object:
+    def wait_card(self, user: str, contains: str = "Submit", timeout: float = 40.0) -> object:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.slack.dm_messages(user):
@@ -98,7 +98,7 @@ class Harness:
         raise AssertionError(f"no card with a '{contains}' button reached {user}; DM: "
                              f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
 
-    def wait_view(self, user: str, callback_id: str, timeout: float = 20.0) -> dict[str, Any]:
+    def wait_view(self, user: str, callback_id: str, timeout: float = 40.0) -> dict[str, Any]:
         """The modal the app opened for ``user`` (views.open happens after the click's ack)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -108,7 +108,7 @@ class Harness:
             time.sleep(0.05)
         raise AssertionError(f"no {callback_id} view was opened for {user}")
 
-    def wait_dm(self, user: str, contains: str, timeout: float = 20.0) -> object:
+    def wait_dm(self, user: str, contains: str, timeout: float = 40.0) -> object:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.slack.dm_messages(user):

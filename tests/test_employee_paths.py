@@ -27,7 +27,7 @@ def card_text(message: Any) -> str:
     return str(message.blocks)
 
 
-def wait_until(check: Any, timeout: float = 15.0) -> Any:
+def wait_until(check: Any, timeout: float = 40.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
