@@ -80,6 +80,8 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             route = plan_route(facts, directory, ctx.policy, today=today, rates=rates, same_day_total=same_day,
                                flags=tuple(flags))  # fmt: skip
         except RoutingError as exc:
+            if exc.notify_admins and not directory.admins():
+                log.warning("routing needs an admin, but the directory names none: %s", exc.admin_message)
             if exc.notify_admins:
                 for admin in directory.admins():
                     outbox.add(session, "dm", {"email": admin.email, "text": f":warning: {exc.admin_message}"},
