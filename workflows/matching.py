@@ -307,7 +307,7 @@ class CustomerIndex:
                     continue  # too many everyday words are one letter away from a short name
                 dist = OSA.distance(word, cand, score_cutoff=depth)
                 if dist <= depth:
-                    found[cand] = max(0.0, 1.0 - 1.1 * dist / longer)
+                    found[cand] = max(0.0, 1.0 - 1.4 * dist / longer)
         return list(found.items())
 
     def _lookup(self, words: list[str]) -> tuple[dict[str, list[_Hit]], list[float], list[bool]]:
@@ -334,7 +334,7 @@ class CustomerIndex:
                 continue
             wq = weight.get(word, 0.0)
             fuzzy_found = False
-            if not exact or len(word) >= 5:
+            if (not exact or len(word) >= 5) and word not in GENERIC_WORDS:
                 for cand, sim in self._fuzzy(word):
                     # A word some customer is really called makes a typo reading less likely.
                     hits.setdefault(cand, []).append((j, j, sim * (0.85 if exact else 1.0)))
@@ -343,7 +343,8 @@ class CustomerIndex:
                         wq = max(wq, weight.get(cand, 0.0) * sim)
             if word in GENERIC_WORDS:
                 wq = max(wq, 0.4)  # "BlackRock Municipal": generic, yet it says which one
-            qweights.append(wq if exact or wq else 0.5)
+            # A word no customer's name has, even misspelt, cannot be part of a mention.
+            qweights.append(wq if exact or wq else 0.1)
             qname[j] = exact or fuzzy_found
         for j in range(len(words) - 1):
             a, b = words[j], words[j + 1]
@@ -422,7 +423,11 @@ class CustomerIndex:
                     if _weak(words[k]) and not spelled_out:
                         w *= 0.3
                     got += w
-            base = got / v.total
+            total = v.total
+            if full:
+                # "Coinbase" is the name Coinbase Global: left-out generic words count for little.
+                total -= 0.7 * sum(weights[k] for k in range(len(words)) if k not in covered)
+            base = got / total
             if v.kind == "contact" and not (full and tight):
                 base = 0.0
             first = matched[0]
@@ -474,7 +479,8 @@ class CustomerIndex:
         explained = sum(qweights[j] for j in used)
         qcov = min(1.0, explained / total_q) if total_q > 0 else 1.0
         score = 100.0 * base * (0.6 + 0.4 * qcov)
-        bare = not any(w in NOTE_WORDS for w in qwords)
+        # A bare name: every word could belong to some customer's name ("Meridian Mining").
+        bare = all(qname[j] or qweights[j] == 0.0 for j in range(len(qwords)))
         # In a bare name, a name word right next to the mention that this customer does not
         # have ("Meridian Mining" is not Meridian Corp) points elsewhere. In a sentence the
         # neighbours are anything ("Acme procurement"), so they do not count.
