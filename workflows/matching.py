@@ -339,8 +339,8 @@ class CustomerIndex:
                     # A word some customer is really called makes a typo reading less likely.
                     hits.setdefault(cand, []).append((j, j, sim * (0.85 if exact else 1.0)))
                     fuzzy_found = True
-                    if not exact:
-                        wq = max(wq, weight.get(cand, 0.0) * sim)
+                    if not exact:  # maybe a misspelt name word, maybe just a word: half weight
+                        wq = max(wq, 0.5 * weight.get(cand, 0.0) * sim)
             if word in GENERIC_WORDS:
                 wq = max(wq, 0.4)  # "BlackRock Municipal": generic, yet it says which one
             # A word no customer's name has, even misspelt, cannot be part of a mention.

@@ -107,7 +107,8 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "ae", "aes", "sdr", "sdrs", "bdr", "bdrs", "csm", "csms", "se", "ses", "pm", "pms", "champion",
         "buyer", "buyers", "stakeholders", "decision", "makers", "founders",
         "candidates", "interview", "intern", "interns", "hire", "hires", "guest", "guests",
-        "friends", "family",
+        "friends", "family", "person", "persons", "leadership", "engineers'", "folks'", "visited",
+        "visiting", "plant", "factory", "warehouse", "site", "sites", "store", "campus",
         # meetings and selling
         "meeting", "meetings", "meet", "call", "calls", "offsite", "onsite", "kickoff", "kick", "off",
         "workshop", "demo", "demos", "pitch", "presentation", "review", "qbr", "renewal", "renewals",
@@ -124,7 +125,7 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "cab", "uber", "lyft", "ride", "rideshare", "car", "rental", "hotel", "hotels", "motel",
         "airbnb", "lodging", "stay", "parking", "mileage", "gas", "fuel", "toll", "tolls", "airport",
         "station", "bus", "metro", "subway", "ferry", "baggage", "bag", "fee", "fees", "visa", "bridge",
-        "per", "diem", "home", "back", "return", "office", "hq", "headquarters", "site", "downtown",
+        "per", "diem", "home", "back", "return", "office", "hq", "headquarters", "downtown",
         "shuttle", "road", "commute", "transfer", "limo", "tram", "boarding", "layover", "lounge",
         "upgrade", "checkin", "checkout", "roundtrip", "shift", "overtime", "remote", "coworking",
         "desk", "pass", "shipping", "room", "rooms", "suite", "booking", "reservation", "trip's",
