@@ -42,6 +42,8 @@ from workflows.names import (
     KNOWN_SHORT_NAMES,
     LEGAL_SUFFIXES,
     NOTE_WORDS,
+    PLACES,
+    VENDOR_CONTEXT,
     acronym,
     domain_stem,
     email_domains,
@@ -142,8 +144,9 @@ def _deletes(word: str, depth: int) -> set[str]:
 
 
 def _weak(word: str) -> bool:
-    """A word that on its own describes an expense or a person rather than a company."""
-    return word in NOTE_WORDS or word in FIRST_NAMES
+    """A word that on its own describes an expense, a person, a place or a number rather than
+    a company."""
+    return word in NOTE_WORDS or word in FIRST_NAMES or word in PLACES or word.isdigit()
 
 
 class CustomerIndex:
@@ -393,6 +396,8 @@ class CustomerIndex:
     ) -> tuple[float, str]:
         words = v.words
         weights = v.weights
+        # A bare name: every word could belong to some customer's name ("Meridian Mining").
+        bare = all(qname[j] or qweights[j] == 0.0 for j in range(len(qwords)))
         matched = self._align(v, hits)
         covered = {k for a, b, *_ in matched for k in range(a, b + 1)}
         # Whole name: every word but "of", legal forms and generic words (Group, Partners ...).
@@ -452,11 +457,15 @@ class CustomerIndex:
                 if len(qwords) > _LONG_TEXT:
                     # In a whole receipt, part of a name is often an address or a product.
                     base *= 0.85
-            elif not every_word and len(matched) == 1 and first[0] == first[1]:
-                # One word plus generic ones ("Bridge Power Company" for "bridge"): as ambiguous
-                # as any one-word short name when many customers' names start with that word.
+            if not every_word and len(matched) == 1 and first[0] == first[1] and first[2] == first[3]:
+                # One word of the text for a longer name ("Bridge Power Company" for "bridge"):
+                # ambiguous when many customers' names start with that word.
                 share = 1.0 / math.sqrt(self._first_words.get(words[first[0]], 1))
                 base *= 0.6 + 0.4 * share
+            if len(matched) == 1 and first[4] < 1.0 and len(qwords[first[2]]) <= 6 and not bare:
+                # Everything rests on one short misspelt word, and many everyday words are one
+                # letter away from some name ("venue" is not "Avenue").
+                base *= first[4]
             if not tight:
                 base *= 0.85
             why = self._why(v, full, any(p[4] < 1.0 for p in matched))
@@ -479,8 +488,6 @@ class CustomerIndex:
         explained = sum(qweights[j] for j in used)
         qcov = min(1.0, explained / total_q) if total_q > 0 else 1.0
         score = 100.0 * base * (0.6 + 0.4 * qcov)
-        # A bare name: every word could belong to some customer's name ("Meridian Mining").
-        bare = all(qname[j] or qweights[j] == 0.0 for j in range(len(qwords)))
         # In a bare name, a name word right next to the mention that this customer does not
         # have ("Meridian Mining" is not Meridian Corp) points elsewhere. In a sentence the
         # neighbours are anything ("Acme procurement"), so they do not count.
@@ -496,6 +503,9 @@ class CustomerIndex:
         )
         if beside:
             score *= 1.0 - 0.25 * min(1.0, beside / 0.5)
+        after = max(used) + 1
+        if after < len(qwords) and qwords[after] in VENDOR_CONTEXT:
+            score *= 0.6  # "Zoom subscription", "Figma seats": a supplier, not a customer
         if v.kind == "contact":
             score = min(score, 90.0)
         return min(score, _BEST_INEXACT), why
