@@ -400,9 +400,15 @@ class CustomerIndex:
         bare = all(qname[j] or qweights[j] == 0.0 for j in range(len(qwords)))
         matched = self._align(v, hits)
         covered = {k for a, b, *_ in matched for k in range(a, b + 1)}
-        # Whole name: every word but "of", legal forms and generic words (Group, Partners ...).
-        full = bool(matched) and all(
-            k in covered or weights[k] < _OPTIONAL or words[k] in GENERIC_WORDS for k in range(len(words))
+        # Whole name: every word but "of", legal forms and generic words (Group, Partners ...),
+        # with at least one word that is not generic matched ("business" is not the whole of
+        # Business First Bancshares).
+        full = (
+            bool(matched)
+            and all(
+                k in covered or weights[k] < _OPTIONAL or words[k] in GENERIC_WORDS for k in range(len(words))
+            )
+            and any(words[k] not in GENERIC_WORDS and weights[k] >= _OPTIONAL for k in covered)
         )
         in_order = all(matched[k][2] > matched[k - 1][3] for k in range(1, len(matched)))
         tight = in_order and all(matched[k][2] - matched[k - 1][3] <= 2 for k in range(1, len(matched)))
@@ -410,6 +416,7 @@ class CustomerIndex:
         # ("Office Properties Income Trust" yes; "Home Bancorp" in "internet for home office" no).
         significant = [k for k in range(len(words)) if words[k] not in _STOP and words[k] not in _LEGAL_WORDS]
         every_word = all(k in covered for k in significant)
+        full = full or (bool(matched) and every_word)
         if len(qwords) > _LONG_TEXT:
             full = full and every_word  # a receipt must spell the whole name, "Labs" included
         spelled_out = tight and (
