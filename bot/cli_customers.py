@@ -124,6 +124,10 @@ def match_command(text: str, as_json: bool, limit: int) -> None:
     with factory() as session:
         index = CustomerIndex.build(load_records(session))
         ids = external_ids(session)
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:  # odd bytes or a non-UTF-8 terminal must not stop a batch
+            reconfigure(encoding="utf-8", errors="replace")
     queries = (line.rstrip("\r\n") for line in sys.stdin) if text == "-" else iter([text])
     out = sys.stdout
     for query in queries:

@@ -119,3 +119,14 @@ def test_sync_from_hubspot(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("EXPENSEBOT_HUBSPOT_TOKEN", "wrong")
         refused = runner.invoke(customers, ["sync"])
         assert refused.exit_code == 1 and "refused the access token" in refused.output
+
+
+def test_match_survives_odd_input(env: Path) -> None:
+    runner = CliRunner()
+    runner.invoke(customers, ["import", str(env)])
+    result = runner.invoke(customers, ["match", "--json", "-"], input=b"caf\xe9 with exxon\n\n\xff\xfe\n")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["customer"]["id"] == "34088"
+    assert lines[1]["customer"] is None and lines[1]["query"] == ""
