@@ -85,6 +85,7 @@ class RapidOcrEngine:
     def recognise(self, image: Image.Image) -> list[RawSegment]:
         """Detected text segments: (corner points, text, score, characters, character boxes)."""
         array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RapidOCR expects BGR like OpenCV
+        self._limit_detection(*array.shape[:2])
         result, _ = self._ocr(np.ascontiguousarray(array), use_cls=False, return_word_box=True)
         segments: list[RawSegment] = []
         for item in result or []:
@@ -96,6 +97,32 @@ class RapidOcrEngine:
 
     def read(self, image: Image.Image) -> PageText:
         return page_from_segments(self.recognise(image), np.asarray(image.convert("L")))
+
+    def _limit_detection(self, height: int, width: int) -> None:
+        """Size the detector's input: small text enlarged to DET_MIN_SIDE on the short side, but at
+        most DET_MAX_PIXELS in all, which bounds memory on long receipts (recognition still reads
+        the characters at full resolution)."""
+        from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+
+        ratio = self._ocr.max_side_len / max(height, width, 1)
+        if ratio < 1:  # RapidOCR first shrinks the page to its maximum side
+            height, width = int(height * ratio), int(width * ratio)
+        short, long = max(min(height, width), 1), max(height, width, 1)
+        scale = max(1.0, DET_MIN_SIDE / short)
+        if short * long * scale * scale > DET_MAX_PIXELS:
+            scale = (DET_MAX_PIXELS / (short * long)) ** 0.5
+        det = self._ocr.text_det
+        if scale >= 1:
+            pre = DetPreProcess(round(short * scale), "min", det.mean, det.std)
+        else:
+            pre = DetPreProcess(round(long * scale), "max", det.mean, det.std)
+        det.get_preprocess = lambda _max_wh: pre
+
+
+# The detector reads text best with the page's short side near this size...
+DET_MIN_SIDE = 736
+# ...but its memory grows with the pixels it is given (about 400 MB per megapixel).
+DET_MAX_PIXELS = 1_000_000
 
 
 # (corner points, text, score, characters, character corner points)

@@ -142,7 +142,7 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
             continue
         amounts = [a for a in per_line[i] if a > 0]
         score = weight
-        if not amounts:
+        if not amounts and weight >= 7:
             # the amount is often printed on the line below the label
             for j in (i + 1, i + 2):
                 if j < len(lines) and per_line[j] and has_label[j] == 0 and not is_other[j]:
@@ -157,7 +157,7 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
         scores[value] = max(scores.get(value, 0.0), score) + 0.3 + 0.01 * i / max(len(lines), 1)
 
     # amounts implied by the other lines: tendered minus change, a labelled total plus its rounding
-    implied: set[Decimal] = {t - c for t in tenders for c in changes if c > 0 and t - c > 0}
+    implied: set[Decimal] = {t - c for t in tenders for c in changes if c >= 0 and t - c > 0}
     roundings = [
         (k, per_line[k][-1])
         for k, line in enumerate(lines)
@@ -166,7 +166,7 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
     ]  # fmt: skip
     labelled = dict(first_line)
     for k, r in roundings:
-        below = {a for j in range(k + 1, min(k + 4, len(lines))) for a in per_line[j]}
+        below = {a for j in range(k + 1, min(k + 4, len(lines))) if not is_other[j] for a in per_line[j]}
         for value, i in labelled.items():
             if i < k and value + r > 0:
                 after = value + r
@@ -177,26 +177,32 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
                 elif labelled.get(after, -1) > k:
                     # the total after a rounding adjustment is what was paid
                     scores[after] += 2.5
+    # totals no label shows (misread labels, misread digits) but the other lines add up to
+    rounding_sum = sum((r for _, r in roundings), Decimal(0))
+    sums = set()
+    if subtotal is not None and tax is not None and subtotal + tax + rounding_sum > 0:
+        sums.add(subtotal + tax + rounding_sum)
+    for value in (implied | sums) - set(scores):
+        if value in sums and value in implied:
+            scores[value] = 6.0
+        elif not labelled:
+            scores[value] = 3.0
     all_amounts = [a for i, amounts in enumerate(per_line) for a in amounts if a > 0 and not is_other[i]]
     for value in list(scores):
-        if subtotal is not None and tax is not None and abs(subtotal + tax - value) <= _TOLERANCE:
-            scores[value] += 2.0
-        if any(abs(t - c - value) <= _TOLERANCE for t in tenders for c in changes if c > 0):
-            scores[value] += 2.0 if value in implied else 1.0
+        if subtotal is not None and tax is not None:
+            gap = abs(subtotal + tax + sum((r for _, r in roundings), Decimal(0)) - value)
+            if gap <= Decimal("0.01"):
+                scores[value] += 3.0
+            elif abs(subtotal + tax - value) <= _TOLERANCE:
+                scores[value] += 0.3
+        if any(abs(t - c - value) <= _TOLERANCE for t in tenders for c in changes if c >= 0):
+            scores[value] += 3.5 if value in implied else 0.3
         elif value in tenders:
             scores[value] += 1.0
         if all_amounts and value >= max(all_amounts) - Decimal("0.10"):
             scores[value] += 1.0
-    if not scores:
-        # no label read: fall back on checks between the amounts alone
-        for t in tenders:
-            for c in changes:
-                if c > 0 and t - c > 0:
-                    scores[t - c] = 3.0
-        if subtotal is not None and tax is not None:
-            scores[subtotal + tax] = max(scores.get(subtotal + tax, 0.0), 3.0)
-        if not scores and all_amounts:
-            scores[max(all_amounts)] = 1.5
+    if not scores and all_amounts:
+        scores[max(all_amounts)] = 1.5  # no label and nothing adds up: the largest amount
     if not scores:
         return TotalResult(None, subtotal, tax, 0.0)
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
@@ -351,6 +357,8 @@ def _is_noise(line: str) -> bool:
 
 def _clean_name(line: str) -> str:
     line = rules.OWNER_PREFIX.sub("", line)
+    for pattern, replacement in rules.NAME_FIXES:
+        line = pattern.sub(replacement, line)
     for pattern in rules.NAME_TAIL_NOISE:
         line = pattern.sub("", line)
     return re.sub(r"\s+", " ", line).strip()

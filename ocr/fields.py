@@ -25,11 +25,29 @@ class Amount:
     end: int
 
 
+# Letters OCR confuses with digits, fixed only inside a token shaped like an amount ("9.0O", "1S.50").
+# A leading S is more often a dollar sign than a 5 ("S8.20"), so it is left alone.
+_DIGIT_LOOKALIKES = str.maketrans({"O": "0", "D": "0", "Q": "0", "I": "1", "L": "1", "S": "5", "B": "8"})
+_AMOUNT_SHAPED = re.compile(r"(?<![A-Z0-9])[0-9ODQIL][0-9ODQILSB]{0,5}[.,][0-9ODQILSB]{2}(?![A-Z0-9%])")
+
+
+def fix_digit_lookalikes(text: str) -> str:
+    """Upper-case text with look-alike letters in amount-shaped tokens read as digits; same length."""
+
+    def fix(m: re.Match[str]) -> str:
+        token = m.group(0)
+        digits = sum(ch.isdigit() for ch in token)
+        return token.translate(_DIGIT_LOOKALIKES) if digits >= 2 and digits < len(token) - 1 else token
+
+    return _AMOUNT_SHAPED.sub(fix, text)
+
+
 def find_amounts(text: str, decimals: int = 2) -> list[Amount]:
     """Money amounts printed in ``text``: ``12.50``, ``1,234.50``, ``1.234,50``, ``-0.02``, ``0.02-``.
 
     Amounts need their decimals (``12`` is a quantity, not money) unless the currency has none.
     """
+    text = fix_digit_lookalikes(text)
     found: list[Amount] = []
     if decimals == 0:
         for m in _WHOLE_AMOUNT.finditer(text):
@@ -55,7 +73,7 @@ def find_amounts(text: str, decimals: int = 2) -> list[Amount]:
 # ------------------------------------------------------------------------------------------ dates
 
 # Both separators of a numeric date are the same character: "25/12/2018", "25-12-18", "25.12.2018".
-_NUMERIC_DATE = re.compile(r"(?<!\d)(?P<a>\d{1,4})\s?(?P<s>[./-])\s?(?P<b>\d{1,2})\s?(?P=s)\s?(?P<c>\d{2,4})")
+_NUMERIC_DATE = re.compile(r"(?P<a>\d{1,4})\s?(?P<s>[./-])\s?(?P<b>\d{1,2})\s?(?P=s)\s?(?P<c>\d{2,4})")
 _TIME = re.compile(r"^\s*\d{1,2}[:.]\d{2}|^\d{2}:\d{2}")
 _CJK_DATE = re.compile(r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?日?")
 _MONTH_WORD = r"(?P<mon>[A-ZÀ-Ü]{3,9})\.?"
@@ -131,6 +149,11 @@ def find_dates(text: str) -> list[DateMatch]:
         add([("ymd", _make(int(m["y"]), int(m["m"]), int(m["d"])))], m.start(), m.end())
     for m in _overlapping(_NUMERIC_DATE, text):
         a, b, c = m["a"], m["b"], m["c"]
+        if m.start() > 0 and text[m.start() - 1].isdigit():
+            # glued to digits on the left ("No. 100021911/03/201806:20PM"): only with a time after it
+            end = m.end() if len(c) != 4 or _year(c)[0] == int(c) else m.start("c") + 2
+            if len(a) > 2 or not _TIME.match(text[end:]):
+                continue
         readings: list[tuple[str, datetime.date | None]] = []
         if len(a) == 4:
             year = int(a)

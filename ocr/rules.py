@@ -29,7 +29,7 @@ def _labels(*items: tuple[str, float]) -> tuple[Label, ...]:
 
 
 # OCR often reads O as 0 and L as I/1 in TOTAL: accept those forms.
-_TOTAL = r"T[O0Q]T[A4]L"
+_TOTAL = r"(?:T[O0Q][TL]|\bOT)[A4][L1I]"  # TOTAL, T0TAL, TOTAI, TOLAL, OTAL
 
 # Lines whose amount is the amount paid. The weight ranks labels: a grand total beats a plain total.
 TOTAL_LABELS: tuple[Label, ...] = _labels(
@@ -37,7 +37,7 @@ TOTAL_LABELS: tuple[Label, ...] = _labels(
     (rf"{_TOTAL}\s*(AMOUNT|AMT)?\s*(DUE|PAYABLE|TO\s*PAY)", 10),
     (r"(AMOUNT|AMT|BALANCE)\s*(DUE|PAYABLE|TO\s*PAY)", 9),
     (rf"(NET+|ROUNDED|FINAL)\s*{_TOTAL}|{_TOTAL}\s*(NET+|ROUNDED|AFTER\s*ROUND\w*)", 9.5),
-    (rf"{_TOTAL}.*\b(INCL|INCLUSIVE|INC|INCLUDING)\b", 9),
+    (rf"{_TOTAL}.*(\b[IL1]NC[IL1]\w*|\bINC\b)", 9),
     (rf"{_TOTAL}\s*(AMOUNT|AMT|SALES?|PRICE|BILL|RM|\(RM\)|:|\b)", 8),
     (r"JUMLAH\s*(BESAR|KESELURUHAN|BAYARAN|BERSIH)", 9),
     (r"JUMLAH", 7),
@@ -64,7 +64,7 @@ NOT_TOTAL_HARD: tuple[re.Pattern[str], ...] = tuple(
 NOT_TOTAL_SOFT: tuple[re.Pattern[str], ...] = tuple(
     _re(p)
     for p in (
-        rf"({_TOTAL}\s*)?\b(GST|VAT|SST|TAX|MWST|TVA|IVA)\b(?!\s*\)?\s*(INCL|INCLUSIVE|INC\b))",
+        rf"({_TOTAL}\s*)?\b(GST|VAT|SST|TAX|MWST|TVA|IVA)\b(?!\s*\)?\s*([IL1]NC[IL1]|INC\b))",
         r"\b(CHANGE|CHG|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b",
         r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b",
         r"\bROUND\w*|PEMBUNDARAN|\bADJ\w*\b",
@@ -84,7 +84,7 @@ SUBTOTAL_LABELS: tuple[re.Pattern[str], ...] = tuple(
 
 # A tax amount line: "GST 6%", "TOTAL GST", "VAT 20%", "SST". Not lines saying the total includes it.
 TAX_LABELS: tuple[re.Pattern[str], ...] = (
-    _re(r"\b(GST|VAT|SST|TAX|MWST|TVA|IVA|税)\b(?!.*\b(INCL|INCLUSIVE|EXCL|EXCLUSIVE|EXCLUDING|SUMMARY)\b)"),
+    _re(r"^(?!.*([IL1]NC[IL1]|EXCL|SUMMARY)).*\b(GST|VAT|SST|TAX|MWST|TVA|IVA|税)\b"),
 )
 TENDER_LABELS: tuple[re.Pattern[str], ...] = (
     _re(r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b"),
@@ -236,7 +236,8 @@ HEADER_NOISE: tuple[re.Pattern[str], ...] = tuple(
         r"\b(GST|SST|VAT|TAX)\s*(REG\w*|ID|NO|NUMBER|#)|\bGSTIN\b|\bABN\b|\bUEN\b|\bTIN\b|\bNPWP\b",
         r"\b(TEL|TELE?PHONE|PHONE|FAX|H/?P|MOBILE|HOTLINE|WHATSAPP|CALL)\b",
         r"WWW\.|HTTPS?:|@|\.COM\b|\.MY\b",
-        r"\b(JALAN|JLN|LORONG|LRG|TAMAN|TMN|LOT|PERSIARAN|LEBUH|KAMPUNG|KG|BANDAR|BDR|SEKSYEN|SECTION"
+        r"^(?!.*\b(SDN\.?\s*BHD|BHD|BERHAD|LTD|LIMITED|INC|LLC|GMBH|PTE|PLC)\b)"  # not in a company's name
+        r".*\b(JALAN|JLN|LORONG|LRG|TAMAN|TMN|LOT|PERSIARAN|LEBUH|KAMPUNG|KG|BANDAR|BDR|SEKSYEN|SECTION"
         r"|ROAD|RD|STREET|ST|AVENUE|AVE|BLVD|BOULEVARD|LANE|HIGHWAY|FLOOR|LEVEL|SUITE|UNIT|BLOCK|BLK"
         r"|PLAZA|MALL|BUILDING|BANGUNAN|KOMPLEKS|COMPLEX|WISMA|STRASSE|STR\.|RUE|AVENIDA|VIA)\b",
         r"^\s*(NO|LOT)\s*\.?\s*[:#]?\s*\d",
@@ -246,6 +247,19 @@ HEADER_NOISE: tuple[re.Pattern[str], ...] = tuple(
         r"\(\s*\d{3,}[\s-]*[A-Z]\s*\)|\b\d{5,}-[A-Z]\b",  # company registration numbers like (123456-X)
         r"\b(DATE|TIME|CASHIER|TABLE|INVOICE\s*NO|RECEIPT\s*NO|BILL\s*NO|DOC\s*NO|SLIP|POS|TERMINAL|COUNTER)\b",
         r"^[\W\d]*$",  # no letters at all
+    )
+)
+
+# Common misreads of legal forms in names, put right: "SAN BHD" -> "SDN BHD", "C0." -> "CO.".
+NAME_FIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (_re(p), r)
+    for p, r in (
+        (r"\bS[A-Z0-9]N\.?\s*BH[A-Z0-9]\b\.?", "SDN BHD"),
+        (r"\bS[A-Z0-9]NBH[A-Z0-9]\b", "SDN BHD"),
+        (r"\bSDN\.?\s*BH[A-Z0-9]\b\.?", "SDN BHD"),
+        (r"\bS/[BD8]\b", "S/B"),
+        (r"\bC0\.", "CO."),
+        (r"\bENTERFRISE\b|\bENTERPRlSE\b", "ENTERPRISE"),
     )
 )
 

@@ -215,7 +215,7 @@ def evaluate(
     for path, outcome in zip(images, outcomes, strict=True):
         key = json.loads((root / "key" / f"{path.stem}.json").read_text(encoding="utf-8"))
         got = outcome.result
-        text_key = merchant_key(outcome.text)
+        text_key = merchant_key(outcome.text).replace(" ", "")
         flat_text = re.sub(r"\s+", "", outcome.text)
         checks: list[tuple[str, str, str | None, bool]] = []
         want_total = parse_key_total(str(key.get("total", "")))
@@ -228,8 +228,9 @@ def evaluate(
         checks.append(
             ("date", str(want_date), got["date"], want_date is not None and want_date == got["date"])
         )
-        want_merchant = merchant_key(str(key.get("company", "")))
-        got_merchant = merchant_key(got["merchant"]) if got["merchant"] else None
+        # merchants compare upper case with punctuation and spacing collapsed away entirely
+        want_merchant = merchant_key(str(key.get("company", ""))).replace(" ", "")
+        got_merchant = merchant_key(got["merchant"]).replace(" ", "") if got["merchant"] else None
         checks.append(("merchant", want_merchant, got_merchant, want_merchant == got_merchant))
         for name, want, have, ok in checks:
             sim = 1.0 if ok else _similar(want, have)

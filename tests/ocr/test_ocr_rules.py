@@ -37,6 +37,9 @@ from ocr.model import KnownMerchant, ReceiptHint
         ("DATE 25.12.2018", []),
         ("TIME 13:58", []),
         ("TOTAL 9 .00", ["9.00"]),
+        ("TOTAL 9.0O", ["9.00"]),  # a letter O read for a zero
+        ("TOTAL 1S.50", ["15.50"]),
+        ("TOTAL SALES 12.50", ["12.50"]),
     ],
 )
 def test_amounts(text: str, amounts: list[str]) -> None:
@@ -65,6 +68,8 @@ def test_whole_amounts_for_currencies_without_decimals() -> None:
         ("12 MARS 2024", None, "2024-03-12"),
         ("2018年12月25日", None, "2018-12-25"),
         ("TARIKH 3.1.2019", None, "2019-01-03"),
+        ("ORDER NO. 100021911/03/201806:20PM", None, "2018-03-11"),  # glued to a number on the left
+        ("REG #19- 18/01/2018 10:27:03", None, "2018-01-18"),
     ],
 )
 def test_dates(line: str, hint: ReceiptHint | None, expected: str) -> None:
@@ -127,6 +132,19 @@ def test_currency(lines: list[str], hint: ReceiptHint | None, currency: str | No
         (["合计 56.00"], "56.00"),
         (["TOTAL EXCL GST 10.00", "TOTAL INCL GST 10.60"], "10.60"),
         (["ITEM A 3.00", "ITEM B 4.00", "CASH 10.00", "CHANGE 3.00"], "7.00"),  # no total label
+        # a misread total loses to what the other lines add up to
+        (
+            [
+                "SUB TOTAL 106.10",
+                "TOTAL GST 6.37",
+                "ROUNDING -0.02",
+                "TOTAL 112.46",
+                "CASH 112.45",
+                "CHANGE 0.00",
+            ],
+            "112.45",
+        ),
+        (["TOTAI SALES (LNCLUSIVE OF GST) 29.68", "CASH 50.00"], "29.68"),
         (["TOTAL SALES (INCLUSIVE GST) 31.80", "CASH 50.00", "CHANGE 18.20"], "31.80"),
     ],
 )
@@ -157,6 +175,11 @@ def test_no_amount_means_no_total() -> None:
         (["WELCOME", "BLUE HARBOR DINER", "1200 MARKET STREET", "TEL (415) 555-0199"], "BLUE HARBOR DINER"),
         (["GST ID: 000123456789", "NO. 8, JALAN 1/2", "HAPPY CORNER ENTERPRISE"], "HAPPY CORNER ENTERPRISE"),
         (["CO. REG NO: 12345-A", "TEL: 03-1234 5678"], None),
+        (["POPULAR BOOK", "CO. (M) SDN BHD", "(CO. NO. 113825-W)"], "POPULAR BOOK CO. (M) SDN BHD"),
+        (["HOME MASTER HARDWARE &", "ELECTRICAL", "NO 1, JALAN 2"], "HOME MASTER HARDWARE & ELECTRICAL"),
+        (["BANH MI CAFE", "DIMILIKI: BANH MI CAFE SDN BHD 1110644-W"], "BANH MI CAFE SDN BHD"),
+        (["SUN VICTORY SON BHD", "NO 3, JALAN 4"], "SUN VICTORY SDN BHD"),  # a misread legal form
+        (["BOOK TA .K (TAMAN DAYA) SDN BHD", "NO 53, JALAN SAGU 18"], "BOOK TA .K (TAMAN DAYA) SDN BHD"),
     ],
 )
 def test_merchant_skips_header_noise(lines: list[str], merchant: str | None) -> None:
