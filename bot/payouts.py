@@ -20,7 +20,7 @@ from bot.blocks.digest import DigestView, PayeeLine
 from bot.context import AppContext
 from bot.delivery import deliver_pending, sender
 from storage import audit, outbox
-from storage.db import transaction
+from storage.db import DatabaseUnavailable, transaction
 from storage.exports import Debtor, ExportFile
 from storage.models import Expense, PayoutBatch, utcnow
 from workflows.expenses import Move, Status, expense_ref, transition
@@ -350,7 +350,13 @@ async def send_digest_files(ctx: AppContext, payload: dict[str, Any]) -> dict[st
     messages = await asyncio.to_thread(where)
     if not messages:
         raise RuntimeError(f"the digest of batch {batch_id} is not posted yet")
-    png, caption = await asyncio.to_thread(period_chart, ctx, batch_id)
+    try:
+        png, caption = await asyncio.to_thread(period_chart, ctx, batch_id)
+    except DatabaseUnavailable:
+        raise
+    except Exception as exc:  # the chart is a courtesy: the export still goes out
+        log.exception("spend chart for batch %s failed", batch_id)
+        png, caption = None, f"No spend chart this time ({type(exc).__name__})."
     try:
         export = await asyncio.to_thread(make_export, ctx, batch_id, "csv", "system")
     except ExportError as exc:
