@@ -420,7 +420,7 @@ class CustomerIndex:
         if len(qwords) > _LONG_TEXT:
             full = full and every_word  # a receipt must spell the whole name, "Labs" included
         spelled_out = tight and (
-            (every_word and (len(significant) > 1 or not _weak(words[significant[0]])))
+            (every_word and (len(significant) > 1 or not _weak(words[significant[0]]) or v.kind == "alias"))
             or (full and any(not _weak(words[k]) and words[k] not in GENERIC_WORDS for k in significant))
         )
 
@@ -542,8 +542,9 @@ class CustomerIndex:
             holders = self._domains.get(reg, [])
             for pos in holders:
                 offer(pos, 96.0 / len(holders) ** 0.5, f"e-mail domain {reg} of {self._records[pos].name}")
-            if not holders and reg not in FREE_MAIL_DOMAINS:
-                text = text + " " + domain_stem(reg)
+            stem = domain_stem(reg)
+            if not holders and reg not in FREE_MAIL_DOMAINS and stem not in tokens(normalise(text)):
+                text = text + " " + stem
 
         words = tokens(normalise(text))
         if not words:

@@ -257,3 +257,18 @@ def test_a_name_with_any_legal_form_finds_itself(name: str, suffix: str) -> None
 
 
 INDEX = CustomerIndex.build(CUSTOMERS)
+
+
+def test_a_customers_own_alias_counts_even_when_it_is_an_everyday_word() -> None:
+    index = CustomerIndex.build(
+        [
+            CustomerRecord(1, "Acme Corp", aliases=("Summit",)),
+            CustomerRecord(2, "BigBear.ai Holdings, Inc."),
+            CustomerRecord(3, "Summit Hotel Properties, Inc."),
+        ]
+    )
+    result = index.match("dinner with summit folks")
+    assert result.customer is not None and result.customer.id == 1 and "alias 'Summit'" in result.reason
+    # A name that looks like a web domain is still a name.
+    found = index.match("BigBear.ai")
+    assert found.customer is not None and found.customer.id == 2
