@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -342,3 +343,22 @@ def test_website_domain(website: str | None, domain: str | None) -> None:
 def test_parse_time(value: str) -> None:
     parsed = parse_time(value)
     assert parsed is not None and parsed.isoformat() == "2026-01-02T03:04:05+00:00"
+
+
+def test_hubspot_sync_keeps_within_a_rolling_rate_limit(
+    factory: sessionmaker[Session], hubspot: tuple[FakeHubSpot, str]
+) -> None:
+    fake, url = hubspot
+    for i in range(450):
+        fake.add_company(f"Firm {i:03d} LLC")
+    fake.limit_rate(max_requests=2, interval_ms=200)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:  # really wait, as the limit is real
+        sleeps.append(seconds)
+        time.sleep(seconds)
+
+    report = sync_all(factory, connectors=[HubSpotConnector(fake.token, url, sleep=sleep)])
+    assert report.ok, report.lines()
+    assert report.parts[0].created == 450
+    assert fake.rate_limited >= 1 and sleeps and sleeps[0] == pytest.approx(0.2)

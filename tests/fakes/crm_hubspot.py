@@ -14,6 +14,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections import deque
 from typing import Any, ClassVar
 
@@ -47,6 +48,9 @@ class FakeHubSpot:
         self.note_companies: dict[str, list[str]] = {}
         self.requests: list[tuple[str, str, Any]] = []
         self._failures: deque[tuple[int, dict[str, str], dict[str, Any]]] = deque()
+        self._limit: tuple[int, int] | None = None
+        self._recent: deque[float] = deque()
+        self.rate_limited = 0  # 429 answers sent by the rate limiter
         self._ids = itertools.count(1001)
         self._lock = threading.Lock()
         self.clock = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -132,6 +136,39 @@ class FakeHubSpot:
         if self._failures:
             status, headers, payload = self._failures.popleft()
             return JSONResponse(payload, status_code=status, headers=headers)
+        return self._rate_limited()
+
+    def limit_rate(self, max_requests: int, interval_ms: int) -> None:
+        """Answer 429 once more than ``max_requests`` arrive within ``interval_ms`` (rolling),
+        with the rate-limit headers HubSpot sends on its interval limits."""
+        self._limit = (max_requests, interval_ms)
+
+    def _rate_limited(self) -> Response | None:
+        if self._limit is None:
+            return None
+        max_requests, interval_ms = self._limit
+        now = time.monotonic()
+        window = interval_ms / 1000
+        while self._recent and now - self._recent[0] >= window:
+            self._recent.popleft()
+        headers = {
+            "X-HubSpot-RateLimit-Interval-Milliseconds": str(interval_ms),
+            "X-HubSpot-RateLimit-Max": str(max_requests),
+            "X-HubSpot-RateLimit-Remaining": str(max(0, max_requests - len(self._recent) - 1)),
+        }
+        if len(self._recent) >= max_requests:
+            self.rate_limited += 1
+            body = {
+                "status": "error",
+                "message": "You have reached your secondly limit.",
+                "errorType": "RATE_LIMIT",
+                "correlationId": "c0ffee",
+                "policyName": "SECONDLY",
+            }
+            return JSONResponse(
+                body, status_code=429, headers={**headers, "X-HubSpot-RateLimit-Remaining": "0"}
+            )
+        self._recent.append(now)
         return None
 
     @staticmethod
