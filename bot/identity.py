@@ -8,6 +8,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from bot.context import AppContext
 from storage.models import SlackUser, utcnow
@@ -18,14 +19,26 @@ FRESH_FOR = dt.timedelta(hours=12)
 
 
 def _cached(ctx: AppContext, *, user_id: str | None = None, email: str | None = None) -> SlackUser | None:
-    with ctx.db() as session:
-        if user_id:
-            return session.get(SlackUser, user_id)
-        stmt = select(SlackUser).where(SlackUser.email == email).order_by(SlackUser.refreshed_at.desc())
-        return session.scalars(stmt).first()
+    """The cached mapping; ``None`` (ask Slack) when the database cannot answer right now."""
+    try:
+        with ctx.db() as session:
+            if user_id:
+                return session.get(SlackUser, user_id)
+            stmt = select(SlackUser).where(SlackUser.email == email).order_by(SlackUser.refreshed_at.desc())
+            return session.scalars(stmt).first()
+    except DBAPIError as exc:
+        log.warning("identity cache unavailable: %s", type(exc.orig).__name__)
+        return None
 
 
 def _store(ctx: AppContext, user_id: str, email: str | None, name: str | None, dm: str | None = None) -> None:
+    try:
+        _write(ctx, user_id, email, name, dm)
+    except DBAPIError as exc:  # a cache: the next lookup asks Slack again
+        log.warning("identity cache not updated: %s", type(exc.orig).__name__)
+
+
+def _write(ctx: AppContext, user_id: str, email: str | None, name: str | None, dm: str | None) -> None:
     with ctx.db.begin() as session:
         row = session.get(SlackUser, user_id)
         if row is None:

@@ -15,11 +15,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncRespond
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.context import AppContext, build_context
+from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
 from storage.db import DatabaseUnavailable, transaction
 
@@ -38,8 +39,22 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
     register(app, ctx)
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
-        log.error("listener failed: %r (request type %s)", error, body.get("type"))
+    async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:
+        """The last word on a failed listener: the person is told, the error is logged."""
+        unavailable = isinstance(error, DatabaseUnavailable | DBAPIError)
+        if unavailable:
+            log.warning("database unavailable during %s: %s", body.get("type"), type(error).__name__)
+        else:
+            log.error("listener failed: %r (request type %s)", error, body.get("type"))
+        if respond is None or (body.get("response_url") is None and not body.get("response_urls")):
+            return
+        text = (
+            TRY_AGAIN if unavailable else "Something went wrong on my side; nothing was changed. Try again."
+        )
+        try:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        except Exception as exc:  # the request may be too old to answer
+            log.info("could not tell the person about the failure: %r", exc)
 
     return app
 

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,3 +134,74 @@ def test_redis_going_away_keeps_the_app_answering_without_duplicates(
             time.sleep(0.1)
         assert len(cards(app)) == 3
         assert count(postgres_url, Expense) == 3
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster that a test may stop and start again."""
+
+    def __init__(self) -> None:
+        root = Path(
+            tempfile.mkdtemp(prefix="expensebot-pg-")
+        )  # outside pytest's private tmp: postgres must reach it
+        root.chmod(0o755)
+        bindir = Path(
+            subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        )
+        self.initdb, self.pg_ctl = str(bindir / "initdb"), str(bindir / "pg_ctl")
+        self.data = root / "pgdata"
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.data.mkdir()
+        if self.as_user:
+            shutil.chown(root, "postgres")
+            shutil.chown(self.data, "postgres")
+        subprocess.run([*self.as_user, self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust"],
+                       check=True, capture_output=True)  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
+        log = str(self.data.parent / "server.log")  # the server must not hold our pipes open
+        subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-l", log, "-o", options, "-w", "start"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)  # fmt: skip
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("pg_config") is None, reason="PostgreSQL is not installed")
+def test_postgres_restart_gives_try_again_and_nothing_half_written(tmp_path: Path) -> None:
+    from tests.support import MANAGER
+
+    pg = PostgresServer()
+    pg.start()
+    try:
+        with running_app(tmp_path, database_url=pg.url) as app:
+            app.upload(EMPLOYEE, cafe_receipt("47.00"), note="lunch")
+            app.driver.click(EMPLOYEE, app.wait_card(EMPLOYEE), "Submit")
+            request = app.wait_card(MANAGER, contains="Approve")
+
+            pg.stop()
+            before = len(app.slack.response_url_posts)
+            started = time.monotonic()
+            assert app.driver.click(MANAGER, request, "Approve").status_code == 200
+            assert time.monotonic() - started < 3
+            answer = app.slack.wait_for_response_post(after=before, timeout=30)
+            assert "try again" in str(answer.body.get("text")).lower()
+            assert "Approve" in str(request.buttons())  # nothing changed
+
+            pg.start()
+            app.driver.click(MANAGER, request, "Approve")
+            app.wait_dm(EMPLOYEE, "was approved by")
+            time.sleep(1)
+            approved = [m for m in app.slack.dm_messages(EMPLOYEE) if "was approved by" in (m.text or "")]
+            assert len(approved) == 1
+    finally:
+        pg.stop()
+        shutil.rmtree(pg.data.parent, ignore_errors=True)
