@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -222,3 +223,30 @@ def test_skipped_expenses(
     assert result.status == "skipped" and why in result.message
     assert writeback_rows(factory) == []
     assert writeback_expense(factory, 999_999, [connector]).message == "no such expense"
+
+
+def test_concurrent_workers_log_once(
+    factory: sessionmaker[Session], hubspot: tuple[FakeHubSpot, HubSpotConnector]
+) -> None:
+    fake, connector = hubspot
+    company = fake.add_company("Acme Corp")
+    sync_all(factory, connectors=[connector])
+    expense_id = add_expense(factory, "hubspot", company)
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            results.append(writeback_expense(factory, expense_id, [connector]).status)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(fake.objects["notes"]) == 1
+    assert "done" in results and set(results) <= {"done", "pending"}
+    assert writeback_rows(factory)[0][2] == "done"
