@@ -301,3 +301,21 @@ def test_an_approver_can_approve_a_lower_amount_with_a_reason(app: Harness) -> N
                                             "reason": {"reason": text_input("Wine is not reimbursed")}})  # fmt: skip
     told = app.wait_dm(EMPLOYEE, "was approved by")
     assert "50.00 USD of the 64.00 USD claimed" in told.text and "Wine is not reimbursed" in told.text
+
+
+def test_a_merchant_correction_is_recognised_next_time(app: Harness) -> None:
+    app.upload(EMPLOYEE, cafe_receipt("12.00"))
+    card = app.wait_card(EMPLOYEE)
+    app.driver.click(EMPLOYEE, card, "Edit")
+    modal = app.wait_view(EMPLOYEE, "expense_edit_view")
+    app.driver.submit_view(EMPLOYEE, modal, {
+        "merchant": {"merchant": text_input("Blue Bottle Coffee Roasters")}, "date": {"date": date("2026-11-14")},
+        "amount": {"amount": text_input("12.00")}, "currency": {"currency": text_input("USD")},
+        "category": {"category": select("meals", "Meals")}, "note": {"note": text_input("")},
+    })  # fmt: skip
+    wait_until(lambda: "Blue Bottle Coffee Roasters" in card_text(app.slack.message(card.channel, card.ts)))
+    app.upload(EMPLOYEE, cafe_receipt("17.50", date="15/11/2026"))
+    second = wait_until(
+        lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons() and "17.50" in card_text(m)]
+    )
+    assert "Blue Bottle Coffee Roasters" in card_text(second[0])
