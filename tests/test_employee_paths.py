@@ -319,3 +319,16 @@ def test_a_merchant_correction_is_recognised_next_time(app: Harness) -> None:
         lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons() and "17.50" in card_text(m)]
     )
     assert "Blue Bottle Coffee Roasters" in card_text(second[0])
+
+
+def test_the_same_receipt_twice_is_flagged_as_a_possible_duplicate(app: Harness) -> None:
+    receipt = cafe_receipt("36.40")
+    app.upload(EMPLOYEE, receipt, name="first.jpg")
+    first = app.wait_card(EMPLOYEE)
+    app.driver.click(EMPLOYEE, first, "Submit")
+    app.wait_card(MANAGER, contains="Approve")
+    app.upload(EMPLOYEE, receipt, name="again.jpg")
+    second = wait_until(
+        lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons() and m.ts != first.ts]
+    )[0]
+    assert "Looks like the expense you submitted on" in card_text(second) and "EXP-1" in card_text(second)
