@@ -181,6 +181,8 @@ def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
             ):
                 harness = Harness(fake, driver, server.url, harness_env, tmp, procs)
                 _wait_healthy(driver, server.url)
+                if redis_url and workers:
+                    _wait_workers(redis_url, workers)
                 try:
                     yield harness
                 finally:
@@ -191,6 +193,20 @@ def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def _wait_workers(redis_url: str, count: int, timeout: float = 90.0) -> None:
+    """RQ workers register once they are up (engine loaded), so the first job is not slowed."""
+    import redis
+    from rq import Worker
+
+    connection = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while Worker.count(connection=connection) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{count} workers did not start")
+        time.sleep(0.1)
+    connection.close()
 
 
 def _wait_healthy(driver: SlackDriver, url: str, timeout: float = 30.0) -> None:
