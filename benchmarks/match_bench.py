@@ -11,6 +11,7 @@ is held out and is what the published figures come from.
 
     .venv/bin/python benchmarks/match_bench.py                      # report split, 7.8k and 100k
     .venv/bin/python benchmarks/match_bench.py --split tune --sizes 100000 --show-misses 20
+    .venv/bin/python benchmarks/match_bench.py --baseline 300     # also the plain rapidfuzz matcher
 """
 
 from __future__ import annotations
@@ -328,7 +329,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(size: int, real: list[tuple[int, str]], queries: list[Query], seed: int, show_misses: int) -> None:
+def run(
+    size: int,
+    real: list[tuple[int, str]],
+    queries: list[Query],
+    seed: int,
+    show_misses: int,
+    baseline_sample: int = 0,
+    baseline_threshold: float = 85.0,
+) -> None:
     taken = {bench_key(n) for _c, n in real}
     # Words that several real companies already share ("pacific", "summit"), reused by distractors.
     word_count: dict[str, int] = defaultdict(int)
@@ -406,6 +415,32 @@ def run(size: int, real: list[tuple[int, str]], queries: list[Query], seed: int,
           f"mean {statistics.fmean(cpu_times):.2f}")  # fmt: skip
     for line in misses:
         print(line)
+    if baseline_sample:
+        baseline(rows, queries, baseline_sample, baseline_threshold)
+
+
+def baseline(rows: list[tuple[int, str]], queries: list[Query], sample: int, threshold: float) -> None:
+    """The plain approach for comparison: rapidfuzz WRatio over suffix-normalised whole names."""
+    from rapidfuzz import fuzz, process
+
+    names = [bench_key(name) for _cik, name in rows]
+    ids = [cik for cik, _name in rows]
+    rng = random.Random(5)
+    picked = rng.sample(queries, min(sample, len(queries)))
+    correct: dict[str, int] = defaultdict(int)
+    total: dict[str, int] = defaultdict(int)
+    times: list[float] = []
+    for q in picked:
+        started = time.thread_time()
+        best = process.extractOne(bench_key(q.text), names, scorer=fuzz.WRatio, score_cutoff=threshold)
+        times.append((time.thread_time() - started) * 1000)
+        got = ids[best[2]] if best else None
+        total[q.kind] += 1
+        correct[q.kind] += got == q.truth
+    named = [k for k in KINDS if k != "none"]
+    top1 = sum(correct[k] for k in named) / max(1, sum(total[k] for k in named))
+    print(f"baseline (rapidfuzz WRatio >= {threshold:.0f}, {len(picked)} queries): top-1 {top1:.1%}, "
+          f"'none' {correct['none'] / max(1, total['none']):.1%}, ms/query p50 {percentile(times, 0.5):.1f}")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -418,12 +453,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", choices=["tune", "report"], default="report")
     parser.add_argument("--seed", type=int, default=7, help="seed of the distractor names")
     parser.add_argument("--show-misses", type=int, default=0)
+    parser.add_argument("--baseline", type=int, default=0, help="also run the plain matcher on N queries")
+    parser.add_argument("--baseline-threshold", type=float, default=85.0)
     args = parser.parse_args(argv)
     real = load_sec(args.sec_csv)
     queries = make_queries(real, args.per_kind, args.split)
     print(f"{len(real):,} real companies from {args.sec_csv}; {len(queries):,} queries ({args.split} split)")
     for size in (int(s) for s in args.sizes.split(",")):
-        run(max(size, len(real)), real, queries, args.seed, args.show_misses)
+        run(
+            max(size, len(real)),
+            real,
+            queries,
+            args.seed,
+            args.show_misses,
+            args.baseline,
+            args.baseline_threshold,
+        )
 
 
 if __name__ == "__main__":
