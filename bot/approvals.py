@@ -72,6 +72,7 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             amount=Money(expense.amount, expense.currency), category=expense.category or "other",
             merchant=expense.merchant, spent_on=expense.spent_on, has_receipt=expense.receipt_id is not None,
             customer_id=str(expense.customer_id) if expense.customer_id else None, submitter_email=email,
+            distance=expense.distance,
         )  # fmt: skip
         rates = rate_lookup(session)
         history, same_day = _history(session, expense)

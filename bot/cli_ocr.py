@@ -98,7 +98,10 @@ def _print_report(report: dict[str, Any], misses: int) -> None:
             f"{name:<10} {acc:>8.1%} {report['within_0_9'][name]:>13.1%} {report['misses_in_text'][name]:>26}"
         )
     spr = report["seconds_per_receipt"]
-    click.echo(f"time per receipt: median {spr['median']:.2f} s, p95 {spr['p95']:.2f} s")
+    click.echo(
+        f"time per receipt: median {spr['median']:.2f} s, p95 {spr['p95']:.2f} s "
+        f"(CPU median {report['cpu_seconds_per_receipt']:.2f} s)"
+    )
     click.echo(
         f"batch wall time: {report['wall_seconds']:.1f} s, {report['wall_seconds_per_receipt']:.2f} s per receipt"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -31,6 +32,7 @@ from workflows.categories import CATEGORIES, guess_category
 from workflows.corrections import alias_from_note
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
 from workflows.money import Money, MoneyError, is_currency, parse_amount
+from workflows.policy import Policy, mileage_amount
 
 log = logging.getLogger(__name__)
 
@@ -401,11 +403,37 @@ class Edit:
     customer_id: int | None
     customer_cleared: bool
     note: str | None
+    distance_text: str | None = None
 
 
-def validate_edit(edit: Edit, *, today: dt.date, categories: Iterable[str] = CATEGORIES) -> dict[str, str]:
-    """Field errors for the modal (block_id -> message); empty when the edit can be saved."""
+def with_mileage(edit: Edit, policy: Policy) -> Edit:
+    """A mileage claim typed with its distance and no total gets the total from the policy's rate."""
+    rule = policy.rule_for(edit.category or "")
+    if rule is None or rule.rate_per_unit is None or not edit.distance_text or edit.amount_text:
+        return edit
+    try:
+        amount = mileage_amount(parse_amount(edit.distance_text), policy, edit.category or "")
+    except MoneyError:
+        return edit  # validate_edit explains the distance
+    return dataclasses.replace(edit, amount_text=amount.amount_text, currency=amount.currency)
+
+
+def validate_edit(
+    edit: Edit, *, today: dt.date, categories: Iterable[str] = CATEGORIES, mileage: Iterable[str] = ()
+) -> dict[str, str]:
+    """Field errors for the modal (block_id -> message); empty when the edit can be saved.
+
+    ``mileage`` names the categories paid per distance: they need a distance.
+    """
     errors: dict[str, str] = {}
+    if edit.distance_text:
+        try:
+            if parse_amount(edit.distance_text) <= 0:
+                errors["distance"] = "The distance must be more than zero."
+        except MoneyError:
+            errors["distance"] = f"“{edit.distance_text}” is not a distance: type a number such as 42.5."
+    elif edit.category in set(mileage):
+        errors["distance"] = "A mileage claim needs the distance driven."
     currency = (edit.currency or "").strip().upper()
     if not is_currency(currency):
         errors["currency"] = f"“{edit.currency or ''}” is not an ISO 4217 currency code (e.g. USD, EUR, MYR)."
@@ -468,6 +496,7 @@ def _save_edit(
         if expense.amount is not None and expense.currency:
             expense.amount = Money(expense.amount, expense.currency).amount
         expense.category = edit.category
+        expense.distance = parse_amount(edit.distance_text) if edit.distance_text else None
         expense.note = (edit.note or "").strip() or None
         expense.ocr_error = None
         if edit.customer_cleared:
@@ -575,6 +604,7 @@ def _create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str) -> int
                           spent_on=edit.spent_on,
                           amount=parse_amount(edit.amount_text) if edit.amount_text else None,
                           currency=(edit.currency or "").upper() or None, category=edit.category,
+                          distance=parse_amount(edit.distance_text) if edit.distance_text else None,
                           customer_id=edit.customer_id, customer_confirmed=edit.customer_id is not None,
                           ocr={})  # fmt: skip
         session.add(expense)

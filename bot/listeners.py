@@ -92,6 +92,7 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
         customer_id=customer_id,
         customer_cleared=cleared,
         note=_input(values, "note").get("value"),
+        distance_text=(_input(values, "distance").get("value") or "").strip() or None,
     )
 
 
@@ -276,8 +277,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     async def valid_edit(ack: AsyncAck, view: dict[str, Any]) -> expenses.Edit | None:
         """The form's values, or None after answering Slack with the fields to fix."""
-        edit = parse_edit(view)
-        errors = expenses.validate_edit(edit, today=dt.date.today(), categories=ctx.policy.categories.keys())
+        policy = ctx.policy
+        edit = expenses.with_mileage(parse_edit(view), policy)
+        mileage = [key for key, rule in policy.categories.items() if rule.rate_per_unit is not None]
+        errors = expenses.validate_edit(edit, today=dt.date.today(), categories=policy.categories.keys(),
+                                        mileage=mileage)  # fmt: skip
         if errors:
             await ack(response_action="errors", errors=errors)
             return None

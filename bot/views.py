@@ -66,6 +66,7 @@ def expense_view(
         approved_amount=expense.approved_amount,
         has_receipt=expense.receipt_id is not None,
         status_detail=detail if detail is not None else ocr.get("status_detail"),
+        distance=expense.distance,
     )
 
 

@@ -165,6 +165,7 @@ class Expense(Base):
     amount: Mapped[Decimal | None] = mapped_column(Amount)
     currency: Mapped[str | None] = mapped_column(String(3))
     approved_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    distance: Mapped[Decimal | None] = mapped_column(Amount)  # mileage claims: distance driven
     category: Mapped[str | None] = mapped_column(String(64), index=True)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True

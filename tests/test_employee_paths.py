@@ -332,3 +332,18 @@ def test_the_same_receipt_twice_is_flagged_as_a_possible_duplicate(app: Harness)
         lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons() and m.ts != first.ts]
     )[0]
     assert "Looks like the expense you submitted on" in card_text(second) and "EXP-1" in card_text(second)
+
+
+def test_a_mileage_claim_is_priced_from_the_distance(app: Harness) -> None:
+    app.driver.slash_command(EMPLOYEE, "/expense")
+    modal = app.wait_view(EMPLOYEE, "expense_new_view")
+    values = {
+        "merchant": {"merchant": text_input("Own car")}, "date": {"date": date("2026-11-20")},
+        "amount": {"amount": text_input(None)}, "currency": {"currency": text_input("USD")},
+        "category": {"category": select("mileage", "Mileage")}, "note": {"note": text_input("to the Acme plant")},
+    }  # fmt: skip
+    answer = app.driver.submit_view(EMPLOYEE, modal, values)
+    assert "distance" in answer.json()["errors"]
+    app.driver.submit_view(EMPLOYEE, modal, {**values, "distance": {"distance": text_input("100")}})
+    card = app.wait_card(EMPLOYEE)
+    assert "67.00 USD" in card_text(card) and "Distance: 100" in card_text(card)  # 0.67 per mile by default

@@ -103,6 +103,7 @@ class ExpenseView:
     approved_amount: Decimal | None = None
     has_receipt: bool = False
     status_detail: str | None = None
+    distance: Decimal | None = None  # mileage claims
 
     @property
     def ref(self) -> str:
