@@ -362,3 +362,23 @@ def test_hubspot_sync_keeps_within_a_rolling_rate_limit(
     assert report.ok, report.lines()
     assert report.parts[0].created == 450
     assert fake.rate_limited >= 1 and sleeps and sleeps[0] == pytest.approx(0.2)
+
+
+def test_salesforce_session_expiring_in_the_middle_of_paging(
+    factory: sessionmaker[Session], salesforce: tuple[FakeSalesforce, str]
+) -> None:
+    fake, url = salesforce
+    for i in range(10):
+        fake.add_account(f"Account {i}")
+    connector = SalesforceConnector(
+        url,
+        token=fake.new_session(),
+        client_id=fake.client_id,
+        client_secret=fake.client_secret,
+        sleep=Sleeps(),
+    )
+    fake.expire_sessions_after(2)  # the third page is asked for with an expired session
+    report = sync_all(factory, connectors=[connector])
+    assert report.ok, report.lines()
+    assert fake.token_grants == ["client_credentials"]
+    assert len(customers(factory, "salesforce")) == 10

@@ -101,6 +101,7 @@ class FakeSalesforce:
         self.clock = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         self.instance_url = ""  # set once served, for the OAuth answer
         self.create_then_fail = 0
+        self._expire_in: int | None = None
         self.app = Starlette(
             routes=[
                 Route("/services/oauth2/token", self._token, methods=["POST"]),
@@ -120,6 +121,10 @@ class FakeSalesforce:
 
     def expire_sessions(self) -> None:
         self.sessions.clear()
+
+    def expire_sessions_after(self, requests: int) -> None:
+        """Sessions time out after this many more API calls (as after the org's session timeout)."""
+        self._expire_in = requests
 
     def tick(self, seconds: int = 1) -> dt.datetime:
         self.clock += dt.timedelta(seconds=seconds)
@@ -178,6 +183,11 @@ class FakeSalesforce:
                 [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}],
                 status_code=404,
             )
+        if self._expire_in is not None:
+            self._expire_in -= 1
+            if self._expire_in < 0:
+                self._expire_in = None
+                self.expire_sessions()
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") not in self.sessions:
             return JSONResponse(SESSION_EXPIRED, status_code=401)
