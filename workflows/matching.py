@@ -329,6 +329,10 @@ class CustomerIndex:
             exact = word in postings
             if exact:
                 hits.setdefault(word, []).append((j, j, 1.0))
+            elif len(word) > 3 and word.endswith("s") and word[:-1] in postings and not _weak(word):
+                # "JPMorgan's" (the apostrophe is gone by now) and plurals.
+                hits.setdefault(word[:-1], []).append((j, j, 0.97))
+                exact = True
             if _weak(word):
                 qweights.append(0.0 if word in NOTE_WORDS else 0.3)
                 continue

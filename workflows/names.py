@@ -1064,6 +1064,17 @@ VENDOR_CONTEXT: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+# Abbreviations in company names, written out on both sides so "Int'l Paper" is International Paper.
+ABBREVIATIONS: dict[str, str] = {
+    "intl": "international", "internat": "international", "natl": "national", "mfg": "manufacturing",
+    "svcs": "services", "svc": "service", "mgmt": "management", "hldgs": "holdings", "hldg": "holding",
+    "grp": "group", "bros": "brothers", "assn": "association", "assoc": "associates",
+    "ctr": "center", "ctrs": "centers", "univ": "university", "inst": "institute", "tech": "technology",
+    "techs": "technologies", "sys": "systems", "pharm": "pharmaceuticals", "pharma": "pharmaceuticals",
+    "amer": "american", "finl": "financial", "invt": "investment", "invts": "investments",
+    "props": "properties",
+}  # fmt: skip
+
 # Widely used short names that no rule can derive from the registered name.
 KNOWN_SHORT_NAMES: dict[str, str] = {
     "bofa": "bank of america",
@@ -1124,7 +1135,7 @@ KNOWN_SHORT_NAMES: dict[str, str] = {
     "ford": "ford motor",
 }
 
-_ACRONYM_DOTS = re.compile(r"\b(?:[^\W\d_]\.){2,}(?![^\W\d_])")
+_ACRONYM_DOTS = re.compile(r"\b(?:[^\W\d_]\.){2,}")
 _AMP_LETTERS = re.compile(r"\b([^\W\d_]{1,2})\s*&\s*([^\W\d_]{1,2})\b")
 # Filing tags after a name: "INC /DE/", "Corp/ADR", "Ltd./Marshall Islands", "BANCORP /PR/".
 _TRAILING_TAG = re.compile(r"(?:\s+/\s*[a-z]{2,4}/?|(?<=[a-z.])/[a-z][a-z .]{1,40}?/?)+\s*$")
@@ -1191,12 +1202,13 @@ def _strip_trailing_tag(text: str) -> str:
 
 
 def _undot(match: re.Match[str]) -> str:
-    return match.group(0).replace(".", "")
+    return match.group(0).replace(".", "") + " "  # "J.P.Morgan" -> "jp morgan"
 
 
 def tokens(text: str) -> list[str]:
-    """Words of a normalised text; a run of CJK characters with no spaces stays one word."""
-    return text.split()
+    """Words of a normalised text, common abbreviations written out (``intl`` ->
+    ``international``); a run of CJK characters with no spaces stays one word."""
+    return [ABBREVIATIONS.get(word, word) for word in text.split()]
 
 
 def strip_legal_suffixes(words: list[str]) -> list[str]:
