@@ -46,6 +46,9 @@ def index() -> CustomerIndex:
         ("JPMorgan Chase Inc", 1),  # suffix changed
         ("lunch w/ jpmorgan folks re renewal", 1),  # short name inside a sentence
         ("J.P. Morgan Chase", 1),  # dotted initials, split word
+        ("J.P.Morgan Chase", 1),
+        ("JPMorgan's renewal dinner", 1),  # possessive
+        ("Intl Business Machines", 5),  # abbreviation written out
         ("dinner with JPM team", 1),  # imported alias
         ("exxon", 2),  # common short name
         ("Exxon Mobile", 2),  # typo
@@ -185,6 +188,7 @@ def test_len_and_empty_index() -> None:
         ("Müller GmbH & Co. KG", ["muller"]),
         ("The Home Depot, Inc.", ["home", "depot"]),
         ("AT&T Inc.", ["att"]),
+        ("Int'l Flavors & Fragrances", ["international", "flavors", "and", "fragrances"]),
         ("トヨタ自動車株式会社", ["トヨタ自動車"]),
         ("阿里巴巴集团控股有限公司", ["阿里巴巴集团控股"]),
         ("Inc.", ["inc"]),
