@@ -52,13 +52,18 @@ def scan(
             low = [k for k, v in r["confidence"].items() if v < 0.6]
             note = f"check {', '.join(low)}" if low else ""
         click.echo(
-            f"{_cut(r['file'], 32):<32} {_cut(r['merchant'] or '-', 34):<34} {r['date'] or '-':<10} "
+            f"{_cut_left(r['file'], 32):<32} {_cut(r['merchant'] or '-', 34):<34} {r['date'] or '-':<10} "
             f"{r['total'] or '-':>12} {r['currency'] or '-':<4}  {note}"
         )
 
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cut_left(text: str, width: int) -> str:
+    """Paths keep their end, where the file's name is."""
+    return text if len(text) <= width else "…" + text[-(width - 1) :]
 
 
 def _progress(outcomes: Iterator[ScanOutcome], total: int) -> Iterator[ScanOutcome]:

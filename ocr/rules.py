@@ -258,7 +258,7 @@ NAME_FIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bS[A-Z0-9]NBH[A-Z0-9]\b", "SDN BHD"),
         (r"\bSDN\.?\s*BH[A-Z0-9]\b\.?", "SDN BHD"),
         (r"\bS/[BD8]\b", "S/B"),
-        (r"\bC0\.", "CO."),
+        (r"\bC0(?=[.(\s])", "CO"),
         (r"\bENTERFRISE\b|\bENTERPRlSE\b", "ENTERPRISE"),
     )
 )
