@@ -21,7 +21,7 @@ from bot.delegation import with_delegations
 from bot.delivery import deliver_pending
 from bot.views import problems_of
 from storage import audit, outbox
-from storage.db import transaction
+from storage.db import retry_on_conflict, transaction
 from storage.fx import rate_lookup
 from storage.models import ApprovalTask, Expense, utcnow
 from workflows.directory import Directory
@@ -145,7 +145,9 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
 
 async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     email = await identity.email_of(ctx, user_id)
-    error = await asyncio.to_thread(_submit, ctx, expense_id, user_id, email, dt.date.today())
+    error = await asyncio.to_thread(
+        retry_on_conflict, _submit, ctx, expense_id, user_id, email, dt.date.today()
+    )
     if error is None and ctx.jobs is not None:
         ctx.jobs.enqueue("crm_writeback", expense_id)  # does nothing unless approved by policy
     await deliver_pending(ctx)
@@ -327,7 +329,16 @@ async def decide(
 ) -> Outcome:
     email = await identity.email_of(ctx, user_id)
     outcome = await asyncio.to_thread(
-        _decide, ctx, task_id, user_id, email, decision, reason, dt.date.today(), lower_amount
+        retry_on_conflict,
+        _decide,
+        ctx,
+        task_id,
+        user_id,
+        email,
+        decision,
+        reason,
+        dt.date.today(),
+        lower_amount,
     )
     if outcome.approved_expense is not None and ctx.jobs is not None:
         ctx.jobs.enqueue("crm_writeback", outcome.approved_expense)

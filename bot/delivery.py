@@ -15,6 +15,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import update
 
 from bot import identity
 from bot.blocks.approvals import build_approval_request, build_decided
@@ -153,10 +154,15 @@ async def send_card(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] 
     result = await post(ctx.slack, channel=dm, thread_ts=in_thread, blocks=blocks, text=fallback)
 
     def save() -> None:
+        # Where the card is shown is not a change to the expense: no version bump, so it never
+        # conflicts with the employee's click on the card it just posted.
         with transaction(ctx.db) as session:
-            exp = session.get(Expense, expense_id)
-            if exp is not None:
-                exp.card_channel, exp.card_ts = result["channel"], result["ts"]
+            session.execute(
+                update(Expense)
+                .where(Expense.id == expense_id)
+                .values(card_channel=result["channel"], card_ts=result["ts"])
+                .execution_options(synchronize_session=False)
+            )
 
     await asyncio.to_thread(save)
     if channel_id and channel_id != dm and thread_ts:

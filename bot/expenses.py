@@ -20,13 +20,13 @@ from typing import Any
 
 import httpx
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
 from bot.delivery import deliver_pending
 from storage import audit, outbox
-from storage.db import transaction
+from storage.db import retry_on_conflict, transaction
 from storage.models import Customer, Expense, MerchantCorrection, ReceiptFile, utcnow
 from workflows.categories import CATEGORIES, guess_category
 from workflows.corrections import alias_from_note
@@ -106,14 +106,21 @@ def _create(ctx: AppContext, item: Intake) -> int | None:
 def _fill_thread(ctx: AppContext, item: Intake) -> None:
     """A redelivery may carry what the first delivery lacked (the message ts, the note)."""
     with transaction(ctx.db) as session:
-        expense = session.scalars(select(Expense).where(Expense.slack_file_id == item.file["id"])).first()
-        if expense is None:
-            return
-        if expense.thread_ts is None and item.thread_ts and expense.card_ts is None:
-            expense.thread_ts = item.thread_ts
-            expense.channel_id = item.channel_id
-        if not expense.note and item.note.strip():
-            expense.note = item.note.strip()
+        by_file = Expense.slack_file_id == item.file["id"]
+        if item.thread_ts:
+            session.execute(
+                update(Expense)
+                .where(by_file, Expense.thread_ts.is_(None), Expense.card_ts.is_(None))
+                .values(thread_ts=item.thread_ts, channel_id=item.channel_id)
+                .execution_options(synchronize_session=False)
+            )
+        if item.note.strip():
+            session.execute(
+                update(Expense)
+                .where(by_file, Expense.note.is_(None), Expense.status == Status.READING)
+                .values(note=item.note.strip())
+                .execution_options(synchronize_session=False)
+            )
 
 
 async def intake_file(ctx: AppContext, item: Intake) -> int | None:
@@ -539,7 +546,7 @@ async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) 
     email = await identity.email_of(ctx, user_id)
     person = ctx.directory.get(email) if email else None
     error = await asyncio.to_thread(
-        _save_edit, ctx, expense_id, user_id, edit, person.department if person else None
+        retry_on_conflict, _save_edit, ctx, expense_id, user_id, edit, person.department if person else None
     )
     await deliver_pending(ctx)
     return error
@@ -569,7 +576,9 @@ def _pick_customer(
 
 async def pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
     department = await _department(ctx, user_id)
-    error = await asyncio.to_thread(_pick_customer, ctx, expense_id, user_id, value, department)
+    error = await asyncio.to_thread(
+        retry_on_conflict, _pick_customer, ctx, expense_id, user_id, value, department
+    )
     await deliver_pending(ctx)
     return error
 
@@ -592,7 +601,7 @@ def _discard(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
 
 
 async def discard(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
-    error = await asyncio.to_thread(_discard, ctx, expense_id, user_id)
+    error = await asyncio.to_thread(retry_on_conflict, _discard, ctx, expense_id, user_id)
     await deliver_pending(ctx)
     return error
 

@@ -8,10 +8,11 @@ database (``postgresql+psycopg://...``). The schema is owned by Alembic migratio
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, MetaData, Numeric, create_engine, event
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -19,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_DATABASE_URL = "sqlite:///expensebot.db"
+T = TypeVar("T")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -123,3 +125,21 @@ def migrate(url: str) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(url), "head")
+
+
+def retry_on_conflict(fn: Callable[..., T], *args: Any, attempts: int = 3) -> T:
+    """Run ``fn`` (one transaction) again when another writer changed the same row meanwhile.
+
+    Rows with a version counter raise ``StaleDataError`` on such a conflict; the work is
+    redone from a fresh read, so the second writer sees the first one's change.
+    """
+    from sqlalchemy.orm.exc import StaleDataError
+
+    for attempt in range(attempts):
+        try:
+            return fn(*args)
+        except StaleDataError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
