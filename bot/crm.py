@@ -57,7 +57,7 @@ def _claim_slot(ctx: AppContext, name: str, slot: str) -> bool:
 
 
 async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
-    """Hourly, once across all processes: sync customers, retry pending write-backs."""
+    """Hourly, once across all processes: sync customers (full at 03:00 UTC), retry write-backs."""
     settings = crm_settings()
     if not settings.configured:
         return
@@ -66,7 +66,8 @@ async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
         return
 
     def run() -> None:
-        report = sync_all(ctx.db, settings)
+        # Incremental every hour; a full pass at 03:00 UTC also archives what the CRM deleted.
+        report = sync_all(ctx.db, settings, full=now.hour == 3)
         for line in report.lines():
             log.info("CRM sync: %s", line)
         connectors = settings.connectors()

@@ -305,9 +305,12 @@ def _apply_reading(
             expense.currency = ctx.settings.company_currency.upper()
             guess = guess_category(None, "", expense.note or "")
         expense.category = guess.category if guess.category in ctx.policy.categories else "other"
-        match = _match_customer(
-            ctx, session, [expense.note or "", facts.merchant or "" if facts else ""], department
-        )
+        texts = [
+            expense.note or "",
+            facts.merchant or "" if facts else "",
+            facts.text[:2000] if facts else "",
+        ]
+        match = _match_customer(ctx, session, texts, department)
         if match is not None:
             known = _customer_rows(
                 session, [c.id for c in match.candidates] + ([match.customer.id] if match.customer else [])
