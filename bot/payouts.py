@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +18,7 @@ from bot.blocks.common import Block, context, format_money, header, section
 from bot.blocks.digest import DigestView, PayeeLine
 from bot.context import AppContext
 from bot.delivery import deliver_pending, sender
+from bot.settings import Settings, load_settings
 from storage import audit, outbox
 from storage.db import DatabaseUnavailable, transaction
 from storage.exports import Debtor, ExportFile
@@ -281,19 +281,19 @@ async def remember_home_url(ctx: AppContext) -> str | None:
     return url
 
 
-def sepa_debtor() -> Debtor | None:
+def sepa_debtor(settings: Settings | None = None) -> Debtor | None:
     """The account SEPA transfers are paid from (EXPENSEBOT_SEPA_NAME / _IBAN / _BIC), if set."""
-    name, iban = os.environ.get("EXPENSEBOT_SEPA_NAME"), os.environ.get("EXPENSEBOT_SEPA_IBAN")
-    if not name or not iban:
+    settings = settings or load_settings()
+    if not settings.sepa_name or not settings.sepa_iban:
         return None
-    return Debtor(name, iban, os.environ.get("EXPENSEBOT_SEPA_BIC") or None)
+    return Debtor(settings.sepa_name, settings.sepa_iban, settings.sepa_bic or None)
 
 
 def make_export(ctx: AppContext, batch_id: int, fmt: str, actor: str) -> ExportFile:
     """Build, record and audit an export of ``batch_id`` (raises ExportError with a message)."""
     from storage.exports import build_export, ibans_from_directory, record_export
 
-    debtor = sepa_debtor() if fmt == "sepa" else None
+    debtor = sepa_debtor(ctx.settings) if fmt == "sepa" else None
     if fmt == "sepa" and debtor is None:
         raise ExportError(
             "SEPA files need the paying account: set EXPENSEBOT_SEPA_NAME and EXPENSEBOT_SEPA_IBAN "
