@@ -27,7 +27,7 @@ from bot.context import AppContext
 from bot.delivery import deliver_pending
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
-from storage.models import Customer, Expense, MerchantCorrection, ReceiptFile, utcnow
+from storage.models import Customer, Expense, ExpenseProject, MerchantCorrection, ReceiptFile, utcnow
 from workflows.categories import CATEGORIES, guess_category
 from workflows.corrections import alias_from_note
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
@@ -414,6 +414,7 @@ class Edit:
     customer_cleared: bool
     note: str | None
     distance_text: str | None = None
+    project: str | None = None
 
 
 def with_mileage(edit: Edit, policy: Policy) -> Edit:
@@ -472,6 +473,22 @@ def _learn(session: Any, expense: Expense, edit: Edit, actor: str, ctx: AppConte
                                        merchant=edit.merchant, created_by=actor))  # fmt: skip
 
 
+def _set_project(session: Any, expense_id: int, project: str | None, user_id: str) -> None:
+    """Book the expense to a project (reports group by it); empty removes it."""
+    name = " ".join((project or "").split())[:128]
+    row = session.get(ExpenseProject, expense_id)
+    if not name:
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        session.add(ExpenseProject(expense_id=expense_id, project=name, set_by=user_id))
+    elif row.project != name:
+        audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
+                     before={"project": row.project}, after={"project": name})  # fmt: skip
+        row.project, row.set_by, row.set_at = name, user_id, utcnow()
+
+
 def _owned_move(
     session: Any, expense_id: int, user_id: str, move: Move, verb: str
 ) -> tuple[Expense, Any] | str:
@@ -506,6 +523,7 @@ def _save_edit(
         if expense.amount is not None and expense.currency:
             expense.amount = Money(expense.amount, expense.currency).amount
         expense.category = edit.category
+        _set_project(session, expense.id, edit.project, user_id)
         expense.distance = parse_amount(edit.distance_text) if edit.distance_text else None
         expense.note = (edit.note or "").strip() or None
         expense.ocr_error = None
@@ -621,6 +639,7 @@ def _create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str) -> int
                           ocr={})  # fmt: skip
         session.add(expense)
         session.flush()
+        _set_project(session, expense.id, edit.project, user_id)
         audit.record(session, actor=user_id, action="expense.created", entity="expense", entity_id=expense.id,
                      after=audit.expense_snapshot(expense), detail=f"typed in ({source})")  # fmt: skip
         outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:created")

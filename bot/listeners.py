@@ -93,6 +93,7 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
         customer_cleared=cleared,
         note=_input(values, "note").get("value"),
         distance_text=(_input(values, "distance").get("value") or "").strip() or None,
+        project=(_input(values, "project").get("value") or "").strip() or None,
     )
 
 

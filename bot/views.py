@@ -67,6 +67,7 @@ def expense_view(
         has_receipt=expense.receipt_id is not None,
         status_detail=detail if detail is not None else ocr.get("status_detail"),
         distance=expense.distance,
+        project=expense.project_link.project if expense.project_link is not None else None,
     )
 
 

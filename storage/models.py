@@ -201,6 +201,7 @@ class Expense(Base):
 
     customer: Mapped[Customer | None] = relationship(lazy="joined")
     receipt: Mapped[ReceiptFile | None] = relationship(lazy="select")
+    project_link: Mapped[ExpenseProject | None] = relationship(lazy="selectin", viewonly=True)
 
 
 class ApprovalTask(Base):

@@ -97,6 +97,7 @@ def test_edit_validates_and_updates_the_card(app: Harness) -> None:
             "currency": {"currency": text_input(currency)},
             "category": {"category": select("meals", "Meals")},
             "note": {"note": text_input("lunch with the Acme team")},
+            "project": {"project": text_input("Apollo rollout")},
         }
 
     for amount, currency, block in [("-5", "USD", "amount"), ("abc", "USD", "amount"), ("0", "USD", "amount"),
@@ -108,6 +109,7 @@ def test_edit_validates_and_updates_the_card(app: Harness) -> None:
     updated = wait_until(lambda: "1,234.50 EUR" in card_text(app.slack.message(card.channel, card.ts)))
     assert updated
     assert "Blue Bottle Cafe" in card_text(app.slack.message(card.channel, card.ts))
+    assert "Project: Apollo rollout" in card_text(app.slack.message(card.channel, card.ts))
 
 
 def test_someone_else_cannot_use_my_card(app: Harness) -> None:

@@ -67,6 +67,8 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
     ]  # fmt: skip
     if view.note:
         blocks.append(context(f"Note: {escape(view.note)}"))
+    if view.project:
+        blocks.append(context(f"Project: {escape(view.project)}"))
     if view.distance is not None:
         blocks.append(context(f"Distance: {view.distance.normalize():f}"))
     if view.customer_reason and view.customer is not None and not view.customer_confirmed:
@@ -181,6 +183,8 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         {"type": "input", "block_id": "customer", "label": text("Customer"), "element": customer_element,
          "optional": True, "hint": text("Leave empty when the expense is for no customer")},
         text_input("note", "Note", view.note if view else None, optional=True, multiline=True),
+        text_input("project", "Project", view.project if view else None, optional=True,
+                   hint="Optional: the project this expense is booked to"),
         text_input("distance", "Distance (mileage claims)",
                    f"{view.distance.normalize():f}" if view and view.distance is not None else None, optional=True,
                    hint="Only for mileage: the distance driven; the total comes from the policy's rate"),

@@ -104,6 +104,7 @@ class ExpenseView:
     has_receipt: bool = False
     status_detail: str | None = None
     distance: Decimal | None = None  # mileage claims
+    project: str | None = None
 
     @property
     def ref(self) -> str:
