@@ -75,6 +75,7 @@ class SlackDriver:
         timeout: float = 30.0,
         verification_token: str = "devslack-verification-token",
         echo_bot_messages: bool = False,
+        max_connections: int = 100,
     ) -> None:
         base = app_url.rstrip("/")
         self.url = base if base.endswith(path) else base + path
@@ -84,7 +85,8 @@ class SlackDriver:
         self.signature_mode: SignatureMode = "valid"
         self.last_event_id: str | None = None
         self._timeout = timeout
-        self._client = httpx.Client(timeout=timeout)
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._client = httpx.Client(timeout=timeout, limits=limits)
         self._event_ids: dict[str, tuple[str, int]] = {}
         self._event_lock = threading.Lock()
         self.echo_responses: list[httpx.Response] = []
