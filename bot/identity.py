@@ -8,7 +8,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.context import AppContext
 from storage.models import SlackUser, utcnow
@@ -34,6 +34,8 @@ def _cached(ctx: AppContext, *, user_id: str | None = None, email: str | None = 
 def _store(ctx: AppContext, user_id: str, email: str | None, name: str | None, dm: str | None = None) -> None:
     try:
         _write(ctx, user_id, email, name, dm)
+    except IntegrityError:  # another request stored the same person a moment ago
+        log.debug("identity of %s stored concurrently", user_id)
     except DBAPIError as exc:  # a cache: the next lookup asks Slack again
         log.warning("identity cache not updated: %s", type(exc.orig).__name__)
 
