@@ -327,11 +327,3 @@ async def send_digest(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any
 
     await asyncio.to_thread(save)
     return {"messages": posted}
-
-
-@sender("home")
-async def send_home(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
-    from bot.home import publish_home
-
-    await publish_home(ctx, str(payload["user_id"]))
-    return None

@@ -15,7 +15,6 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -658,13 +657,6 @@ async def create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str = 
             log.info("receipt from modal not stored: %s", exc.user_message)
     await deliver_pending(ctx)
     return expense_id
-
-
-def amount_or_none(text: str | None) -> Decimal | None:
-    try:
-        return parse_amount(text) if text else None
-    except MoneyError:
-        return None
 
 
 def stale_reading(ctx: AppContext, older_than: dt.timedelta) -> list[int]:

@@ -232,12 +232,6 @@ async def mark_paid(ctx: AppContext, batch_id: int, user_id: str) -> str:
     return message
 
 
-def open_batches(session: Session) -> int:
-    return int(
-        session.scalar(select(func.count()).select_from(PayoutBatch).where(PayoutBatch.status == "open")) or 0
-    )
-
-
 def due_slot(now: dt.datetime, cron: str, tz_name: str) -> str | None:
     """The schedule slot that has come due in the last minute (``None`` when none has)."""
     from zoneinfo import ZoneInfo
