@@ -46,7 +46,19 @@ class FileBacked(Generic[T]):
         self._lock = threading.Lock()
         self.error: str | None = None
 
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
     def get(self) -> T:
+        return self._read(force=False)
+
+    def reload(self) -> tuple[T, str | None]:
+        """Read the file now, changed or not: the value in force and the error (previous value kept)."""
+        value = self._read(force=True)
+        return value, self.error
+
+    def _read(self, *, force: bool) -> T:
         if self._path is None:
             return self._value
         try:
@@ -55,13 +67,20 @@ class FileBacked(Generic[T]):
             self.error = f"{self._path}: {exc.strerror}"
             return self._value
         with self._lock:
-            if mtime != self._mtime:
+            if force or mtime != self._mtime:
                 try:
-                    self._value = self._parse(self._path.read_text(encoding="utf-8-sig"), self._path.name)
+                    text = self._path.read_text(encoding="utf-8-sig")
+                    self._value = self._parse(text, self._path.name)
                     self.error = None
+                except UnicodeDecodeError:
+                    self.error = f"{self._path.name}: is not UTF-8 text"
+                    log.error("could not load %s: not UTF-8 text", self._path)
                 except (DirectoryError, PolicyError, ValueError) as exc:
                     self.error = str(exc)
                     log.error("could not load %s: %s", self._path, exc)
+                except OSError as exc:
+                    self.error = f"{self._path}: {exc.strerror}"
+                    log.error("could not read %s: %s", self._path, exc)
                 self._mtime = mtime
             return self._value
 

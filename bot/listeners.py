@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import approvals, delegation, expenses, identity, payouts
+from bot import approvals, delegation, expenses, identity, payouts, policy_admin
 from bot.blocks.approvals import (
     APPROVE,
     MORE,
@@ -310,9 +310,14 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 channel=body["channel_id"], user=body["user_id"], text=answer.text
             )
             return
+        if policy_admin.is_policy_command(text):
+            await ack()
+            reply = await policy_admin.handle_command(ctx, body["user_id"], text)
+            await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=reply.text)
+            return
         if text.lower() in {"help", "?"}:
             await ack("Send me a receipt photo or PDF in a direct message, or use `/expense` to type one in. "
-                      "Your expenses and approvals are on my Home tab.")  # fmt: skip
+                      "Your expenses and approvals are on my Home tab. `/expense policy` shows the expense policy.")  # fmt: skip
             return
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=build_expense_modal(

@@ -780,3 +780,55 @@ def summary(policy: Policy) -> str:
     if policy.prohibited_merchants:
         parts.append(f"{len(policy.prohibited_merchants)} prohibited merchants")
     return ", ".join(parts)
+
+
+def overview(policy: Policy) -> list[str]:
+    """The policy in force in a few lines for people (``/expense policy``): currency, limits,
+    thresholds and who approves."""
+    cur = policy.company_currency
+    lines = [f"Company currency: {cur}. Claims in other currencies are converted on the day of the expense."]
+    lines.append(
+        f"Receipts are required above {policy.money(policy.receipt_required_above)}; "
+        f"expenses older than {policy.max_age_days} days cannot be claimed."
+    )
+    limits: list[str] = []
+    for key, rule in policy.categories.items():
+        if policy.is_prohibited_category(key):
+            continue
+        parts: list[str] = []
+        if rule.limit is not None:
+            parts.append(f"{policy.money(rule.limit)} per expense")
+        if rule.daily_limit is not None:
+            parts.append(f"{policy.money(rule.daily_limit)} per day")
+        if rule.rate_per_unit is not None:
+            parts.append(f"{policy.money(rule.rate_per_unit)} per {rule.unit or 'km'}")
+        if parts:
+            limits.append(f"{policy.label_of(key)} {' and '.join(parts)}")
+    lines.append("Limits: " + ("; ".join(limits) if limits else "none") + ".")
+    if policy.auto_approve_below is not None:
+        never = [policy.label_of(k) for k, rule in policy.categories.items() if not rule.auto_approve]
+        exception = f" (never for {', '.join(never)})" if never else ""
+        lines.append(
+            f"Approved by policy: claims below {policy.money(policy.auto_approve_below)} with no "
+            f"findings{exception}."
+        )
+    else:
+        lines.append("Approved by policy: none; every claim goes to a person.")
+    route = ["manager"]
+    for level in policy.approval_levels:
+        approver = (
+            "manager's manager" if level.approver is LevelApprover.MANAGER_OF_MANAGER else "department head"
+        )
+        route.append(f"above {policy.money(level.above)}: {approver}")
+    route.append("finance")
+    lines.append("Approval route: " + " → ".join(route) + ".")
+    prohibited = [policy.label_of(k) for k in policy.categories if policy.is_prohibited_category(k)]
+    prohibited += [c for c in policy.prohibited_categories if category_key(c) not in policy.categories]
+    if prohibited or policy.prohibited_merchants:
+        what = []
+        if prohibited:
+            what.append(f"categories {', '.join(prohibited)}")
+        if policy.prohibited_merchants:
+            what.append(f"merchants matching {', '.join(policy.prohibited_merchants)}")
+        lines.append("Never reimbursed: " + "; ".join(what) + ".")
+    return lines
