@@ -1,0 +1,101 @@
+"""The approval policy seen from Slack: multi-level routes, approval by policy, budget warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support import EMPLOYEE, FINANCE, MANAGER, Harness, cafe_receipt, running_app
+
+BOSS = "U_BOSS"  # the manager's manager in the harness directory
+
+POLICY = """company_currency: USD
+auto_approve_below: 25.00
+approval_levels:
+  - above: 100.00
+    approver: manager_of_manager
+  - above: 5000.00
+    approver: department_head
+"""
+
+
+def last_weekday() -> str:
+    """A recent working day as the receipt prints it (weekend expenses are flagged)."""
+    day = dt.date.today() - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day.strftime("%d/%m/%Y")
+
+
+def texts(message: Any) -> str:
+    return " ".join([message.text or "", *(str(block) for block in message.blocks)])
+
+
+def requests_for(app: Harness, user: str) -> list[Any]:
+    return [m for m in app.slack.dm_messages(user) if any("Approve" in str(b) for b in m.buttons())]
+
+
+def policy_app(tmp_path: Path, sqlite_url: str, policy: str = POLICY) -> Any:
+    policy_file = tmp_path / "policy.yml"
+    policy_file.write_text(policy)
+    return running_app(
+        tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_POLICY_FILE": str(policy_file)}
+    )
+
+
+def test_above_the_first_threshold_goes_manager_then_their_manager_then_finance(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with policy_app(tmp_path, sqlite_url) as app:
+        app.upload(EMPLOYEE, cafe_receipt("150.00", date=last_weekday()), note="taxi to the airport")
+        card = app.wait_card(EMPLOYEE)
+        assert "150.00" in texts(card)
+        app.driver.click(EMPLOYEE, card, "Submit")
+
+        first = app.wait_card(MANAGER, contains="Approve")
+        assert "manager" in texts(first)
+        time.sleep(1.0)  # nothing else goes out before the manager decides
+        assert requests_for(app, BOSS) == [] and requests_for(app, FINANCE) == []
+        app.driver.click(MANAGER, first, "Approve")
+        told = app.wait_dm(EMPLOYEE, "It now waits for manager's manager")
+        assert f"was approved by <@{MANAGER}> (manager)" in told.text
+
+        second = app.wait_card(BOSS, contains="Approve")
+        assert "above 100.00 USD: manager's manager" in texts(second)
+        time.sleep(1.0)
+        assert requests_for(app, FINANCE) == []
+        app.driver.click(BOSS, second, "Approve")
+        told = app.wait_dm(EMPLOYEE, "It now waits for finance")
+        assert f"was approved by <@{BOSS}> (manager's manager)" in told.text
+
+        third = app.wait_card(FINANCE, contains="Approve")
+        app.driver.click(FINANCE, third, "Approve")
+        told = app.wait_dm(EMPLOYEE, "It now waits for payout")
+        assert f"was approved by <@{FINANCE}> (finance)" in told.text
+        # one request each, and none is left with buttons after its decision
+        for user in (MANAGER, BOSS, FINANCE):
+            app.slack.wait_until(lambda u=user: requests_for(app, u) == [], timeout=15, what=f"{user} closed")
+        out = app.cli("policy", "explain", "EXP-1").stdout
+        assert "route: manager (mgr@example.com) → manager's manager (boss@example.com) → finance" in out
+
+
+def test_a_small_clean_claim_is_approved_by_policy_and_no_one_is_asked(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    with policy_app(tmp_path, sqlite_url) as app:
+        app.upload(EMPLOYEE, cafe_receipt("12.00", date=last_weekday()), note="lunch")
+        app.driver.click(EMPLOYEE, app.wait_card(EMPLOYEE), "Submit")
+        told = app.wait_dm(EMPLOYEE, "was approved by policy")
+        assert "(auto_approve_below 25.00 USD)" in told.text and "12.00 USD" in told.text
+        rule = "Approved by policy (auto_approve_below 25.00 USD)"
+        app.slack.wait_until(
+            lambda: any(rule in texts(m) for m in app.slack.dm_messages(EMPLOYEE)),
+            timeout=15,
+            what="the card names the rule",
+        )
+        time.sleep(1.0)
+        for approver in (MANAGER, BOSS, FINANCE):
+            assert requests_for(app, approver) == []
+            assert app.slack.dm_messages(approver) == []
