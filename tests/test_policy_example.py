@@ -48,6 +48,7 @@ def test_every_setting_of_the_example_is_documented(example: Policy) -> None:
         *type(example.reminders).model_fields,
         *type(example.anomalies).model_fields,
         *type(example.approval_levels[0]).model_fields,
+        *type(example.budgets[0]).model_fields,
     }
     missing = sorted(name for name in top | nested if f"`{name}`" not in docs)
     assert missing == []

@@ -175,6 +175,73 @@ class CustomerRule(_Strict):
     billable: bool = True
 
 
+BudgetPeriod = Literal["month", "quarter", "year"]
+BUDGET_SCOPES = ("department", "customer", "project")
+
+
+class Budget(_Strict):
+    """Most a department, a customer or a project may spend per period, in the company currency.
+
+    Exactly one of ``department``, ``customer`` or ``project`` is set. Going over a budget never
+    refuses a claim: approvers are warned (see :mod:`workflows.budgets`).
+    """
+
+    department: str | None = None
+    """A department as written in the directory (case is ignored)."""
+    customer: str | None = None
+    """A customer's name, CRM id or alias (case is ignored)."""
+    project: str | None = None
+    """A project as typed on expenses (case is ignored)."""
+    period: BudgetPeriod
+    """``month``, ``quarter`` or ``year`` (calendar), taken from the date of the expense."""
+    amount: Amount
+    label: str | None = None
+    """Name shown to people, e.g. "Sales team"; by default the department, customer or project."""
+
+    @field_validator("department", "customer", "project", "label", mode="after")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not " ".join(value.split()):
+            raise ValueError("must not be empty")
+        return " ".join(value.split()) if value is not None else None
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Budget:
+        scopes = [name for name in BUDGET_SCOPES if getattr(self, name) is not None]
+        if len(scopes) != 1:
+            found = f" (found {' and '.join(scopes)})" if scopes else ""
+            raise ValueError(f"a budget needs exactly one of department, customer or project{found}")
+        if self.amount <= 0:
+            raise ValueError(f"the budget amount must be more than zero (got {self.amount})")
+        return self
+
+    @property
+    def scope(self) -> str:
+        """``department``, ``customer`` or ``project``."""
+        return next(name for name in BUDGET_SCOPES if getattr(self, name) is not None)
+
+    @property
+    def name(self) -> str:
+        value = getattr(self, self.scope)
+        assert isinstance(value, str)
+        return value
+
+    @property
+    def key(self) -> str:
+        """The name folded for comparison (case and spacing ignored)."""
+        return budget_key(self.name)
+
+    @property
+    def display(self) -> str:
+        if self.label:
+            return self.label
+        return self.name[:1].upper() + self.name[1:]
+
+
+def budget_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
 class Policy(_Strict):
     company_currency: str
     categories: dict[str, CategoryRule] = Field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
@@ -188,6 +255,7 @@ class Policy(_Strict):
     customers: dict[str, CustomerRule] = Field(default_factory=dict)
     reminders: Reminders = Field(default_factory=Reminders)
     anomalies: Anomalies = Field(default_factory=Anomalies)
+    budgets: list[Budget] = Field(default_factory=list)
 
     @field_validator("company_currency", mode="before")
     @classmethod
@@ -226,6 +294,20 @@ class Policy(_Strict):
                 raise ValueError(
                     f"approval levels must go up in amount: {after.above} comes after {before.above}"
                 )
+        return value
+
+    @field_validator("budgets", mode="after")
+    @classmethod
+    def _one_budget_each(cls, value: list[Budget]) -> list[Budget]:
+        seen: dict[tuple[str, str, str], int] = {}
+        for index, budget in enumerate(value):
+            what = (budget.scope, budget.key, budget.period)
+            if what in seen:
+                raise ValueError(
+                    f"entry {index + 1} repeats entry {seen[what] + 1}: two {budget.period}ly budgets "
+                    f"for {budget.scope} '{budget.name}'"
+                )
+            seen[what] = index
         return value
 
     # helpers ---------------------------------------------------------------------------
@@ -346,7 +428,9 @@ def load_policy(text: str, source: str = "policy.yml") -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as err:
-        first = err.errors(include_url=False)[0]
+        errors = err.errors(include_url=False)
+        # an unknown setting explains a "missing" one next to it (a typo), so it is reported first
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc: _Path = tuple(first["loc"])
         line = _line_for(loc, lines)
         dotted = _dotted(loc)
@@ -779,6 +863,8 @@ def summary(policy: Policy) -> str:
         parts.append("no auto-approval")
     if policy.prohibited_merchants:
         parts.append(f"{len(policy.prohibited_merchants)} prohibited merchants")
+    if policy.budgets:
+        parts.append(f"{len(policy.budgets)} budget{'s' if len(policy.budgets) > 1 else ''}")
     return ", ".join(parts)
 
 
@@ -831,4 +917,7 @@ def overview(policy: Policy) -> list[str]:
         if policy.prohibited_merchants:
             what.append(f"merchants matching {', '.join(policy.prohibited_merchants)}")
         lines.append("Never reimbursed: " + "; ".join(what) + ".")
+    if policy.budgets:
+        budgets = [f"{b.display} ({b.scope}) {policy.money(b.amount)} a {b.period}" for b in policy.budgets]
+        lines.append("Budgets (approvers are warned from 90%): " + "; ".join(budgets) + ".")
     return lines

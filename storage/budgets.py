@@ -1,0 +1,102 @@
+"""What was already spent against budgets: one aggregate query, summed in SQL.
+
+For each budget that covers a claim, the claims of the same department, customer or project in
+the budget's period (from the expense date) are summed by currency, by day for currencies other
+than the company's (so each is converted with its day's rate, as limits are), and by state:
+approved or paid, and still pending approval. The claim itself is left out. The budgets' selects
+are put together with ``UNION ALL`` and run as one statement; Python only reads the grouped sums.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, Integer, Select, case, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from storage.models import Customer, CustomerAlias, Expense, ExpenseProject
+from workflows.budgets import Spent, period_of
+from workflows.expenses import Status
+from workflows.money import Money
+from workflows.policy import Budget
+
+COUNTED = (Status.APPROVED.value, Status.PAID.value)
+PENDING = Status.PENDING.value
+AMOUNT = func.coalesce(Expense.approved_amount, Expense.amount)
+
+
+def spent_against(
+    session: Session,
+    budgets: Sequence[Budget],
+    *,
+    day: dt.date,
+    company_currency: str,
+    department_members: Mapping[str, Sequence[str]],
+    exclude_expense: int | None = None,
+) -> list[Spent]:
+    """Already-summed spend for ``budgets`` in their period around ``day``.
+
+    ``department_members`` gives, for each department budget's key, the emails of the people
+    the directory puts in that department.
+    """
+    parts: list[Select[Any]] = []
+    for index, budget in enumerate(budgets):
+        scope = _scope(budget, department_members)
+        if scope is None:
+            continue
+        period = period_of(budget.period, day)
+        bucket = case((Expense.status == PENDING, 1), else_=0)
+        group_day = case(
+            (Expense.currency == company_currency, literal(period.start, Date)), else_=Expense.spent_on
+        )
+        stmt = (
+            select(literal(index, Integer).label("budget"), Expense.currency.label("currency"),
+                   group_day.label("day"), bucket.label("pending"), func.sum(AMOUNT).label("total"))
+            .where(Expense.status.in_((*COUNTED, PENDING)), Expense.spent_on >= period.start,
+                   Expense.spent_on <= period.end, Expense.currency.is_not(None), Expense.amount.is_not(None),
+                   scope)
+            .group_by(Expense.currency, group_day, bucket)
+        )  # fmt: skip
+        if budget.scope == "project":
+            stmt = stmt.join(ExpenseProject, ExpenseProject.expense_id == Expense.id)
+        if exclude_expense is not None:
+            stmt = stmt.where(Expense.id != exclude_expense)
+        parts.append(stmt)
+    if not parts:
+        return []
+    statement = union_all(*parts) if len(parts) > 1 else parts[0]
+    spent: list[Spent] = []
+    for index, currency, group_day, pending, total in session.execute(statement):
+        budget = budgets[int(index)]
+        when = group_day if isinstance(group_day, dt.date) else dt.date.fromisoformat(str(group_day)[:10])
+        amount = total if isinstance(total, Decimal) else Decimal(str(total))
+        spent.append(Spent(budget.scope, budget.name, when, Money(amount, currency), pending=bool(pending)))
+    return spent
+
+
+def _scope(budget: Budget, department_members: Mapping[str, Sequence[str]]) -> Any:
+    """The WHERE condition selecting the budget's claims; None when nothing can match."""
+    key = budget.key
+    if budget.scope == "department":
+        emails = [email.lower() for email in department_members.get(key, ())]
+        return Expense.employee_email.in_(emails) if emails else None
+    if budget.scope == "customer":
+        by_name = select(Customer.id).where(
+            or_(func.lower(Customer.name) == key, func.lower(Customer.external_id) == key)
+        )
+        by_alias = select(CustomerAlias.customer_id).where(func.lower(CustomerAlias.alias) == key)
+        return Expense.customer_id.in_(by_name.union(by_alias))  # fmt: skip
+    return func.lower(ExpenseProject.project) == key
+
+
+def customer_names(session: Session, customer_id: int | None) -> frozenset[str]:
+    """Every name a customer goes by (name, CRM id, aliases), for matching customer budgets."""
+    if customer_id is None:
+        return frozenset()
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return frozenset()
+    return frozenset({customer.name, customer.external_id, *(alias.alias for alias in customer.aliases)})
