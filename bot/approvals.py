@@ -7,6 +7,7 @@ clicks, on one process or many, give exactly one decision and one notification.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import identity
 from bot.blocks.common import format_money, format_time
+from bot.budgets import budget_warnings
 from bot.context import AppContext
 from bot.delegation import with_delegations
 from bot.delivery import deliver_pending
@@ -94,15 +96,17 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             return f"{ref} cannot be submitted: " + " ".join(v.message for v in route.blocking)
         before = audit.expense_snapshot(expense)
         expense.employee_email = email
+        route = dataclasses.replace(
+            route, budgets=tuple(budget_warnings(session, ctx.policy, directory, expense, today))
+        )
         expense.round += 1
         expense.submitted_at = utcnow()
         expense.route = route_to_json(route)
         state = dict(expense.ocr or {})
-        state["warnings"] = (
-            [w for w in state.get("warnings", []) if w]
-            + [v.message for v in route.violations]
-            + [f.message for f in flags]
-        )
+        earlier = set(state.get("policy_warnings", []))  # from an earlier submission: replaced
+        findings = [v.message for v in route.violations] + [f.message for f in flags]
+        state["policy_warnings"] = findings
+        state["warnings"] = [w for w in state.get("warnings", []) if w and w not in earlier] + findings
         if route.auto_approved_rule is not None:
             expense.status = Status.APPROVED
             expense.approved_at = utcnow()
@@ -111,7 +115,7 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             expense.ocr = state
             audit.record(session, actor=f"policy:{route.auto_approved_rule}", action="expense.auto_approved",
                          entity="expense", entity_id=expense.id, before=before,
-                         after=audit.expense_snapshot(expense), detail="; ".join(route.trace))  # fmt: skip
+                         after=audit.expense_snapshot(expense), detail="; ".join(route.trace + route.budgets))  # fmt: skip
             outbox.add(session, "dm", {"user_id": expense.employee_id,
                                        "text": f":white_check_mark: {ref} ({format_money(expense.amount, expense.currency)}) "
                                                f"was approved by policy ({route.auto_approved_rule}); it now waits for payout."},
@@ -130,7 +134,7 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             expense.ocr = state
             session.flush()
             audit.record(session, actor=user_id, action="expense.submitted", entity="expense", entity_id=expense.id,
-                         before=before, after=audit.expense_snapshot(expense), detail="; ".join(route.trace))  # fmt: skip
+                         before=before, after=audit.expense_snapshot(expense), detail="; ".join(route.trace + route.budgets))  # fmt: skip
             task_id = session.scalar(
                 select(ApprovalTask.id).where(ApprovalTask.expense_id == expense.id,
                                               ApprovalTask.round == expense.round, ApprovalTask.step == 0)

@@ -209,6 +209,8 @@ def explain(expense_ref: str) -> None:
                 click.echo(
                     f"{'blocking' if violation.blocking else 'finding'} {violation.rule}: {violation.message}"
                 )
+            for warning in route.budgets:
+                click.echo(f"budget warning: {warning}")
             click.echo("trace:")
             for line in route.trace:
                 click.echo(f"  {line}")

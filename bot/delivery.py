@@ -204,6 +204,17 @@ def _task_bundle(
         return task, expense_view(exp), messages, exp.receipt_id
 
 
+def _budget_lines(ctx: AppContext, task: ApprovalTask) -> list[str]:
+    """The claim's budgets as they stand now (spend approved since it was submitted counts)."""
+    from bot.budgets import budget_warnings
+
+    with ctx.db() as session:
+        exp = session.get(Expense, task.expense_id)
+        if exp is None:
+            return []
+        return budget_warnings(session, ctx.policy, ctx.directory, exp, dt.date.today())
+
+
 def _with_delegates(ctx: AppContext, approvers: list[str]) -> list[str]:
     """The approvers and, for those away, the delegate acting for them today."""
     from bot.delegation import with_delegations
@@ -226,8 +237,9 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
     if task.status != "pending":
         return {"skipped": f"task is {task.status}"}
     already = {channel for channel, _ in existing}
+    budgets = await asyncio.to_thread(_budget_lines, ctx, task)
     blocks = build_approval_request(view, step_label=StepKind(task.kind).label, step_reason=task.reason,
-                                    task_id=task_id)  # fmt: skip
+                                    task_id=task_id, budget_warnings=budgets)  # fmt: skip
     text = f"Approval needed: {view.ref} from <@{view.employee_id}>, {view.total_text}"
     targets: list[str] = []
     if task.kind == StepKind.FINANCE and ctx.settings.finance_channel:

@@ -99,3 +99,39 @@ def test_a_small_clean_claim_is_approved_by_policy_and_no_one_is_asked(
         for approver in (MANAGER, BOSS, FINANCE):
             assert requests_for(app, approver) == []
             assert app.slack.dm_messages(approver) == []
+
+
+def test_approvers_are_warned_when_a_claim_takes_the_department_over_its_budget(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    budget = "company_currency: USD\napproval_levels: []\nbudgets:\n  - department: sales\n    period: month\n    amount: 100\n"
+    day = last_weekday()
+    month = dt.datetime.strptime(day, "%d/%m/%Y").strftime("%b %Y")
+    with policy_app(tmp_path, sqlite_url, budget) as app:
+        # a first claim of the sales department is approved: 60.00 of the 100.00 budget
+        app.upload(EMPLOYEE, cafe_receipt("60.00", date=day), note="lunch")
+        app.driver.click(EMPLOYEE, app.wait_card(EMPLOYEE), "Submit")
+        first = app.wait_card(MANAGER, contains="Approve")
+        assert "budget" not in texts(first)  # 60% of it: nothing to say
+        app.driver.click(MANAGER, first, "Approve")
+        app.driver.click(FINANCE, app.wait_card(FINANCE, contains="Approve"), "Approve")
+        app.wait_dm(EMPLOYEE, "It now waits for payout")
+
+        # a second one of 50.00 would take it to 110%: each approver sees it, nothing is blocked
+        app.upload(EMPLOYEE, cafe_receipt("50.00", date=day), note="lunch")
+        app.driver.click(EMPLOYEE, app.wait_card(EMPLOYEE), "Submit")
+        warning = (
+            f":warning: Sales budget for {month}: 60.00 of 100.00 USD approved; this claim (50.00 USD) "
+            "would take it to 110.00 (110%)."
+        )
+        app.slack.wait_until(lambda: len(requests_for(app, MANAGER)) == 1, timeout=40, what="second request")
+        second = requests_for(app, MANAGER)[0]
+        assert warning in texts(second)
+        app.driver.click(MANAGER, second, "Approve")
+        app.slack.wait_until(lambda: len(requests_for(app, FINANCE)) == 1, timeout=40, what="finance request")
+        assert warning in texts(requests_for(app, FINANCE)[0])
+        employee_dms = " ".join(texts(m) for m in app.slack.dm_messages(EMPLOYEE))
+        assert "budget" not in employee_dms  # budgets are for approvers
+
+        out = app.cli("policy", "explain", "EXP-2").stdout
+        assert f"budget warning: Sales budget for {month}: 60.00 of 100.00 USD approved" in out

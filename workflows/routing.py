@@ -66,6 +66,8 @@ class Route:
     """The claim in the company currency (None when the route was refused before conversion)."""
     flags: tuple[Flag, ...] = ()
     """Anomaly flags shown to approvers (see :mod:`workflows.policy_anomalies`)."""
+    budgets: tuple[str, ...] = ()
+    """Budget warnings when the claim was submitted (see :mod:`workflows.budgets`); never blocking."""
 
     @property
     def refused(self) -> bool:
@@ -109,6 +111,7 @@ def route_to_json(route: Route) -> dict[str, Any]:
         if route.amount
         else None,
         "flags": [{"rule": f.rule, "message": f.message} for f in route.flags],
+        "budgets": list(route.budgets),
     }
 
 
@@ -127,6 +130,7 @@ def route_from_json(data: dict[str, Any]) -> Route:
         trace=tuple(str(line) for line in data.get("trace", [])),
         amount=Money(Decimal(amount["amount"]), amount["currency"]) if amount else None,
         flags=tuple(Flag(str(f["rule"]), str(f["message"])) for f in data.get("flags", [])),
+        budgets=tuple(str(message) for message in data.get("budgets", [])),
     )
 
 

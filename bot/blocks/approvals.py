@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.blocks.common import (
@@ -26,7 +27,8 @@ PARTIAL_VIEW = "approval_partial_view"
 
 
 def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: str | None,
-                           task_id: int, trace: list[str] | None = None) -> list[Block]:  # fmt: skip
+                           task_id: int, trace: list[str] | None = None,
+                           budget_warnings: Sequence[str] = ()) -> list[Block]:  # fmt: skip
     """What an approver sees: the expense, why it reached them, and the three decisions."""
     value = str(task_id)
     customer = escape(view.customer.name) if view.customer else "none"
@@ -49,6 +51,8 @@ def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: s
         blocks.append(context(f"Note: {escape(view.note)}"))
     for warning in view.warnings:
         blocks.append(section(f":warning: {warning}"))
+    for warning in budget_warnings:
+        blocks.append(section(f":warning: {escape(warning)}"))
     if step_reason:
         blocks.append(context(f"Why you: {escape(step_reason)}"))
     blocks.append(
