@@ -6,8 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from storage.budgets import customer_names, spent_against
-from storage.fx import rate_lookup
+from storage.budgets import customer_names, rates_for, spent_against
 from storage.models import Expense
 from workflows.budgets import BudgetClaim, budgets_for, evaluate_budgets
 from workflows.directory import Directory
@@ -39,8 +38,10 @@ def budget_warnings(session: Session, policy: Policy, directory: Directory, expe
     }
     spent = spent_against(session, budgets, day=claim.day, company_currency=policy.company_currency,
                           department_members=members, exclude_expense=expense.id)  # fmt: skip
+    pairs = [(claim.amount.currency, claim.day), *((item.amount.currency, item.day) for item in spent)]
+    rates = rates_for(session, pairs, policy.company_currency)
     try:
-        findings = evaluate_budgets(policy, claim, spent, rates=rate_lookup(session), budgets=budgets)
+        findings = evaluate_budgets(policy, claim, spent, rates=rates, budgets=budgets)
     except (MissingRate, MoneyError) as exc:
         names = ", ".join(budget.display for budget in budgets)
         return [f"The budget ({names}) could not be checked: {exc}"]

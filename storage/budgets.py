@@ -9,17 +9,21 @@ are put together with ``UNION ALL`` and run as one statement; Python only reads 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Date, Integer, Select, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from storage.models import Customer, CustomerAlias, Expense, ExpenseProject
+from storage.fx import MAX_AGE_DAYS
+from storage.models import Customer, CustomerAlias, Expense, ExpenseProject, FxRate
 from workflows.budgets import Spent, period_of
 from workflows.expenses import Status
+from workflows.fx import RateLookup
 from workflows.money import Money
 from workflows.policy import Budget
 
@@ -100,3 +104,40 @@ def customer_names(session: Session, customer_id: int | None) -> frozenset[str]:
     if customer is None:
         return frozenset()
     return frozenset({customer.name, customer.external_id, *(alias.alias for alias in customer.aliases)})
+
+
+def rates_for(
+    session: Session, amounts: Iterable[tuple[str, dt.date]], to: str, max_age_days: int = MAX_AGE_DAYS
+) -> RateLookup:
+    """A rate lookup for converting ``(currency, day)`` pairs into ``to``, loaded in one query.
+
+    It answers as :func:`storage.fx.rate_lookup` does (the newest rate on or before the day, at
+    most ``max_age_days`` old), without a query per day: a year of spend in four currencies is
+    about a thousand days to convert.
+    """
+    wanted = [(currency.upper(), day) for currency, day in amounts if currency.upper() != to.upper()]
+    if not wanted:
+        return lambda base, quote, day: None
+    currencies = sorted({currency for currency, _ in wanted})
+    first = min(day for _, day in wanted) - dt.timedelta(days=max_age_days)
+    last = max(day for _, day in wanted)
+    rows = session.execute(
+        select(FxRate.base, FxRate.quote, FxRate.day, FxRate.rate)
+        .where(or_(FxRate.base.in_(currencies), FxRate.quote.in_(currencies)), FxRate.day >= first,
+               FxRate.day <= last)
+        .order_by(FxRate.day)
+    ).all()  # fmt: skip
+    days: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
+    values: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for base, quote, day, rate in rows:
+        days[(base, quote)].append(day)
+        values[(base, quote)].append(rate)
+
+    def lookup(base: str, quote: str, day: dt.date) -> Decimal | None:
+        pair = (base.upper(), quote.upper())
+        index = bisect.bisect_right(days.get(pair, []), day) - 1
+        if index < 0 or days[pair][index] < day - dt.timedelta(days=max_age_days):
+            return None
+        return values[pair][index]
+
+    return lookup

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.budgets import customer_names, spent_against
+from storage.budgets import customer_names, rates_for, spent_against
 from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from storage.fx import rate_lookup
 from storage.models import CustomerAlias, ExpenseProject, FxRate
@@ -89,7 +89,18 @@ def test_spend_is_summed_by_scope_period_currency_and_state(factory: sessionmake
             event.remove(bind, "before_cursor_execute", count)
         assert len(statements) == 1  # one aggregate statement for all three budgets
 
-        findings = evaluate_budgets(POLICY, claim, spent, rates=rate_lookup(session))
+        pairs = [(item.amount.currency, item.day) for item in spent]
+        assert ("EUR", dt.date(2026, 11, 20)) in pairs  # other currencies by day, for the day's rate
+        rates = rates_for(session, pairs, "USD")
+        for day in (
+            dt.date(2026, 11, 19),
+            dt.date(2026, 11, 20),
+            dt.date(2026, 11, 26),
+            dt.date(2026, 11, 27),
+        ):
+            assert rates("EUR", "USD", day) == rate_lookup(session)("EUR", "USD", day), day  # same answers
+        assert rates("EUR", "USD", dt.date(2026, 11, 27)) is None  # more than 7 days old
+        findings = evaluate_budgets(POLICY, claim, spent, rates=rates)
     by_scope = {f.budget.scope: f for f in findings}
     sales = by_scope["department"]
     assert sales.rule == OVER_BUDGET
