@@ -135,3 +135,26 @@ def test_approvers_are_warned_when_a_claim_takes_the_department_over_its_budget(
 
         out = app.cli("policy", "explain", "EXP-2").stdout
         assert f"budget warning: Sales budget for {month}: 60.00 of 100.00 USD approved" in out
+
+
+def test_a_claim_sent_back_and_submitted_again_shows_its_findings_once(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from bot.devslack import text_input
+
+    with policy_app(tmp_path, sqlite_url) as app:
+        app.upload(EMPLOYEE, cafe_receipt("90.00", date=last_weekday()), note="lunch")
+        app.driver.click(EMPLOYEE, app.wait_card(EMPLOYEE), "Submit")
+        request = app.wait_card(MANAGER, contains="Approve")
+        finding = "Meals are limited to 75.00 USD per expense; this one is 90.00 USD."
+        assert texts(request).count(finding) == 1
+        app.driver.click(MANAGER, request, "Ask for changes")
+        view = app.wait_view(MANAGER, "approval_reason_view")
+        app.driver.submit_view(MANAGER, view, {"reason": {"reason": text_input("Which client was it?")}})
+        app.wait_dm(EMPLOYEE, "asked for changes")
+
+        app.driver.click(EMPLOYEE, app.wait_card(EMPLOYEE), "Submit")
+        app.slack.wait_until(lambda: len(requests_for(app, MANAGER)) == 1, timeout=40, what="second request")
+        again = requests_for(app, MANAGER)[0]
+        assert again.ts != request.ts
+        assert texts(again).count(finding) == 1

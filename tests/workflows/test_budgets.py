@@ -194,3 +194,13 @@ def test_bad_budget_entries_name_the_line(entry: str, error: str) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(f"budgets:\n{entry}\ncompany_currency: USD\n", source="policy.yml")
     assert f"policy.yml {error}" in str(caught.value)
+
+
+def test_the_policy_summary_lists_the_budgets() -> None:
+    from workflows.policy import overview, summary
+
+    assert overview(POLICY)[-1] == (
+        "Budgets (approvers are warned from 90%): Sales (department) 20,000.00 USD a month; "
+        "Acme Corp (customer) 5,000.00 USD a quarter; Project Apollo (project) 100,000.00 USD a year."
+    )
+    assert summary(POLICY).endswith("3 budgets")
