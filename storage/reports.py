@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
+    DateTime,
     Numeric,
     String,
     and_,
@@ -136,7 +137,7 @@ def _month_start(session: Session, column: Any) -> ColumnElement[Any]:
     """The month of a date, to group and join on: its first day on PostgreSQL (``date_trunc``;
     ``EXTRACT`` computes in NUMERIC and cost a third of the report), ``YYYY-MM`` on SQLite."""
     if _postgres(session):
-        return cast(func.date_trunc("month", column), Date)
+        return cast(func.date_trunc("month", cast(column, DateTime)), Date)  # timestamp: no time zone work
     return func.strftime("%Y-%m", column)
 
 
