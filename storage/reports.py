@@ -269,7 +269,7 @@ def _totals_in_sql(
     )  # fmt: skip
     per_key: list[KeyTotals] = []
     per_month: list[MonthTotals] = []
-    for k, cur, m, flags, n, a, conv, before_last, last, unrated in session.connection().execute(stmt):
+    for k, cur, m, flags, n, a, conv, before_last, last, unrated in session.connection().execute(stmt).all():
         if flags == 0b01:  # (key, currency)
             per_key.append((k, cur, int(n), a, conv or ZERO, before_last or ZERO, last or ZERO))
         else:  # (currency, month)
@@ -286,7 +286,7 @@ def _totals_in_python(
     monthly: dict[tuple[str, str], list[Any]] = {}
     with localcontext() as ctx:
         ctx.prec = 60  # exact: 18 digits of amount times 24 of rate, summed
-        for k, cur, m, n, a in session.connection().execute(grouped):
+        for k, cur, m, n, a in session.connection().execute(grouped).all():
             month = _month_key(m)
             amount = _exact(a)
             rate = known.get((cur, month))
@@ -409,7 +409,7 @@ def _exact(value: Any) -> Decimal:
 
 
 def _customer_names(session: Session) -> dict[int | None, str]:
-    return {cid: name for cid, name in session.connection().execute(select(Customer.id, Customer.name))}
+    return dict(session.connection().execute(select(Customer.id, Customer.name)).tuples().all())
 
 
 def _label(by: str, raw: Any, department_of: Callable[[str], str | None] | None) -> str:
@@ -438,9 +438,8 @@ def _add_top_merchants(session: Session, rows: dict[str, ReportRow], names: dict
         .subquery()
     )  # fmt: skip
     stmt = select(counted.c.customer, counted.c.merchant, counted.c.n).where(counted.c.rank <= limit)
-    for customer_id, name, n in session.connection().execute(
-        stmt.order_by(counted.c.customer, counted.c.rank)
-    ):
+    ranked = session.connection().execute(stmt.order_by(counted.c.customer, counted.c.rank)).all()
+    for customer_id, name, n in ranked:
         row = rows.get(names.get(customer_id, ""))
         if row is not None:
             row.top_merchants.append((name, int(n)))
