@@ -271,3 +271,45 @@ def test_cli_export(seeded: sessionmaker[Session], db_url: str, tmp_path: Path) 
     missing = runner.invoke(export, ["--batch", "999", "--format", "csv"], env=env)
     assert missing.exit_code == 1 and "does not exist" in missing.output
     assert os.path.exists(out)
+
+
+def test_every_export_adds_up_to_the_batch_total_to_the_cent(factory: sessionmaker[Session]) -> None:
+    """Odd cents in four currencies (two, zero and three decimals), several people each."""
+    people = [("U_A", "a@example.com"), ("U_B", "b@example.com"), ("U_C", "c@example.com")]
+    with transaction(factory) as s:
+        for employee, email in people:
+            for amount, currency in (("0.01", "EUR"), ("33.33", "EUR"), ("0.01", "USD"), ("33.33", "USD"),
+                                     ("1", "JPY"), ("333", "JPY"), ("0.001", "KWD"), ("33.333", "KWD")):  # fmt: skip
+                add_expense(s, employee=employee, email=email, amount=amount, currency=currency)
+        add_expense(s, employee="U_A", email="a@example.com", amount="100.00", approved_amount="66.67",
+                    currency="EUR")  # fmt: skip
+    batch_id = _batch(factory)
+    expected = {"EUR": Decimal("166.69"), "USD": Decimal("100.02"), "JPY": Decimal("1002"),
+                "KWD": Decimal("100.002")}  # fmt: skip
+    assert _recorded_totals(factory, batch_id) == expected
+    columns = {"csv": ("amount", "currency"), "quickbooks": ("Line Amount", "Currency"),
+               "xero": ("*UnitAmount", "Currency")}  # fmt: skip
+    ibans = {"a@example.com": "DE89370400440532013000", "b@example.com": "FR1420041010050500013M02606"}
+    with factory() as s:
+        for fmt, (amount, currency) in columns.items():
+            export_file = build_export(s, batch_id, fmt)
+            rows = _rows(export_file.content.decode())
+            assert len(rows) == 25, fmt
+            assert _sum(rows, amount, currency) == expected == export_file.totals, fmt
+            kwd = {row[amount] for row in rows if row[currency] == "KWD"}
+            assert kwd == {"0.001", "33.333"}, fmt  # three decimals, as written
+        sepa = build_export(s, batch_id, "sepa", ibans=ibans, debtor=DEBTOR)
+    import sepaxml
+
+    xsd = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
+    doc = xmlschema.XMLSchema(str(xsd)).to_dict(sepa.content.decode())
+    paid = sum(
+        (Decimal(str(tx["Amt"]["InstdAmt"]["$"])) for info in doc["CstmrCdtTrfInitn"]["PmtInf"]
+         for tx in info["CdtTrfTxInf"]),
+        Decimal(0),
+    )  # fmt: skip
+    # a: 0.01 + 33.33 + 66.67; b: 0.01 + 33.33; c has no IBAN (33.34 left out, with the other currencies)
+    assert paid == sepa.totals["EUR"] == Decimal("133.35")
+    assert Decimal(str(doc["CstmrCdtTrfInitn"]["GrpHdr"]["CtrlSum"])) == paid
+    assert sepa.left_out == {"EUR": Decimal("33.34"), **{c: a for c, a in expected.items() if c != "EUR"}}
+    assert sepa.totals["EUR"] + sepa.left_out["EUR"] == expected["EUR"]
