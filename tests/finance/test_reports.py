@@ -154,3 +154,13 @@ def test_top_merchants_ties_by_name_in_code_point_order(factory: sessionmaker[Se
     # Most expenses first; equal counts by the name's code points (upper case before lower case,
     # accented letters last), the same on PostgreSQL whatever its collation, and on SQLite.
     assert result.rows[0].top_merchants == [("Zebra Cafe", 2), ("Bistro", 1), ("apple store", 1)]
+
+
+def test_small_rates_keep_their_decimals(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        add_expense(s, amount="100000", currency="JPY", spent_on=dt.date(2026, 11, 5))
+        s.add(FxRate(base="JPY", quote="USD", day=dt.date(2026, 11, 2), rate=Decimal("0.006683")))
+    with factory() as s:
+        result = spend_report(s, "category", dt.date(2026, 11, 1), NOV30, "USD")
+    assert result.rates_used == {("JPY", "2026-11"): Decimal("0.006683")}
+    assert result.total == Decimal("668.30")  # not 670.00, at a rate cut to four decimals
