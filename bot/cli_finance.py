@@ -54,8 +54,12 @@ def _totals(totals: dict[str, object]) -> str:
 @click.option("--debtor-bic", envvar="EXPENSEBOT_SEPA_BIC", help="SEPA: its BIC (optional).")
 @click.option("--execution-date", type=click.DateTime(["%Y-%m-%d"]), help="SEPA: requested payment day.")
 @click.option("--account", help="QuickBooks: expense account name; Xero: account code (default 429).")
+@click.option("--tax-type", help="Xero: the tax rate's name in your organisation (default “Tax Exempt”).")
+@click.option("--date-format", type=click.Choice(("MM/DD/YYYY", "DD/MM/YYYY")),
+              help="QuickBooks and Xero dates (default: QuickBooks MM/DD/YYYY, Xero DD/MM/YYYY).")  # fmt: skip
 def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, debtor_iban: str | None,
-           debtor_bic: str | None, execution_date: dt.datetime | None, account: str | None) -> None:  # fmt: skip
+           debtor_bic: str | None, execution_date: dt.datetime | None, account: str | None,
+           tax_type: str | None, date_format: str | None) -> None:  # fmt: skip
     """Export payout batch N as a generic CSV, QuickBooks Online or Xero bills, or SEPA pain.001.
 
     The same batch gives the same file every time. SEPA pays the batch's EUR expenses to
@@ -74,6 +78,7 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
     try:
         with transaction(_factory()) as session:
             result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor, account=account,
+                                  tax_type=tax_type, date_format=date_format,
                                   execution_date=execution_date.date() if execution_date else None)  # fmt: skip
             record_export(session, result, actor="cli")
     except ExportError as exc:

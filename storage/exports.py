@@ -27,6 +27,7 @@ from workflows.directory import Person, iban_problem, normalise_iban
 from workflows.expenses import expense_ref
 from workflows.exports import (
     FORMATS,
+    XERO_TAX_TYPE,
     BatchExport,
     ExportError,
     ExportLine,
@@ -107,8 +108,15 @@ def build_export(
     debtor: Debtor | None = None,
     execution_date: dt.date | None = None,
     account: str | None = None,
+    tax_type: str | None = None,
+    date_format: str | None = None,
 ) -> ExportFile:
-    """Lay out batch ``batch_id`` as ``fmt`` (see :data:`workflows.exports.FORMATS`)."""
+    """Lay out batch ``batch_id`` as ``fmt`` (see :data:`workflows.exports.FORMATS`).
+
+    ``account``: the QuickBooks expense account name or the Xero account code for every line
+    (default: the category's name, resp. 429); ``tax_type``: the Xero tax rate name;
+    ``date_format``: ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (default: QuickBooks the first, Xero the second).
+    """
     if fmt not in FORMATS:
         raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     batch, data = load_batch(session, batch_id)
@@ -136,8 +144,10 @@ def build_export(
         for line, _why in plan.left_out:
             left_out[line.currency] = left_out.get(line.currency, Decimal(0)) + line.amount
     else:
-        text = {"csv": lambda: generic_csv(data), "quickbooks": lambda: quickbooks_csv(data, account=account),
-                "xero": lambda: xero_csv(data, account_code=account or "429")}[fmt]()  # fmt: skip
+        text = {"csv": lambda: generic_csv(data),
+                "quickbooks": lambda: quickbooks_csv(data, account=account, date_format=date_format or "MM/DD/YYYY"),
+                "xero": lambda: xero_csv(data, account_code=account or "429", tax_type=tax_type or XERO_TAX_TYPE,
+                                         date_format=date_format or "DD/MM/YYYY")}[fmt]()  # fmt: skip
         content = text.encode("utf-8")
         totals = batch_totals
         count = len(data.lines)

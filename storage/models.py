@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -320,6 +321,14 @@ class MerchantCorrection(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Rate(Amount):
+    """An exchange rate (``NUMERIC(24, 12)``), a Decimal on every backend: four decimals, as for
+    amounts, would store 0.00668 (yen to dollars) as 0.0067, 0.3% off (migration 0005)."""
+
+    impl = Numeric(24, 12, asdecimal=True)
+    cache_ok = True
+
+
 class FxRate(Base):
     __tablename__ = "fx_rates"
     __table_args__ = (UniqueConstraint("base", "quote", "day"),)
@@ -328,7 +337,7 @@ class FxRate(Base):
     base: Mapped[str] = mapped_column(String(3))
     quote: Mapped[str] = mapped_column(String(3))
     day: Mapped[dt.date] = mapped_column(Date)
-    rate: Mapped[Decimal] = mapped_column(Amount)
+    rate: Mapped[Decimal] = mapped_column(Rate)
 
 
 class Delegation(Base):

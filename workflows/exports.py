@@ -85,11 +85,17 @@ def rounded(amount: Decimal, currency: str) -> Decimal:
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """RFC 4180 CSV with one physical line per row: line breaks inside a value become spaces,
+    since the accounting imports read a line as a row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_one_line(value) for value in row] for row in rows)
     return out.getvalue()
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split()) if "\n" in value or "\r" in value else value
 
 
 def _memo(line: ExportLine) -> str:
@@ -123,6 +129,15 @@ def generic_csv(batch: BatchExport) -> str:
     return _csv(GENERIC_HEADER, rows)
 
 
+DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y"}
+
+
+def _date(day: dt.date, date_format: str) -> str:
+    if date_format not in DATE_FORMATS:
+        raise ExportError(f"Unknown date format {date_format!r}; choose {' or '.join(DATE_FORMATS)}.")
+    return day.strftime(DATE_FORMATS[date_format])
+
+
 def _ordered(lines: Iterable[ExportLine]) -> list[ExportLine]:
     return sorted(lines, key=lambda ln: (ln.payee.lower(), ln.employee_id, ln.currency, ln.expense_id))
 
@@ -139,8 +154,11 @@ def _bills(batch: BatchExport) -> list[tuple[str, list[ExportLine]]]:
 
 
 # --- QuickBooks Online ----------------------------------------------------------------------
-# QuickBooks Online "Import bills" (Settings → Import data → Bills) reads one row per bill line;
-# rows with the same Bill No. form one bill. Dates are MM/DD/YYYY (the US company default).
+# QuickBooks Online bill import (Settings → Import data → Bills): one row per bill line, rows with
+# the same Bill No form one bill (Bill No at most 21 characters); required: Bill No, Vendor, Bill
+# Date, Account and Line Amount, a positive amount for a bill. The import maps each column to a
+# bill field (these names are the fields' own, so they map themselves) and asks for the date
+# format: MM/DD/YYYY here, the US default. Currency is read when multicurrency is on.
 
 QUICKBOOKS_HEADER = (
     "Bill No", "Vendor", "Bill Date", "Due Date", "Terms", "Location", "Memo", "Account",
@@ -148,13 +166,14 @@ QUICKBOOKS_HEADER = (
 )  # fmt: skip
 
 
-def quickbooks_csv(batch: BatchExport, *, account: str | None = None) -> str:
+def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_format: str = "MM/DD/YYYY") -> str:
     """QuickBooks Online bills: the employee is the vendor; one bill per employee and currency.
 
     ``account`` is the expense account for every line; by default the category's name, which
-    matches an expense account of the same name in the chart of accounts.
+    matches an expense account of the same name in the chart of accounts. ``date_format`` is
+    the one to choose on the import's mapping screen.
     """
-    day = batch.created_at.date().strftime("%m/%d/%Y")
+    day = _date(batch.created_at.date(), date_format)
     rows = []
     for number, lines in _bills(batch):
         for line in lines:
@@ -165,31 +184,38 @@ def quickbooks_csv(batch: BatchExport, *, account: str | None = None) -> str:
 
 
 # --- Xero -----------------------------------------------------------------------------------
-# Xero "Import bills" template (Business → Bills to pay → Import): required columns carry a
-# leading asterisk; rows with the same InvoiceNumber and ContactName form one bill. Dates are
-# DD/MM/YYYY; UnitAmount is per unit, so Quantity is 1 and UnitAmount is the expense amount.
+# Xero bills import template (Business → Bills to pay → Import → download the template): the
+# column names are the template's, in its order, required ones with a leading asterisk; rows
+# with the same InvoiceNumber and ContactName form one bill. Dates are DD/MM/YYYY; UnitAmount is
+# per unit, so Quantity is 1 and UnitAmount the expense amount (positive: a bill, not a credit
+# note). Total and TaxAmount stay empty: Xero computes them from Quantity, UnitAmount and TaxType.
 
 XERO_HEADER = (
     "*ContactName", "EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3", "POAddressLine4",
-    "POCity", "PORegion", "POPostalCode", "POCountry", "*InvoiceNumber", "*InvoiceDate", "*DueDate",
-    "InventoryItemCode", "Description", "*Quantity", "*UnitAmount", "*AccountCode", "*TaxType",
+    "POCity", "PORegion", "POPostalCode", "POCountry", "*InvoiceNumber", "*InvoiceDate", "*DueDate", "Total",
+    "InventoryItemCode", "Description", "*Quantity", "*UnitAmount", "*AccountCode", "*TaxType", "TaxAmount",
     "TrackingName1", "TrackingOption1", "TrackingName2", "TrackingOption2", "Currency",
 )  # fmt: skip
+XERO_TAX_TYPE = "Tax Exempt"  # a tax rate name of Xero's US edition; other regions name theirs differently
 
 
-def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = "Tax Exempt") -> str:
+def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = XERO_TAX_TYPE,
+             date_format: str = "DD/MM/YYYY") -> str:  # fmt: skip
     """Xero bills: the employee is the contact; one bill per employee and currency.
 
-    Expenses with a customer carry it as the tracking option "Customer".
+    ``tax_type`` is the display name of a tax rate of the Xero organisation (``Tax Exempt``,
+    ``No VAT``, ``BAS Excluded``...); ``date_format`` the organisation's (Xero reads dates the way
+    its region writes them: MM/DD/YYYY in the US). Expenses with a customer carry it as the
+    tracking option "Customer".
     """
-    day = batch.created_at.date().strftime("%d/%m/%Y")
+    day = _date(batch.created_at.date(), date_format)
     rows = []
     for number, lines in _bills(batch):
         for line in lines:
             tracking = ("Customer", line.customer) if line.customer else ("", "")
             rows.append((line.payee, line.employee_email or "", "", "", "", "", "", "", "", "", number, day, day,
-                         "", _memo(line), "1", line.amount_text, account_code, tax_type, *tracking, "", "",
-                         line.currency))  # fmt: skip
+                         "", "", _memo(line), "1", line.amount_text, account_code, tax_type, "", *tracking, "",
+                         "", line.currency))  # fmt: skip
     return _csv(XERO_HEADER, rows)
 
 

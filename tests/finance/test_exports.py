@@ -83,8 +83,22 @@ def test_csv_layouts_add_up_and_repeat(seeded: sessionmaker[Session], fmt: str) 
     }[fmt]
     assert _sum(rows, *columns) == EXPECTED == first.totals
     if fmt != "csv":
-        fixture = next(csv.reader(io.StringIO((FIXTURES / f"{fmt}_bills.csv").read_text())))
-        assert header == fixture
+        fixture_header, example = list(csv.reader(io.StringIO((FIXTURES / f"{fmt}_bills.csv").read_text())))
+        assert header == fixture_header
+        for row in rows:  # each value of the kind the vendor's layout has in that column
+            for column, value in zip(fixture_header, example, strict=True):
+                if _kind(value) != "text":
+                    assert _kind(row[column]) == _kind(value), (column, row[column], value)
+
+
+def _kind(value: str) -> str:
+    if not value:
+        return "empty"
+    if re.fullmatch(r"\d\d/\d\d/\d{4}", value):
+        return "date"
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return "number"
+    return "text"
 
 
 def test_quickbooks_one_bill_per_employee_and_currency(seeded: sessionmaker[Session]) -> None:
@@ -120,9 +134,28 @@ def test_xero_required_columns_filled(seeded: sessionmaker[Session]) -> None:
                 assert value, column
         assert row["*Quantity"] == "1"
         assert re.fullmatch(r"\d\d/\d\d/\d{4}", row["*InvoiceDate"])
+        assert row["Total"] == "" and row["TaxAmount"] == ""  # Xero computes them
+        assert row["*TaxType"] == "Tax Exempt" and row["*AccountCode"] == "429"
+        assert Decimal(row["*UnitAmount"]) > 0  # a bill, not a credit note
     acme = [r for r in rows if r["TrackingOption1"] == "Acme Corporation"]
     assert len(acme) == 1 and acme[0]["TrackingName1"] == "Customer"
     assert any('Taxi "Rapid"' in r["Description"] for r in rows)  # quotes survive CSV quoting
+    bills = {(r["*InvoiceNumber"], r["*ContactName"], r["Currency"]) for r in rows}
+    assert len({number for number, _, _ in bills}) == len(bills) == 5  # a bill number names one bill
+
+
+def test_accounting_layouts_have_one_line_per_row(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        add_expense(s, merchant="Taxi\nRapid\r\nNord", amount="12.00")
+        add_expense(s, merchant="Café", amount="3.10")
+    batch_id = _batch(factory)
+    with factory() as s:
+        for fmt in ("csv", "quickbooks", "xero"):
+            text = build_export(s, batch_id, fmt).content.decode()
+            lines = text.split("\r\n")
+            assert lines[-1] == "" and len(lines) == 4, fmt  # the header, two rows, the final break
+            assert "\n" not in text.replace("\r\n", "") and "\r" not in text.replace("\r\n", ""), fmt
+            assert "Taxi Rapid Nord" in text, fmt
 
 
 def test_generic_csv_columns(seeded: sessionmaker[Session]) -> None:
@@ -230,6 +263,53 @@ def test_cli_export(seeded: sessionmaker[Session], db_url: str, tmp_path: Path) 
     result = runner.invoke(export, ["--batch", str(batch_id), "--format", "csv"], env=env)
     assert result.exit_code == 0
     assert "95.83" not in result.output.splitlines()[0]
+    xero = runner.invoke(export, ["--batch", str(batch_id), "--format", "xero", "--account", "493",
+                                  "--tax-type", "No VAT"], env=env)  # fmt: skip
+    assert xero.exit_code == 0, xero.output
+    xero_rows = _rows(xero.stdout)
+    assert {(r["*AccountCode"], r["*TaxType"]) for r in xero_rows} == {("493", "No VAT")}
     missing = runner.invoke(export, ["--batch", "999", "--format", "csv"], env=env)
     assert missing.exit_code == 1 and "does not exist" in missing.output
     assert os.path.exists(out)
+
+
+def test_every_export_adds_up_to_the_batch_total_to_the_cent(factory: sessionmaker[Session]) -> None:
+    """Odd cents in four currencies (two, zero and three decimals), several people each."""
+    people = [("U_A", "a@example.com"), ("U_B", "b@example.com"), ("U_C", "c@example.com")]
+    with transaction(factory) as s:
+        for employee, email in people:
+            for amount, currency in (("0.01", "EUR"), ("33.33", "EUR"), ("0.01", "USD"), ("33.33", "USD"),
+                                     ("1", "JPY"), ("333", "JPY"), ("0.001", "KWD"), ("33.333", "KWD")):  # fmt: skip
+                add_expense(s, employee=employee, email=email, amount=amount, currency=currency)
+        add_expense(s, employee="U_A", email="a@example.com", amount="100.00", approved_amount="66.67",
+                    currency="EUR")  # fmt: skip
+    batch_id = _batch(factory)
+    expected = {"EUR": Decimal("166.69"), "USD": Decimal("100.02"), "JPY": Decimal("1002"),
+                "KWD": Decimal("100.002")}  # fmt: skip
+    assert _recorded_totals(factory, batch_id) == expected
+    columns = {"csv": ("amount", "currency"), "quickbooks": ("Line Amount", "Currency"),
+               "xero": ("*UnitAmount", "Currency")}  # fmt: skip
+    ibans = {"a@example.com": "DE89370400440532013000", "b@example.com": "FR1420041010050500013M02606"}
+    with factory() as s:
+        for fmt, (amount, currency) in columns.items():
+            export_file = build_export(s, batch_id, fmt)
+            rows = _rows(export_file.content.decode())
+            assert len(rows) == 25, fmt
+            assert _sum(rows, amount, currency) == expected == export_file.totals, fmt
+            kwd = {row[amount] for row in rows if row[currency] == "KWD"}
+            assert kwd == {"0.001", "33.333"}, fmt  # three decimals, as written
+        sepa = build_export(s, batch_id, "sepa", ibans=ibans, debtor=DEBTOR)
+    import sepaxml
+
+    xsd = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
+    doc = xmlschema.XMLSchema(str(xsd)).to_dict(sepa.content.decode())
+    paid = sum(
+        (Decimal(str(tx["Amt"]["InstdAmt"]["$"])) for info in doc["CstmrCdtTrfInitn"]["PmtInf"]
+         for tx in info["CdtTrfTxInf"]),
+        Decimal(0),
+    )  # fmt: skip
+    # a: 0.01 + 33.33 + 66.67; b: 0.01 + 33.33; c has no IBAN (33.34 left out, with the other currencies)
+    assert paid == sepa.totals["EUR"] == Decimal("133.35")
+    assert Decimal(str(doc["CstmrCdtTrfInitn"]["GrpHdr"]["CtrlSum"])) == paid
+    assert sepa.left_out == {"EUR": Decimal("33.34"), **{c: a for c, a in expected.items() if c != "EUR"}}
+    assert sepa.totals["EUR"] + sepa.left_out["EUR"] == expected["EUR"]

@@ -128,3 +128,39 @@ def test_cli_report(spend: sessionmaker[Session], db_url: str, tmp_path: Path) -
     assert (
         bad.exit_code == 1 and "EUR→GBP for 2026-10, EUR→GBP for 2026-11, USD→GBP for 2026-10" in bad.output
     )
+
+
+def test_rates_apply_with_twelve_decimals_on_every_database(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        add_expense(s, amount="7000000.00", currency="EUR", spent_on=dt.date(2026, 11, 5))
+        add_expense(s, amount="0.07", currency="EUR", spent_on=dt.date(2026, 11, 6))
+        s.add(FxRate(base="USD", quote="EUR", day=dt.date(2026, 11, 2), rate=Decimal("0.7")))
+    with factory() as s:
+        result = spend_report(s, "category", dt.date(2026, 11, 1), NOV30, "USD")
+    # 1 / 0.7 = 1.428571428571428…, applied as 1.428571428571 (the rate the report lists)
+    assert result.rates_used == {("EUR", "2026-11"): Decimal("1.428571428571")}
+    # 7,000,000.07 × 1.428571428571 = 10,000,000.099997…
+    assert result.total == Decimal("10000000.10")
+    assert result.rows[0].per_currency == {"EUR": Decimal("7000000.07")}
+
+
+def test_top_merchants_ties_by_name_in_code_point_order(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        acme = add_customer(s, "Acme Corporation", "C-100")
+        for merchant in ("apple store", "Zebra Cafe", "Ältere Bäckerei", "Zebra Cafe", "Bistro"):
+            add_expense(s, customer_id=acme, merchant=merchant, spent_on=dt.date(2026, 11, 4))
+    with factory() as s:
+        result = spend_report(s, "customer", dt.date(2026, 11, 1), NOV30, "USD")
+    # Most expenses first; equal counts by the name's code points (upper case before lower case,
+    # accented letters last), the same on PostgreSQL whatever its collation, and on SQLite.
+    assert result.rows[0].top_merchants == [("Zebra Cafe", 2), ("Bistro", 1), ("apple store", 1)]
+
+
+def test_small_rates_keep_their_decimals(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        add_expense(s, amount="100000", currency="JPY", spent_on=dt.date(2026, 11, 5))
+        s.add(FxRate(base="JPY", quote="USD", day=dt.date(2026, 11, 2), rate=Decimal("0.006683")))
+    with factory() as s:
+        result = spend_report(s, "category", dt.date(2026, 11, 1), NOV30, "USD")
+    assert result.rates_used == {("JPY", "2026-11"): Decimal("0.006683")}
+    assert result.total == Decimal("668.30")  # not 670.00, at a rate cut to four decimals
