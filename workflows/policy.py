@@ -168,6 +168,8 @@ class Anomalies(_Strict):
     min_history: int = Field(default=3, ge=1)
     """Past expenses needed before comparing with them."""
     flag_weekends: bool = True
+    flag_holidays: bool = True
+    """Flag expenses dated on one of ``reminders.holidays``."""
 
 
 class CustomerRule(_Strict):

@@ -18,6 +18,7 @@ from workflows.policy import ExpenseFacts, Policy
 
 UNUSUAL_AMOUNT = "unusual_amount"
 WEEKEND = "weekend"
+HOLIDAY = "holiday"
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -73,6 +74,13 @@ def weekend_flag(spent_on: date | None, policy: Policy) -> Flag | None:
     return Flag(WEEKEND, f"Spent on a {_WEEKDAYS[spent_on.weekday()]} ({spent_on.isoformat()}).")
 
 
+def holiday_flag(spent_on: date | None, policy: Policy) -> Flag | None:
+    """Flag spending on one of the policy's holidays (``reminders.holidays``), when asked for."""
+    if spent_on is None or not policy.anomalies.flag_holidays or spent_on not in policy.reminders.holidays:
+        return None
+    return Flag(HOLIDAY, f"Spent on a holiday ({_WEEKDAYS[spent_on.weekday()]} {spent_on.isoformat()}).")
+
+
 def anomaly_flags(
     expense: ExpenseFacts,
     policy: Policy,
@@ -96,4 +104,7 @@ def anomaly_flags(
     weekend = weekend_flag(expense.spent_on, policy)
     if weekend is not None:
         flags.append(weekend)
+    holiday = holiday_flag(expense.spent_on, policy)
+    if holiday is not None:
+        flags.append(holiday)
     return flags

@@ -9,7 +9,7 @@ from workflows.directory import Directory
 from workflows.fx import MissingRate, fixed_rates
 from workflows.money import Money
 from workflows.policy import ExpenseFacts, default_policy, load_policy
-from workflows.policy_anomalies import Flag, amount_flag, anomaly_flags, weekend_flag
+from workflows.policy_anomalies import Flag, amount_flag, anomaly_flags, holiday_flag, weekend_flag
 from workflows.routing import plan_route
 
 POLICY = default_policy()  # flags at 3× the median, from 3 past claims; weekends flagged
@@ -77,6 +77,30 @@ def test_weekend_flag(day: date | None, message: str | None) -> None:
 def test_weekend_flag_can_be_switched_off() -> None:
     policy = load_policy("company_currency: USD\nanomalies:\n  flag_weekends: false\n")
     assert weekend_flag(date(2026, 11, 21), policy) is None
+
+
+HOLIDAYS = "company_currency: USD\nreminders:\n  holidays: [2026-12-25, 2026-12-26]\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "day", "message"),
+    [
+        ("", date(2026, 12, 25), "Spent on a holiday (Friday 2026-12-25)."),
+        ("", date(2026, 12, 26), "Spent on a holiday (Saturday 2026-12-26)."),
+        ("", date(2026, 12, 24), None),
+        ("", None, None),
+        ("anomalies:\n  flag_holidays: false\n", date(2026, 12, 25), None),
+    ],
+)
+def test_holiday_flag(extra: str, day: date | None, message: str | None) -> None:
+    flag = holiday_flag(day, load_policy(HOLIDAYS + extra))
+    assert (flag.message if flag else None) == message
+
+
+def test_a_holiday_on_a_weekend_gets_both_flags() -> None:
+    expense = ExpenseFacts(Money(Decimal("30.00"), "USD"), "meals", "Cafe", date(2026, 12, 26), True)
+    flags = anomaly_flags(expense, load_policy(HOLIDAYS), today=date(2026, 12, 28))
+    assert [f.rule for f in flags] == ["weekend", "holiday"]
 
 
 def test_flags_prevent_auto_approval() -> None:
