@@ -81,7 +81,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                         and ctx.jobs is not None
                     ):
                         log.info("reading expense %s again (its job never finished)", expense_id)
-                        ctx.jobs.enqueue("read_receipt", expense_id)
+                        expenses.queue_read(ctx, expense_id)
             if tick % 30 == 0:
                 await run_followups(ctx)
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))

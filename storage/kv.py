@@ -21,6 +21,15 @@ class KeyValue(Protocol):
     def first_time(self, key: str, ttl_seconds: int = 3600) -> bool:
         """True for the first caller with ``key`` within ``ttl_seconds``; False for repeats."""
 
+    def put(self, key: str, ttl_seconds: int) -> None:
+        """Set ``key`` (as :meth:`first_time` does) for ``ttl_seconds``, whether it was set or not."""
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``: the next :meth:`first_time` with it is True again."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is set and has not expired."""
+
     def lock(
         self, key: str, timeout: float = 30.0, wait: float = 10.0
     ) -> contextlib.AbstractContextManager[bool]:
@@ -45,6 +54,19 @@ class MemoryKeyValue:
                 return False
             self._seen[key] = now + ttl_seconds
             return True
+
+    def put(self, key: str, ttl_seconds: int) -> None:
+        with self._guard:
+            self._seen[key] = time.monotonic() + ttl_seconds
+
+    def delete(self, key: str) -> None:
+        with self._guard:
+            self._seen.pop(key, None)
+
+    def exists(self, key: str) -> bool:
+        with self._guard:
+            expires = self._seen.get(key)
+            return expires is not None and expires > time.monotonic()
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
@@ -71,6 +93,20 @@ class RedisKeyValue:
         except redis.RedisError:
             # Redis away: fall through to the database's unique constraints.
             return True
+
+    def put(self, key: str, ttl_seconds: int) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.client.set(f"expensebot:seen:{key}", b"1", ex=max(1, ttl_seconds))
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.client.delete(f"expensebot:seen:{key}")
+
+    def exists(self, key: str) -> bool:
+        try:
+            return bool(self.client.exists(f"expensebot:seen:{key}"))
+        except redis.RedisError:
+            return False
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
