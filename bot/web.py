@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -137,6 +138,10 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         except Exception as exc:  # the app still serves health checks; Slack calls will say why
             log.warning("auth.test failed: %s", exc)
         state.update(ctx=context, handler=AsyncSlackRequestHandler(bolt))
+        # What start-up built lives as long as the process: keep it out of the collector's full
+        # passes, which otherwise stop the event loop (and every answer to Slack) for many ms.
+        gc.collect()
+        gc.freeze()
         loop_task = asyncio.create_task(maintenance_loop(context))
         if not context.settings.redis_url:  # receipts are read in this process
             from bot.expenses import warm_up_reader
