@@ -152,10 +152,12 @@ async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     error = await asyncio.to_thread(
         retry_on_conflict, _submit, ctx, expense_id, user_id, email, dt.date.today()
     )
-    if error is None and ctx.jobs is not None:
+    if error is not None:
+        return error  # nothing changed, nothing to announce
+    if ctx.jobs is not None:
         ctx.jobs.enqueue("crm_writeback", expense_id)  # does nothing unless approved by policy
     await deliver_pending(ctx)
-    return error
+    return None
 
 
 HISTORY_STATUSES = (Status.PENDING, Status.APPROVED, Status.PAID)

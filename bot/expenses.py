@@ -137,12 +137,47 @@ async def intake_file(ctx: AppContext, item: Intake) -> int | None:
             await ctx.slack.reactions_add(channel=item.channel_id, timestamp=item.thread_ts, name="eyes")
         except SlackApiError as exc:
             log.info("reaction not added: %s", exc.response.get("error"))
-    assert ctx.jobs is not None
-    ctx.jobs.enqueue("read_receipt", expense_id)
+    queue_read(ctx, expense_id)
     return expense_id
 
 
 # --- reading ------------------------------------------------------------------------------------
+
+# A reading waits in the queue under a "queued" mark and runs under a "reading" lease that its
+# job renews; an expense still unread after the stale time is queued again only when it has
+# neither (its job was lost with a process). However long the queue, each upload is read once.
+QUEUED_FOR = 24 * 3600
+
+
+def _queued_key(expense_id: int) -> str:
+    return f"read-queued:{expense_id}"
+
+
+def _reading_key(expense_id: int) -> str:
+    return f"reading:{expense_id}"
+
+
+def queue_read(ctx: AppContext, expense_id: int) -> None:
+    """Put the reading of an expense on the job queue."""
+    assert ctx.jobs is not None
+    ctx.kv.put(_queued_key(expense_id), QUEUED_FOR)
+    ctx.jobs.enqueue("read_receipt", expense_id)
+
+
+def read_pending(ctx: AppContext, expense_id: int) -> bool:
+    """True while a reading of the expense waits in the queue or is under way in a live process."""
+    return ctx.kv.exists(_reading_key(expense_id)) or ctx.kv.exists(_queued_key(expense_id))
+
+
+def _lease_seconds(ctx: AppContext) -> int:
+    return max(2, ctx.settings.stale_reading_seconds)
+
+
+async def _keep_lease(ctx: AppContext, expense_id: int) -> None:
+    lease = _lease_seconds(ctx)
+    while True:
+        await asyncio.sleep(lease / 3)
+        ctx.kv.put(_reading_key(expense_id), lease)
 
 
 class DownloadError(Exception):
@@ -343,6 +378,26 @@ def _customer_rows(session: Any, ids: list[int]) -> set[int]:
 
 
 async def read_receipt_job(ctx: AppContext, expense_id: int) -> None:
+    """Read the receipt unless another job is reading it now (see :func:`queue_read`)."""
+    taken = ctx.kv.first_time(_reading_key(expense_id), ttl_seconds=_lease_seconds(ctx))
+    ctx.kv.delete(_queued_key(expense_id))
+    if not taken:
+        log.info("expense %s is being read by another job", expense_id)
+        return
+    keeper = asyncio.create_task(_keep_lease(ctx, expense_id))
+    try:
+        await _read_receipt(ctx, expense_id)
+    except Exception:
+        ctx.kv.put(_queued_key(expense_id), QUEUED_FOR)  # the job is tried again
+        raise
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        ctx.kv.delete(_reading_key(expense_id))
+
+
+async def _read_receipt(ctx: AppContext, expense_id: int) -> None:
     """Download (once), store (before reading), read, match the customer, and post the card."""
 
     def load() -> tuple[str, str | None, int | None, str]:
@@ -395,6 +450,7 @@ async def read_receipt_failed(ctx: AppContext, expense_id: int, error: str) -> N
     message = ("I could not read this receipt because of an internal error (it was tried several times). "
                "Click *Edit* to type the merchant, date and total, or send the receipt again.")  # fmt: skip
     log.error("reading expense %s failed for good: %s", expense_id, error)
+    ctx.kv.delete(_queued_key(expense_id))
     await asyncio.to_thread(_apply_reading, ctx, expense_id, None, message)
     await deliver_pending(ctx)
 
@@ -660,15 +716,19 @@ async def create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str = 
 
 
 def stale_reading(ctx: AppContext, older_than: dt.timedelta) -> list[int]:
-    """Expenses stuck in reading (a process died before its job ran): to be read again."""
+    """Expenses stuck in reading whose job was lost with its process: to be read again.
+
+    An expense waiting in a long queue, or being read right now, is not stuck.
+    """
     with ctx.db() as session:
-        return list(
+        unread = list(
             session.scalars(
                 select(Expense.id).where(
                     Expense.status == Status.READING, Expense.created_at < utcnow() - older_than
                 )
             )
         )
+    return [expense_id for expense_id in unread if not read_pending(ctx, expense_id)]
 
 
 def warm_up_reader() -> None:

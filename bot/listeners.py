@@ -107,7 +107,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     async def drop_retries(body: dict[str, Any], next: Any, context: Any) -> Any:
         """Slack redelivers events it thinks were lost; each event_id is handled once."""
         event_id = body.get("event_id")
-        if event_id and not ctx.kv.first_time(f"event:{event_id}"):
+        if event_id and not await ctx.kv.first_time_async(f"event:{event_id}"):
             log.info("duplicate delivery of %s dropped", event_id)
             from slack_bolt.response import BoltResponse
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -81,7 +82,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                         and ctx.jobs is not None
                     ):
                         log.info("reading expense %s again (its job never finished)", expense_id)
-                        ctx.jobs.enqueue("read_receipt", expense_id)
+                        expenses.queue_read(ctx, expense_id)
             if tick % 30 == 0:
                 await run_followups(ctx)
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
@@ -137,6 +138,10 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         except Exception as exc:  # the app still serves health checks; Slack calls will say why
             log.warning("auth.test failed: %s", exc)
         state.update(ctx=context, handler=AsyncSlackRequestHandler(bolt))
+        # What start-up built lives as long as the process: keep it out of the collector's full
+        # passes, which otherwise stop the event loop (and every answer to Slack) for many ms.
+        gc.collect()
+        gc.freeze()
         loop_task = asyncio.create_task(maintenance_loop(context))
         if not context.settings.redis_url:  # receipts are read in this process
             from bot.expenses import warm_up_reader

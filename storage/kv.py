@@ -7,6 +7,7 @@ the database's unique constraints remain the final guard against doing something
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
@@ -15,11 +16,24 @@ from collections.abc import Iterator
 from typing import Protocol
 
 import redis
+import redis.asyncio
 
 
 class KeyValue(Protocol):
     def first_time(self, key: str, ttl_seconds: int = 3600) -> bool:
         """True for the first caller with ``key`` within ``ttl_seconds``; False for repeats."""
+
+    async def first_time_async(self, key: str, ttl_seconds: int = 3600) -> bool:
+        """:meth:`first_time` for the event loop: never blocks it while the store answers."""
+
+    def put(self, key: str, ttl_seconds: int) -> None:
+        """Set ``key`` (as :meth:`first_time` does) for ``ttl_seconds``, whether it was set or not."""
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``: the next :meth:`first_time` with it is True again."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is set and has not expired."""
 
     def lock(
         self, key: str, timeout: float = 30.0, wait: float = 10.0
@@ -46,6 +60,22 @@ class MemoryKeyValue:
             self._seen[key] = now + ttl_seconds
             return True
 
+    async def first_time_async(self, key: str, ttl_seconds: int = 3600) -> bool:
+        return self.first_time(key, ttl_seconds)
+
+    def put(self, key: str, ttl_seconds: int) -> None:
+        with self._guard:
+            self._seen[key] = time.monotonic() + ttl_seconds
+
+    def delete(self, key: str) -> None:
+        with self._guard:
+            self._seen.pop(key, None)
+
+    def exists(self, key: str) -> bool:
+        with self._guard:
+            expires = self._seen.get(key)
+            return expires is not None and expires > time.monotonic()
+
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
         with self._guard:
@@ -63,7 +93,17 @@ class MemoryKeyValue:
 
 class RedisKeyValue:
     def __init__(self, url: str) -> None:
+        self.url = url
         self.client: redis.Redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # One asyncio client per event loop (its connections belong to the loop that made them).
+        self._async: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis] | None = None
+
+    def _async_client(self) -> redis.asyncio.Redis:
+        loop = asyncio.get_running_loop()
+        if self._async is None or self._async[0] is not loop:
+            client = redis.asyncio.Redis.from_url(self.url, socket_timeout=5, socket_connect_timeout=5)
+            self._async = (loop, client)
+        return self._async[1]
 
     def first_time(self, key: str, ttl_seconds: int = 3600) -> bool:
         try:
@@ -71,6 +111,27 @@ class RedisKeyValue:
         except redis.RedisError:
             # Redis away: fall through to the database's unique constraints.
             return True
+
+    async def first_time_async(self, key: str, ttl_seconds: int = 3600) -> bool:
+        try:
+            client = self._async_client()
+            return bool(await client.set(f"expensebot:seen:{key}", b"1", nx=True, ex=ttl_seconds))
+        except (redis.RedisError, OSError):
+            return True  # as first_time: the database's unique constraints remain
+
+    def put(self, key: str, ttl_seconds: int) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.client.set(f"expensebot:seen:{key}", b"1", ex=max(1, ttl_seconds))
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.client.delete(f"expensebot:seen:{key}")
+
+    def exists(self, key: str) -> bool:
+        try:
+            return bool(self.client.exists(f"expensebot:seen:{key}"))
+        except redis.RedisError:
+            return False
 
     @contextlib.contextmanager
     def lock(self, key: str, timeout: float = 30.0, wait: float = 10.0) -> Iterator[bool]:
