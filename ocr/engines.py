@@ -5,11 +5,13 @@ Each engine is created once per process (and per thread setting) and reused for 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import re
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -75,12 +77,15 @@ class RapidOcrEngine:
     def __init__(self, threads: int = 0) -> None:
         from rapidocr_onnxruntime import RapidOCR
 
-        n = threads if threads > 0 else -1
-        params: dict[str, Any] = {"Global.use_cls": False, "Global.print_verbose": False}
-        for part in ("Det", "Cls", "Rec"):
-            params[f"{part}.intra_op_num_threads"] = n
-            params[f"{part}.inter_op_num_threads"] = 1 if threads > 0 else -1
-        self._ocr = RapidOCR(**params)
+        # RapidOCR takes these as top-level keys and copies the thread counts to every model.
+        params: dict[str, Any] = {"use_cls": False, "print_verbose": False}
+        if threads > 0:
+            params["intra_op_num_threads"] = threads
+            params["inter_op_num_threads"] = 1
+        with _lean_sessions():
+            self._ocr = RapidOCR(**params)
+        channels, height, _width = self._ocr.text_rec.rec_image_shape
+        self._ocr.text_rec.rec_image_shape = [channels, height, REC_MIN_WIDTH]
 
     def recognise(self, image: Image.Image) -> list[RawSegment]:
         """Detected text segments: (corner points, text, score, characters, character boxes)."""
@@ -118,6 +123,31 @@ class RapidOcrEngine:
             pre = DetPreProcess(round(long * scale), "max", det.mean, det.std)
         det.get_preprocess = lambda _max_wh: pre
 
+
+@contextlib.contextmanager
+def _lean_sessions() -> Iterator[None]:
+    """While RapidOCR builds its onnxruntime sessions, switch off the memory pattern: it plans and
+    keeps one allocation layout per input shape, and every receipt line has a new shape."""
+    from rapidocr_onnxruntime.utils import infer_engine
+
+    session_class: Any = infer_engine.OrtInferSession
+    original = session_class.__dict__["_init_sess_opts"]
+
+    def options(config: dict[str, Any]) -> Any:
+        opts = original.__func__(config)
+        opts.enable_mem_pattern = False
+        return opts
+
+    session_class._init_sess_opts = staticmethod(options)
+    try:
+        yield
+    finally:
+        session_class._init_sess_opts = original
+
+
+# Recognition pads each batch of text lines to at least this width (at 48 px height); RapidOCR's
+# 320 makes short words such as amounts cost as much as a line of 40 characters.
+REC_MIN_WIDTH = 160
 
 # The detector reads text best with the page's short side near this size...
 DET_MIN_SIDE = 736

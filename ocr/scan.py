@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime
 import json
 import multiprocessing
@@ -10,6 +11,7 @@ import os
 import re
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -142,11 +144,41 @@ def scan_paths(
     # Fresh worker processes (not forks) so that glibc reads MALLOC_ARENA_MAX at start: one malloc
     # arena per process keeps onnxruntime's memory from fragmenting (~100 MB less at peak).
     os.environ.setdefault("MALLOC_ARENA_MAX", "1")
+    # Blocks of 16 MB and more (the detector's feature maps) are mapped and unmapped on their own
+    # instead of staying in the heap between receipts: ~250 MB less at peak for ~0.6 s of CPU per
+    # receipt (measured on 50 receipts: 690 MB against 940 MB).
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(16 * 1024 * 1024))
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=n, mp_context=context, initializer=_init_worker, initargs=(pooled, hint)
     ) as pool:
-        yield from pool.map(_scan_path, paths, chunksize=1)
+        with _workers_import_only_the_reader():
+            outcomes = pool.map(_scan_path, paths, chunksize=1)  # submits all, starting the workers
+        yield from outcomes
+
+
+@contextlib.contextmanager
+def _workers_import_only_the_reader() -> Iterator[None]:
+    """Keep spawned workers from importing the parent's ``__main__`` again.
+
+    By default each worker re-runs the main module's imports; for ``expensebot`` that is the whole
+    command line (database, settings, Slack), about 50 MB and a second or more per worker, none of
+    which reading needs: the workers run ``ocr.scan`` functions only.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
 
 
 # ------------------------------------------------------------------------------------- evaluation
