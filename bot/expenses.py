@@ -166,7 +166,9 @@ def queue_read(ctx: AppContext, expense_id: int) -> None:
 
 def read_pending(ctx: AppContext, expense_id: int) -> bool:
     """True while a reading of the expense waits in the queue or is under way in a live process."""
-    return ctx.kv.exists(_reading_key(expense_id)) or ctx.kv.exists(_queued_key(expense_id))
+    # The queued mark first: a starting job takes its lease before it drops the mark, so one of
+    # the two is always seen while the job runs.
+    return ctx.kv.exists(_queued_key(expense_id)) or ctx.kv.exists(_reading_key(expense_id))
 
 
 def _lease_seconds(ctx: AppContext) -> int:
@@ -728,7 +730,19 @@ def stale_reading(ctx: AppContext, older_than: dt.timedelta) -> list[int]:
                 )
             )
         )
-    return [expense_id for expense_id in unread if not read_pending(ctx, expense_id)]
+    unmarked = [expense_id for expense_id in unread if not read_pending(ctx, expense_id)]
+    if not unmarked:
+        return []
+    # A job may have finished between the first query and the look at its marks: it drops its
+    # lease only after committing the reading, so a second look at the status settles it.
+    with ctx.db() as session:
+        return list(
+            session.scalars(
+                select(Expense.id)
+                .where(Expense.id.in_(unmarked), Expense.status == Status.READING)
+                .order_by(Expense.id)
+            )
+        )
 
 
 def warm_up_reader() -> None:
