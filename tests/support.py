@@ -118,6 +118,18 @@ class Harness:
         raise AssertionError(f"no DM containing {contains!r} reached {user}; DM: "
                              f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
 
+    def command(self, user: str, text: str, timeout: float = 15.0) -> str:
+        """Type ``/expense TEXT`` as ``user``; the ephemeral answer only they see."""
+        before = len(self.slack.ephemeral(user))
+        assert self.driver.slash_command(user, "/expense", text).status_code == 200
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.slack.ephemeral(user)
+            if len(messages) > before:
+                return str(messages[-1].text)
+            time.sleep(0.05)
+        raise AssertionError(f"no ephemeral answer to /expense {text}")
+
 
 def workspace() -> FakeSlack:
     fake = FakeSlack()

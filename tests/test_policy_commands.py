@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,19 +17,6 @@ approval_levels:
   - above: 500.00
     approver: manager_of_manager
 """
-
-
-def ask(app: object, user: str, text: str) -> str:
-    """Type ``/expense TEXT`` as ``user``; the ephemeral answer only they see."""
-    before = len(app.slack.ephemeral(user))  # type: ignore[attr-defined]
-    assert app.driver.slash_command(user, "/expense", text).status_code == 200  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        messages = app.slack.ephemeral(user)  # type: ignore[attr-defined]
-        if len(messages) > before:
-            return str(messages[-1].text)
-        time.sleep(0.05)
-    raise AssertionError(f"no ephemeral answer to /expense {text}")
 
 
 def audit_actions() -> list[tuple[str, str, str | None]]:
@@ -53,26 +39,26 @@ def test_admin_reloads_a_changed_policy_and_a_broken_one_keeps_the_old(
     with running_app(
         tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_POLICY_FILE": str(policy_file)}
     ) as app:
-        shown = ask(app, EMPLOYEE, "policy")
+        shown = app.command(EMPLOYEE, "policy")
         assert "Company currency: USD" in shown
         assert "below 20.00 USD" in shown
         assert "manager → above 500.00 USD: manager's manager → finance" in shown
 
         policy_file.write_text(POLICY.replace("20.00", "30.00").replace("USD", "EUR"))
-        answer = ask(app, ADMIN, "policy reload")
+        answer = app.command(ADMIN, "policy reload")
         assert "Policy reloaded from policy.yml" in answer and "company currency EUR" in answer
         assert "Directory reloaded from org.csv: 7 people" in answer
-        assert "below 30.00 EUR" in ask(app, EMPLOYEE, "policy")
+        assert "below 30.00 EUR" in app.command(EMPLOYEE, "policy")
 
         policy_file.write_text("company_currency: EUR\nauto_approve_below: 30.00\nmax_age_days: soon\n")
-        answer = ask(app, ADMIN, "policy reload")
+        answer = app.command(ADMIN, "policy reload")
         assert "Policy not reloaded: policy.yml line 3: max_age_days: 'soon' is not a whole number" in answer
         assert "previous policy stays in force" in answer
-        shown = ask(app, EMPLOYEE, "policy")
+        shown = app.command(EMPLOYEE, "policy")
         assert "below 30.00 EUR" in shown  # the last good policy is still in force
         assert "policy.yml line 3" in shown  # and the mistake is mentioned
 
-        assert "Usage" in ask(app, ADMIN, "policy frobnicate")
+        assert "Usage" in app.command(ADMIN, "policy frobnicate")
 
         actions = audit_actions()
         assert [(actor, action) for actor, action, _ in actions] == [
@@ -88,6 +74,6 @@ def test_someone_who_is_not_an_admin_is_refused(tmp_path: Path, sqlite_url: str)
     with running_app(
         tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_POLICY_FILE": str(policy_file)}
     ) as app:
-        answer = ask(app, EMPLOYEE, "policy reload")
+        answer = app.command(EMPLOYEE, "policy reload")
         assert answer == f"Only admins can reload the policy. Admins: <@{ADMIN}>"
         assert audit_actions() == [(EMPLOYEE, "policy.reload_refused", "emp@example.com is not an admin")]
