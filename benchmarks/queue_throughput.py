@@ -13,7 +13,9 @@ its card (printing progress), and reports per worker count:
   stored receipt, reading (audit events `receipt.stored` / `expense.read`) or reading job (RQ);
 - wrong total: cards whose total is not the one printed on the receipt (a misreading, not a
   queue fault; reported, not counted as a failure);
-- wall time from the first upload to the last card, and receipts per second.
+- wall time from the first upload to the last card, and receipts per second;
+- the OCR threads each worker was given (EXPENSEBOT_OCR_THREADS: by default the cores divided
+  among the workers) and the largest peak memory of one worker.
 
 It exits with status 1 if any upload is lost or duplicated.
 
@@ -67,6 +69,8 @@ class Run:
     lost: int = 0
     duplicated: int = 0
     wrong_total: int = 0
+    ocr_threads: int = 0
+    worker_peak_mb: float = 0.0
     wall: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -270,8 +274,21 @@ def check(
             run.wrong_total += 1
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident memory (Linux /proc), 0 where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def one_run(args: argparse.Namespace, workers: int, photos: list[bytes], root: Path) -> Run:
-    run = Run(workers=workers, receipts=len(photos))
+    cores = len(os.sched_getaffinity(0))
+    threads = args.ocr_threads if args.ocr_threads is not None else max(1, cores // workers)
+    run = Run(workers=workers, receipts=len(photos), ocr_threads=threads)
     tmp = root / f"workers-{workers}"
     tmp.mkdir()
     (tmp / "org.csv").write_text(ORG_CSV)
@@ -282,7 +299,8 @@ def one_run(args: argparse.Namespace, workers: int, photos: list[bytes], root: P
         env.pop("SLACK_APP_TOKEN", None)
         env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.base_url,
                    DATABASE_URL=database_url, REDIS_URL=args.redis_url, EXPENSEBOT_ORG_FILE=str(tmp / "org.csv"),
-                   EXPENSEBOT_SCHEDULER="false", EXPENSEBOT_LOG_LEVEL="WARNING", OMP_THREAD_LIMIT="1")  # fmt: skip
+                   EXPENSEBOT_SCHEDULER="false", EXPENSEBOT_LOG_LEVEL="WARNING", OMP_THREAD_LIMIT="1",
+                   EXPENSEBOT_OCR_THREADS=str(run.ocr_threads))  # fmt: skip
         cli = [sys.executable, "-m", "bot.cli"]
         for command in (["db", "upgrade"], ["customers", "import", str(tmp / "customers.csv")]):
             subprocess.run([*cli, *command], env=env, cwd=tmp, check=True, capture_output=True)
@@ -348,6 +366,7 @@ def one_run(args: argparse.Namespace, workers: int, photos: list[bytes], root: P
                     run.problems.append(f"{len(failures)} events not accepted: {sorted(set(failures))}")
         finally:
             watch.unsubscribe()
+            run.worker_peak_mb = max((peak_rss_mb(p.pid) for p in procs[1:]), default=0.0)
             for proc in procs:
                 proc.terminate()
             for proc in procs:
@@ -367,6 +386,8 @@ def main() -> int:
                         help="PostgreSQL server URL that may create databases (default TEST_DATABASE_URL)")  # fmt: skip
     parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL"),
                         help="Redis URL; its job queue keys are cleared (default TEST_REDIS_URL)")  # fmt: skip
+    parser.add_argument("--ocr-threads", type=int, default=None,
+                        help="EXPENSEBOT_OCR_THREADS for each worker (default: cores / workers, at least 1)")  # fmt: skip
     parser.add_argument("--senders", type=int, default=16, help="threads sending the upload events")
     parser.add_argument("--progress", type=float, default=10, help="seconds between progress lines")
     parser.add_argument("--stall", type=float, default=300, help="give up after this long without a new card")
@@ -401,10 +422,10 @@ def main() -> int:
             print(f"    {problem}", flush=True)
 
     print(f"\n{'workers':>7} {'receipts':>8} {'read':>6} {'lost':>5} {'duplicated':>10} {'wrong total':>11} "
-          f"{'wall s':>8} {'receipts/s':>10}")  # fmt: skip
+          f"{'OCR threads':>11} {'worker MB':>9} {'wall s':>8} {'receipts/s':>10}")  # fmt: skip
     for r in runs:
         print(f"{r.workers:>7} {r.receipts:>8} {r.read:>6} {r.lost:>5} {r.duplicated:>10} {r.wrong_total:>11} "
-              f"{r.wall:>8.1f} {r.per_second:>10.2f}")  # fmt: skip
+              f"{r.ocr_threads:>11} {r.worker_peak_mb:>9.0f} {r.wall:>8.1f} {r.per_second:>10.2f}")  # fmt: skip
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     bad = any(r.lost or r.duplicated for r in runs)
     if bad:

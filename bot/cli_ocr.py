@@ -5,17 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import click
 
-from ocr.engines import ENGINES
+from ocr.engines import ENGINES, RUNTIMES
 from ocr.model import OcrConfig, ReceiptHint
 from ocr.scan import ScanOutcome, evaluate, scan_paths
 
 
-def _config(engine: str | None) -> OcrConfig:
-    return OcrConfig(engine=engine) if engine else OcrConfig()
+def _config(engine: str | None, runtime: str | None = None) -> OcrConfig:
+    config = OcrConfig(engine=engine) if engine else OcrConfig()
+    return replace(config, runtime=runtime) if runtime else config
+
+
+_runtime_option = click.option(
+    "--runtime", type=click.Choice(RUNTIMES), default=None,
+    help="What runs RapidOCR's networks (default auto: onnxruntime for one file, else openvino).",
+)  # fmt: skip
 
 
 @click.command("scan")
@@ -27,6 +35,7 @@ def _config(engine: str | None) -> OcrConfig:
 @click.option("--country", default=None, help="Country hint (ISO 3166 code) for dates and currency.")
 @click.option("--currency", default=None, help="Currency hint (ISO 4217 code).")
 @click.option("--workers", type=int, default=None, help="Processes to use (default: one per core).")
+@_runtime_option
 def scan(
     files: tuple[str, ...],
     as_json: bool,
@@ -34,10 +43,11 @@ def scan(
     country: str | None,
     currency: str | None,
     workers: int | None,
+    runtime: str | None,
 ) -> None:
     """Read receipts (JPEG, PNG, WebP, HEIC, PDF) and print merchant, date, total and currency."""
     hint = ReceiptHint(country=country, currency=currency) if country or currency else None
-    outcomes = scan_paths(list(files), config=_config(engine), hint=hint, workers=workers)
+    outcomes = scan_paths(list(files), config=_config(engine, runtime), hint=hint, workers=workers)
     if as_json:
         for outcome in outcomes:
             click.echo(json.dumps(outcome.result, ensure_ascii=False))
@@ -79,12 +89,20 @@ def _progress(outcomes: Iterator[ScanOutcome], total: int) -> Iterator[ScanOutco
 @click.option("--workers", type=int, default=None, help="Processes to use (default: one per core).")
 @click.option("--limit", type=int, default=None, help="Measure only the first N receipts.")
 @click.option("--misses", type=int, default=10, show_default=True, help="Worst misses to show.")
+@_runtime_option
 def eval_ocr(
-    directory: str, as_json: bool, engine: str | None, workers: int | None, limit: int | None, misses: int
+    directory: str,
+    as_json: bool,
+    engine: str | None,
+    workers: int | None,
+    limit: int | None,
+    misses: int,
+    runtime: str | None,
 ) -> None:
     """Accuracy and speed of `scan` on a labelled set: DIR/img/*.jpg with DIR/key/*.json (SROIE keys)."""
+    config = _config(engine, runtime)
     try:
-        report = evaluate(directory, config=_config(engine), workers=workers, limit=limit, progress=_progress)
+        report = evaluate(directory, config=config, workers=workers, limit=limit, progress=_progress)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -96,7 +114,8 @@ def eval_ocr(
 
 def _print_report(report: dict[str, Any], misses: int) -> None:
     n = report["receipts"]
-    click.echo(f"{n} receipts in {report['directory']}, engine {report['engine']}")
+    runtime = f" on {report['runtime']}" if report.get("runtime") else ""
+    click.echo(f"{n} receipts in {report['directory']}, engine {report['engine']}{runtime}")
     click.echo(f"{'field':<10} {'exact':>8} {'≥0.9 similar':>13} {'misses with value in text':>26}")
     for name, acc in report["accuracy"].items():
         click.echo(

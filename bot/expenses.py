@@ -261,13 +261,13 @@ def _known_merchants(ctx: AppContext) -> list[Any]:
 
 
 def _read(ctx: AppContext, content: bytes) -> tuple[Any | None, str | None]:
-    from ocr import OcrError, ReceiptHint, read_receipt
+    from ocr import OcrConfig, OcrError, ReceiptHint, read_receipt
 
     hint = ReceiptHint(
         currency=ctx.settings.company_currency.upper(), known_merchants=tuple(_known_merchants(ctx))
     )
     try:
-        return read_receipt(content, hint=hint), None
+        return read_receipt(content, hint=hint, config=OcrConfig(threads=ctx.settings.ocr_threads)), None
     except OcrError as exc:
         return None, exc.user_message
 
@@ -745,17 +745,17 @@ def stale_reading(ctx: AppContext, older_than: dt.timedelta) -> list[int]:
         )
 
 
-def warm_up_reader() -> None:
+def warm_up_reader(threads: int = 0) -> None:
     """Load the receipt reader's engines now, so the first real receipt is not slowed by it."""
     import io
 
     from PIL import Image, ImageDraw
 
-    from ocr import OcrError, read_receipt
+    from ocr import OcrConfig, OcrError, read_receipt
 
     image = Image.new("RGB", (400, 120), "white")
     ImageDraw.Draw(image).text((10, 40), "TOTAL 1.00", fill="black")
     out = io.BytesIO()
     image.save(out, format="PNG")
     with contextlib.suppress(OcrError):
-        read_receipt(out.getvalue())
+        read_receipt(out.getvalue(), config=OcrConfig(threads=threads))

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="EXPENSEBOT_LOG_LEVEL")
     job_retry_delays: str = Field(default="2,10,30", alias="EXPENSEBOT_JOB_RETRY_DELAYS")
     stale_reading_seconds: int = Field(default=120, alias="EXPENSEBOT_STALE_READING_SECONDS")
+    # Threads the OCR engine uses for one receipt; 0 lets it use every core. With several workers
+    # on one machine, set it to cores / workers so the workers do not fight over the cores.
+    ocr_threads: int = Field(default=0, ge=0, alias="EXPENSEBOT_OCR_THREADS")
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")

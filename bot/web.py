@@ -146,7 +146,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         if not context.settings.redis_url:  # receipts are read in this process
             from bot.expenses import warm_up_reader
 
-            warm = asyncio.get_running_loop().run_in_executor(None, warm_up_reader)
+            threads = context.settings.ocr_threads
+            warm = asyncio.get_running_loop().run_in_executor(None, warm_up_reader, threads)
             warm.add_done_callback(_report_warm_up)
         try:
             yield

@@ -21,7 +21,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from ocr.engines import get_engine
+from ocr.engines import effective_runtime, get_engine
 from ocr.errors import OcrError
 from ocr.extract import merchant_key
 from ocr.fields import find_dates
@@ -90,7 +90,9 @@ def _peak_rss_mb() -> float:
 def _init_worker(config: OcrConfig, hint: ReceiptHint | None) -> None:
     global _worker_config, _worker_hint
     _worker_config, _worker_hint = config, hint
-    get_engine(config.engine, config.threads)  # load the models once, before the first receipt
+    get_engine(
+        config.engine, config.threads, config.runtime
+    )  # load the models once, before the first receipt
 
 
 def _scan_path(path: str) -> ScanOutcome:
@@ -134,6 +136,9 @@ def scan_paths(
     single-threaded (parallel receipts use the cores better than threads inside one receipt).
     """
     config = config or OcrConfig()
+    if config.runtime == "auto" and len(paths) == 1:
+        # one receipt in a fresh process: onnxruntime starts ~1 s sooner (2.2 s against 3.2 s)
+        config = replace(config, runtime="onnxruntime")
     n = workers if workers is not None else default_workers(len(paths))
     if n <= 1 or len(paths) <= 1:
         _init_worker(config, hint)
@@ -290,6 +295,7 @@ def evaluate(
     return {
         "directory": str(directory),
         "engine": (config or OcrConfig()).engine,
+        "runtime": effective_runtime((config or OcrConfig()).engine, (config or OcrConfig()).runtime),
         "receipts": n,
         "accuracy": {name: round(hits[name] / n, 4) for name in hits},
         "within_0_9": {name: round(similar[name] / n, 4) for name in similar},

@@ -52,7 +52,7 @@ def test_eval_ocr_on_a_labelled_set(tmp_path: Path) -> None:
     result = CliRunner().invoke(eval_ocr, [str(tmp_path), "--json", "--workers", "1"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.splitlines()[-1])
-    assert report["receipts"] == 2
+    assert report["receipts"] == 2 and report["runtime"] == "openvino"
     assert report["accuracy"] == {"total": 0.5, "date": 1.0, "merchant": 0.5}
     assert report["seconds_per_receipt"]["median"] > 0
     assert report["wall_seconds_per_receipt"] > 0 and report["peak_memory_mb"] > 0
@@ -64,3 +64,15 @@ def test_eval_ocr_refuses_a_directory_without_labels(tmp_path: Path) -> None:
     result = CliRunner().invoke(eval_ocr, [str(tmp_path)])
     assert result.exit_code != 0
     assert "no labelled receipts" in result.output
+
+
+def test_help_lists_every_command_and_runs_a_lazily_loaded_one() -> None:
+    from bot.cli import cli
+
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0, result.output
+    listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
+    assert {"scan", "eval-ocr", "customers", "policy", "report", "export", "privacy", "run", "worker", "db",
+            "backup", "restore", "demo", "digest", "fx"} <= listed  # fmt: skip
+    scan_help = CliRunner().invoke(cli, ["scan", "--help"])
+    assert scan_help.exit_code == 0 and "--runtime" in scan_help.output

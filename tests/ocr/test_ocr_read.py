@@ -84,3 +84,19 @@ def test_other_engine_reads_the_same_receipt(malaysian_receipt: Image.Image, eng
     assert facts.engine == engine
     assert facts.total == Decimal("18.00")
     assert facts.date == datetime.date(2018, 7, 23)
+
+
+@pytest.mark.parametrize("runtime", ["openvino", "onnxruntime"])
+def test_both_runtimes_read_the_same_receipt(malaysian_receipt: Image.Image, runtime: str) -> None:
+    data = encode(malaysian_receipt, "PNG")
+    facts = read_receipt(data, config=OcrConfig(runtime=runtime))
+    other = read_receipt(
+        data, config=OcrConfig(runtime="onnxruntime" if runtime == "openvino" else "openvino")
+    )
+    assert facts.total == Decimal("18.00") and facts.merchant == "KEDAI BUKU SINAR JAYA SDN BHD"
+    assert [w.text for w in facts.words] == [w.text for w in other.words]
+
+
+def test_unknown_runtime_is_refused(malaysian_receipt: Image.Image) -> None:
+    with pytest.raises(ValueError, match="unknown OCR runtime"):
+        read_receipt(encode(malaysian_receipt, "PNG"), config=OcrConfig(runtime="cuda"))
