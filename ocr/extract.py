@@ -45,13 +45,17 @@ def extract(
     lines: Sequence[str], hint: ReceiptHint | None = None, match_threshold: float = 88.0
 ) -> Extracted:
     hint = hint or ReceiptHint()
-    upper = [normalise(line) for line in lines]
-    upper = [line for line in upper if line]
+    pairs = [(normalise(line), _lower_case_only(line)) for line in lines]
+    pairs = [pair for pair in pairs if pair[0]]
+    upper = [text for text, _ in pairs]
+    lower_case = frozenset(i for i, (_, lower) in enumerate(pairs) if lower)
     currency, currency_conf = extract_currency(upper, hint)
     decimals = minor_units(currency) if currency else 2
     total = extract_total(upper, decimals)
     date, date_conf = extract_date(upper, hint, currency)
-    merchant, merchant_conf, header = extract_merchant(upper, hint.known_merchants, match_threshold)
+    merchant, merchant_conf, header = extract_merchant(
+        upper, hint.known_merchants, match_threshold, lower_case=lower_case
+    )
     if total.total is None:
         currency_conf = min(currency_conf, 0.5)
     return Extracted(
@@ -132,8 +136,13 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
             changes.append(amounts[-1])
         elif _matches(line, rules.TENDER_LABELS):
             tenders.append(amounts[-1])
-        elif _matches(line, rules.TAX_LABELS) and has_label[lines.index(line)] < 9:
-            tax = amounts[-1]  # the last tax line is usually the tax total
+        elif (
+            _matches(line, rules.TAX_LABELS)
+            and has_label[lines.index(line)] < 9
+            and (tax is None or amounts[-1] != 0)
+        ):
+            # the last tax line is usually the tax total; a zero rate's line in a summary is not
+            tax = amounts[-1]
 
     scores: dict[Decimal, float] = {}
     first_line: dict[Decimal, int] = {}
@@ -195,8 +204,11 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
                 scores[value] += 3.0
             elif abs(subtotal + tax - value) <= _TOLERANCE:
                 scores[value] += 0.3
-        if any(abs(t - c - value) <= _TOLERANCE for t in tenders for c in changes if c >= 0):
-            scores[value] += 3.5 if value in implied else 0.3
+        paid = [t - c for t in tenders for c in changes if c >= 0]
+        if value in paid:
+            scores[value] += 3.5  # what was handed over less the change
+        elif any(abs(p - value) <= _TOLERANCE for p in paid):
+            scores[value] += 0.3  # within cash rounding of it
         elif value in tenders:
             scores[value] += 1.0
         if all_amounts and value >= max(all_amounts) - Decimal("0.10"):
@@ -364,16 +376,27 @@ def _clean_name(line: str) -> str:
     return re.sub(r"\s+", " ", line).strip()
 
 
+def _lower_case_only(line: str) -> bool:
+    """A line written in small letters only ("tan woon yann"): a hand-written note or a person's
+    name, not the shop's printed name."""
+    return any(ch.isalpha() for ch in line) and line == line.lower() and line != line.upper()
+
+
 def _letters(text: str) -> int:
     return sum(ch.isalpha() for ch in text)
 
 
 def extract_merchant(
-    lines: Sequence[str], known: Sequence[KnownMerchant] = (), threshold: float = 88.0
+    lines: Sequence[str],
+    known: Sequence[KnownMerchant] = (),
+    threshold: float = 88.0,
+    *,
+    lower_case: frozenset[int] = frozenset(),
 ) -> tuple[str | None, float, str]:
     """The merchant's name from the header lines, and the header text used to learn merchants.
 
-    A header that resembles one corrected before gives the corrected name.
+    A header that resembles one corrected before gives the corrected name. ``lower_case`` holds the
+    indices of lines printed in small letters only, which are passed over when another line will do.
     """
     # the header ends where the first date or amount appears
     top: list[str] = []
@@ -394,6 +417,8 @@ def extract_merchant(
 
     cleaned = [(i, _clean_name(line)) for i, line in enumerate(top)]
     candidates = [(i, name) for i, name in cleaned if _letters(name) >= 3 and not _is_noise(name)]
+    if any(i not in lower_case for i, _ in candidates):
+        candidates = [(i, name) for i, name in candidates if i not in lower_case]
     if not candidates:
         return None, 0.0, header
     names = dict(candidates)
@@ -414,8 +439,11 @@ def _only_suffixes(name: str) -> bool:
     return not rest.strip()
 
 
-def _continues(upper: str, lower: str) -> bool:
-    """Whether ``lower`` carries on the name begun on the line ``upper``."""
+def _continues(upper: str, lower: str, downward: bool = False) -> bool:
+    """Whether ``lower`` carries on the name begun on the line ``upper`` (``downward``: when
+    ``upper`` is the name's line, not ``lower``)."""
+    if downward and rules.NAME_CONTINUATION_TAIL.search(lower) and not re.search(r"\d", lower):
+        return True
     return bool(
         _only_suffixes(lower)
         or rules.NAME_ENDINGS.search(lower)
@@ -431,6 +459,10 @@ def _join_name_lines(names: dict[int, str], i: int) -> str:
     top = bottom = i
     while top - 1 in names and top - bottom < 2 and _continues(names[top - 1], names[top]):
         top -= 1
-    while bottom + 1 in names and bottom - top < 2 and _continues(names[bottom], names[bottom + 1]):
+    while (
+        bottom + 1 in names
+        and bottom - top < 2
+        and _continues(names[bottom], names[bottom + 1], downward=True)
+    ):
         bottom += 1
     return " ".join(names[k] for k in range(top, bottom + 1))

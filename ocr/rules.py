@@ -38,7 +38,8 @@ TOTAL_LABELS: tuple[Label, ...] = _labels(
     (r"(AMOUNT|AMT|BALANCE)\s*(DUE|PAYABLE|TO\s*PAY)", 9),
     (rf"(NET+|ROUNDED|FINAL)\s*{_TOTAL}|{_TOTAL}\s*(NET+|ROUNDED|AFTER\s*ROUND\w*)", 9.5),
     (rf"{_TOTAL}.*(\b[IL1]NC[IL1]\w*|\bINC\b)", 9),
-    (rf"{_TOTAL}\s*(AMOUNT|AMT|SALES?|PRICE|BILL|RM|\(RM\)|:|\b)", 8),
+    # "TOTAL:", "TOTAL 12.00", and "TOTA1 12.00" (a misread L, so no letter boundary after it)
+    (rf"{_TOTAL}\s*(AMOUNT|AMT|SALES?|PRICE|BILL|RM|\(RM\)|:|(?![A-Z]))", 8),
     (r"JUMLAH\s*(BESAR|KESELURUHAN|BAYARAN|BERSIH)", 9),
     (r"JUMLAH", 7),
     (r"合\s*计|总\s*计|總\s*計|合\s*計|應\s*付|应\s*付", 8),
@@ -89,7 +90,10 @@ TAX_LABELS: tuple[re.Pattern[str], ...] = (
 TENDER_LABELS: tuple[re.Pattern[str], ...] = (
     _re(r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b"),
 )
-CHANGE_LABELS: tuple[re.Pattern[str], ...] = (_re(r"\b(CHANGE|CHG|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b"),)
+# Change given back; "SRV CHG" / "SVC CHG" is a service charge, not change.
+CHANGE_LABELS: tuple[re.Pattern[str], ...] = (
+    _re(r"\b(CHANGE|BAKI|KEMBALI\w*|RESTGELD|RENDU)\b|(?<!SRV )(?<!SVC )(?<!SERVICE )\bCHG\b"),
+)
 ROUNDING_LABELS: tuple[re.Pattern[str], ...] = (_re(r"\bROUND\w*\b|PEMBUNDARAN|\bADJ\w*\b"),)
 
 # Labels for the receipt's date (a nearby date beats one found elsewhere) and for other dates.
@@ -221,6 +225,12 @@ NAME_ENDINGS: re.Pattern[str] = _re(
     r"^\(?\s*(SDN\.?\s*BHD|BHD|BERHAD|S/B|LTD|LIMITED|INC|LLC|CO\.|PTE|PLC|GMBH|ENTERPRISES?|TRADING"
     r"|TRADERS|INDUSTRIES|HOLDINGS|MARKETING|SERVICES)(?!\w)"
 )
+# A line below the name ending in one of these nouns carries the name on: "RESTAURANT JIAWEI" +
+# "JIAWEI HOUSE", "GOLDEN" + "DRAGON CAFE".
+NAME_CONTINUATION_TAIL: re.Pattern[str] = _re(
+    r"\b(HOUSE|CAFE|BISTRO|KITCHEN|BAKERY|RESTAURANT|RESTORAN|EATERY|CANTEEN|DELI|GRILL|PUB|TAVERN"
+    r"|TEAHOUSE|PATISSERIE|BOULANGERIE|PIZZERIA|TRATTORIA|BRASSERIE|STEAKHOUSE|BAR)\s*$"
+)
 # Words introducing the legal owner of a shop: "DIMILIKI: ABC SDN BHD", "OPERATED BY ...".
 OWNER_PREFIX: re.Pattern[str] = _re(
     r"^\s*(DIMILIKI\s*(OLEH)?|MILIK|OWNED\s*BY|OWN\s*BY|OPERATED\s*BY|A\s*MEMBER\s*OF|MANAGED\s*BY)\s*:?\s*"
@@ -266,7 +276,10 @@ NAME_FIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 # Header noise that may be cut off the end of a name line rather than rejecting the line.
 NAME_TAIL_NOISE: tuple[re.Pattern[str], ...] = (
     _re(r"\s*[\(\[][^()\[\]]*\d{4,}[^()\[\]]*[\)\]]?\s*$"),  # "(CO. NO. 113825-W)"
-    _re(r"\s*(CO\.?\s*(REG|NO)\.?\s*(NO)?\.?|ROC|SSM)?\s*:?\s*\d{3,}[\s-]*[A-Z]?\s*$"),
+    # a registration number: "CO. NO 12345", "ROC 123", "965857-A" (short bare numbers such as
+    # "99" or "666" are often part of the name)
+    _re(r"\s*(CO\.?\s*(REG|NO)\.?\s*(NO)?\.?|ROC|SSM)\s*:?\s*\d{3,}[\s-]*[A-Z]?\s*$"),
+    _re(r"\s*\d{5,}[\s-]*[A-Z]?\s*$|\s*\d{3,}\s*-\s*[A-Z]\s*$"),
     _re(r"\s*\b(GST|SST)\s*(REG\w*|ID|NO)\b.*$"),
     _re(r"[\s.,:;*#-]+$"),
     _re(r"^[\s.,:;*#-]+"),

@@ -146,6 +146,24 @@ def test_currency(lines: list[str], hint: ReceiptHint | None, currency: str | No
         ),
         (["TOTAI SALES (LNCLUSIVE OF GST) 29.68", "CASH 50.00"], "29.68"),
         (["TOTAL SALES (INCLUSIVE GST) 31.80", "CASH 50.00", "CHANGE 18.20"], "31.80"),
+        # the last of two totals is the one after rounding, even with its L read as a 1
+        (
+            ["SUBTOTAL 87.80", "10% SRV CHG 8.78", "GST @6% 5.81", "TOTAL: 102.39", "0.01", "TOTA1 102.40"],
+            "102.40",
+        ),
+        # cash less change settles it; a labelled amount one cent off is a misreading
+        (
+            [
+                "TOTAL QTY: 25 32.69",
+                "TOTAL SALES (EXCLUDING GST) : 31.03",
+                "TOTAL GST : 1.65",
+                "ROUNDING : 0.02",
+                "YATAL SALES (LNCLUSIVE OF GST) : 32.70",
+                "CASH : 40.00",
+                "CHANGE : 7.30",
+            ],
+            "32.70",
+        ),
     ],
 )
 def test_totals(lines: list[str], total: str) -> None:
@@ -157,6 +175,12 @@ def test_totals(lines: list[str], total: str) -> None:
 def test_subtotal_and_tax_are_reported() -> None:
     found = extract_total(["SUBTOTAL 17.00", "GST 6% 1.02", "TOTAL 18.02"])
     assert (found.subtotal, found.tax, found.total) == (Decimal("17.00"), Decimal("1.02"), Decimal("18.02"))
+
+
+def test_service_charge_is_not_change_and_a_zero_rate_line_is_not_the_tax() -> None:
+    lines = ["SUBTOTAL 87.80", "10% SRV CHG 8.78", "GST @6% 5.81", "TOTAL 102.39", "Z=GST @0% 0.00 0.00"]
+    found = extract_total([normalise(x) for x in lines])
+    assert (found.tax, found.total) == (Decimal("5.81"), Decimal("102.39"))
 
 
 def test_no_amount_means_no_total() -> None:
@@ -180,10 +204,26 @@ def test_no_amount_means_no_total() -> None:
         (["BANH MI CAFE", "DIMILIKI: BANH MI CAFE SDN BHD 1110644-W"], "BANH MI CAFE SDN BHD"),
         (["SUN VICTORY SON BHD", "NO 3, JALAN 4"], "SUN VICTORY SDN BHD"),  # a misread legal form
         (["BOOK TA .K (TAMAN DAYA) SDN BHD", "NO 53, JALAN SAGU 18"], "BOOK TA .K (TAMAN DAYA) SDN BHD"),
+        # short numbers belong to the name; registration numbers do not
+        (["TRIPLE SIXPOINT ENTERPRISE 666", "NO 14 JALAN PERMAS 4/3"], "TRIPLE SIXPOINT ENTERPRISE 666"),
+        (["99 SPEED MART S/B 519537-X", "LOT P.T. 2811"], "99 SPEED MART S/B"),
+        (["TEO HENG STATIONERY 001451637", "NO.53, JALAN BESAR"], "TEO HENG STATIONERY"),
+        # a second line ending in an eating place's noun carries the name on
+        (
+            ["RESTAURANT JIAWEI", "JIAWEI HOUSE", "002693074-K", "13, JLN TASIK UTAMA 8"],
+            "RESTAURANT JIAWEI JIAWEI HOUSE",
+        ),
+        (["BLUE HARBOR", "UNIT 5 HARBOR HOUSE", "TEL 555 0199"], "BLUE HARBOR"),  # an address line
     ],
 )
 def test_merchant_skips_header_noise(lines: list[str], merchant: str | None) -> None:
     assert extract_merchant([normalise(x) for x in lines])[0] == merchant
+
+
+def test_a_line_in_small_letters_is_not_the_shop_name() -> None:
+    lines = ["tan woon yann", "INDAH GIFT& HOME DECO", "27,JALAN DEDAP 13", "19/10/2018 20:49", "TOTAL 60.30"]
+    assert extract(lines).merchant == "INDAH GIFT& HOME DECO"
+    assert extract(["coffee corner", "12 main st", "TOTAL 4.50"]).merchant == "COFFEE CORNER"  # nothing else
 
 
 def test_known_merchant_from_similar_header() -> None:
