@@ -31,7 +31,7 @@ def read_receipt(
         words: tuple[Word, ...] = ()
         engine_name = "pdf-text"
     else:
-        engine = get_engine(config.engine, config.threads)
+        engine = get_engine(config.engine, config.threads, config.runtime)
         engine_name = engine.name
         lines = []
         all_words: list[Word] = []
@@ -84,7 +84,7 @@ def _looks_unread(page: PageText) -> bool:
 
 
 def _read_page(image: Image.Image, config: OcrConfig) -> PageText:
-    engine = get_engine(config.engine, config.threads)
+    engine = get_engine(config.engine, config.threads, config.runtime)
     prepared = prepare(image, config)
     try:
         page = engine.read(prepared)
