@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 REQUIRE = os.environ.get("EXPENSEBOT_REQUIRE_SERVICES") == "1"
 
@@ -66,6 +67,17 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Each test using this runs on both databases."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a migrated database (both databases, through ``db_url``)."""
+    from storage.db import make_engine, make_sessionmaker, migrate
+
+    migrate(db_url)
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.budgets import customer_names, rates_for, spent_against
-from storage.db import make_engine, make_sessionmaker, migrate, transaction
+from storage.db import transaction
 from storage.fx import rate_lookup
 from storage.models import CustomerAlias, ExpenseProject, FxRate
 from tests.finance.conftest import add_customer, add_expense
@@ -37,14 +35,6 @@ budgets:
 )
 SALES = ["emp@example.com", "other@example.com"]
 DAY = dt.date(2026, 11, 24)
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    migrate(db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def test_spend_is_summed_by_scope_period_currency_and_state(factory: sessionmaker[Session]) -> None:

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import make_engine, make_sessionmaker, migrate, transaction
+from storage.db import transaction
 from storage.models import Customer, Expense, SlackUser
 
 AddExpense = Callable[..., int]
-
-
-@pytest.fixture
-def factory(db_url: str) -> Iterator[sessionmaker[Session]]:
-    migrate(db_url)
-    engine = make_engine(db_url)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def add_expense(
