@@ -262,12 +262,15 @@ def _known_merchants(ctx: AppContext) -> list[Any]:
 
 def _read(ctx: AppContext, content: bytes) -> tuple[Any | None, str | None]:
     from ocr import OcrConfig, OcrError, ReceiptHint, read_receipt
+    from ocr.slots import default_slots, reading_slot
 
     hint = ReceiptHint(
         currency=ctx.settings.company_currency.upper(), known_merchants=tuple(_known_merchants(ctx))
     )
+    config = OcrConfig(threads=ctx.settings.ocr_threads)
     try:
-        return read_receipt(content, hint=hint, config=OcrConfig(threads=ctx.settings.ocr_threads)), None
+        with reading_slot(ctx.settings.ocr_slots or default_slots()):
+            return read_receipt(content, hint=hint, config=config), None
     except OcrError as exc:
         return None, exc.user_message
 

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # Threads the OCR engine uses for one receipt; 0 lets it use every core. With several workers
     # on one machine, set it to cores / workers so the workers do not fight over the cores.
     ocr_threads: int = Field(default=0, ge=0, alias="EXPENSEBOT_OCR_THREADS")
+    # Receipts read at once on this machine, across all workers; 0: one per core. More workers than
+    # this still download, store and answer in parallel, but wait for a slot to read.
+    ocr_slots: int = Field(default=0, ge=0, alias="EXPENSEBOT_OCR_SLOTS")
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")
