@@ -11,6 +11,7 @@ import math
 import os
 import re
 import statistics
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -112,6 +113,7 @@ class RapidOcrEngine:
             params["intra_op_num_threads"] = threads
             params["inter_op_num_threads"] = 1
         self.runtime = runtime
+        self._lock = threading.Lock()
         sessions = _openvino_sessions() if runtime == "openvino" else _lean_sessions()
         with sessions:
             self._ocr = RapidOCR(**params)
@@ -120,9 +122,12 @@ class RapidOcrEngine:
 
     def recognise(self, image: Image.Image) -> list[RawSegment]:
         """Detected text segments: (corner points, text, score, characters, character boxes)."""
-        array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RapidOCR expects BGR like OpenCV
-        self._limit_detection(*array.shape[:2])
-        result, _ = self._ocr(np.ascontiguousarray(array), use_cls=False, return_word_box=True)
+        array = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])  # BGR, like OpenCV
+        # One reading at a time per engine: the detector's input size is set per page, and an
+        # OpenVINO infer request must not run two inferences at once.
+        with self._lock:
+            self._limit_detection(*array.shape[:2])
+            result, _ = self._ocr(array, use_cls=False, return_word_box=True)
         segments: list[RawSegment] = []
         for item in result or []:
             quad = [(float(p[0]), float(p[1])) for p in item[0]]

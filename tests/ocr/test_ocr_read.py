@@ -100,3 +100,17 @@ def test_both_runtimes_read_the_same_receipt(malaysian_receipt: Image.Image, run
 def test_unknown_runtime_is_refused(malaysian_receipt: Image.Image) -> None:
     with pytest.raises(ValueError, match="unknown OCR runtime"):
         read_receipt(encode(malaysian_receipt, "PNG"), config=OcrConfig(runtime="cuda"))
+
+
+def test_readings_from_several_threads_at_once_match(
+    malaysian_receipt: Image.Image, us_receipt: Image.Image
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = [encode(malaysian_receipt, "PNG"), encode(us_receipt, "PNG")] * 3
+    config = OcrConfig(runtime="openvino")
+    alone = [read_receipt(page, config=config) for page in pages[:2]]
+    with ThreadPoolExecutor(len(pages)) as pool:
+        together = list(pool.map(lambda page: read_receipt(page, config=config), pages))
+    for i, facts in enumerate(together):
+        assert facts.text == alone[i % 2].text and facts.total == alone[i % 2].total
