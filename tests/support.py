@@ -142,6 +142,14 @@ def workspace() -> FakeSlack:
     return fake
 
 
+def stack_urls(request: Any) -> tuple[str, str | None]:
+    """Database and Redis URLs for an app fixture parametrised "sqlite-..." (SQLite, jobs in the app)
+    or "postgresql-redis" (PostgreSQL and Redis, from the conftest fixtures)."""
+    if str(request.param).startswith("sqlite"):
+        return str(request.getfixturevalue("sqlite_url")), None
+    return str(request.getfixturevalue("postgres_url")), str(request.getfixturevalue("redis_url"))
+
+
 @contextmanager
 def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
                 extra_env: dict[str, str] | None = None, workers: int = 2,

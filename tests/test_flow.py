@@ -14,15 +14,12 @@ from typing import Any
 import pytest
 
 from bot.devslack import text_input
-from tests.support import EMPLOYEE, FINANCE, MANAGER, OTHER, Harness, cafe_receipt, running_app
+from tests.support import EMPLOYEE, FINANCE, MANAGER, OTHER, Harness, cafe_receipt, running_app, stack_urls
 
 
 @pytest.fixture(params=["sqlite-inprocess", "postgresql-redis"])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    if request.param == "sqlite-inprocess":
-        url, redis = request.getfixturevalue("sqlite_url"), None
-    else:
-        url, redis = request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url")
+    url, redis = stack_urls(request)
     with running_app(tmp_path, database_url=url, redis_url=redis) as harness:
         yield harness
 

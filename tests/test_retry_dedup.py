@@ -9,15 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import EMPLOYEE, Harness, running_app
+from tests.support import EMPLOYEE, Harness, running_app, stack_urls
 
 
 @pytest.fixture(params=["sqlite-memory", "postgresql-redis"])
 def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    if request.param == "sqlite-memory":
-        url, redis = request.getfixturevalue("sqlite_url"), None
-    else:
-        url, redis = request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url")
+    url, redis = stack_urls(request)
     with running_app(tmp_path, database_url=url, redis_url=redis, workers=0) as harness:
         yield harness
 
