@@ -48,9 +48,19 @@ class LazyGroup(click.Group):
 
 
 def _settings() -> Settings:
+    """The settings from the environment; a bad value stops the command with a message naming it."""
+    from pydantic import ValidationError
+
     from bot.settings import load_settings  # imported here: `scan` needs no settings or database
 
-    return load_settings()
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}={error.get('input')!r}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise click.ClickException(f"bad configuration in the environment: {problems}") from None
 
 
 def _logging(level: str) -> None:

@@ -98,3 +98,13 @@ def test_run_with_an_app_token_uses_socket_mode(tmp_path: Path) -> None:
             output = proc.communicate(timeout=30)[0].decode()
         assert "Socket Mode" in output
         assert "xapp-1-A0-test-token" not in output
+
+
+def test_a_bad_setting_stops_the_command_with_a_message_naming_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update(EXPENSEBOT_OCR_SLOTS="-1", REDIS_URL="redis://127.0.0.1:1/0")
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 1
+    assert "EXPENSEBOT_OCR_SLOTS='-1'" in result.stderr and "greater than or equal to 0" in result.stderr
+    assert "Traceback" not in result.stderr
