@@ -34,6 +34,7 @@ class PageText:
 
 class Engine(Protocol):
     name: str
+    max_side: int | None  # pages are reduced to at most this many pixels on the longer side
 
     def read(self, image: Image.Image) -> PageText: ...
 
@@ -117,17 +118,24 @@ class RapidOcrEngine:
         sessions = _openvino_sessions() if runtime == "openvino" else _lean_sessions()
         with sessions:
             self._ocr = RapidOCR(**params)
+        self.max_side: int | None = int(self._ocr.max_side_len)  # RapidOCR reduces larger pages itself
         channels, height, _width = self._ocr.text_rec.rec_image_shape
         self._ocr.text_rec.rec_image_shape = [channels, height, REC_MIN_WIDTH]
+        # Memory follows the size of each network input: bound it on long pages and wide lines.
+        self._ocr.text_det.infer = BandedDetector(self._ocr.text_det.infer)
+        self._ocr.text_rec = LineRecogniser(self._ocr.text_rec)
 
     def recognise(self, image: Image.Image) -> list[RawSegment]:
         """Detected text segments: (corner points, text, score, characters, character boxes)."""
-        array = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])  # BGR, like OpenCV
+        rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+        array = np.ascontiguousarray(rgb[:, :, ::-1])  # BGR, like OpenCV
+        del rgb
         # One reading at a time per engine: the detector's input size is set per page, and an
         # OpenVINO infer request must not run two inferences at once.
         with self._lock:
             self._limit_detection(*array.shape[:2])
             result, _ = self._ocr(array, use_cls=False, return_word_box=True)
+            _return_free_memory()
         segments: list[RawSegment] = []
         for item in result or []:
             quad = [(float(p[0]), float(p[1])) for p in item[0]]
@@ -154,10 +162,185 @@ class RapidOcrEngine:
             scale = (DET_MAX_PIXELS / (short * long)) ** 0.5
         det = self._ocr.text_det
         if scale >= 1:
-            pre = DetPreProcess(round(short * scale), "min", det.mean, det.std)
+            pre = LeanDetPreProcess(DetPreProcess(round(short * scale), "min", det.mean, det.std))
         else:
-            pre = DetPreProcess(round(long * scale), "max", det.mean, det.std)
+            pre = LeanDetPreProcess(DetPreProcess(round(long * scale), "max", det.mean, det.std))
         det.get_preprocess = lambda _max_wh: pre
+
+
+def _return_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc only; elsewhere nothing to do).
+
+    A reading frees hundreds of MB in blocks scattered through the heap, which glibc otherwise keeps.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> Any:
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None)  # the symbols already loaded into the process, the C library's among them
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+class LeanDetPreProcess:
+    """RapidOCR's detector input (the page resized to a multiple of 32, normalised, channels first),
+    left as 8-bit pixels until the detector runs: each window is normalised in float32 on its own,
+    instead of the whole page at once in float64 (~100 MB less on a large page)."""
+
+    def __init__(self, resizer: Any) -> None:
+        self._resizer = resizer  # RapidOCR's DetPreProcess: its size rule, scale, mean and std
+
+    def __call__(self, img: Any) -> DetectorPage | None:
+        resized = self._resizer.resize(img)
+        if resized is None:
+            return None
+        mean, std = self._resizer.mean, self._resizer.std
+        return DetectorPage(
+            resized, float(self._resizer.scale), tuple(map(float, mean)), tuple(map(float, std))
+        )
+
+
+@dataclass(frozen=True)
+class DetectorPage:
+    """A page resized for the detector, in 8-bit pixels (height x width x 3), normalised on demand."""
+
+    pixels: Any
+    scale: float
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (1, 3, *self.pixels.shape[:2])
+
+    def tensor(self, rows: slice = slice(None), cols: slice = slice(None)) -> Any:
+        """The network input (1 x 3 x h x w, float32) for part of the page."""
+        part = self.pixels[rows, cols]
+        out = np.empty((1, 3, *part.shape[:2]), dtype=np.float32)
+        for c in range(3):
+            channel = out[0, c]
+            np.multiply(part[:, :, c], np.float32(self.scale), out=channel, casting="unsafe")
+            channel -= np.float32(self.mean[c])
+            channel /= np.float32(self.std[c])
+        return out
+
+
+class BandedDetector:
+    """Runs the text detector over overlapping windows of the page and stitches the probability map.
+
+    The detector is convolutional, so the middle of each window closely matches what the whole page
+    gives, while memory follows the window's size instead of the page's (about 200 MB per million
+    input pixels). Windows run down the longer side; every window of a page has the same shape, and
+    the page is padded across to a multiple of ``step`` pixels, so that pages of similar size share
+    input shapes (each new shape costs the runtime a kernel compilation).
+    """
+
+    def __init__(
+        self,
+        session: Any,
+        band_pixels: int | None = None,
+        overlap: int | None = None,
+        step: int | None = None,
+    ) -> None:
+        self._session = session
+        self.band_pixels = band_pixels or DET_BAND_PIXELS
+        self.overlap = overlap if overlap is not None else DET_BAND_OVERLAP
+        self.step = step or DET_SIZE_STEP
+
+    def __call__(self, page: Any) -> list[Any]:
+        """``page``: a DetectorPage, or a normalised batch (n x 3 x height x width)."""
+        count, _, height, width = page.shape
+        down = height >= width  # windows are rows of the page; otherwise columns
+        length, across = (height, width) if down else (width, height)
+        padded = -(-across // self.step) * self.step
+        band = max(32, self.band_pixels // padded // 32 * 32)
+        window = band + 2 * self.overlap
+        if length <= window:  # one window holds the page
+            window = band = -(-length // self.step) * self.step
+        stitched = np.empty((count, 1, height, width), dtype=np.float32)
+        for start in range(0, length, band):
+            stop = min(start + band, length)
+            lo = max(0, min(start - self.overlap, length - window))
+            span = slice(lo, lo + window)
+            piece = _part(page, span, slice(None)) if down else _part(page, slice(None), span)
+            rows, cols = (window, padded) if down else (padded, window)
+            if piece.shape[2:] != (rows, cols):  # edge pixels repeated out to the shared shape
+                extra = ((0, 0), (0, 0), (0, rows - piece.shape[2]), (0, cols - piece.shape[3]))
+                piece = np.pad(piece, extra, mode="edge")
+            pred = self._session(np.ascontiguousarray(piece))[0]
+            if down:
+                stitched[:, :, start:stop, :] = pred[:, :, start - lo : stop - lo, :width]
+            else:
+                stitched[:, :, :, start:stop] = pred[:, :, :height, start - lo : stop - lo]
+        return [stitched]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def _part(page: Any, rows: slice, cols: slice) -> Any:
+    if isinstance(page, DetectorPage):
+        return page.tensor(rows, cols)
+    return page[:, :, rows, cols]
+
+
+class LineRecogniser:
+    """Reads RapidOCR's cropped text lines, in place of its TextRecognizer loop.
+
+    Lines are sorted by width and read in batches like RapidOCR does, with two differences that
+    bound memory and time: a batch holds at most ``max_width`` pixels of padded line width in all
+    (memory follows it), and the padded width is rounded up to ``width_step`` so that batches of
+    similar lines share one input shape (each new shape costs the runtime a kernel compilation).
+    """
+
+    def __init__(self, recognizer: Any, max_width: int | None = None, width_step: int | None = None) -> None:
+        self._rec = recognizer  # RapidOCR's TextRecognizer: its session, resizing and CTC decoding
+        self.max_width = max_width or REC_MAX_BATCH_WIDTH
+        self.width_step = width_step or REC_WIDTH_STEP
+
+    def __call__(self, lines: Any, return_word_box: bool = False) -> tuple[list[Any], float]:
+        if isinstance(lines, np.ndarray):
+            lines = [lines]
+        _channels, height, min_width = self._rec.rec_image_shape[:3]
+        ratios = [line.shape[1] / float(line.shape[0]) for line in lines]
+        order = np.argsort(np.array(ratios))
+        results: list[Any] = [("", 0.0)] * len(lines)
+        start = 0
+        while start < len(order):
+            stop = start
+            width = min_width
+            while stop < len(order) and stop - start < self._rec.rec_batch_num:
+                wanted = self._padded_width(max(width, height * ratios[order[stop]]))
+                if stop > start and (stop - start + 1) * wanted > self.max_width:
+                    break
+                width = wanted
+                stop += 1
+            batch_ratio = (width + 0.5) / height  # int(height * ratio) is exactly ``width``
+            batch = np.stack([self._rec.resize_norm_img(lines[i], batch_ratio) for i in order[start:stop]])
+            preds = self._rec.session(batch.astype(np.float32, copy=False))[0]
+            decoded = self._rec.postprocess_op(
+                preds,
+                return_word_box,
+                wh_ratio_list=[ratios[i] for i in order[start:stop]],
+                max_wh_ratio=batch_ratio,
+            )
+            for i, one in zip(order[start:stop], decoded, strict=True):
+                results[i] = one
+            start = stop
+        return results, 0.0
+
+    def _padded_width(self, width: float) -> int:
+        return int(math.ceil(width / self.width_step) * self.width_step)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rec, name)
 
 
 class OpenVinoSession:
@@ -168,20 +351,30 @@ class OpenVinoSession:
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
+        # oneDNN caches up to 1,024 compiled kernels by default, ~250 MB per process once a few
+        # receipts are read; 64 keep what repeats (a page's windows, batches of similar lines).
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(KERNEL_CACHE_CAPACITY))
         import openvino as ov
 
         core = ov.Core()
-        self._model = core.read_model(str(config["model_path"]))
+        model = core.read_model(str(config["model_path"]))
+        # the recogniser's character list travels in the model; the graph itself is not kept
+        self._characters: str | None = None
+        if model.has_rt_info(["framework", "character"]):
+            self._characters = str(model.get_rt_info(["framework", "character"]).astype(str))
         properties: dict[str, Any] = {
             "PERFORMANCE_HINT": "LATENCY",
             "NUM_STREAMS": 1,
             "ENABLE_CPU_PINNING": False,
-            "CPU_RUNTIME_CACHE_CAPACITY": 0,  # every receipt line has a new shape: nothing to reuse
+            # OpenVINO's own per-shape cache holds on to memory; oneDNN's small kernel cache (above)
+            # already keeps what repeats
+            "CPU_RUNTIME_CACHE_CAPACITY": 0,
         }
         threads = int(config.get("intra_op_num_threads", -1))
         if threads > 0:
             properties["INFERENCE_NUM_THREADS"] = threads
-        compiled = core.compile_model(self._model, "CPU", properties)
+        compiled = core.compile_model(model, "CPU", properties)
+        del model
         self._request = compiled.create_infer_request()
         self._output = compiled.output(0)
 
@@ -189,10 +382,10 @@ class OpenVinoSession:
         return [self._request.infer([batch])[self._output]]
 
     def have_key(self, key: str = "character") -> bool:
-        return bool(self._model.has_rt_info(["framework", key]))
+        return key == "character" and self._characters is not None
 
     def get_character_list(self, key: str = "character") -> list[str]:
-        return str(self._model.get_rt_info(["framework", key]).astype(str)).splitlines()
+        return (self._characters or "").splitlines()
 
 
 @contextlib.contextmanager
@@ -240,10 +433,24 @@ REC_MIN_WIDTH = 160
 
 # The detector reads text best with the page's short side near this size...
 DET_MIN_SIDE = 736
-# ...but at most this many pixels: memory grows with them (a 1 MP cap saved ~280 MB at peak but lost
-# small print on large photos).
+# ...but at most this many pixels: time grows with them (a 1 MP cap lost small print on large
+# photos; memory is bounded by the windows below, not by this).
 DET_MAX_PIXELS = 2_000_000
 
+
+# The detector runs on bands of at most this many input pixels (plus their overlap)...
+DET_BAND_PIXELS = 300_000
+# ...each seeing this many pixels of the page beyond its own edges.
+DET_BAND_OVERLAP = 64
+# Pages are padded across to a multiple of this many pixels for the detector (see BandedDetector).
+DET_SIZE_STEP = 128
+# One recognition run holds text lines of at most this total width (at 48 px height).
+REC_MAX_BATCH_WIDTH = 2000
+# Batches are padded to a multiple of this width, so that similar lines share an input shape.
+REC_WIDTH_STEP = 64
+
+# Compiled kernels oneDNN keeps for OpenVINO (see OpenVinoSession).
+KERNEL_CACHE_CAPACITY = 64
 
 # (corner points, text, score, characters, character corner points)
 RawSegment = tuple[list[tuple[float, float]], str, float, list[str], list[list[tuple[float, float]]]]
@@ -317,6 +524,7 @@ class TesseractEngine:
         # Tesseract's OpenMP threads cost more than they give on receipt-sized images.
         os.environ.setdefault("OMP_THREAD_LIMIT", str(threads if threads > 0 else 1))
         self._tess = pytesseract
+        self.max_side: int | None = None
         self.config = "--psm 4"
 
     def read(self, image: Image.Image) -> PageText:

@@ -35,8 +35,10 @@ def read_receipt(
         engine_name = engine.name
         lines = []
         all_words: list[Word] = []
-        for page in document.pages:
-            page_text = _read_page(page, config)
+        pages = list(document.pages)
+        del document  # each full-size page is let go once its reduced copy exists
+        while pages:
+            page_text = _read_page(prepare(pages.pop(0), config, engine.max_side), config)
             all_words.extend(page_text.words)
             lines.extend(line.text for line in group_lines(page_text.words, page_text.skew))
         words = tuple(all_words)
@@ -56,16 +58,17 @@ def read_receipt(
     )
 
 
-def prepare(image: Image.Image, config: OcrConfig) -> Image.Image:
+def prepare(image: Image.Image, config: OcrConfig, engine_max_side: int | None = None) -> Image.Image:
     """Bring a page to a size the engines read well: large photos are reduced (faster, no less
-    accurate); small ones are enlarged."""
+    accurate) to ``config.max_side`` or the engine's own limit if smaller; small ones are enlarged."""
+    max_side = min(config.max_side, engine_max_side or config.max_side)
     width, height = image.size
     longest, shortest = max(width, height), min(width, height)
     scale = 1.0
-    if longest > config.max_side:
-        scale = config.max_side / longest
+    if longest > max_side:
+        scale = max_side / longest
     elif shortest < config.upscale_min_side and config.engine == "tesseract":
-        scale = min(config.upscale_min_side / shortest, config.max_side / longest, 3.0)
+        scale = min(config.upscale_min_side / shortest, max_side / longest, 3.0)
     if abs(scale - 1.0) < 0.05:
         return image
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -83,9 +86,8 @@ def _looks_unread(page: PageText) -> bool:
     return statistics.median(w.confidence for w in words) < 0.6
 
 
-def _read_page(image: Image.Image, config: OcrConfig) -> PageText:
+def _read_page(prepared: Image.Image, config: OcrConfig) -> PageText:
     engine = get_engine(config.engine, config.threads, config.runtime)
-    prepared = prepare(image, config)
     try:
         page = engine.read(prepared)
     except OcrError:
