@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 from PIL import Image, ImageOps
 
-from ocr.model import Word
+from ocr.model import OcrConfig, Word
 
 ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
 
@@ -34,7 +34,6 @@ class PageText:
 
 class Engine(Protocol):
     name: str
-    max_side: int | None  # pages are reduced to at most this many pixels on the longer side
 
     def read(self, image: Image.Image) -> PageText: ...
 
@@ -54,6 +53,13 @@ def get_engine(name: str, threads: int = 0, runtime: str = "auto") -> Engine:
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown OCR runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
     return _engine(name, threads, effective_runtime(name, runtime))
+
+
+def max_page_side(config: OcrConfig) -> int:
+    """The longest side, in pixels, a page is reduced to before ``config.engine`` reads it."""
+    if config.engine == "rapidocr":
+        return min(config.max_side, RAPIDOCR_MAX_SIDE)
+    return config.max_side
 
 
 def effective_runtime(name: str, runtime: str) -> str | None:
@@ -109,7 +115,7 @@ class RapidOcrEngine:
         from rapidocr_onnxruntime import RapidOCR
 
         # RapidOCR takes these as top-level keys and copies the thread counts to every model.
-        params: dict[str, Any] = {"use_cls": False, "print_verbose": False}
+        params: dict[str, Any] = {"use_cls": False, "print_verbose": False, "max_side_len": RAPIDOCR_MAX_SIDE}
         if threads > 0:
             params["intra_op_num_threads"] = threads
             params["inter_op_num_threads"] = 1
@@ -118,7 +124,6 @@ class RapidOcrEngine:
         sessions = _openvino_sessions() if runtime == "openvino" else _lean_sessions()
         with sessions:
             self._ocr = RapidOCR(**params)
-        self.max_side: int | None = int(self._ocr.max_side_len)  # RapidOCR reduces larger pages itself
         channels, height, _width = self._ocr.text_rec.rec_image_shape
         self._ocr.text_rec.rec_image_shape = [channels, height, REC_MIN_WIDTH]
         # Memory follows the size of each network input: bound it on long pages and wide lines.
@@ -427,6 +432,10 @@ def _lean_sessions() -> Iterator[None]:
         session_class._init_sess_opts = original
 
 
+# RapidOCR reduces larger pages to this many pixels on the longer side (its own default) before
+# reading; pages are brought to it once, on decoding (see max_page_side).
+RAPIDOCR_MAX_SIDE = 2000
+
 # Recognition pads each batch of text lines to at least this width (at 48 px height); RapidOCR's
 # 320 makes short words such as amounts cost as much as a line of 40 characters.
 REC_MIN_WIDTH = 160
@@ -524,7 +533,6 @@ class TesseractEngine:
         # Tesseract's OpenMP threads cost more than they give on receipt-sized images.
         os.environ.setdefault("OMP_THREAD_LIMIT", str(threads if threads > 0 else 1))
         self._tess = pytesseract
-        self.max_side: int | None = None
         self.config = "--psm 4"
 
     def read(self, image: Image.Image) -> PageText:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
+from ocr.engines import max_page_side
 from ocr.errors import FileTooLarge, UnreadableImage, UnsupportedFile
 from ocr.model import OcrConfig
 
@@ -74,10 +75,11 @@ def open_image(data: bytes, config: OcrConfig) -> Image.Image:
                     f"This image is {width}×{height} pixels, more than the {config.max_pixels // 1_000_000} "
                     "megapixels a receipt photo needs: send a smaller photo."
                 )
-            if opened.format == "JPEG" and max(width, height) > 2 * config.max_side:
+            limit = max_page_side(config)
+            if opened.format == "JPEG" and max(width, height) >= 2 * limit:
                 # a large photo is decoded straight at 1/2, 1/4 or 1/8 of its size, never below
                 # what reading needs: a fraction of the memory and time of the full-size picture
-                scale = config.max_side / max(width, height)
+                scale = limit / max(width, height)
                 opened.draft(opened.mode, (math.ceil(width * scale), math.ceil(height * scale)))
             opened.load()
             ImageOps.exif_transpose(opened, in_place=True)  # no second copy of an upright photo

@@ -6,7 +6,7 @@ import statistics
 
 from PIL import Image
 
-from ocr.engines import PageText, detect_rotation, get_engine
+from ocr.engines import PageText, detect_rotation, get_engine, max_page_side
 from ocr.errors import OcrError, UnreadableImage
 from ocr.extract import extract
 from ocr.layout import group_lines
@@ -38,7 +38,7 @@ def read_receipt(
         pages = list(document.pages)
         del document  # each full-size page is let go once its reduced copy exists
         while pages:
-            page_text = _read_page(prepare(pages.pop(0), config, engine.max_side), config)
+            page_text = _read_page(prepare(pages.pop(0), config), config)
             all_words.extend(page_text.words)
             lines.extend(line.text for line in group_lines(page_text.words, page_text.skew))
         words = tuple(all_words)
@@ -58,10 +58,10 @@ def read_receipt(
     )
 
 
-def prepare(image: Image.Image, config: OcrConfig, engine_max_side: int | None = None) -> Image.Image:
-    """Bring a page to a size the engines read well: large photos are reduced (faster, no less
+def prepare(image: Image.Image, config: OcrConfig) -> Image.Image:
+    """Bring a page to a size the engine reads well: large photos are reduced (faster, no less
     accurate) to ``config.max_side`` or the engine's own limit if smaller; small ones are enlarged."""
-    max_side = min(config.max_side, engine_max_side or config.max_side)
+    max_side = max_page_side(config)
     width, height = image.size
     longest, shortest = max(width, height), min(width, height)
     scale = 1.0
