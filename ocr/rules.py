@@ -86,6 +86,8 @@ SUBTOTAL_LABELS: tuple[re.Pattern[str], ...] = tuple(
 # A tax amount line: "GST 6%", "TOTAL GST", "VAT 20%", "SST". Not lines saying the total includes it.
 TAX_LABELS: tuple[re.Pattern[str], ...] = (
     _re(r"^(?!.*([IL1]NC[IL1]|EXCL|SUMMARY)).*\b(GST|VAT|SST|TAX|MWST|TVA|IVA|税)\b"),
+    # "TOTALTAX 1.56": OCR often drops the space after TOTAL
+    _re(rf"^(?!.*([IL1]NC[IL1]|EXCL|SUMMARY)).*{_TOTAL}(GST|VAT|SST|TAX)\b"),
 )
 TENDER_LABELS: tuple[re.Pattern[str], ...] = (
     _re(r"\b(CASH|TUNAI|TENDER\w*|PAID|PAYMENT|CARD|VISA|MASTER\w*|AMEX|DEBIT|CREDIT|E-?WALLET)\b"),

@@ -145,6 +145,22 @@ def test_currency(lines: list[str], hint: ReceiptHint | None, currency: str | No
             "112.45",
         ),
         (["TOTAI SALES (LNCLUSIVE OF GST) 29.68", "CASH 50.00"], "29.68"),
+        # "TOTALTAX" (a lost space) is the tax; subtotal + tax + rounding picks the total over a
+        # GST summary's "TOTAL" line and a cash amount misread through a stamp
+        (
+            [
+                "SUB-TOTAL(EX) 26.00",
+                "TOTALTAX 1.56",
+                "ROUNDING -0.01",
+                "TOTAL AI 27.55",
+                "CASH 127.55",
+                "CHANGE 0.00",
+                "GST SUMMARY",
+                "SR 6.00 26.00 1.56",
+                "TOTAL: 26.00 1.56",
+            ],
+            "27.55",
+        ),
         (["TOTAL SALES (INCLUSIVE GST) 31.80", "CASH 50.00", "CHANGE 18.20"], "31.80"),
         # the last of two totals is the one after rounding, even with its L read as a 1
         (
