@@ -8,6 +8,7 @@ payout digest and marks it paid. Every message Slack would show is printed as it
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import os
 import tempfile
@@ -40,14 +41,23 @@ INITECH-3,Initech LLC,,initech.example
 """
 
 
+def last_working_day(today: dt.date) -> dt.date:
+    """The working day before ``today``: a fresh expense that no policy rule on age or weekends flags."""
+    day = today - dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
 def sample_receipt() -> bytes:
-    """A receipt photo drawn on the spot (a white slip with black print)."""
+    """A receipt photo drawn on the spot (a white slip with black print), dated yesterday's working day."""
     from PIL import Image, ImageDraw, ImageFont
 
+    spent = last_working_day(dt.date.today()).strftime("%m/%d/%Y")  # a US receipt: month first
     lines = [
         "HARBOUR VIEW BISTRO",
         "88 Quay Road, Springfield",
-        "Date: 14/11/2026   Time: 12:41",
+        f"Date: {spent}   Time: 12:41",
         "Grilled salmon                    31.00",
         "Caesar salad                      18.50",
         "Sparkling water x2                 8.00",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import subprocess
@@ -51,7 +52,22 @@ def render_receipt(lines: list[str], *, width: int = 900, size: int = 34) -> byt
     return out.getvalue()
 
 
-def cafe_receipt(total: str = "42.50", date: str = "14/11/2026") -> bytes:
+def recent_day(days_back: int = 1) -> dt.date:
+    """A working day at least ``days_back`` days before today.
+
+    Expenses have to be recent to be claimed (the policy refuses old ones and flags weekends), so
+    the receipts and forms in the tests carry dates relative to the day the tests run.
+    """
+    day = dt.date.today() - dt.timedelta(days=days_back)
+    while day.weekday() >= 5:
+        day -= dt.timedelta(days=1)
+    return day
+
+
+def cafe_receipt(total: str = "42.50", date: str | None = None) -> bytes:
+    """A US café receipt in USD; the date is printed month first as such a receipt prints it."""
+    if date is None:
+        date = recent_day().strftime("%m/%d/%Y")
     return render_receipt([
         "BLUE BOTTLE CAFE",
         "12 Market Street, Springfield",

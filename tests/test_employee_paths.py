@@ -12,7 +12,16 @@ import pytest
 from PIL import Image
 
 from bot.devslack import date, external_select, select, text_input
-from tests.support import ADMIN, EMPLOYEE, MANAGER, Harness, cafe_receipt, render_receipt, running_app
+from tests.support import (
+    ADMIN,
+    EMPLOYEE,
+    MANAGER,
+    Harness,
+    cafe_receipt,
+    recent_day,
+    render_receipt,
+    running_app,
+)
 
 
 @pytest.fixture
@@ -92,7 +101,7 @@ def test_edit_validates_and_updates_the_card(app: Harness) -> None:
     def values(amount: str, currency: str) -> dict[str, Any]:
         return {
             "merchant": {"merchant": text_input("Blue Bottle Cafe")},
-            "date": {"date": date("2026-11-14")},
+            "date": {"date": date(recent_day().isoformat())},
             "amount": {"amount": text_input(amount)},
             "currency": {"currency": text_input(currency)},
             "category": {"category": select("meals", "Meals")},
@@ -189,7 +198,7 @@ def test_slash_command_opens_the_form_and_creates_a_card(app: Harness) -> None:
     assert app.driver.slash_command(EMPLOYEE, "/expense").status_code == 200
     modal = app.wait_view(EMPLOYEE, "expense_new_view")
     app.driver.submit_view(EMPLOYEE, modal, {
-        "merchant": {"merchant": text_input("Metro Taxi")}, "date": {"date": date("2026-11-20")},
+        "merchant": {"merchant": text_input("Metro Taxi")}, "date": {"date": date(recent_day(2).isoformat())},
         "amount": {"amount": text_input("23.40")}, "currency": {"currency": text_input("USD")},
         "category": {"category": select("travel", "Travel")}, "note": {"note": text_input("to the Globex office")},
     })  # fmt: skip
@@ -270,7 +279,7 @@ def test_customer_picker_and_a_correction_changes_the_next_match(app: Harness) -
     fields = {b["block_id"]: b for b in modal["blocks"]}
     values = {
         "merchant": {"merchant": text_input("Blue Bottle Cafe")},
-        "date": {"date": date(fields["date"]["element"].get("initial_date", "2026-11-14"))},
+        "date": {"date": date(fields["date"]["element"].get("initial_date", recent_day().isoformat()))},
         "amount": {"amount": text_input("40.00")},
         "currency": {"currency": text_input("USD")},
         "category": {"category": select("client_entertainment", "Client entertainment")},
@@ -311,7 +320,7 @@ def test_a_merchant_correction_is_recognised_next_time(app: Harness) -> None:
     app.driver.click(EMPLOYEE, card, "Edit")
     modal = app.wait_view(EMPLOYEE, "expense_edit_view")
     app.driver.submit_view(EMPLOYEE, modal, {
-        "merchant": {"merchant": text_input("Blue Bottle Coffee Roasters")}, "date": {"date": date("2026-11-14")},
+        "merchant": {"merchant": text_input("Blue Bottle Coffee Roasters")}, "date": {"date": date(recent_day().isoformat())},
         "amount": {"amount": text_input("12.00")}, "currency": {"currency": text_input("USD")},
         "category": {"category": select("meals", "Meals")}, "note": {"note": text_input("")},
     })  # fmt: skip
@@ -340,7 +349,7 @@ def test_a_mileage_claim_is_priced_from_the_distance(app: Harness) -> None:
     app.driver.slash_command(EMPLOYEE, "/expense")
     modal = app.wait_view(EMPLOYEE, "expense_new_view")
     values = {
-        "merchant": {"merchant": text_input("Own car")}, "date": {"date": date("2026-11-20")},
+        "merchant": {"merchant": text_input("Own car")}, "date": {"date": date(recent_day(2).isoformat())},
         "amount": {"amount": text_input(None)}, "currency": {"currency": text_input("USD")},
         "category": {"category": select("mileage", "Mileage")}, "note": {"note": text_input("to the Acme plant")},
     }  # fmt: skip

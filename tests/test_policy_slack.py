@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.support import EMPLOYEE, FINANCE, MANAGER, Harness, cafe_receipt, running_app
+from tests.support import EMPLOYEE, FINANCE, MANAGER, Harness, cafe_receipt, recent_day, running_app
 
 BOSS = "U_BOSS"  # the manager's manager in the harness directory
 
@@ -22,11 +22,8 @@ approval_levels:
 
 
 def last_weekday() -> str:
-    """A recent working day as the receipt prints it (weekend expenses are flagged)."""
-    day = dt.date.today() - dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day -= dt.timedelta(days=1)
-    return day.strftime("%d/%m/%Y")
+    """A recent working day as a US receipt prints it, month first (the receipts here are in USD)."""
+    return recent_day().strftime("%m/%d/%Y")
 
 
 def texts(message: Any) -> str:
@@ -106,7 +103,7 @@ def test_approvers_are_warned_when_a_claim_takes_the_department_over_its_budget(
 ) -> None:
     budget = "company_currency: USD\napproval_levels: []\nbudgets:\n  - department: sales\n    period: month\n    amount: 100\n"
     day = last_weekday()
-    month = dt.datetime.strptime(day, "%d/%m/%Y").strftime("%b %Y")
+    month = dt.datetime.strptime(day, "%m/%d/%Y").strftime("%b %Y")
     with policy_app(tmp_path, sqlite_url, budget) as app:
         # a first claim of the sales department is approved: 60.00 of the 100.00 budget
         app.upload(EMPLOYEE, cafe_receipt("60.00", date=day), note="lunch")
