@@ -52,7 +52,10 @@ def extract(
     currency, currency_conf = extract_currency(upper, hint)
     decimals = minor_units(currency) if currency else 2
     total = extract_total(upper, decimals)
-    date, date_conf = extract_date(upper, hint, currency)
+    # a currency printed on the receipt (not only the hint's) says where it was printed
+    date, date_conf = extract_date(
+        upper, hint, currency if currency_conf > HINTED_CURRENCY_CONFIDENCE else None
+    )
     merchant, merchant_conf, header = extract_merchant(
         upper, hint.known_merchants, match_threshold, lower_case=lower_case
     )
@@ -228,9 +231,14 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
 
 
 def _preferred_orders(hint: ReceiptHint, currency: str | None) -> tuple[str, ...]:
-    country = (hint.country or "").upper() or None
-    if country is None and (hint.currency or currency):
-        country = rules.CURRENCY_COUNTRY.get((hint.currency or currency or "").upper())
+    """Date orders, most likely first: by the country of the currency printed on the receipt (a
+    USD receipt of a trip to New York is month-first whatever the employee's country), else by
+    the hint's country, else by the hint's currency."""
+    country = rules.CURRENCY_COUNTRY.get(currency.upper()) if currency else None
+    if country is None:
+        country = (hint.country or "").upper() or None
+    if country is None and hint.currency:
+        country = rules.CURRENCY_COUNTRY.get(hint.currency.upper())
     if country in rules.MONTH_FIRST_COUNTRIES:
         return ("name", "mdy", "ymd", "dmy")
     if country in {"CN", "JP", "KR", "TW", "HU", "LT", "MN"}:
@@ -242,7 +250,8 @@ def extract_date(
     lines: Sequence[str], hint: ReceiptHint | None = None, currency: str | None = None
 ) -> tuple[datetime.date | None, float]:
     """The receipt's date. Day-first or month-first is decided by the evidence on the receipt
-    (an unambiguous date elsewhere), then by the country or currency."""
+    (an unambiguous date elsewhere), then by ``currency`` (read on the receipt), then by the hint's
+    country or currency."""
     hint = hint or ReceiptHint()
     today = datetime.date.today()
     earliest = datetime.date(1990, 1, 1)
@@ -304,6 +313,9 @@ def _country_from_text(lines: Sequence[str]) -> str | None:
     return max(counts, key=lambda c: counts[c]) if counts else None
 
 
+HINTED_CURRENCY_CONFIDENCE = 0.5  # the confidence of a currency taken from the hint, not the receipt
+
+
 def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> tuple[str | None, float]:
     """The currency from printed symbols and codes, else from the country the text points to,
     else the hint's currency."""
@@ -345,9 +357,9 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
         code = rules.COUNTRY_CURRENCY[text_country]
         return code, 0.8 if code == hinted or hinted is None else 0.6
     if hinted:
-        return hinted, 0.5
+        return hinted, HINTED_CURRENCY_CONFIDENCE
     if country and country in rules.COUNTRY_CURRENCY:
-        return rules.COUNTRY_CURRENCY[country], 0.45
+        return rules.COUNTRY_CURRENCY[country], HINTED_CURRENCY_CONFIDENCE - 0.05
     return None, 0.0
 
 

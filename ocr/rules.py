@@ -143,11 +143,12 @@ COUNTRY_CURRENCY: dict[str, str] = {
     "EG": "EGP", "NG": "NGN", "KE": "KES", "PK": "PKR", "BD": "BDT", "LK": "LKR",
 }  # fmt: skip
 
-# The country a currency implies, where one country dominates its use.
+# The country a currency implies, where one country (for the euro, the union) dominates its use.
 CURRENCY_COUNTRY: dict[str, str] = {
     "USD": "US", "MYR": "MY", "SGD": "SG", "GBP": "GB", "JPY": "JP", "CNY": "CN", "HKD": "HK",
     "KRW": "KR", "INR": "IN", "IDR": "ID", "THB": "TH", "PHP": "PH", "AUD": "AU", "NZD": "NZ",
     "CAD": "CA", "CHF": "CH", "TWD": "TW", "VND": "VN",
+    "EUR": "EU",  # ISO 3166's reserved code for the union: its countries print the day first
 }  # fmt: skip
 
 # Printed currency marks, most specific first. Each is (pattern, ISO code); "$" alone is ambiguous

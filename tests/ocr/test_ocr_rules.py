@@ -77,6 +77,22 @@ def test_dates(line: str, hint: ReceiptHint | None, expected: str) -> None:
     assert found == datetime.date.fromisoformat(expected)
 
 
+@pytest.mark.parametrize(
+    ("lines", "hint", "expected"),
+    [
+        # the currency printed on the receipt says where it was printed, over the employee's
+        (["DINER", "DATE 05/03/2018", "TOTAL USD 12.00"], ReceiptHint(currency="EUR"), "2018-05-03"),
+        (["CAFE", "DATE 05/03/2018", "TOTAL EUR 12,00"], ReceiptHint(country="US"), "2018-03-05"),
+        (["CAFE", "DATE 05/03/2018", "TOTAL 12.00"], ReceiptHint(country="US"), "2018-05-03"),
+        (["CAFE", "DATE 05/03/2018", "TOTAL 12.00"], ReceiptHint(currency="EUR"), "2018-03-05"),
+    ],
+)
+def test_printed_currency_before_the_hint_decides_the_order(
+    lines: list[str], hint: ReceiptHint, expected: str
+) -> None:
+    assert extract(lines, hint).date == datetime.date.fromisoformat(expected)
+
+
 def test_unambiguous_date_on_the_receipt_decides_the_order() -> None:
     lines = ["PRINTED 04/13/2019", "DATE 04/05/2019"]
     found, _ = extract_date(lines)
