@@ -41,10 +41,9 @@ class OcrConfig:
     upscale_min_side: int = 1000
     max_side: int = 2400
     threads: int = 0  # engine threads inside one read; 0 lets the engine decide
-    # What runs RapidOCR's networks: "openvino" (the same text for ~1.5x less CPU per receipt once
-    # warm, but ~1 s more to start), "onnxruntime", or "auto": onnxruntime to read a single file in a
-    # fresh process, OpenVINO for batches and long-lived processes (onnxruntime where OpenVINO is
-    # not installed).
+    # What runs RapidOCR's networks: "openvino" (the same models for ~2x less CPU per receipt, in
+    # bfloat16 where the CPU has it; ~1 s more to start), "onnxruntime" (float32), or "auto":
+    # OpenVINO where it is installed, onnxruntime otherwise.
     runtime: str = "auto"
     auto_rotate: bool = True  # detect pages turned by 90/180/270 degrees
     merchant_match_threshold: float = 88.0  # similarity (0-100) of header text to a known merchant

@@ -94,7 +94,11 @@ def test_both_runtimes_read_the_same_receipt(malaysian_receipt: Image.Image, run
         data, config=OcrConfig(runtime="onnxruntime" if runtime == "openvino" else "openvino")
     )
     assert facts.total == Decimal("18.00") and facts.merchant == "KEDAI BUKU SINAR JAYA SDN BHD"
-    assert [w.text for w in facts.words] == [w.text for w in other.words]
+    for field in ("merchant", "date", "total", "subtotal", "tax", "currency"):
+        assert getattr(facts, field) == getattr(other, field), field
+    # the same networks; where the CPU has bfloat16 OpenVINO computes in it, which may move a
+    # borderline space ("NO 12," / "NO12,") but not the characters read
+    assert "".join(facts.text.split()) == "".join(other.text.split())
 
 
 def test_unknown_runtime_is_refused(malaysian_receipt: Image.Image) -> None:
