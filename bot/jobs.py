@@ -188,9 +188,40 @@ def _bound_malloc_arenas(arenas: int = 2) -> None:
         log.debug("mallopt unavailable; malloc arenas left at the C library's default")
 
 
+PUBSUB_STOP_SECONDS = 2.0  # how long a stopping worker waits for its command listener
+
+
+def worker_class() -> type[Any]:
+    """RQ's SimpleWorker, stopping promptly.
+
+    SimpleWorker runs jobs in this process (no fork): the database pool and the OCR engine are
+    built once and reused. At shutdown RQ unsubscribes from its command channel and waits for
+    the listening thread without a limit; that thread polls every 60 s, and with redis-py 8 a
+    stop that races the unsubscription waits out the whole poll (seen as a worker taking a
+    minute to obey SIGTERM). The thread is a daemon with nothing to save, so it gets
+    ``PUBSUB_STOP_SECONDS``.
+    """
+    from rq import SimpleWorker
+
+    class Worker(SimpleWorker):  # type: ignore[misc]
+        def unsubscribe(self) -> None:
+            thread, pubsub = self.pubsub_thread, self.pubsub
+            if thread is None or pubsub is None:
+                return
+            self.log.info("Worker %s: unsubscribing from channel %s", self.name, self.pubsub_channel_name)
+            pubsub.unsubscribe()
+            try:
+                thread.stop(timeout=PUBSUB_STOP_SECONDS)
+            except TypeError:  # redis-py before 8: stop() takes no timeout and does not wait
+                thread.stop()
+                thread.join(timeout=PUBSUB_STOP_SECONDS)
+            pubsub.close()
+
+    return Worker
+
+
 def run_worker(redis_url: str, *, burst: bool = False) -> None:
     import redis
-    from rq import SimpleWorker
 
     from bot.expenses import warm_up_reader
 
@@ -198,6 +229,5 @@ def run_worker(redis_url: str, *, burst: bool = False) -> None:
     _bound_malloc_arenas()
     ctx = worker_context()
     warm_up_reader(ctx.settings.ocr_threads)
-    # SimpleWorker runs jobs in this process (no fork): the database pool and the OCR engine
-    # are built once and reused. A killed worker's job is picked up again (see maintenance).
-    SimpleWorker([QUEUE_NAME], connection=connection).work(with_scheduler=True, burst=burst)
+    # A killed worker's job is picked up again (see maintenance).
+    worker_class()([QUEUE_NAME], connection=connection).work(with_scheduler=True, burst=burst)

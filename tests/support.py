@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -208,9 +210,11 @@ def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
                                capture_output=True, cwd=tmp)  # fmt: skip
             procs: list[subprocess.Popen[bytes]] = []
             if redis_url:
-                for _ in range(workers):
-                    procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=harness_env,
-                                                  cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
+                for n in range(workers):
+                    with open(tmp / f"worker-{n}.log", "wb") as log:  # the child keeps its own copy
+                        procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"],
+                                                      env={**harness_env, "PYTHONFAULTHANDLER": "1"},
+                                                      cwd=tmp, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
             with (
                 BackgroundServer(create_app(settings), name="expensebot") as server,
                 SlackDriver(server.url, SIGNING_SECRET, fake) as driver,
@@ -222,13 +226,35 @@ def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
                 try:
                     yield harness
                 finally:
-                    for proc in procs:
-                        proc.terminate()
-                    for proc in procs:
-                        proc.wait(timeout=20)
+                    _stop_workers(procs, tmp)
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def _stop_workers(procs: list[subprocess.Popen[bytes]], tmp: Path, timeout: float = 30.0) -> None:
+    """SIGTERM, as a process manager stops a worker: it finishes the job under way and exits."""
+    for proc in procs:
+        proc.terminate()
+    deadline = time.monotonic() + timeout
+    stuck = []
+    for n, proc in enumerate(procs):
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            # PYTHONFAULTHANDLER is on in the workers: SIGABRT writes every thread's stack to the log
+            children = subprocess.run(
+                ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+            ).stdout.split()
+            for pid in [proc.pid, *map(int, children)]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGABRT)
+            time.sleep(2)
+            proc.kill()
+            proc.wait()
+            stuck.append(f"worker-{n}:\n" + (tmp / f"worker-{n}.log").read_text(errors="replace")[-4000:])
+    if stuck:
+        raise AssertionError(f"workers did not stop within {timeout:.0f} s of SIGTERM\n" + "\n".join(stuck))
 
 
 def _wait_workers(redis_url: str, count: int, timeout: float = 90.0) -> None:
