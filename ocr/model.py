@@ -43,7 +43,8 @@ class OcrConfig:
     threads: int = 0  # engine threads inside one read; 0 lets the engine decide
     # What runs RapidOCR's networks: "openvino" (the same models for ~2x less CPU per receipt, in
     # bfloat16 where the CPU has it; ~1 s more to start), "onnxruntime" (float32), or "auto":
-    # OpenVINO where it is installed, onnxruntime otherwise.
+    # OpenVINO where it is installed, onnxruntime otherwise (``scan`` of a single file in a fresh
+    # process also takes onnxruntime, which starts sooner).
     runtime: str = "auto"
     auto_rotate: bool = True  # detect pages turned by 90/180/270 degrees
     merchant_match_threshold: float = 88.0  # similarity (0-100) of header text to a known merchant
