@@ -243,10 +243,9 @@ def _stop_workers(procs: list[subprocess.Popen[bytes]], tmp: Path, timeout: floa
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             # PYTHONFAULTHANDLER is on in the workers: SIGABRT writes every thread's stack to the log
-            children = subprocess.run(
-                ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
-            ).stdout.split()
-            for pid in [proc.pid, *map(int, children)]:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")  # e.g. RQ's scheduler
+            child_pids = children.read_text().split() if children.exists() else []
+            for pid in [proc.pid, *map(int, child_pids)]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGABRT)
             time.sleep(2)
