@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 LAZY_COMMANDS = {
     "scan": "bot.cli_ocr:scan",
     "eval-ocr": "bot.cli_ocr:eval_ocr",
+    "train-reader": "bot.cli_ocr:train_reader",
     "customers": "bot.cli_customers:customers",
     "policy": "bot.cli_policy:policy",
     "report": "bot.cli_finance:report",

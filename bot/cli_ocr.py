@@ -83,15 +83,15 @@ def _progress(outcomes: Iterator[ScanOutcome], total: int) -> Iterator[ScanOutco
 
 
 @click.command("eval-ocr")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.argument("directories", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the figures.")
 @click.option("--engine", type=click.Choice(ENGINES), default=None, help="OCR engine to measure.")
 @click.option("--workers", type=int, default=None, help="Processes to use (default: one per core).")
-@click.option("--limit", type=int, default=None, help="Measure only the first N receipts.")
+@click.option("--limit", type=int, default=None, help="Measure only the first N receipts of each set.")
 @click.option("--misses", type=int, default=10, show_default=True, help="Worst misses to show.")
 @_runtime_option
 def eval_ocr(
-    directory: str,
+    directories: tuple[str, ...],
     as_json: bool,
     engine: str | None,
     workers: int | None,
@@ -99,10 +99,11 @@ def eval_ocr(
     misses: int,
     runtime: str | None,
 ) -> None:
-    """Accuracy and speed of `scan` on a labelled set: DIR/img/*.jpg with DIR/key/*.json (SROIE keys)."""
+    """Accuracy, confidence and speed of `scan` on labelled sets: each DIR holds img/*.jpg and
+    key/*.json (SROIE keys: company, date, total; optionally currency and country)."""
     config = _config(engine, runtime)
     try:
-        report = evaluate(directory, config=config, workers=workers, limit=limit, progress=_progress)
+        report = evaluate(list(directories), config=config, workers=workers, limit=limit, progress=_progress)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -112,15 +113,31 @@ def eval_ocr(
     _print_report(report, misses)
 
 
+_FIELD_NAMES = {
+    "total": "total", "date": "date", "merchant": "merchant", "merchant_spaced": "merchant, spaces as printed",
+    "currency": "currency", "currency_wrong": "currency wrong",
+}  # fmt: skip
+
+
+def _print_figures(title: str, figures: dict[str, Any]) -> None:
+    click.echo(f"{title}: {figures['receipts']} receipts")
+    click.echo(
+        f"  {'field':<28} {'right':>7}   {'confident (>=0.9): right/all':>28}   {'wrong: flagged/all':>18}"
+    )
+    for name, acc in figures["accuracy"].items():
+        conf = figures["confidence"].get(name)
+        confident = f"{conf['confident_right']}/{conf['confident']}" if conf else ""
+        flagged = f"{conf['wrong_flagged']}/{conf['wrong']}" if conf else ""
+        click.echo(f"  {_FIELD_NAMES.get(name, name):<28} {acc:>7.1%}   {confident:>28}   {flagged:>18}")
+
+
 def _print_report(report: dict[str, Any], misses: int) -> None:
-    n = report["receipts"]
     runtime = f" on {report['runtime']}" if report.get("runtime") else ""
-    click.echo(f"{n} receipts in {report['directory']}, engine {report['engine']}{runtime}")
-    click.echo(f"{'field':<10} {'exact':>8} {'≥0.9 similar':>13} {'misses with value in text':>26}")
-    for name, acc in report["accuracy"].items():
-        click.echo(
-            f"{name:<10} {acc:>8.1%} {report['within_0_9'][name]:>13.1%} {report['misses_in_text'][name]:>26}"
-        )
+    click.echo(f"engine {report['engine']}{runtime}")
+    for directory, figures in report["sets"].items():
+        _print_figures(directory, figures)
+    if len(report["sets"]) > 1:
+        _print_figures("all sets", report)
     spr = report["seconds_per_receipt"]
     click.echo(
         f"time per receipt: median {spr['median']:.2f} s, p95 {spr['p95']:.2f} s "
@@ -131,10 +148,58 @@ def _print_report(report: dict[str, Any], misses: int) -> None:
     )
     click.echo(f"peak memory per process: {report['peak_memory_mb']:.0f} MB")
     if misses > 0 and report["worst_misses"]:
-        click.echo("worst misses:")
+        click.echo("worst misses (most confident first):")
         for miss in report["worst_misses"][:misses]:
             where = "in text" if miss["in_text"] else "misread"
             click.echo(
-                f"  {miss['file']:<10} {miss['field']:<9} want {miss['expected']!r:<36} "
-                f"got {miss['got']!r} ({where})"
+                f"  {miss['file']:<24} {miss['field']:<9} want {miss['expected']!r:<36} "
+                f"got {miss['got']!r} ({where}, confidence {miss['confidence']:.2f})"
+            )
+
+
+@click.command("train-reader")
+@click.option(
+    "--corpus", type=click.Path(dir_okay=False), default=None,
+    help="The training corpus (OCR lines + keys); default: training/reader-corpus.jsonl.gz.",
+)  # fmt: skip
+@click.option(
+    "--from", "sources", multiple=True, type=click.Path(exists=True, file_okay=False),
+    help="Rebuild the corpus first by reading these labelled sets (DIR/img + DIR/key) with the OCR engine.",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None,
+    help="Where to write the model; default: the package's ocr/models/reader.json.",
+)  # fmt: skip
+@click.option("--workers", type=int, default=None, help="Processes for reading (with --from).")
+@_runtime_option
+def train_reader(
+    corpus: str | None, sources: tuple[str, ...], out: str | None, workers: int | None, runtime: str | None
+) -> None:
+    """Train the reader's field models from labelled receipts, deterministically, and print the
+    cross-validated figures per set."""
+    from pathlib import Path
+
+    from ocr import training
+
+    corpus_path = Path(corpus) if corpus else training.default_corpus_path()
+    if sources:
+        samples = training.build_corpus(list(sources), config=_config(None, runtime), workers=workers)
+        training.write_corpus(samples, corpus_path)
+        click.echo(f"corpus: {len(samples)} receipts written to {corpus_path}", err=True)
+    elif not corpus_path.exists():
+        raise click.ClickException(
+            f"no corpus at {corpus_path}: give --from DIR (a labelled set) to build one"
+        )
+    samples = training.read_corpus(corpus_path)
+    report = training.train(samples, progress=lambda line: click.echo(line, err=True))
+    out_path = Path(out) if out else training.default_model_path()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(training.model_json(report.model), encoding="utf-8")
+    click.echo(f"model {report.model['version']} written to {out_path}")
+    click.echo("cross-validated (each receipt read by a model trained without it):")
+    for set_name, fields in report.cross_validated.items():
+        for field_name, e in fields.items():
+            click.echo(
+                f"  {set_name:<12} {field_name:<9} right {e['right'] / e['receipts']:>6.1%}  "
+                f"confident {e['confident_right']}/{e['confident']} right"
             )

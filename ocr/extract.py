@@ -15,9 +15,10 @@ from decimal import Decimal
 
 from rapidfuzz import fuzz
 
-from ocr import rules
+from ocr import candidates, ranker, rules
 from ocr.fields import DateMatch, find_amounts, find_currency_marks, find_dates, followed_by_time
-from ocr.model import KnownMerchant, ReceiptHint
+from ocr.layout import text_lines
+from ocr.model import KnownMerchant, Line, ReceiptHint
 from workflows.money import ABSURD_AMOUNT, CURRENCIES, minor_units
 
 _TOLERANCE = Decimal("0.05")  # cash rounding to 5 cents is common
@@ -41,10 +42,86 @@ class Extracted:
     header_text: str = ""
 
 
-def extract(
-    lines: Sequence[str], hint: ReceiptHint | None = None, match_threshold: float = 88.0
-) -> Extracted:
+def _as_lines(lines: Sequence[str] | Sequence[Line]) -> list[Line]:
+    if all(isinstance(line, Line) for line in lines):
+        return [line for line in lines if isinstance(line, Line)]
+    return text_lines([line.text if isinstance(line, Line) else line for line in lines])
+
+
+def month_first_of(currency: str | None, hint: ReceiptHint | None = None) -> bool | None:
+    """Whether numeric dates are likely month first: by the country of the currency printed on
+    the receipt, else the hint's country, else the hint's currency; None when nothing says."""
     hint = hint or ReceiptHint()
+    country = rules.CURRENCY_COUNTRY.get(currency.upper()) if currency else None
+    if country is None:
+        country = (hint.country or "").upper() or None
+    if country is None and hint.currency:
+        country = rules.CURRENCY_COUNTRY.get(hint.currency.upper())
+    if country is None:
+        return None
+    return country in rules.MONTH_FIRST_COUNTRIES
+
+
+def field_candidates(
+    lines: Sequence[Line], hint: ReceiptHint | None = None
+) -> dict[str, list[candidates.Candidate]]:
+    """Every field's candidates with their features: what the ranking models score (and train on)."""
+    doc = candidates.make_doc(lines)
+    currency, confidence = extract_currency(list(doc.texts), hint)
+    decimals = minor_units(currency) if currency else 2
+    printed = currency if confidence > HINTED_CURRENCY_CONFIDENCE else None
+    lower_case = frozenset(i for i, line in enumerate(doc.lines) if _lower_case_only(line.text))
+    return {
+        "total": candidates.total_candidates(doc, decimals),
+        "date": candidates.date_candidates(doc, month_first_of(printed, hint)),
+        "merchant": candidates.merchant_candidates(doc, lower_case),
+    }
+
+
+def extract(
+    lines: Sequence[str] | Sequence[Line], hint: ReceiptHint | None = None, match_threshold: float = 88.0
+) -> Extracted:
+    """Receipt facts from its printed lines (with their boxes, or plain text).
+
+    Total, date and merchant are chosen among candidates by the trained models shipped with the
+    package (``ocr.ranker``), with calibrated confidences; currency, subtotal and tax come from the
+    rules tables. Without a shipped model, the rules choose every field.
+    """
+    hint = hint or ReceiptHint()
+    positioned = _as_lines(lines)
+    texts = [line.text for line in positioned]
+    ruled = _extract_by_rules(texts, hint, match_threshold)
+    model = ranker.shipped_model()
+    if model is None:
+        return ruled
+    found = field_candidates(positioned, hint)
+    choices = {name: model.fields[name].choose(found[name]) for name in ranker.RANKED_FIELDS}
+    total = choices["total"].value if isinstance(choices["total"].value, Decimal) else None
+    date = choices["date"].value if isinstance(choices["date"].value, datetime.date) else None
+    merchant = str(choices["merchant"].value) if choices["merchant"].value is not None else None
+    confidence = dict(ruled.confidence)
+    confidence.update(
+        total=choices["total"].confidence, date=choices["date"].confidence,
+        merchant=choices["merchant"].confidence,
+    )  # fmt: skip
+    learned = known_merchant(ruled.header_text, hint.known_merchants, match_threshold)
+    if learned is not None:  # a header a person corrected before
+        merchant, confidence["merchant"] = learned
+    if total is None:
+        confidence["currency"] = min(confidence.get("currency", 0.0), 0.5)
+    return Extracted(
+        merchant=merchant,
+        date=date,
+        total=total,
+        currency=ruled.currency,
+        subtotal=ruled.subtotal,
+        tax=ruled.tax,
+        confidence=confidence,
+        header_text=ruled.header_text,
+    )
+
+
+def _extract_by_rules(lines: Sequence[str], hint: ReceiptHint, match_threshold: float) -> Extracted:
     pairs = [(normalise(line), _lower_case_only(line)) for line in lines]
     pairs = [pair for pair in pairs if pair[0]]
     upper = [text for text, _ in pairs]
@@ -304,13 +381,24 @@ def extract_date(
 # --------------------------------------------------------------------------------------- currency
 
 
-def _country_from_text(lines: Sequence[str]) -> str | None:
+def _country_cues(lines: Sequence[str]) -> dict[str, int]:
+    """How many lines point to each country (see ``rules.COUNTRY_CUES``)."""
     counts: dict[str, int] = {}
     for line in lines:
         for pattern, country in rules.COUNTRY_CUES:
             if pattern.search(line):
                 counts[country] = counts.get(country, 0) + 1
+    return counts
+
+
+def _country_from_text(lines: Sequence[str]) -> str | None:
+    counts = _country_cues(lines)
     return max(counts, key=lambda c: counts[c]) if counts else None
+
+
+# Lines pointing to a country whose currency is no dollar that outweigh "$" signs: POS systems in
+# Malaysia, for one, print "$" before ringgit amounts.
+_COUNTRY_OVER_DOLLAR = 2
 
 
 HINTED_CURRENCY_CONFIDENCE = 0.5  # the confidence of a currency taken from the hint, not the receipt
@@ -329,7 +417,14 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
             counts[mark.code] = counts.get(mark.code, 0) + 1
         dollar += len(re.findall(r"(?<![A-Z])\$", line))
         yen += line.count(rules.YEN_SIGN)
-    text_country = _country_from_text(lines)
+    cues = _country_cues(lines)
+    text_country = max(cues, key=lambda c: cues[c]) if cues else None
+    local = rules.COUNTRY_CURRENCY.get(text_country or "")
+    outweighed = dollar == 1 or cues.get(text_country or "", 0) >= _COUNTRY_OVER_DOLLAR
+    if dollar and local is not None and local not in rules.DOLLAR_CURRENCIES and outweighed:
+        # a lone "$" on a German receipt is a misread S; Malaysian tills print "$" for ringgit
+        counts[local] = counts.get(local, 0) + dollar
+        dollar = 0
     if dollar:
         code = (
             hinted
@@ -398,6 +493,33 @@ def _letters(text: str) -> int:
     return sum(ch.isalpha() for ch in text)
 
 
+def header_of(lines: Sequence[str]) -> str:
+    """The receipt's top lines (up to the first date or amount): what learned merchants are keyed by."""
+    top: list[str] = []
+    for line in lines:
+        if len(top) >= 12 or (top and (find_dates(line) or find_amounts(line))):
+            break
+        top.append(line)
+    return "\n".join(top[:HEADER_LINES])
+
+
+def known_merchant(
+    header: str, known: Sequence[KnownMerchant], threshold: float = 88.0
+) -> tuple[str, float] | None:
+    """The name a person gave a receipt with this header before, and how sure that is."""
+    if not known or not header:
+        return None
+    key = merchant_key(header)
+    best_score, best_name = 0.0, ""
+    for item in known:
+        score = fuzz.ratio(key, merchant_key(item.header_text))
+        if score > best_score:
+            best_score, best_name = score, item.merchant
+    if best_score < threshold:
+        return None
+    return best_name, round(min(1.0, 0.7 + best_score / 400), 2)
+
+
 def extract_merchant(
     lines: Sequence[str],
     known: Sequence[KnownMerchant] = (),
@@ -417,15 +539,9 @@ def extract_merchant(
             break
         top.append(line)
     header = "\n".join(top[:HEADER_LINES])
-    if known and header:
-        key = merchant_key(header)
-        best_score, best_name = 0.0, ""
-        for item in known:
-            score = fuzz.ratio(key, merchant_key(item.header_text))
-            if score > best_score:
-                best_score, best_name = score, item.merchant
-        if best_score >= threshold:
-            return best_name, round(min(1.0, 0.7 + best_score / 400), 2), header
+    learned = known_merchant(header, known, threshold)
+    if learned is not None:
+        return learned[0], learned[1], header
 
     cleaned = [(i, _clean_name(line)) for i, line in enumerate(top)]
     candidates = [(i, name) for i, name in cleaned if _letters(name) >= 3 and not _is_noise(name)]

@@ -74,6 +74,7 @@ def find_amounts(text: str, decimals: int = 2) -> list[Amount]:
 
 # Both separators of a numeric date are the same character: "25/12/2018", "25-12-18", "25.12.2018".
 _NUMERIC_DATE = re.compile(r"(?P<a>\d{1,4})\s?(?P<s>[./-])\s?(?P<b>\d{1,2})\s?(?P=s)\s?(?P<c>\d{2,4})")
+_GLUED_MINUTES = re.compile(r"\s?:\s?[0-5]\d")
 _TIME = re.compile(r"^\s*\d{1,2}[:.]\d{2}|^\d{2}:\d{2}")
 _CJK_DATE = re.compile(r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?日?")
 _MONTH_WORD = r"(?P<mon>[A-ZÀ-Ü]{3,9})\.?"
@@ -155,6 +156,14 @@ def find_dates(text: str) -> list[DateMatch]:
             if len(a) > 2 or not _TIME.match(text[end:]):
                 continue
         readings: list[tuple[str, datetime.date | None]] = []
+        # "03.04.2009:53": a two-digit year run into a clock time ("20" then "09:53"); a real year
+        # is not followed by a colon and minutes
+        glued_time = len(c) == 4 and len(a) <= 2 and _GLUED_MINUTES.match(text[m.end() :]) is not None
+        if glued_time:
+            for order, (day, month) in (("dmy", (a, b)), ("mdy", (b, a))):
+                readings.append((order, _make(2000 + int(c[:2]), int(month), int(day))))
+            add(readings, m.start(), m.start("c") + 2)
+            continue
         if len(a) == 4:
             year = int(a)
             if 1990 <= year <= 2099 and len(c) <= 2:

@@ -36,3 +36,19 @@ def group_lines(words: tuple[Word, ...] | list[Word], skew: float = 0.0) -> list
             rows.append([word])
             centres.append(y)
     return [Line(tuple(sorted(row, key=lambda w: w.left))) for row in rows]
+
+
+# Boxes given to lines that come without any (a PDF's text layer, tests): one word per line, each
+# line the same height, stacked top to bottom, about 10 px per character.
+_TEXT_LINE_HEIGHT = 20
+_TEXT_CHAR_WIDTH = 10
+
+
+def text_lines(texts: list[str] | tuple[str, ...]) -> list[Line]:
+    """Lines of plain text as positioned lines: each one word, left-aligned, stacked evenly."""
+    lines = []
+    for i, text in enumerate(t for t in texts if t.strip()):
+        top = i * _TEXT_LINE_HEIGHT
+        word = Word(text.strip(), 0, top, _TEXT_CHAR_WIDTH * len(text.strip()), top + _TEXT_LINE_HEIGHT - 4)
+        lines.append(Line((word,)))
+    return lines

@@ -106,3 +106,4 @@ class ReceiptFacts:
     words: tuple[Word, ...] = ()
     header_text: str = ""  # the top lines, used to learn merchants from corrections
     engine: str = ""
+    lines: tuple[Line, ...] = ()  # the printed lines with their words' boxes, top to bottom

@@ -9,9 +9,9 @@ from PIL import Image
 from ocr.engines import PageText, detect_rotation, get_engine, max_page_side
 from ocr.errors import OcrError, UnreadableImage
 from ocr.extract import extract
-from ocr.layout import group_lines
+from ocr.layout import group_lines, text_lines
 from ocr.media import open_document
-from ocr.model import OcrConfig, ReceiptFacts, ReceiptHint, Word
+from ocr.model import Line, OcrConfig, ReceiptFacts, ReceiptHint, Word
 
 _DEFAULT_CONFIG = OcrConfig()
 
@@ -25,24 +25,8 @@ def read_receipt(
     read. A readable file without a total gives facts with ``total=None`` and confidence 0.
     """
     config = config or _DEFAULT_CONFIG
-    document = open_document(data, config)
-    if document.text_lines:
-        lines = list(document.text_lines)
-        words: tuple[Word, ...] = ()
-        engine_name = "pdf-text"
-    else:
-        engine = get_engine(config.engine, config.threads, config.runtime)
-        engine_name = engine.name
-        lines = []
-        all_words: list[Word] = []
-        pages = list(document.pages)
-        del document  # each full-size page is let go once its reduced copy exists
-        while pages:
-            page_text = _read_page(prepare(pages.pop(0), config), config)
-            all_words.extend(page_text.words)
-            lines.extend(line.text for line in group_lines(page_text.words, page_text.skew))
-        words = tuple(all_words)
-    found = extract(lines, hint, config.merchant_match_threshold)
+    page_lines, words, engine_name = read_lines(data, config)
+    found = extract(page_lines, hint, config.merchant_match_threshold)
     return ReceiptFacts(
         merchant=found.merchant,
         date=found.date,
@@ -51,11 +35,33 @@ def read_receipt(
         subtotal=found.subtotal,
         tax=found.tax,
         confidence=found.confidence,
-        text="\n".join(lines),
+        text="\n".join(line.text for line in page_lines),
         words=words,
         header_text=found.header_text,
         engine=engine_name,
+        lines=tuple(page_lines),
     )
+
+
+def read_lines(data: bytes, config: OcrConfig | None = None) -> tuple[list[Line], tuple[Word, ...], str]:
+    """The printed lines of a receipt file (with their words' boxes), all its words, and the engine.
+
+    A PDF with a text layer gives its lines without OCR; their words carry no boxes (see
+    ``ocr.layout.text_lines``)."""
+    config = config or _DEFAULT_CONFIG
+    document = open_document(data, config)
+    if document.text_lines:
+        return text_lines(document.text_lines), (), "pdf-text"
+    engine = get_engine(config.engine, config.threads, config.runtime)
+    lines: list[Line] = []
+    all_words: list[Word] = []
+    pages = list(document.pages)
+    del document  # each full-size page is let go once its reduced copy exists
+    while pages:
+        page_text = _read_page(prepare(pages.pop(0), config), config)
+        all_words.extend(page_text.words)
+        lines.extend(group_lines(page_text.words, page_text.skew))
+    return lines, tuple(all_words), engine.name
 
 
 def prepare(image: Image.Image, config: OcrConfig) -> Image.Image:

@@ -163,7 +163,7 @@ CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bC\$|CA\$|\bCAD\b", "CAD"),
         (r"US\$|\bUSD\b", "USD"),
         (r"NT\$|\bTWD\b", "TWD"),
-        (r"\bRM\s?\d|\bRM\b|\(RM\)|\bMYR\b|\bRINGGIT\b", "MYR"),
+        (r"\bRM\s?\d|\d\s?RM\b|\(RM\)|\bMYR\b|\bRINGGIT\b", "MYR"),
         (r"€|\bEUR\b|\bEURO?S?\b", "EUR"),
         (r"£|\bGBP\b", "GBP"),
         (r"₹|\bINR\b|\bRS\.?\s?\d", "INR"),
@@ -180,7 +180,7 @@ CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bZ[ŁL]\b|\bPLN\b", "PLN"),
         (r"\bKČ\b|\bCZK\b", "CZK"),
         (r"\bAED\b|\bDHS?\b", "AED"),
-        (r"\bSAR\b|\bSR\s?\d", "SAR"),
+        (r"\bSAR\b", "SAR"),  # not "SR": Malaysian receipts print it as a tax code before amounts
         (r"\bSEK\b", "SEK"),
         (r"\bNOK\b", "NOK"),
         (r"\bDKK\b", "DKK"),
@@ -194,19 +194,36 @@ DOLLAR_CURRENCIES: frozenset[str] = frozenset(
     {"USD", "SGD", "HKD", "AUD", "NZD", "CAD", "TWD", "BND", "FJD", "JMD", "TTD", "BSD", "BBD", "XCD", "MXN"}
 )
 
-# Words on a receipt that place it in a country, when no currency is printed.
+# Words on a receipt that place it in a country, when no currency is printed: legal forms, tax
+# names, address forms (a US state and ZIP code, a Canadian postal code), words of the language.
+_US_STATES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY"
+    "|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY"
+)
+_US_STATE_NAMES = (
+    "ALABAMA|ALASKA|ARIZONA|ARKANSAS|CALIFORNIA|COLORADO|CONNECTICUT|DELAWARE|FLORIDA|GEORGIA|HAWAII"
+    "|IDAHO|ILLINOIS|INDIANA|IOWA|KANSAS|KENTUCKY|LOUISIANA|MAINE|MARYLAND|MASSACHUSETTS|MICHIGAN"
+    "|MINNESOTA|MISSISSIPPI|MISSOURI|MONTANA|NEBRASKA|NEVADA|NEW\\s*HAMPSHIRE|NEW\\s*JERSEY|NEW\\s*MEXICO"
+    "|NEW\\s*YORK|NORTH\\s*CAROLINA|NORTH\\s*DAKOTA|OHIO|OKLAHOMA|OREGON|PENNSYLVANIA|RHODE\\s*ISLAND"
+    "|SOUTH\\s*CAROLINA|SOUTH\\s*DAKOTA|TENNESSEE|TEXAS|UTAH|VERMONT|VIRGINIA|WASHINGTON|WISCONSIN|WYOMING"
+)
 COUNTRY_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (_re(p), country)
     for p, country in (
         (r"\bSDN\.?\s*BHD\b|\bBHD\b|\bMALAYSIA\b|\bSELANGOR\b|\bJOHOR\b|\bKUALA\s*LUMPUR\b|\bPULAU\s*PINANG"
          r"|\bPERAK\b|\bSABAH\b|\bSARAWAK\b|\bMELAKA\b|\bKEDAH\b|\bPAHANG\b|\bJALAN\b|\bJLN\b|\bTAMAN\b", "MY"),
         (r"\bPTE\.?\s*LTD\b|\bSINGAPORE\b|\bUEN\b", "SG"),
-        (r"\bGSTIN\b|\bPVT\.?\s*LTD\b|\bINDIA\b", "IN"),
-        (r"\bGMBH\b|\bMWST\b|\bUST-?ID", "DE"),
-        (r"\bTVA\b|\bSIRET\b|\bSARL\b", "FR"),
+        (r"\bGSTIN\b|\bPVT\.?\s*LTD\b", "IN"),
+        (r"\bGMBH\b|\bMWST\b|\bUST\.?\s*-?\s*I[D0]|\bSTEUER\s*-?\s*(NR|NUMMER)|\bSTRA(SS|B|ß)E\b|\bQUITTUNG\b"
+         r"|\bKASSE\b|\bBON\s*-?\s*NR|\bVIELEN\s*DANK\b|\bEINKAUF\b|\bRUCKGELD\b|\bZU\s*ZAHLEN\b|\bSUMME\s*EUR", "DE"),
+        (r"\bTVA\b|\bSIRET\b|\bSARL\b|\bTTC\b|\bMERCI\b|\bCAISSE\b", "FR"),
+        (r"\bP\.?\s*IVA\b|\bRISTORANTE\b|\bCOPERTI\b|\bSCONTRINO\b|\bTELEF[O0]NO\b|\bGRAZIE\b", "IT"),
         (r"\bABN\b|\bPTY\.?\s*LTD\b|\bAUSTRALIA\b", "AU"),
         (r"\bVAT\s*REG|\bUNITED\s*KINGDOM\b|\bLONDON\b", "GB"),
-        (r"\bLLC\b|\bUSA\b|\bSALES\s*TAX\b", "US"),
+        (r"\bGST\s*/\s*HST\b|\bHST\b|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b|\bCANADA\b", "CA"),
+        (r"\bLLC\b|\bUSA\b|\bSALES\s*TAX\b"
+         rf"|,\s*({_US_STATES})\s*\d{{5}}(-\d{{4}})?(?!\d)|\b({_US_STATES})\s+\d{{5}}(-\d{{4}})?\s*$"
+         rf"|\b({_US_STATE_NAMES})\b|\(\d{{3}}\)\s?\d{{3}}-\d{{4}}", "US"),
     )
 )  # fmt: skip
 

@@ -25,7 +25,7 @@ from ocr.engines import effective_runtime, get_engine
 from ocr.errors import OcrError
 from ocr.extract import merchant_key
 from ocr.fields import find_dates
-from ocr.model import FIELDS, OcrConfig, ReceiptFacts, ReceiptHint
+from ocr.model import FIELDS, Line, OcrConfig, ReceiptFacts, ReceiptHint
 from ocr.reader import read_receipt
 
 
@@ -38,6 +38,8 @@ def facts_json(file: str, facts: ReceiptFacts) -> dict[str, Any]:
         "currency": facts.currency,
         "confidence": {name: float(facts.confidence.get(name, 0.0)) for name in FIELDS},
         "error": None,
+        "subtotal": str(facts.subtotal) if facts.subtotal is not None else None,
+        "tax": str(facts.tax) if facts.tax is not None else None,
     }
 
 
@@ -77,6 +79,7 @@ class ScanOutcome:
     text: str
     peak_rss_mb: float
     cpu_seconds: float = 0.0
+    lines: tuple[Line, ...] = ()
 
 
 _worker_config: OcrConfig | None = None
@@ -99,6 +102,7 @@ def _scan_path(path: str) -> ScanOutcome:
     config = _worker_config or OcrConfig()
     start, cpu_start = time.perf_counter(), time.process_time()
     text = ""
+    lines: tuple[Line, ...] = ()
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -109,13 +113,13 @@ def _scan_path(path: str) -> ScanOutcome:
         else:
             try:
                 facts = read_receipt(data, hint=_worker_hint, config=config)
-                result, text = facts_json(path, facts), facts.text
+                result, text, lines = facts_json(path, facts), facts.text, facts.lines
             except OcrError as exc:
                 result = error_json(path, exc.user_message)
             except Exception:
                 result = error_json(path, "This file could not be read as a receipt.")
     return ScanOutcome(
-        result, time.perf_counter() - start, text, _peak_rss_mb(), time.process_time() - cpu_start
+        result, time.perf_counter() - start, text, _peak_rss_mb(), time.process_time() - cpu_start, lines
     )
 
 
@@ -220,88 +224,173 @@ class Miss:
     got: str | None
     similarity: float
     in_text: bool  # the expected value is in the OCR text: the extraction missed it
+    confidence: float = 0.0
 
 
 def _similar(a: str, b: str | None) -> float:
     return fuzz.ratio(a, b or "") / 100
 
 
+def merchant_right(got: str | None, expected: str, *, spaces: bool = False) -> bool:
+    """Whether a reading names the labelled merchant. A key in small letters only is a short name
+    the printed one contains ("aldi" in "ALDI SUD", as world-dev labels German shops); otherwise the
+    whole name must be the same, compared in upper case without punctuation, and without spaces
+    unless ``spaces`` (then "GARDENI A B AKERIES" is not "GARDENIA BAKERIES")."""
+    if not got or not expected.strip():
+        return False
+    want, have = merchant_key(expected), merchant_key(got)
+    if expected == expected.lower():
+        if spaces:
+            return re.search(rf"(^| ){re.escape(want)}( |$)", have) is not None
+        return want.replace(" ", "") in have.replace(" ", "")
+    if not spaces:
+        want, have = want.replace(" ", ""), have.replace(" ", "")
+    return want == have
+
+
+CONFIDENT = 0.9  # a reading at or above this confidence should be right at least 99 times in 100
+SCORED_FIELDS = ("total", "date", "merchant", "currency")
+
+
+def labelled_set(directory: str, limit: int | None = None) -> list[tuple[Path, dict[str, Any]]]:
+    root = Path(directory)
+    images = sorted(
+        p for p in (root / "img").glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".pdf", ".heic"}
+    )
+    found = []
+    for image in images:
+        key_path = root / "key" / f"{image.stem}.json"
+        if key_path.exists():
+            found.append((image, json.loads(key_path.read_text(encoding="utf-8"))))
+    if not found:
+        raise FileNotFoundError(f"no labelled receipts in {directory} (expected img/*.jpg and key/*.json)")
+    return found[:limit]
+
+
+def score_reading(
+    name: str, result: dict[str, Any], text: str, key: dict[str, Any]
+) -> tuple[dict[str, bool | None], list[Miss]]:
+    """Which fields of one reading are right (None: the key does not say), and the misses."""
+    right: dict[str, bool | None] = {}
+    misses: list[Miss] = []
+    confidence = result.get("confidence") or {}
+    flat_text = re.sub(r"\s+", "", text)
+    want_total = parse_key_total(str(key.get("total") or ""))
+    got_total = parse_key_total(result["total"]) if result.get("total") else None
+    want_date = parse_key_date(str(key.get("date") or ""))
+    company = str(key.get("company") or "")
+    checks: list[tuple[str, str, str | None, bool | None, bool]] = [
+        ("total", str(want_total), str(got_total) if got_total is not None else None,
+         want_total is not None and got_total == want_total,
+         str(key.get("total", "")).strip() in flat_text),
+        ("date", str(want_date), result.get("date"),
+         None if key.get("date") is None and "currency" in key else want_date is not None and want_date == result.get("date"),
+         str(key.get("date", "")).strip().replace(" ", "") in flat_text),
+        ("merchant", company, result.get("merchant"), merchant_right(result.get("merchant"), company),
+         merchant_key(company).replace(" ", "") in merchant_key(text).replace(" ", "")),
+    ]  # fmt: skip
+    if key.get("currency"):
+        checks.append(
+            ("currency", str(key["currency"]), result.get("currency"),
+             result.get("currency") == key["currency"], True)
+        )  # fmt: skip
+    for field_name, want, have, ok, in_text in checks:
+        right[field_name] = ok
+        if ok is False:
+            sim = _similar(want, have)
+            misses.append(
+                Miss(
+                    name,
+                    field_name,
+                    want,
+                    have,
+                    round(sim, 3),
+                    in_text,
+                    float(confidence.get(field_name, 0.0)),
+                )
+            )
+    right["merchant_spaced"] = merchant_right(result.get("merchant"), company, spaces=True)
+    return right, misses
+
+
+def _tally(rows: Sequence[tuple[dict[str, bool | None], dict[str, Any]]]) -> dict[str, Any]:
+    """Accuracy and confidence figures over scored readings."""
+    n = len(rows)
+    accuracy: dict[str, float] = {}
+    confidence: dict[str, dict[str, int]] = {}
+    for field_name in (*SCORED_FIELDS, "merchant_spaced"):
+        judged = [(r[field_name], res) for r, res in rows if r.get(field_name) is not None]
+        if not judged:
+            continue
+        accuracy[field_name] = round(sum(1 for ok, _ in judged if ok) / len(judged), 4)
+        if field_name == "merchant_spaced":
+            continue
+        conf = [(bool(ok), float((res.get("confidence") or {}).get(field_name, 0.0))) for ok, res in judged]
+        confidence[field_name] = {
+            "judged": len(judged),
+            "confident": sum(1 for _, c in conf if c >= CONFIDENT),
+            "confident_right": sum(1 for ok, c in conf if c >= CONFIDENT and ok),
+            "wrong": sum(1 for ok, _ in conf if not ok),
+            "wrong_flagged": sum(1 for ok, c in conf if not ok and c < CONFIDENT),
+        }
+        if field_name == "currency":
+            wrong = sum(1 for ok, res in judged if not ok and res.get("currency"))
+            accuracy["currency_wrong"] = round(wrong / len(judged), 4)
+    return {"receipts": n, "accuracy": accuracy, "confidence": confidence}
+
+
 def evaluate(
-    directory: str,
+    directory: str | Sequence[str],
     *,
     config: OcrConfig | None = None,
     workers: int | None = None,
     limit: int | None = None,
     progress: Callable[[Iterator[ScanOutcome], int], Iterator[ScanOutcome]] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy and speed of scanning a labelled set laid out as ``DIR/img/*.jpg`` + ``DIR/key/*.json``."""
-    root = Path(directory)
-    images = sorted(p for p in (root / "img").glob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-    images = [p for p in images if (root / "key" / f"{p.stem}.json").exists()][:limit]
-    if not images:
-        raise FileNotFoundError(f"no labelled receipts in {directory} (expected img/*.jpg and key/*.json)")
+    """Accuracy, confidence and speed of scanning labelled sets, each laid out as ``DIR/img/*.jpg`` +
+    ``DIR/key/*.json`` (SROIE keys: company, date, total; optionally currency and country).
+
+    The top-level figures are the whole's; ``sets`` holds each directory's own.
+    """
+    directories = [directory] if isinstance(directory, str) else list(directory)
+    labelled = [(d, image, key) for d in directories for image, key in labelled_set(d, limit)]
     started = time.perf_counter()
-    outcomes_iter = scan_paths([str(p) for p in images], config=config, workers=workers)
+    outcomes_iter = scan_paths([str(image) for _, image, _ in labelled], config=config, workers=workers)
     if progress is not None:
-        outcomes_iter = progress(outcomes_iter, len(images))
+        outcomes_iter = progress(outcomes_iter, len(labelled))
     outcomes = list(outcomes_iter)
     wall = time.perf_counter() - started
 
-    hits = {"total": 0, "date": 0, "merchant": 0}
-    similar = {"total": 0, "date": 0, "merchant": 0}
+    per_set: dict[str, list[tuple[dict[str, bool | None], dict[str, Any]]]] = {d: [] for d in directories}
     misses: list[Miss] = []
-    for path, outcome in zip(images, outcomes, strict=True):
-        key = json.loads((root / "key" / f"{path.stem}.json").read_text(encoding="utf-8"))
-        got = outcome.result
-        text_key = merchant_key(outcome.text).replace(" ", "")
-        flat_text = re.sub(r"\s+", "", outcome.text)
-        checks: list[tuple[str, str, str | None, bool]] = []
-        want_total = parse_key_total(str(key.get("total", "")))
-        got_total = parse_key_total(got["total"]) if got["total"] else None
-        checks.append(
-            ("total", str(want_total), str(got_total) if got_total is not None else None,
-             want_total is not None and got_total is not None and want_total == got_total)
-        )  # fmt: skip
-        want_date = parse_key_date(str(key.get("date", "")))
-        checks.append(
-            ("date", str(want_date), got["date"], want_date is not None and want_date == got["date"])
-        )
-        # merchants compare upper case with punctuation and spacing collapsed away entirely
-        want_merchant = merchant_key(str(key.get("company", ""))).replace(" ", "")
-        got_merchant = merchant_key(got["merchant"]).replace(" ", "") if got["merchant"] else None
-        checks.append(("merchant", want_merchant, got_merchant, want_merchant == got_merchant))
-        for name, want, have, ok in checks:
-            sim = 1.0 if ok else _similar(want, have)
-            if ok:
-                hits[name] += 1
-            if sim >= 0.9:
-                similar[name] += 1
-            if not ok:
-                if name == "merchant":
-                    in_text = want in text_key
-                elif name == "total":
-                    in_text = str(key.get("total", "")).strip() in flat_text
-                else:
-                    in_text = str(key.get("date", "")).strip().replace(" ", "") in flat_text
-                misses.append(Miss(path.name, name, want, have, round(sim, 3), in_text))
-    n = len(images)
+    for (d, image, key), outcome in zip(labelled, outcomes, strict=True):
+        right, missed = score_reading(image.name, outcome.result, outcome.text, key)
+        per_set[d].append((right, outcome.result))
+        misses.extend(missed)
+    n = len(labelled)
     seconds = sorted(o.seconds for o in outcomes)
     p95 = seconds[min(n - 1, max(0, round(0.95 * n) - 1))]
     peak = max([o.peak_rss_mb for o in outcomes] + [_peak_rss_mb()])
-    misses.sort(key=lambda m: m.similarity)
+    misses.sort(key=lambda m: (-m.confidence, m.similarity))
+    whole = _tally([row for rows in per_set.values() for row in rows])
+    config = config or OcrConfig()
     return {
-        "directory": str(directory),
-        "engine": (config or OcrConfig()).engine,
-        "runtime": effective_runtime((config or OcrConfig()).engine, (config or OcrConfig()).runtime),
+        "directory": directories[0] if len(directories) == 1 else directories,
+        "engine": config.engine,
+        "runtime": effective_runtime(config.engine, config.runtime),
         "receipts": n,
-        "accuracy": {name: round(hits[name] / n, 4) for name in hits},
-        "within_0_9": {name: round(similar[name] / n, 4) for name in similar},
+        "accuracy": whole["accuracy"],
+        "confidence": whole["confidence"],
+        "sets": {d: _tally(rows) for d, rows in per_set.items()},
         "seconds_per_receipt": {"median": round(statistics.median(seconds), 3), "p95": round(p95, 3)},
         # CPU time is steadier than elapsed time on a machine busy with other work
         "cpu_seconds_per_receipt": round(statistics.median(o.cpu_seconds for o in outcomes), 3),
         "wall_seconds": round(wall, 2),
         "wall_seconds_per_receipt": round(wall / n, 3),
         "peak_memory_mb": round(peak, 1),
-        "misses_in_text": {name: sum(1 for m in misses if m.field == name and m.in_text) for name in hits},
+        "misses_in_text": {
+            name: sum(1 for m in misses if m.field == name and m.in_text)
+            for name in ("total", "date", "merchant")
+        },
         "worst_misses": [m.__dict__ for m in misses],
     }

@@ -37,27 +37,50 @@ def test_scan_table_without_json(tmp_path: Path) -> None:
     assert "notes.txt" in result.output and "not a receipt" in result.output
 
 
-def test_eval_ocr_on_a_labelled_set(tmp_path: Path) -> None:
-    (tmp_path / "img").mkdir()
-    (tmp_path / "key").mkdir()
-    (tmp_path / "img" / "a.jpg").write_bytes(encode(draw_receipt(MALAYSIAN_ROWS), "JPEG", quality=90))
-    (tmp_path / "key" / "a.json").write_text(
+def test_eval_ocr_on_labelled_sets_reports_each_set_and_the_whole(tmp_path: Path) -> None:
+    malaysian, american = tmp_path / "my", tmp_path / "us"
+    for root in (malaysian, american):
+        (root / "img").mkdir(parents=True)
+        (root / "key").mkdir()
+    (malaysian / "img" / "a.jpg").write_bytes(encode(draw_receipt(MALAYSIAN_ROWS), "JPEG", quality=90))
+    (malaysian / "key" / "a.json").write_text(
         json.dumps({"company": "KEDAI BUKU SINAR JAYA SDN BHD", "date": "23/07/2018", "total": "18.00"})
     )
-    (tmp_path / "img" / "b.jpg").write_bytes(encode(draw_receipt(US_ROWS), "JPEG", quality=90))
-    # a deliberately wrong key: the report must count it as a miss
-    (tmp_path / "key" / "b.json").write_text(
-        json.dumps({"company": "SOMEWHERE ELSE", "date": "2024-03-04", "total": "99.99"})
+    (american / "img" / "b.jpg").write_bytes(encode(draw_receipt(US_ROWS), "JPEG", quality=90))
+    # a deliberately wrong key (with a currency, so currency is scored): the report counts the misses
+    (american / "key" / "b.json").write_text(
+        json.dumps(
+            {
+                "company": "SOMEWHERE ELSE",
+                "date": "2024-03-04",
+                "total": "99.99",
+                "currency": "EUR",
+                "country": "DE",
+            }
+        )
     )
-    result = CliRunner().invoke(eval_ocr, [str(tmp_path), "--json", "--workers", "1"])
+    result = CliRunner().invoke(eval_ocr, [str(malaysian), str(american), "--json", "--workers", "1"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["receipts"] == 2 and report["runtime"] == "openvino"
-    assert report["accuracy"] == {"total": 0.5, "date": 1.0, "merchant": 0.5}
+    accuracy = report["accuracy"]
+    assert (accuracy["total"], accuracy["date"], accuracy["merchant"]) == (0.5, 1.0, 0.5)
+    assert accuracy["currency"] == 0.0 and accuracy["currency_wrong"] == 1.0  # USD read, EUR in the key
+    assert report["sets"][str(malaysian)]["accuracy"]["total"] == 1.0
+    assert report["sets"][str(american)]["accuracy"]["total"] == 0.0
+    assert "currency" not in report["sets"][str(malaysian)]["accuracy"]  # SROIE keys carry no currency
+    totals = report["confidence"]["total"]
+    assert totals["judged"] == 2 and totals["wrong"] == 1
+    assert 0 <= totals["confident_right"] <= totals["confident"] <= 2
+    assert 0 <= totals["wrong_flagged"] <= totals["wrong"]
     assert report["seconds_per_receipt"]["median"] > 0
     assert report["wall_seconds_per_receipt"] > 0 and report["peak_memory_mb"] > 0
     missed = {(m["file"], m["field"]) for m in report["worst_misses"]}
-    assert missed == {("b.jpg", "total"), ("b.jpg", "merchant")}
+    assert missed == {("b.jpg", "total"), ("b.jpg", "merchant"), ("b.jpg", "currency")}
+    text = CliRunner().invoke(eval_ocr, [str(malaysian), str(american), "--workers", "1"])
+    assert (
+        text.exit_code == 0 and "all sets: 2 receipts" in text.output and "wrong: flagged/all" in text.output
+    )
 
 
 def test_eval_ocr_refuses_a_directory_without_labels(tmp_path: Path) -> None:

@@ -129,6 +129,22 @@ def test_numbers_that_are_not_dates() -> None:
         (["ABC TRADING SDN BHD", "TOTAL 9.00"], None, "MYR"),  # no mark: the country's currency
         (["TOTAL 9.00"], ReceiptHint(currency="EUR"), "EUR"),  # nothing printed: the hint
         (["TOTAL 9.00"], None, None),
+        # no currency printed: the address or the tax's name says where the receipt is from
+        (["PITA PITA", "211 E ROOSEVELT RD", "LOMBARD,IL 60148", "TOTAL 9.00"], None, "USD"),
+        (["CITYTASTE", "SILVERSPRING,MD20910", "TOTAL 9.00"], None, "USD"),
+        (["HAMMOCKS", "SANDY SPRINGS,GEORGIA", "TOTAL 9.00"], None, "USD"),
+        (["DINER", "(817) 543-0544", "TOTAL 9.00"], None, "USD"),
+        (["ROLLER", "SENEFELDER STRASSE 2", "SUMME 9,00"], None, "EUR"),
+        (["ROLLER", "UST-ID-NR DE124981337", "SUMME 9,00"], None, "EUR"),
+        (["RISTORANTE BELLAGIO", "COPERTI 4", "TOTALE 9,00"], None, "EUR"),
+        (["LA SOURCE", "TOTAL TTC 17,00"], None, "EUR"),
+        (["SHOP", "GST/HST 123456789", "TOTAL 9.00"], None, "CAD"),
+        # a lone "$" on a German receipt is a misread S; Malaysian tills print "$" for ringgit
+        (["ROLLER", "SENEFELDER STRASSE 2", "UST-ID-NR DE124981337", "SUMME $9,00"], None, "EUR"),
+        (["KEDAI SDN BHD", "JALAN PERMAS 4", "TOTAL $8.20", "CASH $10.00"], None, "MYR"),
+        # a room is not ringgit, and SR before an amount is Malaysia's standard-rated tax code
+        (["AM DINING RM", "TOTAL 9.00"], None, None),
+        (["ABC TRADING SDN BHD", "SR 1.00 0.06"], None, "MYR"),
     ],
 )
 def test_currency(lines: list[str], hint: ReceiptHint | None, currency: str | None) -> None:

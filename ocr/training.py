@@ -1,0 +1,346 @@
+"""Training the reader's ranking models from labelled receipts, deterministically.
+
+A corpus holds, for each labelled receipt, the printed lines the OCR engine read (text and boxes)
+and its key (merchant, date, total, currency). ``build_corpus`` reads labelled sets laid out as
+``DIR/img/*`` + ``DIR/key/*.json``; ``train`` fits one LightGBM model per field on every receipt of
+the corpus and calibrates its confidence on cross-validated predictions (each receipt scored by a
+model that did not see it). Same corpus, same library versions: byte-identical model file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ocr.candidates import DATE_FEATURES, MERCHANT_FEATURES, TOTAL_FEATURES, Candidate
+from ocr.model import Line, OcrConfig, Word
+from ocr.ranker import CONFIDENT, MODEL_FILE, RANKED_FIELDS, Calibration, choose
+
+MODEL_VERSION = "2026-12-07.1"
+FOLDS = 5
+SEED = 20261207
+# LightGBM settings: small trees (the corpus is a few hundred receipts), one thread and
+# deterministic mode so that the same corpus gives the same model on any machine.
+PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 5,
+    "lambda_l2": 1.0,
+    "feature_fraction": 0.9,
+    "feature_fraction_seed": SEED,
+    "bagging_seed": SEED,
+    "data_random_seed": SEED,
+    "seed": SEED,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": 1,
+    "verbose": -1,
+}
+ROUNDS = 250
+WILSON_FLOOR = 0.95
+FEATURES = {"total": TOTAL_FEATURES, "date": DATE_FEATURES, "merchant": MERCHANT_FEATURES}
+
+
+@dataclass(frozen=True)
+class Sample:
+    set_name: str
+    name: str
+    lines: tuple[Line, ...]
+    key: dict[str, Any]
+
+
+# ------------------------------------------------------------------------------------------ corpus
+
+
+def lines_to_json(lines: Iterable[Line]) -> list[list[list[Any]]]:
+    return [
+        [[w.text, w.left, w.top, w.right, w.bottom, round(w.confidence, 4)] for w in ln.words] for ln in lines
+    ]
+
+
+def lines_from_json(data: Sequence[Sequence[Sequence[Any]]]) -> tuple[Line, ...]:
+    return tuple(
+        Line(
+            tuple(Word(str(t), int(x0), int(y0), int(x1), int(y1), float(c)) for t, x0, y0, x1, y1, c in line)
+        )
+        for line in data
+        if line
+    )
+
+
+def write_corpus(samples: Iterable[Sample], path: Path) -> None:
+    """A gzip'd JSON-lines file, one receipt per line, written byte-for-byte reproducibly."""
+    rows = [
+        json.dumps(
+            {"set": s.set_name, "name": s.name, "key": s.key, "lines": lines_to_json(s.lines)},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
+        for s in samples
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+        out.write(("\n".join(rows) + "\n").encode("utf-8"))
+
+
+def read_corpus(path: Path) -> list[Sample]:
+    samples = []
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for row in handle:
+            if row.strip():
+                data = json.loads(row)
+                samples.append(Sample(data["set"], data["name"], lines_from_json(data["lines"]), data["key"]))
+    return samples
+
+
+def default_corpus_path() -> Path:
+    """The corpus kept with the source (training/ beside the packages)."""
+    return Path(__file__).resolve().parent.parent / "training" / "reader-corpus.jsonl.gz"
+
+
+def default_model_path() -> Path:
+    return Path(__file__).resolve().parent / "models" / MODEL_FILE
+
+
+def build_corpus(
+    directories: Sequence[str], *, config: OcrConfig | None = None, workers: int | None = None
+) -> list[Sample]:
+    """Read every labelled receipt of ``directories`` with the OCR engine: the lines become the corpus."""
+    from ocr.scan import labelled_set, scan_paths
+
+    labelled = [(Path(d).name, image, key) for d in directories for image, key in labelled_set(d)]
+    outcomes = scan_paths([str(image) for _, image, _ in labelled], config=config, workers=workers)
+    return [
+        Sample(set_name, image.stem, outcome.lines, key)
+        for (set_name, image, key), outcome in zip(labelled, outcomes, strict=True)
+        if outcome.lines
+    ]
+
+
+def key_total(key: dict[str, Any]) -> Decimal | None:
+    from ocr.scan import parse_key_total
+
+    return parse_key_total(str(key.get("total") or ""))
+
+
+def key_date(key: dict[str, Any]) -> datetime.date | None:
+    from ocr.scan import parse_key_date
+
+    text = parse_key_date(str(key.get("date") or ""))
+    return datetime.date.fromisoformat(text) if text else None
+
+
+def labelled_for(field: str, key: dict[str, Any]) -> bool:
+    """Whether a key says what the field should read (world-dev leaves unreadable dates null, one
+    SROIE key has no total): receipts without it neither train nor score that field."""
+    if field == "total":
+        return key_total(key) is not None
+    if field == "date":
+        return key_date(key) is not None
+    return bool(str(key.get("company") or "").strip())
+
+
+def _label(field: str, candidate: Candidate, key: dict[str, Any]) -> int:
+    if field == "total":
+        return int(candidate.value == key_total(key))
+    if field == "date":
+        return int(candidate.value == key_date(key))
+    from ocr.scan import merchant_right
+
+    return int(merchant_right(str(candidate.value), str(key.get("company") or "")))
+
+
+# ---------------------------------------------------------------------------------------- training
+
+
+def sample_candidates(sample: Sample) -> dict[str, list[Candidate]]:
+    from ocr.extract import field_candidates
+
+    return field_candidates(sample.lines)
+
+
+def _fit(rows: list[tuple[float, ...]], labels: list[int]) -> Any:
+    import lightgbm
+    import numpy as np
+
+    data = lightgbm.Dataset(np.asarray(rows, dtype=np.float64), label=np.asarray(labels), free_raw_data=True)
+    return lightgbm.train(PARAMS, data, num_boost_round=ROUNDS)
+
+
+def _rows(
+    samples: Sequence[Sample], candidates: Sequence[list[Candidate]], field: str
+) -> tuple[list[tuple[float, ...]], list[int]]:
+    rows: list[tuple[float, ...]] = []
+    labels: list[int] = []
+    for sample, found in zip(samples, candidates, strict=True):
+        if not labelled_for(field, sample.key):
+            continue
+        for candidate in found:
+            rows.append(candidate.features)
+            labels.append(_label(field, candidate, sample.key))
+    return rows, labels
+
+
+def folds_of(samples: Sequence[Sample], folds: int = FOLDS) -> list[int]:
+    """Each receipt's fold, by a stable hash of its set and name (not by order or chance)."""
+    import hashlib
+
+    return [
+        int.from_bytes(hashlib.sha256(f"{s.set_name}/{s.name}".encode()).digest()[:4], "big") % folds
+        for s in samples
+    ]
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """A receipt's reading by a model that did not see it."""
+
+    value: object | None
+    score: float
+    right: bool
+    answerable: bool  # a candidate held the right value
+
+
+def cross_validate(
+    samples: Sequence[Sample], candidates: Sequence[dict[str, list[Candidate]]], field: str
+) -> list[OutOfFold]:
+    import numpy as np
+
+    fold = folds_of(samples)
+    results: list[OutOfFold | None] = [None] * len(samples)
+    for k in range(FOLDS):
+        train = [i for i in range(len(samples)) if fold[i] != k]
+        rows, labels = _rows([samples[i] for i in train], [candidates[i][field] for i in train], field)
+        if not rows or sum(labels) == 0:
+            continue
+        booster = _fit(rows, labels)
+        for i in (i for i in range(len(samples)) if fold[i] == k and labelled_for(field, samples[i].key)):
+            found = candidates[i][field]
+            scores = (
+                [float(p) for p in booster.predict(np.asarray([c.features for c in found]))] if found else []
+            )
+            chosen = choose(found, scores, Calibration((), ()))
+            answerable = any(_label(field, c, samples[i].key) for c in found)
+            right = chosen.value is not None and any(
+                _label(field, c, samples[i].key) for c in found if c.value == chosen.value
+            )
+            results[i] = OutOfFold(chosen.value, chosen.score, right, answerable)
+    return [r if r is not None else OutOfFold(None, 0.0, False, False) for r in results]
+
+
+def _scored(outcomes: Sequence[OutOfFold], samples: Sequence[Sample], field: str) -> list[OutOfFold]:
+    return [o for o, s in zip(outcomes, samples, strict=True) if labelled_for(field, s.key)]
+
+
+def calibrate(outcomes: Sequence[OutOfFold], target: float = 0.99) -> Calibration:
+    """Scores to confidences from out-of-fold readings.
+
+    Below the confident range the confidence is the share of right readings among those scoring
+    about the same (isotonic regression, capped under ``CONFIDENT``). The confident range starts
+    at the lowest score above which the out-of-fold readings were right at least ``target`` of the
+    time, with a margin: at least 50 readings lie above it and the Wilson lower bound (95%) of
+    their share is at least ``WILSON_FLOOR``. Scores there map from ``CONFIDENT`` up
+    to 1. Where no score qualifies, nothing is confident.
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    scored = sorted((o.score, 1.0 if o.right else 0.0) for o in outcomes if o.value is not None)
+    if len(scored) < 10:
+        return Calibration((0.0, 1.0), (0.0, 0.5))
+    xs = [s for s, _ in scored]
+    ys = [r for _, r in scored]
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(xs, ys)
+    threshold = None
+    for i in range(len(scored)):
+        above = ys[i:]
+        if len(above) < 50:
+            break
+        share = sum(above) / len(above)
+        if share >= target and _wilson_lower(sum(above), len(above)) >= WILSON_FLOOR:
+            threshold = xs[i]
+            break
+    grid = sorted({round(x, 4) for x in xs} | {0.0, 1.0})
+    points: list[tuple[float, float]] = []
+    for x in grid:
+        if threshold is not None and x >= threshold:
+            continue
+        points.append((x, min(float(iso.predict([x])[0]), CONFIDENT - 0.01)))
+    if threshold is not None:
+        points.append((threshold, CONFIDENT))
+        points.append((1.0, 1.0) if threshold < 1.0 else (1.0 + 1e-9, 1.0))
+    # keep it monotone and small
+    cleaned: list[tuple[float, float]] = []
+    for x, y in points:
+        y = max(y, cleaned[-1][1]) if cleaned else y
+        if cleaned and abs(cleaned[-1][1] - y) < 1e-6 and x != points[-1][0]:
+            continue
+        cleaned.append((round(x, 6), round(y, 4)))
+    return Calibration(tuple(x for x, _ in cleaned), tuple(y for _, y in cleaned))
+
+
+def _wilson_lower(right: float, n: int, z: float = 1.96) -> float:
+    if n == 0:
+        return 0.0
+    p = right / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
+
+
+@dataclass(frozen=True)
+class TrainingReport:
+    model: dict[str, Any]
+    cross_validated: dict[str, dict[str, dict[str, float]]]  # set -> field -> figures
+
+
+def train(samples: Sequence[Sample], progress: Callable[[str], None] | None = None) -> TrainingReport:
+    say = progress or (lambda _: None)
+    candidates = [sample_candidates(s) for s in samples]
+    document: dict[str, Any] = {"version": MODEL_VERSION, "corpus": _corpus_summary(samples), "fields": {}}
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for field in RANKED_FIELDS:
+        say(f"{field}: cross-validating ({FOLDS} folds)")
+        outcomes = cross_validate(samples, candidates, field)
+        calibration = calibrate(_scored(outcomes, samples, field))
+        for sample, outcome in zip(samples, outcomes, strict=True):
+            if not labelled_for(field, sample.key):
+                continue
+            entry = figures.setdefault(sample.set_name, {}).setdefault(field, _empty())
+            entry["receipts"] += 1
+            entry["right"] += outcome.right
+            confidence = calibration(outcome.score) if outcome.value is not None else 0.0
+            if confidence >= CONFIDENT:
+                entry["confident"] += 1
+                entry["confident_right"] += outcome.right
+        say(f"{field}: training on {len(samples)} receipts")
+        rows, labels = _rows(samples, [c[field] for c in candidates], field)
+        booster = _fit(rows, labels)
+        document["fields"][field] = {
+            "features": list(FEATURES[field]),
+            "calibration": calibration.as_json(),
+            "model": booster.model_to_string(num_iteration=-1),
+        }
+    return TrainingReport(document, figures)
+
+
+def _empty() -> dict[str, float]:
+    return {"receipts": 0, "right": 0, "confident": 0, "confident_right": 0}
+
+
+def _corpus_summary(samples: Sequence[Sample]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in samples:
+        counts[s.set_name] = counts.get(s.set_name, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def model_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=1, sort_keys=True) + "\n"
