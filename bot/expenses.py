@@ -600,6 +600,8 @@ def _save_edit(
         state = dict(expense.ocr or {})
         warning = _duplicate_warning(session, expense)
         state["warnings"] = [warning] if warning else []
+        # the employee saw every field in the form and saved it: nothing is left to check
+        state["confidence"] = dict.fromkeys(state.get("confidence") or {}, 1.0)
         expense.ocr = state
         audit.record(session, actor=user_id, action="expense.edited", entity="expense", entity_id=expense.id,
                      before=before, after=audit.expense_snapshot(expense))  # fmt: skip

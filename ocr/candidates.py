@@ -323,6 +323,8 @@ MERCHANT_FEATURES: tuple[str, ...] = (
     "letter_ratio", "digits", "words", "legal_form", "business_word", "lower_case_only",
     "joined", "centre_offset", "width_frac", "ocr_confidence", "repeated_below", "before_first_amount",
     "is_footer", "has_money_class", *(f"noise_{k}" for k in range(_NOISE_KINDS)),
+    "first_line_noise", "rest_noise", "rest_digits", "rest_legal_form", "rest_business_word",
+    "rest_height_ratio", "first_legal_form",
 )  # fmt: skip
 
 
@@ -390,6 +392,24 @@ def merchant_candidates(doc: Doc, lower_case: frozenset[int] = frozenset()) -> l
                     1.0 if any(p.search(doc.texts[k]) for k in range(top, bottom + 1)) else 0.0
                     for p in rules.HEADER_NOISE
                 ),
+                *_continuation_features(doc, names, top, bottom),
             ]  # fmt: skip
             out.append(Candidate(text, tuple(feats), top))
     return out
+
+
+def _continuation_features(doc: Doc, names: dict[int, str], top: int, bottom: int) -> list[float]:
+    """What the lines joined below a name's first line look like: a name's continuation ("SDN
+    BHD", "HOUSE") or an address, a branch or a slogan."""
+    rest = [names[k] for k in range(top + 1, bottom + 1)]
+    first_height = max(doc.lines[top].bottom - doc.lines[top].top, 1)
+    last_height = doc.lines[bottom].bottom - doc.lines[bottom].top
+    return [
+        float(sum(1 for p in rules.HEADER_NOISE if p.search(doc.texts[top]))),
+        float(sum(1 for k in range(top + 1, bottom + 1) for p in rules.HEADER_NOISE if p.search(doc.texts[k]))),
+        float(sum(ch.isdigit() for text in rest for ch in text)),
+        1.0 if any(rules.LEGAL_FORMS.search(text) for text in rest) else 0.0,
+        1.0 if any(rules.BUSINESS_WORDS.search(text) for text in rest) else 0.0,
+        last_height / first_height if rest else 1.0,
+        1.0 if rules.LEGAL_FORMS.search(names[top]) else 0.0,
+    ]

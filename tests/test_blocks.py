@@ -77,6 +77,23 @@ def test_card_asks_for_what_is_missing_and_offers_candidates() -> None:
     assert "42.50" not in card_fallback_text(v)
 
 
+def test_fields_read_without_confidence_are_marked_and_confirmed_before_submit() -> None:
+    unsure = view(confidence={"merchant": 0.55, "date": 0.97, "total": 0.93, "currency": 0.5})
+    blocks = build_receipt_card(unsure)
+    fields = next(b["fields"] for b in blocks if b["type"] == "section" and "fields" in b)
+    marked = {f["text"].split("\n")[0]: "please check" in f["text"] for f in fields}
+    assert marked["*Merchant*"] and marked["*Total*"]  # the total shows its currency, read unsure
+    assert not marked["*Date*"]
+    submit = next(e for b in blocks if b["type"] == "actions" for e in b["elements"])
+    assert submit["text"]["text"] == "Submit"
+    assert "merchant, currency" in submit["confirm"]["text"]["text"]
+    assert len(submit["confirm"]["confirm"]["text"]) <= 30  # Slack's limit for the dialog's buttons
+
+    sure = build_receipt_card(view(confidence={"merchant": 0.95, "date": 0.99, "total": 0.9, "currency": 0.96}))
+    assert "please check" not in flat(sure)
+    assert "confirm" not in next(e for b in sure if b["type"] == "actions" for e in b["elements"])
+
+
 def test_edit_modal_is_prefilled() -> None:
     modal = build_expense_modal(view())
     blocks = {b["block_id"]: b for b in modal["blocks"]}
