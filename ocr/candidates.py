@@ -406,7 +406,9 @@ def _continuation_features(doc: Doc, names: dict[int, str], top: int, bottom: in
     last_height = doc.lines[bottom].bottom - doc.lines[bottom].top
     return [
         float(sum(1 for p in rules.HEADER_NOISE if p.search(doc.texts[top]))),
-        float(sum(1 for k in range(top + 1, bottom + 1) for p in rules.HEADER_NOISE if p.search(doc.texts[k]))),
+        float(
+            sum(1 for k in range(top + 1, bottom + 1) for p in rules.HEADER_NOISE if p.search(doc.texts[k]))
+        ),
         float(sum(ch.isdigit() for text in rest for ch in text)),
         1.0 if any(rules.LEGAL_FORMS.search(text) for text in rest) else 0.0,
         1.0 if any(rules.BUSINESS_WORDS.search(text) for text in rest) else 0.0,

@@ -19,6 +19,7 @@ from ocr import candidates, ranker, rules
 from ocr.fields import DateMatch, find_amounts, find_currency_marks, find_dates, followed_by_time
 from ocr.layout import text_lines
 from ocr.model import KnownMerchant, Line, ReceiptHint
+from ocr.spacing import respace
 from workflows.money import ABSURD_AMOUNT, CURRENCIES, minor_units
 
 _TOLERANCE = Decimal("0.05")  # cash rounding to 5 cents is common
@@ -98,7 +99,7 @@ def extract(
     choices = {name: model.fields[name].choose(found[name]) for name in ranker.RANKED_FIELDS}
     total = choices["total"].value if isinstance(choices["total"].value, Decimal) else None
     date = choices["date"].value if isinstance(choices["date"].value, datetime.date) else None
-    merchant = str(choices["merchant"].value) if choices["merchant"].value is not None else None
+    merchant = respace(str(choices["merchant"].value)) if choices["merchant"].value is not None else None
     confidence = dict(ruled.confidence)
     confidence.update(
         total=choices["total"].confidence, date=choices["date"].confidence,
