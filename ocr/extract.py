@@ -426,6 +426,7 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
         # a lone "$" on a German receipt is a misread S; Malaysian tills print "$" for ringgit
         counts[local] = counts.get(local, 0) + dollar
         dollar = 0
+    dollar_code = None
     if dollar:
         code = (
             hinted
@@ -435,6 +436,8 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
         if code not in rules.DOLLAR_CURRENCIES:
             code = "USD"
         counts[code] = counts.get(code, 0) + dollar
+        # "$" alone names no country: sure only when the text or the hint says which dollar
+        dollar_code = code if code not in (hinted, rules.COUNTRY_CURRENCY.get(text_country or "")) else None
     if yen:
         # the yen sign is both JPY and CNY: kana mean Japan; yen has no minor unit, yuan has two
         kana = any(re.search(r"[\u3040-\u30ff]", line) for line in lines)
@@ -448,6 +451,8 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
         counts[code] = counts.get(code, 0) + yen
     if counts:
         code = max(counts, key=lambda c: (counts[c], c == hinted))
+        if code == dollar_code:
+            return code, 0.85
         return code, 0.95 if counts[code] >= 2 or code == hinted else 0.85
     if text_country and text_country in rules.COUNTRY_CURRENCY:
         code = rules.COUNTRY_CURRENCY[text_country]
