@@ -74,6 +74,7 @@ def find_amounts(text: str, decimals: int = 2) -> list[Amount]:
 
 # Both separators of a numeric date are the same character: "25/12/2018", "25-12-18", "25.12.2018".
 _NUMERIC_DATE = re.compile(r"(?P<a>\d{1,4})\s?(?P<s>[./-])\s?(?P<b>\d{1,2})\s?(?P=s)\s?(?P<c>\d{2,4})")
+_ENDS_WITH_TIME = re.compile(r"\d:[0-5]\d$")
 _GLUED_MINUTES = re.compile(r"\s?:\s?[0-5]\d")
 _TIME = re.compile(r"^\s*\d{1,2}[:.]\d{2}|^\d{2}:\d{2}")
 _CJK_DATE = re.compile(r"(?P<y>\d{4})\s?年\s?(?P<m>\d{1,2})\s?月\s?(?P<d>\d{1,2})\s?日?")
@@ -151,9 +152,11 @@ def find_dates(text: str) -> list[DateMatch]:
     for m in _overlapping(_NUMERIC_DATE, text):
         a, b, c = m["a"], m["b"], m["c"]
         if m.start() > 0 and text[m.start() - 1].isdigit():
-            # glued to digits on the left ("No. 100021911/03/201806:20PM"): only with a time after it
+            # glued to digits on the left ("No. 100021911/03/201806:20PM"): only with a time after
+            # it, or right after one ("SvrCk: 416:4304/25/15": 16:43, then 04/25/15)
             end = m.end() if len(c) != 4 or _year(c)[0] == int(c) else m.start("c") + 2
-            if len(a) > 2 or not _TIME.match(text[end:]):
+            after_time = _ENDS_WITH_TIME.search(text[: m.start()]) is not None
+            if len(a) > 2 or not (_TIME.match(text[end:]) or after_time):
                 continue
         readings: list[tuple[str, datetime.date | None]] = []
         # "03.04.2009:53": a two-digit year run into a clock time ("20" then "09:53"); a real year

@@ -317,3 +317,19 @@ def test_extract_whole_receipt_with_hint() -> None:
         "USD",
     )
     assert set(found.confidence) == {"merchant", "date", "total", "currency"}
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("03.04. 2009:5300005450050287347", ["2020-04-03"]),  # "20" + "09:53": the year ran into the time
+        ("15. 04 . 2016 : 1586651110176", ["2020-04-15"]),
+        ("25.04.2020 09:48", ["2020-04-25"]),  # a real year stays
+        ("SARAH H SVRCK: 212:1111/18/17", ["2017-11-18"]),  # right after a clock time (12:11)
+        ("STEPHEN R SVRCK: 416:4304/25/15", ["2015-04-25"]),
+        ("INVOICE 12345611/03/2018", []),  # glued to a number, with no time: not a date
+    ],
+)
+def test_dates_run_into_times_and_numbers(text: str, dates: list[str]) -> None:
+    found = [d.isoformat() for match in find_dates(text) for _, d in match.readings]
+    assert [d for d in dates if d in found] == dates and (found or not dates)
