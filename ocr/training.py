@@ -32,7 +32,7 @@ PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.05,
     "num_leaves": 15,
-    "min_data_in_leaf": 5,
+    "min_data_in_leaf": 20,
     "lambda_l2": 1.0,
     "feature_fraction": 0.9,
     "feature_fraction_seed": SEED,
