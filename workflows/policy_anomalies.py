@@ -142,7 +142,8 @@ def duplicate_flags(expense: ExpenseFacts, others: Sequence[OtherClaim]) -> list
     if key is None or expense.spent_on is None:
         return []
     submitter = expense.submitter_email.strip().lower()
-    for other in others:
+    own_first = sorted(others, key=lambda other: other.submitter_email.strip().lower() != submitter)
+    for other in own_first:
         if (
             other.amount != expense.amount
             or other.spent_on != expense.spent_on
