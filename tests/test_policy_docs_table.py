@@ -30,7 +30,9 @@ cfo@acme.test,ceo@acme.test,Finance,finance,,
 finkid@acme.test,cfo@acme.test,Finance,employee,,
 vp@acme.test,ceo@acme.test,Sales,manager,dep@acme.test,{TODAY}
 dep@acme.test,vp@acme.test,Sales,manager,,
-lead@acme.test,vp@acme.test,Sales,manager,vp@acme.test,2026-12-10
+lead@acme.test,vp@acme.test,Sales,manager,,
+kim@acme.test,vp@acme.test,Sales,manager,vp@acme.test,2026-12-10
+kit@acme.test,kim@acme.test,Sales,employee,,
 sam@acme.test,lead@acme.test,Sales,manager,,
 ana@acme.test,sam@acme.test,Sales,employee,,
 bo@acme.test,lead@acme.test,Sales,employee,,
@@ -207,14 +209,17 @@ ROWS = [
     Row("a missing rate: not routed", "ana", "40", args=("--currency", "JPY"),
         error="No JPY→USD rate for 2026-11-26: ask finance to import rates (expensebot fx import)"),
     # delegation
-    Row("delegation: the delegate may act until delegate_until", "bo", "200", route="manager (lead@acme.test) → finance",
-        trace=("manager: vp@acme.test may act for lead@acme.test until 2026-12-10",)),
-    Row("delegation: nobody decides two steps of one claim, even as a delegate", "bo", "1200",
-        route="manager (lead@acme.test) → manager's manager (vp@acme.test) → finance",
-        trace=("manager: lead@acme.test's delegate vp@acme.test approves the manager's manager step of this claim, "
-               "so cannot act for lead@acme.test on it (nobody decides two steps of one claim); lead@acme.test decides",)),
-    Row("delegation: never on the delegate's own claim", "dep", "200", route="manager (vp@acme.test) → finance",
+    Row("delegation: the delegate may act until delegate_until", "kit", "200", route="manager (kim@acme.test) → finance",
+        trace=("manager: vp@acme.test may act for kim@acme.test until 2026-12-10",)),
+    Row("delegation: nobody decides two steps of one claim, even as a delegate; the step goes to the next one up",
+        "kit", "1200", route="manager (kim@acme.test, ceo@acme.test) → manager's manager (vp@acme.test) → finance",
+        trace=("manager: kim@acme.test's delegate vp@acme.test approves the manager's manager step of this claim, "
+               "so cannot act for kim@acme.test on it (nobody decides two steps of one claim)",
+               "manager: while kim@acme.test is away, the step also goes to ceo@acme.test (the next one up who "
+               "approves no other step of this claim)")),
+    Row("delegation: never on the delegate's own claim", "dep", "200", route="manager (vp@acme.test, ceo@acme.test) → finance",
         trace=("manager: vp@acme.test's delegate dep@acme.test is the submitter and cannot act for them",)),
+
     Row("delegation: ending today still counts", "lead", "200", route="manager (vp@acme.test) → finance",
         trace=(f"manager: dep@acme.test may act for vp@acme.test until {TODAY}",)),
     Row("delegation: an expired one does not", "dev", "200", route="manager (eng@acme.test) → finance"),

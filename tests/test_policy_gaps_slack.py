@@ -168,8 +168,11 @@ def test_a_delegate_who_approves_a_later_step_cannot_decide_the_earlier_one(
         app.slack.wait_until(lambda: len(app.slack.response_url_posts) > posts, timeout=15, what="refusal")
         refusal = str(app.slack.response_url_posts[-1].body)
         assert "nobody decides two steps of one claim" in refusal
+        # mgr@ is away and boss@ may not act for them here: the admin (no one is above boss@) stands in
+        app.wait_card(ADMIN, contains="Approve")
         out = app.cli("policy", "explain", "EXP-1").stdout
         assert "mgr@example.com's delegate boss@example.com approves the manager's manager step" in out
+        assert "while mgr@example.com is away, the step also goes to admin@example.com (the admins)" in out
         assert "step 0 (manager) pending" in out
 
 

@@ -372,7 +372,7 @@ def plan_route(
         )
     steps.append(ApprovalStep(StepKind.FINANCE, finance_approvers, reason))
     marks.append(len(trace))
-    notes = _delegate_notes(steps, submitter.email, directory, today)
+    notes = _cover_absences(steps, submitter.email, directory, today)
     for mark, lines in reversed(list(zip(marks, notes, strict=True))):
         trace[mark:mark] = lines
     return Route(tuple(steps), None, violations, tuple(trace), amount, tuple(flags))
@@ -413,40 +413,75 @@ def route_claim(
     return plan_route(expense, directory, policy, today=today, rates=rates, same_day=same_day, flags=found)
 
 
-def _delegate_notes(
-    steps: Sequence[ApprovalStep], submitter: str, directory: Directory, today: date
+def _cover_absences(
+    steps: list[ApprovalStep], submitter: str, directory: Directory, today: date
 ) -> list[list[str]]:
-    """For each step, say in the trace who may act for each approver today, and who may not: a delegate never
-    acts on their own claim, nor on a claim of which they decide another step (nobody decides
-    two steps of one claim, in their own name or as a delegate)."""
+    """Delegations, step by step: who may act for each approver today, and who may not. A
+    delegate never acts on their own claim, nor on a claim of which they approve another step
+    (nobody decides two steps of one claim, in their own name or as a delegate).
+
+    When every approver of a step is away (an active delegation) and none of their delegates may
+    act on this claim, the step also goes where an overdue one would: the next one up the chain
+    who approves no other step of the claim, or else the admins (the finance step: the admins).
+    The approvers keep the step and may decide it on their return. ``steps`` is updated; the
+    trace lines of each step are returned.
+    """
     notes: list[list[str]] = []
     for index, step in enumerate(steps):
         trace: list[str] = []
         notes.append(trace)
+        label = step.kind.label
         others = [s for i, s in enumerate(steps) if i != index]
+        present = False
+        blocked: list[str] = []
         for approver_email in step.approvers:
             approver = directory.get(approver_email)
             delegate = approver.delegate_on(today) if approver is not None else None
             if approver is None or delegate is None:
+                present = True
                 continue
             until = f" until {approver.delegate_until.isoformat()}" if approver.delegate_until else ""
-            label = step.kind.label
+            elsewhere = next((s for s in others if delegate in s.approvers), None)
             if delegate == submitter:
                 trace.append(
                     f"{label}: {approver.email}'s delegate {delegate} is the submitter and cannot act for them"
                 )
-                continue
-            elsewhere = next((s for s in others if delegate in s.approvers), None)
-            if elsewhere is not None:
+                blocked.append(approver.email)
+            elif elsewhere is not None:
                 trace.append(
                     f"{label}: {approver.email}'s delegate {delegate} approves the {elsewhere.kind.label} "
                     f"step of this claim, so cannot act for {approver.email} on it (nobody decides two "
-                    f"steps of one claim); {approver.email} decides"
+                    "steps of one claim)"
                 )
+                blocked.append(approver.email)
             elif delegate in step.approvers:
-                continue
+                present = True
             else:
+                present = True
                 trace.append(f"{label}: {delegate} may act for {approver.email}{until}")
+        if present or not blocked:
+            continue
+        busy = {submitter, *(email for s in steps for email in s.approvers)}
+        cover: tuple[str, ...] = ()
+        where = ""
+        if step.kind is not StepKind.FINANCE:
+            above = next((p for p in directory.chain_of(step.approvers[0]) if p.email not in busy), None)
+            if above is not None:
+                cover, where = (above.email,), "the next one up who approves no other step of this claim"
+        if not cover:
+            cover = tuple(p.email for p in directory.admins() if p.email not in busy)
+            where = "the admins"
+        away = ", ".join(blocked)
+        if not cover:
+            trace.append(f"{label}: no one else can stand in for {away}, who decide{'s' * (len(blocked) == 1)} "
+                         "on their return")  # fmt: skip
+            continue
+        who = ", ".join(cover)
+        trace.append(f"{label}: while {away} {'is' if len(blocked) == 1 else 'are'} away, the step also goes "
+                     f"to {who} ({where})")  # fmt: skip
+        steps[index] = ApprovalStep(
+            step.kind, step.approvers + cover, f"{step.reason}; {who} stands in while {away} is away"
+        )
     return notes
 
 

@@ -189,10 +189,15 @@ def test_a_delegate_who_approves_another_step_cannot_act_on_this_claim() -> None
     directory = org()
     route = route_claim(claim("1500.00", "travel"), directory, default_policy(), today=TODAY)
     manager, skip, finance = route.steps
-    assert manager.approvers == ("lead@acme.test",) and skip.approvers == ("vp@acme.test",)
+    # lead@ is away and their delegate may not act here: the step also goes to the next one up
+    assert manager.approvers == ("lead@acme.test", "ceo@acme.test") and skip.approvers == ("vp@acme.test",)
     assert (
         "manager: lead@acme.test's delegate vp@acme.test approves the manager's manager step of this claim, "
-        "so cannot act for lead@acme.test on it (nobody decides two steps of one claim); lead@acme.test decides"
+        "so cannot act for lead@acme.test on it (nobody decides two steps of one claim)"
+    ) in route.trace
+    assert (
+        "manager: while lead@acme.test is away, the step also goes to ceo@acme.test (the next one up who "
+        "approves no other step of this claim)"
     ) in route.trace
     verdict = may_decide(
         manager, "vp@acme.test", "ana@acme.test", directory, today=TODAY, other_steps=[skip, finance]
@@ -200,6 +205,7 @@ def test_a_delegate_who_approves_another_step_cannot_act_on_this_claim() -> None
     assert not verdict and "nobody decides two steps of one claim" in verdict.reason
     assert deciders(manager, "ana@acme.test", directory, today=TODAY, other_steps=[skip, finance]) == (
         "lead@acme.test",
+        "ceo@acme.test",
     )
     # someone who decided one step (in their own name or as a delegate) never decides another
     assert not may_decide(
@@ -211,9 +217,20 @@ def test_a_delegate_who_approves_another_step_cannot_act_on_this_claim() -> None
                       other_steps=small.steps[1:]).on_behalf_of == "lead@acme.test"  # fmt: skip
 
 
+def test_with_no_one_above_the_admins_stand_in_for_an_absent_approver() -> None:
+    directory = org(ORG.replace("ceo@acme.test,,Executive,admin,,", "ceo@acme.test,,Executive,manager,vp@acme.test,")
+                    + "it@acme.test,ceo@acme.test,IT,admin,,\n")  # fmt: skip
+    route = route_claim(claim("200.00", "travel", who="vp"), directory, default_policy(), today=TODAY)
+    assert route.steps[0].approvers == ("ceo@acme.test", "it@acme.test")
+    assert (
+        "manager: while ceo@acme.test is away, the step also goes to it@acme.test (the admins)" in route.trace
+    )
+
+
 def test_escalation_skips_whoever_approves_another_step() -> None:
     directory = org()
-    route = route_claim(claim("1500.00", "travel"), directory, default_policy(), today=TODAY)
+    later = TODAY + timedelta(days=5)  # lead@'s delegation has ended: lead@ alone has the manager step
+    route = route_claim(claim("1500.00", "travel"), directory, default_policy(), today=later)
     escalation = escalation_target(route, 0, directory, "ana@acme.test", policy=default_policy())
     assert escalation.to == ("ceo@acme.test",)
     assert "vp@acme.test approves another step of this claim" in escalation.reason

@@ -230,10 +230,14 @@ def test_routes(
 
 def test_a_delegate_who_is_the_submitter_cannot_act(org: Directory) -> None:
     route = plan_route(claim("deputy", "50.00"), org, default_policy(), today=TODAY)
-    assert route.steps[0].approvers == ("lead@acme.test",)
+    assert route.steps[0].approvers == ("lead@acme.test", "vp@acme.test")  # vp@ stands in for lead@
     assert (
         "manager: lead@acme.test's delegate deputy@acme.test is the submitter and cannot act for them"
         in route.trace
+    )
+    assert (
+        "manager: while lead@acme.test is away, the step also goes to vp@acme.test (the next one up who "
+        "approves no other step of this claim)" in route.trace
     )
     assert not may_decide(route.steps[0], "deputy@acme.test", "deputy@acme.test", org, today=TODAY)
 
