@@ -10,12 +10,19 @@ the running app reads from its database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date as day
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bot.cli_policy import policy as policy_cli
+from workflows.directory import Directory
+from workflows.money import Money
+from workflows.policy import ExpenseFacts, load_policy
+from workflows.reminders import escalation_target
+from workflows.routing import route_claim
 
 TODAY = "2026-11-27"  # a Friday
 THU = "2026-11-26"
@@ -274,3 +281,31 @@ def test_each_rule_of_the_docs(files: Path, row: Row) -> None:
         assert expected in trace, output
     if row.route.startswith("approved by policy"):
         assert not found and not flags
+
+
+ESCALATIONS = [
+    # (who, amount, step, escalated to, part of the reason)
+    ("ana", "200", 0, ("lead@acme.test",), "sam@acme.test has not decided in 3 working days; escalated to their "
+     "manager lead@acme.test"),
+    ("ana", "1200", 0, ("vp@acme.test",), "lead@acme.test approves another step of this claim"),
+    ("ana", "200", 1, ("ceo@acme.test", "it@acme.test"), "finance has not decided in 3 working days; escalated to "
+     "the admins ceo@acme.test, it@acme.test"),
+    ("ceo", "200", 0, ("it@acme.test",), "escalated to the admins it@acme.test"),
+    ("lead", "1200", 0, ("it@acme.test",), "has no manager above"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("who", "amount", "index", "to", "reason"), ESCALATIONS)
+def test_escalation_as_the_docs_say(
+    who: str, amount: str, index: int, to: tuple[str, ...], reason: str
+) -> None:
+    """Escalation adds the approver's own manager; the submitter, approvers of the step and of other
+    steps are passed over (the next one up); with no one above, and for finance, the admins."""
+    directory = Directory.from_csv_text(ORG)
+    policy = load_policy(POLICY)
+    expense = ExpenseFacts(Money(Decimal(amount), "USD"), "travel", "Air Asia", day.fromisoformat(THU), True,
+                           "C-1", f"{who}@acme.test")  # fmt: skip
+    route = route_claim(expense, directory, policy, today=day.fromisoformat(TODAY))
+    escalation = escalation_target(route, index, directory, expense.submitter_email, policy=policy)
+    assert escalation.to == to
+    assert reason in escalation.reason
