@@ -1,14 +1,20 @@
 """Who approves an expense, in which order, and why.
 
-:func:`plan_route` turns an expense, the directory and the policy into a :class:`Route`:
+:func:`route_claim` is the one entry point, for the running app and for ``expensebot policy
+route``: it finds the anomaly flags (unusual amount, weekend, holiday, possible duplicate, also a
+colleague's claim of the same bill) and the day's other claims, then :func:`plan_route` turns the
+expense, the directory and the policy into a :class:`Route`:
 
 1. the policy findings (:func:`workflows.policy.evaluate`); blocking ones refuse the claim;
-2. auto-approval by policy for small claims with no findings (the rule is named);
+2. approval by policy for small claims with no findings and no flags (the rule is named);
 3. otherwise the submitter's manager, then extra levels above the policy's amount
    thresholds (manager's manager, department head), then finance.
 
-A level whose approver is the submitter, or someone already approving an earlier step, is
-passed to the next person up the chain; the trace says so. Nothing is skipped silently.
+Nobody decides two steps of one claim, in their own name or as a delegate: a level whose
+approver is the submitter, or someone already approving an earlier step, is passed to the next
+person up the chain; the finance step leaves out the submitter and earlier approvers (four eyes;
+the admins stand in when no finance member is left); a delegate who approves another step may
+not act on the claim. The trace says so. Nothing is skipped silently.
 """
 
 from __future__ import annotations
