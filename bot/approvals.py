@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import identity
@@ -25,20 +25,20 @@ from bot.views import problems_of
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
 from storage.fx import rate_lookup
-from storage.models import ApprovalTask, Expense, utcnow
+from storage.models import ApprovalTask, Expense, ReceiptFile, utcnow
 from workflows.directory import Directory
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
 from workflows.fx import MissingRate
 from workflows.money import Money, MoneyError
 from workflows.policy import ExpenseFacts
-from workflows.policy_anomalies import anomaly_flags
+from workflows.policy_anomalies import POSSIBLE_DUPLICATE, Flag, OtherClaim
 from workflows.routing import (
     ApprovalStep,
     RoutingError,
     StepKind,
     may_decide,
     partial_approval,
-    plan_route,
+    route_claim,
     route_to_json,
 )
 
@@ -51,8 +51,8 @@ APPROVE, REJECT, SEND_BACK = "approve", "reject", "send_back"
 
 
 def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, today: dt.date) -> str | None:
-    directory = ctx.directory
     with transaction(ctx.db) as session:
+        directory = with_delegations(ctx.directory, session, today)
         expense = session.get(Expense, expense_id)
         if expense is None:
             return "This expense no longer exists."
@@ -77,11 +77,9 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             distance=expense.distance,
         )  # fmt: skip
         rates = rate_lookup(session)
-        history, same_day = _history(session, expense)
         try:
-            flags = anomaly_flags(facts, ctx.policy, history=history, today=today, rates=rates)
-            route = plan_route(facts, directory, ctx.policy, today=today, rates=rates, same_day_total=same_day,
-                               flags=tuple(flags))  # fmt: skip
+            route = route_claim(facts, directory, ctx.policy, today=today, rates=rates,
+                                others=other_claims(session, expense, email), flags=_photo_duplicate(session, expense))  # fmt: skip
         except RoutingError as exc:
             if exc.notify_admins and not directory.admins():
                 log.warning("routing needs an admin, but the directory names none: %s", exc.admin_message)
@@ -104,7 +102,7 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
         expense.route = route_to_json(route)
         state = dict(expense.ocr or {})
         earlier = set(state.get("policy_warnings", []))  # from an earlier submission: replaced
-        findings = [v.message for v in route.violations] + [f.message for f in flags]
+        findings = [v.message for v in route.violations] + [f.message for f in route.flags]
         state["policy_warnings"] = findings
         state["warnings"] = [w for w in state.get("warnings", []) if w and w not in earlier] + findings
         if route.auto_approved_rule is not None:
@@ -163,28 +161,55 @@ async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
 HISTORY_STATUSES = (Status.PENDING, Status.APPROVED, Status.PAID)
 
 
-def _history(session: Session, expense: Expense) -> tuple[list[Money], Money | None]:
-    """The submitter's past amounts in this category, and their other claims of the same day."""
+def other_claims(session: Session, expense: Expense, email: str) -> list[OtherClaim]:
+    """What :func:`workflows.routing.route_claim` compares a claim with: the submitter's recent
+    claims of its category (daily limit, usual amount) and anyone's claim of the same total on
+    the same day (possible duplicates, a shared bill claimed twice)."""
+    mine = (Expense.employee_id == expense.employee_id) & (Expense.category == expense.category)
+    same = (Expense.amount == expense.amount) & (Expense.spent_on == expense.spent_on)
     rows = session.execute(
-        select(Expense.amount, Expense.currency, Expense.spent_on)
-        .where(Expense.employee_id == expense.employee_id, Expense.category == expense.category,
-               Expense.id != expense.id, Expense.status.in_(HISTORY_STATUSES), Expense.amount.is_not(None))
+        select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.amount, Expense.currency,
+               Expense.category, Expense.spent_on, Expense.merchant, Expense.status)
+        .where(Expense.id != expense.id, Expense.status != Status.DISCARDED, Expense.amount.is_not(None),
+               Expense.currency.is_not(None), or_(mine, same))
         .order_by(Expense.id.desc())
-        .limit(200)
+        .limit(500)
     ).all()  # fmt: skip
-    dated = [
-        (Money(amount, currency), day) for amount, currency, day in rows if amount is not None and currency
-    ]
-    history = [money for money, _ in dated]
-    same_day = [
-        money for money, day in dated if money.currency == expense.currency and day == expense.spent_on
-    ]
-    total = None
-    if same_day:
-        total = same_day[0]
-        for money in same_day[1:]:
-            total = total + money
-    return history, total
+    found: list[OtherClaim] = []
+    for ref_id, employee, employee_email, amount, currency, category, day, merchant, status in rows:
+        if amount is None or not currency:
+            continue
+        own = employee == expense.employee_id
+        found.append(OtherClaim(
+            ref=expense_ref(ref_id), submitter_email=email if own else (employee_email or f"<@{employee}>"),
+            amount=Money(amount, currency), category=category or "other", spent_on=day, merchant=merchant,
+            counts=own and status in HISTORY_STATUSES,
+        ))  # fmt: skip
+    return found
+
+
+def _photo_duplicate(session: Session, expense: Expense) -> list[Flag]:
+    """The receipt photo looks like the receipt of another claim (the employee's or a colleague's)."""
+    if expense.receipt is None or not expense.receipt.phash:
+        return []
+    from ocr import hamming
+
+    rows = session.execute(
+        select(Expense.id, ReceiptFile.phash)
+        .join(ReceiptFile, Expense.receipt_id == ReceiptFile.id)
+        .where(Expense.id != expense.id, Expense.status != Status.DISCARDED, ReceiptFile.phash.is_not(None),
+               ReceiptFile.id != expense.receipt_id)
+        .order_by(Expense.id.desc()).limit(2000)
+    ).all()  # fmt: skip
+    for other_id, phash in rows:
+        if phash and hamming(phash, expense.receipt.phash) <= 6:
+            return [
+                Flag(
+                    POSSIBLE_DUPLICATE,
+                    f"The receipt photo looks like the receipt of {expense_ref(other_id)}.",
+                )
+            ]
+    return []
 
 
 # --- decide -------------------------------------------------------------------------------------
@@ -203,12 +228,28 @@ def _outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None
     return f"{line}\n> {reason}" if reason else line
 
 
+def _step(task: ApprovalTask) -> ApprovalStep:
+    return ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
+
+
+def round_tasks(session: Session, task: ApprovalTask) -> list[ApprovalTask]:
+    """The other steps of the same submission of the claim."""
+    return list(session.scalars(
+        select(ApprovalTask).where(ApprovalTask.expense_id == task.expense_id, ApprovalTask.round == task.round,
+                                   ApprovalTask.id != task.id).order_by(ApprovalTask.step)
+    ))  # fmt: skip
+
+
 def check_actor(task: ApprovalTask, expense: Expense, actor_email: str | None, directory: Directory,
-                today: dt.date) -> str | None:  # fmt: skip
+                today: dt.date, others: list[ApprovalTask] | None = None) -> str | None:  # fmt: skip
+    """Why ``actor_email`` may not decide ``task`` (None when they may): never the submitter, and
+    nobody decides two steps of one claim (``others``: its other steps), even as a delegate."""
     if not actor_email:
         return "I could not find your email address in Slack, so I cannot tell whether you may decide this."
-    step = ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
-    verdict = may_decide(step, actor_email, expense.employee_email or "", directory, today=today)
+    siblings = others or []
+    verdict = may_decide(_step(task), actor_email, expense.employee_email or "", directory, today=today,
+                         other_steps=[_step(t) for t in siblings],
+                         decided_by=[t.decided_by_email for t in siblings if t.decided_by_email])  # fmt: skip
     return None if verdict.allowed else verdict.reason
 
 
@@ -225,7 +266,7 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
             return Outcome(False, _already(task, ref))
         if expense.employee_id == user_id:
             return Outcome(False, "You cannot approve or reject your own expense.")
-        refusal = check_actor(task, expense, actor_email, directory, today)
+        refusal = check_actor(task, expense, actor_email, directory, today, round_tasks(session, task))
         if refusal:
             return Outcome(False, refusal)
         partial = None
@@ -365,7 +406,8 @@ def precheck(ctx: AppContext, task_id: int, user_id: str, email: str | None) -> 
         if expense.employee_id == user_id:
             return "You cannot approve or reject your own expense."
         today = dt.date.today()
-        return check_actor(task, expense, email, with_delegations(ctx.directory, session, today), today)
+        return check_actor(task, expense, email, with_delegations(ctx.directory, session, today), today,
+                           round_tasks(session, task))  # fmt: skip
 
 
 def task_ref(ctx: AppContext, task_id: int) -> str:

@@ -23,7 +23,8 @@ from workflows.policy import (
     policy_to_yaml,
     summary,
 )
-from workflows.routing import RoutingError, plan_route
+from workflows.policy_anomalies import OtherClaim
+from workflows.routing import RoutingError, route_claim
 
 
 def _read(path: str) -> str:
@@ -86,13 +87,16 @@ def check_directory(file: str) -> None:
         head = directory.department_head(department)
         size = sum(1 for person in directory if person.department == department)
         click.echo(f"  {department}: {size} people, head {head.email if head else '-'}")
-    tops = [p.email for p in directory if p.manager_email is None]
+    tops = [p.email for p in directory.tops()]
     click.echo(f"  top of the organisation: {', '.join(tops) or '-'}")
+    if len(tops) > 1:
+        click.echo(f"warning: {len(tops)} people have reports but no manager: {', '.join(tops)}", err=True)
     if not directory.finance():
         click.echo("warning: no one has the finance role; admins will review every claim", err=True)
     if not directory.admins():
         click.echo("warning: no one has the admin role; directory problems will reach no one", err=True)
-    for warning in directory.warnings:
+    problems = directory.route_problems()
+    for warning in [*directory.warnings, *(p for p in problems if p not in directory.warnings)]:
         click.echo(f"warning: {warning}", err=True)
 
 
@@ -126,6 +130,13 @@ def show_default(as_yaml: bool, currency: str) -> None:
 @click.option("--distance", default=None, help="Mileage: distance driven.")
 @click.option("--no-receipt", is_flag=True, help="The claim has no receipt attached.")
 @click.option("--today", "today_text", default=None, help="Pretend today is this day, YYYY-MM-DD.")
+@click.option(
+    "--claims",
+    "claims_file",
+    type=click.Path(dir_okay=False),
+    help="Earlier claims (CSV: submitter,date,amount,currency,category,merchant[,status,ref]) "
+    "for daily limits, usual amounts and duplicates.",
+)
 def route(
     policy_file: str | None,
     directory_file: str,
@@ -140,6 +151,7 @@ def route(
     distance: str | None,
     no_receipt: bool,
     today_text: str | None,
+    claims_file: str | None,
 ) -> None:
     """Show who would approve one expense, and why (nothing is stored or sent)."""
     loaded = _load_policy(policy_file) if policy_file else default_policy()
@@ -160,7 +172,8 @@ def route(
             submitter_email=submitter,
             distance=Decimal(parse_amount(distance)) if distance else None,
         )
-        planned = plan_route(expense, directory, loaded, today=today, rates=rates)
+        others = _other_claims(_read(claims_file), claims_file, loaded) if claims_file else []
+        planned = route_claim(expense, directory, loaded, today=today, rates=rates, others=others)
     except (DirectoryError, RateFileError, MissingRate, MoneyError) as exc:
         raise click.ClickException(str(exc)) from None
     except RoutingError as exc:
@@ -171,9 +184,51 @@ def route(
     click.echo(f"route: {planned.describe()}")
     for violation in planned.violations:
         click.echo(f"{'blocking' if violation.blocking else 'finding'}: {violation.message}")
+    for flag in planned.flags:
+        click.echo(f"flag: {flag.message}")
     click.echo("trace:")
     for line in planned.trace:
         click.echo(f"  {line}")
+
+
+COUNTED = ("pending", "approved", "paid")
+
+
+def _other_claims(text: str, source: str, policy: Policy) -> list[OtherClaim]:
+    """Earlier claims from CSV, as the app finds them in its database (``status`` defaults to
+    ``approved``; drafts and rejected claims only count as possible duplicates)."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), skipinitialspace=True)
+    needed = {"submitter", "date", "amount"}
+    if not needed <= set(reader.fieldnames or []):
+        raise click.ClickException(
+            f"{source}: the header needs the columns submitter, date, amount "
+            "(optional: currency, category, merchant, status, ref)"
+        )
+    claims: list[OtherClaim] = []
+    for row in reader:
+        line = reader.line_num
+        try:
+            day = dt.date.fromisoformat((row.get("date") or "").strip())
+            amount = Money(parse_amount(row.get("amount") or ""), (row.get("currency") or "").strip()
+                           or policy.company_currency)  # fmt: skip
+        except (ValueError, MoneyError) as exc:
+            raise click.ClickException(f"{source} line {line}: {exc}") from None
+        status = (row.get("status") or "approved").strip().lower()
+        claims.append(
+            OtherClaim(
+                ref=(row.get("ref") or "").strip() or f"{source} line {line}",
+                submitter_email=(row.get("submitter") or "").strip(),
+                amount=amount,
+                category=(row.get("category") or "other").strip(),
+                spent_on=day,
+                merchant=(row.get("merchant") or "").strip() or None,
+                counts=status in COUNTED,
+            )
+        )
+    return claims
 
 
 @policy.command("explain")
@@ -209,6 +264,8 @@ def explain(expense_ref: str) -> None:
                 click.echo(
                     f"{'blocking' if violation.blocking else 'finding'} {violation.rule}: {violation.message}"
                 )
+            for flag in route.flags:
+                click.echo(f"flag {flag.rule}: {flag.message}")
             for warning in route.budgets:
                 click.echo(f"budget warning: {warning}")
             click.echo("trace:")

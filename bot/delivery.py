@@ -26,8 +26,7 @@ from bot.views import expense_view
 from storage import outbox
 from storage.db import DatabaseUnavailable, transaction
 from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch
-from workflows.directory import effective_approvers
-from workflows.routing import StepKind
+from workflows.routing import ApprovalStep, StepKind, deciders
 
 log = logging.getLogger(__name__)
 
@@ -215,19 +214,26 @@ def _budget_lines(ctx: AppContext, task: ApprovalTask) -> list[str]:
         return budget_warnings(session, ctx.policy, ctx.directory, exp, dt.date.today())
 
 
-def _with_delegates(ctx: AppContext, approvers: list[str]) -> list[str]:
-    """The approvers and, for those away, the delegate acting for them today."""
+def _with_delegates(ctx: AppContext, task_id: int) -> list[str]:
+    """Who may decide the task today: its approvers and, for those away, the delegate acting for
+    them, unless that delegate decides another step of the claim (see ``workflows.routing.deciders``)."""
+    from bot.approvals import round_tasks
     from bot.delegation import with_delegations
 
     today = dt.date.today()
     with ctx.db() as session:
         directory = with_delegations(ctx.directory, session, today)
-    found: list[str] = []
-    for email in approvers:
-        for person in effective_approvers(email, directory, today):
-            if person not in found:
-                found.append(person)
-    return found
+        task = session.get(ApprovalTask, task_id)
+        exp = session.get(Expense, task.expense_id) if task is not None else None
+        if task is None or exp is None:
+            return []
+        others = round_tasks(session, task)
+        step = ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
+        return list(deciders(
+            step, exp.employee_email or "", directory, today=today,
+            other_steps=[ApprovalStep(StepKind(t.kind), tuple(t.approvers), t.reason or "") for t in others],
+            decided_by=[t.decided_by_email for t in others if t.decided_by_email],
+        ))  # fmt: skip
 
 
 @sender("approval_request")
@@ -242,15 +248,18 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
                                     task_id=task_id, budget_warnings=budgets)  # fmt: skip
     text = f"Approval needed: {view.ref} from <@{view.employee_id}>, {view.total_text}"
     targets: list[str] = []
+    people = await asyncio.to_thread(_with_delegates, ctx, task_id)
     if task.kind == StepKind.FINANCE and ctx.settings.finance_channel:
+        # Finance members decide in the finance channel; anyone else on the step (admins standing in
+        # or escalated to, delegates) is asked in a direct message.
         targets.append(ctx.settings.finance_channel)
-    else:
-        for email in await asyncio.to_thread(_with_delegates, ctx, task.approvers):
-            user_id = await identity.user_of(ctx, email)
-            if user_id:
-                targets.append(await identity.dm_channel(ctx, user_id))
-            else:
-                log.warning("approver %s has no Slack account", email)
+        people = [email for email in people if not ctx.directory.is_finance(email)]
+    for email in people:
+        user_id = await identity.user_of(ctx, email)
+        if user_id:
+            targets.append(await identity.dm_channel(ctx, user_id))
+        else:
+            log.warning("approver %s has no Slack account", email)
     posted: list[list[str]] = []
     for channel in targets:
         if channel in already:

@@ -327,6 +327,10 @@ def _apply_reading(
         if expense is None or expense.status != Status.READING:
             return
         before = audit.expense_snapshot(expense)
+        typed = bool((expense.ocr or {}).get("typed"))
+        if typed:  # typed into /expense with the receipt attached: what was typed stays
+            _apply_typed_reading(ctx, session, expense, facts, error)
+            return
         state: dict[str, Any] = {}
         if facts is not None:
             expense.merchant = facts.merchant
@@ -374,6 +378,45 @@ def _apply_reading(
         audit.record(session, actor="system", action="expense.read", entity="expense", entity_id=expense.id,
                      before=before, after=audit.expense_snapshot(expense), detail=error)  # fmt: skip
         outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:read")
+
+
+def _apply_typed_reading(ctx: AppContext, session: Any, expense: Expense, facts: Any | None,
+                         error: str | None) -> None:  # fmt: skip
+    """The receipt attached to a typed expense was read: it fills what was left empty, says when
+    it reads another total than the one typed, and is checked for duplicates (totals and photos)."""
+    before = audit.expense_snapshot(expense)
+    state: dict[str, Any] = {"typed": True}
+    notes: list[str] = []
+    if facts is not None:
+        expense.merchant = expense.merchant or facts.merchant
+        expense.merchant_key = merchant_key(expense.merchant)
+        expense.spent_on = expense.spent_on or facts.date
+        read_currency = (facts.currency or expense.currency or ctx.settings.company_currency).upper()
+        if expense.amount is None and facts.total is not None:
+            expense.amount, expense.currency = facts.total, read_currency
+        elif (
+            facts.total is not None
+            and expense.amount is not None
+            and expense.currency
+            and (Money(facts.total, read_currency) != Money(expense.amount, expense.currency))
+        ):
+            notes.append(f"The attached receipt reads {Money(facts.total, read_currency)}; "
+                         f"the total typed is {Money(expense.amount, expense.currency)}.")  # fmt: skip
+        state["confidence"] = {k: round(float(v), 3) for k, v in facts.confidence.items()}
+        state["header_text"] = facts.header_text
+        state["read_as"] = {"merchant": facts.merchant,
+                            "total": str(facts.total) if facts.total is not None else None}  # fmt: skip
+    elif error:
+        notes.append(f"The attached receipt could not be read: {error}")
+    session.flush()
+    warning = _duplicate_warning(session, expense)
+    state["warnings"] = ([warning] if warning else []) + notes
+    expense.ocr = state
+    expense.ocr_attempts += 1
+    expense.status = transition(expense.status, Move.READ).after
+    audit.record(session, actor="system", action="expense.read", entity="expense", entity_id=expense.id,
+                 before=before, after=audit.expense_snapshot(expense), detail=error)  # fmt: skip
+    outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:read")
 
 
 def _customer_rows(session: Any, ids: list[int]) -> set[int]:
@@ -689,16 +732,16 @@ async def discard(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     return error
 
 
-def _create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str) -> int:
+def _create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str, with_file: bool = False) -> int:
     with transaction(ctx.db) as session:
-        expense = Expense(status=Status.DRAFT, employee_id=user_id, source=source, note=(edit.note or None),
+        expense = Expense(status=Status.READING if with_file else Status.DRAFT, employee_id=user_id, source=source, note=(edit.note or None),
                           merchant=edit.merchant, merchant_key=merchant_key(edit.merchant),
                           spent_on=edit.spent_on,
                           amount=parse_amount(edit.amount_text) if edit.amount_text else None,
                           currency=(edit.currency or "").upper() or None, category=edit.category,
                           distance=parse_amount(edit.distance_text) if edit.distance_text else None,
                           customer_id=edit.customer_id, customer_confirmed=edit.customer_id is not None,
-                          ocr={})  # fmt: skip
+                          ocr={"typed": True} if with_file else {})  # fmt: skip
         session.add(expense)
         session.flush()
         _set_project(session, expense.id, edit.project, user_id)
@@ -711,13 +754,18 @@ def _create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str) -> int
 async def create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str = "command",
                        file: dict[str, Any] | None = None) -> int:  # fmt: skip
     """An expense typed into the /expense modal, optionally with a receipt uploaded in it."""
-    expense_id = await asyncio.to_thread(_create_typed, ctx, user_id, edit, source)
+    expense_id = await asyncio.to_thread(_create_typed, ctx, user_id, edit, source, file is not None)
     if file is not None:
+        # The receipt is stored, then read like any other (a job): it fills what was left empty,
+        # is compared with the total typed, and is checked for duplicates.
         try:
             content, name, _ = await download_slack_file(ctx, str(file["id"]))
             await asyncio.to_thread(_store_receipt, ctx, expense_id, content, name, user_id)
         except DownloadError as exc:
             log.info("receipt from modal not stored: %s", exc.user_message)
+            await asyncio.to_thread(_apply_reading, ctx, expense_id, None, exc.user_message)
+        else:
+            queue_read(ctx, expense_id)
     await deliver_pending(ctx)
     return expense_id
 

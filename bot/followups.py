@@ -13,6 +13,7 @@ import logging
 
 from sqlalchemy import select, update
 
+from bot.approvals import round_tasks
 from bot.blocks.common import format_money
 from bot.context import AppContext
 from bot.delivery import deliver_pending
@@ -41,9 +42,11 @@ def plan_followups(ctx: AppContext, now: dt.datetime) -> int:
         ).all()
         for task, expense in rows:
             step = ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
+            busy = {email for other in round_tasks(session, task)
+                    for email in [*other.approvers, *([other.decided_by_email] if other.decided_by_email else [])]}  # fmt: skip
             plan = follow_up(step, assigned_at=task.created_at, now=now, policy=policy, directory=directory,
                              submitter_email=expense.employee_email or "", last_reminded_at=task.reminded_at,
-                             escalated=task.escalated_at is not None)  # fmt: skip
+                             escalated=task.escalated_at is not None, busy=busy)  # fmt: skip
             ref = expense_ref(expense.id)
             amount = format_money(expense.approved_amount or expense.amount, expense.currency)
             if plan.remind:
@@ -60,10 +63,13 @@ def plan_followups(ctx: AppContext, now: dt.datetime) -> int:
                 )
                 if getattr(claimed, "rowcount", 0) == 1:
                     since = task.created_at.strftime("%d %b %H:%M UTC").lstrip("0")
+                    channel = ctx.settings.finance_channel if task.kind == StepKind.FINANCE else None
                     for email in task.approvers:
+                        where = (f"in <#{channel}>" if channel and directory.is_finance(email)
+                                 else "in your messages with me")  # fmt: skip
                         outbox.add(session, "dm", {"email": email, "text": (
                             f":alarm_clock: Reminder: {ref} ({amount}) from <@{expense.employee_id}> has waited "
-                            f"for your decision since {since}. The request is in your messages with me.")},
+                            f"for your decision since {since}. The request is {where}.")},
                             dedup_key=f"remind:{task.id}:{email}:{now:%Y%m%d%H%M}")  # fmt: skip
                     audit.record(session, actor="system", action="approval.reminded", entity="expense",
                                  entity_id=expense.id, detail=f"step {task.step}: {', '.join(task.approvers)}")  # fmt: skip

@@ -100,8 +100,11 @@ class Person:
 class Directory:
     """An immutable, validated set of people. Build with :meth:`from_csv_text` or :meth:`from_people`."""
 
-    def __init__(self, people: dict[str, Person], source: str, warnings: list[str]) -> None:
+    def __init__(
+        self, people: dict[str, Person], source: str, warnings: list[str], lines: dict[str, str] | None = None
+    ) -> None:
         self._people = people
+        self._lines = lines or {}
         self.source = source
         self.warnings: tuple[str, ...] = tuple(warnings)
         self._reports: dict[str, list[str]] = {}
@@ -225,7 +228,7 @@ class Directory:
                 path.append(current)
                 current = people[current].manager_email
             settled.update(path)
-        return cls(people, source, warnings)
+        return cls(people, source, warnings, lines)
 
     def to_csv_text(self) -> str:
         """The directory as CSV, in the format :meth:`from_csv_text` reads."""
@@ -245,6 +248,39 @@ class Directory:
                 ]
             )
         return out.getvalue()
+
+    def tops(self) -> list[Person]:
+        """The top of the organisation: people with no manager who have reports."""
+        return [p for p in self._people.values() if p.manager_email is None and self.reports_of(p.email)]
+
+    def route_problems(self) -> list[str]:
+        """Everyone who can never get an approval route, or only part of one, with the line to fix:
+        no manager yet not the top, a manager missing from the directory, or a manager chain that
+        never reaches the top (it ends at someone whose manager is missing). Manager loops are
+        refused when the directory is read."""
+        problems: list[str] = []
+        for email, person in self._people.items():
+            where = self._lines.get(email, self.source)
+            if person.manager_email is None:
+                if not self.reports_of(email) and len(self._people) > 1:
+                    problems.append(
+                        f"{where}: {email} has no manager and no reports, so is not the top of the "
+                        "organisation and cannot submit expenses; give them a manager"
+                    )
+                continue
+            if person.manager_email not in self._people:
+                problems.append(f"{where}: manager {person.manager_email} of {email} is not in the directory")
+                continue
+            chain = self.chain_of(email)
+            end = chain[-1]
+            if end.manager_email is not None and end.manager_email not in self._people:
+                path = " → ".join([email, *(p.email for p in chain), end.manager_email])
+                problems.append(
+                    f"{where}: the manager chain of {email} ({path}) never reaches the top of the "
+                    f"organisation: {end.manager_email} is not in the directory, so levels above "
+                    f"{end.email} are left to the finance review"
+                )
+        return problems
 
     # queries ----------------------------------------------------------------------------
 

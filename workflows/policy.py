@@ -16,6 +16,7 @@ import itertools
 import re
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -288,6 +289,14 @@ class Policy(_Strict):
             raise ValueError("entries must not be empty")
         return cleaned
 
+    @field_validator("prohibited_merchants", mode="after")
+    @classmethod
+    def _has_a_word(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.search(r"[^\W_]", item):
+                raise ValueError(f"'{item}' has no letter or digit to match merchant names with")
+        return value
+
     @field_validator("approval_levels", mode="after")
     @classmethod
     def _ascending(cls, value: list[Level]) -> list[Level]:
@@ -339,18 +348,34 @@ class Policy(_Strict):
         }
 
     def prohibited_merchant(self, merchant: str | None) -> str | None:
-        """The prohibited entry that ``merchant`` matches, if any."""
+        """The prohibited entry that ``merchant`` matches, if any (see :func:`merchant_pattern`)."""
         if not merchant:
             return None
         name = _fold(merchant)
         for entry in self.prohibited_merchants:
-            if _fold(entry) and _fold(entry) in name:
+            if merchant_pattern(entry).search(name):
                 return entry
         return None
 
 
-def _fold(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
+def _fold(text: str, *, stars: bool = False) -> str:
+    """Lower case, every run of punctuation and spaces made one space: "LUCKY-CASINO" → "lucky casino"
+    (``*`` is kept with ``stars``, for the patterns of ``prohibited_merchants``)."""
+    return " ".join(re.sub(r"[^\w*]+" if stars else r"[^\w]+", " ", text.casefold()).split())
+
+
+def merchant_pattern(entry: str) -> re.Pattern[str]:
+    """How a ``prohibited_merchants`` entry matches a merchant name.
+
+    Both are folded (case ignored, punctuation and spaces between words ignored), then the entry's
+    words must appear in the name as whole words, in order and next to each other: ``casino``
+    matches "LUCKY-CASINO Resort" but not "Casinotti's Trattoria"; ``club 88`` matches "Club-88 Bar".
+    A ``*`` in a word stands for any letters or digits: ``casino*`` also matches "Casinos",
+    ``*casino`` matches "LuckyCasino".
+    """
+    words = _fold(entry, stars=True).split()
+    parts = [r"\w*".join(re.escape(piece) for piece in word.split("*")) for word in words]
+    return re.compile(r"(?<!\w)" + " ".join(parts) + r"(?!\w)")
 
 
 DEFAULT_CATEGORIES: dict[str, CategoryRule] = {
@@ -680,13 +705,15 @@ def evaluate(
     today: date,
     rates: RateLookup | None = None,
     same_day_total: Money | None = None,
+    same_day: Sequence[Money] = (),
 ) -> list[Violation]:
     """Check one expense against the policy. Blocking findings come first.
 
-    ``same_day_total`` is the total of the submitter's *other* expenses of the same category
-    on the same day (any currency; it is converted). Amounts in another currency than the
-    company's are converted with ``rates`` on the day of the expense; without a rate this
-    raises :class:`workflows.fx.MissingRate`.
+    ``same_day`` are the submitter's *other* expenses of the same category on the same day, in
+    any currency: each is converted to the company currency at the rate of that day and added
+    up (``same_day_total`` is one more such amount). The daily limit applies to the claim alone
+    too. Amounts in another currency than the company's are converted with ``rates`` on the day
+    of the expense; without a rate this raises :class:`workflows.fx.MissingRate`.
     """
     blocking: list[Violation] = []
     findings: list[Violation] = []
@@ -770,15 +797,21 @@ def evaluate(
             )
         )
 
-    if rule is not None and rule.daily_limit is not None and same_day_total is not None:
-        others = convert(same_day_total, policy.company_currency, day, lookup)
+    if rule is not None and rule.daily_limit is not None:
+        earlier = [*same_day, *([same_day_total] if same_day_total is not None else [])]
+        others = policy.money(Decimal(0))
+        for other in earlier:
+            others = others + convert(other, policy.company_currency, day, lookup)
         total = others + amount
         if total.amount > rule.daily_limit:
+            if earlier:
+                detail = f"with the other {label.lower()} that day ({others}) this makes {total}"
+            else:
+                detail = f"this one alone is {shown}"
             findings.append(
                 Violation(
                     OVER_DAILY_LIMIT,
-                    f"{label} are limited to {policy.money(rule.daily_limit)} per day; with the other "
-                    f"{label.lower()} that day ({others}) this makes {total}.",
+                    f"{label} are limited to {policy.money(rule.daily_limit)} per day; {detail}.",
                     False,
                 )
             )
@@ -898,7 +931,7 @@ def overview(policy: Policy) -> list[str]:
         exception = f" (never for {', '.join(never)})" if never else ""
         lines.append(
             f"Approved by policy: claims below {policy.money(policy.auto_approve_below)} with no "
-            f"findings{exception}."
+            f"findings and no anomaly flags{exception}."
         )
     else:
         lines.append("Approved by policy: none; every claim goes to a person.")

@@ -6,6 +6,7 @@ auto-approval. Thresholds come from the policy's ``anomalies`` section.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,7 @@ from workflows.policy import ExpenseFacts, Policy
 UNUSUAL_AMOUNT = "unusual_amount"
 WEEKEND = "weekend"
 HOLIDAY = "holiday"
+POSSIBLE_DUPLICATE = "possible_duplicate"
 
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -108,3 +110,50 @@ def anomaly_flags(
     if holiday is not None:
         flags.append(holiday)
     return flags
+
+
+def merchant_key(merchant: str | None) -> str | None:
+    """A merchant name folded for comparison: case, punctuation and spacing ignored."""
+    if not merchant:
+        return None
+    return re.sub(r"[^0-9A-Z]+", " ", merchant.upper()).strip() or None
+
+
+@dataclass(frozen=True)
+class OtherClaim:
+    """A claim already made (by the submitter or a colleague), compared with the one routed."""
+
+    ref: str
+    """``EXP-12``, for people."""
+    submitter_email: str
+    amount: Money
+    category: str
+    spent_on: date | None
+    merchant: str | None
+    counts: bool = True
+    """Whether it counts for daily limits and the usual amount (submitted, approved or paid);
+    drafts and refused claims only count as possible duplicates."""
+
+
+def duplicate_flags(expense: ExpenseFacts, others: Sequence[OtherClaim]) -> list[Flag]:
+    """A claim with the same merchant, date and total as another one, the submitter's own or a
+    colleague's (one shared bill claimed twice), is flagged as a possible duplicate."""
+    key = merchant_key(expense.merchant)
+    if key is None or expense.spent_on is None:
+        return []
+    submitter = expense.submitter_email.strip().lower()
+    own_first = sorted(others, key=lambda other: other.submitter_email.strip().lower() != submitter)
+    for other in own_first:
+        if (
+            other.amount != expense.amount
+            or other.spent_on != expense.spent_on
+            or merchant_key(other.merchant) != key
+        ):
+            continue
+        who = other.submitter_email.strip().lower()
+        if who == submitter:
+            text = f"Possible duplicate of {other.ref} (same merchant, date and total)."
+        else:
+            text = f"Possibly the same bill as {other.ref} claimed by {who} (same merchant, date and total)."
+        return [Flag(POSSIBLE_DUPLICATE, text)]
+    return []

@@ -8,6 +8,7 @@ Monday at 17:00.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -137,23 +138,35 @@ class Escalation:
 def escalation_target(
     route: Route, step_index: int, directory: Directory, submitter_email: str, *, policy: Policy | None = None
 ) -> Escalation:
-    """Who an overdue step goes to: the approver's own manager, never the submitter.
+    """Who an overdue step goes to: the approver's own manager, never the submitter, nor anyone
+    who approves another step of the claim (nobody decides two steps of one claim).
 
-    When that manager is the submitter, the next one up is used and the reason says so; when
+    When that manager is excluded, the next one up is used and the reason says so; when
     there is no one above, or for the finance step, the admins take it.
     """
-    return escalate_step(route.steps[step_index], directory, submitter_email, policy=policy)
+    busy = {email for i, step in enumerate(route.steps) if i != step_index for email in step.approvers}
+    return escalate_step(route.steps[step_index], directory, submitter_email, policy=policy, busy=busy)
 
 
 def escalate_step(
-    step: ApprovalStep, directory: Directory, submitter_email: str, *, policy: Policy | None = None
+    step: ApprovalStep,
+    directory: Directory,
+    submitter_email: str,
+    *,
+    policy: Policy | None = None,
+    busy: Collection[str] = (),
 ) -> Escalation:
-    """:func:`escalation_target` for one step, e.g. rebuilt from a stored approval task."""
+    """:func:`escalation_target` for one step, e.g. rebuilt from a stored approval task.
+
+    ``busy`` are the approvers of the claim's other steps and whoever decided one of them."""
     submitter = normalise_email(submitter_email)
+    taken = {normalise_email(email) for email in busy}
     days = policy.reminders.escalate_after_days if policy is not None else None
     waited = f"in {days} working days" if days is not None else "in time"
     admins = tuple(
-        p.email for p in directory.admins() if p.email != submitter and p.email not in step.approvers
+        p.email
+        for p in directory.admins()
+        if p.email != submitter and p.email not in step.approvers and p.email not in taken
     )
 
     if step.kind is StepKind.FINANCE:
@@ -167,8 +180,15 @@ def escalate_step(
     notes: list[str] = []
     current = directory.manager_of(approver)
     below = approver
-    while current is not None and (current.email == submitter or current.email in step.approvers):
-        why = "is the submitter" if current.email == submitter else "is already an approver of this step"
+    while current is not None and (
+        current.email == submitter or current.email in step.approvers or current.email in taken
+    ):
+        if current.email == submitter:
+            why = "is the submitter"
+        elif current.email in step.approvers:
+            why = "is already an approver of this step"
+        else:
+            why = "approves another step of this claim"
         notes.append(f"{current.email} {why}")
         below = current.email
         current = directory.manager_of(current.email)
@@ -217,6 +237,7 @@ def follow_up(
     submitter_email: str,
     last_reminded_at: datetime | None = None,
     escalated: bool = False,
+    busy: Collection[str] = (),
 ) -> FollowUp:
     """One call for a periodic job: remind the approvers? escalate (once)? when to check next?
 
@@ -225,7 +246,7 @@ def follow_up(
     remind = reminder_due(assigned_at, now, policy, last_reminded_at=last_reminded_at)
     escalation = None
     if not escalated and escalation_due(assigned_at, now, policy):
-        escalation = escalate_step(step, directory, submitter_email, policy=policy)
+        escalation = escalate_step(step, directory, submitter_email, policy=policy, busy=busy)
     reminded = now if remind else last_reminded_at
     candidates = [next_reminder_at(assigned_at, policy, last_reminded_at=reminded)]
     if not escalated and escalation is None:

@@ -1,19 +1,25 @@
 """Who approves an expense, in which order, and why.
 
-:func:`plan_route` turns an expense, the directory and the policy into a :class:`Route`:
+:func:`route_claim` is the one entry point, for the running app and for ``expensebot policy
+route``: it finds the anomaly flags (unusual amount, weekend, holiday, possible duplicate, also a
+colleague's claim of the same bill) and the day's other claims, then :func:`plan_route` turns the
+expense, the directory and the policy into a :class:`Route`:
 
 1. the policy findings (:func:`workflows.policy.evaluate`); blocking ones refuse the claim;
-2. auto-approval by policy for small claims with no findings (the rule is named);
+2. approval by policy for small claims with no findings and no flags (the rule is named);
 3. otherwise the submitter's manager, then extra levels above the policy's amount
    thresholds (manager's manager, department head), then finance.
 
-A level whose approver is the submitter, or someone already approving an earlier step, is
-passed to the next person up the chain; the trace says so. Nothing is skipped silently.
+Nobody decides two steps of one claim, in their own name or as a delegate: a level whose
+approver is the submitter, or someone already approving an earlier step, is passed to the next
+person up the chain; the finance step leaves out the submitter and earlier approvers (four eyes;
+the admins stand in when no finance member is left); a delegate who approves another step may
+not act on the claim. The trace says so. Nothing is skipped silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -24,7 +30,7 @@ from workflows.directory import Directory, Person, effective_approvers, normalis
 from workflows.fx import RateLookup, convert, no_rates
 from workflows.money import Money, MoneyError
 from workflows.policy import ExpenseFacts, LevelApprover, Policy, Violation, category_key, evaluate
-from workflows.policy_anomalies import Flag
+from workflows.policy_anomalies import Flag, OtherClaim, anomaly_flags, duplicate_flags
 
 
 class StepKind(StrEnum):
@@ -182,13 +188,21 @@ class NoManager(RoutingError):
 
 
 class NoApprover(RoutingError):
-    def __init__(self, step: str, email: str) -> None:
+    def __init__(self, step: str, email: str, earlier: Sequence[str] = ()) -> None:
+        if earlier:
+            who = (
+                f"you and {', '.join(earlier)} (who approve{'s' if len(earlier) == 1 else ''} an earlier "
+                "step, and nobody decides two steps of one claim)"
+            )
+        else:
+            who = "you"
         super().__init__(
-            f"Your expense cannot be sent for approval: no one but you can approve the {step} step; "
+            f"Your expense cannot be sent for approval: no one but {who} can approve the {step} step; "
             "the admins have been told.",
             notify_admins=True,
-            admin_message=f"Expense from {email}: no one other than the submitter can approve the {step} step. "
-            "Add another finance member or admin to the directory.",
+            admin_message=f"Expense from {email}: no finance member or admin other than the submitter"
+            + (f" and {', '.join(earlier)} (earlier approvers of the claim)" if earlier else "")
+            + f" can approve the {step} step. Add another finance member or admin to the directory.",
         )
 
 
@@ -203,12 +217,15 @@ def plan_route(
     today: date,
     rates: RateLookup | None = None,
     same_day_total: Money | None = None,
+    same_day: Sequence[Money] = (),
     flags: Sequence[Flag] = (),
 ) -> Route:
-    """Plan who approves ``expense``.
+    """Plan who approves ``expense``, given its anomaly flags (most callers want :func:`route_claim`,
+    which finds them).
 
-    ``same_day_total`` is the submitter's other expenses of the category that day (for daily
-    limits); ``flags`` are anomaly flags (they are shown to approvers and prevent auto-approval).
+    ``same_day`` (and ``same_day_total``) are the submitter's other expenses of the category that
+    day, in any currency (for daily limits); ``flags`` are anomaly flags (they are shown to
+    approvers and prevent approval by policy).
     Raises :class:`RoutingError` when no route is possible and
     :class:`workflows.fx.MissingRate` when the amount cannot be converted to the company currency.
     """
@@ -219,8 +236,10 @@ def plan_route(
     if submitter is None:
         raise NotInDirectory(submitter_email or "(unknown)", directory.admins())
 
-    trace: list[str] = []
-    violations = tuple(evaluate(expense, policy, today=today, rates=rates, same_day_total=same_day_total))
+    trace: list[str] = [f"flag {flag.rule}: {flag.message}" for flag in flags]
+    violations = tuple(
+        evaluate(expense, policy, today=today, rates=rates, same_day_total=same_day_total, same_day=same_day)
+    )
     for violation in violations:
         trace.append(
             f"{'blocking' if violation.blocking else 'finding'} {violation.rule}: {violation.message}"
@@ -249,10 +268,13 @@ def plan_route(
             )
         else:
             name = f"{AUTO_APPROVE_RULE} {limit}"
-            trace.append(f"approved by policy: {amount} is below {limit} with no findings ({name})")
+            trace.append(
+                f"approved by policy: {amount} is below {limit} with no findings and no anomaly flags ({name})"
+            )
             return Route((), name, violations, tuple(trace), amount, tuple(flags))
 
     steps: list[ApprovalStep] = []
+    marks: list[int] = []  # where each step's lines end in the trace (its delegates are noted there)
     used: set[str] = {submitter.email}
 
     manager = directory.manager_of(submitter.email)
@@ -269,7 +291,7 @@ def plan_route(
         )
         used.add(manager.email)
         trace.append(f"manager: {manager.email}")
-        _note_delegate(StepKind.MANAGER, manager, submitter.email, today, trace)
+        marks.append(len(trace))
         previous = manager
 
     for level in policy.approval_levels:
@@ -317,54 +339,156 @@ def plan_route(
         else:
             trace.append(f"{kind.label}: {chosen.email} ({origin})")
         steps.append(ApprovalStep(kind, (chosen.email,), reason))
+        marks.append(len(trace))
         used.add(chosen.email)
-        _note_delegate(kind, chosen, submitter.email, today, trace)
         previous = chosen
 
-    finance = [p.email for p in directory.finance() if p.email != submitter.email]
-    if directory.is_finance(submitter.email):
-        trace.append(f"finance: {submitter.email} is the submitter and does not review their own claim")
     earlier = {email for step in steps for email in step.approvers}
-    fresh = [email for email in finance if email not in earlier]
-    if fresh:
-        if len(fresh) < len(finance):
-            trace.append(
-                f"finance: {', '.join(e for e in finance if e in earlier)} already approve an earlier step"
-            )
-        finance_approvers = tuple(fresh)
-        reason = "finance checks and pays every claim"
-        trace.append(f"finance: any of {', '.join(fresh)}")
-    elif finance:
+    finance_all = [p.email for p in directory.finance()]
+    finance = [e for e in finance_all if e != submitter.email and e not in earlier]
+    if submitter.email in finance_all:
+        trace.append(f"finance: {submitter.email} is the submitter and does not review their own claim")
+    busy = [e for e in finance_all if e in earlier]
+    if busy:
+        trace.append(
+            f"finance: {', '.join(busy)} already approve{'s' if len(busy) == 1 else ''} an earlier step "
+            "of this claim, so cannot also review it (four eyes)"
+        )
+    if finance:
         finance_approvers = tuple(finance)
         reason = "finance checks and pays every claim"
-        trace.append(
-            f"finance: any of {', '.join(finance)}, though already approving an earlier step "
-            "(no other finance member)"
-        )
+        trace.append(f"finance: any of {', '.join(finance)}")
     else:
-        admins = [p.email for p in directory.admins() if p.email != submitter.email]
+        admins = [
+            p.email for p in directory.admins() if p.email != submitter.email and p.email not in earlier
+        ]
         if not admins:
-            raise NoApprover("finance", submitter.email)
+            raise NoApprover(
+                "finance",
+                submitter.email,
+                sorted(e for e in earlier if directory.is_finance(e) or directory.is_admin(e)),
+            )
         finance_approvers = tuple(admins)
-        reason = "no finance member other than the submitter; an admin checks the claim"
+        reason = (
+            "no finance member other than the submitter or an earlier approver; an admin checks the claim"
+        )
         trace.append(
-            f"finance: no finance member other than {submitter.email}; admins {', '.join(admins)} decide"
+            "finance: no finance member other than the submitter or an earlier approver; "
+            f"admins {', '.join(admins)} decide"
         )
     steps.append(ApprovalStep(StepKind.FINANCE, finance_approvers, reason))
+    marks.append(len(trace))
+    notes = _cover_absences(steps, submitter.email, directory, today)
+    for mark, lines in reversed(list(zip(marks, notes, strict=True))):
+        trace[mark:mark] = lines
     return Route(tuple(steps), None, violations, tuple(trace), amount, tuple(flags))
 
 
-def _note_delegate(kind: StepKind, approver: Person, submitter: str, today: date, trace: list[str]) -> None:
-    delegate = approver.delegate_on(today)
-    if delegate is None:
-        return
-    until = f" until {approver.delegate_until.isoformat()}" if approver.delegate_until else ""
-    if delegate == submitter:
-        trace.append(
-            f"{kind.label}: {approver.email}'s delegate {delegate} is the submitter and cannot act for them"
+def route_claim(
+    expense: ExpenseFacts,
+    directory: Directory,
+    policy: Policy,
+    *,
+    today: date,
+    rates: RateLookup | None = None,
+    others: Sequence[OtherClaim] = (),
+    flags: Sequence[Flag] = (),
+) -> Route:
+    """The one way a claim is routed, by the running app and by ``expensebot policy route``.
+
+    ``others`` are claims already made, by the submitter or colleagues: the submitter's claims
+    of the category that count (submitted, approved, paid) give the daily total (each converted
+    at the rate of the day) and the usual amount; any claim with the same merchant, date and
+    total is a possible duplicate. Anomaly flags (unusual amount, weekend, holiday, possible
+    duplicate, and ``flags`` found by the caller) are shown to approvers and keep the claim from
+    approval by policy.
+    """
+    submitter = normalise_email(expense.submitter_email)
+    key = category_key(expense.category)
+    mine = [
+        other
+        for other in others
+        if other.counts
+        and normalise_email(other.submitter_email) == submitter
+        and category_key(other.category) == key
+    ]
+    same_day = [o.amount for o in mine if expense.spent_on is not None and o.spent_on == expense.spent_on]
+    found = anomaly_flags(expense, policy, history=[o.amount for o in mine], today=today, rates=rates)
+    found += duplicate_flags(expense, others)
+    found += [flag for flag in flags if flag.rule not in {f.rule for f in found}]
+    return plan_route(expense, directory, policy, today=today, rates=rates, same_day=same_day, flags=found)
+
+
+def _cover_absences(
+    steps: list[ApprovalStep], submitter: str, directory: Directory, today: date
+) -> list[list[str]]:
+    """Delegations, step by step: who may act for each approver today, and who may not. A
+    delegate never acts on their own claim, nor on a claim of which they approve another step
+    (nobody decides two steps of one claim, in their own name or as a delegate).
+
+    When every approver of a step is away (an active delegation) and none of their delegates may
+    act on this claim, the step also goes where an overdue one would: the next one up the chain
+    who approves no other step of the claim, or else the admins (the finance step: the admins).
+    The approvers keep the step and may decide it on their return. ``steps`` is updated; the
+    trace lines of each step are returned.
+    """
+    notes: list[list[str]] = []
+    for index, step in enumerate(steps):
+        trace: list[str] = []
+        notes.append(trace)
+        label = step.kind.label
+        others = [s for i, s in enumerate(steps) if i != index]
+        present = False
+        blocked: list[str] = []
+        for approver_email in step.approvers:
+            approver = directory.get(approver_email)
+            delegate = approver.delegate_on(today) if approver is not None else None
+            if approver is None or delegate is None:
+                present = True
+                continue
+            until = f" until {approver.delegate_until.isoformat()}" if approver.delegate_until else ""
+            elsewhere = next((s for s in others if delegate in s.approvers), None)
+            if delegate == submitter:
+                trace.append(
+                    f"{label}: {approver.email}'s delegate {delegate} is the submitter and cannot act for them"
+                )
+                blocked.append(approver.email)
+            elif elsewhere is not None:
+                trace.append(
+                    f"{label}: {approver.email}'s delegate {delegate} approves the {elsewhere.kind.label} "
+                    f"step of this claim, so cannot act for {approver.email} on it (nobody decides two "
+                    "steps of one claim)"
+                )
+                blocked.append(approver.email)
+            elif delegate in step.approvers:
+                present = True
+            else:
+                present = True
+                trace.append(f"{label}: {delegate} may act for {approver.email}{until}")
+        if present or not blocked:
+            continue
+        busy = {submitter, *(email for s in steps for email in s.approvers)}
+        cover: tuple[str, ...] = ()
+        where = ""
+        if step.kind is not StepKind.FINANCE:
+            above = next((p for p in directory.chain_of(step.approvers[0]) if p.email not in busy), None)
+            if above is not None:
+                cover, where = (above.email,), "the next one up who approves no other step of this claim"
+        if not cover:
+            cover = tuple(p.email for p in directory.admins() if p.email not in busy)
+            where = "the admins"
+        away = ", ".join(blocked)
+        if not cover:
+            trace.append(f"{label}: no one else can stand in for {away}, who decide{'s' * (len(blocked) == 1)} "
+                         "on their return")  # fmt: skip
+            continue
+        who = ", ".join(cover)
+        trace.append(f"{label}: while {away} {'is' if len(blocked) == 1 else 'are'} away, the step also goes "
+                     f"to {who} ({where})")  # fmt: skip
+        steps[index] = ApprovalStep(
+            step.kind, step.approvers + cover, f"{step.reason}; {who} stands in while {away} is away"
         )
-    else:
-        trace.append(f"{kind.label}: {delegate} may act for {approver.email}{until}")
+    return notes
 
 
 def _first_unused(
@@ -403,23 +527,69 @@ class Decision:
 
 
 def may_decide(
-    step: ApprovalStep, actor_email: str, submitter_email: str, directory: Directory, *, today: date
+    step: ApprovalStep,
+    actor_email: str,
+    submitter_email: str,
+    directory: Directory,
+    *,
+    today: date,
+    other_steps: Sequence[ApprovalStep] = (),
+    decided_by: Collection[str] = (),
 ) -> Decision:
     """Whether ``actor_email`` may approve or reject ``step``. Never the submitter; delegates may
     act for an approver while their ``delegate_until`` (inclusive) has not passed.
+
+    Nobody decides two steps of one claim: ``decided_by`` are those who decided its other steps
+    (in their own name or as a delegate), and a delegate never acts for someone on a claim of which
+    they approve another step (``other_steps``).
     """
     actor = normalise_email(actor_email)
     if actor == normalise_email(submitter_email):
         return Decision(False, "You cannot approve your own expense.")
+    if actor in {normalise_email(e) for e in decided_by}:
+        return Decision(
+            False,
+            "You already decided another step of this expense; nobody decides two steps of one claim, "
+            "so someone else must decide this one.",
+        )
     if actor in step.approvers:
         return Decision(True, f"{actor} is an approver for the {step.kind.label} step")
     for approver in step.approvers:
         if actor in effective_approvers(approver, directory, today)[1:]:
+            elsewhere = next((s for s in other_steps if actor in s.approvers), None)
+            if elsewhere is not None:
+                return Decision(
+                    False,
+                    f"You act for {approver} while they are away, but you approve the {elsewhere.kind.label} "
+                    f"step of this expense yourself; nobody decides two steps of one claim, so {approver} "
+                    "decides this one.",
+                )
             return Decision(True, f"{actor} acts for {approver} (delegation)", on_behalf_of=approver)
     who = ", ".join(step.approvers)
     return Decision(
         False, f"This {step.kind.label} step is for {who}; you are not one of them or their delegate."
     )
+
+
+def deciders(
+    step: ApprovalStep,
+    submitter_email: str,
+    directory: Directory,
+    *,
+    today: date,
+    other_steps: Sequence[ApprovalStep] = (),
+    decided_by: Collection[str] = (),
+) -> tuple[str, ...]:
+    """Everyone who may decide ``step`` today (:func:`may_decide`): its approvers, then delegates."""
+    found: list[str] = []
+    for approver in step.approvers:
+        for person in effective_approvers(approver, directory, today):
+            if person not in found and may_decide(
+                step, person, submitter_email, directory, today=today, other_steps=other_steps,
+                decided_by=decided_by,
+            ):  # fmt: skip
+                found.append(person)
+    return tuple(found)
 
 
 def next_level(route: Route, step_index: int) -> ApprovalStep | None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -527,7 +528,7 @@ def _policies(draw: st.DrawFn) -> Policy:
                     st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zs")),
                     min_size=1,
                     max_size=12,
-                ),
+                ).filter(lambda text: re.search(r"[^\W_]", text) is not None),  # a word to match
                 max_size=3,
             )
         ),

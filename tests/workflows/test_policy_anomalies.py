@@ -107,6 +107,7 @@ def test_flags_prevent_auto_approval() -> None:
     policy = load_policy("company_currency: USD\nauto_approve_below: 50\n")
     directory = Directory.from_csv_text(
         "email,manager_email,department,role\nboss@x.test,,Ops,finance\nana@x.test,boss@x.test,Ops,employee\n"
+        "it@x.test,boss@x.test,Ops,admin\n"
     )
     expense = ExpenseFacts(
         Money(Decimal("30.00"), "USD"),

@@ -194,13 +194,16 @@ ROUTES: list[tuple[str, str, str, list[tuple[StepKind, tuple[str, ...]]], list[s
         "finance member whose manager is the only other finance member",
         "fin",
         "200.00",
-        [(StepKind.MANAGER, ("cfo@acme.test",)), (StepKind.FINANCE, ("cfo@acme.test",))],
+        [(StepKind.MANAGER, ("cfo@acme.test",)), (StepKind.FINANCE, ("ceo@acme.test",))],
         [
             "manager: cfo@acme.test",
             NOT_NEEDED_SKIP.format(a="200.00 USD"),
             NOT_NEEDED_HEAD.format(a="200.00 USD"),
             "finance: fin@acme.test is the submitter and does not review their own claim",
-            "finance: any of cfo@acme.test, though already approving an earlier step (no other finance member)",
+            "finance: cfo@acme.test already approves an earlier step of this claim, so cannot also review it "
+            "(four eyes)",
+            "finance: no finance member other than the submitter or an earlier approver; "
+            "admins ceo@acme.test decide",
         ],
     ),
 ]
@@ -227,10 +230,14 @@ def test_routes(
 
 def test_a_delegate_who_is_the_submitter_cannot_act(org: Directory) -> None:
     route = plan_route(claim("deputy", "50.00"), org, default_policy(), today=TODAY)
-    assert route.steps[0].approvers == ("lead@acme.test",)
+    assert route.steps[0].approvers == ("lead@acme.test", "vp@acme.test")  # vp@ stands in for lead@
     assert (
         "manager: lead@acme.test's delegate deputy@acme.test is the submitter and cannot act for them"
         in route.trace
+    )
+    assert (
+        "manager: while lead@acme.test is away, the step also goes to vp@acme.test (the next one up who "
+        "approves no other step of this claim)" in route.trace
     )
     assert not may_decide(route.steps[0], "deputy@acme.test", "deputy@acme.test", org, today=TODAY)
 
@@ -268,7 +275,7 @@ categories:
             "small clean claim",
             claim("ana", "24.99", category="meals"),
             "auto_approve_below 25.00 USD",
-            "approved by policy: 24.99 USD is below 25.00 USD with no findings (auto_approve_below 25.00 USD)",
+            "approved by policy: 24.99 USD is below 25.00 USD with no findings and no anomaly flags (auto_approve_below 25.00 USD)",
         ),
         (
             "at the threshold",
@@ -399,8 +406,8 @@ def test_without_finance_the_admins_review(org: Directory) -> None:
     )
     assert route.steps[-1] == ApprovalStep(
         StepKind.FINANCE,
-        ("boss@x.test", "it@x.test"),
-        "no finance member other than the submitter; an admin checks the claim",
+        ("it@x.test",),  # boss@ approves the manager step: nobody decides two steps (four eyes)
+        "no finance member other than the submitter or an earlier approver; an admin checks the claim",
     )
 
 
