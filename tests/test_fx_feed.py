@@ -156,3 +156,22 @@ def test_the_running_app_fetches_the_rates_itself(tmp_path: Path, sqlite_url: st
     assert len(stored) == 30
     assert {day for _, _, day in stored} == {fake.newest()}
     assert fake.requests.count(DAILY) == 1  # once, however many maintenance ticks ran
+
+
+def test_reports_and_budgets_convert_through_the_euro(factory: sessionmaker[Session]) -> None:
+    from storage.budgets import rates_for
+    from storage.db import transaction
+    from storage.reports import spend_report
+    from tests.finance.conftest import add_expense
+
+    november = dt.date(2026, 11, 5)
+    store_rates(factory, [("EUR", "USD", november, Decimal("1.0800")), ("EUR", "GBP", november, Decimal("0.8400"))],
+                source="ECB", actor="schedule")  # fmt: skip
+    with transaction(factory) as s:
+        add_expense(s, amount="84.00", currency="GBP", spent_on=november)
+    with factory() as s:
+        result = spend_report(s, "category", dt.date(2026, 11, 1), dt.date(2026, 11, 30), "USD")
+        lookup = rates_for(s, [("GBP", november)], "USD")
+        converted = convert(Money.of("84.00", "GBP"), "USD", november, lookup)
+    assert result.total == Decimal("108.00")  # 84 GBP = 100 EUR = 108 USD
+    assert converted == Money.of("108.00", "USD")
