@@ -19,6 +19,7 @@ from bot import identity
 from bot.blocks.common import format_money, format_time
 from bot.budgets import budget_warnings
 from bot.context import AppContext
+from bot.conversion import convert_at_submit, refresh_payable
 from bot.delegation import with_delegations
 from bot.delivery import deliver_pending
 from bot.views import problems_of
@@ -95,6 +96,9 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
         if route.refused:
             return f"{ref} cannot be submitted: " + " ".join(v.message for v in route.blocking)
         before = audit.expense_snapshot(expense)
+        problem = convert_at_submit(session, ctx, expense, email)  # docs/currency.md
+        if problem:
+            return problem
         expense.employee_email = email
         route = dataclasses.replace(
             route, budgets=tuple(budget_warnings(session, ctx.policy, directory, expense, today))
@@ -253,6 +257,7 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         label = StepKind(task.kind).label
         if partial is not None:
             expense.approved_amount = partial.approved.amount
+            refresh_payable(expense)
             amount = f"{partial.approved} of the {partial.original} claimed: “{partial.reason}”"
         nxt = session.scalars(
             select(ApprovalTask).where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,

@@ -99,9 +99,11 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     from bot.finance_listeners import register_finance
+    from bot.fx_listeners import register_fx
 
     settings = ctx.settings
     register_finance(app, ctx)
+    register_fx(app, ctx)
 
     @app.middleware
     async def drop_retries(body: dict[str, Any], next: Any, context: Any) -> Any:

@@ -68,7 +68,18 @@ def expense_view(
         status_detail=detail if detail is not None else ocr.get("status_detail"),
         distance=expense.distance,
         project=expense.project_link.project if expense.project_link is not None else None,
+        **_kept_conversion(expense),
     )
+
+
+def _kept_conversion(expense: Expense) -> dict[str, Any]:
+    """The conversion kept at submission (see bot.conversion), for cards and approval requests."""
+    from bot.conversion import kept
+
+    conversion = kept(expense)
+    if conversion is None:
+        return {}
+    return {"conversion": conversion.describe(), "paid_in": conversion.converted.currency}
 
 
 def load_view(session: Session, expense_id: int) -> ExpenseView | None:

@@ -77,7 +77,8 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
     rows = session.execute(
         select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.merchant, Expense.spent_on,
                Expense.category, Customer.name, ExpenseProject.project, Expense.approved_amount, Expense.amount,
-               Expense.currency, Expense.approved_at, SlackUser.name)
+               Expense.currency, Expense.approved_at, SlackUser.name, Expense.reimburse_currency,
+               Expense.reimburse_amount, Expense.fx_rate, Expense.fx_rate_day, Expense.fx_rate_source)
         .outerjoin(Customer, Customer.id == Expense.customer_id)
         .outerjoin(ExpenseProject, ExpenseProject.expense_id == Expense.id)
         .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
@@ -86,15 +87,21 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
     ).all()  # fmt: skip
     lines = []
     for (exp_id, emp_id, email, merchant, spent_on, category, customer, project, approved, amount, currency,
-         approved_at, slack_name) in rows:  # fmt: skip
+         approved_at, slack_name, pay_currency, pay_amount, fx_rate, fx_day, fx_source) in rows:  # fmt: skip
         value = approved if approved is not None else amount
         if value is None or not currency:
             raise ExportError(f"{expense_ref(exp_id)} in batch #{batch_id} has no amount or currency.")
+        converted = fx_rate is not None and pay_currency and pay_amount is not None
         lines.append(ExportLine(
             expense_id=exp_id, ref=expense_ref(exp_id), employee_id=emp_id, employee_email=email,
             payee=slack_name or email or emp_id, merchant=merchant, spent_on=spent_on, category=category,
-            customer=customer, project=project, amount=rounded(value, currency), currency=currency,
-            approved_at=approved_at,
+            customer=customer, project=project, approved_at=approved_at,
+            # paid in the reimbursement currency, at the rate kept at submission (docs/currency.md)
+            amount=rounded(pay_amount, pay_currency) if converted else rounded(value, currency),
+            currency=pay_currency if converted else currency,
+            original_amount=rounded(value, currency) if converted else None,
+            original_currency=currency if converted else None,
+            fx_rate=fx_rate if converted else None, fx_rate_day=fx_day, fx_rate_source=fx_source,
         ))  # fmt: skip
     return batch, BatchExport(batch_id=batch.id, created_at=batch.created_at, lines=tuple(lines))
 

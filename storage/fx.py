@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import audit
 from storage.db import transaction
 from storage.models import Expense, FxRate
-from workflows.fx import RateTable
+from workflows.fx import RateTable, find_rate
 
 MAX_AGE_DAYS = 7
 SETTLED = ("approved", "paid")
@@ -158,3 +158,32 @@ def rate_lookup(
         return session.scalar(stmt)
 
     return lookup
+
+
+def dated_rate(
+    session: Session, from_currency: str, to_currency: str, day: dt.date, max_age_days: int = MAX_AGE_DAYS
+) -> tuple[Decimal, dt.date, str | None]:
+    """The rate for ``day`` (direct, inverse or through the euro, see ``workflows.fx.find_rate``),
+    the date of the stored rate(s) it came from (the older one for a cross rate) and their source.
+
+    Raises :class:`workflows.fx.MissingRate` when none is stored for that day or the days before.
+    """
+    used: list[tuple[dt.date, str | None]] = []
+
+    def lookup(base: str, quote: str, on: dt.date) -> Decimal | None:
+        row = session.execute(
+            select(FxRate.rate, FxRate.day, FxRate.source)
+            .where(FxRate.base == base.upper(), FxRate.quote == quote.upper(), FxRate.day <= on,
+                   FxRate.day >= on - dt.timedelta(days=max_age_days))
+            .order_by(FxRate.day.desc())
+            .limit(1)
+        ).first()  # fmt: skip
+        if row is None:
+            return None
+        used.append((row[1], row[2]))
+        return Decimal(row[0])
+
+    rate = find_rate(from_currency, to_currency, day, lookup)
+    if not used:
+        return rate, day, None
+    return rate, min(d for d, _ in used), used[0][1]

@@ -28,6 +28,8 @@ PICK_CUSTOMER = "expense_pick_customer"
 EDIT_VIEW = "expense_edit_view"
 NEW_VIEW = "expense_new_view"
 CUSTOMER_SEARCH = "customer_search"
+CARD_RATE = "expense_card_rate"
+CARD_RATE_VIEW = "expense_card_rate_view"
 NO_CUSTOMER = "none"
 
 
@@ -65,6 +67,7 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
             ],
         },
     ]  # fmt: skip
+    blocks.extend(conversion_blocks(view))
     if view.note:
         blocks.append(context(f"Note: {escape(view.note)}"))
     if view.project:
@@ -117,6 +120,19 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
             }
         )  # fmt: skip
     return blocks
+
+
+def conversion_blocks(view: ExpenseView) -> list[Block]:
+    """The conversion into the currency the employee is paid in, with "Use my card's rate"."""
+    if view.conversion is None and view.conversion_note is None:
+        return []
+    if view.conversion is None:
+        block: Block = section(f":currency_exchange: {view.conversion_note}")
+    else:
+        block = section(f":currency_exchange: *Paid in {view.paid_in}:* {view.conversion}")
+    if view.status in EDITABLE and view.status is not Status.READING:
+        block["accessory"] = button("Use my card's rate", CARD_RATE, str(view.id))
+    return [block]
 
 
 def card_fallback_text(view: ExpenseView) -> str:
