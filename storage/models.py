@@ -231,6 +231,9 @@ class Expense(Base):
     customer: Mapped[Customer | None] = relationship(lazy="joined")
     receipt: Mapped[ReceiptFile | None] = relationship(lazy="select")
     project_link: Mapped[ExpenseProject | None] = relationship(lazy="selectin", viewonly=True)
+    splits: Mapped[list[ExpenseSplit]] = relationship(
+        lazy="selectin", viewonly=True, order_by="ExpenseSplit.position"
+    )
 
 
 class ApprovalTask(Base):
@@ -409,6 +412,26 @@ class ExpenseProject(Base):
     project: Mapped[str] = mapped_column(String(128), index=True)
     set_by: Mapped[str | None] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExpenseSplit(Base):
+    """One part of a receipt split across categories, customers or projects (workflows.splits).
+
+    The parts of an expense add up to its total exactly; each is its own line in exports.
+    """
+
+    __tablename__ = "expense_splits"
+    __table_args__ = (UniqueConstraint("expense_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expense_id: Mapped[int] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Amount)  # in the expense's own currency
+    category: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    project: Mapped[str | None] = mapped_column(String(128))
+
+    customer: Mapped[Customer | None] = relationship(lazy="joined")
 
 
 class PayoutExport(Base):

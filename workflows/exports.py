@@ -280,7 +280,7 @@ def sepa_plan(batch: BatchExport, ibans: dict[str, str | None]) -> TransferPlan:
     transfers = []
     for number, (employee_id, lines) in enumerate(per_employee.items(), start=1):
         first = lines[0]
-        refs = tuple(ln.ref for ln in lines)
+        refs = tuple(dict.fromkeys(ln.ref for ln in lines))  # a split receipt's parts share one ref
         remittance = f"Expenses batch {batch.batch_id}: " + " ".join(refs)
         if len(remittance) > 140:
             remittance = f"Expenses batch {batch.batch_id}: {len(refs)} expenses"

@@ -29,6 +29,8 @@ EDIT_VIEW = "expense_edit_view"
 NEW_VIEW = "expense_new_view"
 CUSTOMER_SEARCH = "customer_search"
 CARD_RATE = "expense_card_rate"
+SPLIT = "expense_split"
+SPLIT_VIEW = "expense_split_view"
 CARD_RATE_VIEW = "expense_card_rate_view"
 NO_CUSTOMER = "none"
 
@@ -68,6 +70,8 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
         },
     ]  # fmt: skip
     blocks.extend(conversion_blocks(view))
+    if view.split_lines:
+        blocks.append(section("*Split:*\n" + "\n".join(f"• {escape(line)}" for line in view.split_lines)))
     if view.note:
         blocks.append(context(f"Note: {escape(view.note)}"))
     if view.project:
@@ -116,6 +120,9 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
                         confirm=confirm_dialog("Discard this expense?", f"{view.ref} will be discarded.",
                                                "Discard"),
                     ),
+                    {"type": "overflow", "action_id": SPLIT,
+                     "options": [{"text": text("Split across categories, customers or projects…"[:75]),
+                                  "value": value}]},
                 ],
             }
         )  # fmt: skip

@@ -110,6 +110,7 @@ class ExpenseView:
     conversion: str | None = None
     conversion_note: str | None = None
     paid_in: str | None = None  # the reimbursement currency, when it is not the claim's
+    split_lines: tuple[str, ...] = ()  # a receipt split across categories, customers, projects
 
     @property
     def ref(self) -> str:

@@ -6,10 +6,12 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from storage.exports import split_lines
 from workflows.conversion import convert_at
+from workflows.exports import ExportLine
 from workflows.money import Money, minor_units
 from workflows.splits import PartSpec, SplitError, convert_parts, share_out, split, split_evenly
 
@@ -147,3 +149,26 @@ def test_share_out_refuses_nothing_to_share() -> None:
         share_out(Money.of("1.00", "EUR"), [])
     with pytest.raises(SplitError):
         share_out(Money.of("1.00", "EUR"), [Decimal(0)])
+
+
+@settings(deadline=None)
+@given(
+    total=totals(),
+    weights=st.lists(st.integers(min_value=1, max_value=10**6), min_size=2, max_size=6),
+    paid_units=st.integers(min_value=1, max_value=10**9),
+    paid_currency=CURRENCIES,
+)
+def test_export_lines_of_a_split_add_up_to_the_amount_paid(total: Money, weights: list[int], paid_units: int,
+                                                           paid_currency: str) -> None:  # fmt: skip
+    paid = Money(Decimal(paid_units).scaleb(-minor_units(paid_currency)), paid_currency)
+    line = ExportLine(expense_id=1, ref="EXP-1", employee_id="U1", employee_email=None, payee="Ana", merchant="Hotel",
+                      spent_on=None, category="lodging", customer=None, project=None, amount=paid.amount,
+                      currency=paid.currency, approved_at=None, original_amount=total.amount,
+                      original_currency=total.currency, fx_rate=Decimal("1.1"))  # fmt: skip
+    parts = [(Decimal(w), "meals" if i else None, None, f"P{i}") for i, w in enumerate(weights)]
+    lines = split_lines(line, parts)
+    assert len(lines) == len(weights)
+    assert sum(x.amount for x in lines) == paid.amount
+    assert sum(x.original_amount or 0 for x in lines) == total.amount
+    assert [x.category for x in lines] == ["lodging", *["meals"] * (len(weights) - 1)]
+    assert {x.ref for x in lines} == {"EXP-1"}
