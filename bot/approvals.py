@@ -27,12 +27,13 @@ from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
 from storage.fx import rate_lookup
 from storage.models import ApprovalTask, Expense, utcnow
+from storage.splits import parts_of
 from workflows.directory import Directory
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
 from workflows.fx import MissingRate
 from workflows.money import Money, MoneyError
 from workflows.policy import ExpenseFacts
-from workflows.policy_anomalies import anomaly_flags
+from workflows.policy_anomalies import Flag, anomaly_flags
 from workflows.routing import (
     ApprovalStep,
     RoutingError,
@@ -42,6 +43,7 @@ from workflows.routing import (
     plan_route,
     route_to_json,
 )
+from workflows.splits import part_findings
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,11 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
         history, same_day = _history(session, expense)
         try:
             flags = anomaly_flags(facts, ctx.policy, history=history, today=today, rates=rates)
+            # A split receipt: each part is checked as its own claim (its category, customer, amount).
+            parts = part_findings(facts, parts_of(expense), ctx.policy, today=today, rates=rates)
+            if any(v.blocking for v in parts):
+                return f"{ref} cannot be submitted: " + " ".join(v.message for v in parts if v.blocking)
+            flags += [Flag(v.rule, v.message) for v in parts]  # shown to approvers; no auto-approval
             route = plan_route(facts, directory, ctx.policy, today=today, rates=rates, same_day_total=same_day,
                                flags=tuple(flags))  # fmt: skip
         except RoutingError as exc:

@@ -56,9 +56,31 @@ def test_split_a_receipt_on_the_card(tmp_path: Path, sqlite_url: str) -> None:
         assert bad.json()["errors"] == {
             "share_1": "The parts add up to 40.00 USD, not 42.50 USD: 2.50 USD left over."
         }
+        # Each part is checked against the policy as its own claim: client entertainment needs a customer.
+        ok = app.driver.submit_view(EMPLOYEE, modal, _rows(("30.00", "meals", str(acme), None),
+                                                           ("", "client_entertainment", None, "Apollo")))  # fmt: skip
+        assert ok.status_code == 200 and not ok.content
+        app.slack.wait_until(lambda: "Split:" in str(app.slack.message(card.channel, card.ts).blocks), timeout=20,
+                             what="the card with its parts")  # fmt: skip
+        before = len(app.slack.response_url_posts)
+        app.driver.click(EMPLOYEE, card, "Submit")
+        refusal = str(app.slack.wait_for_response_post(after=before, timeout=20).body.get("text"))
+        assert (
+            "EXP-1 cannot be submitted: Part 2 (12.50 USD): Client entertainment expenses must name"
+            in refusal
+        )
+
+        first = modal["id"]
+        app.driver.choose(EMPLOYEE, "expense_split", "1", message=card)
+        app.slack.wait_until(lambda: (app.slack.latest_view(EMPLOYEE) or {}).get("id") != first, timeout=20,
+                             what="the split form opened again")  # fmt: skip
+        modal = app.wait_view(EMPLOYEE, "expense_split_view")
+        assert "30.00" in str(modal["blocks"])  # the form opens with the parts as they are
         ok = app.driver.submit_view(EMPLOYEE, modal, _rows(("30.00", "meals", str(acme), None),
                                                            ("", "travel", None, "Apollo")))  # fmt: skip
         assert ok.status_code == 200 and not ok.content
+        app.slack.wait_until(lambda: "Travel" in str(app.slack.message(card.channel, card.ts).blocks), timeout=20,
+                             what="the card with the new parts")  # fmt: skip
         app.slack.wait_until(lambda: "Split:" in str(app.slack.message(card.channel, card.ts).blocks), timeout=20,
                              what="the card with its parts")  # fmt: skip
         shown = str(app.slack.message(card.channel, card.ts).blocks)
@@ -66,8 +88,9 @@ def test_split_a_receipt_on_the_card(tmp_path: Path, sqlite_url: str) -> None:
             "30.00 USD · Meals · Acme Corporation" in shown and "12.50 USD · Travel · project Apollo" in shown
         )
         with make_sessionmaker(engine)() as session:
-            event = session.scalars(select(AuditEvent).where(AuditEvent.action == "expense.split")).one()
-            assert event.actor == EMPLOYEE and len(event.after["splits"]) == 2  # type: ignore[index]
+            events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "expense.split")))
+            assert [e.actor for e in events] == [EMPLOYEE, EMPLOYEE]
+            assert events[1].after["splits"][1]["category"] == "travel"  # type: ignore[index]
         engine.dispose()
 
         app.driver.click(EMPLOYEE, card, "Submit")

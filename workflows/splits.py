@@ -11,10 +11,22 @@ parts (:func:`convert_parts`), so a split claim paid in another currency still a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
+from workflows.fx import RateLookup
 from workflows.money import Money, MoneyError, minor_units
+from workflows.policy import (
+    CUSTOMER_REQUIRED,
+    OVER_LIMIT,
+    PROHIBITED_CATEGORY,
+    UNKNOWN_CATEGORY,
+    ExpenseFacts,
+    Policy,
+    Violation,
+    evaluate,
+)
 
 MAX_PARTS = 20
 HUNDRED = Decimal(100)
@@ -178,3 +190,32 @@ def convert_parts(parts: Sequence[SplitPart], converted_total: Money) -> list[Sp
         SplitPart(amount=share, category=p.category, customer=p.customer, project=p.project, deal=p.deal)
         for share, p in zip(shares, parts, strict=True)
     ]
+
+
+PART_RULES = frozenset({PROHIBITED_CATEGORY, UNKNOWN_CATEGORY, CUSTOMER_REQUIRED, OVER_LIMIT})
+"""The policy's rules that depend on a part's own category, customer and amount."""
+
+
+def part_findings(
+    whole: ExpenseFacts,
+    parts: Sequence[SplitPart],
+    policy: Policy,
+    *,
+    today: date,
+    rates: RateLookup | None = None,
+) -> list[Violation]:
+    """Each part of a split receipt checked against the policy as its own claim.
+
+    Only the rules that depend on the part (its category, customer and amount) are reported, each
+    named by its part; the receipt as a whole (date, merchant, receipt, approval route) is checked
+    once as before.
+    """
+    found: list[Violation] = []
+    for index, part in enumerate(parts, start=1):
+        facts = replace(whole, amount=part.amount, category=part.category or whole.category,
+                        customer_id=part.customer or whole.customer_id, distance=None)  # fmt: skip
+        for violation in evaluate(facts, policy, today=today, rates=rates):
+            if violation.rule in PART_RULES:
+                found.append(Violation(violation.rule, f"Part {index} ({part.amount.format()}): {violation.message}",
+                                       violation.blocking))  # fmt: skip
+    return found

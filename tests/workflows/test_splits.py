@@ -13,7 +13,7 @@ from storage.exports import split_lines
 from workflows.conversion import convert_at
 from workflows.exports import ExportLine
 from workflows.money import Money, minor_units
-from workflows.splits import PartSpec, SplitError, convert_parts, share_out, split, split_evenly
+from workflows.splits import PartSpec, SplitError, SplitPart, convert_parts, share_out, split, split_evenly
 
 CURRENCIES = st.sampled_from(["JPY", "KRW", "EUR", "USD", "KWD", "BHD"])  # 0, 2 and 3 decimals
 
@@ -172,3 +172,23 @@ def test_export_lines_of_a_split_add_up_to_the_amount_paid(total: Money, weights
     assert sum(x.original_amount or 0 for x in lines) == total.amount
     assert [x.category for x in lines] == ["lodging", *["meals"] * (len(weights) - 1)]
     assert {x.ref for x in lines} == {"EXP-1"}
+
+
+def test_each_part_is_checked_against_the_policy_as_its_own_claim() -> None:
+    from workflows.policy import ExpenseFacts, default_policy
+    from workflows.splits import part_findings
+
+    policy = default_policy("USD")
+    whole = ExpenseFacts(amount=Money.of("180.00", "USD"), category="meals", merchant="Hotel Adlon",
+                         spent_on=dt.date(2026, 12, 4), has_receipt=True, submitter_email="emp@example.com")  # fmt: skip
+    parts = split(Money.of("180.00", "USD"), [PartSpec(amount=Decimal("100.00"), category="meals"),
+                                              PartSpec(amount=Decimal("50.00"), category="client_entertainment"),
+                                              PartSpec(category="lodging")])  # fmt: skip
+    found = part_findings(whole, parts, policy, today=dt.date(2026, 12, 5))
+    assert [(v.rule, v.blocking) for v in found] == [("over_limit", False), ("customer_required", True)]
+    assert found[0].message.startswith("Part 1 (100.00 USD): Meals are limited to 75.00 USD per expense")
+    assert found[1].message.startswith("Part 2 (50.00 USD): ")
+    with_customer = [parts[0], SplitPart(parts[1].amount, "client_entertainment", customer="7"), parts[2]]
+    assert [v.rule for v in part_findings(whole, with_customer, policy, today=dt.date(2026, 12, 5))] == [
+        "over_limit"
+    ]
