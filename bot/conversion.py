@@ -17,6 +17,7 @@ from bot.blocks.common import ExpenseView
 from storage.fx import dated_rate
 from storage.models import Expense, SlackUser
 from workflows.conversion import CARD_STATEMENT, Conversion, check_card_rate, convert_at
+from workflows.expenses import EDITABLE, Status
 from workflows.fx import MissingRate
 from workflows.money import Money, MoneyError, is_currency
 
@@ -118,7 +119,7 @@ def preview(session: Session, ctx: AppContext, expense: Expense) -> tuple[Conver
 
     The second value explains why there is no conversion yet (no rate stored for the day).
     """
-    if expense.fx_rate is not None and expense.status not in ("draft", "changes_requested", "rejected"):
+    if expense.fx_rate is not None and Status(expense.status) not in EDITABLE:
         return kept(expense), None
     email = expense.employee_email
     if email is None:

@@ -55,6 +55,15 @@ def build_card_rate_modal(expense_id: int, ref: str, conv: Conversion, current: 
     }  # fmt: skip
 
 
+def _missing_facts(expense: Expense, ref: str) -> str | None:
+    """What the card must have before a rate means anything: total, currency and date."""
+    if expense.amount is None or not expense.currency:
+        return f"{ref} has no total yet: click *Edit* and type it first."
+    if expense.spent_on is None:
+        return f"{ref} has no date yet: click *Edit* and pick it first (the rate is the one of that day)."
+    return None
+
+
 def _load(ctx: AppContext, expense_id: int, user_id: str, email: str | None) -> dict[str, Any] | str:
     with ctx.db() as session:
         expense = session.get(Expense, expense_id)
@@ -66,6 +75,9 @@ def _load(ctx: AppContext, expense_id: int, user_id: str, email: str | None) -> 
         if Status(expense.status) not in EDITABLE or expense.status == Status.READING:
             return f"{ref} is {expense.status.replace('_', ' ')}: its rate can no longer change."
         to = reimbursement_currency(ctx, email)
+        missing = _missing_facts(expense, ref)
+        if missing:
+            return missing
         try:
             conv = reference(session, expense, to)
         except (MissingRate, MoneyError) as exc:
@@ -94,6 +106,9 @@ def _save(
         if Status(expense.status) not in EDITABLE or expense.status == Status.READING:
             return f"{ref} is {expense.status.replace('_', ' ')}: its rate can no longer change."
         to = reimbursement_currency(ctx, email)
+        missing = _missing_facts(expense, ref)
+        if missing:
+            return missing
         try:
             conv = reference(session, expense, to)
         except (MissingRate, MoneyError) as exc:

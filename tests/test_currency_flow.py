@@ -14,7 +14,7 @@ from bot.devslack.serving import BackgroundServer
 from storage.db import make_engine, make_sessionmaker
 from storage.models import AuditEvent, Expense
 from tests.fakes.ecb import DAILY, FakeEcb
-from tests.support import EMPLOYEE, FINANCE, MANAGER, ORG_CSV, cafe_receipt, recent_day, running_app
+from tests.support import EMPLOYEE, FINANCE, MANAGER, ORG_CSV, OTHER, cafe_receipt, recent_day, running_app
 from workflows.money import Money
 
 ORG_WITH_CURRENCY = ORG_CSV.replace("email,manager_email,department,role\n",
@@ -58,6 +58,10 @@ def test_a_usd_receipt_paid_in_eur(tmp_path: Path, sqlite_url: str) -> None:
         app.cli("fx", "update", "--date", spent.isoformat())
         reference = (Decimal(1) / usd_per_eur).quantize(Decimal("1e-12"))
         expected = Money(Decimal("42.50") * reference, "EUR")
+        before = len(app.slack.response_url_posts)
+        app.driver.click(OTHER, card, "Use my card's rate")  # not theirs: refused, only they see it
+        assert "Only <@U_EMP> can change the rate of EXP-1" in str(
+            app.slack.wait_for_response_post(after=before, timeout=20).body.get("text"))  # fmt: skip
         app.driver.click(EMPLOYEE, card, "Use my card's rate")
         modal = app.wait_view(EMPLOYEE, "expense_card_rate_view")
         assert f"{reference.normalize():f}" in str(modal["blocks"])
