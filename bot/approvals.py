@@ -19,6 +19,7 @@ from bot import identity
 from bot.blocks.common import format_money, format_time
 from bot.budgets import budget_warnings
 from bot.context import AppContext
+from bot.conversion import convert_at_submit, refresh_payable
 from bot.delegation import with_delegations
 from bot.delivery import deliver_pending
 from bot.views import problems_of
@@ -26,6 +27,7 @@ from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
 from storage.fx import rate_lookup
 from storage.models import ApprovalTask, Expense, ReceiptFile, utcnow
+from storage.splits import parts_of
 from workflows.directory import Directory
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
 from workflows.fx import MissingRate
@@ -41,6 +43,7 @@ from workflows.routing import (
     route_claim,
     route_to_json,
 )
+from workflows.splits import part_findings
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +81,13 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
         )  # fmt: skip
         rates = rate_lookup(session)
         try:
+            # A split receipt: each part is checked as its own claim (its category, customer, amount).
+            parts = part_findings(facts, parts_of(expense), ctx.policy, today=today, rates=rates)
+            if any(v.blocking for v in parts):
+                return f"{ref} cannot be submitted: " + " ".join(v.message for v in parts if v.blocking)
+            flags = [*_photo_duplicate(session, expense), *(Flag(v.rule, v.message) for v in parts)]
             route = route_claim(facts, directory, ctx.policy, today=today, rates=rates,
-                                others=other_claims(session, expense, email), flags=_photo_duplicate(session, expense))  # fmt: skip
+                                others=other_claims(session, expense, email), flags=flags)  # fmt: skip
         except RoutingError as exc:
             if exc.notify_admins and not directory.admins():
                 log.warning("routing needs an admin, but the directory names none: %s", exc.admin_message)
@@ -93,6 +101,9 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
         if route.refused:
             return f"{ref} cannot be submitted: " + " ".join(v.message for v in route.blocking)
         before = audit.expense_snapshot(expense)
+        problem = convert_at_submit(session, ctx, expense, email)  # docs/currency.md
+        if problem:
+            return problem
         expense.employee_email = email
         route = dataclasses.replace(
             route, budgets=tuple(budget_warnings(session, ctx.policy, directory, expense, today))
@@ -294,6 +305,7 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         label = StepKind(task.kind).label
         if partial is not None:
             expense.approved_amount = partial.approved.amount
+            refresh_payable(expense)
             amount = f"{partial.approved} of the {partial.original} claimed: “{partial.reason}”"
         nxt = session.scalars(
             select(ApprovalTask).where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,

@@ -190,7 +190,16 @@ def _outbox_clear(ctx: object) -> bool:
 
 @cli.group()
 def fx() -> None:
-    """Exchange rates for limits and totals in the company currency."""
+    """Exchange rates: the daily reference-rate feed (update) and CSV files (import)."""
+
+
+def _add_fx_update() -> None:
+    from bot.cli_fx import fx_update
+
+    fx.add_command(fx_update)
+
+
+_add_fx_update()
 
 
 @fx.command("import")
@@ -198,19 +207,23 @@ def fx() -> None:
 def fx_import(file: Path) -> None:
     """Load rates from a CSV with header date,from,to,rate (e.g. 2026-11-02,USD,MYR,4.41)."""
     from storage.db import make_engine, make_sessionmaker, migrate
-    from storage.fx import import_rates
+    from storage.fx import import_rates_result
     from workflows.fx import RateFileError
 
     url = _settings().database_url
     migrate(url)
     engine = make_engine(url)
     try:
-        count = import_rates(make_sessionmaker(engine), file.read_text(encoding="utf-8-sig"), file.name)
+        result = import_rates_result(
+            make_sessionmaker(engine), file.read_text(encoding="utf-8-sig"), file.name
+        )
     except RateFileError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
-    click.echo(f"{count} rates imported from {file.name}")
+    click.echo(f"{result.total} rates imported from {file.name} ({result.summary()})")
+    for change in result.changes:
+        click.echo(f"  changed: {change} (audited; claims converted at the old rate keep it)")
 
 
 @cli.command("backup")

@@ -22,6 +22,7 @@ from bot.blocks.approvals import build_approval_request, build_decided
 from bot.blocks.card import build_receipt_card, card_fallback_text
 from bot.blocks.digest import build_digest, digest_fallback
 from bot.context import AppContext
+from bot.conversion import with_conversion
 from bot.views import expense_view
 from storage import outbox
 from storage.db import DatabaseUnavailable, transaction
@@ -139,8 +140,8 @@ async def send_card(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] 
             exp = session.get(Expense, expense_id)
             if exp is None:
                 raise LookupError(f"expense {expense_id} is gone")
-            return (expense_view(exp), exp.card_channel, exp.card_ts, exp.channel_id, exp.thread_ts,
-                    exp.employee_id)  # fmt: skip
+            return (with_conversion(session, ctx, exp, expense_view(exp)), exp.card_channel, exp.card_ts,
+                    exp.channel_id, exp.thread_ts, exp.employee_id)  # fmt: skip
 
     view, card_channel, card_ts, channel_id, thread_ts, employee = await asyncio.to_thread(load)
     blocks = build_receipt_card(view)

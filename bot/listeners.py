@@ -99,9 +99,13 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     from bot.finance_listeners import register_finance
+    from bot.fx_listeners import register_fx
+    from bot.split_listeners import register_split
 
     settings = ctx.settings
     register_finance(app, ctx)
+    register_fx(app, ctx)
+    register_split(app, ctx)
 
     @app.middleware
     async def drop_retries(body: dict[str, Any], next: Any, context: Any) -> Any:

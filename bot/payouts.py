@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.orm import Session
 
 from bot import identity
@@ -32,7 +32,13 @@ log = logging.getLogger(__name__)
 _HOME_URL: dict[str, str] = {}
 
 
-AMOUNT = func.coalesce(Expense.approved_amount, Expense.amount, 0)
+# Paid in the reimbursement currency at the rate kept at submission when the claim was converted
+# (docs/currency.md), else in the claim's own currency.
+CONVERTED = Expense.fx_rate.is_not(None) & Expense.reimburse_amount.is_not(None)
+AMOUNT = case(
+    (CONVERTED, Expense.reimburse_amount), else_=func.coalesce(Expense.approved_amount, Expense.amount, 0)
+)
+PAY_CURRENCY = case((CONVERTED, Expense.reimburse_currency), else_=func.coalesce(Expense.currency, "?"))
 REFS_SHOWN = 10  # expense references listed per payee
 
 
@@ -46,7 +52,7 @@ class Summary:
 
 def _summary(session: Session, where: ColumnElement[bool]) -> Summary:
     """Who is owed what per currency, aggregated in SQL (a few rows per payee, whatever the size)."""
-    currency = func.coalesce(Expense.currency, "?")
+    currency = PAY_CURRENCY
     groups = session.execute(
         select(Expense.employee_id, currency, func.sum(AMOUNT), func.count())
         .where(where).group_by(Expense.employee_id, currency).order_by(Expense.employee_id, currency)
@@ -212,7 +218,10 @@ def _mark_paid(ctx: AppContext, batch_id: int, user_id: str, email: str | None) 
         for employee_id, items in per_employee.items():
             by_currency: dict[str, Decimal] = defaultdict(Decimal)
             for exp in items:
-                by_currency[exp.currency or "?"] += exp.approved_amount or exp.amount or Decimal(0)
+                if exp.fx_rate is not None and exp.reimburse_currency and exp.reimburse_amount is not None:
+                    by_currency[exp.reimburse_currency] += exp.reimburse_amount
+                else:
+                    by_currency[exp.currency or "?"] += exp.approved_amount or exp.amount or Decimal(0)
             total = " and ".join(format_money(a, c) for c, a in sorted(by_currency.items()))
             refs = ", ".join(expense_ref(e.id) for e in items)
             outbox.add(session, "dm", {"user_id": employee_id,

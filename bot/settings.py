@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     # Receipts read at once on this machine, across all workers; 0: one per core. More workers than
     # this still download, store and answer in parallel, but wait for a slot to read.
     ocr_slots: int = Field(default=0, ge=0, alias="EXPENSEBOT_OCR_SLOTS")
+    # The exchange-rate feed (docs/currency.md): the ECB's daily reference rates unless set; an
+    # empty value stops the running app from fetching it. Past days come from the 90-day file in
+    # the same folder unless EXPENSEBOT_FX_HISTORY_URL names another.
+    fx_feed_url: str = Field(
+        default="https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml",
+        alias="EXPENSEBOT_FX_FEED_URL",
+    )
+    fx_history_url: str | None = Field(default=None, alias="EXPENSEBOT_FX_HISTORY_URL")
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.blocks.common import CustomerView, ExpenseView
 from storage.models import Expense
+from workflows.categories import category_label
 from workflows.expenses import EDITABLE, Status
 from workflows.money import Money, MoneyError, is_currency
 
@@ -31,6 +33,13 @@ def problems_of(expense: Expense) -> list[str]:
             problems.append(f"{exc} Click *Edit* to correct it.")
     if expense.spent_on is None:
         problems.append("I could not read the date: click *Edit* and pick it.")
+    if expense.splits and expense.amount is not None and is_currency(expense.currency):
+        parts = sum((s.amount for s in expense.splits), Decimal(0))
+        if parts != expense.amount:
+            problems.append(
+                f"The split adds up to {Money(parts, expense.currency or '').format()}, not the total "
+                f"{Money(expense.amount, expense.currency or '').format()}: click *Split* and split it again."
+            )
     return problems
 
 
@@ -68,7 +77,37 @@ def expense_view(
         status_detail=detail if detail is not None else ocr.get("status_detail"),
         distance=expense.distance,
         project=expense.project_link.project if expense.project_link is not None else None,
+        **_kept_conversion(expense),
+        split_lines=_split_lines(expense),
     )
+
+
+def _split_lines(expense: Expense) -> tuple[str, ...]:
+    """One line per part of a split receipt: amount, category, customer, project."""
+    lines = []
+    for part in expense.splits:
+        what = [category_label(part.category)] if part.category else []
+        if part.customer is not None:
+            what.append(part.customer.name)
+        if part.project:
+            what.append(f"project {part.project}")
+        amount = (
+            Money(part.amount, expense.currency or "").format()
+            if is_currency(expense.currency)
+            else str(part.amount)
+        )
+        lines.append(" · ".join([amount, *what]))
+    return tuple(lines)
+
+
+def _kept_conversion(expense: Expense) -> dict[str, Any]:
+    """The conversion kept at submission (see bot.conversion), for cards and approval requests."""
+    from bot.conversion import kept
+
+    conversion = kept(expense)
+    if conversion is None:
+        return {}
+    return {"conversion": conversion.describe(), "paid_in": conversion.converted.currency}
 
 
 def load_view(session: Session, expense_id: int) -> ExpenseView | None:

@@ -61,11 +61,12 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
 
 
 async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
-    """Deliver the outbox, re-read stuck receipts, post the digest on its schedule."""
+    """Deliver the outbox, re-read stuck receipts, post the digest and fetch the rates on schedule."""
     from bot import expenses, payouts
     from bot.crm import scheduled_crm_work
     from bot.delivery import deliver_pending
     from bot.followups import run_followups
+    from bot.fx_schedule import scheduled_fx_update
 
     tick = 0
     while True:
@@ -88,6 +89,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
                 if ctx.settings.scheduler_enabled:
                     await run_scheduled_digest(ctx, payouts)
+                    await scheduled_fx_update(ctx)
         except DatabaseUnavailable as exc:
             log.warning("database unavailable in maintenance loop: %s", exc)
         except Exception:

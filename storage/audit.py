@@ -14,6 +14,7 @@ from storage.models import AuditEvent, Expense
 _EXPENSE_FIELDS = (
     "status", "merchant", "spent_on", "amount", "currency", "approved_amount", "category",
     "customer_id", "note", "round", "current_step", "payout_batch_id",
+    "reimburse_currency", "reimburse_amount", "fx_rate", "fx_rate_day", "fx_rate_source",
 )  # fmt: skip
 
 

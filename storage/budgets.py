@@ -23,7 +23,7 @@ from storage.fx import MAX_AGE_DAYS
 from storage.models import Customer, CustomerAlias, Expense, ExpenseProject, FxRate
 from workflows.budgets import Spent, period_of
 from workflows.expenses import Status
-from workflows.fx import RateLookup
+from workflows.fx import PIVOT, RateLookup
 from workflows.money import Money
 from workflows.policy import Budget
 
@@ -118,7 +118,8 @@ def rates_for(
     wanted = [(currency.upper(), day) for currency, day in amounts if currency.upper() != to.upper()]
     if not wanted:
         return lambda base, quote, day: None
-    currencies = sorted({currency for currency, _ in wanted})
+    # With the euro and the target: cross rates go through the euro (the ECB's reference rates).
+    currencies = sorted({currency for currency, _ in wanted} | {PIVOT, to.upper()})
     first = min(day for _, day in wanted) - dt.timedelta(days=max_age_days)
     last = max(day for _, day in wanted)
     rows = session.execute(

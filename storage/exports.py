@@ -8,6 +8,7 @@ audited.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -22,7 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage import audit
-from storage.models import Customer, Expense, ExpenseProject, PayoutBatch, PayoutExport, SlackUser
+from storage.models import (
+    Customer,
+    Expense,
+    ExpenseProject,
+    ExpenseSplit,
+    PayoutBatch,
+    PayoutExport,
+    SlackUser,
+)
 from workflows.directory import Person, iban_problem, normalise_iban
 from workflows.expenses import expense_ref
 from workflows.exports import (
@@ -38,6 +47,8 @@ from workflows.exports import (
     sepa_plan,
     xero_csv,
 )
+from workflows.money import Money
+from workflows.splits import share_out
 
 MEDIA_TYPES = {"csv": "text/csv", "quickbooks": "text/csv", "xero": "text/csv", "sepa": "application/xml"}
 EXTENSIONS = {"csv": "csv", "quickbooks": "csv", "xero": "csv", "sepa": "xml"}
@@ -77,26 +88,79 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
     rows = session.execute(
         select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.merchant, Expense.spent_on,
                Expense.category, Customer.name, ExpenseProject.project, Expense.approved_amount, Expense.amount,
-               Expense.currency, Expense.approved_at, SlackUser.name)
+               Expense.currency, Expense.approved_at, SlackUser.name, Expense.reimburse_currency,
+               Expense.reimburse_amount, Expense.fx_rate, Expense.fx_rate_day, Expense.fx_rate_source)
         .outerjoin(Customer, Customer.id == Expense.customer_id)
         .outerjoin(ExpenseProject, ExpenseProject.expense_id == Expense.id)
         .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
         .where(Expense.payout_batch_id == batch_id)
         .order_by(Expense.id)
     ).all()  # fmt: skip
-    lines = []
+    parts = _split_parts(session, batch_id)
+    lines: list[ExportLine] = []
     for (exp_id, emp_id, email, merchant, spent_on, category, customer, project, approved, amount, currency,
-         approved_at, slack_name) in rows:  # fmt: skip
+         approved_at, slack_name, pay_currency, pay_amount, fx_rate, fx_day, fx_source) in rows:  # fmt: skip
         value = approved if approved is not None else amount
         if value is None or not currency:
             raise ExportError(f"{expense_ref(exp_id)} in batch #{batch_id} has no amount or currency.")
-        lines.append(ExportLine(
+        converted = fx_rate is not None and pay_currency and pay_amount is not None
+        line = ExportLine(
             expense_id=exp_id, ref=expense_ref(exp_id), employee_id=emp_id, employee_email=email,
             payee=slack_name or email or emp_id, merchant=merchant, spent_on=spent_on, category=category,
-            customer=customer, project=project, amount=rounded(value, currency), currency=currency,
-            approved_at=approved_at,
-        ))  # fmt: skip
+            customer=customer, project=project, approved_at=approved_at,
+            # paid in the reimbursement currency, at the rate kept at submission (docs/currency.md)
+            amount=rounded(pay_amount, pay_currency) if converted else rounded(value, currency),
+            currency=pay_currency if converted else currency,
+            original_amount=rounded(value, currency) if converted else None,
+            original_currency=currency if converted else None,
+            fx_rate=fx_rate if converted else None, fx_rate_day=fx_day, fx_rate_source=fx_source,
+        )  # fmt: skip
+        lines.extend(split_lines(line, parts.get(exp_id, [])) if exp_id in parts else [line])
     return batch, BatchExport(batch_id=batch.id, created_at=batch.created_at, lines=tuple(lines))
+
+
+def _split_parts(
+    session: Session, batch_id: int
+) -> dict[int, list[tuple[Decimal, str | None, str | None, str | None]]]:
+    """The parts of the batch's split receipts: (amount, category, customer name, project)."""
+    found: dict[int, list[tuple[Decimal, str | None, str | None, str | None]]] = {}
+    for exp_id, amount, category, customer, project in session.execute(
+        select(ExpenseSplit.expense_id, ExpenseSplit.amount, ExpenseSplit.category, Customer.name, ExpenseSplit.project)
+        .join(Expense, Expense.id == ExpenseSplit.expense_id)
+        .outerjoin(Customer, Customer.id == ExpenseSplit.customer_id)
+        .where(Expense.payout_batch_id == batch_id)
+        .order_by(ExpenseSplit.expense_id, ExpenseSplit.position)
+    ):  # fmt: skip
+        found.setdefault(exp_id, []).append((amount, category, customer, project))
+    return found
+
+
+def split_lines(
+    line: ExportLine, parts: list[tuple[Decimal, str | None, str | None, str | None]]
+) -> list[ExportLine]:
+    """A split receipt as one line per part; the parts' amounts add up to the line's exactly.
+
+    The amount paid (approved, converted) is shared in proportion to the parts, so a lower
+    approved amount or a conversion still adds up to the cent (workflows.splits.share_out).
+    """
+    if len(parts) < 2:
+        return [line]
+    weights = [amount for amount, *_ in parts]
+    shares = share_out(Money(line.amount, line.currency), weights)
+    originals = (
+        share_out(Money(line.original_amount, line.original_currency), weights)
+        if line.original_amount is not None and line.original_currency
+        else [None] * len(parts)
+    )
+    return [
+        dataclasses.replace(
+            line, amount=share.amount, category=category or line.category, customer=customer or line.customer,
+            project=project or line.project, original_amount=original.amount if original is not None else None,
+            note=f"part {index} of {len(parts)}",
+        )
+        for index, (share, original, (_, category, customer, project)) in enumerate(
+            zip(shares, originals, parts, strict=True), start=1)
+    ]  # fmt: skip
 
 
 def build_export(
@@ -150,7 +214,7 @@ def build_export(
                                          date_format=date_format or "DD/MM/YYYY")}[fmt]()  # fmt: skip
         content = text.encode("utf-8")
         totals = batch_totals
-        count = len(data.lines)
+        count = len({line.expense_id for line in data.lines})  # a split receipt has a line per part
     return ExportFile(batch_id=batch_id, format=fmt, content=content, filename=f"{stem}.{EXTENSIONS[fmt]}",
                       media_type=MEDIA_TYPES[fmt], expense_count=count, totals=totals,
                       batch_totals=batch_totals, notes=notes, left_out=left_out)  # fmt: skip

@@ -144,6 +144,27 @@ class CrmSyncState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class Rate(Amount):
+    """An exchange rate (``NUMERIC(24, 12)``), a Decimal on every backend: four decimals, as for
+    amounts, would store 0.00668 (yen to dollars) as 0.0067, 0.3% off (migration 0005)."""
+
+    impl = Numeric(24, 12, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        # SQLite keeps numbers as doubles, and SQLAlchemy's Decimal conversion of them pads to 12
+        # decimals: 17487.21 came back as 17487.209999999999. The shortest repr of the double is
+        # the rate as written (up to 15 significant digits, far more than any published rate has).
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Numeric(24, 12, asdecimal=False))
+        return dialect.type_descriptor(self.impl)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return super().process_result_value(value, dialect)
+
+
 class Expense(Base):
     __tablename__ = "expenses"
     __table_args__ = (
@@ -167,6 +188,13 @@ class Expense(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     approved_amount: Mapped[Decimal | None] = mapped_column(Amount)
     distance: Mapped[Decimal | None] = mapped_column(Amount)  # mileage claims: distance driven
+    # Claims in another currency than the employee's reimbursement currency (docs/currency.md):
+    # converted at submission and kept, so a later change of the day's rate never changes them.
+    reimburse_currency: Mapped[str | None] = mapped_column(String(3))
+    reimburse_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # 1 currency = rate
+    fx_rate_day: Mapped[dt.date | None] = mapped_column(Date)  # the rate's own date
+    fx_rate_source: Mapped[str | None] = mapped_column(String(64))  # reference | card statement
     category: Mapped[str | None] = mapped_column(String(64), index=True)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
@@ -203,6 +231,9 @@ class Expense(Base):
     customer: Mapped[Customer | None] = relationship(lazy="joined")
     receipt: Mapped[ReceiptFile | None] = relationship(lazy="select")
     project_link: Mapped[ExpenseProject | None] = relationship(lazy="selectin", viewonly=True)
+    splits: Mapped[list[ExpenseSplit]] = relationship(
+        lazy="selectin", viewonly=True, order_by="ExpenseSplit.position"
+    )
 
 
 class ApprovalTask(Base):
@@ -321,14 +352,6 @@ class MerchantCorrection(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Rate(Amount):
-    """An exchange rate (``NUMERIC(24, 12)``), a Decimal on every backend: four decimals, as for
-    amounts, would store 0.00668 (yen to dollars) as 0.0067, 0.3% off (migration 0005)."""
-
-    impl = Numeric(24, 12, asdecimal=True)
-    cache_ok = True
-
-
 class FxRate(Base):
     __tablename__ = "fx_rates"
     __table_args__ = (UniqueConstraint("base", "quote", "day"),)
@@ -338,6 +361,8 @@ class FxRate(Base):
     quote: Mapped[str] = mapped_column(String(3))
     day: Mapped[dt.date] = mapped_column(Date)
     rate: Mapped[Decimal] = mapped_column(Rate)
+    source: Mapped[str | None] = mapped_column(String(128))  # "ECB" or the imported file's name
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Delegation(Base):
@@ -387,6 +412,26 @@ class ExpenseProject(Base):
     project: Mapped[str] = mapped_column(String(128), index=True)
     set_by: Mapped[str | None] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExpenseSplit(Base):
+    """One part of a receipt split across categories, customers or projects (workflows.splits).
+
+    The parts of an expense add up to its total exactly; each is its own line in exports.
+    """
+
+    __tablename__ = "expense_splits"
+    __table_args__ = (UniqueConstraint("expense_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    expense_id: Mapped[int] = mapped_column(ForeignKey("expenses.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Amount)  # in the expense's own currency
+    category: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    project: Mapped[str | None] = mapped_column(String(128))
+
+    customer: Mapped[Customer | None] = relationship(lazy="joined")
 
 
 class PayoutExport(Base):

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from storage.models import Customer, Expense, ExpenseProject, FxRate
 from workflows.categories import category_label
 from workflows.expenses import Status
+from workflows.fx import PIVOT
 from workflows.money import Money, MoneyError, is_currency, minor_units
 
 DIMENSIONS = ("customer", "project", "department", "category", "employee")
@@ -176,18 +177,25 @@ def _key_column(by: str) -> tuple[Any, list[Any]]:
 
 
 def _rates(session: Session, currency: str, months: Sequence[str]) -> dict[tuple[str, str, str], Decimal]:
-    """Average rate per (from, to, month) for pairs involving ``currency`` in ``months``."""
+    """Average rate per (from, to, month) for pairs involving ``currency`` or the euro (cross
+    rates go through it, as the ECB's reference rates do) in ``months``."""
     month = _month_of(session, FxRate.day)
     stmt = (
         select(FxRate.base, FxRate.quote, month.label("m"), func.avg(FxRate.rate))
-        .where((FxRate.base == currency) | (FxRate.quote == currency))
+        .where(
+            (FxRate.base == currency)
+            | (FxRate.quote == currency)
+            | (FxRate.base == PIVOT)
+            | (FxRate.quote == PIVOT)
+        )
         .where(month.in_(list(months)))
         .group_by(FxRate.base, FxRate.quote, month)
     )
     return {(b, q, m): Decimal(str(r)) for b, q, m, r in session.execute(stmt)}
 
 
-def _rate(rates: dict[tuple[str, str, str], Decimal], cur: str, to: str, month: str) -> Decimal | None:
+def _rate(rates: dict[tuple[str, str, str], Decimal], cur: str, to: str, month: str,
+          cross: bool = True) -> Decimal | None:  # fmt: skip
     if cur == to:
         return Decimal(1)
     direct = rates.get((cur, to, month))
@@ -196,6 +204,10 @@ def _rate(rates: dict[tuple[str, str, str], Decimal], cur: str, to: str, month: 
     inverse = rates.get((to, cur, month))
     if inverse:
         return Decimal(1) / inverse
+    if cross and PIVOT not in (cur, to):
+        first, second = _rate(rates, cur, PIVOT, month, False), _rate(rates, PIVOT, to, month, False)
+        if first is not None and second is not None:
+            return first * second
     return None
 
 
@@ -213,10 +225,10 @@ def _rates_into(
     """``(currency, month) -> rate into the report currency`` for every pair with a rate."""
     known: dict[tuple[str, str], Decimal] = {(currency, m): Decimal(1) for m in months}
     for base, quote, m in rates:
-        other = quote if base == currency else base
-        rate = _rate(rates, other, currency, m)
-        if rate is not None:
-            known[(other, m)] = rate.quantize(RATE_PLACES, ROUND_HALF_UP)
+        for other in {base, quote} - {currency}:
+            rate = _rate(rates, other, currency, m)
+            if rate is not None:
+                known[(other, m)] = rate.quantize(RATE_PLACES, ROUND_HALF_UP)
     return known
 
 

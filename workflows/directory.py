@@ -2,13 +2,14 @@
 
 The directory is read from CSV text (the caller reads the file or the upload)::
 
-    email,manager_email,department,role,delegate_email,delegate_until,iban
-    ceo@acme.test,,Executive,admin,,,
-    ana@acme.test,ceo@acme.test,Sales,manager,bo@acme.test,2026-12-24,
+    email,manager_email,department,role,delegate_email,delegate_until,iban,currency
+    ceo@acme.test,,Executive,admin,,,,
+    ana@acme.test,ceo@acme.test,Sales,manager,bo@acme.test,2026-12-24,,EUR
 
 ``email``, ``manager_email``, ``department`` and ``role`` are required columns; the others
-are optional. Emails are case-insensitive. A manager cycle is an error; a manager who is not
-in the directory is kept as a warning (routing then asks an admin to fix it).
+are optional (``currency`` is the person's reimbursement currency, by default the company's).
+Emails are case-insensitive. A manager cycle is an error; a manager who is not in the directory
+is kept as a warning (routing then asks an admin to fix it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+
+from workflows.money import is_currency
 
 
 class Role(StrEnum):
@@ -34,7 +37,7 @@ ROLE_NAMES = ", ".join(role.value for role in Role)
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 REQUIRED_COLUMNS = ("email", "manager_email", "department", "role")
-OPTIONAL_COLUMNS = ("delegate_email", "delegate_until", "iban")
+OPTIONAL_COLUMNS = ("delegate_email", "delegate_until", "iban", "currency")
 
 
 class DirectoryError(ValueError):
@@ -74,6 +77,7 @@ class Person:
     delegate_email: str | None = None
     delegate_until: date | None = None
     iban: str | None = None
+    currency: str | None = None  # the reimbursement currency (ISO 4217); None: the company's
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "email", normalise_email(self.email))
@@ -245,6 +249,7 @@ class Directory:
                     p.delegate_email or "",
                     p.delegate_until.isoformat() if p.delegate_until else "",
                     p.iban or "",
+                    p.currency or "",
                 ]
             )
         return out.getvalue()
@@ -419,6 +424,12 @@ def _person_from_row(values: dict[str, str], source: str, line: int) -> Person:
                 f"{source} line {line}: delegate_until '{until_text}' is not a date (YYYY-MM-DD)"
             ) from None
     iban_text = values.get("iban", "").strip()
+    currency = values.get("currency", "").strip().upper() or None
+    if currency is not None and not is_currency(currency):
+        raise DirectoryError(
+            f"{source} line {line}: currency '{values.get('currency', '').strip()}' is not an ISO 4217 code "
+            "(the reimbursement currency, e.g. EUR; leave it empty for the company's)"
+        )
     return Person(
         email=email,
         manager_email=normalise_email(values.get("manager_email", "")) or None,
@@ -427,4 +438,5 @@ def _person_from_row(values: dict[str, str], source: str, line: int) -> Person:
         delegate_email=normalise_email(values.get("delegate_email", "")) or None,
         delegate_until=until,
         iban=normalise_iban(iban_text) if iban_text else None,
+        currency=currency,
     )

@@ -43,6 +43,13 @@ class ExportLine:
     currency: str
     approved_at: dt.datetime | None
     note: str | None = None
+    # A claim converted into the reimbursement currency (docs/currency.md): the receipt's own
+    # amount, and the rate kept at submission (1 original = fx_rate of ``currency``).
+    original_amount: Decimal | None = None
+    original_currency: str | None = None
+    fx_rate: Decimal | None = None
+    fx_rate_day: dt.date | None = None
+    fx_rate_source: str | None = None
 
     @property
     def amount_text(self) -> str:
@@ -114,7 +121,16 @@ def _memo(line: ExportLine) -> str:
 GENERIC_HEADER = (
     "batch_id", "expense_ref", "expense_id", "employee_email", "employee_slack_id", "payee", "merchant",
     "spent_on", "category", "customer", "project", "currency", "amount", "approved_at",
+    "original_currency", "original_amount", "fx_rate", "fx_rate_date", "fx_rate_source",
 )  # fmt: skip
+
+
+def _conversion_cells(line: ExportLine) -> tuple[str, str, str, str, str]:
+    if line.original_currency is None or line.original_amount is None or line.fx_rate is None:
+        return ("", "", "", "", "")
+    return (line.original_currency, f"{line.original_amount:.{minor_units(line.original_currency)}f}",
+            f"{line.fx_rate.normalize():f}", line.fx_rate_day.isoformat() if line.fx_rate_day else "",
+            line.fx_rate_source or "")  # fmt: skip
 
 
 def generic_csv(batch: BatchExport) -> str:
@@ -123,7 +139,7 @@ def generic_csv(batch: BatchExport) -> str:
         (str(batch.batch_id), line.ref, str(line.expense_id), line.employee_email or "", line.employee_id,
          line.payee, line.merchant or "", line.spent_on.isoformat() if line.spent_on else "",
          category_label(line.category), line.customer or "", line.project or "", line.currency,
-         line.amount_text, line.approved_at.isoformat() if line.approved_at else "")
+         line.amount_text, line.approved_at.isoformat() if line.approved_at else "", *_conversion_cells(line))
         for line in _ordered(batch.lines)
     )  # fmt: skip
     return _csv(GENERIC_HEADER, rows)
@@ -264,7 +280,7 @@ def sepa_plan(batch: BatchExport, ibans: dict[str, str | None]) -> TransferPlan:
     transfers = []
     for number, (employee_id, lines) in enumerate(per_employee.items(), start=1):
         first = lines[0]
-        refs = tuple(ln.ref for ln in lines)
+        refs = tuple(dict.fromkeys(ln.ref for ln in lines))  # a split receipt's parts share one ref
         remittance = f"Expenses batch {batch.batch_id}: " + " ".join(refs)
         if len(remittance) > 140:
             remittance = f"Expenses batch {batch.batch_id}: {len(refs)} expenses"

@@ -28,8 +28,8 @@ class MissingRate(MoneyError):
         self.to_currency = to_currency
         self.day = day
         super().__init__(
-            f"No {from_currency}→{to_currency} rate for {day.isoformat()}: "
-            "ask finance to import rates (expensebot fx import)"
+            f"No {from_currency}→{to_currency} rate for {day.isoformat()}: ask finance to fetch the "
+            "reference rates (expensebot fx update) or import rates (expensebot fx import)"
         )
 
 
@@ -37,29 +37,62 @@ class RateFileError(ValueError):
     """A rates file that cannot be read. ``str(err)`` names the source and line."""
 
 
-def convert(amount: Money, to: str, on: date, rates: RateLookup) -> Money:
-    """Convert ``amount`` into currency ``to`` with the rate for day ``on``.
+PIVOT = "EUR"
+"""Cross rates go through the euro: the ECB publishes every rate against it."""
 
-    Same currency: returned unchanged. Otherwise the direct rate is used, or the inverse of
-    the opposite rate. Raises :class:`MissingRate` when neither is known.
+RATE_DECIMALS = 12
+"""Rates are kept to 12 decimals (the ``fx_rates`` column); a cross rate is rounded to them."""
+
+
+def _direct_or_inverse(from_currency: str, to_currency: str, on: date, rates: RateLookup) -> Decimal | None:
+    rate = rates(from_currency, to_currency, on)
+    if rate is not None:
+        return rate
+    inverse = rates(to_currency, from_currency, on)
+    if inverse is not None and inverse > 0:
+        return Decimal(1) / inverse
+    return None
+
+
+def find_rate(from_currency: str, to_currency: str, on: date, rates: RateLookup) -> Decimal:
+    """How much ``to_currency`` one ``from_currency`` buys on day ``on``.
+
+    The direct rate, else the inverse of the opposite rate, else the cross rate through the euro
+    (``from→EUR × EUR→to``, each leg direct or inverse). Rounded to :data:`RATE_DECIMALS`
+    decimals when it had to be computed. Raises :class:`MissingRate` when none is known.
+    """
+    source, target = from_currency.upper(), to_currency.upper()
+    if source == target:
+        return Decimal(1)
+    rate = _direct_or_inverse(source, target, on, rates)
+    if rate is None and PIVOT not in (source, target):
+        first = _direct_or_inverse(source, PIVOT, on, rates)
+        second = _direct_or_inverse(PIVOT, target, on, rates) if first is not None else None
+        if first is not None and second is not None:
+            rate = first * second
+    if rate is None:
+        raise MissingRate(source, target, on)
+    if not rate.is_finite() or rate <= 0:
+        raise MoneyError(f"The {source}→{target} rate for {on.isoformat()} is {rate}; it must be positive.")
+    exponent = rate.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -RATE_DECIMALS:
+        rate = rate.quantize(Decimal(1).scaleb(-RATE_DECIMALS))
+        if rate <= 0:
+            raise MoneyError(f"The {source}→{target} rate for {on.isoformat()} is too small to use.")
+    return rate
+
+
+def convert(amount: Money, to: str, on: date, rates: RateLookup) -> Money:
+    """Convert ``amount`` into currency ``to`` with the rate for day ``on`` (see :func:`find_rate`).
+
+    Same currency: returned unchanged. Raises :class:`MissingRate` when no rate is known.
     """
     target = to.upper()
     if not is_currency(target):
         raise MoneyError(f"“{to}” is not an ISO 4217 currency code (for example USD, EUR, MYR).")
     if amount.currency == target:
         return amount
-    rate = rates(amount.currency, target, on)
-    if rate is None:
-        inverse = rates(target, amount.currency, on)
-        if inverse is not None and inverse > 0:
-            rate = Decimal(1) / inverse
-    if rate is None:
-        raise MissingRate(amount.currency, target, on)
-    if not rate.is_finite() or rate <= 0:
-        raise MoneyError(
-            f"The {amount.currency}→{target} rate for {on.isoformat()} is {rate}; it must be positive."
-        )
-    return Money(amount.amount * rate, target)
+    return Money(amount.amount * find_rate(amount.currency, target, on, rates), target)
 
 
 def no_rates(from_currency: str, to_currency: str, day: date) -> Decimal | None:

@@ -259,6 +259,16 @@ class Policy(_Strict):
     reminders: Reminders = Field(default_factory=Reminders)
     anomalies: Anomalies = Field(default_factory=Anomalies)
     budgets: list[Budget] = Field(default_factory=list)
+    card_rate_tolerance_percent: Amount = Decimal("3")
+    """How far (in percent) a rate an employee enters from their card statement may be from the
+    reference rate of the claim's date (docs/currency.md)."""
+
+    @field_validator("card_rate_tolerance_percent", mode="after")
+    @classmethod
+    def _tolerance(cls, value: Decimal) -> Decimal:
+        if value < 0 or value > 100:
+            raise ValueError(f"must be between 0 and 100 percent (got {value})")
+        return value
 
     @field_validator("company_currency", mode="before")
     @classmethod

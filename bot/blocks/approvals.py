@@ -47,6 +47,8 @@ def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: s
             ],
         },
     ]
+    if view.conversion:  # a claim in another currency than the one the employee is paid in
+        blocks.append(section(f":currency_exchange: *Paid in {view.paid_in}:* {view.conversion}"))
     if view.note:
         blocks.append(context(f"Note: {escape(view.note)}"))
     for warning in view.warnings:

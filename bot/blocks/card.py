@@ -28,6 +28,10 @@ PICK_CUSTOMER = "expense_pick_customer"
 EDIT_VIEW = "expense_edit_view"
 NEW_VIEW = "expense_new_view"
 CUSTOMER_SEARCH = "customer_search"
+CARD_RATE = "expense_card_rate"
+SPLIT = "expense_split"
+SPLIT_VIEW = "expense_split_view"
+CARD_RATE_VIEW = "expense_card_rate_view"
 NO_CUSTOMER = "none"
 
 
@@ -81,6 +85,9 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
             ],
         },
     ]  # fmt: skip
+    blocks.extend(conversion_blocks(view))
+    if view.split_lines:
+        blocks.append(section("*Split:*\n" + "\n".join(f"• {escape(line)}" for line in view.split_lines)))
     if view.note:
         blocks.append(context(f"Note: {escape(view.note)}"))
     if view.project:
@@ -129,6 +136,9 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
                         confirm=confirm_dialog("Discard this expense?", f"{view.ref} will be discarded.",
                                                "Discard"),
                     ),
+                    {"type": "overflow", "action_id": SPLIT,
+                     "options": [{"text": text("Split across categories, customers or projects…"[:75]),
+                                  "value": value}]},
                 ],
             }
         )  # fmt: skip
@@ -146,6 +156,17 @@ def _submit_check(view: ExpenseView) -> dict[str, Any] | None:
         "They are right, submit",
         "Let me check",
     )
+def conversion_blocks(view: ExpenseView) -> list[Block]:
+    """The conversion into the currency the employee is paid in, with "Use my card's rate"."""
+    if view.conversion is None and view.conversion_note is None:
+        return []
+    if view.conversion is None:
+        block: Block = section(f":currency_exchange: {view.conversion_note}")
+    else:
+        block = section(f":currency_exchange: *Paid in {view.paid_in}:* {view.conversion}")
+    if view.status in EDITABLE and view.status is not Status.READING:
+        block["accessory"] = button("Use my card's rate", CARD_RATE, str(view.id))
+    return [block]
 
 
 def card_fallback_text(view: ExpenseView) -> str:

@@ -105,6 +105,12 @@ class ExpenseView:
     status_detail: str | None = None
     distance: Decimal | None = None  # mileage claims
     project: str | None = None
+    # A claim in another currency than the one the employee is paid in (docs/currency.md):
+    # "42.50 USD × 0.9341 (ECB rate of 2026-12-04) = 39.70 EUR", or why it cannot be converted yet.
+    conversion: str | None = None
+    conversion_note: str | None = None
+    paid_in: str | None = None  # the reimbursement currency, when it is not the claim's
+    split_lines: tuple[str, ...] = ()  # a receipt split across categories, customers, projects
 
     @property
     def ref(self) -> str:

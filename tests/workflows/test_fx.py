@@ -51,7 +51,8 @@ def test_missing_rate_message() -> None:
     with pytest.raises(MissingRate) as err:
         convert(Money(Decimal("5"), "USD"), "MYR", DAY, no_rates)
     assert (
-        str(err.value) == "No USD→MYR rate for 2026-11-02: ask finance to import rates (expensebot fx import)"
+        str(err.value)
+        == "No USD→MYR rate for 2026-11-02: ask finance to fetch the reference rates (expensebot fx update) or import rates (expensebot fx import)"
     )
     assert isinstance(err.value, MoneyError)
     assert (err.value.from_currency, err.value.to_currency, err.value.day) == ("USD", "MYR", DAY)

@@ -291,7 +291,8 @@ def test_missing_rate_is_an_error_never_one_to_one(policy: Policy) -> None:
     with pytest.raises(MissingRate) as err:
         evaluate(facts(Money(Decimal("50"), "JPY")), policy, today=TODAY, rates=RATES)
     assert (
-        str(err.value) == "No JPY→USD rate for 2026-11-20: ask finance to import rates (expensebot fx import)"
+        str(err.value)
+        == "No JPY→USD rate for 2026-11-20: ask finance to fetch the reference rates (expensebot fx update) or import rates (expensebot fx import)"
     )
     with pytest.raises(MissingRate):
         evaluate(facts(Money(Decimal("50"), "MYR")), policy, today=TODAY)
