@@ -1,0 +1,350 @@
+"""``transactions match``: load statement lines, receipts and payout items, decide with
+:mod:`workflows.card_matching`, and store the links (unless a dry run).
+
+Side effects of a stored decision, each audited:
+
+* a card charge **matched** to an approved expense marks it paid by company card (it is never
+  put in a payout batch: :func:`card_paid_clause` keeps it out);
+* a transfer **reconciled** with payout items marks their approved expenses paid and tells
+  each employee once (the outbox DM ``paid:<batch>:<employee>``, the same one finance's "Mark
+  paid" button sends, so nobody hears it twice); a batch whose expenses are all paid is paid.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import audit, outbox
+from storage.db import transaction
+from storage.exports import load_batch
+from storage.models import (
+    Expense,
+    FxRate,
+    PayoutBatch,
+    SlackUser,
+    StatementAccount,
+    StatementLine,
+    utcnow,
+)
+from workflows import card_matching as cm
+from workflows.directory import Directory, is_email, normalise_email
+from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
+from workflows.exports import sepa_plan
+from workflows.fx import MissingRate, convert
+from workflows.money import Money, MoneyError, minor_units
+from workflows.policy import Policy
+
+MATCHER = "matcher"
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    """One statement line's outcome, as ``transactions match --json`` prints it."""
+
+    line_id: int
+    transaction_id: str
+    account: str
+    date: str
+    amount: str
+    currency: str
+    description: str
+    status: str
+    expense: str | None
+    batch: int | None
+    score: float
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"transaction_id": self.transaction_id, "account": self.account, "date": self.date,
+                "amount": self.amount, "currency": self.currency, "description": self.description,
+                "status": self.status, "expense": self.expense, "batch": self.batch, "score": self.score,
+                "reason": self.reason}  # fmt: skip
+
+
+def card_paid_clause() -> ColumnElement[bool]:
+    """True for an expense paid with a company card (a matched card charge): never reimbursed."""
+    return exists().where(
+        StatementLine.expense_id == Expense.id, StatementLine.status == cm.MATCHED, StatementLine.amount < 0
+    )
+
+
+def amount_text(amount: Decimal, currency: str) -> str:
+    try:
+        places = minor_units(currency)
+    except MoneyError:
+        places = 2
+    return str(amount.quantize(Decimal(1).scaleb(-places)))
+
+
+def _rates(session: Session) -> Callable[[str, str, dt.date], Decimal | None]:
+    """Every stored rate in memory; the newest on or before the day, at most 7 days old."""
+    table: dict[tuple[str, str], list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    for base, quote, day, rate in session.execute(select(FxRate.base, FxRate.quote, FxRate.day, FxRate.rate)):
+        table[(base, quote)].append((day, rate))
+    for rows in table.values():
+        rows.sort()
+    cache: dict[tuple[str, str, dt.date], Decimal | None] = {}
+
+    def lookup(base: str, quote: str, day: dt.date) -> Decimal | None:
+        key = (base.upper(), quote.upper(), day)
+        if key not in cache:
+            found = None
+            for when, rate in reversed(table.get(key[:2], [])):
+                if when <= day:
+                    found = rate if (day - when).days <= 7 else None
+                    break
+            cache[key] = found
+        return cache[key]
+
+    return lookup
+
+
+def receipt_rule(policy: Policy, rates: Callable[[str, str, dt.date], Decimal | None]) -> cm.ReceiptRule:
+    """Whether the policy requires a receipt for an amount (policy-wide threshold, company currency)."""
+
+    def required(amount: Decimal, currency: str, day: dt.date) -> bool | None:
+        try:
+            converted = convert(Money(amount, currency), policy.company_currency, day, rates)
+        except MissingRate:
+            return None
+        except MoneyError:
+            return True
+        return converted.amount > policy.receipt_required_above
+
+    return required
+
+
+def _payout_items(
+    session: Session, directory: Directory
+) -> tuple[list[cm.PayoutItem], dict[int, tuple[Decimal, str]]]:
+    ibans = {p.email: p.iban for p in directory}
+    items: list[cm.PayoutItem] = []
+    totals: dict[int, tuple[Decimal, str]] = {}
+    for batch_id in session.scalars(select(PayoutBatch.id).order_by(PayoutBatch.id)):
+        _batch, data = load_batch(session, batch_id)
+        if not data.lines:
+            continue
+        plan = sepa_plan(data, ibans)
+        for transfer in plan.transfers:
+            lines = [ln for ln in data.lines if ln.ref in transfer.refs]
+            email = (lines[0].employee_email or lines[0].employee_id) if lines else transfer.employee_id
+            items.append(cm.PayoutItem(batch_id=batch_id, employee=email, payee=transfer.payee, amount=transfer.amount,
+                                       currency="EUR", iban=transfer.iban, end_to_end_id=transfer.end_to_end_id,
+                                       expense_ids=tuple(ln.expense_id for ln in lines)))  # fmt: skip
+        if plan.transfers:
+            totals[batch_id] = (plan.total, "EUR")
+        rest: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for line, _why in plan.left_out:
+            rest[(line.employee_email or line.employee_id, line.currency)].append(line)
+        for (email, currency), lines in rest.items():
+            items.append(cm.PayoutItem(batch_id=batch_id, employee=email, payee=lines[0].payee,
+                                       amount=sum((ln.amount for ln in lines), Decimal(0)), currency=currency,
+                                       iban=ibans.get(email), expense_ids=tuple(ln.expense_id for ln in lines)))  # fmt: skip
+    return items, totals
+
+
+def _receipts(session: Session) -> list[cm.Receipt]:
+    rows = session.execute(
+        select(Expense.id, Expense.employee_email, SlackUser.email, Expense.merchant, Expense.spent_on,
+               Expense.amount, Expense.currency, Expense.ocr)
+        .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
+        .where(Expense.status != Status.DISCARDED, Expense.amount.is_not(None))
+    ).all()  # fmt: skip
+    receipts = []
+    for exp_id, email, slack_email, merchant, spent_on, amount, currency, ocr in rows:
+        who = email or slack_email
+        last4 = (ocr or {}).get("card_last4") if isinstance(ocr, dict) else None
+        receipts.append(cm.Receipt(id=exp_id, employee=normalise_email(who) if who else None, merchant=merchant,
+                                   spent_on=spent_on, amount=amount, currency=currency,
+                                   card_last4=str(last4) if last4 else None))  # fmt: skip
+    return receipts
+
+
+def _lines(session: Session, directory: Directory) -> list[tuple[StatementLine, cm.Line]]:
+    kinds = dict(session.execute(select(StatementAccount.name, StatementAccount.kind)).tuples().all())
+    out = []
+    for row in session.scalars(select(StatementLine).order_by(StatementLine.id)):
+        holder = directory.card_holder(row.card_last4)
+        employee = holder.email if holder else None
+        if employee is None and is_email(row.account) and row.account in directory:
+            employee = normalise_email(row.account)
+        is_card = bool(row.card_last4) or kinds.get(row.account) == "card" or employee is not None
+        is_bank = not is_card and (
+            kinds.get(row.account) == "bank" or bool(row.counterparty_iban or row.end_to_end_id)
+        )
+        if row.status == cm.RECONCILED:
+            employee = row.employee_email
+        out.append((row, cm.Line(
+            id=row.id, booked_on=row.booked_on, amount=Decimal(amount_text(row.amount, row.currency)),
+            currency=row.currency, is_bank=is_bank,
+            description=row.description, card_last4=row.card_last4, employee=employee, is_card=is_card,
+            original_amount=row.original_amount, original_currency=row.original_currency,
+            counterparty=row.counterparty, counterparty_iban=row.counterparty_iban,
+            end_to_end_id=row.end_to_end_id, status=row.status, expense_id=row.expense_id,
+            batch_id=row.batch_id, decided_by=row.decided_by,
+        )))  # fmt: skip
+    return out
+
+
+def run_match(factory: sessionmaker[Session], directory: Directory, policy: Policy, *, dry_run: bool = False,
+              actor: str = "cli") -> list[MatchRow]:  # fmt: skip
+    """Decide every stored statement line; store the decisions unless ``dry_run``."""
+    with transaction(factory) as session:
+        pairs = _lines(session, directory)
+        rates = _rates(session)
+        sticky = [line for _, line in pairs if line.sticky]
+        taken = {line.expense_id for line in sticky if line.expense_id is not None and line.amount < 0}
+        # A line of an account that does not say what it is (a CSV without card numbers) is tried
+        # both ways: a payout transfer when one fits, else a card charge.
+        card_lines = [line for _, line in pairs if not line.sticky and not line.is_bank]
+        bank_lines = [line for _, line in pairs if not line.sticky and not line.is_card]
+        decisions: dict[int, cm.Decision] = {}
+        if card_lines:
+            for card_d in cm.match_cards(card_lines, _receipts(session), rates=rates,
+                                    receipt_required=receipt_rule(policy, rates), taken=taken):  # fmt: skip
+                decisions[card_d.line_id] = card_d
+        if bank_lines:
+            items, totals = _payout_items(session, directory)
+            done_batches = {line.batch_id for line in sticky if line.status == cm.RECONCILED
+                            and line.employee is None}  # fmt: skip
+            done = {(line.batch_id, line.employee) for line in sticky
+                    if line.status == cm.RECONCILED and line.batch_id is not None and line.employee}  # fmt: skip
+            items = [i for i in items if i.batch_id not in done_batches]
+            totals = {
+                b: t for b, t in totals.items() if b not in done_batches and not any(k[0] == b for k in done)
+            }
+            either = {line.id for line in bank_lines if not line.is_bank}
+            for bank_d in cm.match_payouts(bank_lines, items, totals, done=done):  # type: ignore[arg-type]
+                if bank_d.line_id not in either or bank_d.status in (cm.RECONCILED, cm.SUGGESTED):
+                    decisions[bank_d.line_id] = bank_d
+        rows = []
+        now = utcnow()
+        counts: dict[str, int] = defaultdict(int)
+        changes: list[dict[str, Any]] = []
+        for row, line in pairs:
+            d = decisions.get(line.id)
+            if d is None:  # kept from before
+                status, expense_id, batch_id = row.status, row.expense_id, row.batch_id
+                score, reason = row.score or 0.0, row.reason or ""
+            else:
+                status, expense_id, batch_id, score, reason = (
+                    d.status,
+                    d.expense_id,
+                    d.batch_id,
+                    d.score,
+                    d.reason,
+                )
+                if (status, expense_id, batch_id, reason) != (
+                    row.status,
+                    row.expense_id,
+                    row.batch_id,
+                    row.reason,
+                ):
+                    employee = d.items[0].employee if len(d.items) == 1 else None
+                    if d.status != cm.RECONCILED:
+                        employee = line.employee
+                    changes.append({"b_id": row.id, "status": status, "expense_id": expense_id, "batch_id": batch_id,
+                                    "score": score, "reason": reason, "employee_email": employee,
+                                    "decided_by": MATCHER, "decided_at": now})  # fmt: skip
+                    if not dry_run and status in cm.FINAL:
+                        _settle(session, row, d, actor)
+            counts[status] += 1
+            rows.append(MatchRow(
+                line_id=row.id, transaction_id=row.transaction_id, account=row.account, date=row.booked_on.isoformat(),
+                amount=amount_text(row.amount, row.currency), currency=row.currency, description=row.description,
+                status=status, expense=expense_ref(expense_id) if expense_id is not None else None, batch=batch_id,
+                score=round(float(score), 3), reason=reason,
+            ))  # fmt: skip
+        if dry_run:
+            session.rollback()
+            return rows
+        if changes:
+            from sqlalchemy import bindparam
+
+            stmt = (update(StatementLine).where(StatementLine.id == bindparam("b_id"))
+                    .values(status=bindparam("status"), expense_id=bindparam("expense_id"),
+                            batch_id=bindparam("batch_id"), score=bindparam("score"), reason=bindparam("reason"),
+                            employee_email=bindparam("employee_email"), decided_by=bindparam("decided_by"),
+                            decided_at=bindparam("decided_at")))  # fmt: skip
+            session.connection().execute(stmt, changes)
+        audit.record(session, actor=actor, action="statement.matched", entity="statement_lines", entity_id="all",
+                     after={"changed": len(changes), **counts}, detail="transactions match")  # fmt: skip
+        return rows
+
+
+def _settle(session: Session, row: StatementLine, decision: cm.Decision, actor: str) -> None:
+    """Audit a new link, and pay what it pays (see the module docstring)."""
+    audit.record(session, actor=actor, action=f"statement_line.{decision.status}", entity="statement_line",
+                 entity_id=row.id, before={"status": row.status, "expense_id": row.expense_id, "batch_id": row.batch_id},
+                 after={"status": decision.status, "expense_id": decision.expense_id, "batch_id": decision.batch_id},
+                 detail=decision.reason[:500])  # fmt: skip
+    if decision.status == cm.MATCHED and decision.expense_id is not None and row.amount < 0:
+        expense = session.get(Expense, decision.expense_id)
+        if expense is not None and expense.status == Status.APPROVED and expense.payout_batch_id is None:
+            _pay(session, expense, actor, f"Paid with the company card ({row.description}, {row.booked_on}).",
+                 action="expense.paid_by_card")  # fmt: skip
+    if decision.status == cm.RECONCILED:
+        for item in decision.items:
+            paid = []
+            for expense_id in item.expense_ids:
+                expense = session.get(Expense, expense_id)
+                if expense is not None and expense.status == Status.APPROVED:
+                    _pay(session, expense, actor, f"Paid in batch #{item.batch_id} (bank statement "
+                                                  f"{row.booked_on}).", action="expense.paid")  # fmt: skip
+                    paid.append(expense)
+            if paid:
+                total = amount_text(sum((e.approved_amount or e.amount or Decimal(0) for e in paid), Decimal(0)),
+                                    paid[0].currency or "EUR")  # fmt: skip
+                refs = ", ".join(expense_ref(e.id) for e in paid)
+                outbox.add(session, "dm", {"user_id": paid[0].employee_id,
+                                           "text": f":moneybag: You have been paid {total} {paid[0].currency} for {refs}."},
+                           dedup_key=f"paid:{item.batch_id}:{paid[0].employee_id}")  # fmt: skip
+            _close_batch(session, item.batch_id, actor)
+
+
+def _pay(session: Session, expense: Expense, actor: str, detail: str, *, action: str) -> None:
+    before = audit.expense_snapshot(expense)
+    try:
+        expense.status = transition(expense.status, Move.PAY, ref=expense_ref(expense.id)).after
+    except TransitionError:
+        return
+    expense.paid_at = utcnow()
+    state = dict(expense.ocr or {})
+    state["status_detail"] = detail
+    expense.ocr = state
+    audit.record(session, actor=actor, action=action, entity="expense", entity_id=expense.id, before=before,
+                 after=audit.expense_snapshot(expense), detail=detail)  # fmt: skip
+    session.flush()
+    outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}")
+
+
+def _close_batch(session: Session, batch_id: int, actor: str) -> None:
+    unpaid = session.scalar(select(Expense.id).where(Expense.payout_batch_id == batch_id,
+                                                     Expense.status != Status.PAID).limit(1))  # fmt: skip
+    if unpaid is not None:
+        return
+    done = session.execute(
+        update(PayoutBatch).where(and_(PayoutBatch.id == batch_id, PayoutBatch.status == "open"))
+        .values(status="paid", paid_at=utcnow(), paid_by="bank-statement")
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    if getattr(done, "rowcount", 0) == 1:
+        audit.record(
+            session,
+            actor=actor,
+            action="payout.batch_paid",
+            entity="payout_batch",
+            entity_id=batch_id,
+            before={"status": "open"},
+            after={"status": "paid"},
+            detail="reconciled from a bank statement",
+        )
+        outbox.add(session, "digest", {"batch_id": batch_id}, dedup_key=f"digest:{batch_id}:paid")
