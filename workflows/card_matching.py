@@ -20,8 +20,10 @@ Card charge ↔ receipt (an expense of the card holder that is not discarded, dr
 
 The score is ``0.5 amount + 0.25 date + 0.25 merchant`` (+0.05 for the card digits). A charge is
 **matched** when its best receipt has an exact (or FX-tolerant) amount, a date in the window,
-scores at least :data:`MATCH_AT`, and no other pairing of either side comes within
-:data:`MARGIN`; **suggested** (offered to the employee) when the best pairing scores at least
+and either scores at least :data:`MATCH_AT` with a merchant at least half alike, or is the one
+candidate pair and scores at least :data:`MATCH_ALONE_AT`; and no other free pairing of either
+side comes within :data:`MARGIN` (a rival whose own other side has a clearly better pairing
+does not count: yesterday's coffee receipt belongs to yesterday's charge); **suggested** (offered to the employee) when the best pairing scores at least
 :data:`SUGGEST_AT`; otherwise **missing_receipt** when the policy requires a receipt for the
 amount, else **unmatched**. Pairs are taken best first, so one receipt is never linked to two
 charges (a duplicate charge is offered, not linked). A refund (money in on a card) is matched
@@ -56,6 +58,7 @@ DAYS_BEFORE = 2  # a charge booked up to 2 days before the receipt's date (pre-a
 DAYS_AFTER = 7  # ... and up to a week after (hotels, car rental, weekends)
 REFUND_DAYS = 120
 MATCH_AT = 0.80
+MATCH_ALONE_AT = 0.75
 SUGGEST_AT = 0.55
 MARGIN = 0.10
 MERCHANT_MATCH_MIN = 0.5
@@ -259,8 +262,11 @@ def merchant_similarity(descriptor: str, merchant: str | None) -> float:
         return 0.0
     a_squashed, b_squashed = a.replace(" ", ""), b.replace(" ", "")
     scores = [fuzz.token_set_ratio(a, b), fuzz.token_sort_ratio(a, b)]
-    if min(len(a_squashed), len(b_squashed)) >= 5:
-        scores.append(fuzz.partial_ratio(a_squashed, b_squashed))
+    short, long_ = sorted((a_squashed, b_squashed), key=len)
+    if len(short) >= 3 and short in long_:
+        scores.append(100.0)  # "UBER" in "UBERTRIPHELPUBER", a name cut short by the descriptor
+    elif len(short) >= 6:
+        scores.append(fuzz.partial_ratio(short, long_))
     return max(scores) / 100.0
 
 
@@ -402,16 +408,22 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
     for pair in pairs:
         if pair.line.id in decisions or pair.receipt.id in used_receipts:
             continue
+        # A rival is another free pairing of either side, unless its other side has a clearly
+        # better pairing of its own (yesterday's coffee receipt belongs to yesterday's charge).
         rivals = [
-            p.score for p in by_line[pair.line.id] if p is not pair and p.receipt.id not in used_receipts
+            p.score
+            for p in by_line[pair.line.id]
+            if p is not pair
+            and p.receipt.id not in used_receipts
+            and not _better_elsewhere(p, by_receipt[p.receipt.id], decisions, used_receipts, by_line=False)
         ]
-        rivals += [
-            p.score for p in by_receipt[pair.receipt.id] if p is not pair and p.line.id not in decisions
-        ]
+        rivals += [p.score for p in by_receipt[pair.receipt.id]
+                   if p is not pair and p.line.id not in decisions
+                   and not _better_elsewhere(p, by_line[p.line.id], decisions, used_receipts, by_line=True)]  # fmt: skip
         margin = pair.score - max(rivals, default=0.0)
-        merchant_ok = pair.merchant >= MERCHANT_MATCH_MIN
-        unique = not rivals
-        if pair.strong and pair.score >= MATCH_AT and margin >= MARGIN and (merchant_ok or unique):
+        confident = pair.score >= MATCH_AT and pair.merchant >= MERCHANT_MATCH_MIN
+        alone = not rivals and pair.score >= MATCH_ALONE_AT  # the one pair, as Expensify links them
+        if pair.strong and margin >= MARGIN - 1e-9 and (confident or alone):
             decisions[pair.line.id] = Decision(pair.line.id, MATCHED, pair.score, pair.reason,
                                                expense_id=pair.receipt.id)  # fmt: skip
             used_receipts.add(pair.receipt.id)
@@ -437,6 +449,21 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
     for line in refunds:
         decisions[line.id] = _refund(line, index, rates)
     return [decisions[line.id] for line in lines]
+
+
+def _better_elsewhere(rival: _Pair, others: list[_Pair], decisions: dict[int, Decision], used: set[int], *,
+                     by_line: bool) -> bool:  # fmt: skip
+    """Whether ``rival``'s other side has a free pairing better than ``rival`` by the margin."""
+    for other in others:
+        if other is rival:
+            continue
+        if by_line and other.receipt.id in used:
+            continue
+        if not by_line and other.line.id in decisions:
+            continue
+        if other.strong and other.score >= rival.score + MARGIN - 1e-9:
+            return True
+    return False
 
 
 def _no_receipt(line: Line, receipt_required: ReceiptRule) -> Decision:
