@@ -13,21 +13,24 @@ Side effects of a stored decision, each audited:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, select, update
+from sqlalchemy import ColumnElement, Table, and_, exists, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit, outbox
 from storage.db import transaction
 from storage.exports import load_batch
 from storage.models import (
+    AuditEvent,
     Expense,
     FxRate,
+    OutboxMessage,
     PayoutBatch,
     SlackUser,
     StatementAccount,
@@ -76,12 +79,17 @@ def card_paid_clause() -> ColumnElement[bool]:
     )
 
 
-def amount_text(amount: Decimal, currency: str) -> str:
+@functools.lru_cache(maxsize=512)
+def _exponent(currency: str) -> Decimal:
     try:
-        places = minor_units(currency)
+        return Decimal(1).scaleb(-minor_units(currency))
     except MoneyError:
-        places = 2
-    return str(amount.quantize(Decimal(1).scaleb(-places)))
+        return Decimal("0.01")
+
+
+def amount_text(amount: Decimal, currency: str) -> str:
+    """The amount with its currency's decimals: ``-12.50``, ``-1500`` (JPY)."""
+    return str(amount.quantize(_exponent(currency)))
 
 
 def _rates(session: Session) -> Callable[[str, str, dt.date], Decimal | None]:
@@ -229,6 +237,7 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
         now = utcnow()
         counts: dict[str, int] = defaultdict(int)
         changes: list[dict[str, Any]] = []
+        settled: list[tuple[StatementLine, cm.Decision]] = []
         for row, line in pairs:
             d = decisions.get(line.id)
             if d is None:  # kept from before
@@ -254,8 +263,8 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
                     changes.append({"b_id": row.id, "status": status, "expense_id": expense_id, "batch_id": batch_id,
                                     "score": score, "reason": reason, "employee_email": employee,
                                     "decided_by": MATCHER, "decided_at": now})  # fmt: skip
-                    if not dry_run and status in cm.FINAL:
-                        _settle(session, row, d, actor)
+                    if status in cm.FINAL:
+                        settled.append((row, d))
             counts[status] += 1
             rows.append(MatchRow(
                 line_id=row.id, transaction_id=row.transaction_id, account=row.account, date=row.booked_on.isoformat(),
@@ -275,55 +284,114 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
                             employee_email=bindparam("employee_email"), decided_by=bindparam("decided_by"),
                             decided_at=bindparam("decided_at")))  # fmt: skip
             session.connection().execute(stmt, changes)
+        _settle_all(session, settled, actor)
         audit.record(session, actor=actor, action="statement.matched", entity="statement_lines", entity_id="all",
                      after={"changed": len(changes), **counts}, detail="transactions match")  # fmt: skip
         return rows
 
 
-def _settle(session: Session, row: StatementLine, decision: cm.Decision, actor: str) -> None:
-    """Audit a new link, and pay what it pays (see the module docstring)."""
-    audit.record(session, actor=actor, action=f"statement_line.{decision.status}", entity="statement_line",
-                 entity_id=row.id, before={"status": row.status, "expense_id": row.expense_id, "batch_id": row.batch_id},
-                 after={"status": decision.status, "expense_id": decision.expense_id, "batch_id": decision.batch_id},
-                 detail=decision.reason[:500])  # fmt: skip
-    if decision.status == cm.MATCHED and decision.expense_id is not None and row.amount < 0:
-        expense = session.get(Expense, decision.expense_id)
-        if expense is not None and expense.status == Status.APPROVED and expense.payout_batch_id is None:
-            _pay(session, expense, actor, f"Paid with the company card ({row.description}, {row.booked_on}).",
-                 action="expense.paid_by_card")  # fmt: skip
-    if decision.status == cm.RECONCILED:
-        for item in decision.items:
-            paid = []
-            for expense_id in item.expense_ids:
-                expense = session.get(Expense, expense_id)
-                if expense is not None and expense.status == Status.APPROVED:
-                    _pay(session, expense, actor, f"Paid in batch #{item.batch_id} (bank statement "
-                                                  f"{row.booked_on}).", action="expense.paid")  # fmt: skip
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def _settle_all(session: Session, settled: list[tuple[StatementLine, cm.Decision]], actor: str) -> None:
+    """Audit the new links and pay what they pay (see the module docstring), in bulk."""
+    now = utcnow()
+    events: list[dict[str, Any]] = []
+    for row, d in settled:
+        before, after = _changed({"status": row.status, "expense_id": row.expense_id, "batch_id": row.batch_id},
+                                 {"status": d.status, "expense_id": d.expense_id, "batch_id": d.batch_id})  # fmt: skip
+        events.append({"at": now, "actor": actor, "action": f"statement_line.{d.status}", "entity": "statement_line",
+                       "entity_id": str(row.id), "before": before, "after": after, "detail": d.reason[:500]})  # fmt: skip
+    wanted = {
+        d.expense_id for row, d in settled if d.status == cm.MATCHED and d.expense_id and row.amount < 0
+    }
+    wanted |= {
+        e for _, d in settled if d.status == cm.RECONCILED for item in d.items for e in item.expense_ids
+    }
+    expenses: dict[int, Expense] = {}
+    ordered = sorted(i for i in wanted if i is not None)
+    for start in range(0, len(ordered), 900):
+        chunk = ordered[start : start + 900]
+        query = select(Expense).where(Expense.id.in_(chunk), Expense.status == Status.APPROVED)
+        expenses.update({e.id: e for e in session.scalars(query)})
+    paid: list[Expense] = []
+    told: list[tuple[int, list[Expense]]] = []
+    batches: set[int] = set()
+    for row, d in settled:
+        if d.status == cm.MATCHED and d.expense_id is not None and row.amount < 0:
+            expense = expenses.get(d.expense_id)
+            if expense is not None and expense.status == Status.APPROVED and expense.payout_batch_id is None:
+                detail = f"Paid with the company card ({row.description}, {row.booked_on})."
+                if _pay(expense, actor, detail, "expense.paid_by_card", events, now):
                     paid.append(expense)
-            if paid:
-                total = amount_text(sum((e.approved_amount or e.amount or Decimal(0) for e in paid), Decimal(0)),
-                                    paid[0].currency or "EUR")  # fmt: skip
-                refs = ", ".join(expense_ref(e.id) for e in paid)
-                outbox.add(session, "dm", {"user_id": paid[0].employee_id,
-                                           "text": f":moneybag: You have been paid {total} {paid[0].currency} for {refs}."},
-                           dedup_key=f"paid:{item.batch_id}:{paid[0].employee_id}")  # fmt: skip
-            _close_batch(session, item.batch_id, actor)
+        if d.status == cm.RECONCILED:
+            for item in d.items:
+                batches.add(item.batch_id)
+                item_paid = []
+                for expense_id in item.expense_ids:
+                    expense = expenses.get(expense_id)
+                    if expense is not None and expense.status == Status.APPROVED:
+                        detail = f"Paid in batch #{item.batch_id} (bank statement {row.booked_on})."
+                        if _pay(expense, actor, detail, "expense.paid", events, now):
+                            item_paid.append(expense)
+                paid += item_paid
+                if item_paid:
+                    told.append((item.batch_id, item_paid))
+    session.flush()  # versions move on: the card refresh below is keyed by the new one
+    if events:
+        session.execute(insert(cast(Table, AuditEvent.__table__)), events)
+    messages: list[tuple[str, dict[str, Any], str]] = [
+        ("card", {"expense_id": e.id}, f"card:{e.id}:v{e.version}") for e in paid
+    ]
+    for batch_id, items in told:
+        total = amount_text(sum((e.approved_amount or e.amount or Decimal(0) for e in items), Decimal(0)),
+                            items[0].currency or "EUR")  # fmt: skip
+        refs = ", ".join(expense_ref(e.id) for e in items)
+        text = f":moneybag: You have been paid {total} {items[0].currency} for {refs}."
+        messages.append(("dm", {"user_id": items[0].employee_id, "text": text},
+                         f"paid:{batch_id}:{items[0].employee_id}"))  # fmt: skip
+    _outbox_many(session, messages, now)
+    for batch_id in sorted(batches):
+        _close_batch(session, batch_id, actor)
 
 
-def _pay(session: Session, expense: Expense, actor: str, detail: str, *, action: str) -> None:
+def _pay(expense: Expense, actor: str, detail: str, action: str, events: list[dict[str, Any]],
+         now: dt.datetime) -> bool:  # fmt: skip
     before = audit.expense_snapshot(expense)
     try:
         expense.status = transition(expense.status, Move.PAY, ref=expense_ref(expense.id)).after
     except TransitionError:
-        return
-    expense.paid_at = utcnow()
+        return False
+    expense.paid_at = now
     state = dict(expense.ocr or {})
     state["status_detail"] = detail
     expense.ocr = state
-    audit.record(session, actor=actor, action=action, entity="expense", entity_id=expense.id, before=before,
-                 after=audit.expense_snapshot(expense), detail=detail)  # fmt: skip
-    session.flush()
-    outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}")
+    old, new = _changed(before, audit.expense_snapshot(expense))
+    events.append({"at": now, "actor": actor, "action": action, "entity": "expense", "entity_id": str(expense.id),
+                   "before": old, "after": new, "detail": detail})  # fmt: skip
+    return True
+
+
+def _outbox_many(session: Session, messages: list[tuple[str, dict[str, Any], str]], now: dt.datetime) -> None:
+    """Queue many outbox messages at once; a key already queued is left alone (as ``outbox.add``)."""
+    if not messages:
+        return
+    rows = [{"dedup_key": key, "kind": kind, "payload": payload, "created_at": now, "not_before": now, "attempts": 0}
+            for kind, payload, key in messages]  # fmt: skip
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(cast(Table, OutboxMessage.__table__)).on_conflict_do_nothing(), rows)
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(cast(Table, OutboxMessage.__table__)).on_conflict_do_nothing(), rows)
+    else:  # pragma: no cover - other databases
+        for kind, payload, key in messages:
+            outbox.add(session, kind, payload, dedup_key=key)
 
 
 def _close_batch(session: Session, batch_id: int, actor: str) -> None:

@@ -41,6 +41,7 @@ that total) reconciles every item of it.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -236,10 +237,16 @@ _STATES = frozenset(
 )
 
 
-def clean_descriptor(text: str) -> str:
-    """``SQ *BLUE BOTTLE 0423 OAKLAND CA`` → ``BLUE BOTTLE OAKLAND``."""
+@functools.lru_cache(maxsize=65536)
+def clean_descriptor(text: str, *, keep_prefix: bool = False) -> str:
+    """``SQ *BLUE BOTTLE 0423 OAKLAND CA`` → ``BLUE BOTTLE OAKLAND``.
+
+    With ``keep_prefix`` the part before ``*`` stays: there it is often the merchant itself
+    (``LYFT *RIDE``, ``UBER *TRIP``, ``ADOBE *CREATIVE CLD``).
+    """
     upper = text.upper().replace("'", "")
-    upper = _PREFIX.sub("", upper.strip())
+    if not keep_prefix:
+        upper = _PREFIX.sub("", upper.strip())
     upper = re.sub(r"\b\d{3}[-. ]?\d{3}[-. ]?\d{4}\b", " ", upper)  # phone numbers
     upper = re.sub(r"[#*/\\_.,:;()\[\]-]+", " ", upper)
     words = [w for w in upper.split() if not any(ch.isdigit() for ch in w) and w not in _NOISE]
@@ -248,18 +255,28 @@ def clean_descriptor(text: str) -> str:
     return " ".join(words)
 
 
+@functools.lru_cache(maxsize=65536)
 def clean_merchant(text: str) -> str:
     upper = re.sub(r"[#*/\\_.,:;()\[\]&'-]+", " ", text.upper())
     return " ".join(w for w in upper.split() if w not in _NOISE and not w.isdigit())
 
 
+@functools.lru_cache(maxsize=262144)
 def merchant_similarity(descriptor: str, merchant: str | None) -> float:
     """0..1: how well a card descriptor names the receipt's merchant."""
     if not merchant:
         return 0.0
-    a, b = clean_descriptor(descriptor), clean_merchant(merchant)
-    if not a or not b:
+    b = clean_merchant(merchant)
+    if not b:
         return 0.0
+    best = 0.0
+    for a in {clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True)}:
+        if a:
+            best = max(best, _similarity(a, b))
+    return best
+
+
+def _similarity(a: str, b: str) -> float:
     a_squashed, b_squashed = a.replace(" ", ""), b.replace(" ", "")
     scores = [fuzz.token_set_ratio(a, b), fuzz.token_sort_ratio(a, b)]
     short, long_ = sorted((a_squashed, b_squashed), key=len)
@@ -446,8 +463,9 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
         if line.amount > 0 or line.id in decisions:
             continue
         decisions[line.id] = _no_receipt(line, receipt_required)
+    charges = _ChargeIndex(lines)
     for line in refunds:
-        decisions[line.id] = _refund(line, index, rates)
+        decisions[line.id] = _refund(line, index, rates, charges, decisions)
     return [decisions[line.id] for line in lines]
 
 
@@ -487,9 +505,28 @@ def _no_receipt(line: Line, receipt_required: ReceiptRule) -> Decision:
     )
 
 
-def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup) -> Decision:
+def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup, charges: _ChargeIndex,
+            decisions: dict[int, Decision]) -> Decision:  # fmt: skip
+    """A refund: the receipt of the charge it reverses, else a receipt of a similar merchant."""
     from datetime import timedelta
 
+    # 1. the charge it reverses: the same card and descriptor, earlier, at least as much
+    reversed_ = [c for c in charges.like(line) if line.amount <= abs(c.amount)]
+    exact = [c for c in reversed_ if abs(c.amount) == line.amount]
+    pick = exact if exact else reversed_
+    if pick:
+        charge = max(pick, key=lambda c: (c.booked_on, c.id))  # the latest such charge
+        d = decisions.get(charge.id)
+        if d is not None and d.expense_id is not None and d.status in (MATCHED, SUGGESTED):
+            whole = "all" if abs(charge.amount) == line.amount else "part"
+            sure = d.status == MATCHED and len(pick) == 1
+            why = (f"refund of {whole} of the charge of {abs(charge.amount)} {charge.currency} on "
+                   f"{charge.booked_on.isoformat()} ({d.status} to this receipt)")  # fmt: skip
+            if not sure and len(pick) > 1:
+                why += f"; {len(pick) - 1} other charges of this merchant could be the one refunded"
+            return Decision(line.id, MATCHED if sure else SUGGESTED, round(d.score * (1.0 if sure else 0.8), 3),
+                            why, expense_id=d.expense_id)  # fmt: skip
+    # 2. a receipt of a similar merchant it can refund
     if line.employee is None:
         candidates = [r for rs in index.by_employee.values() for _, _, r in rs]
         candidates = [r for r in candidates if r.amount is not None and r.amount >= line.amount
@@ -497,7 +534,7 @@ def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup) -> Decision:
     else:
         candidates = index.near(line.employee, line.booked_on - timedelta(days=REFUND_DAYS),
                                 line.booked_on + timedelta(days=DAYS_BEFORE))  # fmt: skip
-    best: tuple[float, Receipt, str] | None = None
+    found: list[tuple[float, Receipt, str, bool]] = []
     for receipt in candidates:
         if receipt.amount is None or not receipt.currency or receipt.spent_on is None:
             continue
@@ -513,19 +550,43 @@ def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup) -> Decision:
             if rate is None:
                 continue
             refunded, total = line.amount, receipt.amount * rate * (1 + FX_TOLERANCE)
-        if refunded > total:
+        if refunded > total * (1 + TIP_TOLERANCE):
             continue
-        exact = refunded == total
+        is_exact = refunded == total
         days = (line.booked_on - receipt.spent_on).days
         recency = max(0.0, 1.0 - max(days, 0) / REFUND_DAYS)
-        score = round(0.5 * merchant + 0.3 * (1.0 if exact else 0.7) + 0.2 * recency, 3)
-        why = (f"refund of {'all' if exact else 'part'} of {receipt.amount} {receipt.currency} at "
+        score = round(0.5 * merchant + 0.3 * (1.0 if is_exact else 0.7) + 0.2 * recency, 3)
+        why = (f"refund of {'all' if is_exact else 'part'} of {receipt.amount} {receipt.currency} at "
                f"'{receipt.merchant}', {days} days later")  # fmt: skip
-        if best is None or score > best[0]:
-            best = (score, receipt, why)
-    if best is None:
+        found.append((score, receipt, why, is_exact))
+    if not found:
         return Decision(line.id, UNMATCHED, 0.0, "money in: no receipt of a similar merchant it could refund")
-    return Decision(line.id, MATCHED, best[0], best[2], expense_id=best[1].id)
+    exact_found = [f for f in found if f[3]]
+    pool = exact_found or found
+    score, receipt, why, _ = max(pool, key=lambda f: (f[0], f[1].id))
+    if len(pool) == 1:
+        return Decision(line.id, MATCHED, score, why, expense_id=receipt.id)
+    return Decision(line.id, SUGGESTED, round(score * 0.8, 3),
+                    why + f"; {len(pool) - 1} other receipts of this merchant could be the one refunded",
+                    expense_id=receipt.id)  # fmt: skip
+
+
+class _ChargeIndex:
+    """Card charges by card (or holder) and cleaned descriptor, to find the charge a refund reverses."""
+
+    def __init__(self, lines: Iterable[Line]) -> None:
+        self.by_key: dict[tuple[str, str], list[Line]] = defaultdict(list)
+        for line in lines:
+            if line.amount < 0:
+                self.by_key[self._key(line)].append(line)
+
+    @staticmethod
+    def _key(line: Line) -> tuple[str, str]:
+        return (line.card_last4 or line.employee or "", clean_descriptor(line.description, keep_prefix=True))
+
+    def like(self, refund: Line) -> list[Line]:
+        return [c for c in self.by_key.get(self._key(refund), [])
+                if 0 <= (refund.booked_on - c.booked_on).days <= REFUND_DAYS]  # fmt: skip
 
 
 # --- company account ↔ payout items -------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -206,13 +207,15 @@ _DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%m/%d/%y", "%d
                  "%Y%m%d", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%Y/%m/%d")  # fmt: skip
 
 
+@functools.lru_cache(maxsize=4096)
 def _strptime(text: str, fmt: str) -> dt.date:
+    """Statements repeat the same few hundred dates: each is parsed once."""
     return dt.datetime.strptime(text.strip(), fmt).date()
 
 
 def guess_date_format(values: Iterable[str]) -> str | None:
     """The first format that reads every value (month-first before day-first, as US banks write)."""
-    values = [v.strip() for v in values if v.strip()]
+    values = sorted({v.strip() for v in values if v.strip()})
     if not values:
         return None
     for fmt in _DATE_FORMATS:
@@ -700,7 +703,7 @@ def parse_csv(data: bytes, mapping: str | CsvMap | None = None, *, default_curre
             return row[index[name]].strip() if name in index else ""
 
         try:
-            lines.append(_csv_line(cell, mapping, date_format, default_currency, number))
+            lines.append(_csv_line(cell, mapping, date_format, default_currency, number, ",".join(row)))
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
     if problems:
@@ -709,7 +712,7 @@ def parse_csv(data: bytes, mapping: str | CsvMap | None = None, *, default_curre
 
 
 def _csv_line(cell: object, mapping: CsvMap, date_format: str | None, default_currency: str,
-              number: int) -> StatementLine:  # fmt: skip
+              number: int, row_text: str = "") -> StatementLine:  # fmt: skip
     from collections.abc import Callable
 
     get: Callable[[str], str] = cell  # type: ignore[assignment]
@@ -746,7 +749,7 @@ def _csv_line(cell: object, mapping: CsvMap, date_format: str | None, default_cu
     return StatementLine(
         booked_on=booked, amount=amount, currency=currency, description=description, where=f"line {number}",
         bank_id=get("id") or None, card_last4=last4(card),
-        raw={f: get(f) for f in mapping.columns},
+        raw={"row": row_text},
     )  # fmt: skip
 
 
