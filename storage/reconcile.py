@@ -39,7 +39,7 @@ from storage.models import (
 )
 from workflows import card_matching as cm
 from workflows.directory import Directory, is_email, normalise_email
-from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
+from workflows.expenses import Status, expense_ref
 from workflows.exports import sepa_plan
 from workflows.fx import MissingRate, convert
 from workflows.money import Money, MoneyError, minor_units
@@ -176,10 +176,17 @@ def _receipts(session: Session) -> list[cm.Receipt]:
     return receipts
 
 
-def _lines(session: Session, directory: Directory) -> list[tuple[StatementLine, cm.Line]]:
+_LINE_COLUMNS = ("id", "transaction_id", "account", "booked_on", "amount", "currency", "description", "card_last4",
+                 "counterparty", "counterparty_iban", "end_to_end_id", "original_amount", "original_currency",
+                 "status", "employee_email", "expense_id", "batch_id", "score", "reason", "decided_by")  # fmt: skip
+
+
+def _lines(session: Session, directory: Directory) -> list[tuple[Any, cm.Line]]:
+    """Every stored line (its columns, read without ORM objects: 30,000 lines load in a blink)."""
     kinds = dict(session.execute(select(StatementAccount.name, StatementAccount.kind)).tuples().all())
     out = []
-    for row in session.scalars(select(StatementLine).order_by(StatementLine.id)):
+    columns = [getattr(StatementLine, name) for name in _LINE_COLUMNS]
+    for row in session.execute(select(*columns).order_by(StatementLine.id)):
         holder = directory.card_holder(row.card_last4)
         employee = holder.email if holder else None
         if employee is None and is_email(row.account) and row.account in directory:
@@ -237,7 +244,7 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
         now = utcnow()
         counts: dict[str, int] = defaultdict(int)
         changes: list[dict[str, Any]] = []
-        settled: list[tuple[StatementLine, cm.Decision]] = []
+        settled: list[tuple[Any, cm.Decision]] = []
         for row, line in pairs:
             d = decisions.get(line.id)
             if d is None:  # kept from before
@@ -295,7 +302,7 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, A
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
-def _settle_all(session: Session, settled: list[tuple[StatementLine, cm.Decision]], actor: str) -> None:
+def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor: str) -> None:
     """Audit the new links and pay what they pay (see the module docstring), in bulk."""
     now = utcnow()
     events: list[dict[str, Any]] = []
@@ -310,40 +317,68 @@ def _settle_all(session: Session, settled: list[tuple[StatementLine, cm.Decision
     wanted |= {
         e for _, d in settled if d.status == cm.RECONCILED for item in d.items for e in item.expense_ids
     }
-    expenses: dict[int, Expense] = {}
+    expenses: dict[int, _Payable] = {}
     ordered = sorted(i for i in wanted if i is not None)
     for start in range(0, len(ordered), 900):
         chunk = ordered[start : start + 900]
-        query = select(Expense).where(Expense.id.in_(chunk), Expense.status == Status.APPROVED)
-        expenses.update({e.id: e for e in session.scalars(query)})
-    paid: list[Expense] = []
-    told: list[tuple[int, list[Expense]]] = []
+        query = select(
+            Expense.id,
+            Expense.version,
+            Expense.ocr,
+            Expense.employee_id,
+            Expense.currency,
+            Expense.amount,
+            Expense.approved_amount,
+            Expense.payout_batch_id,
+        )
+        query = query.where(Expense.id.in_(chunk), Expense.status == Status.APPROVED)  # fmt: skip
+        expenses.update({r.id: _Payable(*r) for r in session.execute(query)})
+    paid: list[_Payable] = []
+    told: list[tuple[int, list[_Payable]]] = []
     batches: set[int] = set()
+    updates: list[dict[str, Any]] = []
+
+    def pay(expense: _Payable, detail: str, action: str) -> None:
+        state = dict(expense.ocr or {})
+        state["status_detail"] = detail
+        updates.append({"b_id": expense.id, "b_version": expense.version, "new_version": expense.version + 1,
+                        "b_ocr": state})  # fmt: skip
+        events.append({"at": now, "actor": actor, "action": action, "entity": "expense", "entity_id": str(expense.id),
+                       "before": {"status": Status.APPROVED.value}, "after": {"status": Status.PAID.value},
+                       "detail": detail})  # fmt: skip
+        paid.append(expense)
+
     for row, d in settled:
         if d.status == cm.MATCHED and d.expense_id is not None and row.amount < 0:
-            expense = expenses.get(d.expense_id)
-            if expense is not None and expense.status == Status.APPROVED and expense.payout_batch_id is None:
-                detail = f"Paid with the company card ({row.description}, {row.booked_on})."
-                if _pay(expense, actor, detail, "expense.paid_by_card", events, now):
-                    paid.append(expense)
+            expense = expenses.pop(d.expense_id, None)
+            if expense is not None and expense.payout_batch_id is None:
+                pay(expense, f"Paid with the company card ({row.description}, {row.booked_on}).",
+                    "expense.paid_by_card")  # fmt: skip
         if d.status == cm.RECONCILED:
             for item in d.items:
                 batches.add(item.batch_id)
                 item_paid = []
                 for expense_id in item.expense_ids:
-                    expense = expenses.get(expense_id)
-                    if expense is not None and expense.status == Status.APPROVED:
-                        detail = f"Paid in batch #{item.batch_id} (bank statement {row.booked_on})."
-                        if _pay(expense, actor, detail, "expense.paid", events, now):
-                            item_paid.append(expense)
-                paid += item_paid
+                    expense = expenses.pop(expense_id, None)
+                    if expense is not None:
+                        pay(expense, f"Paid in batch #{item.batch_id} (bank statement {row.booked_on}).",
+                            "expense.paid")  # fmt: skip
+                        item_paid.append(expense)
                 if item_paid:
                     told.append((item.batch_id, item_paid))
-    session.flush()  # versions move on: the card refresh below is keyed by the new one
+    if updates:
+        from sqlalchemy import bindparam
+
+        table = cast(Table, Expense.__table__)
+        stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"),
+                                    table.c.status == Status.APPROVED.value)
+                .values(status=Status.PAID.value, paid_at=now, updated_at=now, ocr=bindparam("b_ocr"),
+                        version=bindparam("new_version")))  # fmt: skip
+        session.connection().execute(stmt, updates)
     if events:
         session.execute(insert(cast(Table, AuditEvent.__table__)), events)
     messages: list[tuple[str, dict[str, Any], str]] = [
-        ("card", {"expense_id": e.id}, f"card:{e.id}:v{e.version}") for e in paid
+        ("card", {"expense_id": e.id}, f"card:{e.id}:v{e.version + 1}") for e in paid
     ]
     for batch_id, items in told:
         total = amount_text(sum((e.approved_amount or e.amount or Decimal(0) for e in items), Decimal(0)),
@@ -357,21 +392,18 @@ def _settle_all(session: Session, settled: list[tuple[StatementLine, cm.Decision
         _close_batch(session, batch_id, actor)
 
 
-def _pay(expense: Expense, actor: str, detail: str, action: str, events: list[dict[str, Any]],
-         now: dt.datetime) -> bool:  # fmt: skip
-    before = audit.expense_snapshot(expense)
-    try:
-        expense.status = transition(expense.status, Move.PAY, ref=expense_ref(expense.id)).after
-    except TransitionError:
-        return False
-    expense.paid_at = now
-    state = dict(expense.ocr or {})
-    state["status_detail"] = detail
-    expense.ocr = state
-    old, new = _changed(before, audit.expense_snapshot(expense))
-    events.append({"at": now, "actor": actor, "action": action, "entity": "expense", "entity_id": str(expense.id),
-                   "before": old, "after": new, "detail": detail})  # fmt: skip
-    return True
+@dataclass(frozen=True)
+class _Payable:
+    """What paying an approved expense needs to know of it."""
+
+    id: int
+    version: int
+    ocr: dict[str, Any] | None
+    employee_id: str
+    currency: str | None
+    amount: Decimal | None
+    approved_amount: Decimal | None
+    payout_batch_id: int | None
 
 
 def _outbox_many(session: Session, messages: list[tuple[str, dict[str, Any], str]], now: dt.datetime) -> None:

@@ -576,17 +576,28 @@ class _ChargeIndex:
 
     def __init__(self, lines: Iterable[Line]) -> None:
         self.by_key: dict[tuple[str, str], list[Line]] = defaultdict(list)
+        self.by_text: dict[tuple[str, str], list[Line]] = defaultdict(list)
         for line in lines:
             if line.amount < 0:
                 self.by_key[self._key(line)].append(line)
+                self.by_text[self._text_key(line)].append(line)
+
+    @staticmethod
+    def _text_key(line: Line) -> tuple[str, str]:
+        return (line.card_last4 or line.employee or "", " ".join(line.description.upper().split()))
 
     @staticmethod
     def _key(line: Line) -> tuple[str, str]:
         return (line.card_last4 or line.employee or "", clean_descriptor(line.description, keep_prefix=True))
 
     def like(self, refund: Line) -> list[Line]:
-        return [c for c in self.by_key.get(self._key(refund), [])
-                if 0 <= (refund.booked_on - c.booked_on).days <= REFUND_DAYS]  # fmt: skip
+        """Earlier charges with the refund's very descriptor, else with the same cleaned one."""
+        for found in (self.by_text.get(self._text_key(refund), []), self.by_key.get(self._key(refund), [])):
+            near = [c for c in found if 0 <= (refund.booked_on - c.booked_on).days <= REFUND_DAYS
+                    and refund.amount <= abs(c.amount)]  # fmt: skip
+            if near:
+                return near
+        return []
 
 
 # --- company account ↔ payout items -------------------------------------------------------------
