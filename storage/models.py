@@ -462,3 +462,4 @@ class StatementLine(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(64))  # "matcher" or who confirmed
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    not_these: Mapped[list[int]] = mapped_column(JSON, default=list)  # expenses refused ("Not this one")

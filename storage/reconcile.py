@@ -178,7 +178,8 @@ def _receipts(session: Session) -> list[cm.Receipt]:
 
 _LINE_COLUMNS = ("id", "transaction_id", "account", "booked_on", "amount", "currency", "description", "card_last4",
                  "counterparty", "counterparty_iban", "end_to_end_id", "original_amount", "original_currency",
-                 "status", "employee_email", "expense_id", "batch_id", "score", "reason", "decided_by")  # fmt: skip
+                 "status", "employee_email", "expense_id", "batch_id", "score", "reason", "decided_by",
+                 "not_these")  # fmt: skip
 
 
 def _lines(session: Session, directory: Directory) -> list[tuple[Any, cm.Line]]:
@@ -204,7 +205,7 @@ def _lines(session: Session, directory: Directory) -> list[tuple[Any, cm.Line]]:
             original_amount=row.original_amount, original_currency=row.original_currency,
             counterparty=row.counterparty, counterparty_iban=row.counterparty_iban,
             end_to_end_id=row.end_to_end_id, status=row.status, expense_id=row.expense_id,
-            batch_id=row.batch_id, decided_by=row.decided_by,
+            batch_id=row.batch_id, decided_by=row.decided_by, not_these=frozenset(row.not_these or ()),
         )))  # fmt: skip
     return out
 
@@ -245,6 +246,7 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
         counts: dict[str, int] = defaultdict(int)
         changes: list[dict[str, Any]] = []
         settled: list[tuple[Any, cm.Decision]] = []
+        offered: list[tuple[Any, cm.Decision]] = []
         for row, line in pairs:
             d = decisions.get(line.id)
             if d is None:  # kept from before
@@ -272,6 +274,13 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
                                     "decided_by": MATCHER, "decided_at": now})  # fmt: skip
                     if status in cm.FINAL:
                         settled.append((row, d))
+                    elif (
+                        status == cm.SUGGESTED
+                        and d.expense_id is not None
+                        and row.amount < 0
+                        and line.is_card
+                    ):
+                        offered.append((row, d))
             counts[status] += 1
             rows.append(MatchRow(
                 line_id=row.id, transaction_id=row.transaction_id, account=row.account, date=row.booked_on.isoformat(),
@@ -292,6 +301,7 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
                             decided_at=bindparam("decided_at")))  # fmt: skip
             session.connection().execute(stmt, changes)
         _settle_all(session, settled, actor)
+        _offer(session, [(row, d) for row, d in offered])
         audit.record(session, actor=actor, action="statement.matched", entity="statement_lines", entity_id="all",
                      after={"changed": len(changes), **counts}, detail="transactions match")  # fmt: skip
         return rows
@@ -448,3 +458,112 @@ def _close_batch(session: Session, batch_id: int, actor: str) -> None:
             detail="reconciled from a bank statement",
         )
         outbox.add(session, "digest", {"batch_id": batch_id}, dedup_key=f"digest:{batch_id}:paid")
+
+
+# --- near matches offered in Slack ----------------------------------------------------------------
+
+CONFIRM_ACTION = "txn_confirm"
+REJECT_ACTION = "txn_reject"
+
+
+def suggestion_blocks(line_id: int, expense_id: int, charge_text: str, receipt_text: str,
+                      reason: str) -> list[dict[str, Any]]:  # fmt: skip
+    """The message offering a near match in the receipt's thread: the differences, Confirm / Not this one."""
+    value = f"{line_id}:{expense_id}"
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            f":credit_card: Is this card charge the one of {expense_ref(expense_id)}?\n*Charge:* {charge_text}\n"
+            f"*Receipt:* {receipt_text}\n*Why I am not sure:* {reason.removeprefix('near match: ')}")}},
+        {"type": "actions", "block_id": f"txn:{value}", "elements": [
+            {"type": "button", "action_id": CONFIRM_ACTION, "style": "primary", "value": value,
+             "text": {"type": "plain_text", "text": "Confirm"}},
+            {"type": "button", "action_id": REJECT_ACTION, "value": value,
+             "text": {"type": "plain_text", "text": "Not this one"}},
+        ]},
+    ]  # fmt: skip
+
+
+def _offer(session: Session, offered: list[tuple[Any, cm.Decision]]) -> None:
+    """Queue, once per line and receipt, the near-match question in the receipt card's thread."""
+    if not offered:
+        return
+    ids = sorted({d.expense_id for _, d in offered if d.expense_id is not None})
+    expenses: dict[int, Any] = {}
+    for start in range(0, len(ids), 900):
+        query = select(
+            Expense.id,
+            Expense.employee_id,
+            Expense.merchant,
+            Expense.spent_on,
+            Expense.amount,
+            Expense.currency,
+            Expense.card_channel,
+            Expense.card_ts,
+        )
+        expenses.update(
+            {r.id: r for r in session.execute(query.where(Expense.id.in_(ids[start : start + 900])))}
+        )
+    messages: list[tuple[str, dict[str, Any], str]] = []
+    for row, d in offered:
+        exp = expenses.get(d.expense_id or 0)
+        if exp is None:
+            continue
+        charge_text = f"{row.description}, {row.booked_on.isoformat()}, {amount_text(-row.amount, row.currency)} {row.currency}"
+        receipt_text = (
+            f"{exp.merchant or 'unknown merchant'}, {exp.spent_on.isoformat() if exp.spent_on else 'no date'}, "
+            f"{amount_text(exp.amount, exp.currency) if exp.amount is not None else '?'} {exp.currency or ''}"
+        )
+        blocks = suggestion_blocks(row.id, exp.id, charge_text, receipt_text, d.reason)
+        text = f"Is the card charge {charge_text} the one of {expense_ref(exp.id)}?"
+        key = f"txn_suggest:{row.id}:{exp.id}"
+        if exp.card_channel and exp.card_ts:
+            messages.append(
+                (
+                    "channel_message",
+                    {"channel": exp.card_channel, "thread_ts": exp.card_ts, "text": text, "blocks": blocks},
+                    key,
+                )
+            )
+        else:
+            messages.append(("dm", {"user_id": exp.employee_id, "text": text, "blocks": blocks}, key))
+    _outbox_many(session, messages, utcnow())
+
+
+def decide_suggestion(factory: sessionmaker[Session], line_id: int, expense_id: int, *, confirm: bool, user_id: str,
+                      may_decide_for_others: bool) -> tuple[bool, str]:  # fmt: skip
+    """A person's answer to a near match: Confirm links it, Not this one never offers that receipt again.
+
+    Only the receipt's owner (or finance) may answer. Returns (done, message for the person).
+    """
+    with transaction(factory) as session:
+        line = session.get(StatementLine, line_id)
+        expense = session.get(Expense, expense_id)
+        if line is None or expense is None:
+            return False, "This card charge or receipt is gone; nothing was changed."
+        if expense.employee_id != user_id and not may_decide_for_others:
+            return False, f"Only the owner of {expense_ref(expense_id)} (or finance) can answer this."
+        if line.status != cm.SUGGESTED or line.expense_id != expense_id:
+            now_text = f"{line.status}" + (f" to {expense_ref(line.expense_id)}" if line.expense_id else "")
+            return False, f"This was already settled (the charge is {now_text}); nothing was changed."
+        if confirm:
+            decision = cm.Decision(
+                line.id, cm.MATCHED, 1.0, f"confirmed by <@{user_id}>", expense_id=expense_id
+            )
+            _settle_all(session, [(line, decision)], user_id)
+            line.status, line.score, line.reason = cm.MATCHED, 1.0, decision.reason
+            line.decided_by, line.decided_at = user_id[:64], utcnow()
+            return True, (
+                f":white_check_mark: Linked: the card charge {line.description} of "
+                f"{line.booked_on.isoformat()} is {expense_ref(expense_id)}'s."
+            )
+        audit.record(session, actor=user_id, action="statement_line.not_this_one", entity="statement_line",
+                     entity_id=line.id, before={"status": line.status, "expense_id": expense_id},
+                     after={"status": cm.UNMATCHED, "expense_id": None})  # fmt: skip
+        line.not_these = sorted({*(line.not_these or []), expense_id})
+        line.status, line.expense_id, line.score = cm.UNMATCHED, None, 0.0
+        line.reason = f"not {expense_ref(expense_id)}, said <@{user_id}>"
+        line.decided_by, line.decided_at = user_id[:64], utcnow()
+        return True, (
+            f"Noted: {expense_ref(expense_id)} is not the receipt of the card charge "
+            f"{line.description} of {line.booked_on.isoformat()}; I will not offer it again."
+        )

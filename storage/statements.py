@@ -133,6 +133,7 @@ def import_statement(
                     "counterparty_iban": line.counterparty_iban, "end_to_end_id": line.end_to_end_id,
                     "original_amount": line.original_amount, "original_currency": line.original_currency,
                     "raw": dict(line.raw), "imported_at": now, "imported_by": actor[:64], "status": "unmatched",
+                        "not_these": [],
                 })  # fmt: skip
         for start in range(0, len(rows), 5000):
             session.execute(

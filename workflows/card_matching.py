@@ -95,6 +95,7 @@ class Line:
     expense_id: int | None = None
     batch_id: int | None = None
     decided_by: str | None = None  # "matcher", or who confirmed: kept as it is
+    not_these: frozenset[int] = frozenset()  # receipts a person said are not this line's
 
     @property
     def sticky(self) -> bool:
@@ -347,6 +348,8 @@ def _date_score(line: Line, receipt: Receipt) -> float:
 def score_pair(line: Line, receipt: Receipt, rates: RateLookup) -> _Pair | None:
     """How well ``receipt`` explains the card charge ``line``; None when it cannot be the one."""
     if line.card_last4 and receipt.card_last4 and line.card_last4 != receipt.card_last4:
+        return None
+    if receipt.id in line.not_these:
         return None
     date_score = _date_score(line, receipt)
     if date_score == 0.0:

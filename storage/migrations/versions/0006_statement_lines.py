@@ -55,6 +55,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('decided_by', sa.String(length=64), nullable=True),
     sa.Column('decided_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('not_these', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['payout_batches.id'], name=op.f('fk_statement_lines_batch_id_payout_batches')),
     sa.ForeignKeyConstraint(['expense_id'], ['expenses.id'], name=op.f('fk_statement_lines_expense_id_expenses'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_statement_lines')),
