@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")
+    # Days after a card charge is booked before its holder is reminded of the missing receipt.
+    missing_receipt_days: int = Field(default=3, ge=0, alias="EXPENSEBOT_MISSING_RECEIPT_DAYS")
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

@@ -211,8 +211,13 @@ def _lines(session: Session, directory: Directory) -> list[tuple[Any, cm.Line]]:
 
 
 def run_match(factory: sessionmaker[Session], directory: Directory, policy: Policy, *, dry_run: bool = False,
-              actor: str = "cli") -> list[MatchRow]:  # fmt: skip
-    """Decide every stored statement line; store the decisions unless ``dry_run``."""
+              actor: str = "cli", remind_after_days: int | None = None,
+              today: dt.date | None = None) -> list[MatchRow]:  # fmt: skip
+    """Decide every stored statement line; store the decisions unless ``dry_run``.
+
+    ``remind_after_days``: a card holder is sent one DM for each charge still without its
+    required receipt that many days after it was booked (None: no reminders).
+    """
     with transaction(factory) as session:
         pairs = _lines(session, directory)
         rates = _rates(session)
@@ -247,6 +252,7 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
         changes: list[dict[str, Any]] = []
         settled: list[tuple[Any, cm.Decision]] = []
         offered: list[tuple[Any, cm.Decision]] = []
+        missing: list[tuple[Any, cm.Line]] = []
         for row, line in pairs:
             d = decisions.get(line.id)
             if d is None:  # kept from before
@@ -282,6 +288,8 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
                     ):
                         offered.append((row, d))
             counts[status] += 1
+            if status == cm.MISSING_RECEIPT and line.employee:
+                missing.append((row, line))
             rows.append(MatchRow(
                 line_id=row.id, transaction_id=row.transaction_id, account=row.account, date=row.booked_on.isoformat(),
                 amount=amount_text(row.amount, row.currency), currency=row.currency, description=row.description,
@@ -302,6 +310,9 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
             session.connection().execute(stmt, changes)
         _settle_all(session, settled, actor)
         _offer(session, [(row, d) for row, d in offered])
+        if remind_after_days is not None:
+            last_day = (today or dt.date.today()) - dt.timedelta(days=remind_after_days)
+            _remind(session, [(row, line) for row, line in missing if row.booked_on <= last_day], policy)
         audit.record(session, actor=actor, action="statement.matched", entity="statement_lines", entity_id="all",
                      after={"changed": len(changes), **counts}, detail="transactions match")  # fmt: skip
         return rows
@@ -567,3 +578,16 @@ def decide_suggestion(factory: sessionmaker[Session], line_id: int, expense_id: 
             f"Noted: {expense_ref(expense_id)} is not the receipt of the card charge "
             f"{line.description} of {line.booked_on.isoformat()}; I will not offer it again."
         )
+
+
+def _remind(session: Session, missing: list[tuple[Any, cm.Line]], policy: Policy) -> None:
+    """One DM per card charge still without the receipt the policy requires (sent once)."""
+    messages: list[tuple[str, dict[str, Any], str]] = []
+    for row, line in missing:
+        card = f" ending {row.card_last4}" if row.card_last4 else ""
+        text = (f":receipt: Your company card{card} was charged {amount_text(-row.amount, row.currency)} {row.currency} "
+                f"at {row.description} on {row.booked_on.isoformat()}, and I have no receipt for it. The expense "
+                f"policy needs one above {policy.money(policy.receipt_required_above)}: send me a photo or PDF of it "
+                "here and I will link it to the charge.")  # fmt: skip
+        messages.append(("dm", {"email": line.employee, "text": text}, f"missing_receipt:{row.id}"))
+    _outbox_many(session, messages, utcnow())

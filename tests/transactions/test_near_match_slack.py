@@ -84,3 +84,25 @@ def test_near_match_confirmed_and_another_refused(tmp_path: Path, sqlite_url: st
         assert rows[0]["status"] == "matched"
         refusals = [m for m in app.slack.ephemeral(OTHER) if "Only the owner" in (m.text or "")]
         assert refusals
+
+
+def test_a_missing_receipt_reminder_answered_with_a_photo(tmp_path: Path, sqlite_url: str) -> None:
+    bought = recent_day(6)
+    booked = bought + dt.timedelta(days=1)
+    with running_app(
+        tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_MISSING_RECEIPT_DAYS": "3"}
+    ) as app:
+        app.cli("transactions", "import", str(_statement(tmp_path, "card.csv", "-88.00", booked)),
+                "--account", "emp@example.com")  # fmt: skip
+        (row,) = _match(app)
+        assert row["status"] == "missing_receipt"
+        reminder = app.wait_dm(EMPLOYEE, "no receipt for it")
+        assert "88.00 USD" in (reminder.text or "") and booked.isoformat() in (reminder.text or "")
+        _match(app)  # a second run does not remind again
+        time.sleep(3)
+        assert len([m for m in app.slack.dm_messages(EMPLOYEE) if "no receipt for it" in (m.text or "")]) == 1
+        app.upload(EMPLOYEE, cafe_receipt("88.00", bought.strftime("%m/%d/%Y")))
+        card = app.wait_card(EMPLOYEE)
+        ref = next(part for part in str(card.blocks).split() if part.startswith("EXP-")).strip("',\"")
+        (row,) = _match(app)
+        assert (row["status"], row["expense"]) == ("matched", ref)
