@@ -265,6 +265,12 @@ def parse_ofx(data: bytes, source: str = "statement") -> Statement:
     from ofxtools.Parser import OFXTree
 
     text = _text(data)
+    upper = text.upper()
+    if "<OFX>" not in upper and "<OFX " not in upper:
+        raise StatementError(["line 1: this is not an OFX file (it has no <OFX> element)"], source)
+    if "</OFX>" not in upper:
+        last = text.rstrip().count("\n") + 1
+        raise StatementError([f"line {last}: the file ends before </OFX>: it was cut short"], source)
     blocks = _ofx_blocks(text)
     problems = [f"line {line} (STMTTRN{' FITID ' + fitid if (fitid := _ofx_field(b, 'FITID')) else ''}): {why}"
                 for line, b in blocks if (why := _ofx_block_problem(b))]  # fmt: skip
@@ -539,6 +545,13 @@ def parse_mt940(data: bytes, source: str = "statement") -> Statement:
                     )
     if ":61:" not in text and ":60F:" not in text and ":60M:" not in text:
         problems.append("line 1: no :60F: opening balance or :61: statement line: not an MT940 statement")
+    else:
+        lines_ = text.split("\n")
+        opened = [n for n, raw in enumerate(lines_, start=1) if raw.startswith((":60F:", ":60M:"))]
+        closed = [n for n, raw in enumerate(lines_, start=1) if raw.startswith((":62F:", ":62M:"))]
+        for number in opened[len(closed) :]:
+            problems.append(f"line {number}: the statement opened here has no :62F: closing balance: "
+                            "the file was cut short")  # fmt: skip
     if problems:
         raise StatementError(problems, source)
     numbers = [n for n, raw in enumerate(text.split("\n"), start=1) if raw.startswith(":61:")]
@@ -679,6 +692,11 @@ def parse_csv(data: bytes, mapping: str | CsvMap | None = None, *, default_curre
         mapping = parse_map(mapping)
     if mapping is None:
         mapping = next((p for p in PRESETS if all(c.casefold() in folded for c in p.columns.values())), None)
+        if mapping is not None:  # optional columns a preset does not name, when the header has them
+            extra: dict[str, str] = {
+                f: folded[f] for f in ("card", "currency", "id") if f not in mapping.columns and f in folded
+            }
+            mapping = replace(mapping, columns={**mapping.columns, **extra})
         if mapping is None:
             raise StatementError([
                 f"line 1: the CSV header ({', '.join(header)}) matches no known layout; give the columns "

@@ -188,3 +188,22 @@ def test_fingerprints_tell_equal_lines_apart_and_repeat_on_reimport() -> None:
     assert transaction_ids("card", lines) == first
     assert transaction_ids("card", lines[1:])[0] == first[0]  # position in the file does not matter
     assert transaction_ids("other", lines) != first
+
+
+def test_cut_short_files_are_refused_naming_where_they_end() -> None:
+    ofx = read("card.ofx")
+    with pytest.raises(StatementError, match=r"line \d+: the file ends before </OFX>: it was cut short"):
+        parse(ofx[:700])
+    with pytest.raises(
+        StatementError, match="line 4: the statement opened here has no :62F: closing balance"
+    ):
+        parse(read("company.mt940").split(b":61:2611041104")[0])
+    with pytest.raises(StatementError, match="this is not an OFX file"):
+        parse(read("chase.csv"), "ofx")
+
+
+def test_a_preset_picks_up_currency_and_card_columns() -> None:
+    lines = parse(b"date,amount,description,currency,card\n2026-11-01,-1.00,Coffee,EUR,XXXX4321\n").lines
+    assert (lines[0].currency, lines[0].card_last4) == ("EUR", "4321")
+    with pytest.raises(StatementError, match="'XYZ' is not an ISO 4217 currency code"):
+        parse(b"date,amount,description,currency\n2026-11-01,-1.00,Coffee,XYZ\n")
