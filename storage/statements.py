@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
@@ -106,6 +107,17 @@ def import_statement(
     """
     statement = parse(data, fmt, mapping=mapping, default_currency=default_currency, source=source)
     digest = hashlib.sha256(data).hexdigest()
+    for attempt in range(3):
+        try:
+            return _store(factory, statement, account, source, actor, digest)
+        except IntegrityError:  # another import of an overlapping file stored some lines meanwhile
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store(factory: sessionmaker[Session], statement: Statement, account: str | None, source: str, actor: str,
+           digest: str) -> ImportResult:  # fmt: skip
     with transaction(factory) as session:
         names = _resolve_accounts(session, statement, account, source)
         per_account: dict[str, list[int]] = defaultdict(list)
@@ -133,7 +145,7 @@ def import_statement(
                     "counterparty_iban": line.counterparty_iban, "end_to_end_id": line.end_to_end_id,
                     "original_amount": line.original_amount, "original_currency": line.original_currency,
                     "raw": dict(line.raw), "imported_at": now, "imported_by": actor[:64], "status": "unmatched",
-                        "not_these": [],
+                    "not_these": [],
                 })  # fmt: skip
         for start in range(0, len(rows), 5000):
             session.execute(
