@@ -290,3 +290,72 @@ def test_a_payout_batch_is_reconciled_from_a_camt053_of_its_own_pain001(
         assert (
             s.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.kind == "dm")) == 2
         )
+
+
+def test_a_camt054_card_line_belongs_to_the_card_holder(env: sessionmaker[Session], tmp_path: Path) -> None:
+    org = tmp_path / "org.csv"
+    org.write_text(ORG.replace('"1234,9999"', '"1234,4321"'), encoding="utf-8")
+    cafe = add_expense(
+        env, amount="23.80", currency="EUR", merchant="Café de Flore", day=dt.date(2026, 11, 8)
+    )
+    add_expense(
+        env, who="bo", amount="23.80", currency="EUR", merchant="Café de Flore", day=dt.date(2026, 11, 8)
+    )
+    assert run("transactions", "import", str(FIXTURES / "card.camt054.xml")).exit_code == 0
+    (row,) = match_json()
+    assert (row["status"], row["expense"], row["transaction_id"]) == (
+        "matched",
+        f"EXP-{cafe}",
+        "C20261109-01",
+    )
+
+
+def test_near_match_answers_are_stored_and_kept(env: sessionmaker[Session], tmp_path: Path) -> None:
+    from storage.reconcile import decide_suggestion
+
+    dinner = add_expense(
+        env, amount="40.00", merchant="Zuni Café", day=dt.date(2026, 11, 10), status="approved"
+    )
+    lunch = add_expense(env, amount="20.00", merchant="Zuni Café", day=dt.date(2026, 11, 20))
+    csv = tmp_path / "card.csv"
+    csv.write_text("date,amount,description,card\n2026-11-11,-48.00,TST* ZUNI CAFE,1234\n"
+                   "2026-11-21,-24.00,TST* ZUNI CAFE,1234\n")  # fmt: skip
+    assert run("transactions", "import", str(csv)).exit_code == 0
+    rows = match_json()
+    assert [(r["status"], r["expense"]) for r in rows] == [
+        ("suggested", f"EXP-{dinner}"),
+        ("suggested", f"EXP-{lunch}"),
+    ]
+    with env() as s:
+        line_ids = list(s.scalars(select(StatementLine.id).order_by(StatementLine.id)))
+        questions = list(
+            s.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key.like("txn_suggest:%")))
+        )
+        assert len(questions) == 2 and "Not this one" in json.dumps(questions[0].payload)
+    assert (
+        decide_suggestion(
+            env, line_ids[0], dinner, confirm=True, user_id="U_BO", may_decide_for_others=False
+        )[0]
+        is False
+    )
+    ok, message = decide_suggestion(
+        env, line_ids[0], dinner, confirm=True, user_id="U_ANA", may_decide_for_others=False
+    )
+    assert ok and "Linked" in message
+    ok, message = decide_suggestion(
+        env, line_ids[1], lunch, confirm=False, user_id="U_ANA", may_decide_for_others=False
+    )
+    assert ok and "will not offer it again" in message
+    assert (
+        decide_suggestion(
+            env, line_ids[1], lunch, confirm=True, user_id="U_ANA", may_decide_for_others=False
+        )[0]
+        is False
+    )
+    rows = match_json()
+    assert [(r["status"], r["expense"]) for r in rows] == [("matched", f"EXP-{dinner}"), ("unmatched", None)]
+    with env() as s:
+        paid = s.get(Expense, dinner)
+        assert paid is not None and paid.status == "paid"  # approved and paid with the company card
+        actions = set(s.scalars(select(AuditEvent.action)))
+        assert {"statement_line.matched", "statement_line.not_this_one", "expense.paid_by_card"} <= actions
