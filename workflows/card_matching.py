@@ -302,10 +302,14 @@ class _Pair:
 
 
 def _amount_score(line: Line, receipt: Receipt, rates: RateLookup) -> tuple[float, str]:
-    if receipt.amount is None or not receipt.currency:
+    if receipt.amount is None:
         return 0.0, "the receipt has no amount"
     charged = abs(line.amount)
     wanted = receipt.amount
+    if not receipt.currency:  # the reading found no currency: the amount alone
+        if charged == wanted:
+            return 0.9, f"same amount {wanted} (the receipt's currency was not read)"
+        return 0.0, f"amount {charged} {line.currency} vs receipt {wanted} (currency not read)"
     if receipt.currency == line.currency:
         if charged == wanted:
             return 1.0, f"same amount {wanted} {receipt.currency}"
@@ -321,8 +325,8 @@ def _amount_score(line: Line, receipt: Receipt, rates: RateLookup) -> tuple[floa
     if rate is None:
         inverse = rates(line.currency, receipt.currency, day)
         rate = Decimal(1) / inverse if inverse else None
-    if rate is None or wanted <= 0:
-        return 0.0, f"no {receipt.currency}→{line.currency} rate for {day.isoformat()} to compare amounts"
+    if rate is None or wanted <= 0:  # cannot tell: never linked on this, but offered when all else fits
+        return 0.3, f"no {receipt.currency}→{line.currency} rate for {day.isoformat()} to compare amounts"
     converted = wanted * rate
     off = abs(charged - converted) / converted
     if off <= FX_TOLERANCE:
