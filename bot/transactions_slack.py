@@ -54,3 +54,37 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     async def on_reject(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await answer(body, respond, confirm=False)
+
+
+def home_blocks(ctx: AppContext, email: str | None, *, finance: bool) -> list[dict[str, Any]]:
+    """The App Home section: my card charges without a receipt; for finance, what is still open."""
+    from storage.reconcile import home_summary
+
+    with ctx.db() as session:
+        summary = home_summary(session, email, finance=finance)
+    blocks: list[dict[str, Any]] = []
+    if summary.mine:
+        lines = []
+        for item in summary.mine:
+            what = (
+                f"is it {item.expense}?"
+                if item.status == "suggested"
+                else "no receipt yet: send me the photo"
+            )
+            lines.append(f"{item.date} · {item.description} · {item.amount} {item.currency} · _{what}_")
+        blocks.append(
+            {"type": "header", "text": {"type": "plain_text", "text": "My card charges without a receipt"}}
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+    if finance and (summary.counts or summary.unreconciled_batches):
+        c = summary.counts
+        text = (f"*Card charges:* {c.get('missing_receipt', 0)} missing a receipt, {c.get('suggested', 0)} offered, "
+                f"{c.get('unmatched', 0)} unmatched, {c.get('matched', 0)} matched\n"
+                f"*Bank:* {c.get('reconciled', 0)} transfers reconciled")  # fmt: skip
+        if summary.unreconciled_batches:
+            text += "\n*Payout batches not seen on a bank statement:* " + ", ".join(
+                f"#{b}" for b in summary.unreconciled_batches
+            )
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Statements (finance)"}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    return blocks

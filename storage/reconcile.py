@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, exists, insert, select, update
+from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit, outbox
@@ -591,3 +591,52 @@ def _remind(session: Session, missing: list[tuple[Any, cm.Line]], policy: Policy
                 "here and I will link it to the charge.")  # fmt: skip
         messages.append(("dm", {"email": line.employee, "text": text}, f"missing_receipt:{row.id}"))
     _outbox_many(session, messages, utcnow())
+
+
+# --- App Home -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomeLine:
+    date: str
+    description: str
+    amount: str
+    currency: str
+    status: str
+    expense: str | None
+
+
+@dataclass(frozen=True)
+class HomeSummary:
+    """What the App Home shows of statements: my open card charges; finance's open items."""
+
+    mine: tuple[HomeLine, ...]
+    counts: dict[str, int]  # finance: lines per status (empty for others)
+    unreconciled_batches: tuple[int, ...]  # finance: open payout batches no bank line reconciled
+
+
+def home_summary(session: Session, email: str | None, *, finance: bool) -> HomeSummary:
+    mine: list[HomeLine] = []
+    if email:
+        rows = session.execute(
+            select(StatementLine.booked_on, StatementLine.description, StatementLine.amount, StatementLine.currency,
+                   StatementLine.status, StatementLine.expense_id)
+            .where(StatementLine.employee_email == normalise_email(email),
+                   StatementLine.status.in_((cm.MISSING_RECEIPT, cm.SUGGESTED)))
+            .order_by(StatementLine.booked_on.desc()).limit(20)
+        ).all()  # fmt: skip
+        mine = [HomeLine(day.isoformat(), text, amount_text(-amount, cur), cur, status,
+                         expense_ref(exp) if exp is not None else None)
+                for day, text, amount, cur, status, exp in rows]  # fmt: skip
+    counts: dict[str, int] = {}
+    batches: tuple[int, ...] = ()
+    if finance:
+        counts = dict(session.execute(select(StatementLine.status, func.count()).group_by(StatementLine.status))
+                      .tuples().all())  # fmt: skip
+        reconciled = select(StatementLine.batch_id).where(StatementLine.status == cm.RECONCILED,
+                                                          StatementLine.batch_id.is_not(None))  # fmt: skip
+        batches = tuple(session.scalars(
+            select(PayoutBatch.id).where(PayoutBatch.status == "open", PayoutBatch.id.not_in(reconciled))
+            .order_by(PayoutBatch.id)
+        ))  # fmt: skip
+    return HomeSummary(tuple(mine), counts, batches)

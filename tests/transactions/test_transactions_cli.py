@@ -359,3 +359,40 @@ def test_near_match_answers_are_stored_and_kept(env: sessionmaker[Session], tmp_
         assert paid is not None and paid.status == "paid"  # approved and paid with the company card
         actions = set(s.scalars(select(AuditEvent.action)))
         assert {"statement_line.matched", "statement_line.not_this_one", "expense.paid_by_card"} <= actions
+
+
+def test_app_home_lists_my_charges_without_receipt_and_finance_open_items(
+    env: sessionmaker[Session], tmp_path: Path, db_url: str
+) -> None:
+    from bot import transactions_slack
+    from bot.context import build_context
+    from bot.home import home_view
+    from bot.payouts import claim_batch
+    from bot.settings import Settings
+
+    dinner = add_expense(env, amount="40.00", merchant="Zuni Café", day=dt.date(2026, 11, 10))
+    add_expense(env, who="bo", amount="30.00", currency="EUR", merchant="Taxi", day=dt.date(2026, 11, 2),
+                status="approved")  # fmt: skip
+    with transaction(env) as s:
+        batch = claim_batch(s, "test")
+        assert batch is not None
+        batch_id = batch.id
+    csv = tmp_path / "card.csv"
+    csv.write_text("date,amount,description,card\n2026-11-11,-48.00,TST* ZUNI CAFE,1234\n"
+                   "2026-11-20,-412.30,DELTA AIR LINES,1234\n")  # fmt: skip
+    assert run("transactions", "import", str(csv)).exit_code == 0
+    match_json()
+    ctx = build_context(
+        Settings(DATABASE_URL=db_url, EXPENSEBOT_ORG_FILE=tmp_path / "org.csv", EXPENSEBOT_CURRENCY="USD")
+    )
+    try:
+        mine = str(transactions_slack.home_blocks(ctx, "ana@acme.test", finance=False))
+        assert "DELTA AIR LINES" in mine and "no receipt yet" in mine
+        assert f"is it EXP-{dinner}?" in mine
+        assert "Statements (finance)" not in mine
+        assert transactions_slack.home_blocks(ctx, "bo@acme.test", finance=False) == []
+        finance = str(transactions_slack.home_blocks(ctx, "fin@acme.test", finance=True))
+        assert "1 missing a receipt, 1 offered" in finance and f"#{batch_id}" in finance
+        assert "My card charges without a receipt" in str(home_view(ctx, "U_ANA", "ana@acme.test"))
+    finally:
+        ctx.engine.dispose()
