@@ -115,7 +115,8 @@ def match_command(dry_run: bool, as_json: bool) -> None:
         except (OSError, PolicyError) as exc:
             raise click.ClickException(f"Cannot read the policy: {exc}") from None
     results = run_match(_factory(), directory, policy, dry_run=dry_run, actor="cli",
-                        remind_after_days=settings.missing_receipt_days)  # fmt: skip
+                        remind_after_days=settings.missing_receipt_days,
+                        weekly_digest=settings.missing_receipt_digest == "weekly")  # fmt: skip
     if as_json:
         for row in results:
             click.echo(json.dumps(row.as_json()))

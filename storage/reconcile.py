@@ -211,12 +211,14 @@ def _lines(session: Session, directory: Directory) -> list[tuple[Any, cm.Line]]:
 
 
 def run_match(factory: sessionmaker[Session], directory: Directory, policy: Policy, *, dry_run: bool = False,
-              actor: str = "cli", remind_after_days: int | None = None,
+              actor: str = "cli", remind_after_days: int | None = None, weekly_digest: bool = False,
               today: dt.date | None = None) -> list[MatchRow]:  # fmt: skip
     """Decide every stored statement line; store the decisions unless ``dry_run``.
 
     ``remind_after_days``: a card holder is sent one DM for each charge still without its
-    required receipt that many days after it was booked (None: no reminders).
+    required receipt that many days after it was booked (None: no reminders). ``weekly_digest``:
+    each card holder with charges missing a receipt gets one DM a week listing them all (the
+    first run of each ISO week sends it).
     """
     with transaction(factory) as session:
         pairs = _lines(session, directory)
@@ -313,6 +315,8 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
         if remind_after_days is not None:
             last_day = (today or dt.date.today()) - dt.timedelta(days=remind_after_days)
             _remind(session, [(row, line) for row, line in missing if row.booked_on <= last_day], policy)
+        if weekly_digest:
+            _weekly_digest(session, missing, today or dt.date.today())
         audit.record(session, actor=actor, action="statement.matched", entity="statement_lines", entity_id="all",
                      after={"changed": len(changes), **counts}, detail="transactions match")  # fmt: skip
         return rows
@@ -640,3 +644,22 @@ def home_summary(session: Session, email: str | None, *, finance: bool) -> HomeS
             .order_by(PayoutBatch.id)
         ))  # fmt: skip
     return HomeSummary(tuple(mine), counts, batches)
+
+
+def _weekly_digest(session: Session, missing: list[tuple[Any, cm.Line]], today: dt.date) -> None:
+    """One DM per card holder and ISO week listing every charge still missing its receipt."""
+    per_person: dict[str, list[Any]] = defaultdict(list)
+    for row, line in missing:
+        if line.employee:
+            per_person[line.employee].append(row)
+    year, week, _ = today.isocalendar()
+    messages: list[tuple[str, dict[str, Any], str]] = []
+    for email, rows in sorted(per_person.items()):
+        rows.sort(key=lambda r: (r.booked_on, r.id))
+        listed = "\n".join(f"• {r.booked_on.isoformat()} · {r.description} · "
+                           f"{amount_text(-r.amount, r.currency)} {r.currency}" for r in rows[:30])  # fmt: skip
+        more = f"\n…and {len(rows) - 30} more" if len(rows) > 30 else ""
+        text = (f":receipt: This week's card charges still without a receipt ({len(rows)}):\n{listed}{more}\n"
+                "Send me the photos here and I will link them.")  # fmt: skip
+        messages.append(("dm", {"email": email, "text": text}, f"missing_digest:{email}:{year}-W{week:02d}"))
+    _outbox_many(session, messages, utcnow())

@@ -396,3 +396,23 @@ def test_app_home_lists_my_charges_without_receipt_and_finance_open_items(
         assert "My card charges without a receipt" in str(home_view(ctx, "U_ANA", "ana@acme.test"))
     finally:
         ctx.engine.dispose()
+
+
+def test_missing_receipts_reminded_once_each_and_in_a_weekly_digest(
+    env: sessionmaker[Session], tmp_path: Path
+) -> None:
+    csv = tmp_path / "card.csv"
+    csv.write_text("date,amount,description,card\n2026-11-20,-412.30,DELTA AIR LINES,1234\n"
+                   "2026-11-21,-180.00,MARRIOTT SEATTLE WA,1234\n2026-11-21,-4.00,PARKING,1234\n")  # fmt: skip
+    assert run("transactions", "import", str(csv)).exit_code == 0
+    match_json()
+    match_json()  # a second run repeats nothing
+    with env() as s:
+        dms = [m for m in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "dm"))]
+    reminders = [m for m in dms if m.dedup_key.startswith("missing_receipt:")]
+    digests = [m for m in dms if m.dedup_key.startswith("missing_digest:")]
+    assert len(reminders) == 2 and all(m.payload["email"] == "ana@acme.test" for m in reminders)
+    assert "412.30 USD at DELTA AIR LINES on 2026-11-20" in reminders[0].payload["text"]
+    (digest,) = digests
+    assert "(2)" in digest.payload["text"] and "MARRIOTT" in digest.payload["text"]
+    assert "PARKING" not in digest.payload["text"]  # no receipt needed for 4 USD
