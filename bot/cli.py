@@ -25,6 +25,7 @@ LAZY_COMMANDS = {
     "report": "bot.cli_finance:report",
     "export": "bot.cli_finance:export",
     "privacy": "bot.cli_finance:privacy",
+    "transactions": "bot.cli_transactions:transactions",
 }
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot import identity
+from bot import identity, transactions_slack
 from bot.blocks.home import HomeView, build_home
 from bot.context import AppContext
 from bot.delegation import with_delegations
@@ -54,8 +54,9 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
         if len(directory) == 0:
             notice = "No company directory is configured yet, so expenses cannot be routed for approval."
     finance = tuple(finance_home_blocks(ctx, email)) if is_finance else ()
+    statements = tuple(transactions_slack.home_blocks(ctx, email, finance=is_finance))
     return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
-                    payout_queue=queue, notice=notice, finance=finance)  # fmt: skip
+                    payout_queue=queue, notice=notice, finance=finance, statements=statements)  # fmt: skip
 
 
 async def publish_home(ctx: AppContext, user_id: str) -> None:

@@ -23,6 +23,7 @@ from storage import audit, outbox
 from storage.db import DatabaseUnavailable, transaction
 from storage.exports import Debtor, ExportFile
 from storage.models import Expense, PayoutBatch, utcnow
+from storage.reconcile import card_paid_clause
 from workflows.expenses import Move, Status, expense_ref, transition
 from workflows.exports import ExportError
 
@@ -91,7 +92,8 @@ def _in_batch(batch_id: int) -> ColumnElement[bool]:
 
 
 def _awaiting_clause() -> ColumnElement[bool]:
-    return and_(Expense.status == Status.APPROVED, Expense.payout_batch_id.is_(None))
+    # An expense paid with a company card (linked to a card charge) is never reimbursed.
+    return and_(Expense.status == Status.APPROVED, Expense.payout_batch_id.is_(None), ~card_paid_clause())
 
 
 def digest_view(session: Session, batch: PayoutBatch) -> DigestView:

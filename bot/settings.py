@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")
+    # Days after a card charge is booked before its holder is reminded of the missing receipt.
+    missing_receipt_days: int = Field(default=3, ge=0, alias="EXPENSEBOT_MISSING_RECEIPT_DAYS")
+    # "weekly": each card holder gets one DM a week listing the charges missing a receipt; "off".
+    missing_receipt_digest: str = Field(
+        default="weekly", pattern="^(weekly|off)$", alias="EXPENSEBOT_MISSING_RECEIPT_DIGEST"
+    )
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

@@ -457,3 +457,54 @@ class PayoutExport(Base):
 Index("ix_expenses_status_batch", Expense.status, Expense.payout_batch_id)
 Index("ix_expenses_spent_on_status", Expense.spent_on, Expense.status)
 Index("ix_expenses_batch_employee", Expense.payout_batch_id, Expense.employee_id)
+
+
+class StatementAccount(Base):
+    """A card or bank account statements are imported for: its name and what the files call it."""
+
+    __tablename__ = "statement_accounts"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64))  # IBAN, card or account number in the files
+    kind: Mapped[str | None] = mapped_column(String(8))  # card | bank | None (not said)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StatementLine(Base):
+    """One booked line of a card or bank statement, and what it was matched to.
+
+    ``transaction_id`` is the bank's id or the documented fingerprint (``workflows.statements``);
+    with ``account`` it is unique, so an overlapping re-import adds nothing twice.
+    """
+
+    __tablename__ = "statement_lines"
+    __table_args__ = (UniqueConstraint("account", "transaction_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(128), index=True)
+    transaction_id: Mapped[str] = mapped_column(String(128))
+    format: Mapped[str] = mapped_column(String(16))
+    booked_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    value_on: Mapped[dt.date | None] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Amount)  # signed: negative is money out
+    currency: Mapped[str] = mapped_column(String(3))
+    description: Mapped[str] = mapped_column(Text)
+    card_last4: Mapped[str | None] = mapped_column(String(4), index=True)
+    counterparty: Mapped[str | None] = mapped_column(String(255))
+    counterparty_iban: Mapped[str | None] = mapped_column(String(34))
+    end_to_end_id: Mapped[str | None] = mapped_column(String(64))
+    original_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    original_currency: Mapped[str | None] = mapped_column(String(3))
+    raw: Mapped[JsonDict] = mapped_column(JSON, default=dict)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(64), default="cli")
+
+    status: Mapped[str] = mapped_column(String(24), default="unmatched", index=True)
+    employee_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    expense_id: Mapped[int | None] = mapped_column(ForeignKey("expenses.id", ondelete="SET NULL"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("payout_batches.id"), index=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(64))  # "matcher" or who confirmed
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    not_these: Mapped[list[int]] = mapped_column(JSON, default=list)  # expenses refused ("Not this one")

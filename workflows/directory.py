@@ -37,7 +37,7 @@ ROLE_NAMES = ", ".join(role.value for role in Role)
 _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 REQUIRED_COLUMNS = ("email", "manager_email", "department", "role")
-OPTIONAL_COLUMNS = ("delegate_email", "delegate_until", "iban", "currency")
+OPTIONAL_COLUMNS = ("delegate_email", "delegate_until", "iban", "currency", "card_last4")
 
 
 class DirectoryError(ValueError):
@@ -78,6 +78,8 @@ class Person:
     delegate_until: date | None = None
     iban: str | None = None
     currency: str | None = None  # the reimbursement currency (ISO 4217); None: the company's
+    card_last4: tuple[str, ...] = ()
+    """The last four digits of this person's company cards (statement lines are theirs)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "email", normalise_email(self.email))
@@ -116,6 +118,10 @@ class Directory:
         by_email = sorted(people.values(), key=lambda p: p.email)
         self._finance = [p for p in by_email if p.role is Role.FINANCE]
         self._admins = [p for p in by_email if p.role is Role.ADMIN]
+        self._cards: dict[str, list[str]] = {}
+        for person in by_email:
+            for digits in person.card_last4:
+                self._cards.setdefault(digits, []).append(person.email)
         for person in people.values():
             if person.manager_email is not None and person.manager_email in people:
                 self._reports.setdefault(person.manager_email, []).append(person.email)
@@ -215,6 +221,15 @@ class Directory:
                     f"{where}: delegate {person.delegate_email} of {email} is not in the directory"
                 )
 
+        card_owners: dict[str, list[str]] = {}
+        for email, person in people.items():
+            for digits in person.card_last4:
+                card_owners.setdefault(digits, []).append(email)
+        for digits, owners in card_owners.items():
+            if len(owners) > 1:
+                warnings.append(f"card ending {digits} is listed for {', '.join(owners)}: its statement lines "
+                                "go to no one until the directory tells them apart")  # fmt: skip
+
         # manager cycles: walk up from each person; a walk that meets itself is a cycle
         settled: set[str] = set()
         for start in people:
@@ -250,6 +265,7 @@ class Directory:
                     p.delegate_until.isoformat() if p.delegate_until else "",
                     p.iban or "",
                     p.currency or "",
+                    ",".join(p.card_last4),
                 ]
             )
         return out.getvalue()
@@ -329,6 +345,15 @@ class Directory:
     def admins(self) -> list[Person]:
         """Everyone with the admin role, by email."""
         return list(self._admins)
+
+    def card_holder(self, last4: str | None) -> Person | None:
+        """Whose company card ends in ``last4``; None when nobody's, or when several people's do."""
+        holders = self._cards.get(last4 or "", [])
+        return self._people[holders[0]] if len(holders) == 1 else None
+
+    def shared_cards(self) -> dict[str, list[str]]:
+        """Card endings listed for more than one person (their lines cannot be told apart)."""
+        return {digits: emails for digits, emails in self._cards.items() if len(emails) > 1}
 
     def is_finance(self, email: str) -> bool:
         person = self.get(email)
@@ -430,6 +455,13 @@ def _person_from_row(values: dict[str, str], source: str, line: int) -> Person:
             f"{source} line {line}: currency '{values.get('currency', '').strip()}' is not an ISO 4217 code "
             "(the reimbursement currency, e.g. EUR; leave it empty for the company's)"
         )
+    cards = tuple(part.strip() for part in re.split(r"[,;\s]+", values.get("card_last4", "")) if part.strip())
+    for digits in cards:
+        if not re.fullmatch(r"\d{4}", digits):
+            raise DirectoryError(
+                f"{source} line {line}: card_last4 '{digits}' is not the last four digits of a card "
+                "(list several separated by commas)"
+            )
     return Person(
         email=email,
         manager_email=normalise_email(values.get("manager_email", "")) or None,
@@ -439,4 +471,5 @@ def _person_from_row(values: dict[str, str], source: str, line: int) -> Person:
         delegate_until=until,
         iban=normalise_iban(iban_text) if iban_text else None,
         currency=currency,
+        card_last4=cards,
     )

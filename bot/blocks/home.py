@@ -15,6 +15,7 @@ class HomeView:
     payout_queue: tuple[ExpenseView, ...] | None  # None: not finance
     notice: str | None = None
     finance: tuple[Block, ...] = ()  # the finance section (reports), for finance and admins
+    statements: tuple[Block, ...] = ()  # card charges without a receipt; finance's open statement items
 
 
 def _list(items: tuple[ExpenseView, ...], empty: str, *, with_status: bool = True) -> list[Block]:
@@ -43,4 +44,7 @@ def build_home(view: HomeView) -> dict[str, Any]:
     if view.finance:
         blocks.append({"type": "divider"})
         blocks += list(view.finance)
+    if view.statements:
+        blocks.append({"type": "divider"})
+        blocks += list(view.statements)
     return {"type": "home", "blocks": blocks[:100]}
