@@ -83,8 +83,42 @@ TOTAL_FEATURES: tuple[str, ...] = (
     "whole_units", "currency_adjacent", "after_last_total_label",
     "eq_subtotal_plus_tax", "eq_tender_minus_change", "eq_tender", "plus_change_eq_tender",
     "eq_items_sum", "eq_labelled_plus_rounding", "eq_tax_summary_gross", "eq_subtotal",
-    "n_total_labels", "n_lines", "inside_date", "tip_line_percent",
+    "n_total_labels", "n_lines", "inside_date", "tip_line_percent", "ocr_confidence", "has_subtotal_and_tax",
 )  # fmt: skip
+
+# A total the other numbers confirm: subtotal + tax, tendered - change, a VAT summary's gross, a
+# labelled total plus its rounding. (The items' sum is no confirmation: it is the subtotal's.)
+_CORROBORATING = (
+    "eq_subtotal_plus_tax", "eq_tender_minus_change", "plus_change_eq_tender",
+    "eq_tax_summary_gross", "eq_labelled_plus_rounding",
+)  # fmt: skip
+_ROUNDING_GAP = Decimal("0.10")
+
+
+def total_is_checked(candidates: Sequence[Candidate], value: object) -> bool:
+    """Whether a chosen total may be reported as confident: the receipt's other numbers confirm it,
+    and no other total, rounding or payment within a rounding step of it competes (the amount
+    before and after rounding: which one counts is for a person to say)."""
+    if not isinstance(value, Decimal):
+        return False
+    index = [TOTAL_FEATURES.index(name) for name in _CORROBORATING]
+    labelled = TOTAL_FEATURES.index("label_weight")
+    rivals = [TOTAL_FEATURES.index(n) for n in ("line_rounding", "line_tender", "eq_tender_minus_change")]
+    mine = [c for c in candidates if c.value == value]
+    if not any(c.features[i] for c in mine for i in index):
+        return False
+    sums_to = TOTAL_FEATURES.index("eq_subtotal_plus_tax")
+    printed_sum = TOTAL_FEATURES.index("has_subtotal_and_tax")
+    if any(c.features[printed_sum] for c in mine) and not any(c.features[sums_to] for c in mine):
+        return False  # the receipt's own subtotal and tax add up to something else
+    # another total, a rounding, or what was paid, a few cents away
+    return not any(
+        isinstance(c.value, Decimal)
+        and c.value != value
+        and abs(c.value - value) <= _ROUNDING_GAP
+        and (c.features[labelled] >= 7 or any(c.features[i] for i in rivals))
+        for c in candidates
+    )
 
 
 @dataclass(frozen=True)
@@ -221,6 +255,8 @@ def total_candidates(doc: Doc, decimals: int = 2) -> list[Candidate]:
                 float(min(n, 100)) / 100,
                 1.0 if any(ds < end and start < de for ds, de in date_spans) else 0.0,
                 1.0 if "%" in text and (doc.classes[i]["tip"] >= 0 or doc.classes[above]["tip"] >= 0) else 0.0,
+                line.confidence,
+                1.0 if sub_tax else 0.0,
             ]  # fmt: skip
             out.append(Candidate(value, tuple(feats), i))
     return out

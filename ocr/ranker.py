@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ocr.candidates import Candidate
+from ocr.candidates import Candidate, total_is_checked
 
 MODEL_FILE = "reader.json"
 RANKED_FIELDS: tuple[str, ...] = ("total", "date", "merchant")
@@ -61,13 +61,16 @@ class Choice:
 class FieldModel:
     """One field's scorer: LightGBM's own text model format, evaluated by LightGBM."""
 
-    def __init__(self, model_text: str, features: Sequence[str], calibration: Calibration) -> None:
+    def __init__(
+        self, model_text: str, features: Sequence[str], calibration: Calibration, field: str = ""
+    ) -> None:
         import lightgbm  # loaded with the first model, not with the package
 
         self._booster = lightgbm.Booster(model_str=model_text)
         self._lock = threading.Lock()
         self.features = tuple(features)
         self.calibration = calibration
+        self.field = field
 
     def scores(self, candidates: Sequence[Candidate]) -> list[float]:
         if not candidates:
@@ -80,11 +83,23 @@ class FieldModel:
         return [float(p) for p in predicted]
 
     def choose(self, candidates: Sequence[Candidate]) -> Choice:
-        return choose(candidates, self.scores(candidates), self.calibration)
+        return choose(candidates, self.scores(candidates), self.calibration, self.field)
 
 
-def choose(candidates: Sequence[Candidate], scores: Sequence[float], calibration: Calibration) -> Choice:
-    """The value with the best score over all its candidates (a total printed twice is one value)."""
+def passes_gate(field: str, candidates: Sequence[Candidate], value: object) -> bool:
+    """Whether a field's reading may be confident at all (see ``calibrate``): a total only when the
+    receipt's arithmetic confirms it; other fields always."""
+    if field == "total":
+        return total_is_checked(candidates, value)
+    return value is not None
+
+
+def choose(
+    candidates: Sequence[Candidate], scores: Sequence[float], calibration: Calibration, field: str = ""
+) -> Choice:
+    """The value with the best score over all its candidates (a total printed twice is one value).
+
+    A reading that does not pass the field's gate is never reported confident."""
     best: dict[object, float] = {}
     for candidate, score in zip(candidates, scores, strict=True):
         if score > best.get(candidate.value, -1.0):
@@ -94,7 +109,10 @@ def choose(candidates: Sequence[Candidate], scores: Sequence[float], calibration
     ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
     value, score = ranked[0]
     runner_up = ranked[1][0] if len(ranked) > 1 else None
-    return Choice(value, score, round(calibration(score), 3), runner_up)
+    confidence = calibration(score)
+    if not passes_gate(field, candidates, value):
+        confidence = min(confidence, CONFIDENT - 0.01)
+    return Choice(value, score, round(confidence, 3), runner_up)
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,7 @@ def parse_model(document: dict[str, Any]) -> ReaderModel:
         calibration = Calibration(
             tuple(entry["calibration"]["scores"]), tuple(entry["calibration"]["confidences"])
         )
-        fields[name] = FieldModel(entry["model"], entry["features"], calibration)
+        fields[name] = FieldModel(entry["model"], entry["features"], calibration, name)
     return ReaderModel(str(document["version"]), fields)
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ocr.candidates import DATE_FEATURES, MERCHANT_FEATURES, TOTAL_FEATURES, Candidate
 from ocr.model import Line, OcrConfig, Word
-from ocr.ranker import CONFIDENT, MODEL_FILE, RANKED_FIELDS, Calibration, choose
+from ocr.ranker import CONFIDENT, MODEL_FILE, RANKED_FIELDS, Calibration, choose, passes_gate
 
 MODEL_VERSION = "2026-12-07.1"
 FOLDS = 5
@@ -207,6 +207,7 @@ class OutOfFold:
     score: float
     right: bool
     answerable: bool  # a candidate held the right value
+    gated: bool = True  # the reading passes its field's gate (ocr.ranker.passes_gate)
 
 
 def cross_validate(
@@ -227,12 +228,13 @@ def cross_validate(
             scores = (
                 [float(p) for p in booster.predict(np.asarray([c.features for c in found]))] if found else []
             )
-            chosen = choose(found, scores, Calibration((), ()))
+            chosen = choose(found, scores, Calibration((), ()), field)
             answerable = any(_label(field, c, samples[i].key) for c in found)
             right = chosen.value is not None and any(
                 _label(field, c, samples[i].key) for c in found if c.value == chosen.value
             )
-            results[i] = OutOfFold(chosen.value, chosen.score, right, answerable)
+            gated = passes_gate(field, found, chosen.value)
+            results[i] = OutOfFold(chosen.value, chosen.score, right, answerable, gated)
     return [r if r is not None else OutOfFold(None, 0.0, False, False) for r in results]
 
 
@@ -247,25 +249,28 @@ def calibrate(outcomes: Sequence[OutOfFold], target: float = 0.99) -> Calibratio
     about the same (isotonic regression, capped under ``CONFIDENT``). The confident range starts
     at the lowest score above which the out-of-fold readings were right at least ``target`` of the
     time, with a margin: at least 50 readings lie above it and the Wilson lower bound (95%) of
-    their share is at least ``WILSON_FLOOR``. Scores there map from ``CONFIDENT`` up
+    their share is at least ``WILSON_FLOOR``. Only readings that pass their field's gate count
+    there (a total the receipt's arithmetic confirms); the others are never confident. Scores there map from ``CONFIDENT`` up
     to 1. Where no score qualifies, nothing is confident.
     """
     from sklearn.isotonic import IsotonicRegression
 
     scored = sorted((o.score, 1.0 if o.right else 0.0) for o in outcomes if o.value is not None)
+    gated = sorted((o.score, 1.0 if o.right else 0.0) for o in outcomes if o.value is not None and o.gated)
     if len(scored) < 10:
         return Calibration((0.0, 1.0), (0.0, 0.5))
     xs = [s for s, _ in scored]
     ys = [r for _, r in scored]
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(xs, ys)
     threshold = None
-    for i in range(len(scored)):
-        above = ys[i:]
+    gated_ys = [r for _, r in gated]
+    for i in range(len(gated)):
+        above = gated_ys[i:]
         if len(above) < 50:
             break
         share = sum(above) / len(above)
         if share >= target and _wilson_lower(sum(above), len(above)) >= WILSON_FLOOR:
-            threshold = xs[i]
+            threshold = gated[i][0]
             break
     grid = sorted({round(x, 4) for x in xs} | {0.0, 1.0})
     points: list[tuple[float, float]] = []
@@ -316,7 +321,7 @@ def train(samples: Sequence[Sample], progress: Callable[[str], None] | None = No
             entry = figures.setdefault(sample.set_name, {}).setdefault(field, _empty())
             entry["receipts"] += 1
             entry["right"] += outcome.right
-            confidence = calibration(outcome.score) if outcome.value is not None else 0.0
+            confidence = calibration(outcome.score) if outcome.value is not None and outcome.gated else 0.0
             if confidence >= CONFIDENT:
                 entry["confident"] += 1
                 entry["confident_right"] += outcome.right
