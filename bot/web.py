@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,9 +18,11 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from bot import edge
 from bot.context import AppContext, build_context
 from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
@@ -160,8 +163,14 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
 
     api = FastAPI(title="expensebot", lifespan=lifespan, docs_url=None, redoc_url=None)
 
+    verifier = SignatureVerifier(settings.slack_signing_secret or "-")
+
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
+        refusal = edge.screen(verifier, await request.body(), request.headers)  # before Bolt parses
+        if refusal is not None:
+            body = json.dumps({"error": refusal.message})
+            return Response(body, status_code=refusal.status, media_type="application/json")
         handler: AsyncSlackRequestHandler = state["handler"]
         return await handler.handle(request)
 
