@@ -109,11 +109,14 @@ class AppContext:
 
 
 def make_slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    from bot.metrics import SlackCallMetrics
+
     return AsyncWebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.api_base_url,
         timeout=15,
         retry_handlers=[
+            SlackCallMetrics(),  # counts every answer, retries nothing
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),

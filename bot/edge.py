@@ -66,8 +66,8 @@ def _shape_problem(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def screen(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> Refusal | None:
-    """None when Bolt may handle the request; otherwise the answer to give instead."""
+def screen(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str]) -> Refusal | dict[str, Any]:
+    """The parsed payload when Bolt may handle the request; otherwise the answer to give instead."""
     if not check_signature(verifier, body, headers):
         log.info("refused a request to /slack/events: missing, invalid or stale signature")
         return Refusal(401, "invalid request")
@@ -89,4 +89,4 @@ def screen(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str])
     if problem is not None:
         log.info("refused a signed request to /slack/events: %s", problem)
         return Refusal(400, f"not a Slack payload: {problem}")
-    return None
+    return payload

@@ -12,7 +12,8 @@ import datetime as dt
 import gc
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -22,7 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot import edge
+from bot import edge, metrics
 from bot.context import AppContext, build_context
 from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
@@ -165,14 +166,32 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
 
     verifier = SignatureVerifier(settings.slack_signing_secret or "-")
 
+    @api.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        surface = getattr(request.state, "slack_surface", "none")
+        metrics.REQUEST_SECONDS.labels(route, surface, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
-        refusal = edge.screen(verifier, await request.body(), request.headers)  # before Bolt parses
-        if refusal is not None:
-            body = json.dumps({"error": refusal.message})
-            return Response(body, status_code=refusal.status, media_type="application/json")
+        screened = edge.screen(verifier, await request.body(), request.headers)  # before Bolt parses
+        if isinstance(screened, edge.Refusal):
+            request.state.slack_surface = "refused"
+            body = json.dumps({"error": screened.message})
+            return Response(body, status_code=screened.status, media_type="application/json")
+        request.state.slack_surface = metrics.slack_surface(screened)
         handler: AsyncSlackRequestHandler = state["handler"]
         return await handler.handle(request)
+
+    @api.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        body, content_type = await asyncio.to_thread(metrics.exposition, state.get("ctx"))
+        return Response(body, media_type=content_type)
 
     @api.get("/healthz")
     async def healthz() -> Response:
