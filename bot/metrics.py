@@ -75,6 +75,15 @@ OCR_SECONDS = Histogram(
     ["outcome"],
     buckets=(0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 60.0),
 )
+MAINTENANCE_PASSES = Counter(
+    "expensebot_maintenance_passes_total",
+    "Completed passes of the serving process's maintenance loop, by step (stale_readings, ...).",
+    ["step"],
+)
+STALE_REREAD = Counter(
+    "expensebot_stale_readings_requeued_total",
+    "Receipts read again because their reading job was lost with its process.",
+)
 SLACK_CALLS = Counter(
     "expensebot_slack_api_calls_total",
     "Slack Web API responses, by method and status (ok, the API's error code, http_NNN, or an exception name).",

@@ -75,6 +75,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     while True:
         try:
             await deliver_pending(ctx)
+            metrics.MAINTENANCE_PASSES.labels("outbox").inc()
             stale_after = ctx.settings.stale_reading_seconds
             if tick % max(1, min(30, int(stale_after / every / 4))) == 0:
                 stale = await asyncio.to_thread(
@@ -87,6 +88,8 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                     ):
                         log.info("reading expense %s again (its job never finished)", expense_id)
                         expenses.queue_read(ctx, expense_id)
+                        metrics.STALE_REREAD.inc()
+                metrics.MAINTENANCE_PASSES.labels("stale_readings").inc()
             if tick % 30 == 0:
                 await run_followups(ctx)
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
