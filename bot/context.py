@@ -114,7 +114,7 @@ def make_slack_client(settings: Settings, token: str | None = None) -> AsyncWebC
     return AsyncWebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.api_base_url,
-        timeout=15,
+        timeout=int(max(1, round(settings.slack_timeout_seconds))),
         retry_handlers=[
             SlackCallMetrics(),  # counts every answer, retries nothing
             AsyncConnectionErrorRetryHandler(max_retry_count=2),

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Receipts read at once on this machine, across all workers; 0: one per core. More workers than
     # this still download, store and answer in parallel, but wait for a slot to read.
     ocr_slots: int = Field(default=0, ge=0, alias="EXPENSEBOT_OCR_SLOTS")
+    # How long one Slack Web API call may take before it counts as a timeout.
+    slack_timeout_seconds: float = Field(default=15.0, gt=0, alias="EXPENSEBOT_SLACK_TIMEOUT")
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")
