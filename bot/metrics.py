@@ -80,6 +80,11 @@ MAINTENANCE_PASSES = Counter(
     "Completed passes of the serving process's maintenance loop, by step (stale_readings, ...).",
     ["step"],
 )
+MAINTENANCE_FAILURES = Counter(
+    "expensebot_maintenance_failures_total",
+    "Maintenance loop passes that failed, by reason (database, other).",
+    ["reason"],
+)
 STALE_REREAD = Counter(
     "expensebot_stale_readings_requeued_total",
     "Receipts read again because their reading job was lost with its process.",

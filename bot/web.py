@@ -72,8 +72,12 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     from bot.followups import run_followups
 
     tick = 0
+    outage = _Outage()
     while True:
         try:
+            if outage.since is not None:  # some steps swallow the error: ask the database itself
+                await asyncio.to_thread(_ping, ctx)
+                log.info("database reachable again after %.0f s; background work resumed", outage.ended())
             await deliver_pending(ctx)
             metrics.MAINTENANCE_PASSES.labels("outbox").inc()
             stale_after = ctx.settings.stale_reading_seconds
@@ -95,12 +99,50 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
                 if ctx.settings.scheduler_enabled:
                     await run_scheduled_digest(ctx, payouts)
-        except DatabaseUnavailable as exc:
-            log.warning("database unavailable in maintenance loop: %s", exc)
+        except (
+            DatabaseUnavailable,
+            DBAPIError,
+        ) as exc:  # raw driver errors too (reads outside transaction())
+            metrics.MAINTENANCE_FAILURES.labels("database").inc()
+            if outage.started():  # one line per outage, not one traceback per tick
+                log.warning("database unavailable: %s; background work (outbox, re-reading, digest) "
+                            "paused until it answers", _short_reason(exc))  # fmt: skip
         except Exception:
+            metrics.MAINTENANCE_FAILURES.labels("other").inc()
             log.exception("maintenance loop step failed")
         tick += 1
         await asyncio.sleep(every)
+
+
+class _Outage:
+    """When the database stopped answering the maintenance loop (None while it answers)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def started(self) -> bool:
+        """Note a failure; True for the first one of an outage."""
+        if self.since is None:
+            self.since = time.monotonic()
+            return True
+        return False
+
+    def ended(self) -> float:
+        """Note that the database answers again; how long it did not."""
+        since, self.since = self.since, None
+        return 0.0 if since is None else time.monotonic() - since
+
+
+def _ping(ctx: AppContext) -> None:
+    with ctx.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _short_reason(exc: BaseException) -> str:
+    """The driver's first line (``connection refused``...), without SQL or a traceback."""
+    orig = getattr(exc, "orig", None) or getattr(exc.__cause__, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 
 async def run_scheduled_digest(ctx: AppContext, payouts: Any) -> None:
