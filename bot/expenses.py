@@ -545,10 +545,14 @@ def _set_project(session: Any, expense_id: int, project: str | None, user_id: st
     row = session.get(ExpenseProject, expense_id)
     if not name:
         if row is not None:
+            audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
+                         before={"project": row.project}, after={"project": None})  # fmt: skip
             session.delete(row)
         return
     if row is None:
         session.add(ExpenseProject(expense_id=expense_id, project=name, set_by=user_id))
+        audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
+                     before={"project": None}, after={"project": name})  # fmt: skip
     elif row.project != name:
         audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
                      before={"project": row.project}, after={"project": name})  # fmt: skip
