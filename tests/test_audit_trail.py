@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -11,6 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from storage import audit
 from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from storage.models import AuditEvent
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_tampering_with_the_audit_trail_fails_on_postgres(postgres_url: str) -> None:
@@ -88,3 +91,45 @@ def test_project_and_distance_edits_are_audited(db_url: str) -> None:
     ]
     assert all(e.actor == "U_EMP" for e in events if e.action in ("expense.project", "expense.edited"))
     ctx.engine.dispose()
+
+
+def test_policy_and_directory_file_changes_are_audited_once(sqlite_url: str, tmp_path: Path) -> None:
+    import os
+
+    from bot.context import build_context
+    from bot.settings import Settings
+    from tests.support import ORG_CSV
+
+    org = tmp_path / "org.csv"
+    org.write_text(ORG_CSV)
+    policy = tmp_path / "policy.yml"
+    policy.write_text((ROOT / "policy.example.yml").read_text())
+    settings = Settings(DATABASE_URL=sqlite_url, EXPENSEBOT_ORG_FILE=org, EXPENSEBOT_POLICY_FILE=policy)
+    web, worker = build_context(settings), build_context(settings)  # two processes read the same files
+
+    def loaded(entity: str) -> list[AuditEvent]:
+        with web.db() as session:
+            return list(session.scalars(select(AuditEvent).where(AuditEvent.action == f"{entity}.file_loaded")
+                                        .order_by(AuditEvent.id)))  # fmt: skip
+
+    assert len(web.directory) == len(worker.directory) > 0
+    web.policy, worker.policy  # noqa: B018 - reading is what is audited
+    assert [e.actor for e in loaded("directory")] == ["system"] and len(loaded("policy")) == 1
+
+    org.write_text(ORG_CSV + "new@example.com,mgr@example.com,sales,employee\n")
+    os.utime(org, (os.path.getmtime(org) + 5,) * 2)
+    assert "new@example.com" in web.directory and "new@example.com" in worker.directory
+    first, changed = loaded("directory")
+    assert changed.after is not None and first.after is not None
+    assert changed.after["previous_sha256"] == first.after["sha256"] and changed.after["file"] == str(org)
+    assert changed.after["sha256"] != first.after["sha256"] and changed.after["error"] is None
+
+    policy.write_text("this: [is not a policy")
+    os.utime(policy, (os.path.getmtime(policy) + 5,) * 2)
+    web.policy  # noqa: B018
+    broken = loaded("policy")[-1]
+    assert (
+        broken.after is not None and broken.after["error"] and "previous version stays" in str(broken.detail)
+    )
+    for ctx in (web, worker):
+        ctx.engine.dispose()
