@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.cli_actor import ADMIN_ROLES, FINANCE_ROLES, as_option
+from bot.cli_actor import resolve as resolve_actor
+
 if TYPE_CHECKING:
     from bot.settings import Settings
 
@@ -152,8 +155,10 @@ def _safe_url(url: str) -> str:
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Print what would be paid; post and record nothing.")
-def digest(dry_run: bool) -> None:
+@as_option(FINANCE_ROLES)
+def digest(dry_run: bool, as_email: str | None) -> None:
     """Post the finance payout digest once and exit."""
+    actor = resolve_actor(as_email, FINANCE_ROLES)
     settings = _settings()
     _logging("WARNING")
     if not dry_run and not settings.slack_bot_token:
@@ -166,7 +171,7 @@ def digest(dry_run: bool) -> None:
     async def go() -> int:
         ctx = build_context(settings)
         ctx.jobs = InProcessRunner(ctx)
-        result = await post_digest(ctx, "cli", dry_run=dry_run)
+        result = await post_digest(ctx, actor.name, dry_run=dry_run)
         click.echo(result.text)
         if result.batch_id is not None:
             for _ in range(5):  # the digest is in the outbox; make sure it went out
@@ -205,19 +210,20 @@ _add_fx_update()
 
 @fx.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-def fx_import(file: Path) -> None:
+@as_option(FINANCE_ROLES)
+def fx_import(file: Path, as_email: str | None) -> None:
     """Load rates from a CSV with header date,from,to,rate (e.g. 2026-11-02,USD,MYR,4.41)."""
     from storage.db import make_engine, make_sessionmaker, migrate
     from storage.fx import import_rates_result
     from workflows.fx import RateFileError
 
+    actor = resolve_actor(as_email, FINANCE_ROLES)
     url = _settings().database_url
     migrate(url)
     engine = make_engine(url)
     try:
-        result = import_rates_result(
-            make_sessionmaker(engine), file.read_text(encoding="utf-8-sig"), file.name
-        )
+        result = import_rates_result(make_sessionmaker(engine), file.read_text(encoding="utf-8-sig"), file.name,
+                                     actor=actor.name, via=actor.via)  # fmt: skip
     except RateFileError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -242,14 +248,32 @@ def backup_command(target: Path) -> None:
 @cli.command("restore")
 @click.argument("source", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace an existing SQLite file.")
-def restore_command(source: Path, force: bool) -> None:
+@as_option(ADMIN_ROLES)
+def restore_command(source: Path, force: bool, as_email: str | None) -> None:
     """Restore the database from a backup made by `expensebot backup` (stop the app first)."""
-    from storage.backup import BackupError, restore
+    import hashlib
 
+    from storage import audit
+    from storage.backup import BackupError, restore
+    from storage.db import make_engine, make_sessionmaker, migrate, transaction
+
+    actor = resolve_actor(as_email, ADMIN_ROLES)
+    url = _settings().database_url
     try:
-        click.echo(restore(_settings().database_url, source, force=force))
+        click.echo(restore(url, source, force=force))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
+    # The restored database says it was restored, from what and by whom (its own trail goes on).
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            audit.record(session, actor=actor.name, action="database.restored", entity="database",
+                         entity_id=source.name[:64], after={"sha256": digest, "file": str(source)},
+                         detail=actor.via)  # fmt: skip
+    finally:
+        engine.dispose()
 
 
 @cli.command()

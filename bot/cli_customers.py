@@ -15,6 +15,8 @@ from typing import Any
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli_actor import FINANCE_ROLES, as_option
+from bot.cli_actor import resolve as resolve_actor
 from storage.crm.base import CrmError
 from storage.crm.sync import CrmSettings, sync_all
 from storage.customers import CsvFormatError, external_ids, import_csv, load_records
@@ -36,12 +38,14 @@ def customers() -> None:
 @customers.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--source", default="csv", show_default=True, help="Which list these ids belong to.")
-def import_command(file: str, source: str) -> None:
+@as_option(FINANCE_ROLES)
+def import_command(file: str, source: str, as_email: str | None) -> None:
     """Load customers from FILE (CSV with header id,name and optional aliases, domain)."""
+    actor = resolve_actor(as_email, FINANCE_ROLES)
     factory = _factory()
     started = time.perf_counter()
     try:
-        report = import_csv(factory, os.path.abspath(file), source=source)
+        report = import_csv(factory, os.path.abspath(file), source=source, actor=actor.name, via=actor.via)
     except CsvFormatError as exc:
         click.echo(f"Cannot import {file}: {exc}", err=True)
         sys.exit(1)
@@ -59,8 +63,10 @@ def import_command(file: str, source: str) -> None:
 @click.option(
     "--full", is_flag=True, help="List everything again (also archives customers deleted in the CRM)."
 )
-def sync_command(full: bool) -> None:
+@as_option(FINANCE_ROLES)
+def sync_command(full: bool, as_email: str | None) -> None:
     """Pull customers and contacts from the configured CRM (HubSpot and/or Salesforce)."""
+    actor = resolve_actor(as_email, FINANCE_ROLES)
     settings = CrmSettings.from_env(os.environ)
     if not settings.configured:
         click.echo(
@@ -73,7 +79,7 @@ def sync_command(full: bool) -> None:
         sys.exit(2)
     factory = _factory()
     try:
-        report = sync_all(factory, settings, full=full)
+        report = sync_all(factory, settings, full=full, actor=actor.name, via=actor.via)
     except CrmError as exc:
         click.echo(f"Sync failed: {exc}", err=True)
         sys.exit(1)

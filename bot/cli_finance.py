@@ -14,6 +14,8 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli_actor import ADMIN_ROLES, FINANCE_ROLES, as_option
+from bot.cli_actor import resolve as resolve_actor
 from bot.settings import load_settings
 from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from workflows.directory import Directory, DirectoryError
@@ -57,9 +59,10 @@ def _totals(totals: dict[str, object]) -> str:
 @click.option("--tax-type", help="Xero: the tax rate's name in your organisation (default “Tax Exempt”).")
 @click.option("--date-format", type=click.Choice(("MM/DD/YYYY", "DD/MM/YYYY")),
               help="QuickBooks and Xero dates (default: QuickBooks MM/DD/YYYY, Xero DD/MM/YYYY).")  # fmt: skip
+@as_option(FINANCE_ROLES)
 def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, debtor_iban: str | None,
            debtor_bic: str | None, execution_date: dt.datetime | None, account: str | None,
-           tax_type: str | None, date_format: str | None) -> None:  # fmt: skip
+           tax_type: str | None, date_format: str | None, as_email: str | None) -> None:  # fmt: skip
     """Export payout batch N as a generic CSV, QuickBooks Online or Xero bills, or SEPA pain.001.
 
     The same batch gives the same file every time. SEPA pays the batch's EUR expenses to
@@ -67,6 +70,7 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
     """
     from storage.exports import Debtor, build_export, ibans_from_directory, record_export
 
+    actor = resolve_actor(as_email, FINANCE_ROLES)
     debtor = None
     if fmt == "sepa":
         if not debtor_name or not debtor_iban:
@@ -80,7 +84,7 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
             result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor, account=account,
                                   tax_type=tax_type, date_format=date_format,
                                   execution_date=execution_date.date() if execution_date else None)  # fmt: skip
-            record_export(session, result, actor="cli")
+            record_export(session, result, actor=actor.name)
     except ExportError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -157,13 +161,15 @@ def privacy() -> None:
     "--out", type=click.Path(), help="A directory, or a file ending in .zip (default: ./privacy-EMAIL.zip)."
 )
 @click.option("--slack-id", "slack_ids", multiple=True, help="Another Slack user id of this person.")
-def privacy_export(email: str, out: str | None, slack_ids: tuple[str, ...]) -> None:
+@as_option(ADMIN_ROLES)
+def privacy_export(email: str, out: str | None, slack_ids: tuple[str, ...], as_email: str | None) -> None:
     """Write everything stored about EMAIL (person.json) and their receipt files."""
     from storage.privacy import export_person
 
+    actor = resolve_actor(as_email, ADMIN_ROLES)
     target = Path(out or f"privacy-{email.strip().lower()}.zip")
     with transaction(_factory()) as session:
-        counts = export_person(session, email, target, actor="cli", extra_ids=list(slack_ids))
+        counts = export_person(session, email, target, actor=actor.name, extra_ids=list(slack_ids))
     summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
     click.echo(f"Wrote {target}: {summary or 'nothing is stored about this person'}.")
 
@@ -172,17 +178,19 @@ def privacy_export(email: str, out: str | None, slack_ids: tuple[str, ...]) -> N
 @click.argument("email")
 @click.option("--slack-id", "slack_ids", multiple=True, help="Another Slack user id of this person.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def privacy_erase(email: str, slack_ids: tuple[str, ...], yes: bool) -> None:
+@as_option(ADMIN_ROLES)
+def privacy_erase(email: str, slack_ids: tuple[str, ...], yes: bool, as_email: str | None) -> None:
     """Erase EMAIL's personal data; amounts, dates and the audit trail stay, under a pseudonym."""
     from storage.privacy import PrivacyError, erase_person, identify, leftover_mentions
 
+    actor = resolve_actor(as_email, ADMIN_ROLES)
     if not yes:
         click.confirm(f"Erase the personal data of {email}? This cannot be undone", abort=True)
     factory = _factory()
     try:
         with transaction(factory) as session:
             ids = identify(session, email, list(slack_ids)).user_ids
-            result = erase_person(session, email, actor="cli", extra_ids=list(slack_ids))
+            result = erase_person(session, email, actor=actor.name, extra_ids=list(slack_ids))
     except PrivacyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

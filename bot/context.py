@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -38,13 +39,21 @@ T = TypeVar("T")
 class FileBacked(Generic[T]):
     """A value parsed from a file, re-read when the file changes; the last good value is kept."""
 
-    def __init__(self, path: Path | None, parse: Callable[[str, str], T], default: T) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        parse: Callable[[str, str], T],
+        default: T,
+        on_read: Callable[[Path, str | None, str | None], None] | None = None,
+    ) -> None:
         self._path = path
         self._parse = parse
         self._value = default
         self._mtime: float | None = None
         self._lock = threading.Lock()
         self.error: str | None = None
+        # Told of every read of the file: (path, sha256 of its text or None, error or None).
+        self._on_read = on_read
 
     @property
     def path(self) -> Path | None:
@@ -68,8 +77,10 @@ class FileBacked(Generic[T]):
             return self._value
         with self._lock:
             if force or mtime != self._mtime:
+                digest: str | None = None
                 try:
                     text = self._path.read_text(encoding="utf-8-sig")
+                    digest = hashlib.sha256(text.encode()).hexdigest()
                     self._value = self._parse(text, self._path.name)
                     self.error = None
                 except UnicodeDecodeError:
@@ -82,6 +93,11 @@ class FileBacked(Generic[T]):
                     self.error = f"{self._path}: {exc.strerror}"
                     log.error("could not read %s: %s", self._path, exc)
                 self._mtime = mtime
+                if self._on_read is not None:
+                    try:
+                        self._on_read(self._path, digest, self.error)
+                    except Exception as exc:  # the audit must not stop the policy from loading
+                        log.warning("could not record the reading of %s: %r", self._path, exc)
             return self._value
 
 
@@ -108,12 +124,44 @@ class AppContext:
         return self.policy_source.get()
 
 
+def record_file_reload(
+    db: sessionmaker[Session], entity: str, path: Path, digest: str | None, error: str | None
+) -> bool:
+    """Audit a policy or directory file the process (re)loaded, when it differs from the last one
+    recorded (every process reads the files; one event per change). True when recorded."""
+    from sqlalchemy import select
+
+    from storage import audit
+    from storage.db import transaction
+    from storage.models import AuditEvent
+
+    state = {"sha256": digest, "file": str(path), "error": error}
+    with transaction(db) as session:
+        last = session.scalar(
+            select(AuditEvent.after)
+            .where(AuditEvent.entity == entity, AuditEvent.action == f"{entity}.file_loaded")
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+        )
+        if last is not None and {k: last.get(k) for k in state} == state:
+            return False
+        detail = f"could not load: {error}; the previous version stays in force" if error else "now in force"
+        previous = last.get("sha256") if last else None
+        audit.record(session, actor="system", action=f"{entity}.file_loaded", entity=entity,
+                     entity_id=path.name[:64], after={**state, "previous_sha256": previous},
+                     detail=detail)  # fmt: skip
+    return True
+
+
 def make_slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    from bot.metrics import SlackCallMetrics
+
     return AsyncWebClient(
         token=token or settings.slack_bot_token,
         base_url=settings.api_base_url,
-        timeout=15,
+        timeout=int(max(1, round(settings.slack_timeout_seconds))),
         retry_handlers=[
+            SlackCallMetrics(),  # counts every answer, retries nothing
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
@@ -133,13 +181,23 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
     def parse_policy(text: str, source: str) -> Policy:
         return load_policy(text, source)
 
+    def recorder(entity: str) -> Callable[[Path, str | None, str | None], None]:
+        def record(path: Path, digest: str | None, error: str | None) -> None:
+            record_file_reload(db, entity, path, digest, error)
+
+        return record
+
     return AppContext(
         settings=settings,
         engine=engine,
         db=db,
         kv=make_kv(settings.redis_url),
         slack=make_slack_client(settings),
-        directory_source=FileBacked(settings.org_file, Directory.from_csv_text, Directory.empty()),
-        policy_source=FileBacked(settings.policy_file, parse_policy, default_policy(currency)),
+        directory_source=FileBacked(
+            settings.org_file, Directory.from_csv_text, Directory.empty(), on_read=recorder("directory")
+        ),
+        policy_source=FileBacked(
+            settings.policy_file, parse_policy, default_policy(currency), on_read=recorder("policy")
+        ),
         customers=CustomerDirectory(db),
     )

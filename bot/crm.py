@@ -67,7 +67,7 @@ async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
 
     def run() -> None:
         # Incremental every hour; a full pass at 03:00 UTC also archives what the CRM deleted.
-        report = sync_all(ctx.db, settings, full=now.hour == 3)
+        report = sync_all(ctx.db, settings, full=now.hour == 3, actor="schedule")
         for line in report.lines():
             log.info("CRM sync: %s", line)
         connectors = settings.connectors()

@@ -11,9 +11,17 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import update
 
@@ -64,12 +72,30 @@ def _due(ctx: AppContext, limit: int) -> list[int]:
         return outbox.due_ids(session, limit)
 
 
-def _claim(ctx: AppContext, message_id: int) -> tuple[str, dict[str, Any], int] | None:
+@dataclass(frozen=True)
+class Attempt:
+    """The outbox row being delivered, as :func:`post` needs it."""
+
+    key: str  # the row's dedup_key, carried in each message's metadata
+    since: float  # when the row was written (Unix time): where to start looking in history
+    look_first: bool  # the last attempt may have been carried out by Slack: look before posting
+
+
+_attempt: ContextVar[Attempt | None] = ContextVar("outbox_attempt", default=None)
+
+# A failure whose outcome is known: Slack answered and refused (rate limit, bad channel...).
+_REFUSED = "slack: "
+
+
+def _claim(ctx: AppContext, message_id: int) -> tuple[str, dict[str, Any], int, Attempt] | None:
     with transaction(ctx.db) as session:
         row: OutboxMessage | None = outbox.claim(session, message_id)
         if row is None:
             return None
-        return row.kind, dict(row.payload), row.attempts
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+        uncertain = row.last_error is not None and not row.last_error.startswith(_REFUSED)
+        attempt = Attempt(key=row.dedup_key, since=created.timestamp(), look_first=uncertain)
+        return row.kind, dict(row.payload), row.attempts, attempt
 
 
 # Modules that register more senders with @sender; imported on first use (they import this one).
@@ -89,8 +115,9 @@ async def deliver_one(ctx: AppContext, message_id: int) -> bool:
     claimed = await asyncio.to_thread(_claim, ctx, message_id)
     if claimed is None:
         return False
-    kind, payload, attempts = claimed
+    kind, payload, attempts, attempt = claimed
     send = _sender_for(kind)
+    token = _attempt.set(attempt)
     try:
         if send is None:
             raise RuntimeError(f"no sender for outbox kind {kind!r}")
@@ -103,12 +130,22 @@ async def deliver_one(ctx: AppContext, message_id: int) -> bool:
         if permanent and attempts >= 3:
             delay = 10**7  # give up; kept for inspection
         log.warning("outbox %s (%s) failed: %s; retry in %.0fs", message_id, kind, error, delay)
-        await asyncio.to_thread(_failed, ctx, message_id, f"slack: {error}", delay)
+        # A server error may come after Slack carried the call out: the retry looks first.
+        prefix = _REFUSED if exc.response.status_code < 500 else "slack server error: "
+        await asyncio.to_thread(_failed, ctx, message_id, f"{prefix}{error}", delay)
         return False
-    except Exception as exc:  # retried: network errors, database blips, bugs fixed by a deploy
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # the answer may be lost, not the call
+        delay = min(300.0, 2.0**attempts)
+        log.warning("outbox %s (%s): no answer from Slack (%s); retry in %.0fs, looking first whether it "
+                    "was delivered", message_id, kind, type(exc).__name__, delay)  # fmt: skip
+        await asyncio.to_thread(_failed, ctx, message_id, f"no answer: {exc!r}", delay)
+        return False
+    except Exception as exc:  # retried: database blips, bugs fixed by a deploy
         log.exception("outbox %s (%s) failed", message_id, kind)
         await asyncio.to_thread(_failed, ctx, message_id, repr(exc), min(300.0, 2.0**attempts))
         return False
+    finally:
+        _attempt.reset(token)
     await asyncio.to_thread(_sent, ctx, message_id, result)
     return True
 
@@ -123,9 +160,80 @@ def _sent(ctx: AppContext, message_id: int, result: dict[str, Any] | None) -> No
         outbox.mark_sent(session, message_id, result)
 
 
+OUTBOX_EVENT_TYPE = "expensebot_outbox"
+
+
 async def post(client: AsyncWebClient, **kwargs: Any) -> dict[str, Any]:
-    resp = await client.chat_postMessage(**kwargs)
+    """``chat.postMessage``, delivered effectively once when called for an outbox row.
+
+    The row's key goes in the message's ``metadata``. Slack may carry a call out and the answer
+    be lost (a timeout, a dropped connection, a 5xx): the row's next attempt then looks for the
+    key in the conversation (``conversations.history``/``replies`` with
+    ``include_all_metadata``, from the row's creation on) and records the message found instead
+    of posting it again. Such failures are not retried inside the call for the same reason.
+    """
+    attempt = _attempt.get()
+    if attempt is None:
+        resp = await client.chat_postMessage(**kwargs)
+        return {"channel": resp["channel"], "ts": resp["ts"]}
+    channel = str(kwargs["channel"])
+    if attempt.look_first:
+        found = await find_delivered(client, channel, kwargs.get("thread_ts"), attempt)
+        if found is not None:
+            log.info(
+                "outbox %s: already delivered to %s (ts %s); not posting again", attempt.key, channel, found
+            )
+            return {"channel": channel, "ts": found, "found_in_history": True}
+    metadata = {"event_type": OUTBOX_EVENT_TYPE, "event_payload": {"key": attempt.key}}
+    resp = await _without_blind_retries(client).chat_postMessage(metadata=metadata, **kwargs)
     return {"channel": resp["channel"], "ts": resp["ts"]}
+
+
+def _without_blind_retries(web: AsyncWebClient) -> AsyncWebClient:
+    """The same client, minus the retries of calls whose outcome is unknown (connection errors,
+    server errors): those are retried by the outbox, which looks first. Rate limits (the call
+    was refused) are still retried in place."""
+    keep = [h for h in web.retry_handlers
+            if isinstance(h, AsyncRateLimitErrorRetryHandler) or not _retries_blind(h)]  # fmt: skip
+    return AsyncWebClient(token=web.token, base_url=web.base_url, timeout=web.timeout, ssl=web.ssl,
+                          proxy=web.proxy, headers=dict(web.headers), retry_handlers=keep)  # fmt: skip
+
+
+def _retries_blind(handler: Any) -> bool:
+    return isinstance(handler, AsyncConnectionErrorRetryHandler | AsyncServerErrorRetryHandler)
+
+
+async def find_delivered(
+    client: AsyncWebClient, channel: str, thread_ts: str | None, attempt: Attempt, pages: int = 5
+) -> str | None:
+    """The ts of a message carrying ``attempt``'s key in ``channel`` (or its thread), if any."""
+    oldest = f"{max(0.0, attempt.since - 60):.6f}"
+    cursor: str | None = None
+    try:
+        for _ in range(pages):
+            args: dict[str, Any] = {"channel": channel, "oldest": oldest, "include_all_metadata": True,
+                                    "limit": 200}  # fmt: skip
+            if cursor:
+                args["cursor"] = cursor
+            if thread_ts:
+                resp = await client.conversations_replies(ts=thread_ts, **args)
+            else:
+                resp = await client.conversations_history(**args)
+            for message in resp.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == OUTBOX_EVENT_TYPE and payload.get("key") == attempt.key:
+                    return str(message["ts"])
+            cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+    except SlackApiError as exc:
+        if exc.response.status_code >= 500 or exc.response.status_code == 429:
+            raise  # try again later, still looking first
+        # e.g. missing_scope: we cannot look, so we post (at least once rather than never)
+        log.warning("outbox %s: cannot look in %s's history (%s); posting", attempt.key, channel,
+                    exc.response.get("error"))  # fmt: skip
+    return None
 
 
 # --- senders --------------------------------------------------------------------------------
@@ -166,8 +274,8 @@ async def send_card(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] 
 
     await asyncio.to_thread(save)
     if channel_id and channel_id != dm and thread_ts:
-        await ctx.slack.chat_postMessage(
-            channel=channel_id, thread_ts=thread_ts,
+        await post(
+            ctx.slack, channel=channel_id, thread_ts=thread_ts,
             text=f"<@{employee}> I read your receipt and sent the expense card to you in a direct message.",
         )  # fmt: skip
     return result

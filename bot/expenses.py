@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
 from bot.delivery import deliver_pending
+from bot.metrics import OCR_SECONDS
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
 from storage.models import Customer, Expense, ExpenseProject, MerchantCorrection, ReceiptFile, utcnow
@@ -268,11 +270,15 @@ def _read(ctx: AppContext, content: bytes) -> tuple[Any | None, str | None]:
         currency=ctx.settings.company_currency.upper(), known_merchants=tuple(_known_merchants(ctx))
     )
     config = OcrConfig(threads=ctx.settings.ocr_threads)
-    try:
-        with reading_slot(ctx.settings.ocr_slots or default_slots()):
-            return read_receipt(content, hint=hint, config=config), None
-    except OcrError as exc:
-        return None, exc.user_message
+    with reading_slot(ctx.settings.ocr_slots or default_slots()):
+        started = time.perf_counter()
+        try:
+            facts = read_receipt(content, hint=hint, config=config)
+        except OcrError as exc:
+            OCR_SECONDS.labels("unreadable").observe(time.perf_counter() - started)
+            return None, exc.user_message
+    OCR_SECONDS.labels("read").observe(time.perf_counter() - started)
+    return facts, None
 
 
 def _duplicate_warning(session: Any, expense: Expense) -> str | None:
@@ -582,10 +588,14 @@ def _set_project(session: Any, expense_id: int, project: str | None, user_id: st
     row = session.get(ExpenseProject, expense_id)
     if not name:
         if row is not None:
+            audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
+                         before={"project": row.project}, after={"project": None})  # fmt: skip
             session.delete(row)
         return
     if row is None:
         session.add(ExpenseProject(expense_id=expense_id, project=name, set_by=user_id))
+        audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
+                     before={"project": None}, after={"project": name})  # fmt: skip
     elif row.project != name:
         audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
                      before={"project": row.project}, after={"project": name})  # fmt: skip

@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from bot.context import AppContext
+from bot.metrics import timed_job
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,12 @@ class InProcessRunner:
         run, on_failure = registry()[name]
         for attempt in range(len(self.delays) + 1):
             try:
-                await run(self.ctx, *args)
+                with timed_job(name) as outcome:
+                    try:
+                        await run(self.ctx, *args)
+                    except Exception:
+                        outcome("failed" if attempt >= len(self.delays) else "retried")
+                        raise
                 return
             except Exception as exc:
                 if attempt >= len(self.delays):
@@ -149,14 +155,16 @@ def run_rq_job(name: str, *args: Any) -> None:
 
     ctx = worker_context()
     run, on_failure = registry()[name]
-    try:
-        asyncio.run(run(ctx, *args))
-    except Exception as exc:
-        job = get_current_job()
-        retries_left = job.retries_left if job is not None else 0
-        if not retries_left and on_failure is not None:
-            asyncio.run(on_failure(ctx, *args, repr(exc)))
-        raise
+    with timed_job(name) as outcome:
+        try:
+            asyncio.run(run(ctx, *args))
+        except Exception as exc:
+            job = get_current_job()
+            retries_left = job.retries_left if job is not None else 0
+            outcome("retried" if retries_left else "failed")
+            if not retries_left and on_failure is not None:
+                asyncio.run(on_failure(ctx, *args, repr(exc)))
+            raise
 
 
 def make_runner(ctx: AppContext, loop: asyncio.AbstractEventLoop | None = None) -> JobRunner:

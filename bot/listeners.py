@@ -134,7 +134,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 await expenses.intake_file(ctx, expenses.Intake(user_id=user, channel_id=channel, file=file,
                                                                 thread_ts=ts, note=note, source=source))  # fmt: skip
             except DatabaseUnavailable:
-                await ctx.slack.chat_postMessage(channel=channel, thread_ts=ts, text=TRY_AGAIN)
+                # Slack sends two events for one upload (message/file_share and file_shared): one reply.
+                if await ctx.kv.first_time_async(f"try-again:{file['id']}", ttl_seconds=3600):
+                    await ctx.slack.chat_postMessage(channel=channel, thread_ts=ts, text=TRY_AGAIN)
 
     async def on_file_share(event: dict[str, Any]) -> None:
         user, channel = event.get("user"), event.get("channel")

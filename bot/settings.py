@@ -48,6 +48,8 @@ class Settings(BaseSettings):
         alias="EXPENSEBOT_FX_FEED_URL",
     )
     fx_history_url: str | None = Field(default=None, alias="EXPENSEBOT_FX_HISTORY_URL")
+    # How long one Slack Web API call may take before it counts as a timeout.
+    slack_timeout_seconds: float = Field(default=15.0, gt=0, alias="EXPENSEBOT_SLACK_TIMEOUT")
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")

@@ -10,16 +10,20 @@ import asyncio
 import contextlib
 import datetime as dt
 import gc
+import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from bot import edge, metrics
 from bot.context import AppContext, build_context
 from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
@@ -72,9 +76,14 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     from bot.fx_schedule import scheduled_fx_update
 
     tick = 0
+    outage = _Outage()
     while True:
         try:
+            if outage.since is not None:  # some steps swallow the error: ask the database itself
+                await asyncio.to_thread(_ping, ctx)
+                log.info("database reachable again after %.0f s; background work resumed", outage.ended())
             await deliver_pending(ctx)
+            metrics.MAINTENANCE_PASSES.labels("outbox").inc()
             stale_after = ctx.settings.stale_reading_seconds
             if tick % max(1, min(30, int(stale_after / every / 4))) == 0:
                 stale = await asyncio.to_thread(
@@ -87,18 +96,58 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
                     ):
                         log.info("reading expense %s again (its job never finished)", expense_id)
                         expenses.queue_read(ctx, expense_id)
+                        metrics.STALE_REREAD.inc()
+                metrics.MAINTENANCE_PASSES.labels("stale_readings").inc()
             if tick % 30 == 0:
                 await run_followups(ctx)
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
                 if ctx.settings.scheduler_enabled:
                     await run_scheduled_digest(ctx, payouts)
                     await scheduled_fx_update(ctx)
-        except DatabaseUnavailable as exc:
-            log.warning("database unavailable in maintenance loop: %s", exc)
+        except (
+            DatabaseUnavailable,
+            DBAPIError,
+        ) as exc:  # raw driver errors too (reads outside transaction())
+            metrics.MAINTENANCE_FAILURES.labels("database").inc()
+            if outage.started():  # one line per outage, not one traceback per tick
+                log.warning("database unavailable: %s; background work (outbox, re-reading, digest) "
+                            "paused until it answers", _short_reason(exc))  # fmt: skip
         except Exception:
+            metrics.MAINTENANCE_FAILURES.labels("other").inc()
             log.exception("maintenance loop step failed")
         tick += 1
         await asyncio.sleep(every)
+
+
+class _Outage:
+    """When the database stopped answering the maintenance loop (None while it answers)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def started(self) -> bool:
+        """Note a failure; True for the first one of an outage."""
+        if self.since is None:
+            self.since = time.monotonic()
+            return True
+        return False
+
+    def ended(self) -> float:
+        """Note that the database answers again; how long it did not."""
+        since, self.since = self.since, None
+        return 0.0 if since is None else time.monotonic() - since
+
+
+def _ping(ctx: AppContext) -> None:
+    with ctx.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _short_reason(exc: BaseException) -> str:
+    """The driver's first line (``connection refused``...), without SQL or a traceback."""
+    orig = getattr(exc, "orig", None) or getattr(exc.__cause__, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 
 async def run_scheduled_digest(ctx: AppContext, payouts: Any) -> None:
@@ -165,10 +214,34 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
 
     api = FastAPI(title="expensebot", lifespan=lifespan, docs_url=None, redoc_url=None)
 
+    verifier = SignatureVerifier(settings.slack_signing_secret or "-")
+
+    @api.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        surface = getattr(request.state, "slack_surface", "none")
+        metrics.REQUEST_SECONDS.labels(route, surface, str(response.status_code)).observe(
+            time.perf_counter() - started
+        )
+        return response
+
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
+        screened = edge.screen(verifier, await request.body(), request.headers)  # before Bolt parses
+        if isinstance(screened, edge.Refusal):
+            request.state.slack_surface = "refused"
+            body = json.dumps({"error": screened.message})
+            return Response(body, status_code=screened.status, media_type="application/json")
+        request.state.slack_surface = metrics.slack_surface(screened)
         handler: AsyncSlackRequestHandler = state["handler"]
         return await handler.handle(request)
+
+    @api.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        body, content_type = await asyncio.to_thread(metrics.exposition, state.get("ctx"))
+        return Response(body, media_type=content_type)
 
     @api.get("/healthz")
     async def healthz() -> Response:

@@ -21,6 +21,7 @@ from typing import TypeVar
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import audit
 from storage.db import transaction
 from storage.models import Contact, Customer, CustomerAlias
 from workflows.matching import CustomerIndex, CustomerRecord
@@ -151,8 +152,9 @@ def _parse(text: str, report: ImportReport) -> list[_Row]:
 
 
 def import_csv(
-    factory: sessionmaker[Session], path_or_text: str | Path, *, source: str = "csv"
-) -> ImportReport:
+    factory: sessionmaker[Session], path_or_text: str | Path, *, source: str = "csv", actor: str = "system",
+    via: str | None = None,
+) -> ImportReport:  # fmt: skip
     """Create or update customers from a CSV file (or its text).
 
     Header ``id,name`` with optional ``aliases`` (separated by ``;``) and ``domain``. Rows are
@@ -255,6 +257,15 @@ def import_csv(
             fresh = [a for a in alias_adds if (a["customer_id"], a["alias"]) not in taken]
             for alias_batch in _chunks(fresh, _BATCH):
                 session.execute(insert(CustomerAlias), alias_batch)
+        name = (
+            Path(path_or_text).name
+            if isinstance(path_or_text, Path) or "\n" not in str(path_or_text)
+            else "text"
+        )
+        audit.record(session, actor=actor, action="customers.imported", entity="customers", entity_id=source[:64],
+                     after={"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+                            "errors": len(report.errors)},
+                     detail=f"from {name}" + (f"; {via}" if via else ""))  # fmt: skip
     return report
 
 

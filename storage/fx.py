@@ -30,6 +30,8 @@ class StoreResult:
     changed: int = 0
     unchanged: int = 0
     changes: list[str] = field(default_factory=list)  # "EUR→USD 2026-12-04: 1.0705 → 1.0712"
+    before: dict[str, str] = field(default_factory=dict)  # "USD/MYR 2026-11-02": old rate
+    after: dict[str, str] = field(default_factory=dict)  # the same keys: new rate
 
     @property
     def total(self) -> int:
@@ -96,6 +98,9 @@ def _store(factory: sessionmaker[Session], rows: list[Row], source: str, actor: 
                 result.changes.append(
                     f"{base}→{quote} {day.isoformat()}: {rate_text(old)} → {rate_text(rate)}"
                 )
+                if result.changed <= AUDITED_CHANGES:
+                    key = f"{base}/{quote} {day.isoformat()}"
+                    result.before[key], result.after[key] = str(old), str(rate)
     return result
 
 
@@ -118,20 +123,29 @@ def store_rates(
     raise AssertionError("unreachable")
 
 
+AUDITED_CHANGES = 500  # rate changes listed one by one in the import's audit event; the rest counted
+
+
 def import_rates(
-    factory: sessionmaker[Session], text: str, source: str = "rates.csv", actor: str = "cli"
-) -> int:
+    factory: sessionmaker[Session], text: str, source: str = "rates.csv", *, actor: str = "system",
+    via: str | None = None,
+) -> int:  # fmt: skip
     """Load ``date,from,to,rate`` rows (see ``workflows.fx.RateTable.from_csv_text``); re-imports update.
 
+    A re-import that changes a stored rate changes past reports: every import is audited
+    (``fx.imported``), with each changed rate's old and new value, and each changed rate too
+    (``fx_rate.changed``, see :func:`store_rates`).
+
     Raises :class:`workflows.fx.RateFileError` with the line of the first bad row; nothing is
-    written then. Changed rates are audited (see :func:`store_rates`).
+    written then.
     """
-    return import_rates_result(factory, text, source, actor).total
+    return import_rates_result(factory, text, source, actor=actor, via=via).total
 
 
 def import_rates_result(
-    factory: sessionmaker[Session], text: str, source: str = "rates.csv", actor: str = "cli"
-) -> StoreResult:
+    factory: sessionmaker[Session], text: str, source: str = "rates.csv", *, actor: str = "system",
+    via: str | None = None,
+) -> StoreResult:  # fmt: skip
     RateTable.from_csv_text(text, source)  # validates every row first
     rows = [
         (r["from"].strip().upper(), r["to"].strip().upper(), dt.date.fromisoformat(r["date"].strip()),
@@ -139,7 +153,12 @@ def import_rates_result(
         for r in csv.DictReader(io.StringIO(text), skipinitialspace=True)
         if r.get("date") and r["date"].strip()
     ]  # fmt: skip
-    return store_rates(factory, rows, source=source, actor=actor)
+    result = store_rates(factory, rows, source=source, actor=actor)
+    with transaction(factory) as session:
+        audit.record(session, actor=actor, action="fx.imported", entity="fx_rates", entity_id=source[:64],
+                     before=result.before or None, after=result.after or None,
+                     detail=f"{len(rows)} rows: {result.summary()}" + (f"; {via}" if via else ""))  # fmt: skip
+    return result
 
 
 def rate_lookup(

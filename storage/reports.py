@@ -14,7 +14,6 @@ the pair and month: never a silent 1:1 conversion.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections import defaultdict
@@ -44,6 +43,7 @@ from sqlalchemy.orm import Session
 from storage.models import Customer, Expense, ExpenseProject, FxRate
 from workflows.categories import category_label
 from workflows.expenses import Status
+from workflows.exports import csv_text
 from workflows.fx import PIVOT
 from workflows.money import Money, MoneyError, is_currency, minor_units
 
@@ -470,19 +470,17 @@ def report_csv(report: Report) -> str:
     header = [report.by, "count", f"total_{report.currency}", f"average_{report.currency}"]
     header += [f"{m}_{report.currency}" for m in report.months[-2:]]
     header += ["mom_change_pct"] + [f"amount_{c}" for c in currencies] + ["top_merchants"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
+    rows = []
     for row in report.rows:
-        writer.writerow(
-            [row.key, row.count, Money(row.total, report.currency).amount_text,
+        rows.append(
+            [row.key, str(row.count), Money(row.total, report.currency).amount_text,
              Money(row.average, report.currency).amount_text]
             + [Money(row.by_month.get(m, Decimal(0)), report.currency).amount_text for m in report.months[-2:]]
             + [_pct(row.change(*mom)) if mom else ""]
             + [Money(row.per_currency[c], c).amount_text if c in row.per_currency else "" for c in currencies]
             + ["; ".join(f"{name} ({n})" for name, n in row.top_merchants)]
         )  # fmt: skip
-    return out.getvalue()
+    return csv_text(header, rows)  # no cell a spreadsheet would run as a formula
 
 
 def report_text(report: Report, limit: int = 50) -> str:

@@ -89,7 +89,9 @@ def test_fields_read_without_confidence_are_marked_and_confirmed_before_submit()
     assert "merchant, currency" in submit["confirm"]["text"]["text"]
     assert len(submit["confirm"]["confirm"]["text"]) <= 30  # Slack's limit for the dialog's buttons
 
-    sure = build_receipt_card(view(confidence={"merchant": 0.95, "date": 0.99, "total": 0.9, "currency": 0.96}))
+    sure = build_receipt_card(
+        view(confidence={"merchant": 0.95, "date": 0.99, "total": 0.9, "currency": 0.96})
+    )
     assert "please check" not in flat(sure)
     assert "confirm" not in next(e for b in sure if b["type"] == "actions" for e in b["elements"])
 

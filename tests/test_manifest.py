@@ -17,6 +17,8 @@ SCOPES = {
     "conversations_open": "im:write", "files_info": "files:read", "files_upload_v2": "files:write",
     "views_open": None, "views_publish": None, "views_update": None, "auth_test": None,
     "bots_info": "users:read", "chat_getPermalink": None, "files_upload": "files:write",
+    # the outbox looks for a message it may have posted: in DMs, channels and private channels
+    "conversations_history": "im:history", "conversations_replies": "im:history",
 }  # fmt: skip
 
 

@@ -19,12 +19,17 @@ approval_levels:
 """
 
 
-def audit_actions() -> list[tuple[str, str, str | None]]:
+def audit_actions(file_loads: bool = False) -> list[tuple[str, str, str | None]]:
+    """The policy's audit events: the reloads people asked for or, with ``file_loads``, the
+    versions of the file that were loaded (read automatically by every process)."""
     ctx = build_context(Settings())
     try:
         with ctx.db() as session:
+            loaded = AuditEvent.action == "policy.file_loaded"
             rows = session.scalars(
-                select(AuditEvent).where(AuditEvent.entity == "policy").order_by(AuditEvent.id)
+                select(AuditEvent)
+                .where(AuditEvent.entity == "policy", loaded if file_loads else ~loaded)
+                .order_by(AuditEvent.id)
             )
             return [(row.actor, row.action, row.detail) for row in rows]
     finally:
@@ -66,6 +71,10 @@ def test_admin_reloads_a_changed_policy_and_a_broken_one_keeps_the_old(
             (ADMIN, "policy.reload"),
         ]
         assert "error: policy.yml line 3" in (actions[1][2] or "")
+        loads = audit_actions(file_loads=True)  # the first version, the changed one, the broken one
+        assert [detail.split(":")[0] for _, _, detail in loads if detail] == [
+            "now in force", "now in force", "could not load"
+        ]  # fmt: skip
 
 
 def test_someone_who_is_not_an_admin_is_refused(tmp_path: Path, sqlite_url: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -91,13 +92,30 @@ def rounded(amount: Decimal, currency: str) -> Decimal:
     return Money(amount, currency).amount
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """RFC 4180 CSV with one physical line per row: line breaks inside a value become spaces,
-    since the accounting imports read a line as a row."""
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets (OWASP
+# "CSV injection"); the full-width forms too, which some of them read as the ASCII ones.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)%?")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` as a spreadsheet shows it as text: a leading apostrophe before a would-be formula.
+
+    A plain number (``-12.50``, ``+5.0%``) is left alone, so amounts and changes stay numbers.
+    """
+    if value.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """RFC 4180 CSV for people to open in a spreadsheet: one physical line per row (line breaks
+    inside a value become spaces, since the accounting imports read a line as a row) and no cell
+    that a spreadsheet would run as a formula (:func:`spreadsheet_safe`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([_one_line(value) for value in row] for row in rows)
+    writer.writerows([spreadsheet_safe(_one_line(value)) for value in row] for row in rows)
     return out.getvalue()
 
 
@@ -142,7 +160,7 @@ def generic_csv(batch: BatchExport) -> str:
          line.amount_text, line.approved_at.isoformat() if line.approved_at else "", *_conversion_cells(line))
         for line in _ordered(batch.lines)
     )  # fmt: skip
-    return _csv(GENERIC_HEADER, rows)
+    return csv_text(GENERIC_HEADER, rows)
 
 
 DATE_FORMATS = {"MM/DD/YYYY": "%m/%d/%Y", "DD/MM/YYYY": "%d/%m/%Y"}
@@ -196,7 +214,7 @@ def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_forma
             rows.append((number, line.payee, day, day, "Due on receipt", "", f"Expense payout batch #{batch.batch_id}",
                          account or category_label(line.category), _memo(line), line.amount_text,
                          line.currency))  # fmt: skip
-    return _csv(QUICKBOOKS_HEADER, rows)
+    return csv_text(QUICKBOOKS_HEADER, rows)
 
 
 # --- Xero -----------------------------------------------------------------------------------
@@ -232,7 +250,7 @@ def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = X
             rows.append((line.payee, line.employee_email or "", "", "", "", "", "", "", "", "", number, day, day,
                          "", "", _memo(line), "1", line.amount_text, account_code, tax_type, "", *tracking, "",
                          "", line.currency))  # fmt: skip
-    return _csv(XERO_HEADER, rows)
+    return csv_text(XERO_HEADER, rows)
 
 
 # --- SEPA -----------------------------------------------------------------------------------

@@ -156,6 +156,8 @@ def _submit_check(view: ExpenseView) -> dict[str, Any] | None:
         "They are right, submit",
         "Let me check",
     )
+
+
 def conversion_blocks(view: ExpenseView) -> list[Block]:
     """The conversion into the currency the employee is paid in, with "Use my card's rate"."""
     if view.conversion is None and view.conversion_note is None:

@@ -93,11 +93,12 @@ def _missing(name: str) -> SlackApiError:
 
 @dataclass
 class _Fault:
-    kind: str  # "ratelimit" | "error"
+    kind: str  # "ratelimit" | "error" | "lost" (carried out, the answer held back)
     remaining: int
     error: str = "internal_error"
     status: int = 200
     retry_after: int = 1
+    hold_seconds: float = 0.0
 
 
 @dataclass
@@ -485,6 +486,13 @@ class FakeSlack:
                 _Fault("error", times, error=error, status=status)
             )
 
+    def lose_answer(self, method: str, times: int = 1, hold_seconds: float = 10.0) -> None:
+        """The next ``times`` calls of ``method`` are carried out, but their answer is held back
+        ``hold_seconds`` (longer than the client waits): the client sees a timeout, as when
+        Slack's answer is lost on the way."""
+        with self._lock:
+            self._faults.setdefault(method, deque()).append(_Fault("lost", times, hold_seconds=hold_seconds))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -771,6 +779,10 @@ class FakeSlack:
             return JSONResponse(exc.body())
         with self._lock:
             fault = self._take_fault(method)
+            if fault is not None and fault.kind == "lost":
+                held, fault = fault.hold_seconds, None
+            else:
+                held = 0.0
             if fault is not None:
                 failure = {"ok": False, "error": fault.error}
                 self._record(method, args, token, fault.status, fault.error, failure)
@@ -794,7 +806,9 @@ class FakeSlack:
                 self._record(method, args, token, 200, exc.error, exc.body())
                 return JSONResponse(exc.body())
             self._record(method, args, token, 200, None, body)
-            return JSONResponse(body)
+        if held:  # carried out; the answer comes too late for the client
+            await asyncio.sleep(held)
+        return JSONResponse(body)
 
     def _record(
         self,
@@ -1168,9 +1182,9 @@ class FakeSlack:
         self._require_bot_member(ch)
         text, blocks, attachments = self._content(args, require=True)
         thread_ts = args.get("thread_ts") or None
+        metadata = _metadata(args.get("metadata"))
         msg = self._bot_message(ch.id, _fallback(text, blocks), blocks or [], thread_ts, attachments)
-        if isinstance(args.get("metadata"), dict):
-            msg.metadata = args["metadata"]
+        msg.metadata = metadata
         self._append_message(msg)
         return {"ok": True, "channel": ch.id, "ts": msg.ts, "message": msg.to_api()}
 
@@ -1318,9 +1332,10 @@ class FakeSlack:
         if latest:
             msgs = [m for m in msgs if float(m.ts) < float(latest)]
         msgs = list(reversed(msgs))
+        with_metadata = _truthy(args.get("include_all_metadata"))
         return {
             "ok": True,
-            "messages": [m.to_api() for m in msgs[:limit]],
+            "messages": [_listed(m, with_metadata) for m in msgs[:limit]],
             "has_more": len(msgs) > limit,
             "pin_count": 0,
             "response_metadata": {"next_cursor": ""},
@@ -1334,9 +1349,15 @@ class FakeSlack:
             raise SlackApiError("thread_not_found")
         root = parent.thread_ts or parent.ts
         msgs = [m for m in self._messages.get(ch.id, []) if m.ts == root or m.thread_ts == root]
+        oldest, latest = args.get("oldest"), args.get("latest")
+        if oldest:
+            msgs = [m for m in msgs if m.ts == root or float(m.ts) > float(oldest)]
+        if latest:
+            msgs = [m for m in msgs if m.ts == root or float(m.ts) < float(latest)]
+        with_metadata = _truthy(args.get("include_all_metadata"))
         return {
             "ok": True,
-            "messages": [m.to_api() for m in msgs],
+            "messages": [_listed(m, with_metadata) for m in msgs],
             "has_more": False,
             "response_metadata": {"next_cursor": ""},
         }
@@ -1668,6 +1689,32 @@ def _fallback(text: str | None, blocks: list[JsonDict] | None) -> str:
     if text:
         return text
     return NO_TEXT_FALLBACK if blocks else ""
+
+
+def _metadata(value: Any) -> JsonDict | None:
+    """chat.postMessage's ``metadata``: ``{"event_type": str, "event_payload": object}``, as Slack
+    checks it (``invalid_metadata_format`` otherwise)."""
+    if value is None or value == "":
+        return None
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("event_type"), str)
+        or not re.fullmatch(r"[A-Za-z0-9_]{1,255}", value["event_type"])
+        or not isinstance(value.get("event_payload"), dict)
+    ):
+        raise SlackApiError("invalid_metadata_format")
+    if len(json.dumps(value)) > 8000:
+        raise SlackApiError("metadata_too_large")
+    return {"event_type": value["event_type"], "event_payload": copy.deepcopy(value["event_payload"])}
+
+
+def _listed(message: FakeMessage, with_metadata: bool) -> JsonDict:
+    """A message in conversations.history/replies: its metadata only when asked for
+    (``include_all_metadata``), as Slack does."""
+    out = message.to_api()
+    if not with_metadata:
+        out.pop("metadata", None)
+    return out
 
 
 def _truthy(value: Any) -> bool:

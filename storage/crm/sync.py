@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import audit
 from storage.crm.base import Connector, CrmError, RemoteCompany, RemoteContact
 from storage.crm.hubspot import DEFAULT_URL as HUBSPOT_URL
 from storage.crm.hubspot import HubSpotConnector
@@ -307,8 +308,11 @@ def sync_all(
     *,
     connectors: Iterable[Connector] | None = None,
     full: bool = False,
+    actor: str = "system",
+    via: str | None = None,
 ) -> SyncReport:
-    """Sync every configured CRM; one failing CRM does not stop the others."""
+    """Sync every configured CRM; one failing CRM does not stop the others. Audited
+    (``customers.synced``: what each CRM object gave, or why it failed)."""
     report = SyncReport()
     owned = list(connectors) if connectors is not None else (settings.connectors() if settings else [])
     try:
@@ -318,4 +322,9 @@ def sync_all(
         if connectors is None:
             for connector in owned:
                 connector.close()
+    if report.parts:
+        with transaction(factory) as session:
+            audit.record(session, actor=actor, action="customers.synced", entity="customers", entity_id="crm",
+                         after={"full": full, "ok": report.ok},
+                         detail="; ".join(report.lines())[:4000] + (f"; {via}" if via else ""))  # fmt: skip
     return report

@@ -382,3 +382,18 @@ def test_salesforce_session_expiring_in_the_middle_of_paging(
     assert report.ok, report.lines()
     assert fake.token_grants == ["client_credentials"]
     assert len(customers(factory, "salesforce")) == 10
+
+
+def test_a_sync_is_audited(factory: sessionmaker[Session], hubspot: tuple[FakeHubSpot, str]) -> None:
+    from storage.models import AuditEvent
+
+    fake, url = hubspot
+    fake.add_company("Audited Inc", "audited.example.com")
+    report = sync_all(
+        factory, connectors=[HubSpotConnector(fake.token, url, sleep=Sleeps())], actor="schedule"
+    )
+    assert report.ok
+    with factory() as session:
+        (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "customers.synced"))
+    assert event.actor == "schedule" and event.after == {"full": False, "ok": True}
+    assert "hubspot companies (full): 1 created" in str(event.detail)

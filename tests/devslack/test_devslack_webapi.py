@@ -560,3 +560,48 @@ def test_block_only_messages_get_slacks_fallback_text(slack: FakeSlack) -> None:
     posted = client(slack).chat_postMessage(channel="C_FIN", blocks=BUTTONS)
     assert posted["message"]["text"] == "This content can't be displayed."
     assert slack.messages("C_FIN")[0].text == "This content can't be displayed."
+
+
+# -------------------------------------------------------------------- metadata
+
+
+def test_message_metadata_is_stored_and_listed_only_when_asked(slack: FakeSlack) -> None:
+    web = client(slack)
+    metadata = {"event_type": "expensebot_outbox", "event_payload": {"key": "card:7"}}
+    posted = web.chat_postMessage(channel="C_GEN", text="card", metadata=metadata)
+    assert posted["message"]["metadata"] == metadata
+    web.chat_postMessage(channel="C_GEN", text="in thread", thread_ts=posted["ts"], metadata=metadata)
+    plain = web.conversations_history(channel="C_GEN")["messages"]
+    assert "metadata" not in plain[0]  # as Slack: only with include_all_metadata
+    listed = web.conversations_history(channel="C_GEN", include_all_metadata=True)["messages"]
+    assert listed[0]["metadata"] == metadata
+    replies = web.conversations_replies(channel="C_GEN", ts=posted["ts"], include_all_metadata=True)
+    assert [m["metadata"]["event_payload"]["key"] for m in replies["messages"]] == ["card:7", "card:7"]
+    assert all(
+        "metadata" not in m for m in web.conversations_replies(channel="C_GEN", ts=posted["ts"])["messages"]
+    )
+    # form-encoded, as a JSON string
+    raw = httpx.post(slack.base_url + "chat.postMessage", headers={"Authorization": f"Bearer {slack.bot_token}"},
+                     data={"channel": "C_GEN", "text": "x", "metadata": json.dumps(metadata)}).json()  # fmt: skip
+    assert raw["ok"] is True and raw["message"]["metadata"] == metadata
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [{"event_type": "x"}, {"event_payload": {}}, {"event_type": "has space", "event_payload": {}},
+     {"event_type": "x", "event_payload": "not an object"}],
+)  # fmt: skip
+def test_malformed_metadata_is_refused(slack: FakeSlack, metadata: dict[str, Any]) -> None:
+    with pytest.raises(SlackApiError) as excinfo:
+        client(slack).chat_postMessage(channel="C_GEN", text="x", metadata=metadata)
+    assert api_error(excinfo) == "invalid_metadata_format"
+    assert slack.messages("C_GEN") == []
+
+
+def test_a_lost_answer_is_a_timeout_for_the_client_but_the_call_happened(slack: FakeSlack) -> None:
+    slack.lose_answer("chat.postMessage", hold_seconds=3)
+    web = client(slack, timeout=1)
+    with pytest.raises(TimeoutError):
+        web.chat_postMessage(channel="C_GEN", text="sent, answer lost")
+    assert [m.text for m in slack.messages("C_GEN")] == ["sent, answer lost"]
+    assert web.chat_postMessage(channel="C_GEN", text="next")["ok"] is True  # only the next call
