@@ -41,7 +41,12 @@ def recorded(readme: str, table: str) -> dict[str, dict[str, float]]:
     at = section.find(table)
     if at < 0:
         return {}
-    rows = [line for line in section[at:].splitlines()[1:] if line.startswith("|")]
+    rows: list[str] = []
+    for line in section[at:].splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break  # the table ends at its first line that is not a row
     if not rows:
         return {}
     header = [cell.strip() for cell in rows[0].strip("|").split("|")]
