@@ -397,9 +397,6 @@ def _country_from_text(lines: Sequence[str]) -> str | None:
     return max(counts, key=lambda c: counts[c]) if counts else None
 
 
-# Lines pointing to a country whose currency is no dollar that outweigh "$" signs: POS systems in
-# Malaysia, for one, print "$" before ringgit amounts.
-_COUNTRY_OVER_DOLLAR = 2
 
 
 HINTED_CURRENCY_CONFIDENCE = 0.5  # the confidence of a currency taken from the hint, not the receipt
@@ -412,6 +409,7 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
     hinted = hint.currency.upper() if hint.currency and hint.currency.upper() in CURRENCIES else None
     country = (hint.country or "").upper() or None
     counts: dict[str, int] = {}
+    mixed = False  # "$" signs read as the local currency: right, but not beyond doubt
     dollar = yen = 0
     for line in lines:
         for mark in find_currency_marks(line):
@@ -421,11 +419,13 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
     cues = _country_cues(lines)
     text_country = max(cues, key=lambda c: cues[c]) if cues else None
     local = rules.COUNTRY_CURRENCY.get(text_country or "")
-    outweighed = dollar == 1 or cues.get(text_country or "", 0) >= _COUNTRY_OVER_DOLLAR
-    if dollar and local is not None and local not in rules.DOLLAR_CURRENCIES and outweighed:
-        # a lone "$" on a German receipt is a misread S; Malaysian tills print "$" for ringgit
+    dollar_country = any(rules.COUNTRY_CURRENCY.get(c) in rules.DOLLAR_CURRENCIES for c in cues)
+    if dollar and local is not None and local not in rules.DOLLAR_CURRENCIES and not dollar_country:
+        # a lone "$" on a German receipt is a misread S; Malaysian tills print "$" for ringgit:
+        # with text pointing to a country without a dollar and none to one with it, "$" is theirs
         counts[local] = counts.get(local, 0) + dollar
         dollar = 0
+        mixed = True
     dollar_code = None
     if dollar:
         code = (
@@ -451,7 +451,7 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
         counts[code] = counts.get(code, 0) + yen
     if counts:
         code = max(counts, key=lambda c: (counts[c], c == hinted))
-        if code == dollar_code:
+        if code == dollar_code or (mixed and code == local):
             return code, 0.85
         return code, 0.95 if counts[code] >= 2 or code == hinted else 0.85
     if text_country and text_country in rules.COUNTRY_CURRENCY:

@@ -222,8 +222,9 @@ COUNTRY_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bVAT\s*REG|\bUNITED\s*KINGDOM\b|\bLONDON\b", "GB"),
         (r"\bGST\s*/\s*HST\b|\bHST\b|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b|\bCANADA\b", "CA"),
         (r"\bLLC\b|\bUSA\b|\bSALES\s*TAX\b"
-         rf"|,\s*({_US_STATES})\s*\d{{5}}(-\d{{4}})?(?!\d)|\b({_US_STATES})\s+\d{{5}}(-\d{{4}})?\s*$"
-         rf"|\b({_US_STATE_NAMES})\b|\(\d{{3}}\)\s?\d{{3}}-\d{{4}}", "US"),
+         rf"|[,.]\s*({_US_STATES})\s*\d{{5}}(-\d{{4}})?(?!\d)|\b({_US_STATES})\s+\d{{5}}(-\d{{4}})?\s*$"
+         rf"|\b({_US_STATE_NAMES})\b|\(\s?\d{{3}}\s?\)\s?\d{{3}}\s?-\s?\d{{4}}|(?<![\d-])\d{{3}}-\d{{3}}-\d{{4}}(?![\d-])"
+         r"|\bGRATUITY\b|\bSUGGESTED\s*TIP", "US"),
     )
 )  # fmt: skip
 

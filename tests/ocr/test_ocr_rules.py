@@ -144,6 +144,10 @@ def test_numbers_that_are_not_dates() -> None:
         (["KEDAI SDN BHD", "JALAN PERMAS 4", "TOTAL $8.20", "CASH $10.00"], None, "MYR"),
         # a room is not ringgit, and SR before an amount is Malaysia's standard-rated tax code
         (["AM DINING RM", "TOTAL 9.00"], None, None),
+        (["WINGS", "THANKS CALL AGAIN 516-483-0936", "TOTAL 9.00"], None, "USD"),  # a US phone number
+        (["NEWARK BUFFET", "35201NEWARKB1VD.#W NEWARK.CA94560", "TOTAL 9.00"], None, "USD"),
+        (["GRAND LUXCAFE", "TOTAL 69.25", "SUGGESTED GRATUITY:"], None, "USD"),  # tipping is American
+        (["KEDAI SDN BHD", "TOTAL $8.20"], None, "MYR"),  # one Malaysian cue, no dollar country
         (["ABC TRADING SDN BHD", "SR 1.00 0.06"], None, "MYR"),
     ],
 )
