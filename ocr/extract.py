@@ -397,8 +397,6 @@ def _country_from_text(lines: Sequence[str]) -> str | None:
     return max(counts, key=lambda c: counts[c]) if counts else None
 
 
-
-
 HINTED_CURRENCY_CONFIDENCE = 0.5  # the confidence of a currency taken from the hint, not the receipt
 
 
