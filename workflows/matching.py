@@ -419,6 +419,8 @@ class CustomerIndex:
         # Spelled out: the whole name, in order, and more than one expense word or first name
         # ("Office Properties Income Trust" yes; "Home Bancorp" in "internet for home office" no).
         significant = [k for k in range(len(words)) if words[k] not in _STOP and words[k] not in _LEGAL_WORDS]
+        if not significant:  # an alias such as "SE" or "AG" (a ticker): only its exact text names it
+            return 0.0, ""
         every_word = all(k in covered for k in significant)
         full = full or (bool(matched) and every_word)
         if len(qwords) > _LONG_TEXT:
