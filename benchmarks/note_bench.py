@@ -62,6 +62,11 @@ CRM_SEED = 4242
 
 # ---------------------------------------------------------------------------- the generated CRM
 
+
+def _split(text: str) -> list[str]:
+    return text.split()
+
+
 # What a CRM admin types into the alias field of well-known accounts (brands, short and former
 # names). Keyed by SEC CIK. This is CRM data: the matcher only sees it through the alias field.
 CRM_ALIASES: dict[int, list[str]] = {
@@ -85,7 +90,7 @@ CRM_ALIASES: dict[int, list[str]] = {
 }  # fmt: skip
 
 # Invented companies: this generator's own vocabulary (none of match_bench.py's lists).
-PAD_HEADS = """Abernathy Alcott Ashby Bancroft Blackburn Bradwell Carrington Chadwick Colby Crawley Darby
+PAD_HEADS = _split("""Abernathy Alcott Ashby Bancroft Blackburn Bradwell Carrington Chadwick Colby Crawley Darby
 Dunmore Easton Fairbanks Fenwick Galloway Gresham Hadley Halston Hartwell Kendall Kingsley Langford
 Lockwood Marlow Merriweather Norcross Oakes Pemberton Radcliffe Renwick Rutherford Selby Stratton
 Talbot Thackeray Wexford Whitmore Wolcott Ardent Bluefin Brightpath Clearwater Coldspring Deepwell
@@ -94,17 +99,17 @@ Moonstone Northgate Oakridge Pathway Quicksilver Redstone Riverstone Rosewood Si
 Starfield Stonegate Sunbridge Tallgrass Westbrook Whitewater Wildrose Windward Yellowstone Aerion
 Brevia Corvana Dexora Equinor Fintrea Gravix Hexaro Juvara Kalvio Lumenta Mirava Nortiq Orvana
 Pexora Quorra Rendia Sylvio Tavora Urbana Vexa Wyvora Zelmar Cardinal Heron Kingfisher Mallard
-Pelican Puffin Wren Bison Cougar Lynx Otter Badger Marten Caribou Tern""".split()
-PAD_SHARED = """Pacific Atlantic Summit Liberty Pioneer Heritage Frontier Eagle Phoenix Apex Premier Central
+Pelican Puffin Wren Bison Cougar Lynx Otter Badger Marten Caribou Tern""")
+PAD_SHARED = _split("""Pacific Atlantic Summit Liberty Pioneer Heritage Frontier Eagle Phoenix Apex Premier Central
 Western Eastern Northern Southern Coastal Mountain Valley River Lake Bay Harbor Park Sterling Crown
 Royal Imperial Golden Silver Diamond Star Sun Union Standard Continental Metro Urban Prime Alliance
-Legacy Victory Paramount Keystone Meridian Horizon Vanguard""".split()
-PAD_TRADES = """Advisory Aerospace Agritech Aviation Bakeries Builders Cabinetry Canning Carriers Ceramics
+Legacy Victory Paramount Keystone Meridian Horizon Vanguard""")
+PAD_TRADES = _split("""Advisory Aerospace Agritech Aviation Bakeries Builders Cabinetry Canning Carriers Ceramics
 Chemicals Clinics Composites Concrete Construction Controls Creamery Distribution Drilling Electronics
 Elevators Environmental Fabrication Fertilizers Fisheries Flooring Forestry Foundry Glassworks Grain
 Hardware Hydraulics Instruments Irrigation Kitchens Landscaping Leasing Lumber Millwork Orchards Outfitters
 Paving Pipelines Plumbing Precision Pumps Quarries Railcar Refining Roofing Rubber Sensors Signage
-Surveying Tanning Tiles Timberlands Towing Turbines Upholstery Vineyards Welding Wineries Yachts""".split()
+Surveying Tanning Tiles Timberlands Towing Turbines Upholstery Vineyards Welding Wineries Yachts""")
 PAD_TAILS = ["Group", "Holdings", "Partners", "Company", "Works", "Associates", "Industries", "Brothers",
              "Supply", "Solutions", "Worldwide", "America", "USA", "International"]  # fmt: skip
 PAD_FORMS = ["Inc.", "LLC", "Corp.", "Ltd", "Co.", "L.P.", "GmbH", "S.A.", "plc", "", "", "", ""]
@@ -183,15 +188,15 @@ def make_crm(real: list[tuple[int, str, str]], size: int) -> list[Company]:
 
 # ---------------------------------------------------------------------------- the notes
 
-PEOPLE = """Aoife Bjorn Chidi Dagny Emeka Fatima Gunnar Halima Ingrid Jurgen Kalani Leilani Mateus Nadia
+PEOPLE = _split("""Aoife Bjorn Chidi Dagny Emeka Fatima Gunnar Halima Ingrid Jurgen Kalani Leilani Mateus Nadia
 Oskar Paloma Quentin Rosalind Soren Tamsin Ulrich Valeria Wiebke Ximena Yousef Zofia Amara Bastian Cosima
 Desmond Eamon Freya Greta Hugo Imogen Jasper Kiran Linnea Magnus Niamh Olu Pilar Rashid Saoirse Tobias
-Una Viggo Wilhelmina Xander Yannick Zeynep""".split()
+Una Viggo Wilhelmina Xander Yannick Zeynep""")
 ROLES = ["their CFO", "the VP eng", "procurement", "the buyer", "legal", "their CTO", "the champion",
          "2 of their engineers", "the ops lead", "their IT director", "the econ buyer", "sales eng"]  # fmt: skip
-CITIES = """Pittsburgh Sacramento Tucson Omaha Raleigh Spokane Tampa Richmond Madison Reno Lyon Porto Turin
+CITIES = _split("""Pittsburgh Sacramento Tucson Omaha Raleigh Spokane Tampa Richmond Madison Reno Lyon Porto Turin
 Bremen Utrecht Krakow Seville Nantes Antwerp Basel Dijon Genoa Gdansk Bergen Aarhus Leeds Cork Galway
-Quebec Winnipeg Halifax Perth Hobart Nagoya Sendai Pune Surat Cebu""".split()
+Quebec Winnipeg Halifax Perth Hobart Nagoya Sendai Pune Surat Cebu""")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "Monday", "Tuesday", "Thursday", "friday", "last wk", "tmrw",
         "yday", "3/14", "11/02", "Q3", "Q4", "EOQ", "wk 42", "this morning", "tonight"]  # fmt: skip
 TIMES = ["7pm", "8:30", "noon", "9am", "6.30pm", "late", "am", "pm"]
