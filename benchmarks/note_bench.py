@@ -44,6 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from storage.customers import build_index
 from workflows.matching import CustomerIndex, CustomerRecord
 
 DEFAULT_SEC = next(
@@ -347,7 +348,7 @@ def make_notes(crm: list[Company], per_kind: int, part: str) -> list[Note]:
     people, cities, topics = _halves(PEOPLE, part), _halves(CITIES, part), _halves(TOPICS, part)
     real = [c for c in crm if c.real]
     first_count: dict[str, int] = defaultdict(int)
-    for c in real:
+    for c in crm:  # a short name is one only while no other customer starts that way
         first_count[c.name.split()[0].lower().strip(",")] += 1
 
     def fill(template: str, x: str = "") -> str:
@@ -494,7 +495,7 @@ def main(argv: list[str] | None = None) -> None:
                 writer.writerows((c.id, c.name, ";".join(c.aliases), c.domain or "") for c in crm)
         records = [CustomerRecord(c.id, c.name, c.aliases, c.domain) for c in crm]
         started = time.perf_counter()
-        index = CustomerIndex.build(records)
+        index = build_index(records)
         print(f"\n== {len(crm):,} customers (index built in {time.perf_counter() - started:.1f} s) ==")
         for part in parts:
             notes = make_notes(crm, args.per_kind, part)

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.crm.base import CrmError
 from storage.crm.sync import CrmSettings, sync_all
-from storage.customers import CsvFormatError, external_ids, import_csv, load_records
+from storage.customers import CsvFormatError, build_index, external_ids, import_csv, load_records
 from storage.db import DEFAULT_DATABASE_URL, make_engine, make_sessionmaker, migrate
-from workflows.matching import Candidate, CustomerIndex, MatchResult
+from workflows.matching import Candidate, MatchResult
 
 
 def _factory() -> sessionmaker[Session]:
@@ -122,7 +122,7 @@ def match_command(text: str, as_json: bool, limit: int) -> None:
     """Find the customer named in TEXT; with '-', one query per line of standard input."""
     factory = _factory()
     with factory() as session:
-        index = CustomerIndex.build(load_records(session))
+        index = build_index(load_records(session))
         ids = external_ids(session)
     for stream in (sys.stdin, sys.stdout):
         reconfigure = getattr(stream, "reconfigure", None)

@@ -316,6 +316,18 @@ def load_records(session: Session) -> list[CustomerRecord]:
     ]
 
 
+def word_frequency(word: str) -> float:
+    """How common ``word`` is in everyday English (Zipf scale: 0 unknown, 3 rare, 5+ everyday)."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+def build_index(records: Iterable[CustomerRecord]) -> CustomerIndex:
+    """The matcher's index, knowing which words of customer names are everyday words."""
+    return CustomerIndex.build(records, word_frequency=word_frequency)
+
+
 def external_ids(session: Session) -> dict[int, tuple[str, str]]:
     """Internal customer id -> (source, external id), for showing ids as the CRM knows them."""
     return {
@@ -428,7 +440,7 @@ class CustomerDirectory:
             records = load_records(session)
         finally:
             session.close()
-        built = CustomerIndex.build(records)
+        built = build_index(records)
         with self._lock:
             self._index = built
             self._fingerprint = mark

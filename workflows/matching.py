@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -47,6 +48,7 @@ from workflows.names import (
     acronym,
     domain_stem,
     email_domains,
+    fold,
     name_words,
     normalise,
     registrable_domain,
@@ -59,6 +61,9 @@ from workflows.names import (
 NONE_BELOW = 62.0
 CONFIDENT_FROM = 85.0
 CONFIDENT_LEAD = 8.0
+# Everyday words (Zipf frequency from this on: "power", "lead", "park") are no evidence on their own.
+ORDINARY_ZIPF = 4.8
+ORDINARY_CAP = 58.0
 
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
     {
@@ -126,6 +131,10 @@ _Hit = tuple[int, int, float]
 _Piece = tuple[int, int, int, int, float]
 
 _LEGAL_WORDS = frozenset(s for s in LEGAL_SUFFIXES if " " not in s)
+# Tickers and other codes in the alias field (JPM, P&G, BRK-B): a word of the note, as written.
+_CODE_TOKEN = re.compile(r"[^\W_][\w&.\-]*")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_CODE_MAX = 5
 _OPTIONAL = 0.06  # name words lighter than this (of, the, a legal form mid-name) may be left out
 
 
@@ -141,6 +150,26 @@ def _deletes(word: str, depth: int) -> set[str]:
         frontier = nxt
     out.discard(word)
     return out
+
+
+def code_key(text: str) -> str:
+    """``P&G`` -> ``pg``, ``BRK-B`` -> ``brkb``: how a ticker-like alias is looked up."""
+    return _NOT_ALNUM.sub("", fold(text))
+
+
+def is_code(alias: str) -> bool:
+    """A ticker-like alias: one word of at most five letters or digits, all in capitals as the
+    CRM has it (``JPM``, ``P&G``, ``AT&T``, ``BRK-B``). Such an alias is an abbreviation, not a
+    word: it names its customer when a note writes it in capitals, or in lower case only when it
+    is no ordinary word of notes or company names (``team`` is Atlassian's ticker)."""
+    text = alias.strip()
+    letters = [c for c in text if c.isalpha()]
+    return (
+        " " not in text
+        and 0 < len(code_key(text)) <= _CODE_MAX
+        and bool(letters)
+        and all(c.isupper() for c in letters)
+    )
 
 
 def _weak(word: str) -> bool:
@@ -161,6 +190,8 @@ class CustomerIndex:
         self._exact: dict[str, list[int]] = {}
         self._deletes: dict[str, list[str]] = {}
         self._domains: dict[str, list[int]] = {}
+        self._codes: dict[str, list[int]] = {}
+        self._ordinary: frozenset[str] = frozenset()
         self._weight: dict[str, float] = {}
         self._first_words: dict[str, int] = {}  # how many customers' names start with a word
         self._words_of: list[tuple[str, ...]] = []
@@ -171,11 +202,20 @@ class CustomerIndex:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def build(cls, records: Iterable[CustomerRecord]) -> CustomerIndex:
+    def build(
+        cls, records: Iterable[CustomerRecord], *, word_frequency: Callable[[str], float] | None = None
+    ) -> CustomerIndex:
+        """Index ``records``. ``word_frequency`` gives a word's frequency in everyday language
+        (Zipf scale, 0-8; ``storage.customers.build_index`` passes one): a customer named only by
+        everyday words ("Power", "Lead", "Security") needs more than one such word in a note."""
         index = cls()
         index._records = list(records)
         index._by_id = {r.id: i for i, r in enumerate(index._records)}
         index._build()
+        if word_frequency is not None:
+            index._ordinary = frozenset(
+                w for w in index._weight if len(w) >= 3 and w.isalpha() and word_frequency(w) >= ORDINARY_ZIPF
+            )
         return index
 
     def __len__(self) -> int:
@@ -199,6 +239,11 @@ class CustomerIndex:
                 seen.update(words)
                 self._first_words[words[0]] = self._first_words.get(words[0], 0) + 1
             for alias in rec.aliases:
+                if is_code(alias):
+                    holders = self._codes.setdefault(code_key(alias), [])
+                    if pos not in holders:
+                        holders.append(pos)
+                    continue
                 alias_words = name_words(alias)
                 if alias_words:
                     raw.append((pos, "alias", alias, alias_words))
@@ -479,14 +524,20 @@ class CustomerIndex:
                 # Everything rests on one short misspelt word, and many everyday words are one
                 # letter away from some name ("venue" is not "Avenue").
                 base *= first[4]
-            if not tight:
+            if not in_order:
+                base *= 0.75  # "national park" is not Park National
+            elif not tight:
                 base *= 0.85
+            if not every_word and all(len(words[a]) <= 2 and a == b for a, b, *_ in matched):
+                base *= 0.6  # initials alone ("usb-c hub" is not C. H. Robinson)
             why = self._why(v, full, any(p[4] < 1.0 for p in matched))
             spans = [(j, j2) for (_a, _b, j, j2, _s) in matched]
 
+        acronym_used = False
         if v.acronym and v.acronym in acronym_at:
             acr = 0.88 / math.sqrt(len(self._acronyms[v.acronym]))
             if acr > base:
+                acronym_used = True
                 base, why = acr, f"acronym '{v.acronym.upper()}' of {self._records[v.record].name}"
                 j = acronym_at[v.acronym]
                 spans = [(j, j)]
@@ -521,6 +572,20 @@ class CustomerIndex:
             score *= 0.6  # "Zoom subscription", "Figma seats": a supplier, not a customer
         if v.kind == "contact":
             score = min(score, 90.0)
+        elif self._ordinary:
+            # Evidence that is only everyday words ("power adapter", "the ops lead", "national
+            # park") names nobody, unless several of them spell the name out in order.
+            # A one-word alias is the CRM saying that word means this customer ("Square").
+            distinctive = any(
+                words[k] not in GENERIC_WORDS
+                and (words[k] not in self._ordinary or (v.kind != "name" and len(words) == 1))
+                and not _weak(words[k])
+                and weights[k] >= _OPTIONAL
+                for k in covered
+            )
+            spelled = sum(1 for k in covered if words[k] not in _STOP and words[k] not in _LEGAL_WORDS)
+            if not distinctive and not (every_word and tight and spelled >= 2) and not acronym_used:
+                score = min(score, ORDINARY_CAP)
         return min(score, _BEST_INEXACT), why
 
     def _why(self, v: _Variant, full: bool, fuzzy: bool) -> str:
@@ -552,6 +617,8 @@ class CustomerIndex:
             if not holders and reg not in FREE_MAIL_DOMAINS and stem not in tokens(normalise(text)):
                 text = text + " " + stem
 
+        if self._codes:
+            self._match_codes(text, offer)
         words = tokens(normalise(text))
         if not words:
             return out
@@ -566,7 +633,10 @@ class CustomerIndex:
                 offer(v.record, 100.0, f"exact {self._why(v, True, False)}")
 
         hits, qweights, qname = self._lookup(words)
-        acronym_at = {w: j for j, w in enumerate(words) if w in self._acronyms and not _weak(w)}
+        capitals = _capitals(text)
+        acronym_at = {
+            w: j for j, w in enumerate(words) if w in self._acronyms and not _weak(w) and w in capitals
+        }
         if not hits and not acronym_at:
             return out
         # Candidates from the rarest keys first; very common keys only add to found candidates.
@@ -616,6 +686,33 @@ class CustomerIndex:
             if score > 0:
                 offer(v.record, score, why)
         return out
+
+    def _match_codes(self, text: str, offer: Callable[[int, float, str], None]) -> None:
+        """Tickers and other codes of the alias field written in the note."""
+        shouting = not any(c.islower() for c in text)  # an all-capitals note says nothing by case
+        for m in _CODE_TOKEN.finditer(text):
+            written = m.group(0).strip(".-&")
+            key = code_key(written)
+            holders = self._codes.get(key)
+            if not holders:
+                continue
+            ordinary = _weak(key) or key in _STOP or key in _LEGAL_WORDS or key in GENERIC_WORDS
+            capitals = not shouting and all(c.isupper() for c in written if c.isalpha())
+            if capitals and len(key) >= 2:
+                # "IT director", "the CFO", "EU plug": capitals, yet a word of notes.
+                base = 55.0 if ordinary else 93.0
+            elif len(key) >= 2 and any(not c.isalnum() for c in written):
+                base = 80.0  # "p&g", "at&t": no word is written like that
+            elif len(key) >= 3 and not ordinary and key not in self._weight:
+                base = 80.0  # "jpm": no word of notes or of any customer's name
+            elif len(key) >= 2 and not ordinary and key not in self._ordinary:
+                base = 70.0  # "adm" (also ADM Endeavors' first word), "gm": worth asking
+            else:
+                continue
+            score = base / math.sqrt(len(holders))
+            exact = len(holders) == 1 and code_key(text) == key and (capitals or base >= 80.0)
+            for pos in holders:
+                offer(pos, 100.0 if exact else score, f"alias '{written}' of {self._records[pos].name}")
 
     # ------------------------------------------------------------------ public API
 
@@ -726,6 +823,18 @@ def _better(
     if cand_after != best_after:
         return cand_after
     return cand[2] < best[2]
+
+
+def _capitals(text: str) -> frozenset[str]:
+    """Words written in capitals (``IBM``), lower-cased; none when the whole text is capitals."""
+    if not any(c.islower() for c in text):
+        return frozenset()
+    found = set()
+    for m in _CODE_TOKEN.finditer(text):
+        word = m.group(0)
+        if len(word) >= 2 and word.isupper():
+            found.add(code_key(word))
+    return frozenset(found)
 
 
 def _contains(words: list[str], needle: list[str]) -> bool:

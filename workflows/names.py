@@ -194,6 +194,12 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "people's", "w/", "wth", "thru", "through", "down", "hosted", "hosting", "host", "took",
         "taking", "take", "bring", "brought", "met", "meeting's", "while", "when", "where", "what",
         "top", "chat", "catch", "sync-up", "venue", "deposit", "cabin", "markers", "whiteboard",
+        # shorthand of notes typed in a hurry
+        "mtg", "mtgs", "wk", "wks", "nt", "nts", "nite", "mi", "km", "kms", "am", "hrs", "min",
+        "mins", "sow", "msa", "nda", "dpa", "sla", "eoq", "eod", "eow", "eom", "eoy", "ytd", "qtd", "fy",
+        "yday", "tmrw", "tmr", "tdy", "brkfst", "bfast", "hwy", "it", "pto", "ooo", "wfh", "usb", "hub",
+        "toner", "ea", "qty", "q1", "q2", "q3", "q4", "h1", "h2", "mgr", "mgmt", "dept", "govt", "ppt",
+        "rsvp", "tbd", "bday", "xmas", "roundtable", "dinr", "lnch",
     }
 )  # fmt: skip
 
@@ -1003,6 +1009,7 @@ PLACES: frozenset[str] = frozenset(
         "uae",
         "usa",
         "uk",
+        "eu",
         "emea",
         "apac",
         "latam",
