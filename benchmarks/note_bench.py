@@ -205,7 +205,7 @@ TOPICS = ["renewal", "pilot", "POC", "expansion", "security review", "SOW", "pri
           "contract redlines", "exec sponsor", "upsell", "onboarding", "escalation", "RFP", "MSA",
           "year-end review", "integration", "training", "launch"]  # fmt: skip
 
-# {x} is the customer as the writer refers to it. "both": tune and held-out; "heldout": only there.
+# {x} is the customer as the writer refers to it. "both": tune and held-out; else only that part.
 MENTION_TEMPLATES: list[tuple[str, str]] = [
     ("both", "uber to the {x} offices after the {topic} mtg"),
     ("both", "dinner w/ the {x} folks re {topic}"),
@@ -273,6 +273,26 @@ NONE_TEMPLATES: list[tuple[str, str]] = [
     ("both", "subway card top-up"),
     ("both", "lunch w/ {person} (new hire)"),
     ("heldout", "pioneer square parking {day}"),
+    ("tune", "parking at union station"),
+    ("tune", "lunch at the pacific grill w/ {person}"),
+    ("tune", "taxi to central station {time}"),
+    ("tune", "first aid kit for the booth"),
+    ("tune", "standard room upgrade {city}"),
+    ("tune", "global sales kickoff registration"),
+    ("tune", "energy bars for the drive"),
+    ("tune", "united club day pass"),
+    ("tune", "national rail ticket {city}"),
+    ("tune", "royal mile walking tour, team event"),
+    ("tune", "golden gate bridge toll"),
+    ("tune", "silver line train to the airport"),
+    ("tune", "continental breakfast {n} ppl"),
+    ("tune", "international roaming charges {day}"),
+    ("tune", "premier inn {city} {n} nts"),
+    ("tune", "money transfer fee, bank of the hotel"),
+    ("tune", "heritage walk team outing"),
+    ("tune", "crown plaza {city} {n} nights"),
+    ("tune", "office depot - notebooks and pens"),
+    ("tune", "best western {city}"),
 ]
 SHORT_WORDS_SKIP = {
     "american", "first", "united", "general", "national", "global", "international", "new", "the", "bank",
@@ -343,8 +363,8 @@ def typo(word_text: str, rng: random.Random) -> str | None:
 
 def make_notes(crm: list[Company], per_kind: int, part: str) -> list[Note]:
     rng = random.Random(SEEDS[part])
-    mention_t = [t for who, t in MENTION_TEMPLATES if who == "both" or part == "heldout"]
-    none_t = [t for who, t in NONE_TEMPLATES if who == "both" or part == "heldout"]
+    mention_t = [t for who, t in MENTION_TEMPLATES if who == "both" or who == part]
+    none_t = [t for who, t in NONE_TEMPLATES if who == "both" or who == part]
     people, cities, topics = _halves(PEOPLE, part), _halves(CITIES, part), _halves(TOPICS, part)
     real = [c for c in crm if c.real]
     first_count: dict[str, int] = defaultdict(int)

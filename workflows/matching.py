@@ -64,6 +64,8 @@ CONFIDENT_LEAD = 8.0
 # Everyday words (Zipf frequency from this on: "power", "lead", "park") are no evidence on their own.
 ORDINARY_ZIPF = 4.8
 ORDINARY_CAP = 58.0
+_COMMON_FROM_ZIPF = 3.6  # from here up to ORDINARY_ZIPF, a lone word counts for less and less
+_COMMON_FACTOR = 0.55  # ... down to this factor
 
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
     {
@@ -135,6 +137,7 @@ _LEGAL_WORDS = frozenset(s for s in LEGAL_SUFFIXES if " " not in s)
 _CODE_TOKEN = re.compile(r"[^\W_][\w&.\-]*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 _CODE_MAX = 5
+_CODE_WORD_ZIPF = 4.0  # a lower-case ticker this common in English is the word, not the ticker
 _OPTIONAL = 0.06  # name words lighter than this (of, the, a legal form mid-name) may be left out
 
 
@@ -192,6 +195,8 @@ class CustomerIndex:
         self._domains: dict[str, list[int]] = {}
         self._codes: dict[str, list[int]] = {}
         self._ordinary: frozenset[str] = frozenset()
+        self._common: dict[str, float] = {}  # name words that are also English words: their Zipf frequency
+        self._english_codes: frozenset[str] = frozenset()  # tickers that are words too ("plug")
         self._weight: dict[str, float] = {}
         self._first_words: dict[str, int] = {}  # how many customers' names start with a word
         self._words_of: list[tuple[str, ...]] = []
@@ -213,9 +218,14 @@ class CustomerIndex:
         index._by_id = {r.id: i for i, r in enumerate(index._records)}
         index._build()
         if word_frequency is not None:
-            index._ordinary = frozenset(
-                w for w in index._weight if len(w) >= 3 and w.isalpha() and word_frequency(w) >= ORDINARY_ZIPF
-            )
+            common = {
+                w: z
+                for w in index._weight
+                if len(w) >= 3 and w.isalpha() and (z := word_frequency(w)) >= _COMMON_FROM_ZIPF
+            }
+            index._common = common
+            index._ordinary = frozenset(w for w, z in common.items() if z >= ORDINARY_ZIPF)
+            index._english_codes = frozenset(c for c in index._codes if word_frequency(c) >= _CODE_WORD_ZIPF)
         return index
 
     def __len__(self) -> int:
@@ -525,7 +535,7 @@ class CustomerIndex:
                 # letter away from some name ("venue" is not "Avenue").
                 base *= first[4]
             if not in_order:
-                base *= 0.75  # "national park" is not Park National
+                base *= 0.6  # "national park" is not Park National
             elif not tight:
                 base *= 0.85
             if not every_word and all(len(words[a]) <= 2 and a == b for a, b, *_ in matched):
@@ -586,6 +596,18 @@ class CustomerIndex:
             spelled = sum(1 for k in covered if words[k] not in _STOP and words[k] not in _LEGAL_WORDS)
             if not distinctive and not (every_word and tight and spelled >= 2) and not acronym_used:
                 score = min(score, ORDINARY_CAP)
+            elif not acronym_used and v.kind == "name" and self._common and not (every_word and spelled >= 2):
+                # One name word carries it all and it is also a common English word ("delta",
+                # "premier"): the more common, the less it says.
+                lone = [
+                    words[k]
+                    for k in covered
+                    if words[k] not in GENERIC_WORDS and not _weak(words[k]) and weights[k] >= _OPTIONAL
+                ]
+                if len(lone) == 1 and lone[0] in self._common:
+                    z = self._common[lone[0]]
+                    span = ORDINARY_ZIPF - _COMMON_FROM_ZIPF
+                    score *= 1.0 - (1.0 - _COMMON_FACTOR) * min(1.0, (z - _COMMON_FROM_ZIPF) / span)
         return min(score, _BEST_INEXACT), why
 
     def _why(self, v: _Variant, full: bool, fuzzy: bool) -> str:
@@ -703,9 +725,11 @@ class CustomerIndex:
                 base = 55.0 if ordinary else 93.0
             elif len(key) >= 2 and any(not c.isalnum() for c in written):
                 base = 80.0  # "p&g", "at&t": no word is written like that
-            elif len(key) >= 3 and not ordinary and key not in self._weight:
+            elif (
+                len(key) >= 3 and not ordinary and key not in self._weight and key not in self._english_codes
+            ):
                 base = 80.0  # "jpm": no word of notes or of any customer's name
-            elif len(key) >= 2 and not ordinary and key not in self._ordinary:
+            elif len(key) >= 2 and not ordinary and key not in self._english_codes:
                 base = 70.0  # "adm" (also ADM Endeavors' first word), "gm": worth asking
             else:
                 continue

@@ -199,7 +199,7 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "mins", "sow", "msa", "nda", "dpa", "sla", "eoq", "eod", "eow", "eom", "eoy", "ytd", "qtd", "fy",
         "yday", "tmrw", "tmr", "tdy", "brkfst", "bfast", "hwy", "it", "pto", "ooo", "wfh", "usb", "hub",
         "toner", "ea", "qty", "q1", "q2", "q3", "q4", "h1", "h2", "mgr", "mgmt", "dept", "govt", "ppt",
-        "rsvp", "tbd", "bday", "xmas", "roundtable", "dinr", "lnch",
+        "inn", "hostel", "resort", "lodge", "suites", "bnb", "rsvp", "tbd", "bday", "xmas", "roundtable", "dinr", "lnch",
     }
 )  # fmt: skip
 
