@@ -11,7 +11,8 @@ CRM looks and writes notes the way salespeople type them:
   former names a CRM admin types in (P&G, Facebook, Citi, Goldman ...). Half the real companies
   have a web domain. Everything the matcher may know about a company comes from these fields.
 * **Notes naming a customer**: the CRM alias (brand / former name), the ticker written in
-  capitals, the first word(s) people shorten a name to, the name without its legal form, each
+  capitals, the first word people shorten a name to (when no other customer starts with it and
+  it is not an everyday English word, Zipf frequency below 3.8: nobody calls State Street "State"), the name without its legal form, each
   inside sentences full of places, days, times, amounts and people, sometimes with a typo.
 * **Notes naming no customer**: activities, places, products, vendors people pay (Uber,
   Marriott, Delta ...) and generic words that occur in company names ("airport parking",
@@ -43,6 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from wordfreq import zipf_frequency
 
 from storage.customers import build_index
 from workflows.matching import CustomerIndex, CustomerRecord
@@ -302,6 +305,8 @@ SHORT_WORDS_SKIP = {
     "us", "u", "china", "energy", "health", "power", "data", "digital", "real", "big", "best", "block",
     "target", "visa", "ford", "amazon", "uber", "delta", "marriott", "hilton", "starbucks", "lyft",
 }  # fmt: skip
+# People shorten a name to its first word when that word is a name, not an everyday English word.
+SHORT_MAX_ZIPF = 3.8
 KINDS = ["alias", "ticker", "short", "name", "typo", "none"]
 
 
@@ -325,6 +330,8 @@ def short_form(name: str, first_count: dict[str, int]) -> str | None:
     low = first.lower()
     if len(low) < 4 or low in SHORT_WORDS_SKIP or first_count.get(low, 0) != 1 or not low.isalpha():
         return None
+    if zipf_frequency(low, "en") >= SHORT_MAX_ZIPF:
+        return None  # nobody calls State Street "State" or Take-Two "Take"
     return first.title() if first.isupper() else first
 
 

@@ -44,6 +44,7 @@ from workflows.names import (
     LEGAL_SUFFIXES,
     NOTE_WORDS,
     PLACES,
+    TRAVEL_CONTEXT,
     VENDOR_CONTEXT,
     acronym,
     domain_stem,
@@ -64,6 +65,7 @@ CONFIDENT_LEAD = 8.0
 # Everyday words (Zipf frequency from this on: "power", "lead", "park") are no evidence on their own.
 ORDINARY_ZIPF = 4.8
 ORDINARY_CAP = 58.0
+_GIBBERISH_ZIPF = 2.0
 _COMMON_FROM_ZIPF = 3.6  # from here up to ORDINARY_ZIPF, a lone word counts for less and less
 _COMMON_FACTOR = 0.55  # ... down to this factor
 
@@ -195,6 +197,7 @@ class CustomerIndex:
         self._domains: dict[str, list[int]] = {}
         self._codes: dict[str, list[int]] = {}
         self._ordinary: frozenset[str] = frozenset()
+        self._word_frequency: Callable[[str], float] | None = None
         self._common: dict[str, float] = {}  # name words that are also English words: their Zipf frequency
         self._english_codes: frozenset[str] = frozenset()  # tickers that are words too ("plug")
         self._weight: dict[str, float] = {}
@@ -218,6 +221,7 @@ class CustomerIndex:
         index._by_id = {r.id: i for i, r in enumerate(index._records)}
         index._build()
         if word_frequency is not None:
+            index._word_frequency = word_frequency
             common = {
                 w: z
                 for w in index._weight
@@ -397,7 +401,18 @@ class CustomerIndex:
             wq = weight.get(word, 0.0)
             fuzzy_found = False
             if (not exact or len(word) >= 5) and word not in GENERIC_WORDS:
+                # A word that is no English word at all ("Prolgois") is likelier a misspelt name
+                # than one a letter away from a name by chance ("venue", "signed").
+                gibberish = (
+                    not exact
+                    and self._word_frequency is not None
+                    and len(word) >= 5
+                    and word.isalpha()
+                    and self._word_frequency(word) < _GIBBERISH_ZIPF
+                )
                 for cand, sim in self._fuzzy(word):
+                    if gibberish:
+                        sim = 1.0 - 0.5 * (1.0 - sim)
                     # A word some customer is really called makes a typo reading less likely.
                     hits.setdefault(cand, []).append((j, j, sim * (0.85 if exact else 1.0)))
                     fuzzy_found = True
@@ -608,6 +623,8 @@ class CustomerIndex:
                     z = self._common[lone[0]]
                     span = ORDINARY_ZIPF - _COMMON_FROM_ZIPF
                     score *= 1.0 - (1.0 - _COMMON_FACTOR) * min(1.0, (z - _COMMON_FROM_ZIPF) / span)
+                    if after < len(qwords) and qwords[after] in TRAVEL_CONTEXT:
+                        score *= 0.6  # "premier inn", "delta flight": a travel supplier's brand
         return min(score, _BEST_INEXACT), why
 
     def _why(self, v: _Variant, full: bool, fuzzy: bool) -> str:

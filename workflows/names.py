@@ -1071,6 +1071,17 @@ VENDOR_CONTEXT: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+# Words right after an everyday word that make it a travel supplier's brand ("premier inn",
+# "delta flight", "united club"), not a customer.
+TRAVEL_CONTEXT: frozenset[str] = frozenset(
+    {
+        "inn", "inns", "hotel", "hotels", "suites", "resort", "resorts", "lodge", "motel", "hostel",
+        "flight", "flights", "airline", "airlines", "airways", "air", "club", "lounge", "miles",
+        "points", "rental", "rentals", "rent", "cab", "cabs", "taxi", "shuttle", "express", "rail",
+        "coach", "ferry", "parking", "garage", "station", "terminal",
+    }
+)  # fmt: skip
+
 # Abbreviations in company names, written out on both sides so "Int'l Paper" is International Paper.
 ABBREVIATIONS: dict[str, str] = {
     "intl": "international", "internat": "international", "natl": "national", "mfg": "manufacturing",
