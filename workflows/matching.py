@@ -597,7 +597,10 @@ class CustomerIndex:
             score *= 0.6  # "Zoom subscription", "Figma seats": a supplier, not a customer
         if v.kind == "contact":
             score = min(score, 90.0)
-        elif self._ordinary:
+        elif self._ordinary and not all(
+            j in used or qwords[j] in _STOP or qwords[j] in _LEGAL_WORDS for j in range(len(qwords))
+        ):
+            # (A text that is nothing but the name, typed into a name field, is taken as a name.)
             # Evidence that is only everyday words ("power adapter", "the ops lead", "national
             # park") names nobody, unless several of them spell the name out in order.
             # A one-word alias is the CRM saying that word means this customer ("Square").
