@@ -315,7 +315,7 @@ def _match_customer(ctx: AppContext, session: Any, texts: list[str], department:
     index = ctx.customers.index()
     if len(index) == 0:
         return None
-    learned = learned_aliases(session, department) if department else {}
+    learned = learned_aliases(session)
     return index.match(*[t for t in texts if t], limit=5, extra_aliases=learned or None)
 
 
@@ -611,14 +611,14 @@ def _save_edit(
 
 def _remember_customer(ctx: AppContext, session: Any, expense: Expense, customer_id: int, user_id: str,
                        department: str | None) -> None:  # fmt: skip
-    """A correction becomes an alias for the employee's team, so the next such note matches."""
+    """A correction becomes an alias for everyone, so the next such note matches whoever writes
+    it (an admin sees and removes learned aliases with ``expensebot customers aliases``)."""
     from storage.customers import add_learned_alias
 
     phrase = alias_from_note(expense.note)
-    if phrase and department:
-        add_learned_alias(session, customer_id, phrase, department, user_id)
+    if phrase and add_learned_alias(session, customer_id, phrase, user_id):
         audit.record(session, actor=user_id, action="customer.alias_learned", entity="customer",
-                     entity_id=customer_id, after={"alias": phrase, "team": department})  # fmt: skip
+                     entity_id=customer_id, after={"alias": phrase, "shared": True, "team": department})  # fmt: skip
 
 
 async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) -> str | None:
