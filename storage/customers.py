@@ -415,7 +415,7 @@ class AliasRow:
 
 
 def list_aliases(
-    session: Session, *, learned_only: bool = True, customer: str | None = None
+    session: Session, *, learned_only: bool = True, customer: str | None = None, alias_id: int | None = None
 ) -> list[AliasRow]:
     """Aliases with their customer, newest first: those learned from corrections, or all.
     ``customer`` keeps one customer's, given by its CRM id or a part of its name."""
@@ -436,6 +436,8 @@ def list_aliases(
     )
     if learned_only:
         query = query.where(CustomerAlias.origin == "correction")
+    if alias_id is not None:
+        query = query.where(CustomerAlias.id == alias_id)
     if customer:
         query = query.where(
             (Customer.external_id == customer) | func.lower(Customer.name).contains(customer.lower())
@@ -445,9 +447,10 @@ def list_aliases(
 
 def remove_alias(session: Session, alias_id: int) -> AliasRow | None:
     """Delete one alias; ``None`` when there is no such alias. The caller writes the audit log."""
-    row = next((r for r in list_aliases(session, learned_only=False) if r.id == alias_id), None)
-    if row is None:
+    found = list_aliases(session, learned_only=False, alias_id=alias_id)
+    if not found:
         return None
+    row = found[0]
     session.execute(delete(CustomerAlias).where(CustomerAlias.id == alias_id))
     session.flush()
     return row
