@@ -309,14 +309,15 @@ def _duplicate_warning(session: Any, expense: Expense) -> str | None:
     return None
 
 
-def _match_customer(ctx: AppContext, session: Any, texts: list[str], department: str | None) -> Any:
-    from storage.customers import learned_aliases
+def _match_customer(ctx: AppContext, session: Any, texts: list[str], employee_id: str) -> Any:
+    from storage.customers import learned_aliases, recent_customers
 
     index = ctx.customers.index()
     if len(index) == 0:
         return None
     learned = learned_aliases(session)
-    return index.match(*[t for t in texts if t], limit=5, extra_aliases=learned or None)
+    prior = recent_customers(session, employee_id)
+    return index.match(*[t for t in texts if t], limit=5, extra_aliases=learned or None, prior=prior)
 
 
 def _apply_reading(
@@ -349,7 +350,7 @@ def _apply_reading(
             facts.merchant or "" if facts else "",
             facts.text[:2000] if facts else "",
         ]
-        match = _match_customer(ctx, session, texts, department)
+        match = _match_customer(ctx, session, texts, expense.employee_id)
         if match is not None:
             known = _customer_rows(
                 session, [c.id for c in match.candidates] + ([match.customer.id] if match.customer else [])

@@ -22,7 +22,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import transaction
-from storage.models import Contact, Customer, CustomerAlias
+from storage.models import Contact, Customer, CustomerAlias, Expense
 from workflows.matching import CustomerIndex, CustomerRecord
 
 ALIAS_SEPARATOR = ";"
@@ -454,6 +454,22 @@ def remove_alias(session: Session, alias_id: int) -> AliasRow | None:
     session.execute(delete(CustomerAlias).where(CustomerAlias.id == alias_id))
     session.flush()
     return row
+
+
+def recent_customers(session: Session, employee_id: str, *, days: int = 180, limit: int = 50) -> set[int]:
+    """Customers on the employee's expenses of the last ``days`` (a prior for matching)."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    rows = session.execute(
+        select(Expense.customer_id)
+        .where(
+            Expense.employee_id == employee_id,
+            Expense.customer_id.is_not(None),
+            Expense.created_at >= since,
+        )
+        .order_by(Expense.id.desc())
+        .limit(limit)
+    )
+    return {cid for (cid,) in rows if cid is not None}
 
 
 def get_customer(session: Session, customer_id: int) -> Customer | None:

@@ -31,7 +31,7 @@ import heapq
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -62,6 +62,9 @@ from workflows.names import (
 NONE_BELOW = 62.0
 CONFIDENT_FROM = 85.0
 CONFIDENT_LEAD = 8.0
+# The employee's recent customers: a candidate among them with some evidence gains this much.
+PRIOR_BONUS = 8.0
+PRIOR_FROM = 45.0
 # Everyday words (Zipf frequency from this on: "power", "lead", "park") are no evidence on their own.
 ORDINARY_ZIPF = 4.8
 ORDINARY_CAP = 58.0
@@ -761,12 +764,19 @@ class CustomerIndex:
     # ------------------------------------------------------------------ public API
 
     def match(
-        self, *texts: str, limit: int = 5, extra_aliases: Mapping[str, int] | None = None
+        self,
+        *texts: str,
+        limit: int = 5,
+        extra_aliases: Mapping[str, int] | None = None,
+        prior: Collection[int] = (),
     ) -> MatchResult:
         """The customer mentioned in any of ``texts`` (note, receipt merchant, receipt text).
 
-        ``extra_aliases`` maps learned aliases (e.g. the employee's team's corrections) to a
-        customer id. A customer named in several texts scores higher.
+        ``extra_aliases`` maps learned aliases (corrections) to a customer id. ``prior`` holds
+        the ids of customers the employee spent on lately: among candidates the text already
+        points at (score from :data:`PRIOR_FROM`), those gain :data:`PRIOR_BONUS` ("dinner w/
+        the Acme folks" is the Acme the employee works with). A customer named in several texts
+        scores higher.
         """
         extra: list[tuple[list[str], int, str]] = []
         for alias, customer_id in (extra_aliases or {}).items():
@@ -789,6 +799,9 @@ class CustomerIndex:
                 score = min(100.0, score + 5.0 * (seen_in[pos] - 1))
                 why += f" (in {seen_in[pos]} texts)"
             rec = self._records[pos]
+            if rec.id in prior and PRIOR_FROM <= score < 100.0:
+                score = min(_BEST_INEXACT, score + PRIOR_BONUS)
+                why += " (one of your recent customers)"
             ranked.append(Candidate(rec.id, rec.name, round(score, 1), why))
         ranked.sort(key=lambda c: (-c.score, len(c.name), c.id))
         top = tuple(ranked[: max(limit, 1)])
