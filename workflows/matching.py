@@ -69,6 +69,8 @@ PRIOR_FROM = 45.0
 ORDINARY_ZIPF = 4.8
 ORDINARY_CAP = 58.0
 _GIBBERISH_ZIPF = 2.0
+_ENGLISH_ZIPF = 3.5
+_POSSESSIVE = re.compile(r"([^\W\d_]+)['’]s\b")
 _COMMON_FROM_ZIPF = 3.6  # from here up to ORDINARY_ZIPF, a lone word counts for less and less
 _COMMON_FACTOR = 0.55  # ... down to this factor
 
@@ -375,7 +377,9 @@ class CustomerIndex:
                     found[cand] = max(0.0, 1.0 - 1.4 * dist / longer)
         return list(found.items())
 
-    def _lookup(self, words: list[str]) -> tuple[dict[str, list[_Hit]], list[float], list[bool]]:
+    def _lookup(
+        self, words: list[str], possessive: frozenset[str] = frozenset()
+    ) -> tuple[dict[str, list[_Hit]], list[float], list[bool]]:
         """Every indexed key the text's words can stand for, each text word's weight, and
         whether it reads like a word of some company's name."""
         hits: dict[str, list[_Hit]] = {}
@@ -406,16 +410,19 @@ class CustomerIndex:
             if (not exact or len(word) >= 5) and word not in GENERIC_WORDS:
                 # A word that is no English word at all ("Prolgois") is likelier a misspelt name
                 # than one a letter away from a name by chance ("venue", "signed").
-                gibberish = (
-                    not exact
-                    and self._word_frequency is not None
-                    and len(word) >= 5
-                    and word.isalpha()
-                    and self._word_frequency(word) < _GIBBERISH_ZIPF
+                # "Kalani's pick" is a person's, whatever the word.
+                zipf = (
+                    self._word_frequency(word)
+                    if not exact and self._word_frequency is not None and len(word) >= 5 and word.isalpha()
+                    else None
                 )
+                gibberish = zipf is not None and zipf < _GIBBERISH_ZIPF and word not in possessive
+                english = zipf is not None and zipf >= _ENGLISH_ZIPF
                 for cand, sim in self._fuzzy(word):
                     if gibberish:
                         sim = 1.0 - 0.5 * (1.0 - sim)
+                    elif english:
+                        sim *= 0.8  # "signed" is the word, not a misspelt "Signet"
                     # A word some customer is really called makes a typo reading less likely.
                     hits.setdefault(cand, []).append((j, j, sim * (0.85 if exact else 1.0)))
                     fuzzy_found = True
@@ -423,6 +430,8 @@ class CustomerIndex:
                         wq = max(wq, 0.5 * weight.get(cand, 0.0) * sim)
             if word in GENERIC_WORDS:
                 wq = max(wq, 0.4)  # "BlackRock Municipal": generic, yet it says which one
+            if word in self._ordinary:
+                wq *= 0.5  # next to a name, "security review" says little about which customer
             # A word no customer's name has, even misspelt, cannot be part of a mention.
             qweights.append(wq if exact or wq else 0.1)
             qname[j] = exact or fuzzy_found
@@ -677,7 +686,8 @@ class CustomerIndex:
             if v.kind != "contact":
                 offer(v.record, 100.0, f"exact {self._why(v, True, False)}")
 
-        hits, qweights, qname = self._lookup(words)
+        possessive = frozenset(fold(m.group(1)) + "s" for m in _POSSESSIVE.finditer(text))
+        hits, qweights, qname = self._lookup(words, possessive)
         capitals = _capitals(text)
         acronym_at = {
             w: j for j, w in enumerate(words) if w in self._acronyms and not _weak(w) and w in capitals
@@ -744,8 +754,10 @@ class CustomerIndex:
             ordinary = _weak(key) or key in _STOP or key in _LEGAL_WORDS or key in GENERIC_WORDS
             capitals = not shouting and all(c.isupper() for c in written if c.isalpha())
             if capitals and len(key) >= 2:
-                # "IT director", "the CFO", "EU plug": capitals, yet a word of notes.
-                base = 55.0 if ordinary else 93.0
+                # "IT director", "the CFO", "EU plug": capitals, yet a word of notes. A given
+                # name in capitals (VERA, NOAH) is a ticker: people write names Like This.
+                notes_word = key in NOTE_WORDS or key in PLACES or key in _STOP or key in _LEGAL_WORDS
+                base = 55.0 if notes_word or (ordinary and key not in FIRST_NAMES) else 93.0
             elif len(key) >= 2 and any(not c.isalnum() for c in written):
                 base = 80.0  # "p&g", "at&t": no word is written like that
             elif (
