@@ -742,10 +742,23 @@ class CustomerIndex:
                 offer(v.record, score, why)
         return out
 
+    def _name_like(self, written: str) -> bool:
+        """A word of the text that could continue a company's name (not a word of notes)."""
+        word = fold(written).strip(".-&'’")
+        return (
+            len(word) >= 2
+            and word.isalpha()
+            and not _weak(word)
+            and word not in _STOP
+            and word not in self._codes
+            and (word in self._weight or word in _LEGAL_WORDS)
+        )
+
     def _match_codes(self, text: str, offer: Callable[[int, float, str], None]) -> None:
         """Tickers and other codes of the alias field written in the note."""
         shouting = not any(c.islower() for c in text)  # an all-capitals note says nothing by case
-        for m in _CODE_TOKEN.finditer(text):
+        found = list(_CODE_TOKEN.finditer(text))
+        for i, m in enumerate(found):
             written = m.group(0).strip(".-&")
             key = code_key(written)
             holders = self._codes.get(key)
@@ -768,6 +781,12 @@ class CustomerIndex:
                 base = 70.0  # "adm" (also ADM Endeavors' first word), "gm": worth asking
             else:
                 continue
+            if base > 80.0 and any(
+                self._name_like(found[k].group(0)) for k in (i - 1, i + 1) if 0 <= k < len(found)
+            ):
+                # Part of a longer name ("HP Enterprise", "OFS Credit", "Solana Trust (SOL)"):
+                # that name, if some customer has it, says more than the ticker.
+                base = 80.0
             score = base / math.sqrt(len(holders))
             exact = len(holders) == 1 and code_key(text) == key and (capitals or base >= 80.0)
             for pos in holders:
