@@ -25,7 +25,10 @@ from storage.crm.base import (
     ExpenseEntry,
     RemoteCompany,
     RemoteContact,
+    RemoteDeal,
     Sleep,
+    parse_amount,
+    parse_date,
     parse_time,
     send,
 )
@@ -182,6 +185,29 @@ class SalesforceConnector:
                 external_id=str(row["Id"]),
                 name=row.get("Name") or None,
                 email=row.get("Email") or None,
+                company_external_id=row.get("AccountId") or None,
+                modified_at=parse_time(row.get("SystemModstamp")),
+                archived=bool(row.get("IsDeleted", False)),
+            )
+
+    def deals(self, since: dt.datetime | None) -> Iterator[RemoteDeal]:
+        """Opportunities (``IsClosed`` as the CRM says; deleted ones arrive with ``IsDeleted``)."""
+        fields = (
+            "Id, Name, StageName, IsClosed, Amount, CloseDate, OwnerId, AccountId, SystemModstamp, IsDeleted"
+        )
+        for row in self.query(self._soql(fields, "Opportunity", since)):
+            name = (row.get("Name") or "").strip()
+            if not name:
+                continue
+            yield RemoteDeal(
+                external_id=str(row["Id"]),
+                name=name,
+                stage=row.get("StageName") or None,
+                closed=bool(row.get("IsClosed", False)),
+                amount=parse_amount(row.get("Amount")),
+                currency=None,  # CurrencyIsoCode exists only in multi-currency orgs
+                close_date=parse_date(row.get("CloseDate")),
+                owner=row.get("OwnerId") or None,
                 company_external_id=row.get("AccountId") or None,
                 modified_at=parse_time(row.get("SystemModstamp")),
                 archived=bool(row.get("IsDeleted", False)),
