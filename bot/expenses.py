@@ -369,6 +369,7 @@ def _apply_reading(
         warning = _duplicate_warning(session, expense)
         state["warnings"] = [warning] if warning else []
         expense.ocr = state
+        _choose_deal(session, expense)
         expense.ocr_attempts += 1
         move = transition(expense.status, Move.READ)
         expense.status = move.after
@@ -596,6 +597,10 @@ def _save_edit(
             expense.customer_confirmed = True
             if edit.customer_id != previous_customer:
                 _remember_customer(ctx, session, expense, edit.customer_id, user_id, department)
+        if expense.customer_id != previous_customer or (
+            expense.customer_id and expense.deal_id is None and expense.deal_reason != "no deal (picked)"
+        ):
+            _choose_deal(session, expense)
         expense.status = move.after
         session.flush()
         state = dict(expense.ocr or {})
@@ -647,6 +652,7 @@ def _pick_customer(
         expense.customer_confirmed = True
         if expense.customer_id is not None:
             _remember_customer(ctx, session, expense, expense.customer_id, user_id, department)
+        _choose_deal(session, expense)
         audit.record(session, actor=user_id, action="expense.customer_picked", entity="expense",
                      entity_id=expense.id, before=before, after=audit.expense_snapshot(expense))  # fmt: skip
         session.flush()
@@ -654,6 +660,41 @@ def _pick_customer(
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )
     return None
+
+
+def _choose_deal(session: Any, expense: Expense) -> None:
+    """The deal of the expense's customer that the note names, the only open one, or none (the
+    card then lists the open deals)."""
+    from storage.deals import choose_deal
+
+    choose_deal(session, expense)
+
+
+def _pick_deal(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
+    from storage.deals import pick_deal
+
+    with transaction(ctx.db) as session:
+        found = _owned_move(session, expense_id, user_id, Move.EDIT, "change")
+        if isinstance(found, str):
+            return found
+        expense, _ = found
+        before = {"deal_id": expense.deal_id}
+        problem = pick_deal(session, expense, value)
+        if problem:
+            return problem
+        audit.record(session, actor=user_id, action="expense.deal_picked", entity="expense",
+                     entity_id=expense.id, before=before, after={"deal_id": expense.deal_id})  # fmt: skip
+        session.flush()
+        outbox.add(
+            session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
+        )
+    return None
+
+
+async def pick_deal(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
+    error = await asyncio.to_thread(retry_on_conflict, _pick_deal, ctx, expense_id, user_id, value)
+    await deliver_pending(ctx)
+    return error
 
 
 async def pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:

@@ -198,6 +198,8 @@ class Expense(Base):
     customer_score: Mapped[float | None] = mapped_column(Float)
     customer_reason: Mapped[str | None] = mapped_column(Text)
     customer_confirmed: Mapped[bool] = mapped_column(default=False)
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), index=True)
+    deal_reason: Mapped[str | None] = mapped_column(Text)  # why this deal, or why none was chosen
 
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt_files.id"), index=True)
     slack_file_id: Mapped[str | None] = mapped_column(String(32))
@@ -225,6 +227,7 @@ class Expense(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     customer: Mapped[Customer | None] = relationship(lazy="joined")
+    deal: Mapped[Deal | None] = relationship(lazy="selectin")
     receipt: Mapped[ReceiptFile | None] = relationship(lazy="select")
     project_link: Mapped[ExpenseProject | None] = relationship(lazy="selectin", viewonly=True)
 

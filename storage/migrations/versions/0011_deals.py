@@ -1,4 +1,4 @@
-"""deals (HubSpot deals, Salesforce opportunities)
+"""deals (HubSpot deals, Salesforce opportunities) and the deal of an expense
 
 Revision ID: 0011
 Revises: 0005
@@ -43,8 +43,20 @@ def upgrade() -> None:
     with op.batch_alter_table('deals', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_deals_customer_id'), ['customer_id'], unique=False)
 
+    with op.batch_alter_table('expenses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deal_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('deal_reason', sa.Text(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_expenses_deal_id'), ['deal_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_expenses_deal_id_deals'), 'deals', ['deal_id'], ['id'],
+                                    ondelete='SET NULL')
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('expenses', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_expenses_deal_id_deals'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_expenses_deal_id'))
+        batch_op.drop_column('deal_reason')
+        batch_op.drop_column('deal_id')
     with op.batch_alter_table('deals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deals_customer_id'))
     op.drop_table('deals')
