@@ -105,6 +105,7 @@ class ExpenseEntry:
     spent_on: dt.date | None
     receipt_ref: str | None
     occurred_at: dt.datetime
+    deal_id: str | None = None  # the deal / opportunity (same CRM) the expense also goes on
 
 
 class Connector(Protocol):

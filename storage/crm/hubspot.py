@@ -37,6 +37,7 @@ DEFAULT_URL = "https://api.hubapi.com"
 PAGE_SIZE = 100
 SEARCH_WINDOW = 10_000  # the search API returns at most this many results per query
 NOTE_TO_COMPANY = 190  # HUBSPOT_DEFINED association type: note -> company
+NOTE_TO_DEAL = 214  # HUBSPOT_DEFINED association type: note -> deal
 
 COMPANY_PROPERTIES = ("name", "domain", "hs_lastmodifieddate")
 CONTACT_PROPERTIES = ("firstname", "lastname", "email", "associatedcompanyid", "lastmodifieddate")
@@ -279,19 +280,25 @@ class HubSpotConnector:
         return str(results[0]["id"]) if results else None
 
     def log_entry(self, company_id: str, entry: ExpenseEntry) -> str:
+        associations: list[dict[str, Any]] = [
+            {
+                "to": {"id": company_id},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_COMPANY}],
+            }
+        ]
+        if entry.deal_id:  # the note shows on the deal as well as on the company
+            associations.append(
+                {
+                    "to": {"id": entry.deal_id},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_DEAL}],
+                }
+            )
         body = {
             "properties": {
                 "hs_timestamp": entry.occurred_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
                 "hs_note_body": f"<p><strong>{_html(entry.subject)}</strong></p><p>{_html(entry.body)}</p>",
             },
-            "associations": [
-                {
-                    "to": {"id": company_id},
-                    "types": [
-                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_COMPANY}
-                    ],
-                }
-            ],
+            "associations": associations,
         }
         return str(self._call("POST", "/crm/v3/objects/notes", json=body, idempotent=False)["id"])
 

@@ -219,7 +219,8 @@ class SalesforceConnector:
         if not _ID.match(company_id):
             raise CrmError(f"'{company_id}' is not a Salesforce record id")
         marker = entry.marker.replace("\\", "").replace("'", "")
-        soql = f"SELECT Id FROM Task WHERE WhatId = '{company_id}' AND Subject LIKE '%{marker}%' LIMIT 1"
+        what = entry.deal_id if entry.deal_id and _ID.match(entry.deal_id) else company_id
+        soql = f"SELECT Id FROM Task WHERE WhatId = '{what}' AND Subject LIKE '%{marker}%' LIMIT 1"
         for row in self.query(soql):
             if not row.get("IsDeleted"):
                 return str(row["Id"])
@@ -229,7 +230,8 @@ class SalesforceConnector:
         body = {
             "Subject": entry.subject[:255],
             "Description": entry.body[:32000],
-            "WhatId": company_id,
+            # On the opportunity when there is one: Salesforce shows it on the account too.
+            "WhatId": entry.deal_id if entry.deal_id and _ID.match(entry.deal_id) else company_id,
             "Status": "Completed",
             "Priority": "Normal",
             "ActivityDate": (entry.spent_on or entry.occurred_at.date()).isoformat(),

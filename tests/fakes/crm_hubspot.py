@@ -53,6 +53,7 @@ class FakeHubSpot:
         }
         self.note_companies: dict[str, list[str]] = {}
         self.deal_companies: dict[str, list[str]] = {}
+        self.note_deals: dict[str, list[str]] = {}
         self.requests: list[tuple[str, str, Any]] = []
         self._failures: deque[tuple[int, dict[str, str], dict[str, Any]]] = deque()
         self._limit: tuple[int, int] | None = None
@@ -346,21 +347,24 @@ class FakeHubSpot:
         if obj == "notes" and "hs_timestamp" not in props:
             return JSONResponse({"status": "error", "message": "hs_timestamp is required"}, status_code=400)
         companies: list[str] = []
+        deals: list[str] = []
         for assoc in body.get("associations") or []:
             types = assoc.get("types") or []
-            if not types or types[0].get("associationTypeId") != 190:
+            kind = {190: "companies", 214: "deals"}.get(types[0].get("associationTypeId")) if types else None
+            if kind is None:
                 return JSONResponse(
                     {"status": "error", "message": "invalid association type"}, status_code=400
                 )
             target = str(assoc["to"]["id"])
-            if target not in self.objects["companies"]:
+            if target not in self.objects[kind]:
                 return JSONResponse(
-                    {"status": "error", "message": f"company {target} not found"}, status_code=400
+                    {"status": "error", "message": f"{kind[:-1]} {target} not found"}, status_code=400
                 )
-            companies.append(target)
+            (companies if kind == "companies" else deals).append(target)
         with self._lock:
             object_id = self._put(obj, props, None)
             self.note_companies[object_id] = companies
+            self.note_deals[object_id] = deals
             if self.create_then_fail:
                 self.create_then_fail -= 1
                 return JSONResponse({"status": "error", "message": "Bad gateway"}, status_code=502)

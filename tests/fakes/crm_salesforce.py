@@ -318,7 +318,7 @@ class FakeSalesforce:
                 [{"errorCode": "NOT_FOUND", "message": "not supported here"}], status_code=404
             )
         what = body.get("WhatId")
-        if what not in self.records["Account"]:
+        if what not in self.records["Account"] and what not in self.records["Opportunity"]:
             return JSONResponse(
                 [
                     {
