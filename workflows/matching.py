@@ -431,7 +431,9 @@ class CustomerIndex:
             if word in GENERIC_WORDS:
                 wq = max(wq, 0.4)  # "BlackRock Municipal": generic, yet it says which one
             if word in self._ordinary:
-                wq *= 0.5  # next to a name, "security review" says little about which customer
+                wq *= 0.3  # next to a name, "security review" says little about which customer
+            elif word in self._common:
+                wq *= 0.6  # "gift basket": an English word, likelier the note's than a name's
             # A word no customer's name has, even misspelt, cannot be part of a mention.
             qweights.append(wq if exact or wq else 0.1)
             qname[j] = exact or fuzzy_found
@@ -587,6 +589,11 @@ class CustomerIndex:
         lo, hi = max(0, min(used) - _MENTION_CONTEXT), max(used) + _MENTION_CONTEXT
         total_q = sum(qweights[lo : hi + 1])
         explained = sum(qweights[j] for j in used)
+        if spelled_out and v.kind == "alias":
+            # An alias written out in full ("T-Mobile") explains its words, common as they are.
+            lifted = sum(max(qweights[j], 0.5) for j in used)
+            total_q += lifted - explained
+            explained = lifted
         qcov = min(1.0, explained / total_q) if total_q > 0 else 1.0
         score = 100.0 * base * (0.6 + 0.4 * qcov)
         # In a bare name, a name word right next to the mention that this customer does not
