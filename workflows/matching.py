@@ -21,6 +21,13 @@ How a customer is scored against a text:
   spelled out. Part of the score is how much of the mention (the matched words and their
   neighbours) the name explains, so "Meridian Mining" prefers Meridian Mining UK to Meridian
   Corp. In a long text (a whole receipt) only a complete name counts fully.
+* Tickers and codes of the alias field (``JPM``, ``P&G``) count as written: in capitals, or in
+  lower case only when no word is spelt like that (:func:`is_code`).
+* With ``word_frequency`` (English word frequencies, given by the storage layer), everyday
+  words alone name nobody inside a sentence ("power adapter" is not Power REIT), a lone common
+  name word counts for less the more common it is, and a word that is no English word at all
+  is likelier a misspelt name.
+* ``prior``: the employee's recent customers gain a few points when the text points at them.
 * Only a text that is exactly a customer's name scores 100. Below :data:`NONE_BELOW` the
   answer is "no customer"; the closest candidates are still listed.
 """
