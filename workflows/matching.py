@@ -427,7 +427,7 @@ class CustomerIndex:
                 english = zipf is not None and zipf >= _ENGLISH_ZIPF
                 for cand, sim in self._fuzzy(word):
                     if gibberish:
-                        sim = 1.0 - 0.5 * (1.0 - sim)
+                        sim = 1.0 - 0.3 * (1.0 - sim)
                     elif english:
                         sim *= 0.8  # "signed" is the word, not a misspelt "Signet"
                     # A word some customer is really called makes a typo reading less likely.
