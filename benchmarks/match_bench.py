@@ -31,9 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage.customers import import_csv, load_records
+from storage.customers import build_index, import_csv, load_records
 from storage.db import make_engine, make_sessionmaker, migrate
-from workflows.matching import CustomerIndex, CustomerRecord
+from workflows.matching import CustomerRecord
 
 DEFAULT_SEC = Path(__file__).resolve().parents[2] / "shared" / "data" / "crm" / "sec_companies.csv"
 
@@ -371,7 +371,7 @@ def run(
     assert len(records) == len(rows)
     records = [CustomerRecord(cik, name) for cik, name in rows]
     started, cpu_started = time.perf_counter(), time.process_time()
-    index = CustomerIndex.build(records)
+    index = build_index(records)
     build_s, build_cpu = time.perf_counter() - started, time.process_time() - cpu_started
 
     correct: dict[str, int] = defaultdict(int)

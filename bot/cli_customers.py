@@ -17,11 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_actor import FINANCE_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from storage import audit
 from storage.crm.base import CrmError
 from storage.crm.sync import CrmSettings, sync_all
-from storage.customers import CsvFormatError, external_ids, import_csv, load_records
-from storage.db import DEFAULT_DATABASE_URL, make_engine, make_sessionmaker, migrate
-from workflows.matching import Candidate, CustomerIndex, MatchResult
+from storage.customers import (
+    CsvFormatError,
+    build_index,
+    external_ids,
+    import_csv,
+    list_aliases,
+    load_records,
+    remove_alias,
+)
+from storage.db import DEFAULT_DATABASE_URL, make_engine, make_sessionmaker, migrate, transaction
+from workflows.matching import Candidate, MatchResult
 
 
 def _factory() -> sessionmaker[Session]:
@@ -128,7 +137,7 @@ def match_command(text: str, as_json: bool, limit: int) -> None:
     """Find the customer named in TEXT; with '-', one query per line of standard input."""
     factory = _factory()
     with factory() as session:
-        index = CustomerIndex.build(load_records(session))
+        index = build_index(load_records(session))
         ids = external_ids(session)
     for stream in (sys.stdin, sys.stdout):
         reconfigure = getattr(stream, "reconfigure", None)
@@ -144,6 +153,66 @@ def match_command(text: str, as_json: bool, limit: int) -> None:
             out.write(_result_line(result, ids) + "\n")
         if text == "-":
             out.flush()
+
+
+@customers.group(name="aliases")
+def aliases_group() -> None:
+    """Aliases: those learned from corrections on the card (shared by everyone), and the rest."""
+
+
+@aliases_group.command(name="list")
+@click.option("--all", "show_all", is_flag=True, help="Also imported and CRM aliases, not only learned ones.")
+@click.option("--customer", help="Only this customer's (CRM id, or a part of its name).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per alias.")
+def aliases_list(show_all: bool, customer: str | None, as_json: bool) -> None:
+    """List aliases, newest first, with who taught them and when."""
+    factory = _factory()
+    with factory() as session:
+        rows = list_aliases(session, learned_only=not show_all, customer=customer)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row.as_json(), ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No learned aliases yet." if not show_all else "No aliases.")
+        return
+    for row in rows:
+        when = f"{row.created_at:%Y-%m-%d}" if row.created_at else "?"
+        who = f" by {row.created_by}" if row.created_by else ""
+        click.echo(
+            f"{row.id:>6}  {row.alias!r} -> {row.customer_name} [{row.external_id}]  ({row.origin}{who}, {when})"
+        )
+
+
+@aliases_group.command(name="remove")
+@click.argument("alias_id", type=int)
+@click.option("--by", "actor", default=None, help="Who removes it, for the audit log (default: $USER).")
+def aliases_remove(alias_id: int, actor: str | None) -> None:
+    """Remove the alias ALIAS_ID (see 'aliases list'); the audit log keeps who and what."""
+    factory = _factory()
+    who = actor or os.environ.get("USER") or "cli"
+    with transaction(factory) as session:
+        row = remove_alias(session, alias_id)
+        if row is not None:
+            audit.record(
+                session,
+                actor=who,
+                action="customer.alias_removed",
+                entity="customer",
+                entity_id=row.customer_id,
+                before={
+                    "alias": row.alias,
+                    "alias_id": row.id,
+                    "origin": row.origin,
+                    "created_by": row.created_by,
+                },
+            )
+    if row is None:
+        click.echo(
+            f"There is no alias {alias_id}; 'expensebot customers aliases list --all' shows them.", err=True
+        )
+        sys.exit(1)
+    click.echo(f"Removed alias {row.alias!r} of {row.customer_name} [{row.external_id}].")
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
 
 
 @click.command(name="report")
-@click.option("--by", "by", type=click.Choice(("customer", "project", "department", "category", "employee")),
+@click.option("--by", "by", type=click.Choice(("customer", "deal", "project", "department", "category", "employee")),
               required=True, help="What to group the spend by.")  # fmt: skip
 @click.option(
     "--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (YYYY-MM-DD)."

@@ -315,14 +315,15 @@ def _duplicate_warning(session: Any, expense: Expense) -> str | None:
     return None
 
 
-def _match_customer(ctx: AppContext, session: Any, texts: list[str], department: str | None) -> Any:
-    from storage.customers import learned_aliases
+def _match_customer(ctx: AppContext, session: Any, texts: list[str], employee_id: str) -> Any:
+    from storage.customers import learned_aliases, recent_customers
 
     index = ctx.customers.index()
     if len(index) == 0:
         return None
-    learned = learned_aliases(session, department) if department else {}
-    return index.match(*[t for t in texts if t], limit=5, extra_aliases=learned or None)
+    learned = learned_aliases(session)
+    prior = recent_customers(session, employee_id)
+    return index.match(*[t for t in texts if t], limit=5, extra_aliases=learned or None, prior=prior)
 
 
 def _apply_reading(
@@ -359,7 +360,7 @@ def _apply_reading(
             facts.merchant or "" if facts else "",
             facts.text[:2000] if facts else "",
         ]
-        match = _match_customer(ctx, session, texts, department)
+        match = _match_customer(ctx, session, texts, expense.employee_id)
         if match is not None:
             known = _customer_rows(
                 session, [c.id for c in match.candidates] + ([match.customer.id] if match.customer else [])
@@ -378,6 +379,7 @@ def _apply_reading(
         warning = _duplicate_warning(session, expense)
         state["warnings"] = [warning] if warning else []
         expense.ocr = state
+        _choose_deal(session, expense)
         expense.ocr_attempts += 1
         move = transition(expense.status, Move.READ)
         expense.status = move.after
@@ -648,6 +650,10 @@ def _save_edit(
             expense.customer_confirmed = True
             if edit.customer_id != previous_customer:
                 _remember_customer(ctx, session, expense, edit.customer_id, user_id, department)
+        if expense.customer_id != previous_customer or (
+            expense.customer_id and expense.deal_id is None and expense.deal_reason != "no deal (picked)"
+        ):
+            _choose_deal(session, expense)
         expense.status = move.after
         session.flush()
         state = dict(expense.ocr or {})
@@ -666,14 +672,14 @@ def _save_edit(
 
 def _remember_customer(ctx: AppContext, session: Any, expense: Expense, customer_id: int, user_id: str,
                        department: str | None) -> None:  # fmt: skip
-    """A correction becomes an alias for the employee's team, so the next such note matches."""
+    """A correction becomes an alias for everyone, so the next such note matches whoever writes
+    it (an admin sees and removes learned aliases with ``expensebot customers aliases``)."""
     from storage.customers import add_learned_alias
 
     phrase = alias_from_note(expense.note)
-    if phrase and department:
-        add_learned_alias(session, customer_id, phrase, department, user_id)
+    if phrase and add_learned_alias(session, customer_id, phrase, user_id):
         audit.record(session, actor=user_id, action="customer.alias_learned", entity="customer",
-                     entity_id=customer_id, after={"alias": phrase, "team": department})  # fmt: skip
+                     entity_id=customer_id, after={"alias": phrase, "shared": True, "team": department})  # fmt: skip
 
 
 async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) -> str | None:
@@ -701,6 +707,7 @@ def _pick_customer(
         expense.customer_confirmed = True
         if expense.customer_id is not None:
             _remember_customer(ctx, session, expense, expense.customer_id, user_id, department)
+        _choose_deal(session, expense)
         audit.record(session, actor=user_id, action="expense.customer_picked", entity="expense",
                      entity_id=expense.id, before=before, after=audit.expense_snapshot(expense))  # fmt: skip
         session.flush()
@@ -708,6 +715,41 @@ def _pick_customer(
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )
     return None
+
+
+def _choose_deal(session: Any, expense: Expense) -> None:
+    """The deal of the expense's customer that the note names, the only open one, or none (the
+    card then lists the open deals)."""
+    from storage.deals import choose_deal
+
+    choose_deal(session, expense)
+
+
+def _pick_deal(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
+    from storage.deals import pick_deal
+
+    with transaction(ctx.db) as session:
+        found = _owned_move(session, expense_id, user_id, Move.EDIT, "change")
+        if isinstance(found, str):
+            return found
+        expense, _ = found
+        before = {"deal_id": expense.deal_id}
+        problem = pick_deal(session, expense, value)
+        if problem:
+            return problem
+        audit.record(session, actor=user_id, action="expense.deal_picked", entity="expense",
+                     entity_id=expense.id, before=before, after={"deal_id": expense.deal_id})  # fmt: skip
+        session.flush()
+        outbox.add(
+            session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
+        )
+    return None
+
+
+async def pick_deal(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:
+    error = await asyncio.to_thread(retry_on_conflict, _pick_deal, ctx, expense_id, user_id, value)
+    await deliver_pending(ctx)
+    return error
 
 
 async def pick_customer(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:

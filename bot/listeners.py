@@ -31,6 +31,7 @@ from bot.blocks.card import (
     NEW_VIEW,
     NO_CUSTOMER,
     PICK_CUSTOMER,
+    PICK_DEAL,
     SUBMIT,
     build_expense_modal,
 )
@@ -270,6 +271,21 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                     expense_id = int(element["value"])
         if selected and expense_id is not None:
             error = await expenses.pick_customer(ctx, expense_id, body["user"]["id"], selected)
+            if error:
+                await _tell(respond, error)
+
+    @app.action(PICK_DEAL)
+    async def on_pick_deal(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = body["actions"][0]
+        selected = (action.get("selected_option") or {}).get("value")
+        expense_id = None
+        for block in (body.get("message") or {}).get("blocks", []):
+            for element in block.get("elements", []) if block.get("type") == "actions" else []:
+                if element.get("action_id") == SUBMIT:
+                    expense_id = int(element["value"])
+        if selected and expense_id is not None:
+            error = await expenses.pick_deal(ctx, expense_id, body["user"]["id"], selected)
             if error:
                 await _tell(respond, error)
 

@@ -51,6 +51,8 @@ def expense_view(
         CustomerView(int(c["id"]), str(c["name"]), float(c.get("score") or 0))
         for c in ocr.get("customer_candidates", [])
     )
+    deal_options = tuple(CustomerView(int(d["id"]), str(d["name"])) for d in ocr.get("deal_options", []))
+    deal = CustomerView(expense.deal.id, expense.deal.name) if expense.deal is not None else None
     customer = None
     if expense.customer is not None:
         customer = CustomerView(expense.customer.id, expense.customer.name, expense.customer_score)
@@ -68,6 +70,9 @@ def expense_view(
         customer_reason=expense.customer_reason,
         customer_confirmed=expense.customer_confirmed,
         candidates=candidates,
+        deal=deal,
+        deal_reason=expense.deal_reason,
+        deal_options=deal_options if expense.customer_id is not None else (),
         note=expense.note,
         confidence={k: float(v) for k, v in (ocr.get("confidence") or {}).items()},
         problems=tuple(problems_of(expense)) if status in EDITABLE and status is not Status.READING else (),

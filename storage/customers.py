@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
 from storage.db import transaction
-from storage.models import Contact, Customer, CustomerAlias
+from storage.models import Contact, Customer, CustomerAlias, Expense
 from workflows.matching import CustomerIndex, CustomerRecord
 
 ALIAS_SEPARATOR = ";"
@@ -32,6 +32,9 @@ MAX_ID = 128
 MAX_DOMAIN = 255
 _DOMAIN_RE = re.compile(r"^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _BATCH = 5000
+# Aliases everybody's matching uses: imported and CRM ones, and every correction (corrections
+# made before they were shared were kept to one team; they count for everyone now).
+_SHARED = (CustomerAlias.scope == "") | (CustomerAlias.origin == "correction")
 _T = TypeVar("_T")
 
 
@@ -299,12 +302,11 @@ def _chunks(items: list[_T], size: int) -> Iterable[list[_T]]:
 
 
 def load_records(session: Session) -> list[CustomerRecord]:
-    """Every active customer with its shared aliases and contacts, for :class:`CustomerIndex`."""
+    """Every active customer with its shared aliases (learned ones included) and contacts, for :class:`CustomerIndex`."""
     aliases: dict[int, list[str]] = {}
-    for cid, alias in session.execute(
-        select(CustomerAlias.customer_id, CustomerAlias.alias).where(CustomerAlias.scope == "")
-    ):
-        aliases.setdefault(cid, []).append(alias)
+    for cid, alias in session.execute(select(CustomerAlias.customer_id, CustomerAlias.alias).where(_SHARED)):
+        if alias not in aliases.setdefault(cid, []):
+            aliases[cid].append(alias)
     contacts: dict[int, list[tuple[str | None, str | None]]] = {}
     for owner, name, email in session.execute(
         select(Contact.customer_id, Contact.name, Contact.email).where(Contact.customer_id.is_not(None))
@@ -327,6 +329,18 @@ def load_records(session: Session) -> list[CustomerRecord]:
     ]
 
 
+def word_frequency(word: str) -> float:
+    """How common ``word`` is in everyday English (Zipf scale: 0 unknown, 3 rare, 5+ everyday)."""
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, "en"))
+
+
+def build_index(records: Iterable[CustomerRecord]) -> CustomerIndex:
+    """The matcher's index, knowing which words of customer names are everyday words."""
+    return CustomerIndex.build(records, word_frequency=word_frequency)
+
+
 def external_ids(session: Session) -> dict[int, tuple[str, str]]:
     """Internal customer id -> (source, external id), for showing ids as the CRM knows them."""
     return {
@@ -335,41 +349,138 @@ def external_ids(session: Session) -> dict[int, tuple[str, str]]:
     }
 
 
-def add_learned_alias(session: Session, customer_id: int, alias: str, scope: str, created_by: str) -> None:
-    """Remember a correction: ``alias`` means this customer for the team ``scope`` from now on."""
+def add_learned_alias(session: Session, customer_id: int, alias: str, created_by: str) -> bool:
+    """Remember a correction: ``alias`` means this customer for everyone from now on.
+
+    The alias is shared (not kept to the corrector's team) and listed by :func:`list_aliases` so
+    an admin can see and remove it. The latest correction wins: the same words learned earlier
+    for another customer are moved to this one. Returns whether anything changed; the caller
+    writes the audit log.
+    """
     alias = " ".join(alias.split())
     if not alias:
         raise ValueError("an alias cannot be empty")
     if len(alias) > MAX_NAME:
         raise ValueError(f"an alias is at most {MAX_NAME} characters")
-    exists = session.scalar(
-        select(CustomerAlias.id).where(
-            CustomerAlias.customer_id == customer_id,
-            CustomerAlias.alias == alias,
-            CustomerAlias.scope == scope,
-        )
-    )
-    if exists is None:
-        session.add(
-            CustomerAlias(
-                customer_id=customer_id, alias=alias, scope=scope, origin="correction", created_by=created_by
+    same_words = [
+        row
+        for row in session.scalars(
+            select(CustomerAlias).where(
+                func.lower(CustomerAlias.alias) == alias.lower(), CustomerAlias.origin == "correction"
             )
         )
-        session.flush()
+    ]
+    if any(row.customer_id == customer_id and row.scope == "" for row in same_words):
+        return False
+    for row in same_words:
+        if row.customer_id != customer_id:
+            session.delete(row)  # an earlier correction to another customer: the latest one wins
+    session.flush()
+    session.add(
+        CustomerAlias(
+            customer_id=customer_id, alias=alias, scope="", origin="correction", created_by=created_by
+        )
+    )
+    session.flush()
+    return True
 
 
-def learned_aliases(session: Session, scope: str) -> dict[str, int]:
-    """Aliases learned by one team (``scope``), for ``CustomerIndex.match(extra_aliases=...)``."""
-    if not scope:
-        return {}
+def learned_aliases(session: Session) -> dict[str, int]:
+    """Every alias learned from a correction (older team-only ones included), newest last, for
+    ``CustomerIndex.match(extra_aliases=...)``: a correction counts at once, before the cached
+    index is rebuilt."""
     return {
         alias: cid
         for alias, cid in session.execute(
             select(CustomerAlias.alias, CustomerAlias.customer_id)
-            .where(CustomerAlias.scope == scope)
+            .where(CustomerAlias.origin == "correction")
             .order_by(CustomerAlias.id)
         )
     }
+
+
+@dataclass(frozen=True)
+class AliasRow:
+    """One alias as an admin sees it."""
+
+    id: int
+    alias: str
+    customer_id: int
+    customer_name: str
+    source: str
+    external_id: str
+    origin: str  # import | crm | correction
+    created_by: str | None
+    created_at: dt.datetime | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "alias": self.alias,
+            "customer": {"id": self.customer_id, "name": self.customer_name, "external_id": self.external_id},
+            "source": self.source,
+            "origin": self.origin,
+            "created_by": self.created_by,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+def list_aliases(
+    session: Session, *, learned_only: bool = True, customer: str | None = None, alias_id: int | None = None
+) -> list[AliasRow]:
+    """Aliases with their customer, newest first: those learned from corrections, or all.
+    ``customer`` keeps one customer's, given by its CRM id or a part of its name."""
+    query = (
+        select(
+            CustomerAlias.id,
+            CustomerAlias.alias,
+            Customer.id,
+            Customer.name,
+            Customer.source,
+            Customer.external_id,
+            CustomerAlias.origin,
+            CustomerAlias.created_by,
+            CustomerAlias.created_at,
+        )
+        .join(Customer, Customer.id == CustomerAlias.customer_id)
+        .order_by(CustomerAlias.id.desc())
+    )
+    if learned_only:
+        query = query.where(CustomerAlias.origin == "correction")
+    if alias_id is not None:
+        query = query.where(CustomerAlias.id == alias_id)
+    if customer:
+        query = query.where(
+            (Customer.external_id == customer) | func.lower(Customer.name).contains(customer.lower())
+        )
+    return [AliasRow(*row) for row in session.execute(query)]
+
+
+def remove_alias(session: Session, alias_id: int) -> AliasRow | None:
+    """Delete one alias; ``None`` when there is no such alias. The caller writes the audit log."""
+    found = list_aliases(session, learned_only=False, alias_id=alias_id)
+    if not found:
+        return None
+    row = found[0]
+    session.execute(delete(CustomerAlias).where(CustomerAlias.id == alias_id))
+    session.flush()
+    return row
+
+
+def recent_customers(session: Session, employee_id: str, *, days: int = 180, limit: int = 50) -> set[int]:
+    """Customers on the employee's expenses of the last ``days`` (a prior for matching)."""
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    rows = session.execute(
+        select(Expense.customer_id)
+        .where(
+            Expense.employee_id == employee_id,
+            Expense.customer_id.is_not(None),
+            Expense.created_at >= since,
+        )
+        .order_by(Expense.id.desc())
+        .limit(limit)
+    )
+    return {cid for (cid,) in rows if cid is not None}
 
 
 def get_customer(session: Session, customer_id: int) -> Customer | None:
@@ -380,7 +491,7 @@ def fingerprint(session: Session) -> tuple[object, ...]:
     """Changes whenever a customer, shared alias or contact is added, changed or removed."""
     customers = session.execute(select(func.count(Customer.id), func.max(Customer.updated_at))).one()
     aliases = session.execute(
-        select(func.count(CustomerAlias.id), func.max(CustomerAlias.id)).where(CustomerAlias.scope == "")
+        select(func.count(CustomerAlias.id), func.max(CustomerAlias.id)).where(_SHARED)
     ).one()
     contacts = session.execute(
         select(func.count(Contact.id), func.max(Contact.id), func.max(Contact.synced_at))
@@ -439,7 +550,7 @@ class CustomerDirectory:
             records = load_records(session)
         finally:
             session.close()
-        built = CustomerIndex.build(records)
+        built = build_index(records)
         with self._lock:
             self._index = built
             self._fingerprint = mark

@@ -132,6 +132,30 @@ class Contact(Base):
     customer: Mapped[Customer | None] = relationship(back_populates="contacts")
 
 
+class Deal(Base):
+    """A sales opportunity in the CRM (HubSpot deal, Salesforce opportunity) of one customer."""
+
+    __tablename__ = "deals"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))  # hubspot | salesforce
+    external_id: Mapped[str] = mapped_column(String(128))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(512))
+    stage: Mapped[str | None] = mapped_column(String(128))
+    is_closed: Mapped[bool] = mapped_column(default=False)
+    amount: Mapped[Decimal | None] = mapped_column(Amount)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    close_date: Mapped[dt.date | None] = mapped_column(Date)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    archived: Mapped[bool] = mapped_column(default=False)
+    remote_modified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class CrmSyncState(Base):
     """Where the last incremental sync of one CRM object type stopped."""
 
@@ -202,6 +226,8 @@ class Expense(Base):
     customer_score: Mapped[float | None] = mapped_column(Float)
     customer_reason: Mapped[str | None] = mapped_column(Text)
     customer_confirmed: Mapped[bool] = mapped_column(default=False)
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), index=True)
+    deal_reason: Mapped[str | None] = mapped_column(Text)  # why this deal, or why none was chosen
 
     receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipt_files.id"), index=True)
     slack_file_id: Mapped[str | None] = mapped_column(String(32))
@@ -229,6 +255,7 @@ class Expense(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     customer: Mapped[Customer | None] = relationship(lazy="joined")
+    deal: Mapped[Deal | None] = relationship(lazy="selectin")
     receipt: Mapped[ReceiptFile | None] = relationship(lazy="select")
     project_link: Mapped[ExpenseProject | None] = relationship(lazy="selectin", viewonly=True)
     splits: Mapped[list[ExpenseSplit]] = relationship(

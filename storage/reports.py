@@ -1,4 +1,4 @@
-"""Spend reports: totals by customer, project, department, category or employee over a period.
+"""Spend reports: totals by customer, deal, project, department, category or employee over a period.
 
 Aggregation happens in SQL: one pass groups the expenses by (key, currency, month); on PostgreSQL
 the same statement converts those sums at the month's rate and rolls them up (grouping sets), on
@@ -40,16 +40,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.models import Customer, Expense, ExpenseProject, FxRate
+from storage.models import Customer, Deal, Expense, ExpenseProject, FxRate
 from workflows.categories import category_label
 from workflows.expenses import Status
 from workflows.exports import csv_text
 from workflows.fx import PIVOT
 from workflows.money import Money, MoneyError, is_currency, minor_units
 
-DIMENSIONS = ("customer", "project", "department", "category", "employee")
+DIMENSIONS = ("customer", "deal", "project", "department", "category", "employee")
 COUNTED = (Status.APPROVED.value, Status.PAID.value)
-NONE_LABEL = {"customer": "(no customer)", "project": "(no project)", "department": "(no department)",
+NONE_LABEL = {"customer": "(no customer)", "deal": "(no deal)", "project": "(no project)", "department": "(no department)",
               "category": "Uncategorised", "employee": "(unknown)"}  # fmt: skip
 
 
@@ -168,6 +168,8 @@ def _key_column(by: str) -> tuple[Any, list[Any]]:
     """The SQL grouping column for a dimension and the outer joins it needs."""
     if by == "customer":
         return Expense.customer_id, []  # names are looked up afterwards (2,000 customers: one query)
+    if by == "deal":
+        return Expense.deal_id, []  # names, like customers', are looked up afterwards
     if by == "project":
         return ExpenseProject.project, [(ExpenseProject, ExpenseProject.expense_id == Expense.id)]
     if by == "category":
@@ -357,14 +359,15 @@ def spend_report(
     missing = {(cur, currency, month) for cur, month, _conv, unrated in per_month if unrated}
     if missing:
         raise _missing(missing)
-    names = _customer_names(session) if by == "customer" else {}
+    names = _customer_names(session) if by == "customer" else _deal_names(session) if by == "deal" else {}
 
     rows: dict[str, ReportRow] = {}
     labels: dict[Any, str] = {}
 
     def label_of(raw_key: Any) -> str:
         if raw_key not in labels:
-            labels[raw_key] = _label(by, names.get(raw_key) if by == "customer" else raw_key, department_of)
+            named = names.get(raw_key) if by in ("customer", "deal") else raw_key
+            labels[raw_key] = _label(by, named, department_of)
         return labels[raw_key]
 
     cent = Decimal(1).scaleb(-minor_units(currency))
@@ -422,6 +425,14 @@ def _exact(value: Any) -> Decimal:
 
 def _customer_names(session: Session) -> dict[int | None, str]:
     return dict(session.connection().execute(select(Customer.id, Customer.name)).tuples().all())
+
+
+def _deal_names(session: Session) -> dict[int | None, str]:
+    """Deal names with their customer ("Globex - pilot (Globex Inc)") so equal names stay apart."""
+    rows = session.connection().execute(
+        select(Deal.id, Deal.name, Customer.name).outerjoin(Customer, Customer.id == Deal.customer_id)
+    )
+    return {deal_id: f"{name} ({customer})" if customer else name for deal_id, name, customer in rows}
 
 
 def _label(by: str, raw: Any, department_of: Callable[[str], str | None] | None) -> str:

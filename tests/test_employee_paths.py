@@ -15,6 +15,7 @@ from bot.devslack import date, external_select, select, text_input
 from tests.support import (
     ADMIN,
     EMPLOYEE,
+    FINANCE,
     MANAGER,
     Harness,
     cafe_receipt,
@@ -288,12 +289,18 @@ def test_customer_picker_and_a_correction_changes_the_next_match(app: Harness) -
     }
     app.driver.submit_view(EMPLOYEE, modal, values)
     wait_until(lambda: "Globex Industries Inc" in card_text(app.slack.message(card.channel, card.ts)))
-    # The correction was remembered for the employee's team: the next note with that name matches.
+    # The correction was remembered: the next note with that name matches.
     app.upload(EMPLOYEE, cafe_receipt("55.00"), note="dinner with Initrode")
     second = wait_until(
         lambda: [m for m in app.slack.dm_messages(EMPLOYEE) if m.buttons() and "55.00" in card_text(m)]
     )[0]
     assert "Globex Industries Inc" in card_text(second)
+    # ... for everyone, not only the employee's own team (finance is another department).
+    app.upload(FINANCE, cafe_receipt("66.00"), note="coffee w/ the Initrode folks")
+    third = wait_until(
+        lambda: [m for m in app.slack.dm_messages(FINANCE) if m.buttons() and "66.00" in card_text(m)]
+    )[0]
+    assert "Globex Industries Inc" in card_text(third)
 
 
 def test_an_approver_can_approve_a_lower_amount_with_a_reason(app: Harness) -> None:

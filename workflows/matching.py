@@ -21,6 +21,13 @@ How a customer is scored against a text:
   spelled out. Part of the score is how much of the mention (the matched words and their
   neighbours) the name explains, so "Meridian Mining" prefers Meridian Mining UK to Meridian
   Corp. In a long text (a whole receipt) only a complete name counts fully.
+* Tickers and codes of the alias field (``JPM``, ``P&G``) count as written: in capitals, or in
+  lower case only when no word is spelt like that (:func:`is_code`).
+* With ``word_frequency`` (English word frequencies, given by the storage layer), everyday
+  words alone name nobody inside a sentence ("power adapter" is not Power REIT), a lone common
+  name word counts for less the more common it is, and a word that is no English word at all
+  is likelier a misspelt name.
+* ``prior``: the employee's recent customers gain a few points when the text points at them.
 * Only a text that is exactly a customer's name scores 100. Below :data:`NONE_BELOW` the
   answer is "no customer"; the closest candidates are still listed.
 """
@@ -29,8 +36,9 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -43,10 +51,12 @@ from workflows.names import (
     LEGAL_SUFFIXES,
     NOTE_WORDS,
     PLACES,
+    TRAVEL_CONTEXT,
     VENDOR_CONTEXT,
     acronym,
     domain_stem,
     email_domains,
+    fold,
     name_words,
     normalise,
     registrable_domain,
@@ -59,6 +69,17 @@ from workflows.names import (
 NONE_BELOW = 62.0
 CONFIDENT_FROM = 85.0
 CONFIDENT_LEAD = 8.0
+# The employee's recent customers: a candidate among them with some evidence gains this much.
+PRIOR_BONUS = 8.0
+PRIOR_FROM = 45.0
+# Everyday words (Zipf frequency from this on: "power", "lead", "park") are no evidence on their own.
+ORDINARY_ZIPF = 4.8
+ORDINARY_CAP = 58.0
+_GIBBERISH_ZIPF = 2.0
+_ENGLISH_ZIPF = 3.5
+_POSSESSIVE = re.compile(r"([^\W\d_]+)['’]s\b")
+_COMMON_FROM_ZIPF = 3.6  # from here up to ORDINARY_ZIPF, a lone word counts for less and less
+_COMMON_FACTOR = 0.55  # ... down to this factor
 
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
     {
@@ -126,6 +147,11 @@ _Hit = tuple[int, int, float]
 _Piece = tuple[int, int, int, int, float]
 
 _LEGAL_WORDS = frozenset(s for s in LEGAL_SUFFIXES if " " not in s)
+# Tickers and other codes in the alias field (JPM, P&G, BRK-B): a word of the note, as written.
+_CODE_TOKEN = re.compile(r"[^\W_][\w&.\-]*")
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+_CODE_MAX = 5
+_CODE_WORD_ZIPF = 4.0  # a lower-case ticker this common in English is the word, not the ticker
 _OPTIONAL = 0.06  # name words lighter than this (of, the, a legal form mid-name) may be left out
 
 
@@ -141,6 +167,26 @@ def _deletes(word: str, depth: int) -> set[str]:
         frontier = nxt
     out.discard(word)
     return out
+
+
+def code_key(text: str) -> str:
+    """``P&G`` -> ``pg``, ``BRK-B`` -> ``brkb``: how a ticker-like alias is looked up."""
+    return _NOT_ALNUM.sub("", fold(text))
+
+
+def is_code(alias: str) -> bool:
+    """A ticker-like alias: one word of at most five letters or digits, all in capitals as the
+    CRM has it (``JPM``, ``P&G``, ``AT&T``, ``BRK-B``). Such an alias is an abbreviation, not a
+    word: it names its customer when a note writes it in capitals, or in lower case only when it
+    is no ordinary word of notes or company names (``team`` is Atlassian's ticker)."""
+    text = alias.strip()
+    letters = [c for c in text if c.isalpha()]
+    return (
+        " " not in text
+        and 0 < len(code_key(text)) <= _CODE_MAX
+        and bool(letters)
+        and all(c.isupper() for c in letters)
+    )
 
 
 def _weak(word: str) -> bool:
@@ -161,6 +207,11 @@ class CustomerIndex:
         self._exact: dict[str, list[int]] = {}
         self._deletes: dict[str, list[str]] = {}
         self._domains: dict[str, list[int]] = {}
+        self._codes: dict[str, list[int]] = {}
+        self._ordinary: frozenset[str] = frozenset()
+        self._word_frequency: Callable[[str], float] | None = None
+        self._common: dict[str, float] = {}  # name words that are also English words: their Zipf frequency
+        self._english_codes: frozenset[str] = frozenset()  # tickers that are words too ("plug")
         self._weight: dict[str, float] = {}
         self._first_words: dict[str, int] = {}  # how many customers' names start with a word
         self._words_of: list[tuple[str, ...]] = []
@@ -171,11 +222,26 @@ class CustomerIndex:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def build(cls, records: Iterable[CustomerRecord]) -> CustomerIndex:
+    def build(
+        cls, records: Iterable[CustomerRecord], *, word_frequency: Callable[[str], float] | None = None
+    ) -> CustomerIndex:
+        """Index ``records``. ``word_frequency`` gives a word's frequency in everyday language
+        (Zipf scale, 0-8; ``storage.customers.build_index`` passes one): a customer named only by
+        everyday words ("Power", "Lead", "Security") needs more than one such word in a note."""
         index = cls()
         index._records = list(records)
         index._by_id = {r.id: i for i, r in enumerate(index._records)}
         index._build()
+        if word_frequency is not None:
+            index._word_frequency = word_frequency
+            common = {
+                w: z
+                for w in index._weight
+                if len(w) >= 3 and w.isalpha() and (z := word_frequency(w)) >= _COMMON_FROM_ZIPF
+            }
+            index._common = common
+            index._ordinary = frozenset(w for w, z in common.items() if z >= ORDINARY_ZIPF)
+            index._english_codes = frozenset(c for c in index._codes if word_frequency(c) >= _CODE_WORD_ZIPF)
         return index
 
     def __len__(self) -> int:
@@ -199,6 +265,11 @@ class CustomerIndex:
                 seen.update(words)
                 self._first_words[words[0]] = self._first_words.get(words[0], 0) + 1
             for alias in rec.aliases:
+                if is_code(alias):
+                    holders = self._codes.setdefault(code_key(alias), [])
+                    if pos not in holders:
+                        holders.append(pos)
+                    continue
                 alias_words = name_words(alias)
                 if alias_words:
                     raw.append((pos, "alias", alias, alias_words))
@@ -313,7 +384,9 @@ class CustomerIndex:
                     found[cand] = max(0.0, 1.0 - 1.4 * dist / longer)
         return list(found.items())
 
-    def _lookup(self, words: list[str]) -> tuple[dict[str, list[_Hit]], list[float], list[bool]]:
+    def _lookup(
+        self, words: list[str], possessive: frozenset[str] = frozenset()
+    ) -> tuple[dict[str, list[_Hit]], list[float], list[bool]]:
         """Every indexed key the text's words can stand for, each text word's weight, and
         whether it reads like a word of some company's name."""
         hits: dict[str, list[_Hit]] = {}
@@ -342,7 +415,21 @@ class CustomerIndex:
             wq = weight.get(word, 0.0)
             fuzzy_found = False
             if (not exact or len(word) >= 5) and word not in GENERIC_WORDS:
+                # A word that is no English word at all ("Prolgois") is likelier a misspelt name
+                # than one a letter away from a name by chance ("venue", "signed").
+                # "Kalani's pick" is a person's, whatever the word.
+                zipf = (
+                    self._word_frequency(word)
+                    if not exact and self._word_frequency is not None and len(word) >= 5 and word.isalpha()
+                    else None
+                )
+                gibberish = zipf is not None and zipf < _GIBBERISH_ZIPF and word not in possessive
+                english = zipf is not None and zipf >= _ENGLISH_ZIPF
                 for cand, sim in self._fuzzy(word):
+                    if gibberish:
+                        sim = 1.0 - 0.3 * (1.0 - sim)
+                    elif english:
+                        sim *= 0.8  # "signed" is the word, not a misspelt "Signet"
                     # A word some customer is really called makes a typo reading less likely.
                     hits.setdefault(cand, []).append((j, j, sim * (0.85 if exact else 1.0)))
                     fuzzy_found = True
@@ -350,6 +437,10 @@ class CustomerIndex:
                         wq = max(wq, 0.5 * weight.get(cand, 0.0) * sim)
             if word in GENERIC_WORDS:
                 wq = max(wq, 0.4)  # "BlackRock Municipal": generic, yet it says which one
+            if word in self._ordinary:
+                wq *= 0.3  # next to a name, "security review" says little about which customer
+            elif word in self._common:
+                wq *= 0.6  # "gift basket": an English word, likelier the note's than a name's
             # A word no customer's name has, even misspelt, cannot be part of a mention.
             qweights.append(wq if exact or wq else 0.1)
             qname[j] = exact or fuzzy_found
@@ -419,6 +510,8 @@ class CustomerIndex:
         # Spelled out: the whole name, in order, and more than one expense word or first name
         # ("Office Properties Income Trust" yes; "Home Bancorp" in "internet for home office" no).
         significant = [k for k in range(len(words)) if words[k] not in _STOP and words[k] not in _LEGAL_WORDS]
+        if not significant:  # an alias such as "SE" or "AG" (a ticker): only its exact text names it
+            return 0.0, ""
         every_word = all(k in covered for k in significant)
         full = full or (bool(matched) and every_word)
         if len(qwords) > _LONG_TEXT:
@@ -477,14 +570,20 @@ class CustomerIndex:
                 # Everything rests on one short misspelt word, and many everyday words are one
                 # letter away from some name ("venue" is not "Avenue").
                 base *= first[4]
-            if not tight:
+            if not in_order:
+                base *= 0.6  # "national park" is not Park National
+            elif not tight:
                 base *= 0.85
+            if not every_word and all(len(words[a]) <= 2 and a == b for a, b, *_ in matched):
+                base *= 0.6  # initials alone ("usb-c hub" is not C. H. Robinson)
             why = self._why(v, full, any(p[4] < 1.0 for p in matched))
             spans = [(j, j2) for (_a, _b, j, j2, _s) in matched]
 
+        acronym_used = False
         if v.acronym and v.acronym in acronym_at:
             acr = 0.88 / math.sqrt(len(self._acronyms[v.acronym]))
             if acr > base:
+                acronym_used = True
                 base, why = acr, f"acronym '{v.acronym.upper()}' of {self._records[v.record].name}"
                 j = acronym_at[v.acronym]
                 spans = [(j, j)]
@@ -497,6 +596,11 @@ class CustomerIndex:
         lo, hi = max(0, min(used) - _MENTION_CONTEXT), max(used) + _MENTION_CONTEXT
         total_q = sum(qweights[lo : hi + 1])
         explained = sum(qweights[j] for j in used)
+        if spelled_out and v.kind == "alias":
+            # An alias written out in full ("T-Mobile") explains its words, common as they are.
+            lifted = sum(max(qweights[j], 0.5) for j in used)
+            total_q += lifted - explained
+            explained = lifted
         qcov = min(1.0, explained / total_q) if total_q > 0 else 1.0
         score = 100.0 * base * (0.6 + 0.4 * qcov)
         # In a bare name, a name word right next to the mention that this customer does not
@@ -519,6 +623,37 @@ class CustomerIndex:
             score *= 0.6  # "Zoom subscription", "Figma seats": a supplier, not a customer
         if v.kind == "contact":
             score = min(score, 90.0)
+        elif self._ordinary and not all(
+            j in used or qwords[j] in _STOP or qwords[j] in _LEGAL_WORDS for j in range(len(qwords))
+        ):
+            # (A text that is nothing but the name, typed into a name field, is taken as a name.)
+            # Evidence that is only everyday words ("power adapter", "the ops lead", "national
+            # park") names nobody, unless several of them spell the name out in order.
+            # A one-word alias is the CRM saying that word means this customer ("Square").
+            distinctive = any(
+                words[k] not in GENERIC_WORDS
+                and (words[k] not in self._ordinary or (v.kind != "name" and len(words) == 1))
+                and not _weak(words[k])
+                and weights[k] >= _OPTIONAL
+                for k in covered
+            )
+            spelled = sum(1 for k in covered if words[k] not in _STOP and words[k] not in _LEGAL_WORDS)
+            if not distinctive and not (every_word and tight and spelled >= 2) and not acronym_used:
+                score = min(score, ORDINARY_CAP)
+            elif not acronym_used and v.kind == "name" and self._common and not (every_word and spelled >= 2):
+                # One name word carries it all and it is also a common English word ("delta",
+                # "premier"): the more common, the less it says.
+                lone = [
+                    words[k]
+                    for k in covered
+                    if words[k] not in GENERIC_WORDS and not _weak(words[k]) and weights[k] >= _OPTIONAL
+                ]
+                if len(lone) == 1 and lone[0] in self._common:
+                    z = self._common[lone[0]]
+                    span = ORDINARY_ZIPF - _COMMON_FROM_ZIPF
+                    score *= 1.0 - (1.0 - _COMMON_FACTOR) * min(1.0, (z - _COMMON_FROM_ZIPF) / span)
+                    if after < len(qwords) and qwords[after] in TRAVEL_CONTEXT:
+                        score *= 0.6  # "premier inn", "delta flight": a travel supplier's brand
         return min(score, _BEST_INEXACT), why
 
     def _why(self, v: _Variant, full: bool, fuzzy: bool) -> str:
@@ -550,6 +685,8 @@ class CustomerIndex:
             if not holders and reg not in FREE_MAIL_DOMAINS and stem not in tokens(normalise(text)):
                 text = text + " " + stem
 
+        if self._codes:
+            self._match_codes(text, offer)
         words = tokens(normalise(text))
         if not words:
             return out
@@ -563,8 +700,12 @@ class CustomerIndex:
             if v.kind != "contact":
                 offer(v.record, 100.0, f"exact {self._why(v, True, False)}")
 
-        hits, qweights, qname = self._lookup(words)
-        acronym_at = {w: j for j, w in enumerate(words) if w in self._acronyms and not _weak(w)}
+        possessive = frozenset(fold(m.group(1)) + "s" for m in _POSSESSIVE.finditer(text))
+        hits, qweights, qname = self._lookup(words, possessive)
+        capitals = _capitals(text)
+        acronym_at = {
+            w: j for j, w in enumerate(words) if w in self._acronyms and not _weak(w) and w in capitals
+        }
         if not hits and not acronym_at:
             return out
         # Candidates from the rarest keys first; very common keys only add to found candidates.
@@ -615,15 +756,72 @@ class CustomerIndex:
                 offer(v.record, score, why)
         return out
 
+    def _name_like(self, written: str) -> bool:
+        """A word of the text that could continue a company's name (not a word of notes)."""
+        word = fold(written).strip(".-&'’")
+        return (
+            len(word) >= 2
+            and word.isalpha()
+            and not _weak(word)
+            and word not in _STOP
+            and word not in self._codes
+            and (word in self._weight or word in _LEGAL_WORDS)
+        )
+
+    def _match_codes(self, text: str, offer: Callable[[int, float, str], None]) -> None:
+        """Tickers and other codes of the alias field written in the note."""
+        shouting = not any(c.islower() for c in text)  # an all-capitals note says nothing by case
+        found = list(_CODE_TOKEN.finditer(text))
+        for i, m in enumerate(found):
+            written = m.group(0).strip(".-&")
+            key = code_key(written)
+            holders = self._codes.get(key)
+            if not holders:
+                continue
+            ordinary = _weak(key) or key in _STOP or key in _LEGAL_WORDS or key in GENERIC_WORDS
+            capitals = not shouting and all(c.isupper() for c in written if c.isalpha())
+            if capitals and len(key) >= 2:
+                # "IT director", "the CFO", "EU plug": capitals, yet a word of notes. A given
+                # name in capitals (VERA, NOAH) is a ticker: people write names Like This.
+                notes_word = key in NOTE_WORDS or key in PLACES or key in _STOP or key in _LEGAL_WORDS
+                base = 55.0 if notes_word or (ordinary and key not in FIRST_NAMES) else 93.0
+            elif len(key) >= 2 and any(not c.isalnum() for c in written):
+                base = 80.0  # "p&g", "at&t": no word is written like that
+            elif (
+                len(key) >= 3 and not ordinary and key not in self._weight and key not in self._english_codes
+            ):
+                base = 80.0  # "jpm": no word of notes or of any customer's name
+            elif len(key) >= 2 and not ordinary and key not in self._english_codes:
+                base = 70.0  # "adm" (also ADM Endeavors' first word), "gm": worth asking
+            else:
+                continue
+            if base > 80.0 and any(
+                self._name_like(found[k].group(0)) for k in (i - 1, i + 1) if 0 <= k < len(found)
+            ):
+                # Part of a longer name ("HP Enterprise", "OFS Credit", "Solana Trust (SOL)"):
+                # that name, if some customer has it, says more than the ticker.
+                base = 80.0
+            score = base / math.sqrt(len(holders))
+            exact = len(holders) == 1 and code_key(text) == key and (capitals or base >= 80.0)
+            for pos in holders:
+                offer(pos, 100.0 if exact else score, f"alias '{written}' of {self._records[pos].name}")
+
     # ------------------------------------------------------------------ public API
 
     def match(
-        self, *texts: str, limit: int = 5, extra_aliases: Mapping[str, int] | None = None
+        self,
+        *texts: str,
+        limit: int = 5,
+        extra_aliases: Mapping[str, int] | None = None,
+        prior: Collection[int] = (),
     ) -> MatchResult:
         """The customer mentioned in any of ``texts`` (note, receipt merchant, receipt text).
 
-        ``extra_aliases`` maps learned aliases (e.g. the employee's team's corrections) to a
-        customer id. A customer named in several texts scores higher.
+        ``extra_aliases`` maps learned aliases (corrections) to a customer id. ``prior`` holds
+        the ids of customers the employee spent on lately: among candidates the text already
+        points at (score from :data:`PRIOR_FROM`), those gain :data:`PRIOR_BONUS` ("dinner w/
+        the Acme folks" is the Acme the employee works with). A customer named in several texts
+        scores higher.
         """
         extra: list[tuple[list[str], int, str]] = []
         for alias, customer_id in (extra_aliases or {}).items():
@@ -646,6 +844,9 @@ class CustomerIndex:
                 score = min(100.0, score + 5.0 * (seen_in[pos] - 1))
                 why += f" (in {seen_in[pos]} texts)"
             rec = self._records[pos]
+            if rec.id in prior and PRIOR_FROM <= score < 100.0:
+                score = min(_BEST_INEXACT, score + PRIOR_BONUS)
+                why += " (one of your recent customers)"
             ranked.append(Candidate(rec.id, rec.name, round(score, 1), why))
         ranked.sort(key=lambda c: (-c.score, len(c.name), c.id))
         top = tuple(ranked[: max(limit, 1)])
@@ -724,6 +925,18 @@ def _better(
     if cand_after != best_after:
         return cand_after
     return cand[2] < best[2]
+
+
+def _capitals(text: str) -> frozenset[str]:
+    """Words written in capitals (``IBM``), lower-cased; none when the whole text is capitals."""
+    if not any(c.islower() for c in text):
+        return frozenset()
+    found = set()
+    for m in _CODE_TOKEN.finditer(text):
+        word = m.group(0)
+        if len(word) >= 2 and word.isupper():
+            found.add(code_key(word))
+    return frozenset(found)
 
 
 def _contains(words: list[str], needle: list[str]) -> bool:

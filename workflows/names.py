@@ -194,6 +194,12 @@ NOTE_WORDS: frozenset[str] = frozenset(
         "people's", "w/", "wth", "thru", "through", "down", "hosted", "hosting", "host", "took",
         "taking", "take", "bring", "brought", "met", "meeting's", "while", "when", "where", "what",
         "top", "chat", "catch", "sync-up", "venue", "deposit", "cabin", "markers", "whiteboard",
+        # shorthand of notes typed in a hurry
+        "mtg", "mtgs", "wk", "wks", "nt", "nts", "nite", "mi", "km", "kms", "am", "hrs", "min",
+        "mins", "sow", "msa", "nda", "dpa", "sla", "eoq", "eod", "eow", "eom", "eoy", "ytd", "qtd", "fy",
+        "yday", "tmrw", "tmr", "tdy", "brkfst", "bfast", "hwy", "it", "pto", "ooo", "wfh", "usb", "hub",
+        "toner", "ea", "qty", "q1", "q2", "q3", "q4", "h1", "h2", "mgr", "mgmt", "dept", "govt", "ppt",
+        "inn", "hostel", "resort", "lodge", "suites", "bnb", "rsvp", "tbd", "bday", "xmas", "roundtable", "dinr", "lnch",
     }
 )  # fmt: skip
 
@@ -1003,6 +1009,7 @@ PLACES: frozenset[str] = frozenset(
         "uae",
         "usa",
         "uk",
+        "eu",
         "emea",
         "apac",
         "latam",
@@ -1061,6 +1068,17 @@ VENDOR_CONTEXT: frozenset[str] = frozenset(
         "subscription", "subscriptions", "seat", "seats", "licence", "licences", "license", "licenses",
         "credits", "bill", "billing", "invoice", "order", "orders", "purchase", "plan",
         "membership", "usage", "fees", "charges", "tokens", "api", "hosting", "storage", "domain",
+    }
+)  # fmt: skip
+
+# Words right after an everyday word that make it a travel supplier's brand ("premier inn",
+# "delta flight", "united club"), not a customer.
+TRAVEL_CONTEXT: frozenset[str] = frozenset(
+    {
+        "inn", "inns", "hotel", "hotels", "suites", "resort", "resorts", "lodge", "motel", "hostel",
+        "flight", "flights", "airline", "airlines", "airways", "air", "club", "lounge", "miles",
+        "points", "rental", "rentals", "rent", "cab", "cabs", "taxi", "shuttle", "express", "rail",
+        "coach", "ferry", "parking", "garage", "station", "terminal",
     }
 )  # fmt: skip
 

@@ -25,6 +25,7 @@ SUBMIT = "expense_submit"
 EDIT = "expense_edit"
 DISCARD = "expense_discard"
 PICK_CUSTOMER = "expense_pick_customer"
+PICK_DEAL = "expense_pick_deal"
 EDIT_VIEW = "expense_edit_view"
 NEW_VIEW = "expense_new_view"
 CUSTOMER_SEARCH = "customer_search"
@@ -96,6 +97,9 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
         blocks.append(context(f"Distance: {view.distance.normalize():f}"))
     if view.customer_reason and view.customer is not None and not view.customer_confirmed:
         blocks.append(context(f"Customer matched by {escape(view.customer_reason)}"))
+    if view.deal is not None:
+        why = f" ({escape(view.deal_reason)})" if view.deal_reason and view.deal_reason != "picked" else ""
+        blocks.append(context(f"Deal: {escape(view.deal.name)}{why}"))
     for problem in view.problems:
         blocks.append(section(f":pencil2: {problem}"))
     for warning in view.warnings:
@@ -118,6 +122,28 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
                         "placeholder": text("Pick the customer"),
                         "options": options,
                     },
+                }
+            )
+        if view.customer is not None and len(view.deal_options) > 1:
+            deal_choices = [{"text": text(d.name[:70]), "value": str(d.id)} for d in view.deal_options] + [
+                {"text": text("No deal"), "value": NO_CUSTOMER}
+            ]
+            deal_pick: dict[str, Any] = {
+                "type": "static_select",
+                "action_id": PICK_DEAL,
+                "placeholder": text("Pick the deal"),
+                "options": deal_choices,
+            }
+            if view.deal is not None:
+                deal_pick["initial_option"] = next(
+                    (o for o in deal_choices if o["value"] == str(view.deal.id)), deal_choices[0]
+                )
+            blocks.append(
+                {
+                    "type": "section",
+                    "block_id": "deal_pick",
+                    "text": mrkdwn("Which deal is it for?" if view.deal is None else "Another deal?"),
+                    "accessory": deal_pick,
                 }
             )
         value = str(view.id)

@@ -96,6 +96,9 @@ class ExpenseView:
     customer_reason: str | None = None
     customer_confirmed: bool = False
     candidates: tuple[CustomerView, ...] = ()
+    deal: CustomerView | None = None  # the CRM deal (opportunity) of the customer the expense is for
+    deal_reason: str | None = None
+    deal_options: tuple[CustomerView, ...] = ()  # the customer's open deals, for a picker
     note: str | None = None
     confidence: dict[str, float] = field(default_factory=dict)
     problems: tuple[str, ...] = ()  # things the employee must fix before submitting

@@ -55,6 +55,44 @@ class RemoteContact:
 
 
 @dataclass(frozen=True)
+class RemoteDeal:
+    """A HubSpot deal or Salesforce opportunity."""
+
+    external_id: str
+    name: str
+    stage: str | None
+    closed: bool
+    amount: Decimal | None
+    currency: str | None
+    close_date: dt.date | None
+    owner: str | None
+    company_external_id: str | None
+    modified_at: dt.datetime | None
+    archived: bool = False
+
+
+def parse_amount(value: Any) -> Decimal | None:
+    """A CRM amount ("1500", 1500.5, "") as an exact Decimal, or None."""
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """A CRM date: ``2026-03-31``, or a timestamp (HubSpot's closedate)."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if len(text) == 10 and text[4] == "-":
+        return dt.date.fromisoformat(text)
+    when = parse_time(value)
+    return when.date() if when else None
+
+
+@dataclass(frozen=True)
 class ExpenseEntry:
     """An approved expense as logged on the customer's CRM record."""
 
@@ -67,6 +105,7 @@ class ExpenseEntry:
     spent_on: dt.date | None
     receipt_ref: str | None
     occurred_at: dt.datetime
+    deal_id: str | None = None  # the deal / opportunity (same CRM) the expense also goes on
 
 
 class Connector(Protocol):

@@ -25,7 +25,10 @@ from storage.crm.base import (
     ExpenseEntry,
     RemoteCompany,
     RemoteContact,
+    RemoteDeal,
     Sleep,
+    parse_amount,
+    parse_date,
     parse_time,
     send,
 )
@@ -34,9 +37,15 @@ DEFAULT_URL = "https://api.hubapi.com"
 PAGE_SIZE = 100
 SEARCH_WINDOW = 10_000  # the search API returns at most this many results per query
 NOTE_TO_COMPANY = 190  # HUBSPOT_DEFINED association type: note -> company
+NOTE_TO_DEAL = 214  # HUBSPOT_DEFINED association type: note -> deal
 
 COMPANY_PROPERTIES = ("name", "domain", "hs_lastmodifieddate")
 CONTACT_PROPERTIES = ("firstname", "lastname", "email", "associatedcompanyid", "lastmodifieddate")
+DEAL_PROPERTIES = (
+    "dealname", "dealstage", "amount", "deal_currency_code", "closedate", "hubspot_owner_id",
+    "hs_is_closed", "hs_lastmodifieddate",
+)  # fmt: skip
+CLOSED_STAGES = frozenset({"closedwon", "closedlost"})
 
 
 def _millis(when: dt.datetime) -> int:
@@ -105,7 +114,9 @@ class HubSpotConnector:
 
     # ------------------------------------------------------------------ reading
 
-    def _list(self, obj: str, properties: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    def _list(
+        self, obj: str, properties: tuple[str, ...], associations: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         after: str | None = None
         while True:
             params: dict[str, Any] = {
@@ -113,6 +124,8 @@ class HubSpotConnector:
                 "properties": ",".join(properties),
                 "archived": "false",
             }
+            if associations:
+                params["associations"] = associations
             if after:
                 params["after"] = after
             data = self._call("GET", f"/crm/v3/objects/{obj}", params=params)
@@ -188,6 +201,66 @@ class HubSpotConnector:
                 archived=bool(row.get("archived", False)),
             )
 
+    def _deal_companies(self, deal_ids: list[str]) -> dict[str, str]:
+        """The company each deal is associated with (v4 associations, batch read)."""
+        out: dict[str, str] = {}
+        for start in range(0, len(deal_ids), PAGE_SIZE):
+            inputs = [{"id": d} for d in deal_ids[start : start + PAGE_SIZE]]
+            data = self._call(
+                "POST", "/crm/v4/associations/deals/companies/batch/read", json={"inputs": inputs}
+            )
+            for result in data.get("results", []):
+                targets = result.get("to") or []
+                if targets:
+                    out[str(result["from"]["id"])] = str(targets[0]["toObjectId"])
+        return out
+
+    def deals(self, since: dt.datetime | None) -> Iterator[RemoteDeal]:
+        """Deals with their company. A full run lists them with their associations; an
+        incremental one searches on ``hs_lastmodifieddate`` and reads associations in batches."""
+        if since is None:
+            rows: Iterator[dict[str, Any]] = self._list("deals", DEAL_PROPERTIES, associations="companies")
+        else:
+            rows = self._search("deals", "hs_lastmodifieddate", since, DEAL_PROPERTIES)
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == PAGE_SIZE:
+                yield from self._deal_rows(batch)
+                batch = []
+        yield from self._deal_rows(batch)
+
+    def _deal_rows(self, rows: list[dict[str, Any]]) -> Iterator[RemoteDeal]:
+        listed = {
+            str(row["id"]): str(assoc[0]["id"])
+            for row in rows
+            if (assoc := ((row.get("associations") or {}).get("companies") or {}).get("results"))
+        }
+        missing = [str(row["id"]) for row in rows if "associations" not in row]
+        companies = {**listed, **(self._deal_companies(missing) if missing else {})}
+        for row in rows:
+            props = row.get("properties") or {}
+            name = (props.get("dealname") or "").strip()
+            if not name:
+                continue
+            stage = props.get("dealstage") or None
+            closed_flag = str(props.get("hs_is_closed") or "").lower()
+            closed = closed_flag == "true" if closed_flag else (stage or "").lower() in CLOSED_STAGES
+            currency = (props.get("deal_currency_code") or "").upper() or None
+            yield RemoteDeal(
+                external_id=str(row["id"]),
+                name=name,
+                stage=stage,
+                closed=closed,
+                amount=parse_amount(props.get("amount")),
+                currency=currency if currency and len(currency) == 3 else None,
+                close_date=parse_date(props.get("closedate")),
+                owner=props.get("hubspot_owner_id") or None,
+                company_external_id=companies.get(str(row["id"])),
+                modified_at=parse_time(props.get("hs_lastmodifieddate") or row.get("updatedAt")),
+                archived=bool(row.get("archived", False)),
+            )
+
     # ------------------------------------------------------------------ write-back
 
     def find_entry(self, company_id: str, entry: ExpenseEntry) -> str | None:
@@ -207,19 +280,25 @@ class HubSpotConnector:
         return str(results[0]["id"]) if results else None
 
     def log_entry(self, company_id: str, entry: ExpenseEntry) -> str:
+        associations: list[dict[str, Any]] = [
+            {
+                "to": {"id": company_id},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_COMPANY}],
+            }
+        ]
+        if entry.deal_id:  # the note shows on the deal as well as on the company
+            associations.append(
+                {
+                    "to": {"id": entry.deal_id},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_DEAL}],
+                }
+            )
         body = {
             "properties": {
                 "hs_timestamp": entry.occurred_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
                 "hs_note_body": f"<p><strong>{_html(entry.subject)}</strong></p><p>{_html(entry.body)}</p>",
             },
-            "associations": [
-                {
-                    "to": {"id": company_id},
-                    "types": [
-                        {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": NOTE_TO_COMPANY}
-                    ],
-                }
-            ],
+            "associations": associations,
         }
         return str(self._call("POST", "/crm/v3/objects/notes", json=body, idempotent=False)["id"])
 

@@ -25,7 +25,10 @@ from storage.crm.base import (
     ExpenseEntry,
     RemoteCompany,
     RemoteContact,
+    RemoteDeal,
     Sleep,
+    parse_amount,
+    parse_date,
     parse_time,
     send,
 )
@@ -187,13 +190,37 @@ class SalesforceConnector:
                 archived=bool(row.get("IsDeleted", False)),
             )
 
+    def deals(self, since: dt.datetime | None) -> Iterator[RemoteDeal]:
+        """Opportunities (``IsClosed`` as the CRM says; deleted ones arrive with ``IsDeleted``)."""
+        fields = (
+            "Id, Name, StageName, IsClosed, Amount, CloseDate, OwnerId, AccountId, SystemModstamp, IsDeleted"
+        )
+        for row in self.query(self._soql(fields, "Opportunity", since)):
+            name = (row.get("Name") or "").strip()
+            if not name:
+                continue
+            yield RemoteDeal(
+                external_id=str(row["Id"]),
+                name=name,
+                stage=row.get("StageName") or None,
+                closed=bool(row.get("IsClosed", False)),
+                amount=parse_amount(row.get("Amount")),
+                currency=None,  # CurrencyIsoCode exists only in multi-currency orgs
+                close_date=parse_date(row.get("CloseDate")),
+                owner=row.get("OwnerId") or None,
+                company_external_id=row.get("AccountId") or None,
+                modified_at=parse_time(row.get("SystemModstamp")),
+                archived=bool(row.get("IsDeleted", False)),
+            )
+
     # ------------------------------------------------------------------ write-back
 
     def find_entry(self, company_id: str, entry: ExpenseEntry) -> str | None:
         if not _ID.match(company_id):
             raise CrmError(f"'{company_id}' is not a Salesforce record id")
         marker = entry.marker.replace("\\", "").replace("'", "")
-        soql = f"SELECT Id FROM Task WHERE WhatId = '{company_id}' AND Subject LIKE '%{marker}%' LIMIT 1"
+        what = entry.deal_id if entry.deal_id and _ID.match(entry.deal_id) else company_id
+        soql = f"SELECT Id FROM Task WHERE WhatId = '{what}' AND Subject LIKE '%{marker}%' LIMIT 1"
         for row in self.query(soql):
             if not row.get("IsDeleted"):
                 return str(row["Id"])
@@ -203,7 +230,8 @@ class SalesforceConnector:
         body = {
             "Subject": entry.subject[:255],
             "Description": entry.body[:32000],
-            "WhatId": company_id,
+            # On the opportunity when there is one: Salesforce shows it on the account too.
+            "WhatId": entry.deal_id if entry.deal_id and _ID.match(entry.deal_id) else company_id,
             "Status": "Completed",
             "Priority": "Normal",
             "ActivityDate": (entry.spent_on or entry.occurred_at.date()).isoformat(),

@@ -1,4 +1,4 @@
-"""Pull customers (companies / accounts) and contacts from the configured CRMs.
+"""Pull customers (companies / accounts), contacts and deals (opportunities) from the CRMs.
 
 Each object type keeps its own cursor in ``crm_sync_state`` (the newest modification time
 seen): the first run lists everything, later runs only ask for what changed since. A full run
@@ -9,19 +9,19 @@ repeated or overlapping run updates and never duplicates.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
-from storage.crm.base import Connector, CrmError, RemoteCompany, RemoteContact
+from storage.crm.base import Connector, CrmError, RemoteCompany, RemoteContact, RemoteDeal
 from storage.crm.hubspot import DEFAULT_URL as HUBSPOT_URL
 from storage.crm.hubspot import HubSpotConnector
 from storage.crm.salesforce import DEFAULT_LOGIN_URL, SalesforceConnector
 from storage.db import transaction
-from storage.models import Contact, CrmSyncState, Customer
+from storage.models import Contact, CrmSyncState, Customer, Deal
 
 _BATCH = 2000
 
@@ -275,12 +275,90 @@ def upsert_contacts(
     return newest
 
 
+def upsert_deals(
+    factory: sessionmaker[Session], source: str, deals: Iterable[RemoteDeal], *, part: ObjectSync
+) -> dt.datetime | None:
+    """Write deals, linked to their customer when the company is known. A deleted deal is kept
+    archived (its expenses keep their history); a closed one stays, marked closed."""
+    now = dt.datetime.now(dt.UTC)
+    newest: dt.datetime | None = None
+    latest: dict[str, RemoteDeal] = {}
+    for deal in deals:
+        latest[deal.external_id] = deal
+        newest = _newest(newest, deal.modified_at)
+    fields = (
+        "customer_id",
+        "name",
+        "stage",
+        "is_closed",
+        "amount",
+        "currency",
+        "close_date",
+        "owner",
+        "archived",
+    )
+    with transaction(factory) as session:
+        customer_ids = dict(
+            session.execute(select(Customer.external_id, Customer.id).where(Customer.source == source)).all()
+        )
+        existing = {
+            row.external_id: row
+            for row in session.execute(
+                select(Deal.id, Deal.external_id, *(getattr(Deal, f) for f in fields)).where(
+                    Deal.source == source
+                )
+            )
+        }
+        new_rows: list[dict[str, object]] = []
+        changes: list[dict[str, object]] = []
+        for ext, deal in latest.items():
+            row: dict[str, object] = {
+                "customer_id": customer_ids.get(deal.company_external_id or ""),
+                "name": deal.name[:512],
+                "stage": deal.stage and deal.stage[:128],
+                "is_closed": deal.closed,
+                "amount": deal.amount,
+                "currency": deal.currency,
+                "close_date": deal.close_date,
+                "owner": deal.owner and deal.owner[:255],
+                "archived": deal.archived,
+            }
+            old = existing.get(ext)
+            if old is None:
+                if deal.archived:
+                    continue
+                new_rows.append(
+                    {"source": source, "external_id": ext, "remote_modified_at": deal.modified_at,
+                     "synced_at": now, **row}
+                )  # fmt: skip
+                continue
+            if all(getattr(old, f) == row[f] for f in fields):
+                part.unchanged += 1
+                continue
+            if deal.archived and not old.archived:
+                part.archived += 1
+            else:
+                part.updated += 1
+            changes.append({"id": old.id, "remote_modified_at": deal.modified_at, "synced_at": now, **row})
+        for start in range(0, len(new_rows), _BATCH):
+            session.execute(insert(Deal), new_rows[start : start + _BATCH])
+        for start in range(0, len(changes), _BATCH):
+            session.execute(update(Deal), changes[start : start + _BATCH])
+        part.created += len(new_rows)
+    return newest
+
+
 def sync_connector(
     factory: sessionmaker[Session], connector: Connector, *, full: bool = False
 ) -> list[ObjectSync]:
-    """Companies first (contacts link to them), each with its own cursor."""
+    """Companies first (contacts and deals link to them), each with its own cursor."""
     parts: list[ObjectSync] = []
-    for object_type in ("companies", "contacts"):
+    read_deals: Callable[[dt.datetime | None], Iterator[RemoteDeal]] | None = getattr(
+        connector, "deals", None
+    )
+    for object_type in ("companies", "contacts", "deals"):
+        if object_type == "deals" and read_deals is None:
+            continue
         with factory() as session:
             since = None if full else _cursor(session, connector.source, object_type)
         part = ObjectSync(connector.source, object_type, full=since is None)
@@ -290,8 +368,11 @@ def sync_connector(
                 newest = upsert_companies(
                     factory, connector.source, connector.companies(since), full=since is None, part=part
                 )
-            else:
+            elif object_type == "contacts":
                 newest = upsert_contacts(factory, connector.source, connector.contacts(since), part=part)
+            else:
+                assert read_deals is not None
+                newest = upsert_deals(factory, connector.source, read_deals(since), part=part)
         except CrmError as exc:
             part.error = str(exc)
             _save_state(factory, connector.source, object_type, None, part.error)

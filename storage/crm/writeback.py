@@ -14,6 +14,7 @@ the CRM the row is ``sending``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -114,6 +115,12 @@ def writeback_expense(
             )
         receipt = session.get(ReceiptFile, expense.receipt_id) if expense.receipt_id else None
         entry = _entry(expense, receipt)
+        deal = expense.deal
+        if deal is not None and deal.source == source and not deal.archived:
+            entry = dataclasses.replace(entry, deal_id=deal.external_id)
+            entry = dataclasses.replace(
+                entry, body=entry.body.replace("\nReference:", f"\nDeal: {deal.name}\nReference:")
+            )
         company_id = customer.external_id
 
     row = _claim(factory, expense_id, source, max_attempts)

@@ -130,3 +130,47 @@ def test_match_survives_odd_input(env: Path) -> None:
     assert len(lines) == 3
     assert lines[0]["customer"]["id"] == "34088"
     assert lines[1]["customer"] is None and lines[1]["query"] == ""
+
+
+def test_an_admin_lists_and_removes_learned_aliases(env: Path) -> None:
+    import os
+
+    from sqlalchemy import select
+
+    from storage.customers import add_learned_alias
+    from storage.db import make_engine, make_sessionmaker, transaction
+    from storage.models import AuditEvent, Customer
+
+    runner = CliRunner()
+    assert runner.invoke(customers, ["import", str(env)]).exit_code == 0
+    empty = runner.invoke(customers, ["aliases", "list"])
+    assert empty.exit_code == 0 and "No learned aliases yet." in empty.output
+    factory = make_sessionmaker(make_engine(os.environ["DATABASE_URL"]))
+    with transaction(factory) as session:
+        exxon = session.scalar(select(Customer.id).where(Customer.external_id == "34088"))
+        assert exxon is not None
+        add_learned_alias(session, exxon, "the oil guys", "U_EMP")
+    listed = runner.invoke(customers, ["aliases", "list"])
+    assert listed.exit_code == 0
+    assert "'the oil guys' -> EXXON MOBIL CORP [34088]" in listed.output and "by U_EMP" in listed.output
+    assert "JPM" not in listed.output  # imported aliases only with --all
+    everything = runner.invoke(customers, ["aliases", "list", "--all", "--json"])
+    rows = [json.loads(line) for line in everything.output.splitlines()]
+    assert {r["alias"] for r in rows} == {"the oil guys", "JPM"}
+    learned = next(r for r in rows if r["origin"] == "correction")
+    assert learned["customer"] == {"id": exxon, "name": "EXXON MOBIL CORP", "external_id": "34088"}
+    # The matcher uses it for everyone.
+    matched = runner.invoke(customers, ["match", "--json", "dinner with the oil guys"])
+    assert json.loads(matched.output)["customer"]["name"] == "EXXON MOBIL CORP"
+
+    removed = runner.invoke(customers, ["aliases", "remove", str(learned["id"]), "--by", "alice"])
+    assert removed.exit_code == 0, removed.output
+    assert "Removed alias 'the oil guys' of EXXON MOBIL CORP [34088]." in removed.output
+    assert "No learned aliases yet." in runner.invoke(customers, ["aliases", "list"]).output
+    with factory() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.alias_removed")).one()
+        assert event.actor == "alice" and event.before is not None and event.before["alias"] == "the oil guys"
+    again = runner.invoke(customers, ["aliases", "remove", str(learned["id"])])
+    assert again.exit_code == 1 and f"There is no alias {learned['id']}" in again.output
+    not_a_number = runner.invoke(customers, ["aliases", "remove", "abc"])
+    assert not_a_number.exit_code == 2 and "Traceback" not in not_a_number.output

@@ -397,3 +397,105 @@ def test_a_sync_is_audited(factory: sessionmaker[Session], hubspot: tuple[FakeHu
         (event,) = session.scalars(select(AuditEvent).where(AuditEvent.action == "customers.synced"))
     assert event.actor == "schedule" and event.after == {"full": False, "ok": True}
     assert "hubspot companies (full): 1 created" in str(event.detail)
+
+
+# ---------------------------------------------------------------------------- deals
+
+
+def deals(factory: sessionmaker[Session], source: str) -> dict[str, tuple[object, ...]]:
+    from storage.models import Deal
+
+    with factory() as session:
+        rows = session.execute(
+            select(
+                Deal.external_id, Deal.name, Deal.stage, Deal.is_closed, Deal.amount, Deal.currency,
+                Deal.close_date, Deal.owner, Deal.customer_id, Deal.archived,
+            ).where(Deal.source == source)
+        )  # fmt: skip
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def customer_id(factory: sessionmaker[Session], source: str, external_id: str) -> int | None:
+    with factory() as session:
+        return session.scalar(
+            select(Customer.id).where(Customer.source == source, Customer.external_id == external_id)
+        )
+
+
+def test_hubspot_deals_full_then_incremental(
+    factory: sessionmaker[Session], hubspot: tuple[FakeHubSpot, str]
+) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    fake, url = hubspot
+    acme = fake.add_company("Acme Corp", "acme.com")
+    globex = fake.add_company("Globex Inc", "globex.com")
+    many = [fake.add_deal(f"Acme - seats {i}", acme, amount="1000") for i in range(120)]  # two pages
+    renewal = fake.add_deal(
+        "Globex renewal 2027", globex, amount="25000.50", closedate="2027-03-31T00:00:00Z", owner="77"
+    )
+    won = fake.add_deal("Globex pilot", globex, stage="closedwon", amount="5000")
+    orphan = fake.add_deal("No company yet", None)
+    connector = HubSpotConnector(fake.token, url, sleep=Sleeps())
+
+    report = sync_all(factory, connectors=[connector])
+    assert report.ok, report.lines()
+    assert "hubspot deals (full): 123 created, 0 updated, 0 unchanged, 0 archived" in report.lines()
+    lists = [r for r in fake.requests if r[:2] == ("GET", "/crm/v3/objects/deals")]
+    assert len(lists) == 2 and all(r[2]["associations"] == "companies" for r in lists)
+    synced = deals(factory, "hubspot")
+    globex_id, acme_id = customer_id(factory, "hubspot", globex), customer_id(factory, "hubspot", acme)
+    assert synced[renewal] == (
+        "Globex renewal 2027", "appointmentscheduled", False, Decimal("25000.50"), "USD",
+        dt.date(2027, 3, 31), "77", globex_id, False,
+    )  # fmt: skip
+    assert synced[won][2] is True  # closed deals are kept, marked closed
+    assert synced[many[0]][7] == acme_id and synced[orphan][7] is None
+
+    # Later: one deal moves on; only it is asked for, and its company comes from the v4 API.
+    fake.requests.clear()
+    fake.update_deal(renewal, dealstage="closedwon")
+    report = sync_all(factory, connectors=[connector])
+    assert report.ok, report.lines()
+    assert "hubspot deals (changes only): 0 created, 1 updated, 1 unchanged, 0 archived" in report.lines()
+    paths = [path for _m, path, _b in fake.requests]
+    assert "/crm/v3/objects/deals/search" in paths
+    assert "/crm/v4/associations/deals/companies/batch/read" in paths
+    synced = deals(factory, "hubspot")
+    assert synced[renewal][2] is True and synced[renewal][7] == globex_id
+
+
+def test_salesforce_opportunities_full_then_incremental(
+    factory: sessionmaker[Session], salesforce: tuple[FakeSalesforce, str]
+) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    fake, url = salesforce
+    account = fake.add_account("Initech", "https://initech.com")
+    first = fake.add_opportunity("Initech - TPS rollout", account, amount=12000.0, close_date="2027-01-15",
+                                 owner="005A")  # fmt: skip
+    second = fake.add_opportunity("Initech - support", account, stage="Closed Lost")
+    connector = SalesforceConnector(url, token=fake.new_session(), version="60.0", sleep=Sleeps())
+    report = sync_all(factory, connectors=[connector])
+    assert report.ok, report.lines()
+    assert "salesforce deals (full): 2 created, 0 updated, 0 unchanged, 0 archived" in report.lines()
+    synced = deals(factory, "salesforce")
+    initech = customer_id(factory, "salesforce", account)
+    assert synced[first] == (
+        "Initech - TPS rollout", "Prospecting", False, Decimal("12000.0"), None, dt.date(2027, 1, 15),
+        "005A", initech, False,
+    )  # fmt: skip
+    assert synced[second][2] is True
+
+    fake.requests.clear()
+    fake.update_opportunity(first, StageName="Negotiation/Review")
+    fake.update_opportunity(second, IsDeleted=True)
+    report = sync_all(factory, connectors=[connector])
+    assert report.ok, report.lines()
+    soql = [b["q"] for _m, p, b in fake.requests if p.endswith("/queryAll") and "Opportunity" in b["q"]]
+    assert soql and "WHERE SystemModstamp >= " in soql[0]
+    synced = deals(factory, "salesforce")
+    assert synced[first][1] == "Negotiation/Review"
+    assert synced[second][8] is True  # deleted in the CRM: archived, its history kept

@@ -17,7 +17,9 @@ from storage.customers import (
     get_customer,
     import_csv,
     learned_aliases,
+    list_aliases,
     load_records,
+    remove_alias,
 )
 from storage.db import transaction
 from storage.models import Contact, Customer, CustomerAlias
@@ -137,25 +139,57 @@ def test_windows_1252_files_are_read(factory: sessionmaker[Session], tmp_path: P
         import_csv(factory, binary)
 
 
-def test_learned_alias_is_scoped_to_a_team(factory: sessionmaker[Session]) -> None:
+def test_a_learned_alias_is_shared_listed_moved_and_removed(factory: sessionmaker[Session]) -> None:
     import_csv(factory, FIRST)
     with factory() as session:
         by_ext = {ext: cid for cid, (_src, ext) in external_ids(session).items()}
     with transaction(factory) as session:
-        add_learned_alias(session, by_ext["C2"], "the oil guys", "sales", "U123")
-        add_learned_alias(session, by_ext["C2"], "the oil guys", "sales", "U456")  # remembered once
+        assert add_learned_alias(session, by_ext["C2"], "the oil guys", "U123")
+        assert not add_learned_alias(session, by_ext["C2"], "The  oil guys", "U456")  # remembered once
     with factory() as session:
-        assert learned_aliases(session, "sales") == {"the oil guys": by_ext["C2"]}
-        assert learned_aliases(session, "finance") == {}
-        # Team aliases are not shared with everybody.
-        assert all("the oil guys" not in r.aliases for r in load_records(session))
+        assert learned_aliases(session) == {"the oil guys": by_ext["C2"]}
+        # A correction is shared with everybody: it is one of the customer's aliases now.
+        records = {r.id: r for r in load_records(session)}
+        assert "the oil guys" in records[by_ext["C2"]].aliases
         customer = get_customer(session, by_ext["C2"])
         assert customer is not None and customer.name == "EXXON MOBIL CORP"
         assert get_customer(session, 10_000) is None
-        origins = session.scalars(select(CustomerAlias.origin).where(CustomerAlias.scope == "sales")).all()
-    assert origins == ["correction"]
+        rows = list_aliases(session)
+    assert [(r.alias, r.customer_name, r.origin, r.created_by) for r in rows] == [
+        ("the oil guys", "EXXON MOBIL CORP", "correction", "U123")
+    ]
+    # The latest correction wins: the same words taught for another customer move there.
+    with transaction(factory) as session:
+        assert add_learned_alias(session, by_ext["C1"], "the oil guys", "U789")
+    with factory() as session:
+        assert learned_aliases(session) == {"the oil guys": by_ext["C1"]}
+        assert [r.customer_name for r in list_aliases(session)] == ["JPMORGAN CHASE & CO"]
+        assert {r.alias for r in list_aliases(session, learned_only=False, customer="C1")} == {
+            "JPM",
+            "Chase",
+            "the oil guys",
+        }
+    with transaction(factory) as session:
+        moved = list_aliases(session)[0]
+        removed = remove_alias(session, moved.id)
+        assert removed is not None and removed.alias == "the oil guys"
+        assert remove_alias(session, 99_999) is None
+    with factory() as session:
+        assert learned_aliases(session) == {}
     with transaction(factory) as session, pytest.raises(ValueError, match="empty"):
-        add_learned_alias(session, by_ext["C2"], "  ", "sales", "U1")
+        add_learned_alias(session, by_ext["C2"], "  ", "U1")
+
+
+def test_team_corrections_learned_before_sharing_count_for_everyone(factory: sessionmaker[Session]) -> None:
+    import_csv(factory, FIRST)
+    with transaction(factory) as session:
+        cid = session.scalar(select(Customer.id).where(Customer.external_id == "C2"))
+        assert cid is not None
+        session.add(CustomerAlias(customer_id=cid, alias="the oil guys", scope="sales", origin="correction"))
+    with factory() as session:
+        records = {r.id: r for r in load_records(session)}
+        assert "the oil guys" in records[cid].aliases
+        assert learned_aliases(session) == {"the oil guys": cid}
 
 
 def test_contacts_are_loaded_with_their_customer(factory: sessionmaker[Session]) -> None:
@@ -205,7 +239,7 @@ def test_directory_notices_changes_after_the_check_interval(factory: sessionmake
     first = directory.index()
     assert directory.index() is first  # fingerprint unchanged: no rebuild
     with transaction(factory) as session:
-        add_learned_alias(session, first.match("exxon").customer.id, "XOM", "", "U1")  # type: ignore[union-attr]
+        add_learned_alias(session, first.match("exxon").customer.id, "XOM", "U1")  # type: ignore[union-attr]
     assert directory.index() is not first
 
 

@@ -250,3 +250,48 @@ def test_concurrent_workers_log_once(
     assert len(fake.objects["notes"]) == 1
     assert "done" in results and set(results) <= {"done", "pending"}
     assert writeback_rows(factory)[0][2] == "done"
+
+
+def attach_deal(factory: sessionmaker[Session], expense_id: int, source: str, external_id: str) -> None:
+    from storage.models import Deal
+
+    with transaction(factory) as session:
+        deal_id = session.scalar(
+            select(Deal.id).where(Deal.source == source, Deal.external_id == external_id)
+        )
+        expense = session.get(Expense, expense_id)
+        assert deal_id is not None and expense is not None
+        expense.deal_id = deal_id
+
+
+def test_hubspot_note_goes_on_the_deal_too(
+    factory: sessionmaker[Session], hubspot: tuple[FakeHubSpot, HubSpotConnector]
+) -> None:
+    fake, connector = hubspot
+    company = fake.add_company("Acme Corp", "acme.com")
+    deal = fake.add_deal("Acme - Platform renewal 2027", company, amount="50000")
+    sync_all(factory, connectors=[connector])
+    expense_id = add_expense(factory, "hubspot", company)
+    attach_deal(factory, expense_id, "hubspot", deal)
+    assert writeback_expense(factory, expense_id, [connector]).status == "done"
+    (note_id,) = fake.objects["notes"]
+    assert fake.note_companies[note_id] == [company] and fake.note_deals[note_id] == [deal]
+    assert (
+        "Deal: Acme - Platform renewal 2027" in fake.objects["notes"][note_id]["properties"]["hs_note_body"]
+    )
+
+
+def test_salesforce_task_on_the_opportunity(
+    factory: sessionmaker[Session], salesforce: tuple[FakeSalesforce, SalesforceConnector]
+) -> None:
+    fake, connector = salesforce
+    account = fake.add_account("Globex Corporation", "globex.com")
+    opportunity = fake.add_opportunity("Globex - pilot", account)
+    sync_all(factory, connectors=[connector])
+    expense_id = add_expense(factory, "salesforce", account)
+    attach_deal(factory, expense_id, "salesforce", opportunity)
+    fake.create_then_fail = 1  # the lost answer is found again on the opportunity, not logged twice
+    assert writeback_expense(factory, expense_id, [connector]).status == "pending"
+    assert writeback_expense(factory, expense_id, [connector]).status == "done"
+    (task,) = fake.records["Task"].values()
+    assert task["WhatId"] == opportunity and "Deal: Globex - pilot" in task["Description"]

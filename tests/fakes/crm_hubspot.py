@@ -39,13 +39,21 @@ class FakeHubSpot:
         "companies": "hs_lastmodifieddate",
         "contacts": "lastmodifieddate",
         "notes": "hs_lastmodifieddate",
+        "deals": "hs_lastmodifieddate",
     }
 
     def __init__(self, token: str = "pat-test-token", *, search_window: int = 10_000) -> None:
         self.token = token
         self.search_window = search_window
-        self.objects: dict[str, dict[str, dict[str, Any]]] = {"companies": {}, "contacts": {}, "notes": {}}
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {
+            "companies": {},
+            "contacts": {},
+            "notes": {},
+            "deals": {},
+        }
         self.note_companies: dict[str, list[str]] = {}
+        self.deal_companies: dict[str, list[str]] = {}
+        self.note_deals: dict[str, list[str]] = {}
         self.requests: list[tuple[str, str, Any]] = []
         self._failures: deque[tuple[int, dict[str, str], dict[str, Any]]] = deque()
         self._limit: tuple[int, int] | None = None
@@ -60,6 +68,11 @@ class FakeHubSpot:
                 Route("/crm/v3/objects/{obj}", self._list, methods=["GET"]),
                 Route("/crm/v3/objects/{obj}", self._create, methods=["POST"]),
                 Route("/crm/v3/objects/{obj}/search", self._search, methods=["POST"]),
+                Route(
+                    "/crm/v4/associations/{from_obj}/{to_obj}/batch/read",
+                    self._associations,
+                    methods=["POST"],
+                ),
             ]
         )
 
@@ -84,6 +97,34 @@ class FakeHubSpot:
     def add_contact(self, first: str, last: str, email: str | None, company_id: str | None) -> str:
         props = {"firstname": first, "lastname": last, "email": email, "associatedcompanyid": company_id}
         return self._put("contacts", props, None)
+
+    def add_deal(
+        self,
+        name: str,
+        company_id: str | None,
+        *,
+        stage: str = "appointmentscheduled",
+        amount: str | None = None,
+        currency: str | None = "USD",
+        closedate: str | None = None,
+        owner: str | None = None,
+    ) -> str:
+        """A deal (closed when its stage is closedwon/closedlost, as HubSpot's default pipeline)."""
+        closed = "true" if stage in {"closedwon", "closedlost"} else "false"
+        props = {"dealname": name, "dealstage": stage, "amount": amount, "deal_currency_code": currency,
+                 "closedate": closedate, "hubspot_owner_id": owner, "hs_is_closed": closed}  # fmt: skip
+        deal_id = self._put("deals", props, None)
+        self.deal_companies[deal_id] = [company_id] if company_id else []
+        return deal_id
+
+    def update_deal(self, deal_id: str, **props: Any) -> None:
+        record = self.objects["deals"][deal_id]
+        record["properties"].update(props)
+        if "dealstage" in props:
+            closed = props["dealstage"] in {"closedwon", "closedlost"}
+            record["properties"]["hs_is_closed"] = "true" if closed else "false"
+        record["properties"]["hs_lastmodifieddate"] = iso(self.tick())
+        record["updatedAt"] = record["properties"]["hs_lastmodifieddate"]
 
     def fail_next(
         self, status: int, *, headers: dict[str, str] | None = None, policy: str = "SECONDLY"
@@ -199,6 +240,13 @@ class FakeHubSpot:
             records = [r for r in records if int(r["id"]) > int(after)]
         page = records[:limit]
         out: dict[str, Any] = {"results": [self._view(r, props) for r in page]}
+        if obj == "deals" and "companies" in request.query_params.get("associations", "").split(","):
+            for shown in out["results"]:
+                linked = self.deal_companies.get(shown["id"], [])
+                if linked:  # HubSpot leaves the key out when there is nothing associated
+                    shown["associations"] = {
+                        "companies": {"results": [{"id": c, "type": "deal_to_company"} for c in linked]}
+                    }
         if len(records) > limit:
             nxt = page[-1]["id"]
             out["paging"] = {"next": {"after": nxt, "link": f"{request.url.path}?after={nxt}"}}
@@ -261,6 +309,34 @@ class FakeHubSpot:
             out["paging"] = {"next": {"after": str(after + limit)}}
         return JSONResponse(out)
 
+    async def _associations(self, request: Request) -> Response:
+        """``POST /crm/v4/associations/deals/companies/batch/read``: each deal's companies."""
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        if (request.path_params["from_obj"], request.path_params["to_obj"]) != ("deals", "companies"):
+            return JSONResponse({"status": "error", "message": "unsupported association"}, status_code=400)
+        body = self.requests[-1][2] or {}
+        inputs = body.get("inputs") or []
+        if len(inputs) > 1000:
+            return JSONResponse({"status": "error", "message": "at most 1000 inputs"}, status_code=400)
+        results = []
+        for item in inputs:
+            deal_id = str(item["id"])
+            linked = self.deal_companies.get(deal_id, [])
+            if linked:
+                results.append(
+                    {
+                        "from": {"id": deal_id},
+                        "to": [
+                            {"toObjectId": int(c), "associationTypes": [
+                                {"category": "HUBSPOT_DEFINED", "typeId": 5, "label": None}]}
+                            for c in linked
+                        ],
+                    }
+                )  # fmt: skip
+        return JSONResponse({"status": "COMPLETE", "results": results})
+
     async def _create(self, request: Request) -> Response:
         denied = await self._gate(request)
         if denied:
@@ -271,21 +347,24 @@ class FakeHubSpot:
         if obj == "notes" and "hs_timestamp" not in props:
             return JSONResponse({"status": "error", "message": "hs_timestamp is required"}, status_code=400)
         companies: list[str] = []
+        deals: list[str] = []
         for assoc in body.get("associations") or []:
             types = assoc.get("types") or []
-            if not types or types[0].get("associationTypeId") != 190:
+            kind = {190: "companies", 214: "deals"}.get(types[0].get("associationTypeId")) if types else None
+            if kind is None:
                 return JSONResponse(
                     {"status": "error", "message": "invalid association type"}, status_code=400
                 )
             target = str(assoc["to"]["id"])
-            if target not in self.objects["companies"]:
+            if target not in self.objects[kind]:
                 return JSONResponse(
-                    {"status": "error", "message": f"company {target} not found"}, status_code=400
+                    {"status": "error", "message": f"{kind[:-1]} {target} not found"}, status_code=400
                 )
-            companies.append(target)
+            (companies if kind == "companies" else deals).append(target)
         with self._lock:
             object_id = self._put(obj, props, None)
             self.note_companies[object_id] = companies
+            self.note_deals[object_id] = deals
             if self.create_then_fail:
                 self.create_then_fail -= 1
                 return JSONResponse({"status": "error", "message": "Bad gateway"}, status_code=502)

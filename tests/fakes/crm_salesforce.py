@@ -92,7 +92,12 @@ class FakeSalesforce:
         self.client_secret = client_secret
         self.refresh_token = refresh_token
         self.sessions: set[str] = set()
-        self.records: dict[str, dict[str, dict[str, Any]]] = {"Account": {}, "Contact": {}, "Task": {}}
+        self.records: dict[str, dict[str, dict[str, Any]]] = {
+            "Account": {},
+            "Contact": {},
+            "Task": {},
+            "Opportunity": {},
+        }
         self.requests: list[tuple[str, str, Any]] = []
         self.token_grants: list[str] = []
         self._cursors: dict[str, deque[dict[str, Any]]] = {}
@@ -166,6 +171,39 @@ class FakeSalesforce:
             "IsDeleted": False,
         }
         return contact_id
+
+    def add_opportunity(
+        self,
+        name: str,
+        account_id: str | None,
+        *,
+        stage: str = "Prospecting",
+        amount: float | None = None,
+        close_date: str | None = None,
+        owner: str | None = None,
+    ) -> str:
+        """An opportunity; closed when its stage is Closed Won / Closed Lost (the default ones)."""
+        opportunity_id = self._new_id("006")
+        self.records["Opportunity"][opportunity_id] = {
+            "attributes": {"type": "Opportunity"},
+            "Id": opportunity_id,
+            "Name": name,
+            "StageName": stage,
+            "IsClosed": stage in {"Closed Won", "Closed Lost"},
+            "Amount": amount,
+            "CloseDate": close_date,
+            "OwnerId": owner,
+            "AccountId": account_id,
+            "SystemModstamp": stamp(self.tick()),
+            "IsDeleted": False,
+        }
+        return opportunity_id
+
+    def update_opportunity(self, opportunity_id: str, **fields: Any) -> None:
+        record = self.records["Opportunity"][opportunity_id]
+        record.update(fields, SystemModstamp=stamp(self.tick()))
+        if "StageName" in fields:
+            record["IsClosed"] = fields["StageName"] in {"Closed Won", "Closed Lost"}
 
     def fail_next(
         self, status: int, error_code: str = "SERVER_UNAVAILABLE", message: str = "try later"
@@ -280,7 +318,7 @@ class FakeSalesforce:
                 [{"errorCode": "NOT_FOUND", "message": "not supported here"}], status_code=404
             )
         what = body.get("WhatId")
-        if what not in self.records["Account"]:
+        if what not in self.records["Account"] and what not in self.records["Opportunity"]:
             return JSONResponse(
                 [
                     {

@@ -164,3 +164,29 @@ def test_small_rates_keep_their_decimals(factory: sessionmaker[Session]) -> None
         result = spend_report(s, "category", dt.date(2026, 11, 1), NOV30, "USD")
     assert result.rates_used == {("JPY", "2026-11"): Decimal("0.006683")}
     assert result.total == Decimal("668.30")  # not 670.00, at a rate cut to four decimals
+
+
+def test_by_deal(spend: sessionmaker[Session], db_url: str) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Customer, Deal, Expense
+
+    with transaction(spend) as s:
+        acme = s.scalar(select(Customer.id).where(Customer.external_id == "C-100"))
+        pilot = Deal(source="hubspot", external_id="D1", name="Pilot", customer_id=acme, is_closed=True)
+        s.add(pilot)
+        s.flush()
+        for expense in s.scalars(
+            select(Expense).where(Expense.customer_id == acme, Expense.currency == "USD")
+        ):
+            expense.deal_id = pilot.id
+    with spend() as s:
+        result = spend_report(s, "deal", OCT1, NOV30, "USD")
+    rows = {r.key: r for r in result.rows}
+    # A closed deal keeps its history: 100 USD approved in October (the 999 USD is pending).
+    assert rows["Pilot (Acme Corporation)"].total == Decimal("100.00")
+    assert rows["(no deal)"].count == 4
+    env = {"DATABASE_URL": db_url, "EXPENSEBOT_CURRENCY": "USD"}
+    cli = CliRunner().invoke(report, ["--by", "deal", "--from", "2026-10-01", "--to", "2026-11-30"], env=env)
+    assert cli.exit_code == 0, cli.output
+    assert "Pilot (Acme Corporation)" in cli.output and "(no deal)" in cli.output
