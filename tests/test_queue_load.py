@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.devslack import DmUpload, FakeMessage
+from devslack import DmUpload, FakeMessage
 from storage.db import make_engine, make_sessionmaker
 from storage.models import AuditEvent, Expense, OutboxMessage
 from tests.support import EMPLOYEE, Harness, render_receipt, running_app

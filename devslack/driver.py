@@ -24,9 +24,9 @@ from typing import Any, Literal, cast
 
 import httpx
 
-from bot.devslack.models import ApiCall, FakeMessage, JsonDict, find_button
-from bot.devslack.payloads import action_ts, find_element
-from bot.devslack.server import FakeSlack
+from devslack.models import ApiCall, FakeMessage, JsonDict, find_button
+from devslack.payloads import action_ts, find_element
+from devslack.server import FakeSlack
 
 __all__ = ["DmUpload", "SignatureMode", "SlackDriver"]
 

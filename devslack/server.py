@@ -48,7 +48,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bot.devslack.models import (
+from devslack.models import (
     ApiCall,
     FakeChannel,
     FakeMessage,
@@ -57,8 +57,8 @@ from bot.devslack.models import (
     JsonDict,
     ResponseUrlPost,
 )
-from bot.devslack.serving import BackgroundServer
-from bot.devslack.validation import validate_blocks, validate_view
+from devslack.serving import BackgroundServer
+from devslack.validation import validate_blocks, validate_view
 
 __all__ = ["FakeSlack", "SlackApiError"]
 
@@ -353,7 +353,7 @@ class FakeSlack:
 
     def transcript(self, channel: str) -> str:
         """The channel (or a user's bot DM) as readable text, ephemeral messages included."""
-        from bot.devslack.render import render_message
+        from devslack.render import render_message
 
         with self._lock:
             ch_id = self._dms.get(channel, channel)
