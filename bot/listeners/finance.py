@@ -10,18 +10,18 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.errors import SlackApiError
 
 from bot import identity, payouts
-from bot.blocks.digest import EXPORT, EXPORT_LABELS, MARK_PAID
+from bot.blocks.digest import EXPORT, MARK_PAID
 from bot.context import AppContext
 from bot.listeners.common import action_value, app_context, tell
 from storage.db import DatabaseUnavailable
-from workflows.exports import ExportError
+from workflows.exports import EXPORT_FORMATS, ExportError
 
 log = logging.getLogger(__name__)
 
 
 def parse_export_choice(value: str) -> tuple[int, str] | None:
     raw_id, _, fmt = value.partition(":")
-    if not raw_id.isdigit() or fmt not in EXPORT_LABELS:
+    if not raw_id.isdigit() or fmt not in EXPORT_FORMATS:
         return None
     return int(raw_id), fmt
 
@@ -52,7 +52,9 @@ async def export_from_digest(ctx: AppContext, body: dict[str, Any], respond: Asy
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
     thread = container.get("message_ts")
-    comment = f"{EXPORT_LABELS[fmt]} of batch #{batch_id} for <@{user}>: {export.expense_count} expenses."
+    comment = (
+        f"{EXPORT_FORMATS[fmt].label} of batch #{batch_id} for <@{user}>: {export.expense_count} expenses."
+    )
     if export.notes:
         comment += "\nNot in this file:\n" + "\n".join(f"• {n}" for n in export.notes[:20])
         if len(export.notes) > 20:
