@@ -27,9 +27,9 @@ Recording: ``slack.calls``, ``calls_to``, ``mark``, ``wait_for`` / ``wait_for_as
 ``wait_for_message``, ``wait_for_response_post``, ``subscribe``.
 """
 
-from bot.devslack.driver import DmUpload, SignatureMode, SlackDriver
-from bot.devslack.models import ApiCall, FakeChannel, FakeMessage, FakeUser, FileDownload, ResponseUrlPost
-from bot.devslack.payloads import (
+from devslack.driver import DmUpload, SignatureMode, SlackDriver
+from devslack.models import ApiCall, FakeChannel, FakeMessage, FakeUser, FileDownload, ResponseUrlPost
+from devslack.payloads import (
     channel_select,
     checkboxes,
     conversation_select,
@@ -45,9 +45,9 @@ from bot.devslack.payloads import (
     time_of_day,
     user_select,
 )
-from bot.devslack.render import render_blocks, render_message, render_mrkdwn, render_view
-from bot.devslack.server import FakeSlack, SlackApiError
-from bot.devslack.serving import BackgroundServer
+from devslack.render import render_blocks, render_message, render_mrkdwn, render_view
+from devslack.server import FakeSlack, SlackApiError
+from devslack.serving import BackgroundServer
 
 __all__ = [
     "ApiCall",
