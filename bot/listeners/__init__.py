@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
+from bot import transactions_slack
 from bot.context import AppContext
 from bot.fx_listeners import register_fx
 from bot.listeners import approvals, card, commands, files, finance, home
@@ -52,6 +53,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     app.middleware(drop_retries)
     for surface in SURFACES:
         surface.register(app)
-    # The receipt card's "Use my card's rate" and "Split" (bot.fx_listeners, bot.split_listeners; docs/currency.md).
+    # Surfaces that still take the context as an argument: the receipt card's "Use my card's rate"
+    # and "Split", and the card-statement match questions (Confirm / Not this one).
     register_fx(app, ctx)
     register_split(app, ctx)
+    transactions_slack.register(app, ctx)
