@@ -21,8 +21,9 @@ and slash commands posted to the app's ``/slack/events``.
             driver.submit_view("U1", view, {"amount": {"value": text_input("42.50")}})
             print(slack.transcript("U1"))
 
-Faults: ``slack.rate_limit("chat.postMessage", times=1, retry_after=1)`` and
-``slack.fail("views.open", error="internal_error", status=500)``.
+Faults: ``slack.rate_limit("chat.postMessage", times=1, retry_after=1)``,
+``slack.fail("views.open", error="internal_error", status=500)`` and
+``slack.lose_answer("chat.postMessage", hold_seconds=10)`` (carried out, the answer too late).
 Recording: ``slack.calls``, ``calls_to``, ``mark``, ``wait_for`` / ``wait_for_async``,
 ``wait_for_message``, ``wait_for_response_post``, ``subscribe``.
 """
