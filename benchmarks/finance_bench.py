@@ -35,6 +35,7 @@ from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from storage.exports import Debtor, build_export
 from storage.models import Customer, Expense, FxRate, PayoutBatch, SlackUser
 from storage.reports import DIMENSIONS, spend_report
+from workflows.exports import FORMATS
 
 EXPENSES, EMPLOYEES, CUSTOMERS = 100_000, 500, 2_000
 CURRENCIES = {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27"), "JPY": Decimal("0.0067"),
@@ -208,7 +209,7 @@ def main() -> int:
 
         for by in DIMENSIONS:
             cases.append((f"report --by {by} (12 months, USD)", run(report(by))))
-        for fmt in ("csv", "quickbooks", "xero", "sepa"):
+        for fmt in FORMATS:
             cases.append((f"export --format {fmt} ({in_batch:,} expenses)", run(export(fmt))))
         print(f"\n{'operation':<52} {'first':>8} {'median':>8} {'cpu':>8}")
         worst = 0.0

@@ -52,7 +52,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.devslack import ApiCall, FakeSlack, SlackDriver  # noqa: E402
+from devslack import ApiCall, FakeSlack, SlackDriver  # noqa: E402
 from tests.support import CUSTOMERS_CSV, EMPLOYEE, ORG_CSV, SIGNING_SECRET, cafe_receipt, workspace  # noqa: E402
 
 

@@ -19,7 +19,7 @@ from bot.cli_actor import resolve as resolve_actor
 from bot.settings import load_settings
 from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from workflows.directory import Directory, DirectoryError
-from workflows.exports import FORMATS, ExportError
+from workflows.exports import FORMATS, ExportError, export_format
 from workflows.money import Money
 
 
@@ -72,13 +72,14 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
 
     actor = resolve_actor(as_email, FINANCE_ROLES)
     debtor = None
-    if fmt == "sepa":
+    pays = export_format(fmt).pays
+    if pays:
         if not debtor_name or not debtor_iban:
             raise click.UsageError(
                 "SEPA needs --debtor-name and --debtor-iban (or EXPENSEBOT_SEPA_NAME / EXPENSEBOT_SEPA_IBAN)."
             )
         debtor = Debtor(debtor_name, debtor_iban, debtor_bic)
-    ibans = ibans_from_directory(_directory()) if fmt == "sepa" else None
+    ibans = ibans_from_directory(_directory()) if pays else None
     try:
         with transaction(_factory()) as session:
             result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor, account=account,

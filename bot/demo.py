@@ -1,8 +1,12 @@
 """``expensebot demo``: the whole flow, offline, against the local stand-in for Slack.
 
-It starts the stand-in (``bot.devslack``) and the real app on loopback ports, then plays a small
+It starts the stand-in (``devslack``) and the real app on loopback ports, then plays a small
 company: Emma uploads a receipt, submits it, her manager and finance approve, finance posts the
 payout digest and marks it paid. Every message Slack would show is printed as it happens.
+
+This is the one module of ``bot`` allowed to import ``devslack`` (an import-linter contract says
+so); ``bot.cli`` loads it only inside the ``demo`` command, so ``serve``, the workers and every
+other command never load the stand-in.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from pathlib import Path
 
 import click
 
-from bot.devslack import BackgroundServer, FakeMessage, FakeSlack, SlackDriver
-from bot.devslack.render import render_message
+from devslack import BackgroundServer, FakeMessage, FakeSlack, SlackDriver
+from devslack.render import render_message, render_view
 
 SECRET = "demo-signing-secret"
 PEOPLE = {
@@ -219,8 +223,6 @@ def run_demo(*, keep: bool = False) -> int:
                 home = slack.home_view("U_EMMA")
                 time.sleep(0.05)
             if home is not None:
-                from bot.devslack.render import render_view
-
                 for line in render_view(home, names=tour.names).splitlines():
                     click.echo(f"  │ {line}")
             click.secho(f"\nDone in {time.monotonic() - tour.t0:.1f}s: upload → card → approvals → paid. "

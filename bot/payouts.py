@@ -25,7 +25,7 @@ from storage.exports import Debtor, ExportFile
 from storage.models import Expense, PayoutBatch, utcnow
 from storage.reconcile import card_paid_clause
 from workflows.expenses import Move, Status, expense_ref, transition
-from workflows.exports import ExportError
+from workflows.exports import ExportError, export_format
 
 log = logging.getLogger(__name__)
 
@@ -298,13 +298,14 @@ def make_export(ctx: AppContext, batch_id: int, fmt: str, actor: str) -> ExportF
     """Build, record and audit an export of ``batch_id`` (raises ExportError with a message)."""
     from storage.exports import build_export, ibans_from_directory, record_export
 
-    debtor = sepa_debtor(ctx.settings) if fmt == "sepa" else None
-    if fmt == "sepa" and debtor is None:
+    pays = export_format(fmt).pays
+    debtor = sepa_debtor(ctx.settings) if pays else None
+    if pays and debtor is None:
         raise ExportError(
             "SEPA files need the paying account: set EXPENSEBOT_SEPA_NAME and EXPENSEBOT_SEPA_IBAN "
             "(and EXPENSEBOT_SEPA_BIC) for the app."
         )
-    ibans = ibans_from_directory(ctx.directory) if fmt == "sepa" else None
+    ibans = ibans_from_directory(ctx.directory) if pays else None
     with transaction(ctx.db) as session:
         result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor)
         record_export(session, result, actor)

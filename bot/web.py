@@ -42,9 +42,6 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
         ignoring_self_events_enabled=True,
     )
     register(app, ctx)
-    from bot import transactions_slack
-
-    transactions_slack.register(app, ctx)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:

@@ -35,23 +35,17 @@ from storage.models import (
 from workflows.directory import Person, iban_problem, normalise_iban
 from workflows.expenses import expense_ref
 from workflows.exports import (
-    FORMATS,
-    XERO_TAX_TYPE,
     BatchExport,
     ExportError,
     ExportLine,
+    LayoutOptions,
     TransferPlan,
-    generic_csv,
-    quickbooks_csv,
+    export_format,
     rounded,
     sepa_plan,
-    xero_csv,
 )
 from workflows.money import Money
 from workflows.splits import share_out
-
-MEDIA_TYPES = {"csv": "text/csv", "quickbooks": "text/csv", "xero": "text/csv", "sepa": "application/xml"}
-EXTENSIONS = {"csv": "csv", "quickbooks": "csv", "xero": "csv", "sepa": "xml"}
 
 
 @dataclass(frozen=True)
@@ -175,14 +169,13 @@ def build_export(
     tax_type: str | None = None,
     date_format: str | None = None,
 ) -> ExportFile:
-    """Lay out batch ``batch_id`` as ``fmt`` (see :data:`workflows.exports.FORMATS`).
+    """Lay out batch ``batch_id`` as ``fmt`` (see :data:`workflows.exports.EXPORT_FORMATS`).
 
     ``account``: the QuickBooks expense account name or the Xero account code for every line
     (default: the category's name, resp. 429); ``tax_type``: the Xero tax rate name;
     ``date_format``: ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (default: QuickBooks the first, Xero the second).
     """
-    if fmt not in FORMATS:
-        raise ExportError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    spec = export_format(fmt)
     batch, data = load_batch(session, batch_id)
     if not data.lines:
         raise ExportError(f"Payout batch #{batch_id} has no expenses.")
@@ -191,7 +184,7 @@ def build_export(
     stem = f"expensebot-batch-{batch_id}-{fmt}"
     notes: tuple[str, ...] = ()
     left_out: dict[str, Decimal] = {}
-    if fmt == "sepa":
+    if spec.pays:  # SEPA, the one payment order so far
         if debtor is None:
             raise ExportError("A SEPA file needs the paying account: the company name and IBAN.")
         plan = sepa_plan(data, {k.lower(): v for k, v in (ibans or {}).items()})
@@ -208,15 +201,13 @@ def build_export(
         for line, _why in plan.left_out:
             left_out[line.currency] = left_out.get(line.currency, Decimal(0)) + line.amount
     else:
-        text = {"csv": lambda: generic_csv(data),
-                "quickbooks": lambda: quickbooks_csv(data, account=account, date_format=date_format or "MM/DD/YYYY"),
-                "xero": lambda: xero_csv(data, account_code=account or "429", tax_type=tax_type or XERO_TAX_TYPE,
-                                         date_format=date_format or "DD/MM/YYYY")}[fmt]()  # fmt: skip
+        assert spec.layout is not None, f"{fmt}: a text format needs its layout"
+        text = spec.layout(data, LayoutOptions(account=account, tax_type=tax_type, date_format=date_format))
         content = text.encode("utf-8")
         totals = batch_totals
         count = len({line.expense_id for line in data.lines})  # a split receipt has a line per part
-    return ExportFile(batch_id=batch_id, format=fmt, content=content, filename=f"{stem}.{EXTENSIONS[fmt]}",
-                      media_type=MEDIA_TYPES[fmt], expense_count=count, totals=totals,
+    return ExportFile(batch_id=batch_id, format=fmt, content=content, filename=f"{stem}.{spec.extension}",
+                      media_type=spec.media_type, expense_count=count, totals=totals,
                       batch_totals=batch_totals, notes=notes, left_out=left_out)  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.devslack import BackgroundServer, FakeSlack, SlackDriver
+from devslack import BackgroundServer, FakeSlack, SlackDriver
 
 SIGNING_SECRET = "test-signing-secret-8f2a"
 

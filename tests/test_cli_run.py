@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.devslack import SlackDriver
+from devslack import SlackDriver
 from tests.support import CUSTOMERS_CSV, EMPLOYEE, MANAGER, ORG_CSV, SIGNING_SECRET, cafe_receipt, workspace
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.devslack import BackgroundServer
+from devslack import BackgroundServer
 from tests.fakes.crm_hubspot import FakeHubSpot
 from tests.support import EMPLOYEE, FINANCE, MANAGER, cafe_receipt, running_app
 

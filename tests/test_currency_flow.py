@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.devslack.serving import BackgroundServer
+from devslack.serving import BackgroundServer
 from storage.db import make_engine, make_sessionmaker
 from storage.models import AuditEvent, Expense
 from tests.fakes.ecb import DAILY, FakeEcb

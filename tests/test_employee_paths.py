@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bot.devslack import date, external_select, select, text_input
+from devslack import date, external_select, select, text_input
 from tests.support import (
     ADMIN,
     EMPLOYEE,

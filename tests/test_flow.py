@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.devslack import text_input
+from devslack import text_input
 from tests.support import EMPLOYEE, FINANCE, MANAGER, OTHER, Harness, cafe_receipt, running_app, stack_urls
 
 

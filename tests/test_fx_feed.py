@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.devslack.serving import BackgroundServer
+from devslack.serving import BackgroundServer
 from storage.db import make_engine, make_sessionmaker
 from storage.fx import rate_lookup, store_rates
 from storage.models import AuditEvent, FxRate

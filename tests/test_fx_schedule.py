@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.context import build_context
-from bot.devslack.serving import BackgroundServer
 from bot.fx_schedule import expected_day, scheduled_fx_update
 from bot.settings import Settings
+from devslack.serving import BackgroundServer
 from storage.models import FxRate
 from tests.fakes.ecb import DAILY, FakeEcb
 

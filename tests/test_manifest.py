@@ -28,7 +28,7 @@ def _calls_and_registrations() -> tuple[set[str], set[str], set[str], set[str]]:
     commands: set[str] = set()
     shortcuts: set[str] = set()
     for path in (ROOT / "bot").rglob("*.py"):
-        if "devslack" in path.parts or path.name == "demo.py":
+        if path.name == "demo.py":  # the offline tour drives the stand-in (devslack)
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.devslack import SlackDriver
+from devslack import SlackDriver
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage
 from tests.support import (

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 
 from bot.context import AppContext, build_context
 from bot.delivery import OUTBOX_EVENT_TYPE, deliver_pending
-from bot.devslack import FakeSlack
 from bot.settings import Settings
+from devslack import FakeSlack
 from storage import outbox
 from storage.db import transaction
 from storage.models import OutboxMessage

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.devslack import date, file_input, select, text_input
+from devslack import date, file_input, select, text_input
 from tests.support import (
     ADMIN,
     EMPLOYEE,

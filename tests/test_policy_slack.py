@@ -137,7 +137,7 @@ def test_approvers_are_warned_when_a_claim_takes_the_department_over_its_budget(
 def test_a_claim_sent_back_and_submitted_again_shows_its_findings_once(
     tmp_path: Path, sqlite_url: str
 ) -> None:
-    from bot.devslack import text_input
+    from devslack import text_input
 
     with policy_app(tmp_path, sqlite_url) as app:
         app.upload(EMPLOYEE, cafe_receipt("90.00", date=last_weekday()), note="lunch")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.devslack import DmUpload, FakeMessage
+from devslack import DmUpload, FakeMessage
 from storage.db import make_engine, make_sessionmaker
 from storage.models import AuditEvent, Expense, OutboxMessage, utcnow
 from tests.support import EMPLOYEE, Harness, render_receipt, running_app

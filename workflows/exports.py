@@ -1,4 +1,5 @@
-"""Payout batch export layouts: a generic CSV, QuickBooks Online bills and Xero bills.
+"""Payout batch export layouts: a generic CSV, QuickBooks Online bills and Xero bills, and the
+registry of export formats (:data:`EXPORT_FORMATS`) that every caller reads.
 
 Pure: the caller loads a batch into :class:`BatchExport`; these functions lay it out as text.
 The same batch always gives the same bytes (dates come from the batch, never from the clock),
@@ -14,14 +15,12 @@ import datetime as dt
 import io
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from workflows.categories import category_label
 from workflows.money import Money, minor_units
-
-FORMATS = ("csv", "quickbooks", "xero", "sepa")
 
 
 class ExportError(ValueError):
@@ -309,3 +308,73 @@ def sepa_plan(batch: BatchExport, ibans: dict[str, str | None]) -> TransferPlan:
             end_to_end_id=f"EB{batch.batch_id}-{number:04d}", remittance=remittance, refs=refs,
         ))  # fmt: skip
     return TransferPlan(transfers=tuple(transfers), left_out=tuple(left_out))
+
+
+# --- the registry -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayoutOptions:
+    """What finance may choose about a file's layout (``None``: the format's default)."""
+
+    account: str | None = None  # QuickBooks: the expense account name; Xero: the account code
+    tax_type: str | None = None  # Xero: the tax rate's name
+    date_format: str | None = None  # MM/DD/YYYY or DD/MM/YYYY
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export format, as the CLI's choices, the digest's Export menu and the file read it.
+
+    A text format has a ``layout`` here. A payment order (``pays``: SEPA) pays employees from the
+    company's account: it needs the paying account and the employees' bank accounts, and its file
+    is made in ``storage.exports``.
+    """
+
+    name: str
+    label: str  # in the digest's Export menu and the upload's comment
+    extension: str
+    media_type: str
+    layout: Callable[[BatchExport, LayoutOptions], str] | None = None
+    pays: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.layout is None) == (not self.pays):
+            raise ValueError(f"export format {self.name!r}: either a text layout or a payment order")
+
+
+def _generic(batch: BatchExport, options: LayoutOptions) -> str:
+    return generic_csv(batch)
+
+
+def _quickbooks(batch: BatchExport, options: LayoutOptions) -> str:
+    return quickbooks_csv(batch, account=options.account, date_format=options.date_format or "MM/DD/YYYY")
+
+
+def _xero(batch: BatchExport, options: LayoutOptions) -> str:
+    return xero_csv(
+        batch,
+        account_code=options.account or "429",
+        tax_type=options.tax_type or XERO_TAX_TYPE,
+        date_format=options.date_format or "DD/MM/YYYY",
+    )
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat("csv", "CSV (all columns)", "csv", "text/csv", layout=_generic),
+        ExportFormat("quickbooks", "QuickBooks Online bills", "csv", "text/csv", layout=_quickbooks),
+        ExportFormat("xero", "Xero bills", "csv", "text/csv", layout=_xero),
+        ExportFormat("sepa", "SEPA transfers (pain.001)", "xml", "application/xml", pays=True),
+    )
+}
+FORMATS = tuple(EXPORT_FORMATS)  # the names, in menu order
+
+
+def export_format(name: str) -> ExportFormat:
+    """The format called ``name``; ExportError naming the choices if there is none."""
+    found = EXPORT_FORMATS.get(name)
+    if found is None:
+        raise ExportError(f"Unknown export format {name!r}; choose one of {', '.join(FORMATS)}.")
+    return found

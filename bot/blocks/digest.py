@@ -8,16 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from bot.blocks.common import Block, button, confirm_dialog, context, format_money, header, mrkdwn, section
+from workflows.exports import EXPORT_FORMATS
 
 MARK_PAID = "payout_mark_paid"
 EXPORT = "payout_export"
 MAX_PAYEE_ROWS = 300  # a message holds at most 50 blocks
-EXPORT_LABELS = {
-    "csv": "CSV (all columns)",
-    "quickbooks": "QuickBooks Online bills",
-    "xero": "Xero bills",
-    "sepa": "SEPA transfers (pain.001)",
-}
 
 
 @dataclass(frozen=True)
@@ -49,8 +44,8 @@ def export_menu(batch_id: int) -> dict[str, Any]:
         "action_id": EXPORT,
         "placeholder": {"type": "plain_text", "text": "Export…"},
         "options": [
-            {"text": {"type": "plain_text", "text": label}, "value": f"{batch_id}:{fmt}"}
-            for fmt, label in EXPORT_LABELS.items()
+            {"text": {"type": "plain_text", "text": f.label}, "value": f"{batch_id}:{f.name}"}
+            for f in EXPORT_FORMATS.values()
         ],
     }
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from fakes.crm_hubspot import FakeHubSpot
 
 from bot.cli_customers import customers
-from bot.devslack.serving import BackgroundServer
+from devslack.serving import BackgroundServer
 
 CSV = """id,name,aliases,domain
 19617,JPMORGAN CHASE & CO,JPM,jpmorganchase.com

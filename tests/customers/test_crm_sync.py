@@ -11,7 +11,7 @@ from fakes.crm_salesforce import FakeSalesforce
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.devslack.serving import BackgroundServer
+from devslack.serving import BackgroundServer
 from storage.crm.base import CrmAuthError, parse_time
 from storage.crm.hubspot import HubSpotConnector
 from storage.crm.salesforce import SalesforceConnector, api_version, website_domain

@@ -13,7 +13,7 @@ from fakes.crm_salesforce import FakeSalesforce
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.devslack.serving import BackgroundServer
+from devslack.serving import BackgroundServer
 from storage.crm.hubspot import HubSpotConnector
 from storage.crm.salesforce import SalesforceConnector
 from storage.crm.sync import sync_all

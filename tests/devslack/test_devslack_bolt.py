@@ -12,9 +12,8 @@ from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.devslack import BackgroundServer, FakeSlack, SlackDriver, text_input
-
-from .conftest import SIGNING_SECRET
+from devslack import BackgroundServer, FakeSlack, SlackDriver, text_input
+from tests.devslack.recorder import SIGNING_SECRET
 
 BUTTONS = [
     {

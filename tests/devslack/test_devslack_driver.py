@@ -11,9 +11,8 @@ import httpx
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
-from bot.devslack import FakeSlack, SlackDriver, date, select, text_input
-
-from .conftest import SIGNING_SECRET, Captured, Recorder
+from devslack import FakeSlack, SlackDriver, date, select, text_input
+from tests.devslack.recorder import SIGNING_SECRET, Captured, Recorder
 
 BLOCKS: list[dict[str, Any]] = [
     {

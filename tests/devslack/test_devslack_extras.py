@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.devslack import (
+from devslack import (
     ApiCall,
     FakeSlack,
     SlackDriver,
@@ -19,8 +19,7 @@ from bot.devslack import (
     render_view,
     text_input,
 )
-
-from .conftest import Captured, Recorder
+from tests.devslack.recorder import Captured, Recorder
 
 CARD: list[dict[str, Any]] = [
     {"type": "header", "text": {"type": "plain_text", "text": "Lunch &amp; drinks"}},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import inspect
 import io
 import time
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.finance_listeners import register_finance
 from storage.db import make_engine, make_sessionmaker, transaction
 from storage.models import AuditEvent, Customer, PayoutExport
 from tests.finance.conftest import add_expense
@@ -25,17 +23,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture
-def app(sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
-    import bot.listeners
-
-    original = bot.listeners.register
-    if "register_finance" not in inspect.getsource(original):  # until the main listeners include it
-
-        def register(app: Any, ctx: Any) -> None:
-            original(app, ctx)
-            register_finance(app, ctx)
-
-        monkeypatch.setattr(bot.listeners, "register", register)
+def app(sqlite_url: str, tmp_path: Path) -> Iterator[Harness]:
     with running_app(tmp_path, database_url=sqlite_url,
                      extra_env={"EXPENSEBOT_SEPA_NAME": "Example Co", "EXPENSEBOT_SEPA_IBAN": "NL91ABNA0417164300"}
                      ) as harness:  # fmt: skip

@@ -21,15 +21,16 @@ and slash commands posted to the app's ``/slack/events``.
             driver.submit_view("U1", view, {"amount": {"value": text_input("42.50")}})
             print(slack.transcript("U1"))
 
-Faults: ``slack.rate_limit("chat.postMessage", times=1, retry_after=1)`` and
-``slack.fail("views.open", error="internal_error", status=500)``.
+Faults: ``slack.rate_limit("chat.postMessage", times=1, retry_after=1)``,
+``slack.fail("views.open", error="internal_error", status=500)`` and
+``slack.lose_answer("chat.postMessage", hold_seconds=10)`` (carried out, the answer too late).
 Recording: ``slack.calls``, ``calls_to``, ``mark``, ``wait_for`` / ``wait_for_async``,
 ``wait_for_message``, ``wait_for_response_post``, ``subscribe``.
 """
 
-from bot.devslack.driver import DmUpload, SignatureMode, SlackDriver
-from bot.devslack.models import ApiCall, FakeChannel, FakeMessage, FakeUser, FileDownload, ResponseUrlPost
-from bot.devslack.payloads import (
+from devslack.driver import DmUpload, SignatureMode, SlackDriver
+from devslack.models import ApiCall, FakeChannel, FakeMessage, FakeUser, FileDownload, ResponseUrlPost
+from devslack.payloads import (
     channel_select,
     checkboxes,
     conversation_select,
@@ -45,9 +46,9 @@ from bot.devslack.payloads import (
     time_of_day,
     user_select,
 )
-from bot.devslack.render import render_blocks, render_message, render_mrkdwn, render_view
-from bot.devslack.server import FakeSlack, SlackApiError
-from bot.devslack.serving import BackgroundServer
+from devslack.render import render_blocks, render_message, render_mrkdwn, render_view
+from devslack.server import FakeSlack, SlackApiError
+from devslack.serving import BackgroundServer
 
 __all__ = [
     "ApiCall",

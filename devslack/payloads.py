@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from bot.devslack.models import JsonDict
+from devslack.models import JsonDict
 
 
 def _option(value: str, text: str | None = None) -> JsonDict:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from bot.devslack.models import FakeMessage, JsonDict
+from devslack.models import FakeMessage, JsonDict
 
 __all__ = ["render_blocks", "render_message", "render_mrkdwn", "render_view"]
 

@@ -1,0 +1,66 @@
+"""The ``/expense`` slash command (help, ``delegate``, ``policy``, or the form to type an expense in)
+and saving that form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import delegation, expenses, policy_admin
+from bot.blocks.card import NEW_VIEW, build_expense_modal
+from bot.listeners.card import valid_edit
+from bot.listeners.common import app_context, view_input, view_state
+
+HELP = (
+    "Send me a receipt photo or PDF in a direct message, or use `/expense` to type one in. "
+    "Your expenses and approvals are on my Home tab. `/expense policy` shows the expense policy."
+)
+
+
+async def on_command(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    ctx = app_context(context)
+    text = (body.get("text") or "").strip()
+    if text.lower().startswith("delegate"):
+        await ack()
+        answer = await delegation.handle_command(ctx, body["user_id"], text, dt.date.today())
+        await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=answer.text)
+        return
+    if policy_admin.is_policy_command(text):
+        await ack()
+        reply = await policy_admin.handle_command(ctx, body["user_id"], text)
+        await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=reply.text)
+        return
+    if text.lower() in {"help", "?"}:
+        await ack(HELP)
+        return
+    await ack()
+    modal = build_expense_modal(
+        None,
+        callback_id=NEW_VIEW,
+        with_file=True,
+        default_currency=ctx.settings.company_currency.upper(),
+        metadata={"channel_id": body.get("channel_id")},
+        categories=ctx.policy.category_options(),
+    )
+    await client.views_open(trigger_id=body["trigger_id"], view=modal)
+
+
+async def on_new_saved(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    ctx = app_context(context)
+    edit = await valid_edit(ctx, ack, view)
+    if edit is None:
+        return
+    files = view_input(view_state(view), "receipt").get("files") or []
+    await expenses.create_typed(ctx, body["user"]["id"], edit, "command", files[0] if files else None)
+
+
+def register(app: AsyncApp) -> None:
+    app.command("/expense")(on_command)  # a literal: tests/test_manifest.py checks it against manifest.yml
+    app.view(NEW_VIEW)(on_new_saved)
