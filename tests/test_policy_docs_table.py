@@ -214,7 +214,8 @@ ROWS = [
     Row("someone not in the directory is asked to contact an admin", "nobody", "40",
         error="You are not in the company directory yet; ask an admin (ceo@acme.test, it@acme.test) to add you."),
     Row("a missing rate: not routed", "ana", "40", args=("--currency", "JPY"),
-        error="No JPY→USD rate for 2026-11-26: ask finance to import rates (expensebot fx import)"),
+        error="No JPY→USD rate for 2026-11-26: ask finance to fetch the reference rates (expensebot fx update) "
+              "or import rates (expensebot fx import)"),
     # delegation
     Row("delegation: the delegate may act until delegate_until", "kit", "200", route="manager (kim@acme.test) → finance",
         trace=("manager: vp@acme.test may act for kim@acme.test until 2026-12-10",)),
