@@ -56,11 +56,19 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}={error.get('input')!r}: {error['msg']}"
-            for error in exc.errors()
-        )
+        problems = "; ".join(_problem(error) for error in exc.errors())
         raise click.ClickException(f"bad configuration in the environment: {problems}") from None
+
+
+def _problem(error: Any) -> str:
+    """One bad setting, named; secrets and whole-environment checks are described, never echoed."""
+    name = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not name:
+        return message
+    if any(word in name.upper() for word in ("SECRET", "TOKEN", "KEY", "PASSWORD")):
+        return f"{name}: {message}"
+    return f"{name}={error.get('input')!r}: {message}"
 
 
 def _logging(level: str) -> None:
@@ -90,6 +98,11 @@ def run(host: str, port: int, workers: int) -> None:
                               ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not v]  # fmt: skip
     if settings.slack_app_token:
         missing = [n for n in missing if n != "SLACK_SIGNING_SECRET"]
+    if settings.multi_workspace:  # each workspace's token comes from its installation
+        missing = [n for n in missing if n != "SLACK_BOT_TOKEN"]
+        if settings.slack_app_token:
+            raise click.UsageError("multi-workspace mode (SLACK_CLIENT_ID) serves the install pages over "
+                                   "HTTP: unset SLACK_APP_TOKEN (Socket Mode).")  # fmt: skip
     if missing:
         raise click.UsageError(f"{' and '.join(missing)} must be set (see README, 'Connect a workspace').")
     if settings.slack_app_token:
@@ -102,7 +115,9 @@ def run(host: str, port: int, workers: int) -> None:
 
     from bot.web import create_app
 
-    click.echo(f"expensebot: listening on http://{host}:{port} (POST /slack/events, GET /healthz)", err=True)
+    install = ", GET /slack/install" if settings.multi_workspace else ""
+    click.echo(f"expensebot: listening on http://{host}:{port} (POST /slack/events{install}, GET /healthz)",
+               err=True)  # fmt: skip
     if workers > 1:
         from storage.db import migrate
 

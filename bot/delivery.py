@@ -26,6 +26,7 @@ from bot.views import expense_view
 from storage import outbox
 from storage.db import DatabaseUnavailable, transaction
 from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch
+from storage.tenancy import TEAM_KEY, team_scope
 from workflows.directory import effective_approvers
 from workflows.routing import StepKind
 
@@ -94,7 +95,8 @@ async def deliver_one(ctx: AppContext, message_id: int) -> bool:
     try:
         if send is None:
             raise RuntimeError(f"no sender for outbox kind {kind!r}")
-        result = await send(ctx, payload)
+        with team_scope(payload.pop(TEAM_KEY, None)):
+            result = await send(ctx, payload)
     except SlackApiError as exc:
         error = str(exc.response.get("error", "slack_error"))
         retry_after = float(exc.response.headers.get("Retry-After", 0) or 0) if exc.response.headers else 0.0

@@ -202,7 +202,7 @@ async def download_slack_file(ctx: AppContext, file_id: str) -> tuple[bytes, str
     url = file.get("url_private_download") or file.get("url_private")
     if not url:
         raise DownloadError("Slack did not give me a way to download this file; please send it again.")
-    headers = {"Authorization": f"Bearer {ctx.settings.slack_bot_token}"}
+    headers = {"Authorization": f"Bearer {await ctx.bot_token()}"}
     chunks: list[bytes] = []
     received = 0
     async with (

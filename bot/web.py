@@ -11,12 +11,13 @@ import contextlib
 import datetime as dt
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.response import BoltResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -24,6 +25,7 @@ from bot.context import AppContext, build_context
 from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
 from storage.db import DatabaseUnavailable, transaction
+from storage.tenancy import current_team
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +33,39 @@ log = logging.getLogger(__name__)
 def build_bolt_app(ctx: AppContext) -> AsyncApp:
     from bot.listeners import register
 
-    app = AsyncApp(
-        signing_secret=ctx.settings.slack_signing_secret,
-        client=ctx.slack,  # carries the bot token and SLACK_API_URL
-        process_before_response=False,
-        ignoring_self_events_enabled=True,
-    )
+    if ctx.settings.multi_workspace:
+        from bot.oauth import oauth_settings, register_revocation
+
+        # Each workspace's own bot token, from the installation store (Bolt's authorize).
+        app = AsyncApp(
+            signing_secret=ctx.settings.slack_signing_secret,
+            client=ctx.slack,  # carries SLACK_API_URL; the OAuth flow calls oauth.v2.access on it
+            oauth_settings=oauth_settings(ctx),
+            installation_store=ctx.installations,  # so Bolt's authorize rotates tokens on SLACK_API_URL too
+            process_before_response=False,
+            ignoring_self_events_enabled=True,
+        )
+
+        @app.middleware
+        async def workspace_scope(
+            context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]
+        ) -> BoltResponse:
+            """Everything a request does (listeners, their tasks, the outbox rows) is for its workspace.
+
+            Set for the rest of the request's own task (each request has its own context), not just
+            inside ``next()``: Bolt runs the listeners after the middleware chain returns.
+            """
+            current_team.set(context.team_id)
+            return await next()
+
+        register_revocation(app, ctx)
+    else:
+        app = AsyncApp(
+            signing_secret=ctx.settings.slack_signing_secret,
+            client=ctx.slack,  # carries the bot token and SLACK_API_URL
+            process_before_response=False,
+            ignoring_self_events_enabled=True,
+        )
     register(app, ctx)
 
     @app.error
@@ -132,11 +161,12 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         context: AppContext = ctx if ctx is not None else await asyncio.to_thread(build_context, settings)
         context.jobs = make_runner(context, asyncio.get_running_loop())
         bolt = build_bolt_app(context)
-        try:
-            auth = await context.slack.auth_test()
-            context.bot_user_id = auth.get("user_id")
-        except Exception as exc:  # the app still serves health checks; Slack calls will say why
-            log.warning("auth.test failed: %s", exc)
+        if not context.settings.multi_workspace:  # else each request's workspace is checked by Bolt
+            try:
+                auth = await context.slack.auth_test()
+                context.bot_user_id = auth.get("user_id")
+            except Exception as exc:  # the app still serves health checks; Slack calls will say why
+                log.warning("auth.test failed: %s", exc)
         state.update(ctx=context, handler=AsyncSlackRequestHandler(bolt))
         # What start-up built lives as long as the process: keep it out of the collector's full
         # passes, which otherwise stop the event loop (and every answer to Slack) for many ms.
@@ -164,6 +194,20 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     async def slack_events(request: Request) -> Response:
         handler: AsyncSlackRequestHandler = state["handler"]
         return await handler.handle(request)
+
+    if settings.multi_workspace:
+
+        @api.get("/slack/install")
+        async def slack_install(request: Request) -> Response:
+            """Starts the OAuth v2 install: a redirect to Slack's authorize page (client_id, scope, state)."""
+            handler: AsyncSlackRequestHandler = state["handler"]
+            return await handler.handle(request)
+
+        @api.get("/slack/oauth_redirect")
+        async def slack_oauth_redirect(request: Request) -> Response:
+            """Slack sends the installer back here: the code is exchanged with oauth.v2.access."""
+            handler: AsyncSlackRequestHandler = state["handler"]
+            return await handler.handle(request)
 
     @api.get("/healthz")
     async def healthz() -> Response:
