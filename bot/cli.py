@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.cli_teams import team_option
+
 if TYPE_CHECKING:
     from bot.settings import Settings
 
@@ -165,20 +167,29 @@ def _safe_url(url: str) -> str:
 
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Print what would be paid; post and record nothing.")
-def digest(dry_run: bool) -> None:
+@team_option
+def digest(dry_run: bool, team: str | None) -> None:
     """Post the finance payout digest once and exit."""
     settings = _settings()
     _logging("WARNING")
-    if not dry_run and not settings.slack_bot_token:
+    if not dry_run and not settings.slack_bot_token and not settings.multi_workspace:
         raise click.UsageError("SLACK_BOT_TOKEN must be set to post the digest (or use --dry-run).")
+    from bot.cli_teams import choose_team
     from bot.context import build_context
     from bot.delivery import deliver_pending
     from bot.jobs import InProcessRunner
     from bot.payouts import post_digest
+    from storage.tenancy import team_scope
+
+    workspace = choose_team(settings, team)
 
     async def go() -> int:
-        ctx = build_context(settings)
-        ctx.jobs = InProcessRunner(ctx)
+        with team_scope(workspace):  # that workspace's expenses, token and finance channel
+            ctx = build_context(settings)
+            ctx.jobs = InProcessRunner(ctx)
+            return await post(ctx)
+
+    async def post(ctx: Any) -> int:
         result = await post_digest(ctx, "cli", dry_run=dry_run)
         click.echo(result.text)
         if result.batch_id is not None:

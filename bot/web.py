@@ -25,7 +25,7 @@ from bot.context import AppContext, build_context
 from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
 from storage.db import DatabaseUnavailable, transaction
-from storage.tenancy import current_team
+from storage.tenancy import current_team, team_scope
 
 log = logging.getLogger(__name__)
 
@@ -96,27 +96,29 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     from bot.delivery import deliver_pending
     from bot.followups import run_followups
 
+    stale_after = ctx.settings.stale_reading_seconds
+
+    async def reread_stale() -> None:
+        stale = await asyncio.to_thread(expenses.stale_reading, ctx, dt.timedelta(seconds=stale_after))
+        for expense_id in stale:
+            if ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=stale_after) and ctx.jobs is not None:
+                log.info("reading expense %s again (its job never finished)", expense_id)
+                expenses.queue_read(ctx, expense_id)
+
+    async def workspace_work() -> None:
+        await run_followups(ctx)
+        if ctx.settings.scheduler_enabled:
+            await run_scheduled_digest(ctx, payouts)
+
     tick = 0
     while True:
         try:
-            await deliver_pending(ctx)
-            stale_after = ctx.settings.stale_reading_seconds
+            await deliver_pending(ctx)  # each message carries its workspace
             if tick % max(1, min(30, int(stale_after / every / 4))) == 0:
-                stale = await asyncio.to_thread(
-                    expenses.stale_reading, ctx, dt.timedelta(seconds=stale_after)
-                )
-                for expense_id in stale:
-                    if (
-                        ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=stale_after)
-                        and ctx.jobs is not None
-                    ):
-                        log.info("reading expense %s again (its job never finished)", expense_id)
-                        expenses.queue_read(ctx, expense_id)
+                await for_each_workspace(ctx, reread_stale)
             if tick % 30 == 0:
-                await run_followups(ctx)
+                await for_each_workspace(ctx, workspace_work)
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
-                if ctx.settings.scheduler_enabled:
-                    await run_scheduled_digest(ctx, payouts)
         except DatabaseUnavailable as exc:
             log.warning("database unavailable in maintenance loop: %s", exc)
         except Exception:
@@ -125,17 +127,34 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
         await asyncio.sleep(every)
 
 
+async def for_each_workspace(ctx: AppContext, work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` once (one workspace), or once per installed workspace, in its scope."""
+    if ctx.installations is None:
+        await work()
+        return
+    for team in await asyncio.to_thread(ctx.installations.store.installed_teams):
+        with team_scope(team):
+            try:
+                await work()
+            except DatabaseUnavailable:
+                raise
+            except Exception:
+                log.exception("maintenance step failed for workspace %s", team)
+
+
 async def run_scheduled_digest(ctx: AppContext, payouts: Any) -> None:
     from storage.models import ScheduledRun
 
     slot = payouts.due_slot(dt.datetime.now(dt.UTC), ctx.settings.digest_cron, ctx.settings.timezone)
     if slot is None:
         return
+    team = current_team.get()
+    name = f"digest:{team}" if team else "digest"  # once per workspace and slot
 
     def claim() -> bool:
         try:
             with transaction(ctx.db) as session:
-                session.add(ScheduledRun(name="digest", slot=slot))
+                session.add(ScheduledRun(name=name, slot=slot))
             return True
         except IntegrityError:
             return False

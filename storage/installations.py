@@ -183,13 +183,7 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
 
     def installed_teams(self) -> list[str]:
         """The workspaces (team ids) where the app is installed now, with a bot token."""
-        with Session(self.engine) as session:
-            rows = session.scalars(
-                select(SlackBot.team_id)
-                .where(SlackBot.client_id == self.client_id, SlackBot.bot_token.is_not(None))
-                .distinct()
-            )
-            return sorted(team for team in rows if team)
+        return installed_teams(self.engine, self.client_id)
 
 
 def _looks_sealed(token: str) -> bool:
@@ -285,3 +279,14 @@ class AsyncOAuthStates(AsyncOAuthStateStore):
 
     async def async_consume(self, state: str) -> bool:
         return await asyncio.to_thread(self.store.consume, state)
+
+
+def installed_teams(engine: Engine, client_id: str) -> list[str]:
+    """The workspaces (team ids) where the app is installed now, with a bot token."""
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(SlackBot.team_id)
+            .where(SlackBot.client_id == client_id, SlackBot.bot_token.is_not(None))
+            .distinct()
+        )
+        return sorted(team for team in rows if team)

@@ -25,10 +25,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from storage.db import Amount, Base
+from storage.tenancy import install_team_filter, team_default
 
 
 def utcnow() -> dt.datetime:
@@ -57,7 +58,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 JsonDict = dict[str, Any]
 
 
-class ReceiptFile(Base):
+class TeamOwned:
+    """A row that belongs to one Slack workspace (multi-workspace mode; None with one workspace).
+
+    Written with the workspace in scope (``storage.tenancy``), and only visible in its scope.
+    """
+
+    team_id: Mapped[str | None] = mapped_column(String(32), index=True, default=team_default)
+
+
+class ReceiptFile(TeamOwned, Base):
     """The receipt exactly as uploaded, stored before any reading so nothing is lost."""
 
     __tablename__ = "receipt_files"
@@ -144,7 +154,7 @@ class CrmSyncState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
-class Expense(Base):
+class Expense(TeamOwned, Base):
     __tablename__ = "expenses"
     __table_args__ = (
         # One Slack file gives one expense, whatever Slack redelivers.
@@ -154,8 +164,6 @@ class Expense(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # The Slack workspace the expense belongs to (multi-workspace mode); None in single-workspace mode.
-    team_id: Mapped[str | None] = mapped_column(String(32), index=True)
     status: Mapped[str] = mapped_column(String(32), index=True)
     employee_id: Mapped[str] = mapped_column(String(32), index=True)  # Slack user id
     employee_email: Mapped[str | None] = mapped_column(String(320), index=True)
@@ -247,7 +255,7 @@ class ApprovalMessage(Base):
     task: Mapped[ApprovalTask] = relationship(back_populates="messages")
 
 
-class PayoutBatch(Base):
+class PayoutBatch(TeamOwned, Base):
     __tablename__ = "payout_batches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -298,7 +306,7 @@ class OutboxMessage(Base):
     result: Mapped[JsonDict | None] = mapped_column(JSON)
 
 
-class SlackUser(Base):
+class SlackUser(TeamOwned, Base):
     """Cache of Slack user id <-> directory email (from users.info / users.lookupByEmail)."""
 
     __tablename__ = "slack_users"
@@ -409,6 +417,8 @@ class PayoutExport(Base):
     created_by: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+
+install_team_filter(Session, TeamOwned)
 
 # Finance queries: the payout queue, date-range reports and per-batch exports.
 Index("ix_expenses_status_batch", Expense.status, Expense.payout_batch_id)

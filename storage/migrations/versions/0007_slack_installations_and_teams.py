@@ -1,11 +1,12 @@
-"""slack installations and expense teams
+"""slack installations and the workspace of company rows
 
 Revision ID: 0007
 Revises: 0005
 Create Date: 2026-12-07 19:05:28.409982
 
 Multi-workspace mode (OAuth v2): slack_sdk's installation, bot and OAuth state tables, with
-token columns wide enough for Fernet ciphertext; and the workspace (team) of each expense.
+token columns wide enough for Fernet ciphertext; and the workspace (team) of expenses, receipt
+files, payout batches and the Slack user cache.
 """
 
 from collections.abc import Sequence
@@ -19,6 +20,9 @@ revision: str = '0007'
 down_revision: str | None = '0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Rows that belong to one workspace (storage.models.TeamOwned).
+TEAM_TABLES = ('expenses', 'receipt_files', 'payout_batches', 'slack_users')
 
 
 def upgrade() -> None:
@@ -84,16 +88,18 @@ def upgrade() -> None:
     with op.batch_alter_table('slack_oauth_states', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_slack_oauth_states_state'), ['state'], unique=False)
 
-    with op.batch_alter_table('expenses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('team_id', sa.String(length=32), nullable=True))
-        batch_op.create_index(batch_op.f('ix_expenses_team_id'), ['team_id'], unique=False)
+    for table in TEAM_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('team_id', sa.String(length=32), nullable=True))
+            batch_op.create_index(batch_op.f(f'ix_{table}_team_id'), ['team_id'], unique=False)
 
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('expenses', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_expenses_team_id'))
-        batch_op.drop_column('team_id')
+    for table in TEAM_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f'ix_{table}_team_id'))
+            batch_op.drop_column('team_id')
 
     with op.batch_alter_table('slack_oauth_states', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_slack_oauth_states_state'))
