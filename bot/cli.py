@@ -26,6 +26,7 @@ LAZY_COMMANDS = {
     "report": "bot.cli_finance:report",
     "export": "bot.cli_finance:export",
     "privacy": "bot.cli_finance:privacy",
+    "receipts": "bot.cli_receipts:receipts",
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
+from storage.blobs import BlobStore, DatabaseStore, make_store
 from storage.db import make_engine, make_sessionmaker, migrate
 from storage.kv import KeyValue, make_kv
 from workflows.directory import Directory, DirectoryError
@@ -103,6 +104,8 @@ class AppContext:
     installations: AsyncInstallations | None = None
     oauth_states: AsyncOAuthStates | None = None
     tokens: WorkspaceTokens | None = None
+    # Where receipt files live (EXPENSEBOT_RECEIPT_STORE): the database rows by default.
+    receipts: BlobStore = field(default_factory=DatabaseStore)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -166,6 +169,7 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
         directory_source=FileBacked(settings.org_file, Directory.from_csv_text, Directory.empty()),
         policy_source=FileBacked(settings.policy_file, parse_policy, default_policy(currency)),
         customers=CustomerDirectory(db),
+        receipts=make_store(settings.receipt_store),
     )
     if settings.multi_workspace:
         _multi_workspace(ctx)

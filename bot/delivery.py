@@ -274,12 +274,13 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
 
 async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_ts: str) -> None:
     from storage.models import ReceiptFile
+    from storage.receipts import content_of
 
     def load() -> tuple[bytes, str]:
         with ctx.db() as session:
             receipt = session.get(ReceiptFile, receipt_id)
             assert receipt is not None
-            return receipt.content, receipt.filename or f"receipt-{receipt_id}"
+            return content_of(receipt, ctx.receipts), receipt.filename or f"receipt-{receipt_id}"
 
     content, name = await asyncio.to_thread(load)
     try:

@@ -74,7 +74,9 @@ class ReceiptFile(TeamOwned, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The bytes, or NULL when they live in the receipt store named by ``location`` (storage.blobs).
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    location: Mapped[str | None] = mapped_column(String(512))
     media_type: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)

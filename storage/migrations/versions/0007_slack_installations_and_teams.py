@@ -6,7 +6,8 @@ Create Date: 2026-12-07 19:05:28.409982
 
 Multi-workspace mode (OAuth v2): slack_sdk's installation, bot and OAuth state tables, with
 token columns wide enough for Fernet ciphertext; and the workspace (team) of expenses, receipt
-files, payout batches and the Slack user cache.
+files, payout batches and the Slack user cache; receipt files outside the database
+(EXPENSEBOT_RECEIPT_STORE).
 """
 
 from collections.abc import Sequence
@@ -93,9 +94,19 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column('team_id', sa.String(length=32), nullable=True))
             batch_op.create_index(batch_op.f(f'ix_{table}_team_id'), ['team_id'], unique=False)
 
+    # Receipt files may live in a blob store (EXPENSEBOT_RECEIPT_STORE): content NULL, location set.
+    with op.batch_alter_table('receipt_files', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('location', sa.String(length=512), nullable=True))
+        batch_op.alter_column('content', existing_type=sa.LargeBinary(), nullable=True)
+
 
 
 def downgrade() -> None:
+    # Only possible once every receipt is back in the database (expensebot receipts migrate --to db).
+    with op.batch_alter_table('receipt_files', schema=None) as batch_op:
+        batch_op.alter_column('content', existing_type=sa.LargeBinary(), nullable=False)
+        batch_op.drop_column('location')
+
     for table in TEAM_TABLES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f'ix_{table}_team_id'))
