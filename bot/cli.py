@@ -27,6 +27,7 @@ LAZY_COMMANDS = {
     "export": "bot.cli_finance:export",
     "privacy": "bot.cli_finance:privacy",
     "receipts": "bot.cli_receipts:receipts",
+    "workspaces": "bot.cli_teams:workspaces",
 }
 
 

@@ -320,7 +320,7 @@ class SlackUser(TeamOwned, Base):
     refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class MerchantCorrection(Base):
+class MerchantCorrection(TeamOwned, Base):
     """An employee's correction of the merchant read from a receipt header, reused next time."""
 
     __tablename__ = "merchant_corrections"
@@ -352,7 +352,7 @@ class FxRate(Base):
     rate: Mapped[Decimal] = mapped_column(Rate)
 
 
-class Delegation(Base):
+class Delegation(TeamOwned, Base):
     __tablename__ = "delegations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

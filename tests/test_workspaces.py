@@ -215,3 +215,41 @@ def test_two_workspaces_keep_their_data_and_a_forged_click_is_refused(tmp_path: 
         assert unknown.returncode == 2 and "T0NOBODY is not known" in unknown.stderr
         assert cli("digest", "--dry-run", "--team", second.team_id).returncode == 0
         assert cli("report", "--by", "employee", *period, "--team", second.team_id).returncode == 0
+
+
+def test_rows_from_single_workspace_mode_are_adopted_by_one_workspace(tmp_path: Path, db_url: str) -> None:
+    from slack_sdk.oauth.installation_store.models.installation import Installation
+
+    from storage.db import migrate, transaction
+    from storage.installations import EncryptedInstallationStore, make_cipher
+    from storage.tenancy import team_scope
+
+    migrate(db_url)
+    engine = make_engine(db_url)
+    factory = make_sessionmaker(engine)
+    with transaction(factory) as session:  # written before multi-workspace mode: no workspace
+        session.add(Expense(status="draft", employee_id=EMPLOYEE, source="dm", merchant="Old Diner"))
+    store = EncryptedInstallationStore("1.2", engine, make_cipher(SECRET_KEY))
+    for team in ("T0ONE", "T0TWO"):
+        store.save(Installation(app_id="A1", team_id=team, team_name=team, user_id="U1", bot_token=f"xoxb-{team}",
+                                bot_user_id="UB"))  # fmt: skip
+    env = {**os.environ, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
+           "DATABASE_URL": db_url}  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot.cli", "workspaces", *args], env=env, capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+
+    with team_scope("T0ONE"), factory() as session:
+        assert session.scalars(select(Expense)).all() == []  # not its row (yet)
+    listed = cli("list")
+    assert listed.returncode == 0 and listed.stdout.split() == ["T0ONE", "installed", "T0TWO", "installed"]
+    wrong = cli("adopt", "--team", "T0NOBODY")
+    assert wrong.returncode == 2 and "has not installed expensebot" in wrong.stderr
+    adopted = cli("adopt", "--team", "T0ONE")
+    assert adopted.returncode == 0 and "1 expenses" in adopted.stdout, adopted.stderr
+    with team_scope("T0ONE"), factory() as session:
+        assert [e.merchant for e in session.scalars(select(Expense))] == ["Old Diner"]
+    with team_scope("T0TWO"), factory() as session:
+        assert session.scalars(select(Expense)).all() == []
+    engine.dispose()

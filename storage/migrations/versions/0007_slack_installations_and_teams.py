@@ -6,7 +6,7 @@ Create Date: 2026-12-07 19:05:28.409982
 
 Multi-workspace mode (OAuth v2): slack_sdk's installation, bot and OAuth state tables, with
 token columns wide enough for Fernet ciphertext; and the workspace (team) of expenses, receipt
-files, payout batches and the Slack user cache; receipt files outside the database
+files, payout batches, the Slack user cache, merchant corrections and delegations; receipt files outside the database
 (EXPENSEBOT_RECEIPT_STORE).
 """
 
@@ -23,7 +23,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Rows that belong to one workspace (storage.models.TeamOwned).
-TEAM_TABLES = ('expenses', 'receipt_files', 'payout_batches', 'slack_users')
+TEAM_TABLES = ('expenses', 'receipt_files', 'payout_batches', 'slack_users', 'merchant_corrections',
+               'delegations')
 
 
 def upgrade() -> None:
