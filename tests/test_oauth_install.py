@@ -232,6 +232,17 @@ def test_rotating_tokens_are_refreshed_and_stored_encrypted(tmp_path: Path, sqli
         latest = Fernet(SECRET_KEY.encode()).decrypt(str(stored[-1]).encode()).decode()
         assert latest == app.slack.bot_token
 
+        # The app's own calls (outbox, jobs: not Bolt's) refresh a token close to expiry too.
+        refreshed_by_bolt = app.slack.bot_token
+        assert app.driver.send_dm("U_EMP", "hello").status_code == 200
+        hint = app.slack.wait_for("chat.postMessage", timeout=15)
+        assert hint.error is None and hint.token == app.slack.bot_token != refreshed_by_bolt
+        refreshes = [
+            c for c in app.slack.calls_to("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"
+        ]
+        # Bolt for the slash command, Bolt for the message event, then the app's client for its reply.
+        assert len(refreshes) == 3 and all(c.error is None for c in refreshes)
+
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True,

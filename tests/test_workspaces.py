@@ -253,3 +253,39 @@ def test_rows_from_single_workspace_mode_are_adopted_by_one_workspace(tmp_path: 
     with team_scope("T0TWO"), factory() as session:
         assert session.scalars(select(Expense)).all() == []
     engine.dispose()
+
+
+async def test_jobs_run_for_the_workspace_that_queued_them(monkeypatch: Any, redis_url: str) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from bot import jobs
+    from storage.tenancy import current_team, team_scope
+
+    seen: list[str | None] = []
+
+    async def probe(ctx: object) -> None:
+        seen.append(current_team.get())
+
+    monkeypatch.setattr(jobs, "registry", lambda: {"probe": (probe, None)})
+    ctx: Any = SimpleNamespace(settings=SimpleNamespace(retry_delays=(1.0,), redis_url=redis_url))
+    runner = jobs.InProcessRunner(ctx, asyncio.get_running_loop())
+    with team_scope("T0ONE"):
+        runner.enqueue("probe")  # from the event loop
+        await asyncio.to_thread(runner.enqueue, "probe")  # from a worker thread
+    runner.enqueue("probe")  # single-workspace mode: no workspace
+    await asyncio.sleep(0.2)
+    await runner.drain()
+    assert sorted(seen, key=str) == [None, "T0ONE", "T0ONE"]
+
+    # Through Redis: the job carries its workspace, and the worker runs it in that scope.
+    rq_runner = jobs.RQRunner(ctx, redis_url, runner)
+    rq_runner.queue.empty()
+    with team_scope("T0TWO"):
+        rq_runner.enqueue("probe")
+    [job] = rq_runner.queue.get_jobs()
+    assert job.kwargs == {"team": "T0TWO"}
+    monkeypatch.setattr(jobs, "worker_context", lambda: ctx)
+    seen.clear()
+    await asyncio.to_thread(jobs.run_rq_job, *job.args, **job.kwargs)
+    assert seen == ["T0TWO"]
