@@ -7,8 +7,8 @@
   encrypted at rest by the server (``ServerSideEncryption``, ``AES256`` unless
   ``EXPENSEBOT_S3_SSE`` says e.g. ``aws:kms``). No URL of the store is ever handed to Slack users.
 
-Blobs are content-addressed by SHA-256: the same file is stored once, a write is idempotent, and a
-read checks the digest. The bytes are written to the store before the row that points to them
+Blobs are content-addressed by SHA-256: the same file is stored once, a write is idempotent (and
+refreshes the file's time, which ``receipts gc`` respects), and a read checks the digest. The bytes are written to the store before the row that points to them
 commits, so a committed row always finds its file. A row whose ``content`` is NULL has its bytes in
 the store named by ``location``; ``expensebot receipts migrate`` moves them in either direction.
 """
@@ -103,6 +103,8 @@ class DirectoryStore:
             raise BlobError("content does not match its SHA-256")
         path = self._path(sha256)
         if path.exists():
+            with contextlib.suppress(OSError):
+                os.utime(path)  # fresh again: `receipts gc` keeps recently written files
             return
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,8 +172,8 @@ class S3Store:
     def put(self, sha256: str, content: bytes, media_type: str | None = None) -> None:
         if sha256_of(content) != sha256:
             raise BlobError("content does not match its SHA-256")
-        if self.exists(sha256):
-            return
+        # Written even when present (same key, same bytes): the object is fresh again, so
+        # `receipts gc` cannot take it between this write and the commit of the row that uses it.
         extra: dict[str, Any] = {"ServerSideEncryption": self.sse}
         if media_type:
             extra["ContentType"] = media_type

@@ -264,3 +264,11 @@ def test_multi_workspace_settings_are_checked_with_clear_messages(tmp_path: Path
     bad_url = _cli({**base, "SLACK_CLIENT_SECRET": "shh", "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
                     "SLACK_OAUTH_URL": "slack.com/oauth"}, "run")  # fmt: skip
     assert bad_url.returncode != 0 and "SLACK_OAUTH_URL" in bad_url.stderr
+
+    bad_store = _cli({**base, "SLACK_CLIENT_ID": "", "SLACK_BOT_TOKEN": "xoxb-1",
+                      "EXPENSEBOT_RECEIPT_STORE": "ftp://files"}, "run")  # fmt: skip
+    assert bad_store.returncode != 0 and "Traceback" not in bad_store.stderr
+    assert (
+        "EXPENSEBOT_RECEIPT_STORE='ftp://files': must be db, file:///absolute/path or s3://bucket/prefix"
+        in (bad_store.stderr)
+    )
