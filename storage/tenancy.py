@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, true
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 current_team: ContextVar[str | None] = ContextVar("expensebot_team", default=None)
@@ -53,3 +53,10 @@ def install_team_filter(session_class: type[Session], scoped: type[Any]) -> None
         state.statement = state.statement.options(
             with_loader_criteria(scoped, lambda cls: cls.team_id == team, include_aliases=True)
         )
+
+
+def in_current_team(column: Any) -> Any:
+    """A WHERE clause for Core queries (which the ORM filter does not see): the current
+    workspace's rows, or every row when no workspace is in scope."""
+    team = current_team.get()
+    return true() if team is None else column == team

@@ -29,12 +29,15 @@ from bot.devslack import BackgroundServer, FakeSlack, SlackDriver, date, text_in
 from bot.devslack import select as select_option
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Expense
-from tests.support import EMPLOYEE, MANAGER, ORG_CSV, SIGNING_SECRET, recent_day, workspace
+from tests.support import EMPLOYEE, FINANCE, MANAGER, ORG_CSV, SIGNING_SECRET, recent_day, workspace
 from tests.test_oauth_install import SECRET_KEY
 
 T = TypeVar("T")
-SECOND_ORG = "emp2@second.example,mgr2@second.example,ops,employee\nmgr2@second.example,,ops,manager\n"
-EMP2, MGR2 = "W_EMP2", "W_MGR2"
+SECOND_ORG = (
+    "emp2@second.example,mgr2@second.example,ops,employee\nmgr2@second.example,,ops,manager\n"
+    "fin2@second.example,,ops,finance\n"
+)
+EMP2, MGR2, FIN2 = "W_EMP2", "W_MGR2", "W_FIN2"
 
 
 def router(fakes: list[FakeSlack]) -> Starlette:
@@ -71,6 +74,7 @@ def second_workspace() -> FakeSlack:
                      team_domain="second-co", bot_user_id="U0SECONDBOT", bot_id="B0SECONDBOT")  # fmt: skip
     fake.add_user(EMP2, "emp2@second.example", real_name="Erin Second")
     fake.add_user(MGR2, "mgr2@second.example", real_name="Max Second")
+    fake.add_user(FIN2, "fin2@second.example", real_name="Fern Second")
     return fake
 
 
@@ -214,7 +218,42 @@ def test_two_workspaces_keep_their_data_and_a_forged_click_is_refused(tmp_path: 
         unknown = cli("report", "--by", "employee", *period, "--team", "T0NOBODY")
         assert unknown.returncode == 2 and "T0NOBODY is not known" in unknown.stderr
         assert cli("digest", "--dry-run", "--team", second.team_id).returncode == 0
-        assert cli("report", "--by", "employee", *period, "--team", second.team_id).returncode == 0
+
+        # The first workspace's expense is approved and goes into its payout batch.
+        request = wait_until(lambda: next((m for m in first.dm_messages(MANAGER) if m.buttons()), None))
+        a.click(MANAGER, request, "Approve")
+        finance_request = wait_until(
+            lambda: next((m for m in first.dm_messages(FINANCE) if "Approve" in str(m.buttons())), None)
+        )
+        a.click(FINANCE, finance_request, "Approve")  # the policy's second step
+        wait_until(lambda: expenses(db_url)[0][2] == "approved")
+        digest = cli("digest", "--team", first.team_id)
+        assert digest.returncode == 0, digest.stderr
+        paid_message = wait_until(
+            lambda: next((m for m in first.dm_messages(FINANCE) if "paid" in str(m.buttons())), None)
+        )
+        paid_button = next(btn for btn in paid_message.buttons() if "paid" in btn["text"]["text"])
+        # A finance person of the second workspace forges "Mark paid" on the first one's batch.
+        before = len(second.response_url_posts)
+        forged = b.block_action(
+            FIN2, paid_button["action_id"], paid_button["value"], channel=second.dm_channel(FIN2)
+        )
+        assert forged.status_code == 200
+        refusal = wait_until(lambda: second.response_url_posts[before:])
+        assert "does not exist" in json.dumps(refusal[-1].body)
+        assert expenses(db_url)[0][2] == "approved"
+        assert not [m for m in first.dm_messages(EMPLOYEE) if "paid" in (m.text or "").lower()]
+
+        # Exports and reports: each workspace's own.
+        batch = paid_button["value"]
+        theirs = cli("export", "--batch", batch, "--team", second.team_id)
+        assert theirs.returncode == 1 and f"Payout batch #{batch} does not exist" in theirs.stderr
+        ours = cli("export", "--batch", batch, "--team", first.team_id)
+        assert ours.returncode == 0 and "23.40" in ours.stdout, ours.stderr
+        report_a = cli("report", "--by", "employee", *period, "--team", first.team_id)
+        report_b = cli("report", "--by", "employee", *period, "--team", second.team_id)
+        assert report_a.returncode == 0 and "23.40" in report_a.stdout
+        assert report_b.returncode in (0, 1) and "23.40" not in report_b.stdout
 
 
 def test_rows_from_single_workspace_mode_are_adopted_by_one_workspace(tmp_path: Path, db_url: str) -> None:
