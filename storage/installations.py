@@ -108,10 +108,16 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         return sealed
 
     def _opened(self, entity: Any) -> Any:
+        """The entity with its tokens decrypted; None (as if not installed, the operator told in
+        the log) when they cannot be: a wrong key must not become an error page per request."""
         if entity is not None:
-            for name in TOKEN_FIELDS:
-                if hasattr(entity, name):
-                    setattr(entity, name, self._decrypt(getattr(entity, name)))
+            try:
+                for name in TOKEN_FIELDS:
+                    if hasattr(entity, name):
+                        setattr(entity, name, self._decrypt(getattr(entity, name)))
+            except UndecryptableToken as exc:
+                log.error("workspace %s: %s", getattr(entity, "team_id", None), exc)
+                return None
         return entity
 
     # -- the store

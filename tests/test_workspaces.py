@@ -328,3 +328,25 @@ async def test_jobs_run_for_the_workspace_that_queued_them(monkeypatch: Any, red
     seen.clear()
     await asyncio.to_thread(jobs.run_rq_job, *job.args, **job.kwargs)
     assert seen == ["T0TWO"]
+
+
+def test_tokens_under_another_key_are_not_used(sqlite_url: str, caplog: Any) -> None:
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store.models.installation import Installation
+
+    from storage.db import migrate
+    from storage.installations import EncryptedInstallationStore, make_cipher
+
+    migrate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    EncryptedInstallationStore("1.2", engine, make_cipher(old_key)).save(
+        Installation(app_id="A1", team_id="T0ONE", user_id="U1", bot_token="xoxb-secret", bot_user_id="UB")
+    )
+    assert EncryptedInstallationStore("1.2", engine, make_cipher(new_key)).find_bot(
+        enterprise_id=None, team_id="T0ONE") is None  # fmt: skip
+    assert "cannot be decrypted with EXPENSEBOT_SECRET_KEY" in caplog.text
+    rotated = EncryptedInstallationStore("1.2", engine, make_cipher(f"{new_key},{old_key}"))  # key rotation
+    bot = rotated.find_bot(enterprise_id=None, team_id="T0ONE")
+    assert bot is not None and bot.bot_token == "xoxb-secret"
+    engine.dispose()
