@@ -57,6 +57,7 @@ from bot.devslack.models import (
     JsonDict,
     ResponseUrlPost,
 )
+from bot.devslack.oauth import FakeOAuth
 from bot.devslack.serving import BackgroundServer
 from bot.devslack.validation import validate_blocks, validate_view
 
@@ -257,8 +258,10 @@ class FakeSlack:
             "files.completeUploadExternal": self._files_complete_upload_external,
             "files.upload": self._retired,
         }
+        self.oauth = FakeOAuth(self)  # the install flow: authorize page and oauth.v2.access
         self.asgi_app = Starlette(
             routes=[
+                Route("/oauth/v2/authorize", self.oauth.handle_authorize, methods=["GET"]),
                 Route("/api/{method}", self._handle_api, methods=["GET", "POST"]),
                 Route("/upload/v1/{key}", self._handle_upload, methods=["POST"]),
                 Route("/files-pri/{team_file}/{rest:path}", self._handle_download, methods=["GET"]),
@@ -791,6 +794,14 @@ class FakeSlack:
                         failure, status_code=429, headers={"Retry-After": str(fault.retry_after)}
                     )
                 return JSONResponse(failure, status_code=fault.status)
+            if method == "oauth.v2.access":  # client credentials instead of a token
+                try:
+                    body = self.oauth.access(args, request.headers.get("authorization", ""))
+                except SlackApiError as exc:
+                    self._record(method, args, None, 200, exc.error, exc.body())
+                    return JSONResponse(exc.body())
+                self._record(method, args, None, 200, None, body)
+                return JSONResponse(body)
             handler = self._handlers.get(method)
             if handler is None:
                 unknown = {"ok": False, "error": "unknown_method", "req_method": method}
@@ -799,7 +810,7 @@ class FakeSlack:
             try:
                 if not token:
                     raise SlackApiError("not_authed")
-                if token != self.bot_token:
+                if not self.oauth.token_valid(token):
                     raise SlackApiError("invalid_auth")
                 body = handler(args)
             except SlackApiError as exc:
@@ -931,7 +942,7 @@ class FakeSlack:
     async def _handle_download(self, request: Request) -> Response:
         team_file = request.path_params["team_file"]
         auth = request.headers.get("authorization", "")
-        authorized = auth.lower().startswith("bearer ") and auth[7:].strip() == self.bot_token
+        authorized = auth.lower().startswith("bearer ") and self.oauth.token_valid(auth[7:].strip())
         file_id = team_file.split("-", 1)[1] if "-" in team_file else team_file
         with self._lock:
             rec = self._files.get(file_id)
