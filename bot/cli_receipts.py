@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from typing import TYPE_CHECKING
 
 import click
+
+from bot.cli_actor import ADMIN_ROLES, as_option
+from bot.cli_actor import resolve as resolve_actor
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -35,8 +37,10 @@ def _setup() -> tuple[sessionmaker[Session], BlobStore]:
 @click.option("--limit", type=click.IntRange(min=1), help="Move at most this many now (run again to go on).")
 @click.option("--delete", "delete_from_store", is_flag=True,
               help="With --to db: delete each file from the store once it is back in the database.")  # fmt: skip
-def migrate_command(direction: str, limit: int | None, delete_from_store: bool) -> None:
+@as_option(ADMIN_ROLES)
+def migrate_command(direction: str, limit: int | None, delete_from_store: bool, as_email: str | None) -> None:
     """Move receipt files, one at a time; stopped at any point, run it again to resume."""
+    actor = resolve_actor(as_email, ADMIN_ROLES)
     from storage import audit
     from storage.blobs import BlobError
     from storage.db import transaction
@@ -55,9 +59,10 @@ def migrate_command(direction: str, limit: int | None, delete_from_store: bool) 
         raise click.ClickException(str(exc)) from None
     where = store.url if direction == "store" else "the database"
     with transaction(factory) as session:
-        audit.record(session, actor=f"cli:{getpass.getuser()}", action="receipts.migrated", entity="receipts",
+        audit.record(session, actor=actor.name, action="receipts.migrated", entity="receipts",
                      entity_id=direction, after={"moved": result.moved, "remaining": result.remaining,
-                                                 "failed": len(result.failed), "store": store.url})  # fmt: skip
+                                                 "failed": len(result.failed), "store": store.url},
+                     detail=actor.via)  # fmt: skip
     click.echo(f"{result.moved} receipt files moved to {where}; {result.remaining} still to move"
                + (f"; {len(result.failed)} failed:" if result.failed else "."))  # fmt: skip
     for line in result.failed:
@@ -69,8 +74,10 @@ def migrate_command(direction: str, limit: int | None, delete_from_store: bool) 
 @click.option("--dry-run", is_flag=True, help="List the files that would be deleted; delete nothing.")
 @click.option("--min-age", type=click.IntRange(min=0), default=3600, show_default=True,
               help="Keep files younger than this many seconds (an upload writes its file first).")  # fmt: skip
-def gc_command(dry_run: bool, min_age: int) -> None:
+@as_option(ADMIN_ROLES)
+def gc_command(dry_run: bool, min_age: int, as_email: str | None) -> None:
     """Delete files in the store that no receipt points to any more (after privacy erase)."""
+    actor = resolve_actor(as_email, ADMIN_ROLES)
     from storage import audit
     from storage.db import transaction
     from storage.receipts import collect_garbage
@@ -83,6 +90,6 @@ def gc_command(dry_run: bool, min_age: int) -> None:
         click.echo(key)
     if not dry_run:
         with transaction(factory) as session:
-            audit.record(session, actor=f"cli:{getpass.getuser()}", action="receipts.collected",
-                         entity="receipts", entity_id="gc", after={"deleted": len(orphans)})  # fmt: skip
+            audit.record(session, actor=actor.name, action="receipts.collected", entity="receipts",
+                         entity_id="gc", after={"deleted": len(orphans)}, detail=actor.via)  # fmt: skip
     click.echo(f"{len(orphans)} unreferenced files {'would be ' if dry_run else ''}deleted", err=True)

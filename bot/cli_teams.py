@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from bot.cli_actor import ADMIN_ROLES, as_option
+from bot.cli_actor import resolve as resolve_actor
+
 if TYPE_CHECKING:
     from bot.settings import Settings
 
@@ -87,11 +90,10 @@ def workspaces_list() -> None:
 
 @workspaces.command(name="adopt")
 @click.option("--team", "team", metavar="TEAM_ID", required=True, help="The workspace that gets the rows.")
-def workspaces_adopt(team: str) -> None:
+@as_option(ADMIN_ROLES)
+def workspaces_adopt(team: str, as_email: str | None) -> None:
     """Give the rows of single-workspace mode (no workspace yet) to TEAM_ID, after switching to
     multi-workspace mode: until then that workspace does not see them."""
-    import getpass
-
     from sqlalchemy import inspect, update
 
     from bot.cli import _settings
@@ -99,6 +101,7 @@ def workspaces_adopt(team: str) -> None:
     from storage.db import make_engine, make_sessionmaker, migrate, transaction
     from storage.models import TeamOwned
 
+    actor = resolve_actor(as_email, ADMIN_ROLES)
     settings = _settings()
     if not settings.multi_workspace:
         raise click.UsageError("adopt is for multi-workspace mode (SLACK_CLIENT_ID is not set).")
@@ -116,7 +119,7 @@ def workspaces_adopt(team: str) -> None:
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
             counts[inspect(model).local_table.name] = int(getattr(result, "rowcount", 0) or 0)
-        audit.record(session, actor=f"cli:{getpass.getuser()}", action="workspace.adopted", entity="workspace",
-                     entity_id=team, after=counts)  # fmt: skip
+        audit.record(session, actor=actor.name, action="workspace.adopted", entity="workspace",
+                     entity_id=team, after=counts, detail=actor.via)  # fmt: skip
     engine.dispose()
     click.echo(", ".join(f"{n} {table}" for table, n in counts.items()) + f" now belong to {team}")
