@@ -13,6 +13,7 @@ import click
 
 from bot.cli_actor import ADMIN_ROLES, FINANCE_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_teams import team_option
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -29,6 +30,8 @@ LAZY_COMMANDS = {
     "export": "bot.cli_finance:export",
     "privacy": "bot.cli_finance:privacy",
     "transactions": "bot.cli_transactions:transactions",
+    "receipts": "bot.cli_receipts:receipts",
+    "workspaces": "bot.cli_teams:workspaces",
 }
 
 
@@ -61,11 +64,19 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}={error.get('input')!r}: {error['msg']}"
-            for error in exc.errors()
-        )
+        problems = "; ".join(_problem(error) for error in exc.errors())
         raise click.ClickException(f"bad configuration in the environment: {problems}") from None
+
+
+def _problem(error: Any) -> str:
+    """One bad setting, named; secrets and whole-environment checks are described, never echoed."""
+    name = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not name:
+        return message
+    if any(word in name.upper() for word in ("SECRET", "TOKEN", "KEY", "PASSWORD")):
+        return f"{name}: {message}"
+    return f"{name}={error.get('input')!r}: {message}"
 
 
 def _logging(level: str) -> None:
@@ -95,6 +106,11 @@ def run(host: str, port: int, workers: int) -> None:
                               ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not v]  # fmt: skip
     if settings.slack_app_token:
         missing = [n for n in missing if n != "SLACK_SIGNING_SECRET"]
+    if settings.multi_workspace:  # each workspace's token comes from its installation
+        missing = [n for n in missing if n != "SLACK_BOT_TOKEN"]
+        if settings.slack_app_token:
+            raise click.UsageError("multi-workspace mode (SLACK_CLIENT_ID) serves the install pages over "
+                                   "HTTP: unset SLACK_APP_TOKEN (Socket Mode).")  # fmt: skip
     if missing:
         raise click.UsageError(f"{' and '.join(missing)} must be set (see README, 'Connect a workspace').")
     if settings.slack_app_token:
@@ -107,7 +123,9 @@ def run(host: str, port: int, workers: int) -> None:
 
     from bot.web import create_app
 
-    click.echo(f"expensebot: listening on http://{host}:{port} (POST /slack/events, GET /healthz)", err=True)
+    install = ", GET /slack/install" if settings.multi_workspace else ""
+    click.echo(f"expensebot: listening on http://{host}:{port} (POST /slack/events{install}, GET /healthz)",
+               err=True)  # fmt: skip
     if workers > 1:
         from storage.db import migrate
 
@@ -156,21 +174,30 @@ def _safe_url(url: str) -> str:
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Print what would be paid; post and record nothing.")
 @as_option(FINANCE_ROLES)
-def digest(dry_run: bool, as_email: str | None) -> None:
+@team_option
+def digest(dry_run: bool, as_email: str | None, team: str | None) -> None:
     """Post the finance payout digest once and exit."""
     actor = resolve_actor(as_email, FINANCE_ROLES)
     settings = _settings()
     _logging("WARNING")
-    if not dry_run and not settings.slack_bot_token:
+    if not dry_run and not settings.slack_bot_token and not settings.multi_workspace:
         raise click.UsageError("SLACK_BOT_TOKEN must be set to post the digest (or use --dry-run).")
+    from bot.cli_teams import choose_team
     from bot.context import build_context
     from bot.delivery import deliver_pending
     from bot.jobs import InProcessRunner
     from bot.payouts import post_digest
+    from storage.tenancy import team_scope
+
+    workspace = choose_team(settings, team)
 
     async def go() -> int:
-        ctx = build_context(settings)
-        ctx.jobs = InProcessRunner(ctx)
+        with team_scope(workspace):  # that workspace's expenses, token and finance channel
+            ctx = build_context(settings)
+            ctx.jobs = InProcessRunner(ctx)
+            return await post(ctx)
+
+    async def post(ctx: Any) -> int:
         result = await post_digest(ctx, actor.name, dry_run=dry_run)
         click.echo(result.text)
         if result.batch_id is not None:

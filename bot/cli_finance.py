@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_actor import ADMIN_ROLES, FINANCE_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_teams import choose_team, team_option
 from bot.settings import load_settings
 from storage.db import make_engine, make_sessionmaker, migrate, transaction
+from storage.tenancy import team_scope
 from workflows.directory import Directory, DirectoryError
 from workflows.exports import FORMATS, ExportError, export_format
 from workflows.money import Money
@@ -60,9 +62,11 @@ def _totals(totals: dict[str, object]) -> str:
 @click.option("--date-format", type=click.Choice(("MM/DD/YYYY", "DD/MM/YYYY")),
               help="QuickBooks and Xero dates (default: QuickBooks MM/DD/YYYY, Xero DD/MM/YYYY).")  # fmt: skip
 @as_option(FINANCE_ROLES)
+@team_option
 def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, debtor_iban: str | None,
            debtor_bic: str | None, execution_date: dt.datetime | None, account: str | None,
-           tax_type: str | None, date_format: str | None, as_email: str | None) -> None:  # fmt: skip
+           tax_type: str | None, date_format: str | None, as_email: str | None,
+           team: str | None) -> None:  # fmt: skip
     """Export payout batch N as a generic CSV, QuickBooks Online or Xero bills, or SEPA pain.001.
 
     The same batch gives the same file every time. SEPA pays the batch's EUR expenses to
@@ -81,7 +85,7 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
         debtor = Debtor(debtor_name, debtor_iban, debtor_bic)
     ibans = ibans_from_directory(_directory()) if pays else None
     try:
-        with transaction(_factory()) as session:
+        with team_scope(choose_team(load_settings(), team)), transaction(_factory()) as session:
             result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor, account=account,
                                   tax_type=tax_type, date_format=date_format,
                                   execution_date=execution_date.date() if execution_date else None)  # fmt: skip
@@ -118,8 +122,9 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
 @click.option(
     "--png", "png_out", type=click.Path(dir_okay=False, writable=True), help="Also draw a bar chart."
 )
+@team_option
 def report(by: str, start: dt.datetime, end: dt.datetime, currency: str | None, csv_out: str | None,
-           png_out: str | None) -> None:  # fmt: skip
+           png_out: str | None, team: str | None) -> None:  # fmt: skip
     """Spend of approved and paid expenses over a period, in the company currency.
 
     Shows counts, totals, averages, month-over-month change and the amounts per original
@@ -136,7 +141,7 @@ def report(by: str, start: dt.datetime, end: dt.datetime, currency: str | None, 
         return person.department if person else None
 
     try:
-        with _factory()() as session:
+        with team_scope(choose_team(settings, team)), _factory()() as session:
             result = spend_report(session, by, start.date(), end.date(), currency or settings.company_currency,
                                   department_of=department_of)  # fmt: skip
     except ReportError as exc:

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli_teams import team_option
 from workflows.statements import FORMATS
 
 
@@ -89,14 +90,17 @@ def import_command(
 @transactions.command(name="match")
 @click.option("--dry-run", is_flag=True, help="Explain each decision; store nothing.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per statement line.")
-def match_command(dry_run: bool, as_json: bool) -> None:
+@team_option
+def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
     """Match card charges to receipts and outgoing transfers to payout items.
 
     Each stored statement line gets one status: matched, suggested, missing_receipt (only where
     the policy requires a receipt for that amount), reconciled (a payout transfer) or unmatched.
     """
     from bot.cli import _settings
+    from bot.cli_teams import choose_team
     from storage.reconcile import run_match
+    from storage.tenancy import team_scope
     from workflows.directory import Directory, DirectoryError
     from workflows.policy import PolicyError, default_policy, load_policy
 
@@ -114,9 +118,11 @@ def match_command(dry_run: bool, as_json: bool) -> None:
             policy = load_policy(settings.policy_file.read_text(encoding="utf-8"), settings.policy_file.name)
         except (OSError, PolicyError) as exc:
             raise click.ClickException(f"Cannot read the policy: {exc}") from None
-    results = run_match(_factory(), directory, policy, dry_run=dry_run, actor="cli",
-                        remind_after_days=settings.missing_receipt_days,
-                        weekly_digest=settings.missing_receipt_digest == "weekly")  # fmt: skip
+    # Multi-workspace mode: matched against that workspace's expenses, its reminders sent with its token.
+    with team_scope(choose_team(settings, team)):
+        results = run_match(_factory(), directory, policy, dry_run=dry_run, actor="cli",
+                            remind_after_days=settings.missing_receipt_days,
+                            weekly_digest=settings.missing_receipt_digest == "weekly")  # fmt: skip
     if as_json:
         for row in results:
             click.echo(json.dumps(row.as_json()))

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.settings import Settings
+from storage.blobs import BlobStore, DatabaseStore, make_store
 from storage.db import make_engine, make_sessionmaker, migrate
 from storage.kv import KeyValue, make_kv
 from workflows.directory import Directory, DirectoryError
@@ -28,7 +29,9 @@ from workflows.policy import Policy, PolicyError, default_policy, load_policy
 
 if TYPE_CHECKING:
     from bot.jobs import JobRunner
+    from bot.teams import WorkspaceTokens
     from storage.customers import CustomerDirectory
+    from storage.installations import AsyncInstallations, AsyncOAuthStates
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,12 @@ class AppContext:
     customers: CustomerDirectory
     jobs: JobRunner | None = None
     bot_user_id: str | None = None
+    # Multi-workspace mode (SLACK_CLIENT_ID): installations, OAuth states and per-workspace tokens.
+    installations: AsyncInstallations | None = None
+    oauth_states: AsyncOAuthStates | None = None
+    tokens: WorkspaceTokens | None = None
+    # Where receipt files live (EXPENSEBOT_RECEIPT_STORE): the database rows by default.
+    receipts: BlobStore = field(default_factory=DatabaseStore)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
@@ -122,6 +131,18 @@ class AppContext:
     @property
     def policy(self) -> Policy:
         return self.policy_source.get()
+
+    async def bot_token(self) -> str | None:
+        """The bot token for the current work: the workspace's own in multi-workspace mode."""
+        if self.tokens is None:
+            return self.settings.slack_bot_token
+        from bot.teams import NoWorkspace
+        from storage.tenancy import current_team
+
+        team = current_team.get()
+        if team is None:
+            raise NoWorkspace("no workspace in scope for a Slack download (multi-workspace mode)")
+        return await self.tokens.token(team)
 
 
 def record_file_reload(
@@ -154,9 +175,15 @@ def record_file_reload(
 
 
 def make_slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """The Web API client; in multi-workspace mode one that carries each workspace's own token."""
     from bot.metrics import SlackCallMetrics
 
-    return AsyncWebClient(
+    cls = AsyncWebClient
+    if settings.multi_workspace and token is None:
+        from bot.teams import TeamRoutedClient
+
+        cls = TeamRoutedClient
+    return cls(
         token=token or settings.slack_bot_token,
         base_url=settings.api_base_url,
         timeout=int(max(1, round(settings.slack_timeout_seconds))),
@@ -187,7 +214,7 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
 
         return record
 
-    return AppContext(
+    ctx = AppContext(
         settings=settings,
         engine=engine,
         db=db,
@@ -200,4 +227,36 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
             settings.policy_file, parse_policy, default_policy(currency), on_read=recorder("policy")
         ),
         customers=CustomerDirectory(db),
+        receipts=make_store(settings.receipt_store),
     )
+    if settings.multi_workspace:
+        _multi_workspace(ctx)
+    return ctx
+
+
+def _multi_workspace(ctx: AppContext) -> None:
+    """Installation and state stores on the product's database; the client routed by workspace."""
+    from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
+
+    from bot.teams import TeamRoutedClient, WorkspaceTokens
+    from storage.installations import (
+        AsyncInstallations,
+        AsyncOAuthStates,
+        DatabaseOAuthStateStore,
+        EncryptedInstallationStore,
+        make_cipher,
+    )
+
+    settings = ctx.settings
+    assert settings.slack_client_id and settings.slack_client_secret and settings.secret_key
+    store = EncryptedInstallationStore(settings.slack_client_id, ctx.engine, make_cipher(settings.secret_key))
+    ctx.installations = AsyncInstallations(store)
+    ctx.oauth_states = AsyncOAuthStates(DatabaseOAuthStateStore(ctx.engine))
+    rotator = AsyncTokenRotator(
+        client_id=settings.slack_client_id,
+        client_secret=settings.slack_client_secret,
+        client=AsyncWebClient(base_url=settings.api_base_url, timeout=15),  # client credentials, no token
+    )
+    ctx.tokens = WorkspaceTokens(ctx.installations, rotator)
+    if isinstance(ctx.slack, TeamRoutedClient):
+        ctx.slack.tokens = ctx.tokens

@@ -35,6 +35,7 @@ from bot.views import expense_view
 from storage import outbox
 from storage.db import DatabaseUnavailable, transaction
 from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch
+from storage.tenancy import TEAM_KEY, team_scope
 from workflows.routing import ApprovalStep, StepKind, deciders
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ async def deliver_one(ctx: AppContext, message_id: int) -> bool:
     try:
         if send is None:
             raise RuntimeError(f"no sender for outbox kind {kind!r}")
-        result = await send(ctx, payload)
+        with team_scope(payload.pop(TEAM_KEY, None)):
+            result = await send(ctx, payload)
     except SlackApiError as exc:
         error = str(exc.response.get("error", "slack_error"))
         retry_after = float(exc.response.headers.get("Retry-After", 0) or 0) if exc.response.headers else 0.0
@@ -195,8 +197,13 @@ def _without_blind_retries(web: AsyncWebClient) -> AsyncWebClient:
     was refused) are still retried in place."""
     keep = [h for h in web.retry_handlers
             if isinstance(h, AsyncRateLimitErrorRetryHandler) or not _retries_blind(h)]  # fmt: skip
-    return AsyncWebClient(token=web.token, base_url=web.base_url, timeout=web.timeout, ssl=web.ssl,
-                          proxy=web.proxy, headers=dict(web.headers), retry_handlers=keep)  # fmt: skip
+    # The same class (a TeamRoutedClient carries each workspace's token in multi-workspace mode).
+    copy = type(web)(token=web.token, base_url=web.base_url, timeout=web.timeout, ssl=web.ssl,
+                     proxy=web.proxy, headers=dict(web.headers), retry_handlers=keep)  # fmt: skip
+    tokens = getattr(web, "tokens", None)
+    if tokens is not None:
+        copy.tokens = tokens  # type: ignore[attr-defined]
+    return copy
 
 
 def _retries_blind(handler: Any) -> bool:
@@ -390,12 +397,13 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
 
 async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_ts: str) -> None:
     from storage.models import ReceiptFile
+    from storage.receipts import content_of
 
     def load() -> tuple[bytes, str]:
         with ctx.db() as session:
             receipt = session.get(ReceiptFile, receipt_id)
             assert receipt is not None
-            return receipt.content, receipt.filename or f"receipt-{receipt_id}"
+            return content_of(receipt, ctx.receipts), receipt.filename or f"receipt-{receipt_id}"
 
     content, name = await asyncio.to_thread(load)
     try:

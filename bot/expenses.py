@@ -29,6 +29,7 @@ from bot.metrics import OCR_SECONDS
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
 from storage.models import Customer, Expense, ExpenseProject, MerchantCorrection, ReceiptFile, utcnow
+from storage.receipts import content_of, place
 from workflows.categories import CATEGORIES, guess_category
 from workflows.corrections import alias_from_note
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
@@ -204,7 +205,7 @@ async def download_slack_file(ctx: AppContext, file_id: str) -> tuple[bytes, str
     url = file.get("url_private_download") or file.get("url_private")
     if not url:
         raise DownloadError("Slack did not give me a way to download this file; please send it again.")
-    headers = {"Authorization": f"Bearer {ctx.settings.slack_bot_token}"}
+    headers = {"Authorization": f"Bearer {await ctx.bot_token()}"}
     chunks: list[bytes] = []
     received = 0
     async with (
@@ -233,13 +234,16 @@ def _store_receipt(ctx: AppContext, expense_id: int, content: bytes, name: str |
             phash = perceptual_hash(content)
         except Exception:  # a corrupt image has no hash; reading reports the problem
             phash = None
+    # Into the receipt store first (idempotent, by SHA-256): a committed row always finds its file.
+    stored, location = place(ctx.receipts, content, media_type)
     with transaction(ctx.db) as session:
         expense = session.get(Expense, expense_id)
         assert expense is not None
         if expense.receipt_id is not None:
             return expense.receipt_id
         receipt = ReceiptFile(
-            sha256=hashlib.sha256(content).hexdigest(), content=content, media_type=media_type, filename=name,
+            sha256=hashlib.sha256(content).hexdigest(), content=stored, location=location,
+            media_type=media_type, filename=name,
             size=len(content), slack_file_id=expense.slack_file_id, phash=phash, uploaded_by=user,
         )  # fmt: skip
         session.add(receipt)
@@ -481,7 +485,7 @@ async def _read_receipt(ctx: AppContext, expense_id: int) -> None:
             with ctx.db() as session:
                 receipt = session.get(ReceiptFile, receipt_id)
                 assert receipt is not None
-                return receipt.content
+                return content_of(receipt, ctx.receipts)
 
         content = await asyncio.to_thread(receipt_bytes)
         facts, error = await asyncio.to_thread(_read, ctx, content)

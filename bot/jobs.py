@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from bot.context import AppContext
 from bot.metrics import timed_job
+from storage.tenancy import current_team, team_scope
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class InProcessRunner:
         self.tasks: set[asyncio.Future[None]] = set()
 
     def enqueue(self, name: str, *args: Any) -> None:
-        coro = self.run(name, *args)
+        coro = self._in_team(current_team.get(), self.run(name, *args))
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -66,6 +67,12 @@ class InProcessRunner:
             return
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    @staticmethod
+    async def _in_team(team: str | None, coro: Coroutine[Any, Any, None]) -> None:
+        """A job runs for the workspace it was queued in (whatever thread queued it)."""
+        with team_scope(team):
+            await coro
 
     async def run(self, name: str, *args: Any) -> None:
         run, on_failure = registry()[name]
@@ -113,8 +120,10 @@ class RQRunner:
 
         try:
             delays = [max(1, round(d)) for d in self.ctx.settings.retry_delays]
+            team = current_team.get()  # the job runs for the workspace it was queued in
             self.queue.enqueue_call(
-                run_rq_job, args=(name, *args), retry=Retry(max=len(delays), interval=delays) if delays else None,
+                run_rq_job, args=(name, *args), kwargs={"team": team} if team else None,
+                retry=Retry(max=len(delays), interval=delays) if delays else None,
                 timeout=600, failure_ttl=7 * 24 * 3600, result_ttl=3600,
             )  # fmt: skip
         except redis.RedisError as exc:
@@ -149,13 +158,13 @@ class _WorkerRunner:
         RQRunner(self.ctx, self.ctx.settings.redis_url, InProcessRunner(self.ctx)).enqueue(name, *args)
 
 
-def run_rq_job(name: str, *args: Any) -> None:
-    """The RQ entry point: run one job; on its last failure, run its failure handler."""
+def run_rq_job(name: str, *args: Any, team: str | None = None) -> None:
+    """The RQ entry point: run one job (for its workspace); on its last failure, its failure handler."""
     from rq import get_current_job
 
     ctx = worker_context()
     run, on_failure = registry()[name]
-    with timed_job(name) as outcome:
+    with timed_job(name) as outcome, team_scope(team):
         try:
             asyncio.run(run(ctx, *args))
         except Exception as exc:

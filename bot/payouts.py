@@ -24,6 +24,7 @@ from storage.db import DatabaseUnavailable, transaction
 from storage.exports import Debtor, ExportFile
 from storage.models import Expense, PayoutBatch, utcnow
 from storage.reconcile import card_paid_clause
+from storage.tenancy import current_team
 from workflows.expenses import Move, Status, expense_ref, transition
 from workflows.exports import ExportError, export_format
 
@@ -103,7 +104,7 @@ def digest_view(session: Session, batch: PayoutBatch) -> DigestView:
                       oldest_approved=oldest[2] if oldest else None,
                       paid_by=batch.paid_by, paid_at=batch.paid_at, counts=summary.counts,
                       oldest_ref=expense_ref(oldest[0]) if oldest else None,
-                      oldest_employee=oldest[1] if oldest else None, home_url=_HOME_URL.get("url"))  # fmt: skip
+                      oldest_employee=oldest[1] if oldest else None, home_url=_HOME_URL.get(current_team.get() or "url"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -261,8 +262,9 @@ def due_slot(now: dt.datetime, cron: str, tz_name: str) -> str | None:
 
 async def remember_home_url(ctx: AppContext) -> str | None:
     """A link that opens the app's Home tab (cached; None when Slack does not say who we are)."""
-    if "url" in _HOME_URL:
-        return _HOME_URL["url"]
+    key = current_team.get() or "url"  # one link per workspace in multi-workspace mode
+    if key in _HOME_URL:
+        return _HOME_URL[key]
     try:
         auth = await ctx.slack.auth_test()
     except Exception as exc:  # the digest goes out without the link
@@ -282,7 +284,7 @@ async def remember_home_url(ctx: AppContext) -> str | None:
         url = f"https://slack.com/app_redirect?channel={user_id}&team={team}"
     else:
         return None
-    _HOME_URL["url"] = url
+    _HOME_URL[key] = url
     return url
 
 

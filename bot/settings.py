@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL
+
+DEFAULT_BOT_SCOPES = (
+    "channels:history", "chat:write", "commands", "files:read", "files:write", "groups:history",
+    "im:history", "im:read", "im:write", "reactions:write", "users:read", "users:read.email",
+)  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -50,6 +55,15 @@ class Settings(BaseSettings):
     fx_history_url: str | None = Field(default=None, alias="EXPENSEBOT_FX_HISTORY_URL")
     # How long one Slack Web API call may take before it counts as a timeout.
     slack_timeout_seconds: float = Field(default=15.0, gt=0, alias="EXPENSEBOT_SLACK_TIMEOUT")
+    # Multi-workspace mode (OAuth v2 install flow) when SLACK_CLIENT_ID is set.
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
+    slack_oauth_url: str = Field(default="https://slack.com/oauth/v2/authorize", alias="SLACK_OAUTH_URL")
+    # Bot scopes asked for at install (comma-separated); the manifest's by default.
+    slack_scopes: str = Field(default=",".join(DEFAULT_BOT_SCOPES), alias="EXPENSEBOT_SLACK_SCOPES")
+    # Encrypts stored tokens: a Fernet key (or several, comma-separated: the first encrypts).
+    secret_key: str | None = Field(default=None, alias="EXPENSEBOT_SECRET_KEY", repr=False)
+    receipt_store: str = Field(default="db", alias="EXPENSEBOT_RECEIPT_STORE")
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")
@@ -59,6 +73,54 @@ class Settings(BaseSettings):
     missing_receipt_digest: str = Field(
         default="weekly", pattern="^(weekly|off)$", alias="EXPENSEBOT_MISSING_RECEIPT_DIGEST"
     )
+
+    @field_validator("slack_client_id", "slack_client_secret", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("slack_oauth_url")
+    @classmethod
+    def _oauth_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be the full http(s) URL of Slack's authorize page")
+        return value
+
+    @field_validator("receipt_store")
+    @classmethod
+    def _receipt_store(cls, value: str) -> str:
+        value = value.strip()
+        if value == "db" or (value.startswith("file:///") and len(value) > 8):
+            return value
+        if value.startswith("s3://") and value[5:].split("/", 1)[0]:
+            return value
+        raise ValueError("must be db, file:///absolute/path or s3://bucket/prefix")
+
+    @model_validator(mode="after")
+    def _multi_workspace(self) -> Settings:
+        if self.slack_client_id is None:
+            return self
+        missing = [name for name, value in (("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                                            ("EXPENSEBOT_SECRET_KEY", self.secret_key)) if not value]  # fmt: skip
+        if missing:
+            raise ValueError(f"SLACK_CLIENT_ID is set (multi-workspace mode), so {' and '.join(missing)} "
+                             f"must be set too")  # fmt: skip
+        from storage.installations import SecretKeyError, make_cipher
+
+        try:
+            make_cipher(self.secret_key or "")
+        except SecretKeyError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def multi_workspace(self) -> bool:
+        """Installed through OAuth in any number of workspaces (SLACK_CLIENT_ID is set)."""
+        return self.slack_client_id is not None
+
+    @property
+    def bot_scopes(self) -> list[str]:
+        return [scope.strip() for scope in self.slack_scopes.split(",") if scope.strip()]
 
     @property
     def retry_delays(self) -> tuple[float, ...]:

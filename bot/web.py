@@ -18,7 +18,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -28,6 +29,7 @@ from bot.context import AppContext, build_context
 from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
 from storage.db import DatabaseUnavailable, transaction
+from storage.tenancy import current_team, team_scope
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +37,39 @@ log = logging.getLogger(__name__)
 def build_bolt_app(ctx: AppContext) -> AsyncApp:
     from bot.listeners import register
 
-    app = AsyncApp(
-        signing_secret=ctx.settings.slack_signing_secret,
-        client=ctx.slack,  # carries the bot token and SLACK_API_URL
-        process_before_response=False,
-        ignoring_self_events_enabled=True,
-    )
+    if ctx.settings.multi_workspace:
+        from bot.oauth import oauth_settings, register_revocation
+
+        # Each workspace's own bot token, from the installation store (Bolt's authorize).
+        app = AsyncApp(
+            signing_secret=ctx.settings.slack_signing_secret,
+            client=ctx.slack,  # carries SLACK_API_URL; the OAuth flow calls oauth.v2.access on it
+            oauth_settings=oauth_settings(ctx),
+            installation_store=ctx.installations,  # so Bolt's authorize rotates tokens on SLACK_API_URL too
+            process_before_response=False,
+            ignoring_self_events_enabled=True,
+        )
+
+        @app.middleware
+        async def workspace_scope(
+            context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]
+        ) -> BoltResponse:
+            """Everything a request does (listeners, their tasks, the outbox rows) is for its workspace.
+
+            Set for the rest of the request's own task (each request has its own context), not just
+            inside ``next()``: Bolt runs the listeners after the middleware chain returns.
+            """
+            current_team.set(context.team_id)
+            return await next()
+
+        register_revocation(app, ctx)
+    else:
+        app = AsyncApp(
+            signing_secret=ctx.settings.slack_signing_secret,
+            client=ctx.slack,  # carries the bot token and SLACK_API_URL
+            process_before_response=False,
+            ignoring_self_events_enabled=True,
+        )
     register(app, ctx)
 
     @app.error
@@ -72,6 +101,20 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     from bot.followups import run_followups
     from bot.fx_schedule import scheduled_fx_update
 
+    async def reread_stale() -> None:
+        stale_after = ctx.settings.stale_reading_seconds
+        stale = await asyncio.to_thread(expenses.stale_reading, ctx, dt.timedelta(seconds=stale_after))
+        for expense_id in stale:
+            if ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=stale_after) and ctx.jobs is not None:
+                log.info("reading expense %s again (its job never finished)", expense_id)
+                expenses.queue_read(ctx, expense_id)
+                metrics.STALE_REREAD.inc()
+
+    async def workspace_work() -> None:
+        await run_followups(ctx)
+        if ctx.settings.scheduler_enabled:
+            await run_scheduled_digest(ctx, payouts)
+
     tick = 0
     outage = _Outage()
     while True:
@@ -79,28 +122,17 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
             if outage.since is not None:  # some steps swallow the error: ask the database itself
                 await asyncio.to_thread(_ping, ctx)
                 log.info("database reachable again after %.0f s; background work resumed", outage.ended())
-            await deliver_pending(ctx)
+            await deliver_pending(ctx)  # each message carries its workspace
             metrics.MAINTENANCE_PASSES.labels("outbox").inc()
             stale_after = ctx.settings.stale_reading_seconds
             if tick % max(1, min(30, int(stale_after / every / 4))) == 0:
-                stale = await asyncio.to_thread(
-                    expenses.stale_reading, ctx, dt.timedelta(seconds=stale_after)
-                )
-                for expense_id in stale:
-                    if (
-                        ctx.kv.first_time(f"reread:{expense_id}", ttl_seconds=stale_after)
-                        and ctx.jobs is not None
-                    ):
-                        log.info("reading expense %s again (its job never finished)", expense_id)
-                        expenses.queue_read(ctx, expense_id)
-                        metrics.STALE_REREAD.inc()
+                await for_each_workspace(ctx, reread_stale)
                 metrics.MAINTENANCE_PASSES.labels("stale_readings").inc()
             if tick % 30 == 0:
-                await run_followups(ctx)
+                await for_each_workspace(ctx, workspace_work)
                 await scheduled_crm_work(ctx, dt.datetime.now(dt.UTC))
                 if ctx.settings.scheduler_enabled:
-                    await run_scheduled_digest(ctx, payouts)
-                    await scheduled_fx_update(ctx)
+                    await scheduled_fx_update(ctx)  # the rates are shared by every workspace
         except (
             DatabaseUnavailable,
             DBAPIError,
@@ -147,17 +179,34 @@ def _short_reason(exc: BaseException) -> str:
     return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 
+async def for_each_workspace(ctx: AppContext, work: Callable[[], Awaitable[None]]) -> None:
+    """Run ``work`` once (one workspace), or once per installed workspace, in its scope."""
+    if ctx.installations is None:
+        await work()
+        return
+    for team in await asyncio.to_thread(ctx.installations.store.installed_teams):
+        with team_scope(team):
+            try:
+                await work()
+            except (DatabaseUnavailable, DBAPIError):  # the loop's outage handling
+                raise
+            except Exception:
+                log.exception("maintenance step failed for workspace %s", team)
+
+
 async def run_scheduled_digest(ctx: AppContext, payouts: Any) -> None:
     from storage.models import ScheduledRun
 
     slot = payouts.due_slot(dt.datetime.now(dt.UTC), ctx.settings.digest_cron, ctx.settings.timezone)
     if slot is None:
         return
+    team = current_team.get()
+    name = f"digest:{team}" if team else "digest"  # once per workspace and slot
 
     def claim() -> bool:
         try:
             with transaction(ctx.db) as session:
-                session.add(ScheduledRun(name="digest", slot=slot))
+                session.add(ScheduledRun(name=name, slot=slot))
             return True
         except IntegrityError:
             return False
@@ -183,11 +232,12 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         context: AppContext = ctx if ctx is not None else await asyncio.to_thread(build_context, settings)
         context.jobs = make_runner(context, asyncio.get_running_loop())
         bolt = build_bolt_app(context)
-        try:
-            auth = await context.slack.auth_test()
-            context.bot_user_id = auth.get("user_id")
-        except Exception as exc:  # the app still serves health checks; Slack calls will say why
-            log.warning("auth.test failed: %s", exc)
+        if not context.settings.multi_workspace:  # else each request's workspace is checked by Bolt
+            try:
+                auth = await context.slack.auth_test()
+                context.bot_user_id = auth.get("user_id")
+            except Exception as exc:  # the app still serves health checks; Slack calls will say why
+                log.warning("auth.test failed: %s", exc)
         state.update(ctx=context, handler=AsyncSlackRequestHandler(bolt))
         # What start-up built lives as long as the process: keep it out of the collector's full
         # passes, which otherwise stop the event loop (and every answer to Slack) for many ms.
@@ -239,6 +289,20 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     async def metrics_endpoint() -> Response:
         body, content_type = await asyncio.to_thread(metrics.exposition, state.get("ctx"))
         return Response(body, media_type=content_type)
+
+    if settings.multi_workspace:
+
+        @api.get("/slack/install")
+        async def slack_install(request: Request) -> Response:
+            """Starts the OAuth v2 install: a redirect to Slack's authorize page (client_id, scope, state)."""
+            handler: AsyncSlackRequestHandler = state["handler"]
+            return await handler.handle(request)
+
+        @api.get("/slack/oauth_redirect")
+        async def slack_oauth_redirect(request: Request) -> Response:
+            """Slack sends the installer back here: the code is exchanged with oauth.v2.access."""
+            handler: AsyncSlackRequestHandler = state["handler"]
+            return await handler.handle(request)
 
     @api.get("/healthz")
     async def healthz() -> Response:

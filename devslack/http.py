@@ -16,6 +16,7 @@ import email.policy
 import json
 import time
 import urllib.parse
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -25,6 +26,9 @@ from devslack.models import FileDownload, JsonDict, ResponseUrlPost
 from devslack.recording import Recording
 from devslack.validation import validate_blocks
 from devslack.workspace import Method, ResponseUrlBinding, fallback_text, fill_block_ids, truthy
+
+if TYPE_CHECKING:
+    from devslack.oauth import FakeOAuth
 
 __all__ = ["HttpSurface", "parse_multipart"]
 
@@ -37,6 +41,7 @@ RESPONSE_URL_TTL = 30 * 60.0
 
 class HttpSurface(Recording):
     _handlers: dict[str, Method]  # the Web API method table, by Slack method name
+    oauth: FakeOAuth  # tokens and the install flow (devslack.oauth)
 
     async def _handle_api(self, request: Request) -> Response:
         try:
@@ -65,6 +70,14 @@ class HttpSurface(Recording):
                         failure, status_code=429, headers={"Retry-After": str(fault.retry_after)}
                     )
                 return JSONResponse(failure, status_code=fault.status)
+            if method == "oauth.v2.access":  # client credentials instead of a token
+                try:
+                    answer = self.oauth.access(args, request.headers.get("authorization", ""))
+                except SlackApiError as exc:
+                    self._record(method, args, None, 200, exc.error, exc.body())
+                    return JSONResponse(exc.body())
+                self._record(method, args, None, 200, None, answer)
+                return JSONResponse(answer)
             handler = self._handlers.get(method)
             if handler is None:
                 unknown = {"ok": False, "error": "unknown_method", "req_method": method}
@@ -73,7 +86,7 @@ class HttpSurface(Recording):
             try:
                 if not token:
                     raise SlackApiError("not_authed")
-                if token != self.bot_token:
+                if not self.oauth.token_valid(token):
                     raise SlackApiError("invalid_auth")
                 body = handler(self, args)
             except SlackApiError as exc:
@@ -146,7 +159,7 @@ class HttpSurface(Recording):
     async def _handle_download(self, request: Request) -> Response:
         team_file = request.path_params["team_file"]
         auth = request.headers.get("authorization", "")
-        authorized = auth.lower().startswith("bearer ") and auth[7:].strip() == self.bot_token
+        authorized = auth.lower().startswith("bearer ") and self.oauth.token_valid(auth[7:].strip())
         file_id = team_file.split("-", 1)[1] if "-" in team_file else team_file
         with self._lock:
             rec = self._files.get(file_id)

@@ -38,6 +38,7 @@ from devslack.arrange import Arrange
 from devslack.errors import SlackApiError
 from devslack.http import HttpSurface
 from devslack.inspection import Inspection
+from devslack.oauth import FakeOAuth
 from devslack.serving import BackgroundServer
 from devslack.webapi import METHODS
 
@@ -87,8 +88,10 @@ class FakeSlack(HttpSurface, Inspection, Arrange):
         self._server: BackgroundServer | None = None
         # This fake's own copy of the method table: a test may add or replace a method on one fake.
         self._handlers = dict(METHODS)
+        self.oauth = FakeOAuth(self)  # the install flow: authorize page and oauth.v2.access
         self.asgi_app = Starlette(
             routes=[
+                Route("/oauth/v2/authorize", self.oauth.handle_authorize, methods=["GET"]),
                 Route("/api/{method}", self._handle_api, methods=["GET", "POST"]),
                 Route("/upload/v1/{key}", self._handle_upload, methods=["POST"]),
                 Route("/files-pri/{team_file}/{rest:path}", self._handle_download, methods=["GET"]),

@@ -25,10 +25,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from storage.db import Amount, Base
+from storage.tenancy import install_team_filter, team_default
 
 
 def utcnow() -> dt.datetime:
@@ -57,14 +58,25 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 JsonDict = dict[str, Any]
 
 
-class ReceiptFile(Base):
+class TeamOwned:
+    """A row that belongs to one Slack workspace (multi-workspace mode; None with one workspace).
+
+    Written with the workspace in scope (``storage.tenancy``), and only visible in its scope.
+    """
+
+    team_id: Mapped[str | None] = mapped_column(String(32), index=True, default=team_default)
+
+
+class ReceiptFile(TeamOwned, Base):
     """The receipt exactly as uploaded, stored before any reading so nothing is lost."""
 
     __tablename__ = "receipt_files"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The bytes, or NULL when they live in the receipt store named by ``location`` (storage.blobs).
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    location: Mapped[str | None] = mapped_column(String(512))
     media_type: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
@@ -189,7 +201,7 @@ class Rate(Amount):
         return super().process_result_value(value, dialect)
 
 
-class Expense(Base):
+class Expense(TeamOwned, Base):
     __tablename__ = "expenses"
     __table_args__ = (
         # One Slack file gives one expense, whatever Slack redelivers.
@@ -303,7 +315,7 @@ class ApprovalMessage(Base):
     task: Mapped[ApprovalTask] = relationship(back_populates="messages")
 
 
-class PayoutBatch(Base):
+class PayoutBatch(TeamOwned, Base):
     __tablename__ = "payout_batches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -354,7 +366,7 @@ class OutboxMessage(Base):
     result: Mapped[JsonDict | None] = mapped_column(JSON)
 
 
-class SlackUser(Base):
+class SlackUser(TeamOwned, Base):
     """Cache of Slack user id <-> directory email (from users.info / users.lookupByEmail)."""
 
     __tablename__ = "slack_users"
@@ -366,7 +378,7 @@ class SlackUser(Base):
     refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class MerchantCorrection(Base):
+class MerchantCorrection(TeamOwned, Base):
     """An employee's correction of the merchant read from a receipt header, reused next time."""
 
     __tablename__ = "merchant_corrections"
@@ -392,7 +404,7 @@ class FxRate(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class Delegation(Base):
+class Delegation(TeamOwned, Base):
     __tablename__ = "delegations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -480,6 +492,8 @@ class PayoutExport(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+install_team_filter(Session, TeamOwned)
+
 # Finance queries: the payout queue, date-range reports and per-batch exports.
 Index("ix_expenses_status_batch", Expense.status, Expense.payout_batch_id)
 Index("ix_expenses_spent_on_status", Expense.spent_on, Expense.status)
@@ -535,3 +549,81 @@ class StatementLine(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64))  # "matcher" or who confirmed
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     not_these: Mapped[list[int]] = mapped_column(JSON, default=list)  # expenses refused ("Not this one")
+
+
+# --- Slack installations (multi-workspace mode, OAuth v2) --------------------------------------
+# The columns of slack_sdk's SQLAlchemy installation and state stores (storage.installations uses
+# these tables through them), with room for Fernet-encrypted tokens: tokens are never stored in
+# plain text. Datetimes are naive UTC, as slack_sdk writes and compares them.
+
+
+class SlackInstallation(Base):
+    __tablename__ = "slack_installations"
+    __table_args__ = (
+        Index(
+            "ix_slack_installations_lookup",
+            "client_id",
+            "enterprise_id",
+            "team_id",
+            "user_id",
+            "installed_at",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    enterprise_name: Mapped[str | None] = mapped_column(String(200))
+    enterprise_url: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    team_name: Mapped[str | None] = mapped_column(String(200))
+    bot_token: Mapped[str | None] = mapped_column(Text)
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000))
+    bot_refresh_token: Mapped[str | None] = mapped_column(Text)
+    bot_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    user_id: Mapped[str] = mapped_column(String(32))
+    user_token: Mapped[str | None] = mapped_column(Text)
+    user_scopes: Mapped[str | None] = mapped_column(String(1000))
+    user_refresh_token: Mapped[str | None] = mapped_column(Text)
+    user_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    incoming_webhook_url: Mapped[str | None] = mapped_column(Text)
+    incoming_webhook_channel: Mapped[str | None] = mapped_column(String(200))
+    incoming_webhook_channel_id: Mapped[str | None] = mapped_column(String(200))
+    incoming_webhook_configuration_url: Mapped[str | None] = mapped_column(String(200))
+    is_enterprise_install: Mapped[bool] = mapped_column(default=False)
+    token_type: Mapped[str | None] = mapped_column(String(32))
+    installed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SlackBot(Base):
+    __tablename__ = "slack_bots"
+    __table_args__ = (Index("ix_slack_bots_lookup", "client_id", "enterprise_id", "team_id", "installed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(32))
+    app_id: Mapped[str] = mapped_column(String(32))
+    enterprise_id: Mapped[str | None] = mapped_column(String(32))
+    enterprise_name: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[str | None] = mapped_column(String(32))
+    team_name: Mapped[str | None] = mapped_column(String(200))
+    bot_token: Mapped[str | None] = mapped_column(Text)
+    bot_id: Mapped[str | None] = mapped_column(String(32))
+    bot_user_id: Mapped[str | None] = mapped_column(String(32))
+    bot_scopes: Mapped[str | None] = mapped_column(String(1000))
+    bot_refresh_token: Mapped[str | None] = mapped_column(Text)
+    bot_token_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    is_enterprise_install: Mapped[bool] = mapped_column(default=False)
+    installed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SlackOAuthState(Base):
+    """A state value handed out by /slack/install: used once, before it expires."""
+
+    __tablename__ = "slack_oauth_states"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(200), index=True)
+    expire_at: Mapped[dt.datetime] = mapped_column(DateTime)

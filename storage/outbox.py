@@ -18,13 +18,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxMessage, utcnow
+from storage.tenancy import TEAM_KEY, current_team
 
 CLAIM_SECONDS = 60
 MAX_ATTEMPTS = 10
 
 
 def add(session: Session, kind: str, payload: dict[str, Any], *, dedup_key: str) -> None:
-    """Queue a message in the caller's transaction; a second row with the same key is ignored."""
+    """Queue a message in the caller's transaction; a second row with the same key is ignored.
+
+    In multi-workspace mode the payload records the current workspace, whose token sends it.
+    """
+    team = current_team.get()
+    if team is not None and TEAM_KEY not in payload:
+        payload = {**payload, TEAM_KEY: team}
     values = {"dedup_key": dedup_key, "kind": kind, "payload": payload, "created_at": utcnow(),
               "not_before": utcnow(), "attempts": 0}  # fmt: skip
     dialect = session.get_bind().dialect.name

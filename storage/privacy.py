@@ -35,6 +35,7 @@ from storage.models import (
     ReceiptFile,
     SlackUser,
 )
+from storage.receipts import content_of
 from workflows.directory import normalise_email
 
 # Expense columns that are personal (free text, what the receipt said, where it was posted).
@@ -163,12 +164,12 @@ def export_person(session: Session, email: str, out: Path, actor: str,
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("person.json", document)
             for receipt in receipts:
-                archive.writestr(_receipt_name(receipt), receipt.content)
+                archive.writestr(_receipt_name(receipt), content_of(receipt))
     else:
         (out / "receipts").mkdir(parents=True, exist_ok=True)
         (out / "person.json").write_bytes(document)
         for receipt in receipts:
-            (out / _receipt_name(receipt)).write_bytes(receipt.content)
+            (out / _receipt_name(receipt)).write_bytes(content_of(receipt))
     counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}
     audit.record(session, actor=actor, action="privacy.exported", entity="person", entity_id=who.email,
                  after={"counts": counts})  # fmt: skip

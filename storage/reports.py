@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from storage.models import Customer, Deal, Expense, ExpenseProject, FxRate
+from storage.tenancy import in_current_team
 from workflows.categories import category_label
 from workflows.expenses import Status
 from workflows.exports import csv_text
@@ -348,8 +349,9 @@ def spend_report(
     postgres = _postgres(session)
     if postgres:  # grouping 100,000 rows by customer, currency and month fits in memory instead of spilling
         session.execute(text("SET LOCAL work_mem = '64MB'"))
+    # Core queries (session.connection()) pass the ORM's workspace filter by: scoped here.
     where = and_(Expense.status.in_(COUNTED), Expense.spent_on >= start, Expense.spent_on <= end,
-                 Expense.currency.is_not(None))  # fmt: skip
+                 Expense.currency.is_not(None), in_current_team(Expense.team_id))  # fmt: skip
     months = months_between(start, end)
     last_two = months[-2:]
     rates = _rates(session, currency, months)

@@ -97,3 +97,17 @@ def test_export_and_privacy_commands_name_who_ran_them(env: dict[str, str]) -> N
     assert refused.exit_code == 2 and "finance or admin" in refused.output
     refused = run(env, "privacy", "erase", "emp@example.com", "--yes", "--as", "fin@example.com")
     assert refused.exit_code == 2 and "admin role" in refused.output
+
+
+def test_receipt_store_and_workspace_commands_check_the_actor(env: dict[str, str], tmp_path: Path) -> None:
+    store = {**env, "EXPENSEBOT_RECEIPT_STORE": f"file://{tmp_path}/receipts"}
+    refused = run(store, "receipts", "gc", "--as", "fin@example.com")
+    assert refused.exit_code == 2 and "admin role" in refused.output
+    refused = run(store, "receipts", "migrate", "--to", "store", "--as", "mgr@example.com")
+    assert refused.exit_code == 2 and "admin role" in refused.output
+    refused = run(env, "workspaces", "adopt", "--team", "T0ONE", "--as", "fin@example.com")
+    assert refused.exit_code == 2 and "admin role" in refused.output
+
+    assert run(store, "receipts", "gc", "--as", "admin@example.com").exit_code == 0
+    (event,) = events(env, "receipts.collected")
+    assert event.actor == "admin@example.com" and getpass.getuser() in (event.detail or "")

@@ -1,7 +1,7 @@
 """exchange-rate feed, claims converted into the reimbursement currency, split receipts
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-07 19:20:00.000000
 
 ``fx_rates`` records where a rate came from (the ECB feed or an imported file) and when it last
@@ -20,7 +20,7 @@ import storage.models
 
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

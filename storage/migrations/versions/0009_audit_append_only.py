@@ -1,7 +1,7 @@
 """the audit trail is append-only on PostgreSQL
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-07 19:30:00.000000
 
 A trigger refuses every DELETE and TRUNCATE of ``audit_events``, and every UPDATE except the

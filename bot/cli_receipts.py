@@ -1,0 +1,95 @@
+"""``expensebot receipts``: move receipt files between the database and EXPENSEBOT_RECEIPT_STORE."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.cli_actor import ADMIN_ROLES, as_option
+from bot.cli_actor import resolve as resolve_actor
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from storage.blobs import BlobStore
+
+
+@click.group(name="receipts")
+def receipts() -> None:
+    """Receipt files: where they live (EXPENSEBOT_RECEIPT_STORE: db, file:///path, s3://bucket/prefix)."""
+
+
+def _setup() -> tuple[sessionmaker[Session], BlobStore]:
+    from bot.cli import _settings
+    from storage.blobs import make_store
+    from storage.db import make_engine, make_sessionmaker, migrate
+
+    settings = _settings()
+    migrate(settings.database_url)
+    return make_sessionmaker(make_engine(settings.database_url)), make_store(settings.receipt_store)
+
+
+@receipts.command(name="migrate")
+@click.option("--to", "direction", type=click.Choice(("store", "db")), required=True,
+              help="store: out of the database into EXPENSEBOT_RECEIPT_STORE; db: back into the database.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(min=1), help="Move at most this many now (run again to go on).")
+@click.option("--delete", "delete_from_store", is_flag=True,
+              help="With --to db: delete each file from the store once it is back in the database.")  # fmt: skip
+@as_option(ADMIN_ROLES)
+def migrate_command(direction: str, limit: int | None, delete_from_store: bool, as_email: str | None) -> None:
+    """Move receipt files, one at a time; stopped at any point, run it again to resume."""
+    actor = resolve_actor(as_email, ADMIN_ROLES)
+    from storage import audit
+    from storage.blobs import BlobError
+    from storage.db import transaction
+    from storage.receipts import migrate_receipts
+
+    factory, store = _setup()
+
+    def progress(done: int, total: int) -> None:
+        if done and (done % 100 == 0 or done == total):
+            click.echo(f"  {done}/{total}", err=True)
+
+    try:
+        result = migrate_receipts(factory, store, to_store=direction == "store", limit=limit,
+                                  progress=progress, delete_from_store=delete_from_store)  # fmt: skip
+    except BlobError as exc:
+        raise click.ClickException(str(exc)) from None
+    where = store.url if direction == "store" else "the database"
+    with transaction(factory) as session:
+        audit.record(session, actor=actor.name, action="receipts.migrated", entity="receipts",
+                     entity_id=direction, after={"moved": result.moved, "remaining": result.remaining,
+                                                 "failed": len(result.failed), "store": store.url},
+                     detail=actor.via)  # fmt: skip
+    click.echo(f"{result.moved} receipt files moved to {where}; {result.remaining} still to move"
+               + (f"; {len(result.failed)} failed:" if result.failed else "."))  # fmt: skip
+    for line in result.failed:
+        click.echo(f"  {line}", err=True)
+    sys.exit(1 if result.failed else 0)
+
+
+@receipts.command(name="gc")
+@click.option("--dry-run", is_flag=True, help="List the files that would be deleted; delete nothing.")
+@click.option("--min-age", type=click.IntRange(min=0), default=3600, show_default=True,
+              help="Keep files younger than this many seconds (an upload writes its file first).")  # fmt: skip
+@as_option(ADMIN_ROLES)
+def gc_command(dry_run: bool, min_age: int, as_email: str | None) -> None:
+    """Delete files in the store that no receipt points to any more (after privacy erase)."""
+    actor = resolve_actor(as_email, ADMIN_ROLES)
+    from storage import audit
+    from storage.db import transaction
+    from storage.receipts import collect_garbage
+
+    factory, store = _setup()
+    if not store.external:
+        raise click.UsageError("EXPENSEBOT_RECEIPT_STORE is db: deleted rows take their files with them.")
+    orphans = collect_garbage(factory, store, dry_run=dry_run, min_age_seconds=min_age)
+    for key in orphans:
+        click.echo(key)
+    if not dry_run:
+        with transaction(factory) as session:
+            audit.record(session, actor=actor.name, action="receipts.collected", entity="receipts",
+                         entity_id="gc", after={"deleted": len(orphans)}, detail=actor.via)  # fmt: skip
+    click.echo(f"{len(orphans)} unreferenced files {'would be ' if dry_run else ''}deleted", err=True)

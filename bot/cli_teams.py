@@ -1,0 +1,125 @@
+"""``--team TEAM_ID`` for the commands that work on one workspace's data (``digest``, ``export``,
+``report``): required in multi-workspace mode when more than one workspace has installed the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from bot.cli_actor import ADMIN_ROLES, as_option
+from bot.cli_actor import resolve as resolve_actor
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def team_option(fn: F) -> F:
+    option = click.option(
+        "--team", "team", metavar="TEAM_ID",
+        help="The Slack workspace (multi-workspace mode); required when more than one is installed.",
+    )  # fmt: skip
+    return option(fn)
+
+
+def known_teams(settings: Settings) -> tuple[list[str], set[str]]:
+    """Installed workspaces, and every workspace that has rows (installed or not any more)."""
+    from sqlalchemy import select
+
+    from storage.db import make_engine, make_sessionmaker, migrate
+    from storage.installations import installed_teams
+    from storage.models import Expense
+
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        installed = installed_teams(engine, settings.slack_client_id or "")
+        with make_sessionmaker(engine)() as session:
+            with_rows = {t for t in session.scalars(select(Expense.team_id).distinct()) if t}
+    finally:
+        engine.dispose()
+    return installed, with_rows | set(installed)
+
+
+def choose_team(settings: Settings, team: str | None) -> str | None:
+    """The workspace a command works on (None in single-workspace mode), or a clear usage error."""
+    if not settings.multi_workspace:
+        if team is not None:
+            raise click.UsageError("--team is for multi-workspace mode (SLACK_CLIENT_ID is not set): "
+                                   "with one workspace, leave it out.")  # fmt: skip
+        return None
+    installed, known = known_teams(settings)
+    if team is not None:
+        if team not in known:
+            listed = ", ".join(installed) or "none yet"
+            raise click.UsageError(f"workspace {team} is not known here (installed: {listed}).")
+        return team
+    if len(installed) == 1:
+        return installed[0]
+    if not installed:
+        raise click.UsageError("no workspace has installed expensebot yet: open /slack/install on the "
+                               "running app, or name a former workspace with --team TEAM_ID.")  # fmt: skip
+    raise click.UsageError(f"{len(installed)} workspaces have installed expensebot ({', '.join(installed)}): "
+                           "choose one with --team TEAM_ID.")  # fmt: skip
+
+
+@click.group(name="workspaces")
+def workspaces() -> None:
+    """Multi-workspace mode: the Slack workspaces that installed the app, and their data."""
+
+
+@workspaces.command(name="list")
+def workspaces_list() -> None:
+    """Installed workspaces (team ids), and workspaces that still have data here."""
+    from bot.cli import _settings
+
+    settings = _settings()
+    if not settings.multi_workspace:
+        raise click.UsageError("single-workspace mode (SLACK_CLIENT_ID is not set): there is one workspace.")
+    installed, known = known_teams(settings)
+    for team in sorted(known):
+        click.echo(f"{team}\t{'installed' if team in installed else 'not installed (data kept)'}")
+    if not known:
+        click.echo(
+            "no workspace has installed expensebot yet: open /slack/install on the running app", err=True
+        )
+
+
+@workspaces.command(name="adopt")
+@click.option("--team", "team", metavar="TEAM_ID", required=True, help="The workspace that gets the rows.")
+@as_option(ADMIN_ROLES)
+def workspaces_adopt(team: str, as_email: str | None) -> None:
+    """Give the rows of single-workspace mode (no workspace yet) to TEAM_ID, after switching to
+    multi-workspace mode: until then that workspace does not see them."""
+    from sqlalchemy import inspect, update
+
+    from bot.cli import _settings
+    from storage import audit
+    from storage.db import make_engine, make_sessionmaker, migrate, transaction
+    from storage.models import TeamOwned
+
+    actor = resolve_actor(as_email, ADMIN_ROLES)
+    settings = _settings()
+    if not settings.multi_workspace:
+        raise click.UsageError("adopt is for multi-workspace mode (SLACK_CLIENT_ID is not set).")
+    installed, _known = known_teams(settings)
+    if team not in installed:
+        raise click.UsageError(f"workspace {team} has not installed expensebot (installed: "
+                               f"{', '.join(installed) or 'none yet'}).")  # fmt: skip
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    counts: dict[str, int] = {}
+    with transaction(make_sessionmaker(engine)) as session:
+        for model in TeamOwned.__subclasses__():
+            result = session.execute(
+                update(model).where(model.team_id.is_(None)).values(team_id=team)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            counts[inspect(model).local_table.name] = int(getattr(result, "rowcount", 0) or 0)
+        audit.record(session, actor=actor.name, action="workspace.adopted", entity="workspace",
+                     entity_id=team, after=counts, detail=actor.via)  # fmt: skip
+    engine.dispose()
+    click.echo(", ".join(f"{n} {table}" for table, n in counts.items()) + f" now belong to {team}")
