@@ -64,20 +64,28 @@ def _missing_facts(expense: Expense, ref: str) -> str | None:
     return None
 
 
+def _rate_target(
+    ctx: AppContext, session: Any, expense_id: int, user_id: str, email: str | None
+) -> tuple[Expense, str, str] | str:
+    """The expense whose rate ``user_id`` may set, its reference and the currency they are paid in,
+    or why they may not (a message)."""
+    expense = session.get(Expense, expense_id)
+    if expense is None:
+        return "This expense no longer exists."
+    ref = expense_ref(expense.id)
+    if expense.employee_id != user_id:
+        return f"Only <@{expense.employee_id}> can change the rate of {ref}."
+    if Status(expense.status) not in EDITABLE or expense.status == Status.READING:
+        return f"{ref} is {expense.status.replace('_', ' ')}: its rate can no longer change."
+    return _missing_facts(expense, ref) or (expense, ref, reimbursement_currency(ctx, email))
+
+
 def _load(ctx: AppContext, expense_id: int, user_id: str, email: str | None) -> dict[str, Any] | str:
     with ctx.db() as session:
-        expense = session.get(Expense, expense_id)
-        if expense is None:
-            return "This expense no longer exists."
-        ref = expense_ref(expense.id)
-        if expense.employee_id != user_id:
-            return f"Only <@{expense.employee_id}> can change the rate of {ref}."
-        if Status(expense.status) not in EDITABLE or expense.status == Status.READING:
-            return f"{ref} is {expense.status.replace('_', ' ')}: its rate can no longer change."
-        to = reimbursement_currency(ctx, email)
-        missing = _missing_facts(expense, ref)
-        if missing:
-            return missing
+        target = _rate_target(ctx, session, expense_id, user_id, email)
+        if isinstance(target, str):
+            return target
+        expense, ref, to = target
         try:
             conv = reference(session, expense, to)
         except (MissingRate, MoneyError) as exc:
@@ -97,18 +105,10 @@ def _save(
 ) -> dict[str, str] | str | None:
     """None when saved; ``{"field": message}`` for the modal; a plain message otherwise."""
     with transaction(ctx.db) as session:
-        expense = session.get(Expense, expense_id)
-        if expense is None:
-            return "This expense no longer exists."
-        ref = expense_ref(expense.id)
-        if expense.employee_id != user_id:
-            return f"Only <@{expense.employee_id}> can change the rate of {ref}."
-        if Status(expense.status) not in EDITABLE or expense.status == Status.READING:
-            return f"{ref} is {expense.status.replace('_', ' ')}: its rate can no longer change."
-        to = reimbursement_currency(ctx, email)
-        missing = _missing_facts(expense, ref)
-        if missing:
-            return missing
+        target = _rate_target(ctx, session, expense_id, user_id, email)
+        if isinstance(target, str):
+            return target
+        expense, ref, to = target
         try:
             conv = reference(session, expense, to)
         except (MissingRate, MoneyError) as exc:
