@@ -401,17 +401,19 @@ HINTED_CURRENCY_CONFIDENCE = 0.5  # the confidence of a currency taken from the 
 
 
 def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> tuple[str | None, float]:
-    """The currency from printed symbols and codes, else from the country the text points to,
-    else the hint's currency."""
+    """The currency from printed signs and codes next to amounts, else from the country the text
+    points to, else from currency words standing alone, else the hint's currency."""
     hint = hint or ReceiptHint()
     hinted = hint.currency.upper() if hint.currency and hint.currency.upper() in CURRENCIES else None
     country = (hint.country or "").upper() or None
     counts: dict[str, int] = {}
+    loose: dict[str, int] = {}  # currency words not next to an amount
     mixed = False  # "$" signs read as the local currency: right, but not beyond doubt
     dollar = yen = 0
     for line in lines:
         for mark in find_currency_marks(line):
-            counts[mark.code] = counts.get(mark.code, 0) + 1
+            tally = counts if mark.attached else loose
+            tally[mark.code] = tally.get(mark.code, 0) + 1
         dollar += len(re.findall(r"(?<![A-Z])\$", line))
         yen += line.count(rules.YEN_SIGN)
     cues = _country_cues(lines)
@@ -455,6 +457,9 @@ def extract_currency(lines: Sequence[str], hint: ReceiptHint | None = None) -> t
     if text_country and text_country in rules.COUNTRY_CURRENCY:
         code = rules.COUNTRY_CURRENCY[text_country]
         return code, 0.8 if code == hinted or hinted is None else 0.6
+    if loose:
+        code = max(loose, key=lambda c: (loose[c], c == hinted))
+        return code, 0.8 if code == hinted else 0.6
     if hinted:
         return hinted, HINTED_CURRENCY_CONFIDENCE
     if country and country in rules.COUNTRY_CURRENCY:

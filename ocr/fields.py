@@ -196,16 +196,24 @@ def find_dates(text: str) -> list[DateMatch]:
 class CurrencyMark:
     code: str
     start: int
+    # A sign, or a currency word next to an amount or in brackets: the receipt's currency. A bare
+    # word elsewhere is weaker evidence (see ``rules.CURRENCY_MARKS``).
+    attached: bool = True
 
 
 def find_currency_marks(text: str) -> list[CurrencyMark]:
-    """Unambiguous currency marks (symbols, codes) in upper-case text."""
+    """Currency marks (signs, codes, names) in upper-case text, each saying whether it is attached."""
     marks: list[CurrencyMark] = []
     covered: list[tuple[int, int]] = []
-    for pattern, code in rules.CURRENCY_MARKS:
+    for pattern, code, is_sign in rules.CURRENCY_MARKS:
         for m in pattern.finditer(text):
             if any(s <= m.start() < e for s, e in covered):
                 continue
-            marks.append(CurrencyMark(code, m.start()))
+            attached = is_sign or bool(
+                rules.CURRENCY_WORD_AMOUNT_AFTER.match(text[m.end() :])
+                or rules.CURRENCY_WORD_AMOUNT_BEFORE.search(text[: m.start()])
+                or rules.CURRENCY_WORD_BRACKETS.search(text[: m.start()])
+            )
+            marks.append(CurrencyMark(code, m.start(), attached))
             covered.append((m.start(), m.end()))
     return sorted(marks, key=lambda mark: mark.start)

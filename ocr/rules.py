@@ -151,42 +151,56 @@ CURRENCY_COUNTRY: dict[str, str] = {
     "EUR": "EU",  # ISO 3166's reserved code for the union: its countries print the day first
 }  # fmt: skip
 
-# Printed currency marks, most specific first. Each is (pattern, ISO code); "$" alone is ambiguous
-# and resolved by the hint or the country cues.
-CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (_re(p), code)
-    for p, code in (
-        (r"S\$|\bSGD\b", "SGD"),
-        (r"HK\$|\bHKD\b", "HKD"),
-        (r"NZ\$|\bNZD\b", "NZD"),
-        (r"\bA\$|AU\$|\bAUD\b", "AUD"),
-        (r"\bC\$|CA\$|\bCAD\b", "CAD"),
-        (r"US\$|\bUSD\b", "USD"),
-        (r"NT\$|\bTWD\b", "TWD"),
-        (r"\bRM\s?\d|\d\s?RM\b|\(RM\)|\bMYR\b|\bRINGGIT\b", "MYR"),
-        (r"€|\bEUR\b|\bEURO?S?\b", "EUR"),
-        (r"£|\bGBP\b", "GBP"),
-        (r"₹|\bINR\b|\bRS\.?\s?\d", "INR"),
-        (r"\bRP\.?\s?\d|\bIDR\b", "IDR"),
-        (r"฿|\bTHB\b|บาท", "THB"),
-        (r"₱|\bPHP\b", "PHP"),
-        (r"₩|\bKRW\b|원", "KRW"),
-        (r"円|\bJPY\b", "JPY"),
-        (r"元|\bRMB\b|\bCNY\b|人民币", "CNY"),
-        (r"\bCHF\b|\bSFR\b", "CHF"),
-        (r"₫|\bVND\b", "VND"),
-        (r"₺|\bTRY\b", "TRY"),
-        (r"₽|\bRUB\b", "RUB"),
-        (r"\bZ[ŁL]\b|\bPLN\b", "PLN"),
-        (r"\bKČ\b|\bCZK\b", "CZK"),
-        (r"\bAED\b|\bDHS?\b", "AED"),
-        (r"\bSAR\b", "SAR"),  # not "SR": Malaysian receipts print it as a tax code before amounts
-        (r"\bSEK\b", "SEK"),
-        (r"\bNOK\b", "NOK"),
-        (r"\bDKK\b", "DKK"),
-        (r"\bZAR\b|\bR\s?\d+[.,]\d{2}\b", "ZAR"),
-    )
+# Printed currency marks, most specific first: (signs, words, ISO code). A sign (€, £, S$, "RM 9.00")
+# names its currency wherever it stands. A word (an ISO code, EURO, RINGGIT) counts fully only next to
+# an amount or in brackets ("TOTAL EUR 6,30", "AMOUNT (EUR)"): alone, three capital letters are as
+# often an abbreviation (SEK for seksyen, AED, CAD on a card slip) as a currency. "$" alone is
+# ambiguous and resolved by the hint or the country cues.
+_MARKS: tuple[tuple[str | None, str | None, str], ...] = (
+    (r"\bS\$", r"\bSGD\b", "SGD"),
+    (r"\bHK\$", r"\bHKD\b", "HKD"),
+    (r"\bNZ\$", r"\bNZD\b", "NZD"),
+    (r"\bA\$|\bAU\$", r"\bAUD\b", "AUD"),
+    (r"\bC\$|\bCA\$", r"\bCAD\b", "CAD"),
+    (r"\bUS\$", r"\bUSD\b", "USD"),
+    (r"\bNT\$", r"\bTWD\b", "TWD"),
+    (r"\bRM\s?\d|\d\s?RM\b|\(RM\)", r"\bMYR\b|\bRINGGIT\b", "MYR"),
+    (r"€", r"\bEUR\b|\bEURO?S?\b", "EUR"),
+    (r"£", r"\bGBP\b", "GBP"),
+    (r"₹|\bRS\.?\s?\d", r"\bINR\b", "INR"),
+    (r"\bRP\.?\s?\d", r"\bIDR\b", "IDR"),
+    (r"฿", r"\bTHB\b|บาท", "THB"),
+    (r"₱", r"\bPHP\b", "PHP"),
+    (r"₩", r"\bKRW\b|원", "KRW"),
+    (r"円", r"\bJPY\b", "JPY"),
+    (r"元|人民币", r"\bRMB\b|\bCNY\b", "CNY"),
+    (None, r"\bCHF\b|\bSFR\b", "CHF"),
+    (r"₫", r"\bVND\b", "VND"),
+    (r"₺", r"\bTRY\b", "TRY"),
+    (r"₽", r"\bRUB\b", "RUB"),
+    (None, r"\bZ[ŁL]\b|\bPLN\b", "PLN"),
+    (None, r"\bKČ\b|\bCZK\b", "CZK"),
+    (None, r"\bAED\b|\bDHS?\b", "AED"),
+    (None, r"\bSAR\b", "SAR"),  # not "SR": Malaysian receipts print it as a tax code before amounts
+    (None, r"\bSEK\b", "SEK"),
+    (None, r"\bNOK\b", "NOK"),
+    (None, r"\bDKK\b", "DKK"),
+    (r"\bR\s?\d+[.,]\d{2}\b", r"\bZAR\b", "ZAR"),
 )
+CURRENCY_MARKS: tuple[tuple[re.Pattern[str], str, bool], ...] = tuple(
+    (_re(pattern), code, is_sign)
+    for sign, word, code in _MARKS
+    for pattern, is_sign in ((sign, True), (word, False))
+    if pattern is not None
+)
+# What makes a currency word count: an amount right after it or right before it (a few signs or
+# spaces between), or brackets around it. An amount has decimals, thousands groups or three digits:
+# "SEK 13" is section 13, "TOTAL SEK 120,00" is kronor.
+_MONEY = r"(\d[\d.,' ]*[.,]\d{2}(?!\d)|\d{1,3}([.,' ]\d{3})+(?!\d)|\d{3,})"
+CURRENCY_WORD_AMOUNT_AFTER = re.compile(rf"^[\s:=*.)\]-]{{0,3}}-?{_MONEY}")
+CURRENCY_WORD_AMOUNT_BEFORE = re.compile(rf"{_MONEY}[\s*]{{0,2}}$")
+CURRENCY_WORD_BRACKETS = re.compile(r"[(\[]\s*$")
+
 # Yen sign: Japanese yen unless the receipt reads Chinese; resolved in the extractor.
 YEN_SIGN = "¥"
 DOLLAR_SIGN = "$"
@@ -210,9 +224,12 @@ _US_STATE_NAMES = (
 COUNTRY_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (_re(p), country)
     for p, country in (
-        (r"\bSDN\.?\s*BHD\b|\bBHD\b|\bMALAYSIA\b|\bSELANGOR\b|\bJOHOR\b|\bKUALA\s*LUMPUR\b|\bPULAU\s*PINANG"
-         r"|\bPERAK\b|\bSABAH\b|\bSARAWAK\b|\bMELAKA\b|\bKEDAH\b|\bPAHANG\b|\bJALAN\b|\bJLN\b|\bTAMAN\b", "MY"),
-        (r"\bPTE\.?\s*LTD\b|\bSINGAPORE\b|\bUEN\b", "SG"),
+        # long place names also inside words OCR glued together ("KUALASELANGOR", "TAMANSEJATI");
+        # GST at 6% was Malaysia's (2015-2018; SST since), 7-9% Singapore's
+        (r"\bSDN\.?\s*BHD\b|\bBHD\b|MALAYSIA|SELANGOR|\bJOHOR\b|KUALA\s*LUMPUR|PULAU\s*PINANG"
+         r"|\bPERAK\b|\bSABAH\b|\bSARAWAK\b|\bMELAKA\b|\bKEDAH\b|\bPAHANG\b|\bJALAN|\bJLN\b|\bTAMAN"
+         r"|\bGST\s*[@:]?\s*6(\.0+)?\s*%|(?<![\d.])6(\.0+)?\s*%\s*GST\b|\bSST\b", "MY"),
+        (r"\bPTE\.?\s*LTD\b|\bSINGAPORE\b|\bUEN\b|\bGST\s*[@:]?\s*[789](\.0+)?\s*%|(?<![\d.])[789](\.0+)?\s*%\s*GST\b", "SG"),
         (r"\bGSTIN\b|\bPVT\.?\s*LTD\b", "IN"),
         (r"\bGMBH\b|\bMWST\b|\bUST\.?\s*-?\s*I[D0]|\bSTEUER\s*-?\s*(NR|NUMMER)|\bSTRA(SS|B|ß)E\b|\bQUITTUNG\b"
          r"|\bKASSE\b|\bBON\s*-?\s*NR|\bVIELEN\s*DANK\b|\bEINKAUF\b|\bRUCKGELD\b|\bZU\s*ZAHLEN\b|\bSUMME\s*EUR", "DE"),

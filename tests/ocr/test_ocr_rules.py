@@ -149,6 +149,20 @@ def test_numbers_that_are_not_dates() -> None:
         (["GRAND LUXCAFE", "TOTAL 69.25", "SUGGESTED GRATUITY:"], None, "USD"),  # tipping is American
         (["KEDAI SDN BHD", "TOTAL $8.20"], None, "MYR"),  # one Malaysian cue, no dollar country
         (["ABC TRADING SDN BHD", "SR 1.00 0.06"], None, "MYR"),
+        # a currency code counts next to an amount or in brackets; alone it is often a word
+        (["KEDAI SDN BHD", "NO 5, JALAN 13/2, SEK 13", "TOTAL 9.00"], None, "MYR"),  # seksyen
+        (["KEDAI", "NO 5 SEK 13", "TOTAL 9.00"], None, "SEK"),  # nothing else says anything
+        (["KEDAI", "NO 5 SEK 13", "TOTAL RM 9.00"], None, "MYR"),
+        (["TOTAL SEK 120,00"], None, "SEK"),
+        (["BELOPP (SEK)", "120,00"], None, "SEK"),
+        (["TOTAL EURO *17 .00"], None, "EUR"),
+        (["120,00 EUR"], None, "EUR"),
+        (["DINER", "LOMBARD,IL 60148", "VISA CAD:***********2931", "TOTAL 9.00"], None, "USD"),
+        (["GSTSUMMARY AMOUNT$S) TAX)", "TOTAL 9.00", "TAMAN SEJATI"], None, "MYR"),  # no NT$ inside a word
+        # glued place names, and a tax's name with its rate
+        (["FUYI MINIMARKET", "KUALASELANGOR.O", "TOTAL 9.00"], None, "MYR"),
+        (["BISTRO", "GST 6% 19.47", "TOTAL 9.00"], None, "MYR"),
+        (["CAFE", "GST @ 7% 1.20", "TOTAL 9.00"], None, "SGD"),
     ],
 )
 def test_currency(lines: list[str], hint: ReceiptHint | None, currency: str | None) -> None:
