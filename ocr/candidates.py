@@ -82,7 +82,7 @@ TOTAL_FEATURES: tuple[str, ...] = (
     "log_value", "rank_desc", "rank_frac", "is_max", "occurrences", "occurrences_labelled",
     "whole_units", "currency_adjacent", "after_last_total_label",
     "eq_subtotal_plus_tax", "eq_tender_minus_change", "eq_tender", "plus_change_eq_tender",
-    "eq_items_sum", "eq_labelled_plus_rounding", "eq_tax_summary_gross", "eq_subtotal",
+    "eq_items_sum", "eq_labelled_plus_rounding", "rounded_below", "eq_tax_summary_gross", "eq_subtotal",
     "n_total_labels", "n_lines", "inside_date", "tip_line_percent", "ocr_confidence", "has_subtotal_and_tax",
 )  # fmt: skip
 
@@ -176,6 +176,19 @@ def total_candidates(doc: Doc, decimals: int = 2) -> list[Candidate]:
     tenders = amounts_of("tender")
     changes = [c for c in amounts_of("change") if c >= 0]
     roundings = [r for r in amounts_of("rounding") if 0 < abs(r) < 1]
+    # a rounding line, and the labelled amounts above it: the amount below that differs from one of
+    # them by the rounding (its sign is often lost: "-RM 0.02", "ADJUSTMENT RM 0.01") is the total
+    # after rounding, what was paid
+    rounding_lines = [
+        (i, abs(v))
+        for i in range(n)
+        if doc.classes[i]["rounding"] >= 0
+        for v, _, _ in per_line[i][-1:]
+        if 0 < abs(v) < 1
+    ]
+    labelled_at = [
+        (i, v) for i in range(n) if doc.classes[i]["total"] >= 0 or weights[i] >= 7 for v, _, _ in per_line[i]
+    ]
     labelled = [
         v for i in range(n) if doc.classes[i]["total"] >= 0 or weights[i] >= 7 for v, _, _ in per_line[i]
     ]
@@ -248,7 +261,10 @@ def total_candidates(doc: Doc, decimals: int = 2) -> list[Candidate]:
                 1.0 if value in tenders else 0.0,
                 1.0 if any(value + c in tenders for c in changes if c > 0) else 0.0,
                 1.0 if value in items_sums else 0.0,
-                1.0 if any(value == v + r for v in labelled for r in roundings) else 0.0,
+                1.0 if any(abs(value - v) == abs(r) for v in labelled for r in roundings) else 0.0,
+                1.0 if any(
+                    j < k < i and abs(value - v) == r for k, r in rounding_lines for j, v in labelled_at
+                ) else 0.0,
                 1.0 if value in gross else 0.0,
                 1.0 if value in subtotals else 0.0,
                 float(min(len(total_label_lines), 6)),

@@ -74,6 +74,10 @@ def find_amounts(text: str, decimals: int = 2) -> list[Amount]:
 
 # Both separators of a numeric date are the same character: "25/12/2018", "25-12-18", "25.12.2018".
 _NUMERIC_DATE = re.compile(r"(?P<a>\d{1,4})\s?(?P<s>[./-])\s?(?P<b>\d{1,2})\s?(?P=s)\s?(?P<c>\d{2,4})")
+# OCR reads a dot as a comma now and then: "06,05.2020". Taken only with a four-digit year.
+_MIXED_DOT_DATE = re.compile(
+    r"(?<![\d.,])(?P<a>\d{1,2})\s?(?P<s1>[.,])\s?(?P<b>\d{1,2})\s?(?P<s2>[.,])\s?(?P<c>(?:19|20)\d{2})(?!\d)"
+)
 _ENDS_WITH_TIME = re.compile(r"\d:[0-5]\d$")
 _GLUED_MINUTES = re.compile(r"\s?:\s?[0-5]\d")
 _TIME = re.compile(r"^\s*\d{1,2}[:.]\d{2}|^\d{2}:\d{2}")
@@ -178,6 +182,10 @@ def find_dates(text: str) -> list[DateMatch]:
             if len(c) == 2 and len(a) == 2:
                 readings.append(("ymd", _make(2000 + int(a), int(b), int(c))))
         add(readings, m.start(), m.end() if len(c) != 4 or _year(c)[0] == int(c) else m.start("c") + 2)
+    for m in _MIXED_DOT_DATE.finditer(text):
+        if m["s1"] != m["s2"]:
+            year, a, b = int(m["c"]), int(m["a"]), int(m["b"])
+            add([("dmy", _make(year, b, a)), ("mdy", _make(year, a, b))], m.start(), m.end())
     for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR):
         for m in pattern.finditer(text):
             month = rules.MONTHS.get(m["mon"])

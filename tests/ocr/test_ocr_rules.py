@@ -110,6 +110,8 @@ def test_no_date() -> None:
 
 def test_numbers_that_are_not_dates() -> None:
     assert find_dates("99/99/9999") == []
+    assert find_dates("1,234.56") == []
+    assert find_dates("TOTAL 12,34.2020") == []
 
 
 @pytest.mark.parametrize(
@@ -346,6 +348,9 @@ def test_extract_whole_receipt_with_hint() -> None:
         ("SARAH H SVRCK: 212:1111/18/17", ["2017-11-18"]),  # right after a clock time (12:11)
         ("STEPHEN R SVRCK: 416:4304/25/15", ["2015-04-25"]),
         ("INVOICE 12345611/03/2018", []),  # glued to a number, with no time: not a date
+        ("DATUM 06,05.2020", ["2020-05-06"]),  # a dot read as a comma
+        ("DATE 05.06,2020", ["2020-06-05"]),
+        ("SUMME 12,50.2020", []),  # no such date (month 50)
     ],
 )
 def test_dates_run_into_times_and_numbers(text: str, dates: list[str]) -> None:
