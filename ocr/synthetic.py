@@ -234,7 +234,7 @@ def _money(value: Decimal, locale: Locale, rng: random.Random) -> str:
         whole, cents = text.split(".")
         text = f"{int(whole):,}.{cents}"
     if locale.comma:
-        text = text.translate(str.maketrans({".": ",", ",": "."}))
+        text = text.translate(str.maketrans(".,", ",."))
     return text
 
 
@@ -326,9 +326,14 @@ def receipt(rng: random.Random) -> tuple[tuple[Line, ...], dict[str, str]]:
     locale = rng.choices(LOCALES, weights=[_WEIGHTS[lc.country] for lc in LOCALES])[0]
     page = _Page(rng)
     sign = rng.choice(locale.sign)
-    amt = lambda v: _amount(v, locale, rng, sign if rng.random() < 0.7 else "")  # noqa: E731
+
+    def amt(value: Decimal) -> str:
+        return _amount(value, locale, rng, sign if rng.random() < 0.7 else "")
+
     shout = rng.random() < 0.6  # printed in capitals
-    case = (lambda s: s.upper()) if shout else (lambda s: s)
+
+    def case(text: str) -> str:
+        return text.upper() if shout else text
 
     # header: name, legal form, address, phone, tax number
     name = f"{rng.choice(_NAMES)} {rng.choice(_KINDS)}"
