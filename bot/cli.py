@@ -131,10 +131,11 @@ def run(host: str, port: int, workers: int) -> None:
 
         migrate(settings.database_url)  # once, before the processes start
         uvicorn.run("bot.web:app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
+                    log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
+                    log_config=None)  # fmt: skip
         return
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
+                access_log=False, timeout_graceful_shutdown=10, log_config=None)  # fmt: skip
 
 
 @cli.command()
