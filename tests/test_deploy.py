@@ -83,7 +83,12 @@ def test_every_command_of_a_unit_is_a_command_of_the_cli(path: Path) -> None:
 def test_a_unit_naming_a_command_the_cli_lacks_is_caught() -> None:
     assert resolve(["receipts", "gc", "--dry-run"]) == ["receipts", "gc"]
     assert resolve(["run", "--workers", "2"]) == ["run"]
-    for wrong in (["reciepts", "gc"], ["receipts", "sweep"], ["worker", "--queues", "x"], ["run", "--workers", "two"]):
+    for wrong in (
+        ["reciepts", "gc"],
+        ["receipts", "sweep"],
+        ["worker", "--queues", "x"],
+        ["run", "--workers", "two"],
+    ):
         with pytest.raises(click.UsageError):
             resolve(wrong)
 
@@ -112,7 +117,9 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         copy = tmp_path / name
         copy.write_text(path.read_text(encoding="utf-8").replace(BINARY, str(stub)), encoding="utf-8")
         copies.append(str(copy))
-    done = subprocess.run([analyze, "verify", "--man=no", *copies], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [analyze, "verify", "--man=no", *copies], capture_output=True, text=True, timeout=120
+    )
     # verify exits 0 on many mistakes (an unknown Restart= value only warns): any message is one.
     problems = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert done.returncode == 0 and problems == [], problems
