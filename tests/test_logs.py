@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -236,8 +237,13 @@ def test_a_worker_logs_the_request_id_its_job_came_with(
         runner.enqueue("first", 1)
     assert logs.log_context() == {}
     connection = Redis.from_url(redis_url)
-    with captured() as lines:
-        jobs.worker_class()([jobs.QUEUE_NAME], connection=connection).work(burst=True)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with captured() as lines:
+            jobs.worker_class()([jobs.QUEUE_NAME], connection=connection).work(burst=True)
+    finally:  # the worker installs its own (in this process: pytest's)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     [ran] = lines.with_message("first job ran with 1")
     assert ran["request_id"] == "req-from-slack-1" and ran["team"] == "T9" and ran["job"] == "first"
     [then] = lines.with_message("second job ran with 2")
