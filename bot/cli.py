@@ -131,10 +131,11 @@ def run(host: str, port: int, workers: int) -> None:
 
         migrate(settings.database_url)  # once, before the processes start
         uvicorn.run("bot.web:app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
+                    log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
+                    log_config=None)  # fmt: skip
         return
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False, timeout_graceful_shutdown=10)  # fmt: skip
+                access_log=False, timeout_graceful_shutdown=10, log_config=None)  # fmt: skip
 
 
 @cli.command()
@@ -261,15 +262,27 @@ def fx_import(file: Path, as_email: str | None) -> None:
 
 
 @cli.command("backup")
-@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-def backup_command(target: Path) -> None:
-    """Back up the database (SQLite: online backup; PostgreSQL: pg_dump) to TARGET."""
-    from storage.backup import BackupError, backup
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--keep", type=click.IntRange(min=1),
+              help="With a directory as TARGET: keep only the newest this many dated backups there.")  # fmt: skip
+def backup_command(target: Path, keep: int | None) -> None:
+    """Back up the database (SQLite: online backup; PostgreSQL: pg_dump) to TARGET.
 
+    TARGET is a file, or an existing directory: the backup gets a dated name in it
+    (expensebot-20261207T023000Z.dump), as for the daily timer in deploy/.
+    """
+    from storage.backup import BackupError, backup, dated_target, prune
+
+    url = _settings().database_url
+    if keep is not None and not target.is_dir():
+        raise click.UsageError("--keep needs a directory as TARGET (its dated backups are counted).")
     try:
-        click.echo(backup(_settings().database_url, target))
+        click.echo(backup(url, dated_target(url, target) if target.is_dir() else target))
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
+    if keep is not None:
+        for old in prune(target, keep):
+            click.echo(f"deleted the older backup {old.name}")
 
 
 @cli.command("restore")

@@ -71,25 +71,50 @@ def migrate_command(direction: str, limit: int | None, delete_from_store: bool, 
 
 
 @receipts.command(name="gc")
-@click.option("--dry-run", is_flag=True, help="List the files that would be deleted; delete nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="List the receipts and files that would be deleted; delete nothing."
+)
 @click.option("--min-age", type=click.IntRange(min=0), default=3600, show_default=True,
-              help="Keep files younger than this many seconds (an upload writes its file first).")  # fmt: skip
+              help="Keep unreferenced files younger than this many seconds (an upload writes its file first).")  # fmt: skip
 @as_option(ADMIN_ROLES)
 def gc_command(dry_run: bool, min_age: int, as_email: str | None) -> None:
-    """Delete files in the store that no receipt points to any more (after privacy erase)."""
+    """Delete receipts past their retention (EXPENSEBOT_RECEIPT_RETENTION_DAYS), and files in the
+    store that no receipt points to any more (after a privacy erase).
+
+    A paid claim's receipt is kept for the retention period from 1 January after its payment, a
+    rejected or discarded claim's from its last change; an open claim's receipt is always kept.
+    Each deleted receipt is audited on its claims (receipt.expired).
+    """
+    import datetime as dt
+
     actor = resolve_actor(as_email, ADMIN_ROLES)
+    from bot.cli import _settings
     from storage import audit
     from storage.db import transaction
-    from storage.receipts import collect_garbage
+    from storage.receipts import collect_garbage, expire_receipt, expired_receipts
 
+    days = _settings().receipt_retention_days
     factory, store = _setup()
-    if not store.external:
-        raise click.UsageError("EXPENSEBOT_RECEIPT_STORE is db: deleted rows take their files with them.")
-    orphans = collect_garbage(factory, store, dry_run=dry_run, min_age_seconds=min_age)
+    now = dt.datetime.now(dt.UTC)
+    expired = expired_receipts(factory, days, now)
+    deleted = 0
+    for receipt in expired:
+        claims = ", ".join(f"expense {i}" for i in receipt.expense_ids) or "no claim"
+        click.echo(f"expired receipt {receipt.receipt_id} {receipt.sha256} ({claims}; kept until "
+                   f"{receipt.kept_until:%Y-%m-%d})")  # fmt: skip
+        if not dry_run and expire_receipt(factory, receipt, days=days, now=now, actor=actor.name,
+                                          via=actor.via, store=store):  # fmt: skip
+            deleted += 1
+    orphans: list[str] = []
+    if store.external:  # with the database store a deleted row takes its file with it
+        orphans = collect_garbage(factory, store, dry_run=dry_run, min_age_seconds=min_age)
     for key in orphans:
         click.echo(key)
     if not dry_run:
         with transaction(factory) as session:
             audit.record(session, actor=actor.name, action="receipts.collected", entity="receipts",
-                         entity_id="gc", after={"deleted": len(orphans)}, detail=actor.via)  # fmt: skip
-    click.echo(f"{len(orphans)} unreferenced files {'would be ' if dry_run else ''}deleted", err=True)
+                         entity_id="gc", after={"deleted": len(orphans), "expired": deleted,
+                                                "retention_days": days}, detail=actor.via)  # fmt: skip
+    would = "would be " if dry_run else ""
+    click.echo(f"{len(expired) if dry_run else deleted} receipts past the retention of {days} days {would}deleted; "
+               f"{len(orphans)} unreferenced files {would}deleted", err=True)  # fmt: skip

@@ -90,3 +90,35 @@ def screen(verifier: SignatureVerifier, body: bytes, headers: Mapping[str, str])
         log.info("refused a signed request to /slack/events: %s", problem)
         return Refusal(400, f"not a Slack payload: {problem}")
     return payload
+
+
+def _text(value: Any) -> str | None:
+    return value[:100] if isinstance(value, str) and value else None
+
+
+def describe(payload: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The workspace and what Slack sent, for the logs: (``T123``, ``event:file_shared``), (``T123``,
+    ``block_actions:approve``), (``T123``, ``command:/expense``)… ``None`` where the payload does not say."""
+    team = payload.get("team")
+    team_id = _text(payload.get("team_id")) or _text(team.get("id") if isinstance(team, dict) else team)
+    kind = _text(payload.get("type"))
+    detail: str | None = None
+    if kind == "event_callback":
+        event = payload.get("event")
+        kind, detail = "event", _text(event.get("type")) if isinstance(event, dict) else None
+    elif kind in ("block_actions", "interactive_message"):
+        actions = payload.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else None
+        detail = _text(first.get("action_id") or first.get("name")) if isinstance(first, dict) else None
+    elif kind in ("view_submission", "view_closed"):
+        view = payload.get("view")
+        detail = _text(view.get("callback_id")) if isinstance(view, dict) else None
+    elif kind in ("shortcut", "message_action", "dialog_submission"):
+        detail = _text(payload.get("callback_id"))
+    elif kind in ("block_suggestion", "dialog_suggestion"):
+        detail = _text(payload.get("action_id"))
+    elif kind is None and _text(payload.get("command")):
+        kind, detail = "command", _text(payload.get("command"))
+    if kind is None:
+        return team_id, None
+    return team_id, f"{kind}:{detail}" if detail else kind

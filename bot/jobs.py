@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from bot import logs
 from bot.context import AppContext
 from bot.metrics import timed_job
 from storage.tenancy import current_team, team_scope
@@ -53,7 +54,7 @@ class InProcessRunner:
         self.tasks: set[asyncio.Future[None]] = set()
 
     def enqueue(self, name: str, *args: Any) -> None:
-        coro = self._in_team(current_team.get(), self.run(name, *args))
+        coro = self._in_team(current_team.get(), logs.current_request_id(), name, self.run(name, *args))
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
@@ -69,9 +70,12 @@ class InProcessRunner:
         task.add_done_callback(self.tasks.discard)
 
     @staticmethod
-    async def _in_team(team: str | None, coro: Coroutine[Any, Any, None]) -> None:
-        """A job runs for the workspace it was queued in (whatever thread queued it)."""
-        with team_scope(team):
+    async def _in_team(
+        team: str | None, request_id: str | None, name: str, coro: Coroutine[Any, Any, None]
+    ) -> None:
+        """A job runs for the workspace it was queued in, and logs the request that queued it
+        (whatever thread queued it)."""
+        with team_scope(team), logs.bound(request_id=request_id, team=team, job=name):
             await coro
 
     async def run(self, name: str, *args: Any) -> None:
@@ -121,11 +125,14 @@ class RQRunner:
         try:
             delays = [max(1, round(d)) for d in self.ctx.settings.retry_delays]
             team = current_team.get()  # the job runs for the workspace it was queued in
-            self.queue.enqueue_call(
+            request_id = logs.current_request_id()  # and logs the request that queued it
+            job = self.queue.enqueue_call(
                 run_rq_job, args=(name, *args), kwargs={"team": team} if team else None,
                 retry=Retry(max=len(delays), interval=delays) if delays else None,
                 timeout=600, failure_ttl=7 * 24 * 3600, result_ttl=3600,
+                meta={"request_id": request_id} if request_id else None,
             )  # fmt: skip
+            log.info("queued job %s (%s)", name, job.id)
         except redis.RedisError as exc:
             log.warning("Redis unavailable (%s); running %s in-process", exc, name)
             self.fallback.enqueue(name, *args)
@@ -164,7 +171,13 @@ def run_rq_job(name: str, *args: Any, team: str | None = None) -> None:
 
     ctx = worker_context()
     run, on_failure = registry()[name]
-    with timed_job(name) as outcome, team_scope(team):
+    current = get_current_job()
+    request_id = current.meta.get("request_id") if current is not None else None
+    with (
+        logs.bound(request_id=request_id if isinstance(request_id, str) else None, team=team, job=name),
+        timed_job(name) as outcome,
+        team_scope(team),
+    ):
         try:
             asyncio.run(run(ctx, *args))
         except Exception as exc:

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.db import DEFAULT_DATABASE_URL
+from workflows.retention import DEFAULT_RETENTION_DAYS
 
 DEFAULT_BOT_SCOPES = (
     "channels:history", "chat:write", "commands", "files:read", "files:write", "groups:history",
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
     # Encrypts stored tokens: a Fernet key (or several, comma-separated: the first encrypts).
     secret_key: str | None = Field(default=None, alias="EXPENSEBOT_SECRET_KEY", repr=False)
     receipt_store: str = Field(default="db", alias="EXPENSEBOT_RECEIPT_STORE")
+    # Days a receipt is kept after its retention period starts (a paid claim's: 1 January after its
+    # payment; workflows/retention.py); `expensebot receipts gc` deletes it after that. Ten years
+    # (German tax law, §147 AO / §257 HGB) unless set; see README, "Receipt retention".
+    receipt_retention_days: int = Field(
+        default=DEFAULT_RETENTION_DAYS, ge=1, alias="EXPENSEBOT_RECEIPT_RETENTION_DAYS"
+    )
     sepa_name: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_NAME")
     sepa_iban: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_IBAN")
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")

@@ -23,8 +23,10 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import edge, metrics
+from bot import edge, logs, metrics
 from bot.context import AppContext, build_context
 from bot.listeners import TRY_AGAIN
 from bot.settings import Settings
@@ -221,6 +223,30 @@ def _report_warm_up(future: asyncio.Future[None]) -> None:
         log.warning("receipt reader warm-up failed: %r", future.exception())
 
 
+class RequestIdMiddleware:
+    """Every HTTP request gets an id (the caller's ``X-Request-ID`` if sane, else a new one): in the
+    context of every log line written while it is handled (and by the tasks and jobs it starts),
+    and in the ``X-Request-ID`` header of the answer. Outermost, so every answer carries it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id")
+        request_id = logs.request_id_from(incoming.decode("latin-1") if incoming is not None else None)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[logs.REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with logs.fresh(request_id=request_id):
+            await self.app(scope, receive, send_with_id)
+
+
 def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     """The FastAPI app; everything is built in the lifespan, nothing at import time."""
     state: dict[str, Any] = {}
@@ -274,6 +300,8 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         )
         return response
 
+    api.add_middleware(RequestIdMiddleware)  # added last: runs first, around everything
+
     @api.post("/slack/events")
     async def slack_events(request: Request) -> Response:
         screened = edge.screen(verifier, await request.body(), request.headers)  # before Bolt parses
@@ -282,6 +310,9 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
             body = json.dumps({"error": screened.message})
             return Response(body, status_code=screened.status, media_type="application/json")
         request.state.slack_surface = metrics.slack_surface(screened)
+        team, slack_type = edge.describe(screened)
+        logs.bind(team=team, slack_type=slack_type)  # for this request and the listeners it starts
+        log.debug("slack request %s", slack_type)
         handler: AsyncSlackRequestHandler = state["handler"]
         return await handler.handle(request)
 
@@ -348,4 +379,6 @@ def app_from_env() -> FastAPI:
     """The app built from the environment (for ``uvicorn --factory`` and ``expensebot run --workers``)."""
     from bot.settings import load_settings
 
-    return create_app(load_settings())
+    settings = load_settings()
+    logs.configure_logging(settings.log_level)  # each web process started by uvicorn's --workers
+    return create_app(settings)

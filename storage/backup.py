@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -23,6 +25,24 @@ def _sqlite_path(url: str) -> Path:
 
 def _libpq_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# The names of the backups ``dated_target`` makes (and ``prune`` may delete): nothing else.
+_DATED = re.compile(r"expensebot-\d{8}T\d{6}Z\.(sqlite|dump)")
+
+
+def dated_target(url: str, directory: Path, now: dt.datetime | None = None) -> Path:
+    """A new backup's file in ``directory``: ``expensebot-20261207T023000Z.dump`` (``.sqlite``)."""
+    stamp = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return directory / f"expensebot-{stamp}.{'sqlite' if url.startswith('sqlite') else 'dump'}"
+
+
+def prune(directory: Path, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` dated backups in ``directory`` (no other file); the deleted."""
+    dated = sorted((p for p in directory.iterdir() if p.is_file() and _DATED.fullmatch(p.name)), reverse=True)
+    for old in dated[keep:]:
+        old.unlink()
+    return dated[keep:]
 
 
 def backup(url: str, target: Path) -> str:

@@ -1,17 +1,24 @@
-"""Receipt files through the configured blob store (``storage.blobs``), and moving them between
-the database and the store (``expensebot receipts migrate``)."""
+"""Receipt files through the configured blob store (``storage.blobs``), moving them between the
+database and the store (``expensebot receipts migrate``), and their end (``receipts gc``): after
+their retention period (``workflows.retention``) or when no row points to them any more."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import audit
 from storage.blobs import DB, BlobError, BlobStore, make_store, sha256_of
-from storage.models import ReceiptFile
+from storage.models import Expense, ReceiptFile
+from workflows.retention import Claim, kept_until
+
+log = logging.getLogger(__name__)
 
 
 def place(store: BlobStore, content: bytes, media_type: str | None) -> tuple[bytes | None, str | None]:
@@ -131,3 +138,100 @@ def collect_garbage(
         for key in orphans:
             store.delete(key)
     return orphans
+
+
+@dataclass(frozen=True)
+class ExpiredReceipt:
+    """A receipt whose retention period is over: it and its file may go."""
+
+    receipt_id: int
+    sha256: str
+    expense_ids: tuple[int, ...]
+    kept_until: dt.datetime
+    location: str | None  # the store holding its file; None: in its row
+
+
+def _claims(session: Session, receipt_id: int) -> list[tuple[int, Claim]]:
+    rows = session.execute(
+        select(Expense.id, Expense.status, Expense.paid_at, Expense.updated_at)
+        .where(Expense.receipt_id == receipt_id).order_by(Expense.id)
+    ).all()  # fmt: skip
+    return [(row.id, Claim(row.status, row.paid_at, row.updated_at)) for row in rows]
+
+
+def expired_receipts(factory: sessionmaker[Session], days: int, now: dt.datetime) -> list[ExpiredReceipt]:
+    """The receipts whose retention period is over at ``now`` (every claim pointing to them closed,
+    and its period of ``days`` over), oldest first."""
+    if days < 1:
+        raise ValueError("a retention period is at least one day")
+    # No period ends before the upload's day plus the period: only older receipts can be past it.
+    uploaded_before = now - dt.timedelta(days=days)
+    found = []
+    with factory() as session:
+        candidates = session.execute(
+            select(ReceiptFile.id, ReceiptFile.sha256, ReceiptFile.created_at, ReceiptFile.location,
+                   ReceiptFile.content.is_(None).label("external"))
+            .where(ReceiptFile.created_at <= uploaded_before).order_by(ReceiptFile.id)
+        ).all()  # fmt: skip
+        for row in candidates:
+            claims = _claims(session, row.id)
+            until = kept_until([claim for _, claim in claims], row.created_at, days)
+            if until is not None and until <= now:
+                found.append(ExpiredReceipt(row.id, row.sha256, tuple(i for i, _ in claims), until,
+                                            (row.location or None) if row.external else None))  # fmt: skip
+    return found
+
+
+def expire_receipt(
+    factory: sessionmaker[Session],
+    receipt: ExpiredReceipt,
+    *,
+    days: int,
+    now: dt.datetime,
+    actor: str,
+    via: str | None,
+    store: BlobStore | None = None,
+) -> bool:
+    """Delete one receipt past its retention: its row (its claims keep their amounts, dates and
+    audit trail, without the receipt), an audit event per claim (or for the receipt itself when no
+    claim points to it), then its file in the store if no other receipt row uses it. Checked again
+    in the transaction: a receipt whose claim changed since it was listed stays (returns False)."""
+    with factory() as session:
+        row = session.get(ReceiptFile, receipt.receipt_id)
+        if row is None:
+            return False
+        claims = _claims(session, row.id)
+        until = kept_until([claim for _, claim in claims], row.created_at, days)
+        if until is None or until > now:
+            return False
+        before = {"receipt_id": row.id, "receipt_sha256": row.sha256, "receipt_filename": row.filename}
+        # record() keeps the keys that change: the receipt's go to None, the period's are new.
+        after = {**dict.fromkeys(before), "retention_days": days, "kept_until": until.isoformat()}
+        session.execute(
+            update(Expense).where(Expense.receipt_id == row.id)
+            .values(receipt_id=None, version=Expense.version + 1)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        for expense_id, claim in claims:
+            audit.record(session, actor=actor, action="receipt.expired", entity="expense", entity_id=expense_id,
+                         before={**before, "status": claim.status}, after=after, detail=via)  # fmt: skip
+        if not claims:
+            audit.record(session, actor=actor, action="receipt.expired", entity="receipt_file", entity_id=row.id,
+                         before=before, after=after, detail=via)  # fmt: skip
+        external = row.content is None
+        location, sha256 = row.location, row.sha256
+        session.execute(delete(ReceiptFile).where(ReceiptFile.id == row.id))
+        session.commit()
+    if external and location and location != DB:
+        with factory() as session:
+            still_used = session.scalar(
+                select(func.count()).select_from(ReceiptFile)
+                .where(ReceiptFile.sha256 == sha256, ReceiptFile.content.is_(None))
+            )  # fmt: skip
+        if not still_used:
+            try:
+                source = store if store is not None and store.url == location else make_store(location)
+                source.delete(sha256)
+            except BlobError as exc:  # the row is gone: the file is an orphan, collected by the next gc
+                log.warning("could not delete the file of expired receipt %s: %s", receipt.receipt_id, exc)
+    return True

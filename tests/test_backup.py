@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +59,30 @@ def test_backup_and_restore(kind: str, tmp_path: Path, request: pytest.FixtureRe
                            capture_output=True, text=True)  # fmt: skip
     if kind == "sqlite":
         assert again.returncode != 0 and "--force" in again.stderr
+
+
+def test_backups_into_a_directory_get_dated_names_and_the_oldest_go(tmp_path: Path, sqlite_url: str) -> None:
+    """What the daily timer in deploy/ runs: `expensebot backup --keep N DIRECTORY`."""
+    from storage.backup import dated_target, prune
+    from storage.db import migrate
+
+    migrate(sqlite_url)
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    unrelated = folder / "notes.txt"
+    unrelated.write_text("not a backup")
+    for day in (1, 2, 3):  # three earlier backups
+        dated_target(sqlite_url, folder, dt.datetime(2026, 12, day, 2, 30, tzinfo=dt.UTC)).write_bytes(b"old")
+    env = {**os.environ, "DATABASE_URL": sqlite_url}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "backup", "--keep", "2", str(folder)], env=env,
+                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    names = sorted(p.name for p in folder.iterdir())
+    assert names[0] == "expensebot-20261203T023000Z.sqlite" and names[-1] == "notes.txt" and len(names) == 3
+    assert "deleted the older backup expensebot-20261201T023000Z.sqlite" in done.stdout
+    [new] = [folder / n for n in names[1:-1]]
+    assert sqlite3.connect(new).execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+    assert prune(folder, 5) == [] and unrelated.exists()
+    refused = subprocess.run([sys.executable, "-m", "bot.cli", "backup", "--keep", "2", str(tmp_path / "x.db")],
+                             env=env, capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert refused.returncode == 2 and "--keep needs a directory" in refused.stderr
