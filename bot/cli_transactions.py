@@ -9,12 +9,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.cli_actor import as_option
 from bot.cli_teams import team_option
 from workflows.statements import FORMATS
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from workflows.policy import Policy
 
 
 def _factory() -> sessionmaker[Session]:
@@ -24,6 +30,17 @@ def _factory() -> sessionmaker[Session]:
     url = _settings().database_url
     migrate(url)
     return make_sessionmaker(make_engine(url))
+
+
+def _policy(settings: Settings) -> Policy:
+    from workflows.policy import PolicyError, default_policy, load_policy
+
+    if settings.policy_file is None:
+        return default_policy(settings.company_currency)
+    try:
+        return load_policy(settings.policy_file.read_text(encoding="utf-8"), settings.policy_file.name)
+    except (OSError, PolicyError) as exc:
+        raise click.ClickException(f"Cannot read the policy: {exc}") from None
 
 
 @click.group(name="transactions")
@@ -102,7 +119,6 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
     from storage.reconcile import run_match
     from storage.tenancy import team_scope
     from workflows.directory import Directory, DirectoryError
-    from workflows.policy import PolicyError, default_policy, load_policy
 
     settings = _settings()
     directory = Directory.empty()
@@ -112,12 +128,7 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
                                                 settings.org_file.name)  # fmt: skip
         except (OSError, DirectoryError) as exc:
             raise click.ClickException(f"Cannot read the company directory: {exc}") from None
-    policy = default_policy(settings.company_currency)
-    if settings.policy_file is not None:
-        try:
-            policy = load_policy(settings.policy_file.read_text(encoding="utf-8"), settings.policy_file.name)
-        except (OSError, PolicyError) as exc:
-            raise click.ClickException(f"Cannot read the policy: {exc}") from None
+    policy = _policy(settings)
     # Multi-workspace mode: matched against that workspace's expenses, its reminders sent with its token.
     with team_scope(choose_team(settings, team)):
         results = run_match(_factory(), directory, policy, dry_run=dry_run, actor="cli",
@@ -135,3 +146,48 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
                    f"{target:<10} {row.score:.2f} {row.reason}")  # fmt: skip
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no statement lines"
     click.echo(("Dry run, nothing stored: " if dry_run else "") + summary + ".", err=True)
+
+
+@transactions.command(name="no-receipt")
+@click.argument("transaction_id")
+@click.option("--reason", required=True, help="Why there is no receipt (finance reads it).")
+@click.option("--account", help="The statement account, when the id is not unique across accounts.")
+@as_option()
+def no_receipt_command(transaction_id: str, reason: str, account: str | None, as_email: str | None) -> None:
+    """Mark a card charge as having no receipt, with a reason (as the missing-receipt reminder's button).
+
+    TRANSACTION_ID is the line's ``transaction_id`` in ``transactions match --json``. With
+    ``--as EMAIL`` of the card holder, the policy's ``no_receipt_allowed_up_to`` (default: its
+    receipt threshold) decides whether it is allowed; finance, admins and the operator without
+    ``--as`` may for any amount. Exit 2 when refused (nothing changed).
+    """
+    from bot.cli import _settings
+    from bot.cli_actor import FINANCE_ROLES, resolve
+    from storage.reconcile import declare_no_receipt, find_line
+    from workflows.directory import Directory
+
+    settings = _settings()
+    actor = resolve(as_email)
+    privileged = as_email is None
+    if as_email is not None and settings.org_file is not None:
+        directory = Directory.from_csv_text(
+            settings.org_file.read_text(encoding="utf-8-sig"), settings.org_file.name
+        )
+        person = directory.get(actor.name)
+        privileged = person is not None and person.role.value in FINANCE_ROLES
+    factory = _factory()
+    with factory() as session:
+        ids = find_line(session, transaction_id, account)
+    if not ids:
+        click.echo(f"No statement line has the transaction id {transaction_id!r}"
+                   + (f" in account {account!r}" if account else "") + "; nothing was changed.", err=True)  # fmt: skip
+        sys.exit(2)
+    if len(ids) > 1:
+        click.echo(f"{len(ids)} accounts have a line {transaction_id!r}: name one with --account.", err=True)
+        sys.exit(2)
+    outcome = declare_no_receipt(factory, ids[0], reason, actor=actor.name, email=actor.name if as_email else None,
+                                 privileged=privileged, policy=_policy(settings), via=actor.via)  # fmt: skip
+    if not outcome.done:
+        click.echo(outcome.message, err=True)
+        sys.exit(2)
+    click.echo(outcome.message.removeprefix(":memo: "))

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     sepa_bic: str | None = Field(default=None, alias="EXPENSEBOT_SEPA_BIC")
     # Days after a card charge is booked before its holder is reminded of the missing receipt.
     missing_receipt_days: int = Field(default=3, ge=0, alias="EXPENSEBOT_MISSING_RECEIPT_DAYS")
+    # The running app matches statement lines every this many minutes (0: only `transactions match`).
+    match_every_minutes: int = Field(default=60, ge=0, alias="EXPENSEBOT_MATCH_EVERY_MINUTES")
     # "weekly": each card holder gets one DM a week listing the charges missing a receipt; "off".
     missing_receipt_digest: str = Field(
         default="weekly", pattern="^(weekly|off)$", alias="EXPENSEBOT_MISSING_RECEIPT_DIGEST"

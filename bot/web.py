@@ -96,12 +96,14 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
 
 
 async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
-    """Deliver the outbox, re-read stuck receipts, post the digest and fetch the rates on schedule."""
+    """Deliver the outbox, re-read stuck receipts, post the digest, match statements and fetch the
+    rates on schedule."""
     from bot import expenses, payouts
     from bot.crm import scheduled_crm_work
     from bot.delivery import deliver_pending
     from bot.followups import run_followups
     from bot.fx_schedule import scheduled_fx_update
+    from bot.match_schedule import scheduled_match
 
     async def reread_stale() -> None:
         stale_after = ctx.settings.stale_reading_seconds
@@ -116,6 +118,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
         await run_followups(ctx)
         if ctx.settings.scheduler_enabled:
             await run_scheduled_digest(ctx, payouts)
+            await scheduled_match(ctx)  # card charges and bank lines, in this workspace's scope
 
     tick = 0
     outage = _Outage()

@@ -584,6 +584,20 @@ def decide_suggestion(factory: sessionmaker[Session], line_id: int, expense_id: 
         )
 
 
+NO_RECEIPT_ACTION = "txn_no_receipt"
+
+
+def reminder_blocks(line_id: int, text: str) -> list[dict[str, Any]]:
+    """The missing-receipt reminder: its text and a **No receipt…** button (a reason is asked)."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "block_id": f"txn_missing:{line_id}", "elements": [
+            {"type": "button", "action_id": NO_RECEIPT_ACTION, "value": str(line_id),
+             "text": {"type": "plain_text", "text": "No receipt…"}},
+        ]},
+    ]  # fmt: skip
+
+
 def _remind(session: Session, missing: list[tuple[Any, cm.Line]], policy: Policy) -> None:
     """One DM per card charge still without the receipt the policy requires (sent once)."""
     messages: list[tuple[str, dict[str, Any], str]] = []
@@ -592,9 +606,91 @@ def _remind(session: Session, missing: list[tuple[Any, cm.Line]], policy: Policy
         text = (f":receipt: Your company card{card} was charged {amount_text(-row.amount, row.currency)} {row.currency} "
                 f"at {row.description} on {row.booked_on.isoformat()}, and I have no receipt for it. The expense "
                 f"policy needs one above {policy.money(policy.receipt_required_above)}: send me a photo or PDF of it "
-                "here and I will link it to the charge.")  # fmt: skip
-        messages.append(("dm", {"email": line.employee, "text": text}, f"missing_receipt:{row.id}"))
+                "here and I will link it to the charge. No receipt at all? Say why with *No receipt…* "
+                f"(allowed up to {policy.no_receipt_limit()}).")  # fmt: skip
+        payload = {"email": line.employee, "text": text, "blocks": reminder_blocks(row.id, text)}
+        messages.append(("dm", payload, f"missing_receipt:{row.id}"))
     _outbox_many(session, messages, utcnow())
+
+
+@dataclass(frozen=True)
+class NoReceiptOutcome:
+    done: bool
+    message: str
+
+
+def _company_amount(session: Session, line: StatementLine, policy: Policy) -> Money | str:
+    """The charge in the company currency, or why it cannot be converted."""
+    charge = Money(-line.amount, line.currency)
+    try:
+        return convert(charge, policy.company_currency, line.booked_on, _rates(session))
+    except MissingRate as exc:
+        return f"I cannot tell whether the policy allows it without a receipt. {exc}"
+    except MoneyError as exc:
+        return f"I cannot read this charge's amount ({exc})."
+
+
+def no_receipt_precheck(factory: sessionmaker[Session], line_id: int, *, email: str | None, privileged: bool,
+                        policy: Policy) -> str | None:  # fmt: skip
+    """Why ``email`` may not mark the charge "no receipt" whatever the reason, or None (asked first)."""
+    with factory() as session:
+        line = session.get(StatementLine, line_id)
+        return _no_receipt_problem(session, line, "a reason given", email=email, privileged=privileged,
+                                   policy=policy)  # fmt: skip
+
+
+def _no_receipt_problem(session: Session, line: StatementLine | None, reason: str, *, email: str | None,
+                        privileged: bool, policy: Policy) -> str | None:  # fmt: skip
+    if line is None or line.amount >= 0:
+        return "This card charge is gone; nothing was changed."
+    owner = line.employee_email
+    if not privileged and (not email or owner is None or normalise_email(email) != owner):
+        return "Only the card holder (or finance) can say this charge has no receipt."
+    amount = _company_amount(session, line, policy)
+    if isinstance(amount, str):
+        return amount
+    expense = expense_ref(line.expense_id) if line.expense_id is not None else None
+    return cm.no_receipt_refusal(line.status, expense, reason, amount,
+                                 None if privileged else policy.no_receipt_limit())  # fmt: skip
+
+
+def declare_no_receipt(factory: sessionmaker[Session], line_id: int, reason: str, *, actor: str,
+                       email: str | None, privileged: bool, policy: Policy,
+                       via: str | None = None) -> NoReceiptOutcome:  # fmt: skip
+    """Mark a card charge as having no receipt, with the person's reason; the policy decides.
+
+    The card holder may do it for a charge up to :meth:`Policy.no_receipt_limit` (in the company
+    currency, at the day's rate); finance and admins (``privileged``) for any amount. The line
+    becomes ``no_receipt`` (kept by later match runs, no more reminders), audited as
+    ``statement_line.no_receipt`` with the reason.
+    """
+    reason = " ".join(reason.split())
+    with transaction(factory) as session:
+        line = session.get(StatementLine, line_id, with_for_update=True)
+        problem = _no_receipt_problem(
+            session, line, reason, email=email, privileged=privileged, policy=policy
+        )
+        if problem is not None or line is None:
+            return NoReceiptOutcome(False, problem or "This card charge is gone; nothing was changed.")
+        charge = f"{line.description} of {line.booked_on.isoformat()} ({amount_text(-line.amount, line.currency)} {line.currency})"
+        before = {"status": line.status, "reason": line.reason}
+        line.status, line.expense_id, line.score = cm.NO_RECEIPT, None, 0.0
+        line.reason = f"no receipt: {reason}"
+        line.decided_by, line.decided_at = actor[:64], utcnow()
+        audit.record(session, actor=actor, action="statement_line.no_receipt", entity="statement_line",
+                     entity_id=line.id, before=before,
+                     after={"status": cm.NO_RECEIPT, "reason": reason, "card_holder": line.employee_email},
+                     detail=via)  # fmt: skip
+        return NoReceiptOutcome(True, f":memo: Noted: the card charge {charge} has no receipt ({reason}). "
+                                      "Finance sees your reason; I will not ask for it again.")  # fmt: skip
+
+
+def find_line(session: Session, transaction_id: str, account: str | None = None) -> list[int]:
+    """The ids of the stored lines with this transaction id (in ``account`` when given)."""
+    query = select(StatementLine.id).where(StatementLine.transaction_id == transaction_id)
+    if account is not None:
+        query = query.where(StatementLine.account == account)
+    return list(session.scalars(query.order_by(StatementLine.id)))
 
 
 # --- App Home -------------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
+from storage.camt_schema import validate_camt
 from storage.db import transaction
 from storage.models import StatementAccount, StatementLine, utcnow
-from workflows.statements import Statement, StatementError, parse, transaction_ids
+from workflows.statements import Statement, StatementError, detect_format, parse, transaction_ids
 
 DEFAULT_CSV_ACCOUNT = "csv"
 
@@ -103,8 +104,12 @@ def import_statement(
     """Parse and store a statement; lines already stored for the account are counted as known.
 
     Raises :class:`workflows.statements.StatementError` (nothing stored) for a file with any
-    unreadable line, a file of another account, or a bad ``--map``.
+    unreadable line, a CAMT file that breaks its ISO 20022 schema, a file of another account, or a
+    bad ``--map``.
     """
+    fmt = fmt or detect_format(data)
+    if fmt in ("camt053", "camt054") and data.strip():
+        validate_camt(data, source)  # the ISO 20022 schema of its version, before anything is read
     statement = parse(data, fmt, mapping=mapping, default_currency=default_currency, source=source)
     digest = hashlib.sha256(data).hexdigest()
     for attempt in range(3):

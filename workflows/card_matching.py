@@ -52,6 +52,7 @@ from decimal import Decimal
 from rapidfuzz import fuzz
 
 from workflows.fx import RateLookup
+from workflows.money import Money
 
 FX_TOLERANCE = Decimal("0.05")
 TIP_TOLERANCE = Decimal("0.30")
@@ -69,7 +70,8 @@ SUGGESTED = "suggested"
 MISSING_RECEIPT = "missing_receipt"
 RECONCILED = "reconciled"
 UNMATCHED = "unmatched"
-STATUSES = (MATCHED, SUGGESTED, MISSING_RECEIPT, RECONCILED, UNMATCHED)
+NO_RECEIPT = "no_receipt"  # the card holder (or finance) said there is none, with a reason; kept
+STATUSES = (MATCHED, SUGGESTED, MISSING_RECEIPT, RECONCILED, UNMATCHED, NO_RECEIPT)
 FINAL = frozenset({MATCHED, RECONCILED})
 
 
@@ -100,6 +102,8 @@ class Line:
     @property
     def sticky(self) -> bool:
         """A link made before (or confirmed by a person) that a new run keeps."""
+        if self.status == NO_RECEIPT:
+            return True
         return self.status in FINAL and (self.expense_id is not None or self.batch_id is not None)
 
 
@@ -695,3 +699,39 @@ def _payout_decision(line: Line, by_e2e: dict[str, PayoutItem],
             return Decision(line.id, RECONCILED, 0.9, f"the total of batch #{batch_id} ({paid} {line.currency})",
                             batch_id=batch_id, items=batch_items)  # fmt: skip
     return Decision(line.id, UNMATCHED, 0.0, f"no payout transfer of {paid} {line.currency} to match")
+
+
+# --- "no receipt" declared for a card charge ------------------------------------------------------
+
+NO_RECEIPT_FROM = frozenset({MISSING_RECEIPT, UNMATCHED})  # the statuses a charge may be marked from
+REASON_MIN, REASON_MAX = 3, 500
+
+
+def no_receipt_refusal(
+    status: str, expense: str | None, reason: str, amount: Money, limit: Money | None
+) -> str | None:
+    """Why a card charge may not be marked "no receipt", or None when it may.
+
+    ``amount`` is the charge in the company currency; ``limit`` the most the policy lets a card
+    holder charge without a receipt (None: no limit applies, finance and admins deciding).
+    """
+    if status == NO_RECEIPT:
+        return "This charge is already marked as having no receipt; nothing was changed."
+    if status == MATCHED and expense:
+        return f"This charge is already linked to its receipt {expense}; nothing was changed."
+    if status == SUGGESTED and expense:
+        return (f"I offered {expense} as this charge's receipt: answer that question (Confirm / Not this one) "
+                "first.")  # fmt: skip
+    if status not in NO_RECEIPT_FROM:
+        return f"This line is {status.replace('_', ' ')}, not a card charge waiting for a receipt."
+    text = " ".join(reason.split())
+    if len(text) < REASON_MIN:
+        return "Say why there is no receipt (lost, never given, a parking meter…); finance will read it."
+    if len(text) > REASON_MAX:
+        return f"Keep the reason under {REASON_MAX} characters."
+    if limit is not None and amount.amount > limit.amount:
+        return (f"The expense policy needs a receipt for anything above {limit}, and this charge is {amount}, so "
+                "it cannot be marked as having no receipt. Send me a photo or PDF of the receipt here (a copy "
+                "from the merchant will do); if it is truly lost, ask finance, who can accept the charge "
+                "without one.")  # fmt: skip
+    return None

@@ -249,6 +249,9 @@ class Policy(_Strict):
     company_currency: str
     categories: dict[str, CategoryRule] = Field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
     receipt_required_above: Amount = Decimal("75.00")
+    no_receipt_allowed_up_to: Amount | None = None
+    """A company-card charge up to this amount may be marked "no receipt" by its card holder, with a
+    reason (docs/transactions.md); None: up to ``receipt_required_above``. Finance may always."""
     max_age_days: int = Field(default=90, ge=1)
     approval_levels: list[Level] = Field(default_factory=lambda: list(DEFAULT_LEVELS))
     auto_approve_below: Amount | None = None
@@ -335,6 +338,11 @@ class Policy(_Strict):
 
     def money(self, amount: Decimal) -> Money:
         return Money(amount, self.company_currency)
+
+    def no_receipt_limit(self) -> Money:
+        """The most a card holder may charge and mark "no receipt" (company currency)."""
+        limit = self.no_receipt_allowed_up_to
+        return self.money(self.receipt_required_above if limit is None else limit)
 
     def rule_for(self, category: str) -> CategoryRule | None:
         return self.categories.get(category_key(category))

@@ -447,6 +447,11 @@ def parse_camt(data: bytes, fmt: str = "camt053", source: str = "statement") -> 
     return Statement(fmt, account, kind, tuple(lines))
 
 
+# where a card number is found: MskdPAN (camt.05x.001.02-.04), PAN (plain card data), the
+# AddtlCardData where banks put the masked number in .08, and "Pan" as some exporters write it
+_CARD_ELEMENTS = ("MskdPAN", "PAN", "Pan", "AddtlCardData")
+
+
 def _camt_entry(entry: ET.Element, where: str, account: str, ref: str | None) -> list[StatementLine]:
     status = _find_text(entry, "Sts") or _find_text(entry, "Sts", "Cd")
     if status is None:
@@ -468,7 +473,7 @@ def _camt_entry(entry: ET.Element, where: str, account: str, ref: str | None) ->
         raise ValueError("<BookgDt> (the booking date) is missing")
     debit = sign == "DBIT"
     entry_text = _find_text(entry, "AddtlNtryInf") or ""
-    card = _descendant_text(entry, ("MskdPAN", "PAN", "Pan"))
+    card = _descendant_text(entry, _CARD_ELEMENTS)
     details = [tx for d in _children(entry, "NtryDtls") for tx in _children(d, "TxDtls")]
     split = len(details) > 1 and all(_tx_amount(tx) is not None for tx in details)
     parts: list[ET.Element | None] = list(details) if split else [details[0] if details else None]
@@ -492,7 +497,7 @@ def _camt_entry(entry: ET.Element, where: str, account: str, ref: str | None) ->
                 found = _tx_amount(tx)
                 assert found is not None
                 line_amount, line_currency = _camt_amount(found, f"TxDtls {t_index} <Amt>")
-            card = _descendant_text(tx, ("MskdPAN", "PAN", "Pan")) or card
+            card = _descendant_text(tx, _CARD_ELEMENTS) or card
         signed = -line_amount if debit else line_amount
         description = " ".join(p for p in (name, remittance, entry_text) if p) or entry_text
         bank_id = ref

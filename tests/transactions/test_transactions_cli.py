@@ -236,12 +236,15 @@ def _camt_from_pain(pain: bytes, booked: str = "2026-11-20") -> bytes:
         info = tx.find("p:RmtInf/p:Ustrd", ns).text  # type: ignore[union-attr]
         entries.append(f"""<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>
 <BookgDt><Dt>{booked}</Dt></BookgDt><ValDt><Dt>{booked}</Dt></ValDt><AcctSvcrRef>BANK-{n:05d}</AcctSvcrRef>
+<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>
 <NtryDtls><TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs><RltdPties><Cdtr><Nm>{name}</Nm></Cdtr>
 <CdtrAcct><Id><IBAN>{iban}</IBAN></Id></CdtrAcct></RltdPties><RmtInf><Ustrd>{info}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>""")
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
 <GrpHdr><MsgId>STMT-1</MsgId><CreDtTm>{booked}T18:00:00</CreDtTm></GrpHdr>
 <Stmt><Id>STMT-1</Id><CreDtTm>{booked}T18:00:00</CreDtTm><Acct><Id><IBAN>{debtor_iban}</IBAN></Id></Acct>
+<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">100000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<Dt><Dt>{booked}</Dt></Dt></Bal>
 {"".join(entries)}</Stmt></BkToCstmrStmt></Document>""".encode()
 
 
