@@ -13,6 +13,9 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from bot.context import AppContext
 from bot.delivery import deliver_pending
 from bot.settings import Settings
@@ -79,17 +82,40 @@ class Created:
     quote: Quote
 
 
+def _overlapping(session: Session, user_id: str, category: str, trip: Trip) -> str | None:
+    """A warning when the person already claimed per diem for one of the trip's days."""
+    rows = session.execute(
+        select(Expense.id, Expense.ocr)
+        .where(
+            Expense.employee_id == user_id, Expense.category == category, Expense.status != Status.DISCARDED
+        )
+        .order_by(Expense.id.desc())
+        .limit(500)
+    ).all()
+    for other_id, state in rows:
+        priced = (state or {}).get("per_diem") or {}
+        try:
+            start, end = dt.date.fromisoformat(priced["start"]), dt.date.fromisoformat(priced["end"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if start <= trip.end and trip.start <= end:
+            return (f"You already claimed per diem for {start.isoformat()} to {end.isoformat()} in "
+                    f"{expense_ref(other_id)}; a day is paid once.")  # fmt: skip
+    return None
+
+
 def _create(ctx: AppContext, user_id: str, channel_id: str | None, trip: Trip, category: str) -> Created:
     quote = quote_trip(ctx, trip)
     total = quote.total
     days = len(quote.days)
     with transaction(ctx.db) as session:
+        overlap = _overlapping(session, user_id, category, trip)
         merchant = f"Per diem: {quote.place}"
         expense = Expense(
             status=Status.DRAFT, employee_id=user_id, source="command", channel_id=channel_id,
             merchant=merchant, merchant_key=" ".join(merchant.upper().replace(":", " ").split()),
             spent_on=trip.end, amount=total.amount, currency=total.currency, category=category,
-            customer_confirmed=True, ocr={"per_diem": quote.to_json()},
+            customer_confirmed=True, ocr={"per_diem": quote.to_json(), "warnings": [overlap] if overlap else []},
         )  # fmt: skip
         session.add(expense)
         session.flush()

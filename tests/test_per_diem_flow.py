@@ -64,6 +64,16 @@ def test_per_diem_claim_by_expense_command(tmp_path: Path, sqlite_url: str) -> N
         app.driver.click(FINANCE, app.wait_card(FINANCE, contains="Approve"), "Approve")
         app.wait_dm(EMPLOYEE, "waits for payout")
 
+        # The same days again: claimed, but the card warns that a day is paid once.
+        again = app.command(EMPLOYEE, f"perdiem Vienna {end} {end + dt.timedelta(days=1)}")
+        assert again.startswith("EXP-2: per diem for Vienna, 2 days, 80.00 EUR.")
+        warned = app.wait_card(EMPLOYEE, contains="Submit")
+        app.slack.wait_until(
+            lambda: any("a day is paid once" in texts(m) for m in app.slack.dm_messages(EMPLOYEE)),
+            timeout=30, what="the overlap warning",
+        )  # fmt: skip
+        assert warned is not None
+
         # Reports: its own category.
         report = app.cli("report", "--by", "category", "--from", str(start - dt.timedelta(days=40)),
                          "--to", str(dt.date.today())).stdout  # fmt: skip
@@ -73,7 +83,7 @@ def test_per_diem_claim_by_expense_command(tmp_path: Path, sqlite_url: str) -> N
         covered = any(t.table == "de-bmf" and t.covers(start) and t.covers(end) for t in shipped_tables())
         if covered:
             domestic = app.command(EMPLOYEE, f"perdiem Germany {start} {end}")
-            assert domestic.startswith("EXP-2: per diem for Germany, 3 days, 56.00 EUR.")  # 14 + 28 + 14
+            assert domestic.startswith("EXP-3: per diem for Germany, 3 days, 56.00 EUR.")  # 14 + 28 + 14
 
         engine = make_engine(sqlite_url)
         try:
