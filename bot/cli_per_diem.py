@@ -52,7 +52,7 @@ def rates_list(places: bool) -> None:
     family = shipped_family(settings)
     in_use = [t for t in _all_shipped() if t.table == family]
     click.echo(
-        f"Company table: {'none (import one with `expensebot perdiem rates import FILE`)' if not admin else ''}"
+        "Company table:" + ("" if admin else " none (import one with `expensebot perdiem rates import FILE`)")
     )
     for line in describe_tables(admin):
         click.echo(f"  {line}")
