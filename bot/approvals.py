@@ -22,7 +22,7 @@ from bot.context import AppContext
 from bot.conversion import convert_at_submit, refresh_payable
 from bot.delegation import with_delegations
 from bot.delivery import deliver_pending
-from bot.views import problems_of
+from bot.views import per_diem_total, problems_of
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
 from storage.fx import rate_lookup
@@ -77,7 +77,7 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             amount=Money(expense.amount, expense.currency), category=expense.category or "other",
             merchant=expense.merchant, spent_on=expense.spent_on, has_receipt=expense.receipt_id is not None,
             customer_id=str(expense.customer_id) if expense.customer_id else None, submitter_email=email,
-            distance=expense.distance,
+            distance=expense.distance, per_diem=per_diem_total(expense),
         )  # fmt: skip
         rates = rate_lookup(session)
         try:

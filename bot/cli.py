@@ -32,6 +32,7 @@ LAZY_COMMANDS = {
     "transactions": "bot.cli_transactions:transactions",
     "receipts": "bot.cli_receipts:receipts",
     "workspaces": "bot.cli_teams:workspaces",
+    "perdiem": "bot.cli_per_diem:perdiem",
 }
 
 

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         alias="EXPENSEBOT_FX_FEED_URL",
     )
     fx_history_url: str | None = Field(default=None, alias="EXPENSEBOT_FX_HISTORY_URL")
+    # Per diem (workflows/per_diem.py): the shipped rates table used after the company's own
+    # (`expensebot perdiem rates import`): de-bmf (German BMF), us-gsa (US GSA M&IE), none, or
+    # auto: de-bmf for a EUR company, us-gsa for a USD company, none otherwise.
+    per_diem_rates: str = Field(
+        default="auto", pattern="^(auto|de-bmf|us-gsa|none)$", alias="EXPENSEBOT_PER_DIEM_RATES"
+    )
     # How long one Slack Web API call may take before it counts as a timeout.
     slack_timeout_seconds: float = Field(default=15.0, gt=0, alias="EXPENSEBOT_SLACK_TIMEOUT")
     # Multi-workspace mode (OAuth v2 install flow) when SLACK_CLIENT_ID is set.

@@ -84,7 +84,30 @@ def expense_view(
         project=expense.project_link.project if expense.project_link is not None else None,
         **_kept_conversion(expense),
         split_lines=_split_lines(expense),
+        **_per_diem(ocr),
     )
+
+
+def _per_diem(ocr: dict[str, Any]) -> dict[str, Any]:
+    """The priced days of a per diem claim, kept on the expense when it was created."""
+    priced = ocr.get("per_diem")
+    if not isinstance(priced, dict):
+        return {}
+    return {
+        "per_diem_lines": tuple(str(line) for line in priced.get("lines") or ()),
+        "per_diem_sources": tuple(str(s) for s in priced.get("sources") or ()),
+    }
+
+
+def per_diem_total(expense: Expense) -> Money | None:
+    """What the rates gave for a per diem claim's trip, or None for any other claim."""
+    priced = (expense.ocr or {}).get("per_diem")
+    if not isinstance(priced, dict):
+        return None
+    try:
+        return Money(Decimal(str(priced["total"])), str(priced["currency"]))
+    except (KeyError, ArithmeticError, MoneyError):
+        return None
 
 
 def _split_lines(expense: Expense) -> tuple[str, ...]:

@@ -404,6 +404,27 @@ class FxRate(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class PerDiemRate(Base):
+    """One place of the company's own per diem rates (``expensebot perdiem rates import``); priced
+    before the shipped tables (workflows/per_diem.py). An import replaces the whole table."""
+
+    __tablename__ = "per_diem_rates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    destination: Mapped[str] = mapped_column(String(255))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    currency: Mapped[str] = mapped_column(String(3))
+    full_day: Mapped[Decimal] = mapped_column(Amount)
+    partial_day: Mapped[Decimal] = mapped_column(Amount)
+    breakfast: Mapped[Decimal] = mapped_column(Amount)
+    lunch: Mapped[Decimal] = mapped_column(Amount)
+    dinner: Mapped[Decimal] = mapped_column(Amount)
+    incidentals: Mapped[Decimal] = mapped_column(Amount)
+    source: Mapped[str | None] = mapped_column(String(255))  # the imported file's name
+    imported_by: Mapped[str] = mapped_column(String(320))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Delegation(TeamOwned, Base):
     __tablename__ = "delegations"
 

@@ -14,6 +14,7 @@ CATEGORIES: dict[str, str] = {
     "fuel": "Fuel",
     "office_supplies": "Office supplies",
     "software": "Software",
+    "per_diem": "Per diem",
     "other": "Other",
 }
 

@@ -121,9 +121,13 @@ class CategoryRule(_Strict):
     rate_per_unit: Amount | None = None
     """Mileage: amount paid per ``unit`` of distance."""
     unit: Literal["km", "mile"] | None = None
+    per_diem: bool = False
+    """Per diem: claims priced from the per diem rates (``/expense perdiem``), no receipt needed."""
 
     @model_validator(mode="after")
     def _mileage_needs_unit(self) -> CategoryRule:
+        if self.per_diem and self.rate_per_unit is not None:
+            raise ValueError("a category is either per_diem or paid per unit (rate_per_unit), not both")
         if self.rate_per_unit is not None and self.unit is None:
             raise ValueError("rate_per_unit needs a unit: km or mile")
         if self.unit is not None and self.rate_per_unit is None:
@@ -407,6 +411,7 @@ DEFAULT_CATEGORIES: dict[str, CategoryRule] = {
     "client_entertainment": CategoryRule(
         limit=Decimal("250.00"), requires_customer=True, billable=True, auto_approve=False
     ),
+    "per_diem": CategoryRule(per_diem=True),
     "other": CategoryRule(auto_approve=False),
 }
 
@@ -685,6 +690,8 @@ class ExpenseFacts:
     submitter_email: str = ""
     distance: Decimal | None = None
     """Mileage: the distance driven, in the unit of the mileage category."""
+    per_diem: Money | None = None
+    """Per diem: what the rates give for the trip (``workflows.per_diem``); None when not priced."""
 
 
 @dataclass(frozen=True)
@@ -708,6 +715,8 @@ OVER_DAILY_LIMIT = "over_daily_limit"
 RECEIPT_REQUIRED = "receipt_required"
 DISTANCE_MISSING = "distance_missing"
 OVER_MILEAGE_RATE = "over_mileage_rate"
+PER_DIEM_NOT_PRICED = "per_diem_not_priced"
+OVER_PER_DIEM = "over_per_diem"
 
 
 def _shown_amount(original: Money, converted: Money) -> str:
@@ -837,7 +846,8 @@ def evaluate(
     threshold = policy.receipt_required_above
     if rule is not None and rule.receipt_required_above is not None:
         threshold = rule.receipt_required_above
-    if not expense.has_receipt and amount.amount > threshold:
+    per_diem = rule is not None and rule.per_diem
+    if not expense.has_receipt and amount.amount > threshold and not per_diem:
         findings.append(
             Violation(
                 RECEIPT_REQUIRED,
@@ -869,6 +879,25 @@ def evaluate(
                         False,
                     )
                 )
+
+    if per_diem:
+        if expense.per_diem is None:
+            findings.append(
+                Violation(
+                    PER_DIEM_NOT_PRICED,
+                    f"{label} is priced from the per diem rates: claim it with `/expense perdiem` "
+                    "(destination and dates) instead of typing an amount.",
+                    False,
+                )
+            )
+        elif expense.per_diem.currency != expense.amount.currency or expense.amount > expense.per_diem:
+            findings.append(
+                Violation(
+                    OVER_PER_DIEM,
+                    f"{label}: the rates give {expense.per_diem} for this trip; this claim is {shown}.",
+                    False,
+                )
+            )
 
     return blocking + findings
 
@@ -941,6 +970,8 @@ def overview(policy: Policy) -> list[str]:
             parts.append(f"{policy.money(rule.daily_limit)} per day")
         if rule.rate_per_unit is not None:
             parts.append(f"{policy.money(rule.rate_per_unit)} per {rule.unit or 'km'}")
+        if rule.per_diem:
+            parts.append("the per diem rates (`/expense perdiem`, no receipt)")
         if parts:
             limits.append(f"{policy.label_of(key)} {' and '.join(parts)}")
     lines.append("Limits: " + ("; ".join(limits) if limits else "none") + ".")

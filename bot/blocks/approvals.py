@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot.blocks.card import per_diem_blocks
 from bot.blocks.common import (
     Block,
     ExpenseView,
@@ -49,6 +50,7 @@ def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: s
     ]
     if view.conversion:  # a claim in another currency than the one the employee is paid in
         blocks.append(section(f":currency_exchange: *Paid in {view.paid_in}:* {view.conversion}"))
+    blocks.extend(per_diem_blocks(view))
     if view.note:
         blocks.append(context(f"Note: {escape(view.note)}"))
     for warning in view.warnings:

@@ -89,6 +89,7 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
     blocks.extend(conversion_blocks(view))
     if view.split_lines:
         blocks.append(section("*Split:*\n" + "\n".join(f"• {escape(line)}" for line in view.split_lines)))
+    blocks.extend(per_diem_blocks(view))
     if view.note:
         blocks.append(context(f"Note: {escape(view.note)}"))
     if view.project:
@@ -288,3 +289,14 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         "close": text("Cancel"),
         "blocks": blocks,
     }
+
+
+def per_diem_blocks(view: ExpenseView) -> list[Block]:
+    """A per diem claim's days, rates and deductions, and where the rates come from."""
+    if not view.per_diem_lines:
+        return []
+    days = "\n".join(f"• {escape(line)}" for line in view.per_diem_lines)
+    blocks: list[Block] = [section(f"*Per diem* (no receipt needed):\n{days}")]
+    if view.per_diem_sources:
+        blocks.append(context("Rates: " + escape("; ".join(view.per_diem_sources))))
+    return blocks

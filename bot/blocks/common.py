@@ -114,6 +114,10 @@ class ExpenseView:
     conversion_note: str | None = None
     paid_in: str | None = None  # the reimbursement currency, when it is not the claim's
     split_lines: tuple[str, ...] = ()  # a receipt split across categories, customers, projects
+    # A per diem claim (workflows/per_diem.py): one line per day (rate, meals deducted), then the
+    # rates' sources; no receipt is needed.
+    per_diem_lines: tuple[str, ...] = ()
+    per_diem_sources: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:

@@ -1,4 +1,4 @@
-"""The ``/expense`` slash command (help, ``delegate``, ``policy``, or the form to type an expense in)
+"""The ``/expense`` slash command (help, ``delegate``, ``policy``, ``perdiem``, or the form to type an expense in)
 and saving that form."""
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import delegation, expenses, policy_admin
+from bot import delegation, expenses, per_diem, policy_admin
 from bot.blocks.card import NEW_VIEW, build_expense_modal
 from bot.listeners.card import valid_edit
 from bot.listeners.common import app_context, view_input, view_state
+from workflows.per_diem import is_per_diem_command
 
 HELP = (
     "Send me a receipt photo or PDF in a direct message, or use `/expense` to type one in. "
+    "`/expense perdiem <destination> <first day> <last day>` claims per diem for a trip (no receipt). "
     "Your expenses and approvals are on my Home tab. `/expense policy` shows the expense policy."
 )
 
@@ -29,6 +31,13 @@ async def on_command(
         await ack()
         answer = await delegation.handle_command(ctx, body["user_id"], text, dt.date.today())
         await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=answer.text)
+        return
+    if is_per_diem_command(text):
+        await ack()
+        claimed = await per_diem.handle_command(
+            ctx, body["user_id"], body.get("channel_id"), text, dt.date.today()
+        )
+        await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=claimed)
         return
     if policy_admin.is_policy_command(text):
         await ack()
