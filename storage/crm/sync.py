@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import audit
@@ -588,3 +588,51 @@ def sync_all(
                          after={"full": full, "ok": report.ok},
                          detail="; ".join(report.lines())[:4000] + (f"; {via}" if via else ""))  # fmt: skip
     return report
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the last syncs of one CRM did, for the admins' status line in the App Home."""
+
+    source: str
+    last_run_at: dt.datetime | None  # the latest run of any of its object types
+    last_ok_at: dt.datetime | None  # the latest run without an error
+    counts: dict[str, dict[str, int]]  # object type -> what its last good run did
+    errors: dict[str, str]  # object type -> the error of its latest run, if that one failed
+    customers: int  # customers offered (not archived)
+    open_deals: int
+
+
+def sync_status(session: Session) -> list[SyncStatus]:
+    """Every CRM that has been synced at least once, by name."""
+    states: dict[str, list[CrmSyncState]] = {}
+    for state in session.scalars(
+        select(CrmSyncState).order_by(CrmSyncState.source, CrmSyncState.object_type)
+    ):
+        states.setdefault(state.source, []).append(state)
+    out = []
+    for source, rows in states.items():
+        runs = [r.last_run_at for r in rows if r.last_run_at]
+        oks = [r.last_ok_at for r in rows if r.last_ok_at]
+        customers = session.scalar(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.source == source, Customer.archived.is_(False))
+        )
+        deals = session.scalar(
+            select(func.count())
+            .select_from(Deal)
+            .where(Deal.source == source, Deal.archived.is_(False), Deal.is_closed.is_(False))
+        )
+        out.append(
+            SyncStatus(
+                source=source,
+                last_run_at=max(runs) if runs else None,
+                last_ok_at=max(oks) if oks else None,
+                counts={r.object_type: dict(r.last_counts) for r in rows if r.last_counts},
+                errors={r.object_type: r.last_error for r in rows if r.last_error},
+                customers=int(customers or 0),
+                open_deals=int(deals or 0),
+            )
+        )
+    return out
