@@ -8,11 +8,14 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot import identity, transactions_slack
-from bot.blocks.home import HomeView, build_home
+from bot.blocks.common import Block
+from bot.blocks.home import HomeView, build_home, crm_status_blocks
 from bot.context import AppContext
+from bot.crm import crm_settings
 from bot.delegation import with_delegations
 from bot.payouts import finance_home_blocks
 from bot.views import expense_view
+from storage.crm.sync import sync_status
 from storage.models import ApprovalTask, Expense
 from workflows.directory import effective_approvers
 from workflows.expenses import Status
@@ -50,13 +53,18 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
                     select(Expense).where(Expense.status == Status.APPROVED).order_by(Expense.id).limit(50)
                 )
             )
+        crm_status: tuple[Block, ...] = ()
+        if email and directory.is_admin(email):
+            crm_status = tuple(crm_status_blocks(sync_status(session), configured=crm_settings().configured,
+                                                 now=dt.datetime.now(dt.UTC)))  # fmt: skip
         notice = None
         if len(directory) == 0:
             notice = "No company directory is configured yet, so expenses cannot be routed for approval."
     finance = tuple(finance_home_blocks(ctx, email)) if is_finance else ()
     statements = tuple(transactions_slack.home_blocks(ctx, email, finance=is_finance))
     return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
-                    payout_queue=queue, notice=notice, finance=finance, statements=statements)  # fmt: skip
+                    payout_queue=queue, notice=notice, finance=finance, statements=statements,
+                    crm_status=crm_status)  # fmt: skip
 
 
 async def publish_home(ctx: AppContext, user_id: str) -> None:

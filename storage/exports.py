@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from storage import audit
 from storage.models import (
     Customer,
+    Deal,
     Expense,
     ExpenseProject,
     ExpenseSplit,
@@ -83,8 +84,10 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
         select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.merchant, Expense.spent_on,
                Expense.category, Customer.name, ExpenseProject.project, Expense.approved_amount, Expense.amount,
                Expense.currency, Expense.approved_at, SlackUser.name, Expense.reimburse_currency,
-               Expense.reimburse_amount, Expense.fx_rate, Expense.fx_rate_day, Expense.fx_rate_source)
+               Expense.reimburse_amount, Expense.fx_rate, Expense.fx_rate_day, Expense.fx_rate_source, Deal.name,
+               Deal.external_id)
         .outerjoin(Customer, Customer.id == Expense.customer_id)
+        .outerjoin(Deal, Deal.id == Expense.deal_id)
         .outerjoin(ExpenseProject, ExpenseProject.expense_id == Expense.id)
         .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
         .where(Expense.payout_batch_id == batch_id)
@@ -93,7 +96,7 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
     parts = _split_parts(session, batch_id)
     lines: list[ExportLine] = []
     for (exp_id, emp_id, email, merchant, spent_on, category, customer, project, approved, amount, currency,
-         approved_at, slack_name, pay_currency, pay_amount, fx_rate, fx_day, fx_source) in rows:  # fmt: skip
+         approved_at, slack_name, pay_currency, pay_amount, fx_rate, fx_day, fx_source, deal, deal_id) in rows:  # fmt: skip
         value = approved if approved is not None else amount
         if value is None or not currency:
             raise ExportError(f"{expense_ref(exp_id)} in batch #{batch_id} has no amount or currency.")
@@ -108,6 +111,7 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
             original_amount=rounded(value, currency) if converted else None,
             original_currency=currency if converted else None,
             fx_rate=fx_rate if converted else None, fx_rate_day=fx_day, fx_rate_source=fx_source,
+            deal=deal, deal_crm_id=deal_id,
         )  # fmt: skip
         lines.extend(split_lines(line, parts.get(exp_id, [])) if exp_id in parts else [line])
     return batch, BatchExport(batch_id=batch.id, created_at=batch.created_at, lines=tuple(lines))
@@ -135,7 +139,9 @@ def split_lines(
     """A split receipt as one line per part; the parts' amounts add up to the line's exactly.
 
     The amount paid (approved, converted) is shared in proportion to the parts, so a lower
-    approved amount or a conversion still adds up to the cent (workflows.splits.share_out).
+    approved amount or a conversion still adds up to the cent (workflows.splits.share_out). The
+    expense's deal stays on the parts of its own customer (or of no customer), not on a part
+    charged to another customer.
     """
     if len(parts) < 2:
         return [line]
@@ -151,6 +157,8 @@ def split_lines(
             line, amount=share.amount, category=category or line.category, customer=customer or line.customer,
             project=project or line.project, original_amount=original.amount if original is not None else None,
             note=f"part {index} of {len(parts)}",
+            deal=line.deal if customer in (None, line.customer) else None,
+            deal_crm_id=line.deal_crm_id if customer in (None, line.customer) else None,
         )
         for index, (share, original, (_, category, customer, project)) in enumerate(
             zip(shares, originals, parts, strict=True), start=1)

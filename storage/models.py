@@ -97,6 +97,8 @@ class Customer(Base):
     domain: Mapped[str | None] = mapped_column(String(255))
     owner: Mapped[str | None] = mapped_column(String(255))
     archived: Mapped[bool] = mapped_column(default=False)
+    # Merged away in the CRM: the surviving customer (this one is archived, kept for history).
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     remote_modified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -178,6 +180,23 @@ class CrmSyncState(Base):
     cursor: Mapped[str | None] = mapped_column(String(255))  # e.g. last modified timestamp seen
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # What the last run did: {"created": n, "updated": n, "unchanged": n, "archived": n, "merged": n}
+    last_counts: Mapped[JsonDict | None] = mapped_column(JSON)
+    last_ok_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the last run without an error
+
+
+class CrmOwner(Base):
+    """A CRM user who owns records (HubSpot owner, Salesforce user), with the e-mail that ties
+    them to a Slack user."""
+
+    __tablename__ = "crm_owners"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    name: Mapped[str | None] = mapped_column(String(512))
+    active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Rate(Amount):

@@ -50,6 +50,16 @@ class ExportLine:
     fx_rate: Decimal | None = None
     fx_rate_day: dt.date | None = None
     fx_rate_source: str | None = None
+    # The CRM deal (HubSpot deal, Salesforce opportunity) the expense is on: its name and id.
+    deal: str | None = None
+    deal_crm_id: str | None = None
+
+    @property
+    def deal_text(self) -> str:
+        """``Renewal 2026 (1234)``: the name with the CRM's id, or empty."""
+        if not self.deal:
+            return ""
+        return f"{self.deal} ({self.deal_crm_id})" if self.deal_crm_id else self.deal
 
     @property
     def amount_text(self) -> str:
@@ -130,6 +140,8 @@ def _memo(line: ExportLine) -> str:
         parts.append(f"customer {line.customer}")
     if line.project:
         parts.append(f"project {line.project}")
+    if line.deal:
+        parts.append(f"deal {line.deal_text}")
     return " · ".join(parts)
 
 
@@ -138,7 +150,7 @@ def _memo(line: ExportLine) -> str:
 GENERIC_HEADER = (
     "batch_id", "expense_ref", "expense_id", "employee_email", "employee_slack_id", "payee", "merchant",
     "spent_on", "category", "customer", "project", "currency", "amount", "approved_at",
-    "original_currency", "original_amount", "fx_rate", "fx_rate_date", "fx_rate_source",
+    "original_currency", "original_amount", "fx_rate", "fx_rate_date", "fx_rate_source", "deal", "deal_crm_id",
 )  # fmt: skip
 
 
@@ -156,7 +168,8 @@ def generic_csv(batch: BatchExport) -> str:
         (str(batch.batch_id), line.ref, str(line.expense_id), line.employee_email or "", line.employee_id,
          line.payee, line.merchant or "", line.spent_on.isoformat() if line.spent_on else "",
          category_label(line.category), line.customer or "", line.project or "", line.currency,
-         line.amount_text, line.approved_at.isoformat() if line.approved_at else "", *_conversion_cells(line))
+         line.amount_text, line.approved_at.isoformat() if line.approved_at else "", *_conversion_cells(line),
+         line.deal or "", line.deal_crm_id or "")
         for line in _ordered(batch.lines)
     )  # fmt: skip
     return csv_text(GENERIC_HEADER, rows)
@@ -230,6 +243,7 @@ XERO_HEADER = (
     "TrackingName1", "TrackingOption1", "TrackingName2", "TrackingOption2", "Currency",
 )  # fmt: skip
 XERO_TAX_TYPE = "Tax Exempt"  # a tax rate name of Xero's US edition; other regions name theirs differently
+XERO_OPTION_LENGTH = 100  # a tracking option's name is at most 100 characters in Xero
 
 
 def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = XERO_TAX_TYPE,
@@ -239,16 +253,18 @@ def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = X
     ``tax_type`` is the display name of a tax rate of the Xero organisation (``Tax Exempt``,
     ``No VAT``, ``BAS Excluded``...); ``date_format`` the organisation's (Xero reads dates the way
     its region writes them: MM/DD/YYYY in the US). Expenses with a customer carry it as the
-    tracking option "Customer".
+    tracking option "Customer", expenses on a CRM deal the deal's name as the tracking option
+    "Deal" (its CRM id is in the description).
     """
     day = _date(batch.created_at.date(), date_format)
     rows = []
     for number, lines in _bills(batch):
         for line in lines:
             tracking = ("Customer", line.customer) if line.customer else ("", "")
+            deal = ("Deal", line.deal[:XERO_OPTION_LENGTH]) if line.deal else ("", "")
             rows.append((line.payee, line.employee_email or "", "", "", "", "", "", "", "", "", number, day, day,
-                         "", "", _memo(line), "1", line.amount_text, account_code, tax_type, "", *tracking, "",
-                         "", line.currency))  # fmt: skip
+                         "", "", _memo(line), "1", line.amount_text, account_code, tax_type, "", *tracking,
+                         *deal, line.currency))  # fmt: skip
     return csv_text(XERO_HEADER, rows)
 
 

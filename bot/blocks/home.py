@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks.common import Block, ExpenseView, context, header, section
+from storage.crm.sync import SyncStatus
+
+CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce", "csv": "CSV"}
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,7 @@ class HomeView:
     notice: str | None = None
     finance: tuple[Block, ...] = ()  # the finance section (reports), for finance and admins
     statements: tuple[Block, ...] = ()  # card charges without a receipt; finance's open statement items
+    crm_status: tuple[Block, ...] = ()  # the CRM sync status line, for admins
 
 
 def _list(items: tuple[ExpenseView, ...], empty: str, *, with_status: bool = True) -> list[Block]:
@@ -47,4 +53,56 @@ def build_home(view: HomeView) -> dict[str, Any]:
     if view.statements:
         blocks.append({"type": "divider"})
         blocks += list(view.statements)
+    if view.crm_status:
+        blocks.append({"type": "divider"})
+        blocks += list(view.crm_status)
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def _ago(when: dt.datetime, now: dt.datetime) -> str:
+    minutes = int((now - when).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{minutes // (24 * 60)} days ago"
+
+
+def _counts(counts: dict[str, dict[str, int]]) -> str:
+    parts = []
+    for object_type, c in counts.items():
+        done = [f"{c[k]} {k}" for k in ("created", "updated", "archived", "merged") if c.get(k)]
+        if done:
+            parts.append(f"{object_type} {', '.join(done)}")
+    return "; ".join(parts) or "no changes"
+
+
+def crm_status_line(status: SyncStatus, now: dt.datetime) -> str:
+    """``HubSpot: synced 12 min ago (2026-12-08 10:02 UTC) · 7,854 customers, 312 open deals ·
+    last run: companies 3 created, 1 merged · ⚠ deals failed 3 min ago: …``"""
+    name = CRM_NAMES.get(status.source, status.source)
+    if status.last_ok_at:
+        when = f"synced {_ago(status.last_ok_at, now)} ({status.last_ok_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+    else:
+        when = "never synced successfully"
+    line = (
+        f"*{name}*: {when} · {status.customers:,} customers, {status.open_deals:,} open deals"
+        f" · last run: {_counts(status.counts)}"
+    )
+    if status.errors:
+        failed = "; ".join(f"{kind}: {error[:300]}" for kind, error in status.errors.items())
+        ago = f" {_ago(status.last_run_at, now)}" if status.last_run_at else ""
+        line += f"\n:warning: last error{ago}: {failed}"
+    return line
+
+
+def crm_status_blocks(statuses: Iterable[SyncStatus], *, configured: bool, now: dt.datetime) -> list[Block]:
+    """The admins' CRM sync section: one line per CRM, or why there is none."""
+    lines = [crm_status_line(s, now) for s in statuses]
+    if not lines:
+        if not configured:
+            return []
+        lines = ["A CRM is configured but has not been synced yet (`expensebot customers sync`)."]
+    return [header("CRM sync (admin)"), *(context(line[:3000]) for line in lines)]

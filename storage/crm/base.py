@@ -42,6 +42,20 @@ class RemoteCompany:
     domain: str | None
     modified_at: dt.datetime | None
     archived: bool = False
+    # Merges: the records merged into this one (HubSpot ``hs_merged_object_ids``), or, on a record
+    # deleted by a merge, the one it was merged into (Salesforce ``MasterRecordId``).
+    merged_ids: tuple[str, ...] = ()
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True)
+class RemoteOwner:
+    """A CRM user who can own records (HubSpot owner, Salesforce user)."""
+
+    external_id: str
+    email: str | None
+    name: str | None
+    active: bool = True
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from storage.crm.base import (
     RemoteCompany,
     RemoteContact,
     RemoteDeal,
+    RemoteOwner,
     Sleep,
     parse_amount,
     parse_date,
@@ -39,7 +40,7 @@ SEARCH_WINDOW = 10_000  # the search API returns at most this many results per q
 NOTE_TO_COMPANY = 190  # HUBSPOT_DEFINED association type: note -> company
 NOTE_TO_DEAL = 214  # HUBSPOT_DEFINED association type: note -> deal
 
-COMPANY_PROPERTIES = ("name", "domain", "hs_lastmodifieddate")
+COMPANY_PROPERTIES = ("name", "domain", "hs_lastmodifieddate", "hs_merged_object_ids")
 CONTACT_PROPERTIES = ("firstname", "lastname", "email", "associatedcompanyid", "lastmodifieddate")
 DEAL_PROPERTIES = (
     "dealname", "dealstage", "amount", "deal_currency_code", "closedate", "hubspot_owner_id",
@@ -179,13 +180,55 @@ class HubSpotConnector:
             name = (props.get("name") or "").strip()
             if not name:
                 continue  # a company without a name cannot be matched or picked
+            own = str(row["id"])
+            merged = str(props.get("hs_merged_object_ids") or "")
             yield RemoteCompany(
-                external_id=str(row["id"]),
+                external_id=own,
                 name=name,
                 domain=(props.get("domain") or None),
                 modified_at=parse_time(props.get("hs_lastmodifieddate") or row.get("updatedAt")),
                 archived=bool(row.get("archived", False)),
+                merged_ids=tuple(m for m in (p.strip() for p in merged.split(";")) if m and m != own),
             )
+
+    def resolve_companies(self, ids: list[str]) -> dict[str, str | None]:
+        """Where companies that left the list went: HubSpot answers a merged-away id with the
+        record it was merged into (its own id), a deleted one with 404. ``id -> survivor id``
+        (the same id when it is still there), ``None`` when it is gone."""
+        out: dict[str, str | None] = {}
+        for company_id in ids:
+            response = send(
+                self._client, "GET", f"{self._base}/crm/v3/objects/companies/{company_id}",
+                headers=self._headers, sleep=self._sleep, rate_limit_wait=self._rate_limit_wait,
+                params={"properties": "name", "archived": "false"},
+            )  # fmt: skip
+            if response.status_code == 404:
+                out[company_id] = None
+                continue
+            if response.status_code in (401, 403):
+                raise CrmAuthError(f"HubSpot refused the access token: {_message(response)}")
+            if response.status_code >= 400:
+                raise CrmError(f"HubSpot GET company {company_id}: {_message(response)}")
+            data = response.json()
+            out[company_id] = None if data.get("archived") else str(data["id"])
+        return out
+
+    def owners(self) -> Iterator[RemoteOwner]:
+        """The account's owners (``/crm/v3/owners``, paged): the ids deals carry in
+        ``hubspot_owner_id``, with their e-mail."""
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": PAGE_SIZE, "archived": "false"}
+            if after:
+                params["after"] = after
+            data = self._call("GET", "/crm/v3/owners", params=params)
+            for row in data.get("results", []):
+                name = " ".join(p for p in (row.get("firstName"), row.get("lastName")) if p) or None
+                yield RemoteOwner(external_id=str(row["id"]), email=row.get("email") or None, name=name,
+                                  active=not row.get("archived", False))  # fmt: skip
+            after = ((data.get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
 
     def contacts(self, since: dt.datetime | None) -> Iterator[RemoteContact]:
         for row in self._rows("contacts", "lastmodifieddate", since, CONTACT_PROPERTIES):

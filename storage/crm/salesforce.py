@@ -26,6 +26,7 @@ from storage.crm.base import (
     RemoteCompany,
     RemoteContact,
     RemoteDeal,
+    RemoteOwner,
     Sleep,
     parse_amount,
     parse_date,
@@ -166,17 +167,33 @@ class SalesforceConnector:
         return f"SELECT {fields} FROM {sobject}{where} ORDER BY SystemModstamp ASC"
 
     def companies(self, since: dt.datetime | None) -> Iterator[RemoteCompany]:
-        for row in self.query(self._soql("Id, Name, Website, SystemModstamp, IsDeleted", "Account", since)):
+        """Accounts; deleted ones too, even on a full run (``queryAll`` keeps them while they are
+        in the recycle bin): an account deleted by a merge names the survivor in ``MasterRecordId``."""
+        fields = "Id, Name, Website, SystemModstamp, IsDeleted, MasterRecordId"
+        soql = (
+            self._soql(fields, "Account", since)
+            if since
+            else f"SELECT {fields} FROM Account ORDER BY SystemModstamp ASC"
+        )
+        for row in self.query(soql):
             name = (row.get("Name") or "").strip()
             if not name:
                 continue
+            deleted = bool(row.get("IsDeleted", False))
             yield RemoteCompany(
                 external_id=str(row["Id"]),
                 name=name,
                 domain=website_domain(row.get("Website")),
                 modified_at=parse_time(row.get("SystemModstamp")),
-                archived=bool(row.get("IsDeleted", False)),
+                archived=deleted,
+                merged_into=(row.get("MasterRecordId") or None) if deleted else None,
             )
+
+    def owners(self) -> Iterator[RemoteOwner]:
+        """Users (the ``OwnerId`` of opportunities) with their ``Email``."""
+        for row in self.query("SELECT Id, Name, Email, IsActive FROM User"):
+            yield RemoteOwner(external_id=str(row["Id"]), email=row.get("Email") or None,
+                              name=row.get("Name") or None, active=bool(row.get("IsActive", True)))  # fmt: skip
 
     def contacts(self, since: dt.datetime | None) -> Iterator[RemoteContact]:
         fields = "Id, Name, Email, AccountId, SystemModstamp, IsDeleted"

@@ -1,10 +1,17 @@
-"""A small HubSpot CRM v3 API for tests: companies, contacts and notes.
+"""A small HubSpot CRM v3 API for tests: companies, contacts, deals, notes, owners, merges.
 
 It behaves the way HubSpot documents: list endpoints page with ``paging.next.after`` (at most
 100 per page), the search API filters and sorts on properties, stops at 10,000 results per
 query and caps ``limit`` at 200, private-app tokens go in ``Authorization: Bearer``, and rate
 limits answer 429 with ``policyName`` in the body. Failures can be queued with
 :meth:`FakeHubSpot.fail_next`.
+
+Merges follow HubSpot's documented behaviour for companies (developer changelog "Updated merge
+functionality for contacts and companies"): the two records are merged into a new record with
+a new id, whose ``hs_merged_object_ids`` lists the ids merged into it; both old ids leave the
+lists and the search, and reading one of them (``GET /crm/v3/objects/companies/{id}``) answers
+the new record, with its new id. Deals and contacts of both follow the new record. A deleted
+(archived) id answers 404 ``OBJECT_NOT_FOUND``. Owners (``/crm/v3/owners``) page like the lists.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ class FakeHubSpot:
         self.note_companies: dict[str, list[str]] = {}
         self.deal_companies: dict[str, list[str]] = {}
         self.note_deals: dict[str, list[str]] = {}
+        self.owners: dict[str, dict[str, Any]] = {}
+        self.merged: dict[str, str] = {}  # merged-away id -> the record it went into
         self.requests: list[tuple[str, str, Any]] = []
         self._failures: deque[tuple[int, dict[str, str], dict[str, Any]]] = deque()
         self._limit: tuple[int, int] | None = None
@@ -68,6 +77,9 @@ class FakeHubSpot:
                 Route("/crm/v3/objects/{obj}", self._list, methods=["GET"]),
                 Route("/crm/v3/objects/{obj}", self._create, methods=["POST"]),
                 Route("/crm/v3/objects/{obj}/search", self._search, methods=["POST"]),
+                Route("/crm/v3/objects/{obj}/merge", self._merge, methods=["POST"]),
+                Route("/crm/v3/objects/{obj}/{object_id}", self._read, methods=["GET"]),
+                Route("/crm/v3/owners", self._owners, methods=["GET"]),
                 Route(
                     "/crm/v4/associations/{from_obj}/{to_obj}/batch/read",
                     self._associations,
@@ -92,7 +104,45 @@ class FakeHubSpot:
         record["updatedAt"] = record["properties"]["hs_lastmodifieddate"]
 
     def archive_company(self, company_id: str) -> None:
-        self.objects["companies"][company_id]["archived"] = True
+        record = self.objects["companies"][company_id]
+        record["archived"] = True
+        record["archivedAt"] = iso(self.tick())
+
+    def merge_companies(self, primary_id: str, to_merge_id: str) -> str:
+        """Merge ``to_merge_id`` into ``primary_id`` as HubSpot does: a new record (new id) with
+        the primary's values (the other's where the primary has none); returns the new id."""
+        companies = self.objects["companies"]
+        primary, other = companies.pop(primary_id), companies.pop(to_merge_id)
+        earlier = [
+            m
+            for record in (primary, other)
+            for m in str(record["properties"].get("hs_merged_object_ids") or "").split(";")
+            if m
+        ]
+        props = {k: v for k, v in other["properties"].items() if v not in (None, "")}
+        props.update({k: v for k, v in primary["properties"].items() if v not in (None, "")})
+        for key in ("hs_object_id", "createdate", "hs_lastmodifieddate", "hs_merged_object_ids"):
+            props.pop(key, None)
+        new_id = self._put("companies", props, None)
+        companies[new_id]["properties"]["hs_merged_object_ids"] = ";".join(
+            [*earlier, primary_id, to_merge_id]
+        )
+        for old in (primary_id, to_merge_id, *earlier):
+            self.merged[old] = new_id
+        for linked in self.deal_companies.values():
+            linked[:] = list(dict.fromkeys(new_id if c in (primary_id, to_merge_id) else c for c in linked))
+        for contact in self.objects["contacts"].values():
+            if contact["properties"].get("associatedcompanyid") in (primary_id, to_merge_id):
+                contact["properties"]["associatedcompanyid"] = new_id
+        return new_id
+
+    def add_owner(self, email: str, first: str = "", last: str = "", *, user_id: int | None = None) -> str:
+        owner_id = str(next(self._ids))
+        stamp = iso(self.tick())
+        self.owners[owner_id] = {"id": owner_id, "email": email, "firstName": first, "lastName": last,
+                                 "userId": user_id or int(owner_id) * 7, "createdAt": stamp, "updatedAt": stamp,
+                                 "archived": False, "teams": []}  # fmt: skip
+        return owner_id
 
     def add_contact(self, first: str, last: str, email: str | None, company_id: str | None) -> str:
         props = {"firstname": first, "lastname": last, "email": email, "associatedcompanyid": company_id}
@@ -250,6 +300,66 @@ class FakeHubSpot:
         if len(records) > limit:
             nxt = page[-1]["id"]
             out["paging"] = {"next": {"after": nxt, "link": f"{request.url.path}?after={nxt}"}}
+        return JSONResponse(out)
+
+    async def _read(self, request: Request) -> Response:
+        """``GET /crm/v3/objects/{obj}/{id}``: a merged-away id answers the record it went into."""
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        obj, object_id = request.path_params["obj"], request.path_params["object_id"]
+        if obj not in self.objects:
+            return JSONResponse({"status": "error", "message": f"Unknown object {obj}"}, status_code=404)
+        while obj == "companies" and object_id in self.merged:
+            object_id = self.merged[object_id]
+        record = self.objects[obj].get(object_id)
+        archived = request.query_params.get("archived", "false") == "true"
+        if record is None or record["archived"] != archived:
+            return JSONResponse(
+                {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND",
+                 "correlationId": "c0ffee"},
+                status_code=404,
+            )  # fmt: skip
+        props = [p for p in request.query_params.get("properties", "").split(",") if p]
+        return JSONResponse(self._view(record, props))
+
+    async def _merge(self, request: Request) -> Response:
+        """``POST /crm/v3/objects/companies/merge`` ``{primaryObjectId, objectIdToMerge}``."""
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        body = self.requests[-1][2] or {}
+        primary, other = str(body.get("primaryObjectId", "")), str(body.get("objectIdToMerge", ""))
+        companies = self.objects["companies"]
+        if request.path_params["obj"] != "companies" or primary not in companies or other not in companies:
+            return JSONResponse({"status": "error", "message": "object not found"}, status_code=400)
+        new_id = self.merge_companies(primary, other)
+        return JSONResponse(self._view(companies[new_id], []))
+
+    async def _owners(self, request: Request) -> Response:
+        """``GET /crm/v3/owners``: paged (``limit`` at most 500, ``after``), active or archived."""
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        limit = int(request.query_params.get("limit", "100"))
+        if limit > 500:
+            return JSONResponse({"status": "error", "message": "limit must be at most 500"}, status_code=400)
+        archived = request.query_params.get("archived", "false") == "true"
+        email = request.query_params.get("email")
+        rows = sorted(
+            (
+                o
+                for o in self.owners.values()
+                if o["archived"] == archived and (not email or o["email"] == email)
+            ),
+            key=lambda o: int(o["id"]),
+        )
+        after = request.query_params.get("after")
+        if after:
+            rows = [o for o in rows if int(o["id"]) > int(after)]
+        out: dict[str, Any] = {"results": rows[:limit]}
+        if len(rows) > limit:
+            out["paging"] = {"next": {"after": rows[limit - 1]["id"]}}
         return JSONResponse(out)
 
     def _matches(self, obj: str, record: dict[str, Any], flt: dict[str, Any]) -> bool:

@@ -6,6 +6,11 @@ Behaves as documented: ``/services/data/vXX.X/query`` and ``/queryAll`` answer
 ``/services/oauth2/token`` accepts the refresh-token and client-credentials grants; creating a
 Task answers 201 ``{"id", "success", "errors"}``. It understands the SOQL the connector sends
 (SELECT fields FROM object [WHERE a AND b] [ORDER BY field ASC|DESC] [LIMIT n]).
+
+Merges behave as the API documents for ``merge()``: the master record survives (updated), the
+others are deleted with ``MasterRecordId`` set to the master, visible through ``queryAll`` only,
+and their contacts and opportunities are reparented to the master. Users (``User``: ``Id``,
+``Name``, ``Email``, ``IsActive``) are the ``OwnerId`` of opportunities.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ class FakeSalesforce:
             "Contact": {},
             "Task": {},
             "Opportunity": {},
+            "User": {},
         }
         self.requests: list[tuple[str, str, Any]] = []
         self.token_grants: list[str] = []
@@ -150,8 +156,28 @@ class FakeSalesforce:
             "Website": website,
             "SystemModstamp": stamp(self.tick()),
             "IsDeleted": False,
+            "MasterRecordId": None,
         }
         return account_id
+
+    def merge_accounts(self, master_id: str, *victim_ids: str) -> None:
+        """Merge up to two accounts into ``master_id`` (Salesforce merges at most three records)."""
+        if not 1 <= len(victim_ids) <= 2:
+            raise ValueError("a merge takes one or two records besides the master")
+        for victim in victim_ids:
+            self.update_account(victim, IsDeleted=True, MasterRecordId=master_id)
+            for sobject in ("Contact", "Opportunity"):
+                for record in self.records[sobject].values():
+                    if record.get("AccountId") == victim:
+                        record.update(AccountId=master_id, SystemModstamp=stamp(self.tick()))
+        self.update_account(master_id)
+
+    def add_user(self, name: str, email: str, *, active: bool = True) -> str:
+        user_id = self._new_id("005")
+        self.records["User"][user_id] = {"attributes": {"type": "User"}, "Id": user_id, "Name": name,
+                                          "Email": email, "IsActive": active,
+                                          "SystemModstamp": stamp(self.tick())}  # fmt: skip
+        return user_id
 
     def update_account(self, account_id: str, **fields: Any) -> None:
         self.records["Account"][account_id].update(fields, SystemModstamp=stamp(self.tick()))
