@@ -97,9 +97,25 @@ def split_token(token: str) -> list[str]:
     return result[1]
 
 
+def _join_letter_spaced(tokens: list[str]) -> list[str]:
+    """Letters printed apart ("A L D I", "T O O M B A U M A R K T"): a run of four or more single
+    letters is one word set in spaced type. Three or fewer stay apart, as initials do ("D I Y")."""
+    out: list[str] = []
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if len(token) == 1 and token.isalpha():
+            run.append(token)
+            continue
+        out.extend(["".join(run)] if len(run) >= 4 else run)
+        run = []
+        if token:
+            out.append(token)
+    return out
+
+
 def respace(name: str) -> str:
     """``name`` with run-together words split and split words joined, as far as known words tell."""
-    tokens = name.split()
+    tokens = _join_letter_spaced(name.split())
     joined: list[str] = []
     i = 0
     while i < len(tokens):

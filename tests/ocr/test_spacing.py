@@ -16,7 +16,9 @@ from ocr.spacing import NAME_WORDS, respace, split_token, vocabulary
         ("BACKEREIMUSTERMANN", "BACKEREIMUSTERMANN"),  # the unknown part may only come first
         ("RES TAURANT JIAWEI", "RESTAURANT JIAWEI"),  # a word split in two
         ("TASTE OF T HE WORLD", "TASTE OF THE WORLD"),
-        ("MR D I Y (M) SDN BHD", "MR D I Y (M) SDN BHD"),  # letters printed apart stay apart
+        ("MR D I Y (M) SDN BHD", "MR D I Y (M) SDN BHD"),  # initials printed apart stay apart
+        ("A L D I", "ALDI"),  # four or more letters apart: one word in spaced type
+        ("T O O M B A U M A R K T GMBH", "TOOM BAU MARKT GMBH"),
         ("HAMBURGERS", "HAMBURGERS"),  # "HAM" is too short to be a name of its own
         ("CHICKENLAND", "CHICKENLAND"),  # a short word never ends a split
         ("SUPERMARKET", "SUPERMARKET"),  # a known word is never split
