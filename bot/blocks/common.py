@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot import i18n
+from bot.i18n import _
 from workflows.categories import category_label
 from workflows.expenses import LABELS, Status, expense_ref
-from workflows.money import Money, is_currency
+from workflows.money import is_currency
 
 Block = dict[str, Any]
 
@@ -20,6 +22,11 @@ def text(value: str, *, emoji: bool = True) -> dict[str, Any]:
 
 def mrkdwn(value: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": value[:3000]}
+
+
+def field_label(label: str) -> str:
+    """The bold label line of a section field (its value follows)."""
+    return f"*{label}*\n"
 
 
 def section(value: str, **extra: Any) -> Block:
@@ -54,11 +61,12 @@ def escape(value: str) -> str:
 
 
 def format_money(amount: Decimal | None, currency: str | None) -> str:
+    """For people, in the current locale (bot/i18n.py): ``1,234.50 USD`` in English."""
     if amount is None:
-        return "_not read: add it_"
+        return _("_not read: add it_")
     if currency and is_currency(currency):
-        return Money(amount, currency).format()
-    return f"{amount:,.2f} {currency or '(currency?)'}"
+        return i18n.format_money(amount, currency)
+    return f"{amount:,.2f} " + (currency or _("(currency?)"))
 
 
 def format_when(moment: dt.datetime, tz: dt.tzinfo | None = None) -> str:
@@ -125,13 +133,13 @@ class ExpenseView:
 
     @property
     def category_text(self) -> str:
-        return category_label(self.category)
+        return _(category_label(self.category))
 
     @property
     def status_text(self) -> str:
-        return LABELS[self.status]
+        return _(LABELS[self.status])
 
     def one_line(self) -> str:
-        merchant = escape(self.merchant) if self.merchant else "unknown merchant"
-        when = self.spent_on.strftime("%d %b %Y").lstrip("0") if self.spent_on else "no date"
+        merchant = escape(self.merchant) if self.merchant else _("unknown merchant")
+        when = i18n.format_date(self.spent_on, "%d %b %Y").lstrip("0") if self.spent_on else _("no date")
         return f"*{self.ref}* · {merchant} · {when} · {self.total_text}"
