@@ -240,9 +240,13 @@ class Outcome:
     approved_expense: int | None = None  # set when this decision approved the expense for good
 
 
-def _outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
-    verb = {APPROVE: ":white_check_mark: Approved", REJECT: ":x: Rejected", SEND_BACK: ":leftwards_arrow_with_hook: Sent back for changes"}[decision]  # fmt: skip
-    line = f"{verb} by <@{actor}> · {format_time(at)}"
+def outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
+    """What the approval request says once decided, in the current locale (bot/i18n.py)."""
+    who = f"<@{actor}>"
+    verb = {APPROVE: ":white_check_mark: " + _("Approved by {approver}").format(approver=who),
+            REJECT: ":x: " + _("Rejected by {approver}").format(approver=who),
+            SEND_BACK: ":leftwards_arrow_with_hook: " + _("Sent back for changes by {approver}").format(approver=who)}[decision]  # fmt: skip
+    line = f"{verb} · {format_time(at)}"
     return f"{line}\n> {reason}" if reason else line
 
 
@@ -382,7 +386,10 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         audit.record(session, actor=user_id, action=f"expense.{decision}", entity="expense", entity_id=expense.id,
                      before=before, after=audit.expense_snapshot(expense),
                      detail=f"step {task.step} ({label}) by {actor_email}" + (f": {reason}" if reason else ""))  # fmt: skip
-        outbox.add(session, "approval_done", {"task_id": task.id, "outcome": _outcome_line(decision, user_id, now, reason)},
+        # "outcome" in English; the decision itself so that each request is updated in its reader's language
+        outbox.add(session, "approval_done", {"task_id": task.id, "outcome": outcome_line(decision, user_id, now, reason),
+                                              "decision": decision, "actor": user_id, "at": now.isoformat(),
+                                              "reason": reason},
                    dedup_key=f"done:{task.id}")  # fmt: skip
         outbox.add(session, "dm", {"user_id": expense.employee_id, "text": employee_text},
                    dedup_key=f"notify:{task.id}")  # fmt: skip

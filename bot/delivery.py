@@ -24,7 +24,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot import i18n, identity
 from bot.blocks.approvals import build_approval_request, build_decided
@@ -35,7 +35,7 @@ from bot.conversion import with_conversion
 from bot.views import expense_view
 from storage import outbox
 from storage.db import DatabaseUnavailable, transaction
-from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch
+from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch, SlackUser
 from storage.tenancy import TEAM_KEY, team_scope
 from workflows.routing import ApprovalStep, StepKind, deciders
 
@@ -440,12 +440,30 @@ async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_
 
 @sender("approval_done")
 async def send_approval_done(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    from bot.approvals import outcome_line
+
     task_id = int(payload["task_id"])
     _task, view, messages, _ = await asyncio.to_thread(_task_bundle, ctx, task_id)
-    blocks = build_decided(view, str(payload["outcome"]))
     for channel, ts in messages:
-        await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=str(payload["outcome"]))
+        # In the language the request was written in: its reader's (a DM) or the company's.
+        with i18n.use_locale(await _channel_locale(ctx, channel)):
+            outcome = str(payload["outcome"])
+            if payload.get("decision"):
+                outcome = outcome_line(str(payload["decision"]), str(payload["actor"]),
+                                       dt.datetime.fromisoformat(str(payload["at"])), payload.get("reason"))  # fmt: skip
+            blocks = build_decided(view, outcome)
+        await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=outcome)
     return {"updated": len(messages)}
+
+
+async def _channel_locale(ctx: AppContext, channel: str) -> Locale:
+    """The locale of the person whose DM with the bot ``channel`` is, else the company's."""
+
+    def owner() -> str | None:
+        with ctx.db() as session:
+            return session.scalars(select(SlackUser.user_id).where(SlackUser.dm_channel == channel)).first()
+
+    return await _locale(ctx, await asyncio.to_thread(owner))
 
 
 def _digest_bundle(ctx: AppContext, batch_id: int) -> tuple[Any, list[list[str]]]:

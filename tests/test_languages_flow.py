@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from devslack import text_input
 from tests.support import EMPLOYEE, FINANCE, MANAGER, cafe_receipt, recent_day, running_app
 
 
@@ -49,10 +50,16 @@ def test_a_german_employee_sees_german_messages(tmp_path: Path, sqlite_url: str)
         told = _shown(app.wait_dm(EMPLOYEE, "genehmigt"))
         assert "EXP-1 (42,50 $) wurde von <@U_MGR> genehmigt (Führungskraft)." in told
         assert "Die Ausgabe wartet jetzt auf die Freigabe durch: Finanzabteilung." in told
+        # The manager's request, once decided, still reads Chinese.
+        app.slack.wait_until(lambda: "<@U_MGR> 已批准" in _shown(app.slack.message(request.channel, request.ts)),
+                             timeout=60, what="the decided request in Chinese")  # fmt: skip
+        assert "提交人：<@U_EMP>" in _shown(app.slack.message(request.channel, request.ts))
         # Finance reads English (en-US), the company's language.
         finance_request = app.wait_card(FINANCE, contains="Approve")
         assert "Approval needed: EXP-1" in _shown(finance_request) and "42.50 USD" in _shown(finance_request)
         app.driver.click(FINANCE, finance_request, "Approve")
+        app.slack.wait_until(lambda: "Approved by <@U_FIN>" in _shown(
+            app.slack.message(finance_request.channel, finance_request.ts)), timeout=60, what="finance's decided request")  # fmt: skip
         told = _shown(app.wait_dm(EMPLOYEE, "Auszahlung"))
         assert "Die Ausgabe wartet jetzt auf die Auszahlung." in told
         app.slack.wait_until(lambda: "Genehmigt, wartet auf Auszahlung" in _shown(
@@ -61,3 +68,36 @@ def test_a_german_employee_sees_german_messages(tmp_path: Path, sqlite_url: str)
         app.cli("digest")
         app.driver.click(FINANCE, app.wait_card(FINANCE, contains="paid"), "paid")
         assert "Ihnen wurden 42,50 $ für EXP-1 ausgezahlt." in _shown(app.wait_dm(EMPLOYEE, "ausgezahlt"))
+
+
+def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, sqlite_url: str) -> None:
+    with running_app(tmp_path, database_url=sqlite_url) as app:
+        app.slack.add_user(EMPLOYEE, "emp@example.com", real_name="Emma Employee", locale="de-AT")
+        app.upload(EMPLOYEE, cafe_receipt("64.00"), note="dinner")
+        card = app.wait_card(EMPLOYEE, contains="Einreichen")
+        app.driver.click(EMPLOYEE, card, "Einreichen")
+        request = app.wait_card(MANAGER, contains="Ask for changes")  # the manager reads English
+        assert "64.00 USD" in _shown(request)
+        app.driver.click(MANAGER, request, "Ask for changes")
+        app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
+                               {"reason": {"reason": text_input("Add who attended")}})  # fmt: skip
+        told = _shown(app.wait_dm(EMPLOYEE, "bittet um"))
+        # de-AT: German text, Austrian formats (the currency sign first)
+        assert "<@U_MGR> bittet um Änderungen an EXP-1 ($ 64,00): „Add who attended“" in told
+        assert "Bearbeiten Sie die Ausgabe und reichen Sie sie über ihre Karte erneut ein." in told
+        app.slack.wait_until(lambda: "Änderungen angefordert von <@U_MGR>" in _shown(
+            app.slack.message(card.channel, card.ts)), timeout=60, what="the card sent back")  # fmt: skip
+        assert "Sent back for changes by <@U_MGR>" in _shown(app.slack.message(request.channel, request.ts))
+
+        app.driver.click(EMPLOYEE, card, "Einreichen")
+
+        def second() -> list[object]:
+            return [m for m in app.slack.dm_messages(MANAGER) if m.buttons() and m.ts != request.ts]
+
+        app.slack.wait_until(lambda: bool(second()), timeout=60, what="the second request")
+        app.driver.click(MANAGER, second()[0], "Reject")
+        app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
+                               {"reason": {"reason": text_input("Not a business dinner")}})  # fmt: skip
+        told = _shown(app.wait_dm(EMPLOYEE, "abgelehnt"))
+        assert "EXP-1 ($ 64,00) wurde von <@U_MGR> abgelehnt: „Not a business dinner“" in told
+        assert "Sie können die Ausgabe über ihre Karte bearbeiten und erneut einreichen." in told
