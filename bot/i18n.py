@@ -23,7 +23,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 
 from workflows.i18n import N_
@@ -36,7 +36,17 @@ CATALOGUES = ("de", "zh_Hans")
 # Chinese regions written in Traditional characters: no catalogue yet, so the company default.
 _TRADITIONAL = frozenset({"TW", "HK", "MO"})
 
-__all__ = ["N_", "_", "choose", "format_date", "format_money", "ngettext", "parse_locale", "use_locale"]
+__all__ = [
+    "N_",
+    "_",
+    "choose",
+    "format_date",
+    "format_money",
+    "format_rate",
+    "ngettext",
+    "parse_locale",
+    "use_locale",
+]
 
 _current: ContextVar[Locale | None] = ContextVar("expensebot_locale", default=None)
 
@@ -120,6 +130,16 @@ def format_money(amount: Decimal, currency: str) -> str:
     pattern = locale.currency_formats["standard"].pattern.split(";", 1)[0]
     pattern = re.sub(r"0\.0+|0(?![0-9])", "0." + "0" * digits if digits else "0", pattern, count=1)
     return format_currency(amount, currency, format=pattern, locale=locale, currency_digits=False)
+
+
+def format_rate(rate: Decimal) -> str:
+    """An exchange rate with all its digits and no trailing zeros: ``0,9341`` (de), ``0.9341``."""
+    locale = _current.get()
+    if locale is None or locale.language == "en":
+        return f"{rate.normalize():f}"
+    return format_decimal(
+        rate.normalize(), format="0.############", locale=locale, decimal_quantization=False
+    )
 
 
 def format_date(day: dt.date, english: str = "%Y-%m-%d") -> str:

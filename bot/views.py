@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.blocks.common import CustomerView, ExpenseView, format_money
+from bot.blocks.common import CustomerView, ExpenseView, describe_conversion, format_money
 from bot.i18n import _
 from storage.models import Expense
 from workflows.categories import category_label
@@ -116,7 +116,7 @@ def _kept_conversion(expense: Expense) -> dict[str, Any]:
     conversion = kept(expense)
     if conversion is None:
         return {}
-    return {"conversion": conversion.describe(), "paid_in": conversion.converted.currency}
+    return {"conversion": describe_conversion(conversion), "paid_in": conversion.converted.currency}
 
 
 def load_view(session: Session, expense_id: int) -> ExpenseView | None:

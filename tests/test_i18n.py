@@ -170,3 +170,19 @@ def test_the_company_locale_must_be_one_babel_knows(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("EXPENSEBOT_LOCALE", "klingon")
     with pytest.raises(ValidationError, match="not a locale"):
         Settings()
+
+
+def test_a_conversion_is_described_in_the_readers_language() -> None:
+    from bot.blocks.common import describe_conversion
+    from workflows.conversion import CARD_STATEMENT, convert_at
+    from workflows.money import Money
+
+    ecb = convert_at(Money(Decimal("42.50"), "USD"), "EUR", Decimal("0.9341"), dt.date(2026, 12, 4), "ECB")
+    assert describe_conversion(ecb) == ecb.describe()  # English: as the domain says it
+    with i18n.use_locale("de-DE"):
+        assert _nbsp(describe_conversion(ecb)) == "42,50 $ × 0,9341 (ECB-Kurs vom 04.12.2026) = 39,70 €"
+    card = convert_at(
+        Money(Decimal("1000"), "JPY"), "CNY", Decimal("0.048"), dt.date(2026, 12, 4), CARD_STATEMENT
+    )
+    with i18n.use_locale("zh-CN"):
+        assert describe_conversion(card) == "JP¥1,000 × 0.048（2026年12月4日的您银行卡账单上的汇率）= ¥48.00"

@@ -10,6 +10,7 @@ from typing import Any
 from bot import i18n
 from bot.i18n import _
 from workflows.categories import category_label
+from workflows.conversion import CARD_STATEMENT, Conversion
 from workflows.expenses import LABELS, Status, expense_ref
 from workflows.money import is_currency
 
@@ -67,6 +68,21 @@ def format_money(amount: Decimal | None, currency: str | None) -> str:
     if currency and is_currency(currency):
         return i18n.format_money(amount, currency)
     return f"{amount:,.2f} " + (currency or _("(currency?)"))
+
+
+def describe_conversion(conversion: Conversion) -> str:
+    """``42.50 USD × 0.9341 (ECB rate of 2026-12-04) = 39.70 EUR``, in the current locale."""
+    if conversion.source == CARD_STATEMENT:
+        what = _("your card statement's rate")
+    else:
+        what = _("{source} rate").format(source=conversion.source)
+    return _("{original} × {rate} ({what} of {day}) = {converted}").format(
+        original=format_money(conversion.original.amount, conversion.original.currency),
+        rate=i18n.format_rate(conversion.rate),
+        what=what,
+        day=i18n.format_date(conversion.rate_day),
+        converted=format_money(conversion.converted.amount, conversion.converted.currency),
+    )
 
 
 def format_when(moment: dt.datetime, tz: dt.tzinfo | None = None) -> str:
