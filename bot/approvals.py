@@ -282,12 +282,12 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         task = session.get(ApprovalTask, task_id)
         expense = session.get(Expense, task.expense_id) if task is not None else None
         if task is None or expense is None:
-            return Outcome(False, "This approval request no longer exists.")
+            return Outcome(False, _("This approval request no longer exists."))
         ref = expense_ref(expense.id)
         if task.status != "pending":
             return Outcome(False, _already(task, ref))
         if expense.employee_id == user_id:
-            return Outcome(False, "You cannot approve or reject your own expense.")
+            return Outcome(False, _("You cannot approve or reject your own expense."))
         refusal = check_actor(task, expense, actor_email, directory, today, round_tasks(session, task))
         if refusal:
             return Outcome(False, refusal)
@@ -310,7 +310,7 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         )  # fmt: skip
         if getattr(claimed, "rowcount", 0) != 1:
             session.rollback()
-            return Outcome(False, f"{ref} was decided a moment ago by someone else.")
+            return Outcome(False, _("{ref} was decided a moment ago by someone else.").format(ref=ref))
         before = audit.expense_snapshot(expense)
         label = StepKind(task.kind).label
         if partial is not None:
@@ -386,8 +386,9 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         audit.record(session, actor=user_id, action=f"expense.{decision}", entity="expense", entity_id=expense.id,
                      before=before, after=audit.expense_snapshot(expense),
                      detail=f"step {task.step} ({label}) by {actor_email}" + (f": {reason}" if reason else ""))  # fmt: skip
-        # "outcome" in English; the decision itself so that each request is updated in its reader's language
-        outbox.add(session, "approval_done", {"task_id": task.id, "outcome": outcome_line(decision, user_id, now, reason),
+        with i18n.use_locale(None):  # English; each request is updated in its reader's language
+            english = outcome_line(decision, user_id, now, reason)
+        outbox.add(session, "approval_done", {"task_id": task.id, "outcome": english,
                                               "decision": decision, "actor": user_id, "at": now.isoformat(),
                                               "reason": reason},
                    dedup_key=f"done:{task.id}")  # fmt: skip
@@ -396,9 +397,10 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         outbox.add(
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )
-        done = {APPROVE: "approved", REJECT: "rejected", SEND_BACK: "sent back"}[decision]
+        done = {APPROVE: _("You approved {ref}."), REJECT: _("You rejected {ref}."),
+                SEND_BACK: _("You sent {ref} back for changes.")}[decision]  # fmt: skip
         final = expense.id if expense.status == Status.APPROVED else None
-        return Outcome(True, f"You {done} {ref}.", approved_expense=final)
+        return Outcome(True, done.format(ref=ref), approved_expense=final)
 
 
 def _already(task: ApprovalTask, ref: str) -> str:
@@ -423,18 +425,19 @@ async def decide(
     lower_amount: str | None = None,
 ) -> Outcome:
     email = await identity.email_of(ctx, user_id)
-    outcome = await asyncio.to_thread(
-        retry_on_conflict,
-        _decide,
-        ctx,
-        task_id,
-        user_id,
-        email,
-        decision,
-        reason,
-        dt.date.today(),
-        lower_amount,
-    )
+    with i18n.use_locale(await identity.locale_for(ctx, user_id)):  # what the decider is told
+        outcome = await asyncio.to_thread(
+            retry_on_conflict,
+            _decide,
+            ctx,
+            task_id,
+            user_id,
+            email,
+            decision,
+            reason,
+            dt.date.today(),
+            lower_amount,
+        )
     if outcome.approved_expense is not None and ctx.jobs is not None:
         ctx.jobs.enqueue("crm_writeback", outcome.approved_expense)
     if outcome.ok:

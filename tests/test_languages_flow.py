@@ -46,6 +46,11 @@ def test_a_german_employee_sees_german_messages(tmp_path: Path, sqlite_url: str)
         app.slack.wait_until(lambda: "Wartet auf Genehmigung: Führungskraft" in _shown(
             app.slack.message(card.channel, card.ts)), timeout=60, what="the card waiting for the manager")  # fmt: skip
 
+        # The submitter may not decide; the refusal, which only they see, is in their language.
+        before = len(app.slack.response_url_posts)
+        app.driver.click(EMPLOYEE, request, "批准")
+        refusal = app.slack.wait_for_response_post(after=before, timeout=60).body
+        assert refusal.get("text") == "Sie können Ihre eigene Ausgabe nicht genehmigen oder ablehnen."
         app.driver.click(MANAGER, request, "批准")
         told = _shown(app.wait_dm(EMPLOYEE, "genehmigt"))
         assert "EXP-1 (42,50 $) wurde von <@U_MGR> genehmigt (Führungskraft)." in told
@@ -73,12 +78,13 @@ def test_a_german_employee_sees_german_messages(tmp_path: Path, sqlite_url: str)
 def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, sqlite_url: str) -> None:
     with running_app(tmp_path, database_url=sqlite_url) as app:
         app.slack.add_user(EMPLOYEE, "emp@example.com", real_name="Emma Employee", locale="de-AT")
+        app.slack.add_user(MANAGER, "mgr@example.com", real_name="Mia Manager", locale="zh-CN")
         app.upload(EMPLOYEE, cafe_receipt("64.00"), note="dinner")
         card = app.wait_card(EMPLOYEE, contains="Einreichen")
         app.driver.click(EMPLOYEE, card, "Einreichen")
-        request = app.wait_card(MANAGER, contains="Ask for changes")  # the manager reads English
-        assert "64.00 USD" in _shown(request)
-        app.driver.click(MANAGER, request, "Ask for changes")
+        request = app.wait_card(MANAGER, contains="要求修改")
+        assert "US$64.00" in _shown(request)
+        app.driver.click(MANAGER, request, "要求修改")
         app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
                                {"reason": {"reason": text_input("Add who attended")}})  # fmt: skip
         told = _shown(app.wait_dm(EMPLOYEE, "bittet um"))
@@ -87,7 +93,7 @@ def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, s
         assert "Bearbeiten Sie die Ausgabe und reichen Sie sie über ihre Karte erneut ein." in told
         app.slack.wait_until(lambda: "Änderungen angefordert von <@U_MGR>" in _shown(
             app.slack.message(card.channel, card.ts)), timeout=60, what="the card sent back")  # fmt: skip
-        assert "Sent back for changes by <@U_MGR>" in _shown(app.slack.message(request.channel, request.ts))
+        assert "<@U_MGR> 已退回修改" in _shown(app.slack.message(request.channel, request.ts))
 
         app.driver.click(EMPLOYEE, card, "Einreichen")
 
@@ -95,7 +101,7 @@ def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, s
             return [m for m in app.slack.dm_messages(MANAGER) if m.buttons() and m.ts != request.ts]
 
         app.slack.wait_until(lambda: bool(second()), timeout=60, what="the second request")
-        app.driver.click(MANAGER, second()[0], "Reject")
+        app.driver.click(MANAGER, second()[0], "拒绝")
         app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
                                {"reason": {"reason": text_input("Not a business dinner")}})  # fmt: skip
         told = _shown(app.wait_dm(EMPLOYEE, "abgelehnt"))
