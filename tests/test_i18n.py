@@ -186,3 +186,30 @@ def test_a_conversion_is_described_in_the_readers_language() -> None:
     )
     with i18n.use_locale("zh-CN"):
         assert describe_conversion(card) == "JP¥1,000 × 0.048（2026年12月4日的您银行卡账单上的汇率）= ¥48.00"
+
+
+async def test_the_slack_locale_is_cached_with_the_persons_identity(sqlite_url: str) -> None:
+    from bot import identity
+    from bot.context import build_context
+    from bot.settings import Settings
+    from devslack import FakeSlack
+
+    with FakeSlack() as slack:
+        slack.add_user("U_DE", "de@example.com", locale="de-DE")
+        slack.add_user("U_FR", "fr@example.com", locale="fr-FR")
+        settings = Settings(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET="s", SLACK_API_URL=slack.base_url,
+                            DATABASE_URL=sqlite_url, REDIS_URL=None, EXPENSEBOT_SCHEDULER=False,
+                            EXPENSEBOT_LOCALE="zh-CN")  # fmt: skip
+        ctx = build_context(settings)
+        try:
+            assert str(await identity.locale_for(ctx, "U_DE")) == "de_DE"
+            assert await identity.email_of(ctx, "U_DE") == "de@example.com"  # from the same answer
+            assert str(await identity.locale_for(ctx, "U_DE")) == "de_DE"
+            assert len([c for c in slack.calls if c.method == "users.info"]) == 1
+            # French has no catalogue: the company's language
+            assert str(await identity.locale_for(ctx, "U_FR")) == "zh_Hans_CN"
+            with ctx.db() as session:
+                assert str(identity.stored_locale(session, ctx, "U_DE")) == "de_DE"
+                assert str(identity.stored_locale(session, ctx, "U_NEVER_SEEN")) == "zh_Hans_CN"
+        finally:
+            ctx.engine.dispose()
