@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import identity
+from bot import i18n, identity
 from bot.blocks.common import format_money, format_time
 from bot.budgets import budget_warnings
 from bot.context import AppContext
 from bot.conversion import convert_at_submit, refresh_payable
 from bot.delegation import with_delegations
 from bot.delivery import deliver_pending
+from bot.i18n import _
 from bot.views import per_diem_total, problems_of
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
@@ -120,14 +121,19 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             expense.status = Status.APPROVED
             expense.approved_at = utcnow()
             expense.current_step = None
-            state["status_detail"] = f"Approved by policy ({route.auto_approved_rule})."
+            with i18n.use_locale(identity.stored_locale(session, ctx, expense.employee_id)):
+                state["status_detail"] = _("Approved by policy ({rule}).").format(
+                    rule=route.auto_approved_rule
+                )
+                told = ":white_check_mark: " + _(
+                    "{ref} ({amount}) was approved by policy ({rule}); it now waits for payout."
+                ).format(ref=ref, amount=format_money(expense.amount, expense.currency),
+                         rule=route.auto_approved_rule)  # fmt: skip
             expense.ocr = state
             audit.record(session, actor=f"policy:{route.auto_approved_rule}", action="expense.auto_approved",
                          entity="expense", entity_id=expense.id, before=before,
                          after=audit.expense_snapshot(expense), detail="; ".join(route.trace + route.budgets))  # fmt: skip
-            outbox.add(session, "dm", {"user_id": expense.employee_id,
-                                       "text": f":white_check_mark: {ref} ({format_money(expense.amount, expense.currency)}) "
-                                               f"was approved by policy ({route.auto_approved_rule}); it now waits for payout."},
+            outbox.add(session, "dm", {"user_id": expense.employee_id, "text": told},
                        dedup_key=f"notify:{expense.id}:r{expense.round}:auto")  # fmt: skip
         else:
             expense.status = move.after
@@ -137,9 +143,10 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
                                          approvers=list(step.approvers), reason=step.reason,
                                          status="pending" if index == 0 else "waiting"))  # fmt: skip
             first = route.steps[0]
-            state["status_detail"] = (
-                f"Waiting for approval: {first.kind.label} ({', '.join(first.approvers)})."
-            )
+            with i18n.use_locale(identity.stored_locale(session, ctx, expense.employee_id)):
+                state["status_detail"] = _("Waiting for approval: {step} ({approvers}).").format(
+                    step=_(first.kind.label), approvers=", ".join(first.approvers)
+                )
             expense.ocr = state
             session.flush()
             audit.record(session, actor=user_id, action="expense.submitted", entity="expense", entity_id=expense.id,
@@ -233,9 +240,13 @@ class Outcome:
     approved_expense: int | None = None  # set when this decision approved the expense for good
 
 
-def _outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
-    verb = {APPROVE: ":white_check_mark: Approved", REJECT: ":x: Rejected", SEND_BACK: ":leftwards_arrow_with_hook: Sent back for changes"}[decision]  # fmt: skip
-    line = f"{verb} by <@{actor}> · {format_time(at)}"
+def outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
+    """What the approval request says once decided, in the current locale (bot/i18n.py)."""
+    who = f"<@{actor}>"
+    verb = {APPROVE: ":white_check_mark: " + _("Approved by {approver}").format(approver=who),
+            REJECT: ":x: " + _("Rejected by {approver}").format(approver=who),
+            SEND_BACK: ":leftwards_arrow_with_hook: " + _("Sent back for changes by {approver}").format(approver=who)}[decision]  # fmt: skip
+    line = f"{verb} · {format_time(at)}"
     return f"{line}\n> {reason}" if reason else line
 
 
@@ -271,12 +282,12 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         task = session.get(ApprovalTask, task_id)
         expense = session.get(Expense, task.expense_id) if task is not None else None
         if task is None or expense is None:
-            return Outcome(False, "This approval request no longer exists.")
+            return Outcome(False, _("This approval request no longer exists."))
         ref = expense_ref(expense.id)
         if task.status != "pending":
             return Outcome(False, _already(task, ref))
         if expense.employee_id == user_id:
-            return Outcome(False, "You cannot approve or reject your own expense.")
+            return Outcome(False, _("You cannot approve or reject your own expense."))
         refusal = check_actor(task, expense, actor_email, directory, today, round_tasks(session, task))
         if refusal:
             return Outcome(False, refusal)
@@ -299,70 +310,97 @@ def _decide(ctx: AppContext, task_id: int, user_id: str, actor_email: str | None
         )  # fmt: skip
         if getattr(claimed, "rowcount", 0) != 1:
             session.rollback()
-            return Outcome(False, f"{ref} was decided a moment ago by someone else.")
+            return Outcome(False, _("{ref} was decided a moment ago by someone else.").format(ref=ref))
         before = audit.expense_snapshot(expense)
-        amount = format_money(expense.approved_amount or expense.amount, expense.currency)
         label = StepKind(task.kind).label
         if partial is not None:
             expense.approved_amount = partial.approved.amount
             refresh_payable(expense)
-            amount = f"{partial.approved} of the {partial.original} claimed: “{partial.reason}”"
         nxt = session.scalars(
             select(ApprovalTask).where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
                                        ApprovalTask.step == task.step + 1)
         ).first()  # fmt: skip
         state = dict(expense.ocr or {})
-        if decision == APPROVE and nxt is not None:
-            move = transition(expense.status, Move.APPROVE_STEP, ref=ref)
-            nxt.status = "pending"
-            expense.current_step = nxt.step
-            session.flush()
-            outbox.add(session, "approval_request", {"task_id": nxt.id}, dedup_key=f"request:{nxt.id}")
-            next_label = StepKind(nxt.kind).label
-            employee_text = (f":white_check_mark: {ref} ({amount}) was approved by <@{user_id}> ({label}). "
-                             f"It now waits for {next_label}.")  # fmt: skip
-            state["status_detail"] = f"Approved by {label}; waiting for {next_label}."
-        elif decision == APPROVE:
-            move = transition(expense.status, Move.APPROVE_FINAL, ref=ref)
-            expense.approved_at = now
-            expense.current_step = None
-            employee_text = (f":white_check_mark: {ref} ({amount}) was approved by <@{user_id}> ({label}). "
-                             "It now waits for payout.")  # fmt: skip
-            state["status_detail"] = "Approved; waiting for payout."
-        else:
-            move = transition(expense.status, Move.REJECT if decision == REJECT else Move.SEND_BACK, ref=ref)
-            expense.current_step = None
-            session.execute(
-                update(ApprovalTask)
-                .where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
-                       ApprovalTask.status == "waiting")
-                .values(status="cancelled")
-                .execution_options(synchronize_session=False)
-            )  # fmt: skip
-            if decision == REJECT:
-                employee_text = (f":x: {ref} ({amount}) was rejected by <@{user_id}>: “{reason}”\n"
-                                 "You can edit it and submit it again from its card.")  # fmt: skip
-                state["status_detail"] = f"Rejected by <@{user_id}>: “{reason}”"
+        # What the employee reads (their DM, the status on their card) is in their language.
+        with i18n.use_locale(identity.stored_locale(session, ctx, expense.employee_id)):
+            amount = format_money(expense.approved_amount or expense.amount, expense.currency)
+            if partial is not None:
+                amount = _("{approved} of the {original} claimed: “{reason}”").format(
+                    approved=format_money(partial.approved.amount, partial.approved.currency),
+                    original=format_money(partial.original.amount, partial.original.currency),
+                    reason=partial.reason,
+                )
+            who, step = f"<@{user_id}>", _(label)
+            if decision == APPROVE and nxt is not None:
+                move = transition(expense.status, Move.APPROVE_STEP, ref=ref)
+                nxt.status = "pending"
+                expense.current_step = nxt.step
+                session.flush()
+                outbox.add(session, "approval_request", {"task_id": nxt.id}, dedup_key=f"request:{nxt.id}")
+                next_step = _(StepKind(nxt.kind).label)
+                employee_text = ":white_check_mark: " + _(
+                    "{ref} ({amount}) was approved by {approver} ({step}). It now waits for {next_step}."
+                ).format(ref=ref, amount=amount, approver=who, step=step, next_step=next_step)
+                state["status_detail"] = _("Approved by {step}; waiting for {next_step}.").format(
+                    step=step, next_step=next_step
+                )
+            elif decision == APPROVE:
+                move = transition(expense.status, Move.APPROVE_FINAL, ref=ref)
+                expense.approved_at = now
+                expense.current_step = None
+                employee_text = ":white_check_mark: " + _(
+                    "{ref} ({amount}) was approved by {approver} ({step}). It now waits for payout."
+                ).format(ref=ref, amount=amount, approver=who, step=step)
+                state["status_detail"] = _("Approved; waiting for payout.")
             else:
-                employee_text = (f":leftwards_arrow_with_hook: <@{user_id}> asked for changes to {ref} ({amount}): "
-                                 f"“{reason}”\nEdit it and submit it again from its card.")  # fmt: skip
-                state["status_detail"] = f"Changes requested by <@{user_id}>: “{reason}”"
+                move = transition(
+                    expense.status, Move.REJECT if decision == REJECT else Move.SEND_BACK, ref=ref
+                )
+                expense.current_step = None
+                session.execute(
+                    update(ApprovalTask)
+                    .where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
+                           ApprovalTask.status == "waiting")
+                    .values(status="cancelled")
+                    .execution_options(synchronize_session=False)
+                )  # fmt: skip
+                if decision == REJECT:
+                    employee_text = ":x: " + _(
+                        "{ref} ({amount}) was rejected by {approver}: “{reason}”\n"
+                        "You can edit it and submit it again from its card."
+                    ).format(ref=ref, amount=amount, approver=who, reason=reason)
+                    state["status_detail"] = _("Rejected by {approver}: “{reason}”").format(
+                        approver=who, reason=reason
+                    )
+                else:
+                    employee_text = ":leftwards_arrow_with_hook: " + _(
+                        "{approver} asked for changes to {ref} ({amount}): “{reason}”\n"
+                        "Edit it and submit it again from its card."
+                    ).format(ref=ref, amount=amount, approver=who, reason=reason)
+                    state["status_detail"] = _("Changes requested by {approver}: “{reason}”").format(
+                        approver=who, reason=reason
+                    )
         expense.status = move.after
         expense.ocr = state
         session.flush()
         audit.record(session, actor=user_id, action=f"expense.{decision}", entity="expense", entity_id=expense.id,
                      before=before, after=audit.expense_snapshot(expense),
                      detail=f"step {task.step} ({label}) by {actor_email}" + (f": {reason}" if reason else ""))  # fmt: skip
-        outbox.add(session, "approval_done", {"task_id": task.id, "outcome": _outcome_line(decision, user_id, now, reason)},
+        with i18n.use_locale(None):  # English; each request is updated in its reader's language
+            english = outcome_line(decision, user_id, now, reason)
+        outbox.add(session, "approval_done", {"task_id": task.id, "outcome": english,
+                                              "decision": decision, "actor": user_id, "at": now.isoformat(),
+                                              "reason": reason},
                    dedup_key=f"done:{task.id}")  # fmt: skip
         outbox.add(session, "dm", {"user_id": expense.employee_id, "text": employee_text},
                    dedup_key=f"notify:{task.id}")  # fmt: skip
         outbox.add(
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )
-        done = {APPROVE: "approved", REJECT: "rejected", SEND_BACK: "sent back"}[decision]
+        done = {APPROVE: _("You approved {ref}."), REJECT: _("You rejected {ref}."),
+                SEND_BACK: _("You sent {ref} back for changes.")}[decision]  # fmt: skip
         final = expense.id if expense.status == Status.APPROVED else None
-        return Outcome(True, f"You {done} {ref}.", approved_expense=final)
+        return Outcome(True, done.format(ref=ref), approved_expense=final)
 
 
 def _already(task: ApprovalTask, ref: str) -> str:
@@ -387,18 +425,19 @@ async def decide(
     lower_amount: str | None = None,
 ) -> Outcome:
     email = await identity.email_of(ctx, user_id)
-    outcome = await asyncio.to_thread(
-        retry_on_conflict,
-        _decide,
-        ctx,
-        task_id,
-        user_id,
-        email,
-        decision,
-        reason,
-        dt.date.today(),
-        lower_amount,
-    )
+    with i18n.use_locale(await identity.locale_for(ctx, user_id)):  # what the decider is told
+        outcome = await asyncio.to_thread(
+            retry_on_conflict,
+            _decide,
+            ctx,
+            task_id,
+            user_id,
+            email,
+            decision,
+            reason,
+            dt.date.today(),
+            lower_amount,
+        )
     if outcome.approved_expense is not None and ctx.jobs is not None:
         ctx.jobs.enqueue("crm_writeback", outcome.approved_expense)
     if outcome.ok:

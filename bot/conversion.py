@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from bot.blocks.common import ExpenseView
+from bot.blocks.common import ExpenseView, describe_conversion
+from bot.i18n import _
 from storage.fx import dated_rate
 from storage.models import Expense, SlackUser
 from workflows.conversion import CARD_STATEMENT, Conversion, check_card_rate, convert_at
@@ -129,7 +130,7 @@ def preview(session: Session, ctx: AppContext, expense: Expense) -> tuple[Conver
     try:
         return conversion_for(session, ctx, expense, to), None
     except (MissingRate, MoneyError) as exc:
-        return None, f"Paid in {to}: {exc}"
+        return None, _("Paid in {currency}:").format(currency=to) + f" {exc}"
 
 
 def with_conversion(session: Session, ctx: AppContext, expense: Expense, view: ExpenseView) -> ExpenseView:
@@ -137,5 +138,5 @@ def with_conversion(session: Session, ctx: AppContext, expense: Expense, view: E
     conversion, note = preview(session, ctx, expense)
     if conversion is None:
         return dataclasses.replace(view, conversion=None, conversion_note=note, paid_in=None)
-    return dataclasses.replace(view, conversion=conversion.describe(), conversion_note=None,
+    return dataclasses.replace(view, conversion=describe_conversion(conversion), conversion_note=None,
                                paid_in=conversion.converted.currency)  # fmt: skip

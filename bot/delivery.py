@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from babel import Locale
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -23,9 +24,9 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from bot import identity
+from bot import i18n, identity
 from bot.blocks.approvals import build_approval_request, build_decided
 from bot.blocks.card import build_receipt_card, card_fallback_text
 from bot.blocks.digest import build_digest, digest_fallback
@@ -34,7 +35,7 @@ from bot.conversion import with_conversion
 from bot.views import expense_view
 from storage import outbox
 from storage.db import DatabaseUnavailable, transaction
-from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch
+from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch, SlackUser
 from storage.tenancy import TEAM_KEY, team_scope
 from workflows.routing import ApprovalStep, StepKind, deciders
 
@@ -246,10 +247,29 @@ async def find_delivered(
 # --- senders --------------------------------------------------------------------------------
 
 
+def _employee_of(ctx: AppContext, expense_id: int) -> str | None:
+    with ctx.db() as session:
+        exp = session.get(Expense, expense_id)
+        return exp.employee_id if exp is not None else None
+
+
 @sender("card")
 async def send_card(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The employee's card, in their language (bot/i18n.py)."""
     expense_id = int(payload["expense_id"])
+    employee = await asyncio.to_thread(_employee_of, ctx, expense_id)
+    locale = await _locale(ctx, employee)
+    with i18n.use_locale(locale):
+        return await _send_card(ctx, expense_id)
 
+
+async def _locale(ctx: AppContext, user_id: str | None) -> Locale:
+    if user_id is None:
+        return i18n.choose(None, ctx.settings.default_locale)
+    return await identity.locale_for(ctx, user_id)
+
+
+async def _send_card(ctx: AppContext, expense_id: int) -> dict[str, Any] | None:
     def load() -> tuple[Any, str | None, str | None, str | None, str | None, str]:
         with ctx.db() as session:
             exp = session.get(Expense, expense_id)
@@ -283,7 +303,8 @@ async def send_card(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] 
     if channel_id and channel_id != dm and thread_ts:
         await post(
             ctx.slack, channel=channel_id, thread_ts=thread_ts,
-            text=f"<@{employee}> I read your receipt and sent the expense card to you in a direct message.",
+            text=i18n._("{employee} I read your receipt and sent the expense card to you in a direct message.")
+            .format(employee=f"<@{employee}>"),
         )  # fmt: skip
     return result
 
@@ -360,26 +381,30 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
         return {"skipped": f"task is {task.status}"}
     already = {channel for channel, _ in existing}
     budgets = await asyncio.to_thread(_budget_lines, ctx, task)
-    blocks = build_approval_request(view, step_label=StepKind(task.kind).label, step_reason=task.reason,
-                                    task_id=task_id, budget_warnings=budgets)  # fmt: skip
-    text = f"Approval needed: {view.ref} from <@{view.employee_id}>, {view.total_text}"
-    targets: list[str] = []
+    # Each approver reads the request in their language; a channel in the company's.
+    targets: list[tuple[str, Locale]] = []
     people = await asyncio.to_thread(_with_delegates, ctx, task_id)
     if task.kind == StepKind.FINANCE and ctx.settings.finance_channel:
         # Finance members decide in the finance channel; anyone else on the step (admins standing in
         # or escalated to, delegates) is asked in a direct message.
-        targets.append(ctx.settings.finance_channel)
+        targets.append((ctx.settings.finance_channel, await _locale(ctx, None)))
         people = [email for email in people if not ctx.directory.is_finance(email)]
     for email in people:
         user_id = await identity.user_of(ctx, email)
         if user_id:
-            targets.append(await identity.dm_channel(ctx, user_id))
+            targets.append((await identity.dm_channel(ctx, user_id), await _locale(ctx, user_id)))
         else:
             log.warning("approver %s has no Slack account", email)
     posted: list[list[str]] = []
-    for channel in targets:
+    for channel, locale in targets:
         if channel in already:
             continue
+        with i18n.use_locale(locale):
+            blocks = build_approval_request(view, step_label=StepKind(task.kind).label, step_reason=task.reason,
+                                            task_id=task_id, budget_warnings=budgets)  # fmt: skip
+            text = i18n._("Approval needed: {ref} from {employee}, {total}").format(
+                ref=view.ref, employee=f"<@{view.employee_id}>", total=view.total_text
+            )
         result = await post(ctx.slack, channel=channel, blocks=blocks, text=text)
 
         def save(channel: str = result["channel"], ts: str = result["ts"]) -> None:
@@ -415,12 +440,30 @@ async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_
 
 @sender("approval_done")
 async def send_approval_done(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    from bot.approvals import outcome_line
+
     task_id = int(payload["task_id"])
     _task, view, messages, _ = await asyncio.to_thread(_task_bundle, ctx, task_id)
-    blocks = build_decided(view, str(payload["outcome"]))
     for channel, ts in messages:
-        await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=str(payload["outcome"]))
+        # In the language the request was written in: its reader's (a DM) or the company's.
+        with i18n.use_locale(await _channel_locale(ctx, channel)):
+            outcome = str(payload["outcome"])
+            if payload.get("decision"):
+                outcome = outcome_line(str(payload["decision"]), str(payload["actor"]),
+                                       dt.datetime.fromisoformat(str(payload["at"])), payload.get("reason"))  # fmt: skip
+            blocks = build_decided(view, outcome)
+        await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=outcome)
     return {"updated": len(messages)}
+
+
+async def _channel_locale(ctx: AppContext, channel: str) -> Locale:
+    """The locale of the person whose DM with the bot ``channel`` is, else the company's."""
+
+    def owner() -> str | None:
+        with ctx.db() as session:
+            return session.scalars(select(SlackUser.user_id).where(SlackUser.dm_channel == channel)).first()
+
+    return await _locale(ctx, await asyncio.to_thread(owner))
 
 
 def _digest_bundle(ctx: AppContext, batch_id: int) -> tuple[Any, list[list[str]]]:

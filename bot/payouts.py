@@ -13,11 +13,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.orm import Session
 
-from bot import identity
+from bot import i18n, identity
 from bot.blocks.common import Block, context, format_money, header, section
 from bot.blocks.digest import DigestView, PayeeLine
 from bot.context import AppContext
 from bot.delivery import deliver_pending, sender
+from bot.i18n import _
 from bot.settings import Settings, load_settings
 from storage import audit, outbox
 from storage.db import DatabaseUnavailable, transaction
@@ -210,7 +211,8 @@ def _mark_paid(ctx: AppContext, batch_id: int, user_id: str, email: str | None) 
             exp.status = transition(exp.status, Move.PAY, ref=expense_ref(exp.id)).after
             exp.paid_at = now
             state = dict(exp.ocr or {})
-            state["status_detail"] = f"Paid in batch #{batch_id}."
+            with i18n.use_locale(identity.stored_locale(session, ctx, exp.employee_id)):
+                state["status_detail"] = _("Paid in batch #{batch}.").format(batch=batch_id)
             exp.ocr = state
             audit.record(session, actor=user_id, action="expense.paid", entity="expense", entity_id=exp.id,
                          before=before, after=audit.expense_snapshot(exp), detail=f"batch #{batch_id}")  # fmt: skip
@@ -225,10 +227,13 @@ def _mark_paid(ctx: AppContext, batch_id: int, user_id: str, email: str | None) 
                     by_currency[exp.reimburse_currency] += exp.reimburse_amount
                 else:
                     by_currency[exp.currency or "?"] += exp.approved_amount or exp.amount or Decimal(0)
-            total = " and ".join(format_money(a, c) for c, a in sorted(by_currency.items()))
             refs = ", ".join(expense_ref(e.id) for e in items)
-            outbox.add(session, "dm", {"user_id": employee_id,
-                                       "text": f":moneybag: You have been paid {total} for {refs}."},
+            with i18n.use_locale(identity.stored_locale(session, ctx, employee_id)):
+                total = _(" and ").join(format_money(a, c) for c, a in sorted(by_currency.items()))
+                told = ":moneybag: " + _("You have been paid {total} for {refs}.").format(
+                    total=total, refs=refs
+                )
+            outbox.add(session, "dm", {"user_id": employee_id, "text": told},
                        dedup_key=f"paid:{batch_id}:{employee_id}")  # fmt: skip
         audit.record(session, actor=user_id, action="payout.batch_paid", entity="payout_batch", entity_id=batch_id,
                      before={"status": "open"}, after={"status": "paid"})  # fmt: skip

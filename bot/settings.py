@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     company_currency: str = Field(default="USD", alias="EXPENSEBOT_CURRENCY")
     digest_cron: str = Field(default="0 9 * * MON-FRI", alias="EXPENSEBOT_DIGEST_CRON")
     timezone: str = Field(default="UTC", alias="EXPENSEBOT_TIMEZONE")
+    # The language and formats of people whose Slack locale has no catalogue (bot/i18n.py): en, de,
+    # zh_Hans or any locale Babel knows (its formats, English text unless a catalogue exists).
+    default_locale: str = Field(default="en", alias="EXPENSEBOT_LOCALE")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, alias="EXPENSEBOT_MAX_UPLOAD_BYTES")
     scheduler_enabled: bool = Field(default=True, alias="EXPENSEBOT_SCHEDULER")
     log_level: str = Field(default="INFO", alias="EXPENSEBOT_LOG_LEVEL")
@@ -93,6 +96,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("default_locale")
+    @classmethod
+    def _default_locale(cls, value: str) -> str:
+        from bot.i18n import parse_locale
+
+        if parse_locale(value) is None:
+            raise ValueError(f"{value!r} is not a locale, e.g. en, de, de-AT, zh-CN")
+        return value.strip()
 
     @field_validator("slack_oauth_url")
     @classmethod

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.blocks.common import CustomerView, ExpenseView
+from bot.blocks.common import CustomerView, ExpenseView, describe_conversion, format_money
+from bot.i18n import _
 from storage.models import Expense
 from workflows.categories import category_label
 from workflows.expenses import EDITABLE, Status
@@ -15,30 +16,35 @@ from workflows.money import Money, MoneyError, is_currency
 
 
 def problems_of(expense: Expense) -> list[str]:
-    """What the employee must fix before the expense can be submitted, in their words."""
+    """What the employee must fix before the expense can be submitted, in their words (and language)."""
     problems: list[str] = []
     if expense.ocr_error:
         problems.append(expense.ocr_error)
     if expense.amount is None:
-        problems.append("I could not read the total: click *Edit* and type it.")
+        problems.append(_("I could not read the total: click *Edit* and type it."))
     elif not is_currency(expense.currency):
         problems.append(
-            f"“{expense.currency or 'no currency'}” is not a currency I know: click *Edit* and pick one "
-            "such as USD, EUR or MYR."
+            _(
+                "“{currency}” is not a currency I know: click *Edit* and pick one such as USD, EUR or MYR."
+            ).format(currency=expense.currency or _("no currency"))
         )
     else:
         try:
             Money(expense.amount, expense.currency or "").check_claimable()
         except MoneyError as exc:
-            problems.append(f"{exc} Click *Edit* to correct it.")
+            problems.append(f"{exc} " + _("Click *Edit* to correct it."))
     if expense.spent_on is None:
-        problems.append("I could not read the date: click *Edit* and pick it.")
+        problems.append(_("I could not read the date: click *Edit* and pick it."))
     if expense.splits and expense.amount is not None and is_currency(expense.currency):
         parts = sum((s.amount for s in expense.splits), Decimal(0))
         if parts != expense.amount:
             problems.append(
-                f"The split adds up to {Money(parts, expense.currency or '').format()}, not the total "
-                f"{Money(expense.amount, expense.currency or '').format()}: click *Split* and split it again."
+                _(
+                    "The split adds up to {parts}, not the total {total}: click *Split* and split it again."
+                ).format(
+                    parts=format_money(parts, expense.currency),
+                    total=format_money(expense.amount, expense.currency),
+                )
             )
     return problems
 
@@ -114,15 +120,13 @@ def _split_lines(expense: Expense) -> tuple[str, ...]:
     """One line per part of a split receipt: amount, category, customer, project."""
     lines = []
     for part in expense.splits:
-        what = [category_label(part.category)] if part.category else []
+        what = [_(category_label(part.category))] if part.category else []
         if part.customer is not None:
             what.append(part.customer.name)
         if part.project:
-            what.append(f"project {part.project}")
+            what.append(_("project {project}").format(project=part.project))
         amount = (
-            Money(part.amount, expense.currency or "").format()
-            if is_currency(expense.currency)
-            else str(part.amount)
+            format_money(part.amount, expense.currency) if is_currency(expense.currency) else str(part.amount)
         )
         lines.append(" · ".join([amount, *what]))
     return tuple(lines)
@@ -135,7 +139,7 @@ def _kept_conversion(expense: Expense) -> dict[str, Any]:
     conversion = kept(expense)
     if conversion is None:
         return {}
-    return {"conversion": conversion.describe(), "paid_in": conversion.converted.currency}
+    return {"conversion": describe_conversion(conversion), "paid_in": conversion.converted.currency}
 
 
 def load_view(session: Session, expense_id: int) -> ExpenseView | None:

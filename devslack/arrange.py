@@ -27,6 +27,7 @@ class Arrange(Workspace):
         is_bot: bool = False,
         is_admin: bool = False,
         display_name: str = "",
+        locale: str = "en-US",
     ) -> FakeUser:
         user = FakeUser(
             id=user_id,
@@ -39,6 +40,7 @@ class Arrange(Workspace):
             is_bot=is_bot,
             is_admin=is_admin,
             display_name=display_name,
+            locale=locale,
         )
         with self._lock:
             self._users[user_id] = user

@@ -47,13 +47,14 @@ class FakeUser:
     is_admin: bool = False
     deleted: bool = False
     display_name: str = ""
+    locale: str = "en-US"  # returned by users.info / users.list only when asked (include_locale)
 
     @property
     def name(self) -> str:
         return self.email.split("@", 1)[0] if self.email else self.real_name.lower().replace(" ", ".")
 
-    def to_api(self) -> JsonDict:
-        """The user object as ``users.info`` returns it."""
+    def to_api(self, *, include_locale: bool = False) -> JsonDict:
+        """The user object as ``users.info`` returns it (with ``locale`` when asked for)."""
         offset, label = _tz_details(self.tz)
         profile: JsonDict = {
             "real_name": self.real_name,
@@ -67,7 +68,7 @@ class FakeUser:
         }
         if self.email:
             profile["email"] = self.email
-        return {
+        user: JsonDict = {
             "id": self.id,
             "team_id": self.team_id,
             "name": self.name,
@@ -86,6 +87,9 @@ class FakeUser:
             "is_app_user": False,
             "updated": 1700000000,
         }
+        if include_locale:
+            user["locale"] = self.locale
+        return user
 
 
 def _tz_details(tz: str) -> tuple[int, str]:

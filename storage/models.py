@@ -394,6 +394,9 @@ class SlackUser(TeamOwned, Base):
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     name: Mapped[str | None] = mapped_column(String(255))
     dm_channel: Mapped[str | None] = mapped_column(String(32))
+    # Slack's locale of the person ("de-DE"), for the language of their messages; "" when Slack
+    # gave none, NULL when not asked yet.
+    locale: Mapped[str | None] = mapped_column(String(35))
     refreshed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

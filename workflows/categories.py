@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from workflows.i18n import N_
+
 CATEGORIES: dict[str, str] = {
-    "meals": "Meals",
-    "client_entertainment": "Client entertainment",
-    "travel": "Travel",
-    "lodging": "Lodging",
-    "mileage": "Mileage",
-    "fuel": "Fuel",
-    "office_supplies": "Office supplies",
-    "software": "Software",
-    "per_diem": "Per diem",
-    "other": "Other",
+    "meals": N_("Meals"),
+    "client_entertainment": N_("Client entertainment"),
+    "travel": N_("Travel"),
+    "lodging": N_("Lodging"),
+    "mileage": N_("Mileage"),
+    "fuel": N_("Fuel"),
+    "office_supplies": N_("Office supplies"),
+    "software": N_("Software"),
+    "per_diem": N_("Per diem"),
+    "other": N_("Other"),
 }
 
 # Keyword table: the first category whose words appear wins; words are matched as whole words.
@@ -62,5 +64,5 @@ def guess_category(merchant: str | None, text: str = "", note: str = "") -> Cate
 
 def category_label(category: str | None) -> str:
     if not category:
-        return "Uncategorised"
+        return N_("Uncategorised")
     return CATEGORIES.get(category, category.replace("_", " ").capitalize())

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from workflows.i18n import N_
+
 
 class Status(StrEnum):
     READING = "reading"
@@ -66,14 +68,14 @@ _DESCRIBE: dict[Status, str] = {
 }
 
 LABELS: dict[Status, str] = {
-    Status.READING: "Reading receipt",
-    Status.DRAFT: "Draft",
-    Status.PENDING: "Waiting for approval",
-    Status.CHANGES_REQUESTED: "Changes requested",
-    Status.REJECTED: "Rejected",
-    Status.APPROVED: "Approved, awaiting payout",
-    Status.PAID: "Paid",
-    Status.DISCARDED: "Discarded",
+    Status.READING: N_("Reading receipt"),
+    Status.DRAFT: N_("Draft"),
+    Status.PENDING: N_("Waiting for approval"),
+    Status.CHANGES_REQUESTED: N_("Changes requested"),
+    Status.REJECTED: N_("Rejected"),
+    Status.APPROVED: N_("Approved, awaiting payout"),
+    Status.PAID: N_("Paid"),
+    Status.DISCARDED: N_("Discarded"),
 }
 
 

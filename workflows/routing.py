@@ -28,6 +28,7 @@ from typing import Any
 
 from workflows.directory import Directory, Person, effective_approvers, normalise_email
 from workflows.fx import RateLookup, convert, no_rates
+from workflows.i18n import N_
 from workflows.money import Money, MoneyError
 from workflows.policy import ExpenseFacts, LevelApprover, Policy, Violation, category_key, evaluate
 from workflows.policy_anomalies import Flag, OtherClaim, anomaly_flags, duplicate_flags
@@ -45,10 +46,10 @@ class StepKind(StrEnum):
 
 
 _KIND_LABELS = {
-    StepKind.MANAGER: "manager",
-    StepKind.SKIP_LEVEL: "manager's manager",
-    StepKind.DEPARTMENT_HEAD: "department head",
-    StepKind.FINANCE: "finance",
+    StepKind.MANAGER: N_("manager"),
+    StepKind.SKIP_LEVEL: N_("manager's manager"),
+    StepKind.DEPARTMENT_HEAD: N_("department head"),
+    StepKind.FINANCE: N_("finance"),
 }
 
 

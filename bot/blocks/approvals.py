@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from bot import i18n
 from bot.blocks.card import per_diem_blocks
 from bot.blocks.common import (
     Block,
@@ -13,11 +14,13 @@ from bot.blocks.common import (
     button,
     context,
     escape,
+    field_label,
     header,
     mrkdwn,
     section,
     text,
 )
+from bot.i18n import _
 
 APPROVE = "approval_approve"
 REJECT = "approval_reject"
@@ -32,42 +35,44 @@ def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: s
                            budget_warnings: Sequence[str] = ()) -> list[Block]:  # fmt: skip
     """What an approver sees: the expense, why it reached them, and the three decisions."""
     value = str(task_id)
-    customer = escape(view.customer.name) if view.customer else "none"
+    customer = escape(view.customer.name) if view.customer else _("none")
     blocks: list[Block] = [
-        header(f"Approval needed: {view.ref}"),
-        section(f"<@{view.employee_id}> submitted an expense for your approval ({escape(step_label)})."),
+        header(_("Approval needed: {ref}").format(ref=view.ref)),
+        section(_("{employee} submitted an expense for your approval ({step}).").format(
+            employee=f"<@{view.employee_id}>", step=escape(_(step_label)))),
         {
             "type": "section",
             "fields": [
-                mrkdwn(f"*Total*\n{view.total_text}"),
-                mrkdwn(f"*Merchant*\n{escape(view.merchant or 'unknown')}"),
-                mrkdwn(f"*Date*\n{view.spent_on.isoformat() if view.spent_on else 'not given'}"),
-                mrkdwn(f"*Category*\n{view.category_text}"),
-                mrkdwn(f"*Customer*\n{customer}"),
-                mrkdwn(f"*Receipt*\n{'attached below' if view.has_receipt else 'none'}"),
+                mrkdwn(field_label(_("Total")) + f"{view.total_text}"),
+                mrkdwn(field_label(_("Merchant")) + escape(view.merchant or _("unknown"))),
+                mrkdwn(field_label(_("Date")) + (i18n.format_date(view.spent_on) if view.spent_on else _("not given"))),
+                mrkdwn(field_label(_("Category")) + f"{view.category_text}"),
+                mrkdwn(field_label(_("Customer")) + f"{customer}"),
+                mrkdwn(field_label(_("Receipt")) + (_("attached below") if view.has_receipt else _("none"))),
             ],
         },
-    ]
+    ]  # fmt: skip
     if view.conversion:  # a claim in another currency than the one the employee is paid in
-        blocks.append(section(f":currency_exchange: *Paid in {view.paid_in}:* {view.conversion}"))
+        paid_in = _("Paid in {currency}:").format(currency=view.paid_in)
+        blocks.append(section(f":currency_exchange: *{paid_in}* {view.conversion}"))
     blocks.extend(per_diem_blocks(view))
     if view.note:
-        blocks.append(context(f"Note: {escape(view.note)}"))
+        blocks.append(context(_("Note: {note}").format(note=escape(view.note))))
     for warning in view.warnings:
         blocks.append(section(f":warning: {warning}"))
     for warning in budget_warnings:
         blocks.append(section(f":warning: {escape(warning)}"))
     if step_reason:
-        blocks.append(context(f"Why you: {escape(step_reason)}"))
+        blocks.append(context(_("Why you: {reason}").format(reason=escape(step_reason))))
     blocks.append(
         {
             "type": "section",
             "block_id": "approval_more",
-            "text": mrkdwn("Part of it is not reimbursable?"),
+            "text": mrkdwn(_("Part of it is not reimbursable?")),
             "accessory": {
                 "type": "overflow",
                 "action_id": MORE,
-                "options": [{"text": text("Approve a lower amount…"), "value": f"partial:{task_id}"}],
+                "options": [{"text": text(_("Approve a lower amount…")), "value": f"partial:{task_id}"}],
             },
         }
     )
@@ -76,9 +81,9 @@ def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: s
             "type": "actions",
             "block_id": "approval_actions",
             "elements": [
-                button("Approve", APPROVE, value, style="primary"),
-                button("Reject", REJECT, value, style="danger"),
-                button("Ask for changes", SEND_BACK, value),
+                button(_("Approve"), APPROVE, value, style="primary"),
+                button(_("Reject"), REJECT, value, style="danger"),
+                button(_("Ask for changes"), SEND_BACK, value),
             ],
         }
     )
@@ -88,7 +93,9 @@ def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: s
 def build_decided(view: ExpenseView, outcome: str) -> list[Block]:
     """The approval message after a decision: the facts and the outcome, no buttons left."""
     return [
-        section(f"{view.one_line()}\nSubmitted by <@{view.employee_id}>"),
+        section(
+            view.one_line() + "\n" + _("Submitted by {employee}").format(employee=f"<@{view.employee_id}>")
+        ),
         context(outcome),
     ]
 

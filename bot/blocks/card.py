@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot import i18n
 from bot.blocks.common import (
     Block,
     ExpenseView,
@@ -12,11 +13,13 @@ from bot.blocks.common import (
     confirm_dialog,
     context,
     escape,
+    field_label,
     header,
     mrkdwn,
     section,
     text,
 )
+from bot.i18n import N_, _
 from workflows.categories import CATEGORIES
 from workflows.expenses import EDITABLE, Status
 from workflows.money import Money, is_currency
@@ -39,13 +42,14 @@ NO_CUSTOMER = "none"
 # A field read with less confidence than this is marked "please check" and must be confirmed
 # before Submit; at or above it the reader is right at least 99 times in 100 (ocr.ranker).
 CONFIDENT = 0.9
-_CHECKED_FIELDS = {"merchant": "merchant", "date": "date", "total": "total", "currency": "currency"}
+_CHECKED_FIELDS = {"merchant": N_("merchant"), "date": N_("date"), "total": N_("total"),
+                   "currency": N_("currency")}  # fmt: skip
 
 
 def fields_to_check(view: ExpenseView) -> list[str]:
     """The fields the reader was not sure of, which the employee has not confirmed yet."""
     return [
-        label
+        _(label)
         for name, label in _CHECKED_FIELDS.items()
         if name in view.confidence and view.confidence[name] < CONFIDENT
     ]
@@ -55,52 +59,54 @@ def _confidence_mark(view: ExpenseView, field_name: str) -> str:
     score = view.confidence.get(field_name)
     if score is None or score >= CONFIDENT:
         return ""
-    return " :warning: _please check_"
+    return " :warning: _" + _("please check") + "_"
 
 
 def _customer_text(view: ExpenseView) -> str:
     if view.customer is None:
-        return "_none_"
+        return "_" + _("none") + "_"
     name = escape(view.customer.name)
     if view.customer_confirmed or view.customer.score is None:
         return name
-    return f"{name} ({view.customer.score:.0f}% match)"
+    return _("{name} ({score}% match)").format(name=name, score=f"{view.customer.score:.0f}")
 
 
 def build_receipt_card(view: ExpenseView) -> list[Block]:
     """The card: what was read, what is missing, and the buttons that fit the expense's state."""
-    date_text = view.spent_on.isoformat() if view.spent_on else "_not read: add it_"
+    date_text = i18n.format_date(view.spent_on) if view.spent_on else _("_not read: add it_")
     blocks: list[Block] = [
-        header(f"Expense {view.ref}"),
+        header(_("Expense {ref}").format(ref=view.ref)),
         {
             "type": "section",
             "fields": [
-                mrkdwn(f"*Merchant*\n{escape(view.merchant) if view.merchant else '_not read_'}"
-                       f"{_confidence_mark(view, 'merchant')}"),
-                mrkdwn(f"*Date*\n{date_text}{_confidence_mark(view, 'date')}"),
-                mrkdwn(f"*Total*\n{view.total_text}"
+                mrkdwn(field_label(_("Merchant")) + (escape(view.merchant) if view.merchant else _("_not read_"))
+                       + _confidence_mark(view, "merchant")),
+                mrkdwn(field_label(_("Date")) + f"{date_text}{_confidence_mark(view, 'date')}"),
+                mrkdwn(field_label(_("Total")) + f"{view.total_text}"
                        f"{_confidence_mark(view, 'total') or _confidence_mark(view, 'currency')}"),
-                mrkdwn(f"*Category*\n{view.category_text}"),
-                mrkdwn(f"*Customer*\n{_customer_text(view)}"),
-                mrkdwn(f"*Status*\n{view.status_text}"),
+                mrkdwn(field_label(_("Category")) + f"{view.category_text}"),
+                mrkdwn(field_label(_("Customer")) + f"{_customer_text(view)}"),
+                mrkdwn(field_label(_("Status")) + f"{view.status_text}"),
             ],
         },
     ]  # fmt: skip
     blocks.extend(conversion_blocks(view))
     if view.split_lines:
-        blocks.append(section("*Split:*\n" + "\n".join(f"• {escape(line)}" for line in view.split_lines)))
+        blocks.append(
+            section(field_label(_("Split:")) + "\n".join(f"• {escape(line)}" for line in view.split_lines))
+        )
     blocks.extend(per_diem_blocks(view))
     if view.note:
-        blocks.append(context(f"Note: {escape(view.note)}"))
+        blocks.append(context(_("Note: {note}").format(note=escape(view.note))))
     if view.project:
-        blocks.append(context(f"Project: {escape(view.project)}"))
+        blocks.append(context(_("Project: {project}").format(project=escape(view.project))))
     if view.distance is not None:
-        blocks.append(context(f"Distance: {view.distance.normalize():f}"))
+        blocks.append(context(_("Distance: {distance}").format(distance=f"{view.distance.normalize():f}")))
     if view.customer_reason and view.customer is not None and not view.customer_confirmed:
-        blocks.append(context(f"Customer matched by {escape(view.customer_reason)}"))
+        blocks.append(context(_("Customer matched by {reason}").format(reason=escape(view.customer_reason))))
     if view.deal is not None:
         why = f" ({escape(view.deal_reason)})" if view.deal_reason and view.deal_reason != "picked" else ""
-        blocks.append(context(f"Deal: {escape(view.deal.name)}{why}"))
+        blocks.append(context(_("Deal: {deal}").format(deal=escape(view.deal.name)) + why))
     for problem in view.problems:
         blocks.append(section(f":pencil2: {problem}"))
     for warning in view.warnings:
@@ -110,29 +116,29 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
     if view.status in EDITABLE and view.status is not Status.READING:
         if view.candidates and not view.customer_confirmed:
             options = [{"text": text(c.name[:70]), "value": str(c.id)} for c in view.candidates[:8]] + [
-                {"text": text("No customer"), "value": NO_CUSTOMER}
+                {"text": text(_("No customer")), "value": NO_CUSTOMER}
             ]
             blocks.append(
                 {
                     "type": "section",
                     "block_id": "customer_pick",
-                    "text": mrkdwn("Is this for a customer?"),
+                    "text": mrkdwn(_("Is this for a customer?")),
                     "accessory": {
                         "type": "static_select",
                         "action_id": PICK_CUSTOMER,
-                        "placeholder": text("Pick the customer"),
+                        "placeholder": text(_("Pick the customer")),
                         "options": options,
                     },
                 }
             )
         if view.customer is not None and len(view.deal_options) > 1:
             deal_choices = [{"text": text(d.name[:70]), "value": str(d.id)} for d in view.deal_options] + [
-                {"text": text("No deal"), "value": NO_CUSTOMER}
+                {"text": text(_("No deal")), "value": NO_CUSTOMER}
             ]
             deal_pick: dict[str, Any] = {
                 "type": "static_select",
                 "action_id": PICK_DEAL,
-                "placeholder": text("Pick the deal"),
+                "placeholder": text(_("Pick the deal")),
                 "options": deal_choices,
             }
             if view.deal is not None:
@@ -143,7 +149,7 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
                 {
                     "type": "section",
                     "block_id": "deal_pick",
-                    "text": mrkdwn("Which deal is it for?" if view.deal is None else "Another deal?"),
+                    "text": mrkdwn(_("Which deal is it for?") if view.deal is None else _("Another deal?")),
                     "accessory": deal_pick,
                 }
             )
@@ -153,18 +159,19 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
                 "type": "actions",
                 "block_id": "expense_actions",
                 "elements": [
-                    button("Submit", SUBMIT, value, style="primary", confirm=_submit_check(view)),
-                    button("Edit", EDIT, value),
+                    button(_("Submit"), SUBMIT, value, style="primary", confirm=_submit_check(view)),
+                    button(_("Edit"), EDIT, value),
                     button(
-                        "Discard",
+                        _("Discard"),
                         DISCARD,
                         value,
                         style="danger",
-                        confirm=confirm_dialog("Discard this expense?", f"{view.ref} will be discarded.",
-                                               "Discard"),
+                        confirm=confirm_dialog(_("Discard this expense?"),
+                                               _("{ref} will be discarded.").format(ref=view.ref),
+                                               _("Discard"), _("Cancel")),
                     ),
                     {"type": "overflow", "action_id": SPLIT,
-                     "options": [{"text": text("Split across categories, customers or projects…"[:75]),
+                     "options": [{"text": text(_("Split across categories, customers or projects…")[:75]),
                                   "value": value}]},
                 ],
             }
@@ -178,10 +185,12 @@ def _submit_check(view: ExpenseView) -> dict[str, Any] | None:
     if not unsure:
         return None
     return confirm_dialog(
-        "Please check before submitting",
-        f"The {', '.join(unsure)} may be misread. Are they right on the card? If not, choose Edit.",
-        "They are right, submit",
-        "Let me check",
+        _("Please check before submitting"),
+        _("The {fields} may be misread. Are they right on the card? If not, choose Edit.").format(
+            fields=", ".join(unsure)
+        ),
+        _("They are right, submit"),
+        _("Let me check"),
     )
 
 
@@ -192,15 +201,18 @@ def conversion_blocks(view: ExpenseView) -> list[Block]:
     if view.conversion is None:
         block: Block = section(f":currency_exchange: {view.conversion_note}")
     else:
-        block = section(f":currency_exchange: *Paid in {view.paid_in}:* {view.conversion}")
+        paid_in = _("Paid in {currency}:").format(currency=view.paid_in)
+        block = section(f":currency_exchange: *{paid_in}* {view.conversion}")
     if view.status in EDITABLE and view.status is not Status.READING:
-        block["accessory"] = button("Use my card's rate", CARD_RATE, str(view.id))
+        block["accessory"] = button(_("Use my card's rate"), CARD_RATE, str(view.id))
     return [block]
 
 
 def card_fallback_text(view: ExpenseView) -> str:
-    merchant = view.merchant or "receipt"
-    return f"Expense {view.ref}: {merchant}, {view.total_text}"
+    merchant = view.merchant or _("receipt")
+    return _("Expense {ref}: {merchant}, {total}").format(
+        ref=view.ref, merchant=merchant, total=view.total_text
+    )
 
 
 def _option(value: str, label: str) -> dict[str, Any]:

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bot import i18n
+from bot.i18n import _
 from workflows.categories import category_label
+from workflows.conversion import CARD_STATEMENT, Conversion
 from workflows.expenses import LABELS, Status, expense_ref
-from workflows.money import Money, is_currency
+from workflows.money import is_currency
 
 Block = dict[str, Any]
 
@@ -20,6 +23,11 @@ def text(value: str, *, emoji: bool = True) -> dict[str, Any]:
 
 def mrkdwn(value: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": value[:3000]}
+
+
+def field_label(label: str) -> str:
+    """The bold label line of a section field (its value follows)."""
+    return f"*{label}*\n"
 
 
 def section(value: str, **extra: Any) -> Block:
@@ -54,11 +62,27 @@ def escape(value: str) -> str:
 
 
 def format_money(amount: Decimal | None, currency: str | None) -> str:
+    """For people, in the current locale (bot/i18n.py): ``1,234.50 USD`` in English."""
     if amount is None:
-        return "_not read: add it_"
+        return _("_not read: add it_")
     if currency and is_currency(currency):
-        return Money(amount, currency).format()
-    return f"{amount:,.2f} {currency or '(currency?)'}"
+        return i18n.format_money(amount, currency)
+    return f"{amount:,.2f} " + (currency or _("(currency?)"))
+
+
+def describe_conversion(conversion: Conversion) -> str:
+    """``42.50 USD × 0.9341 (ECB rate of 2026-12-04) = 39.70 EUR``, in the current locale."""
+    if conversion.source == CARD_STATEMENT:
+        what = _("your card statement's rate")
+    else:
+        what = _("{source} rate").format(source=conversion.source)
+    return _("{original} × {rate} ({what} of {day}) = {converted}").format(
+        original=format_money(conversion.original.amount, conversion.original.currency),
+        rate=i18n.format_rate(conversion.rate),
+        what=what,
+        day=i18n.format_date(conversion.rate_day),
+        converted=format_money(conversion.converted.amount, conversion.converted.currency),
+    )
 
 
 def format_when(moment: dt.datetime, tz: dt.tzinfo | None = None) -> str:
@@ -129,13 +153,13 @@ class ExpenseView:
 
     @property
     def category_text(self) -> str:
-        return category_label(self.category)
+        return _(category_label(self.category))
 
     @property
     def status_text(self) -> str:
-        return LABELS[self.status]
+        return _(LABELS[self.status])
 
     def one_line(self) -> str:
-        merchant = escape(self.merchant) if self.merchant else "unknown merchant"
-        when = self.spent_on.strftime("%d %b %Y").lstrip("0") if self.spent_on else "no date"
+        merchant = escape(self.merchant) if self.merchant else _("unknown merchant")
+        when = i18n.format_date(self.spent_on, "%d %b %Y").lstrip("0") if self.spent_on else _("no date")
         return f"*{self.ref}* · {merchant} · {when} · {self.total_text}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from devslack.errors import SlackApiError, missing
 from devslack.models import JsonDict
-from devslack.workspace import Method, Workspace
+from devslack.workspace import Method, Workspace, truthy
 
 
 def page(items: list[Any], args: JsonDict) -> tuple[list[Any], str]:
@@ -26,11 +26,12 @@ def info(ws: Workspace, args: JsonDict) -> JsonDict:
     user = ws._users.get(str(args.get("user") or ""))
     if user is None:
         raise SlackApiError("user_not_found")
-    return {"ok": True, "user": user.to_api()}
+    return {"ok": True, "user": user.to_api(include_locale=truthy(args.get("include_locale")))}
 
 
 def list_(ws: Workspace, args: JsonDict) -> JsonDict:
-    users = [u.to_api() for u in ws._users.values()]
+    with_locale = truthy(args.get("include_locale"))
+    users = [u.to_api(include_locale=with_locale) for u in ws._users.values()]
     chunk, cursor = page(users, args)
     return {
         "ok": True,

@@ -277,6 +277,19 @@ def test_users_info_and_lookup(slack: FakeSlack) -> None:
     assert web.users_info(user=slack.bot_user_id)["user"]["is_bot"] is True
 
 
+def test_users_locale_only_when_asked(slack: FakeSlack) -> None:
+    """Slack returns ``locale`` from users.info and users.list only with ``include_locale``."""
+    web = client(slack)
+    slack.add_user("U_DE", "de@example.com", real_name="Dora Deutsch", locale="de-DE")
+    assert "locale" not in web.users_info(user="U_DE")["user"]
+    assert web.users_info(user="U_DE", include_locale=True)["user"]["locale"] == "de-DE"
+    assert web.users_info(user="U_ANN", include_locale=True)["user"]["locale"] == "en-US"
+    listed = {u["id"]: u for u in web.users_list(include_locale=True)["members"]}
+    assert listed["U_DE"]["locale"] == "de-DE"
+    assert all("locale" not in u for u in web.users_list()["members"])
+    assert "locale" not in web.users_lookupByEmail(email="de@example.com")["user"]
+
+
 def test_users_list_and_channel_members_paginate(slack: FakeSlack) -> None:
     web = client(slack)
     first = web.users_list(limit=2)
