@@ -1,6 +1,6 @@
 """slack_users.locale: the person's Slack locale (users.info include_locale), for their messages
 
-Revision ID: 0012_locale
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-08 10:00:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0012_locale'
+revision: str = '0012'
 down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
