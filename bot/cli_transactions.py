@@ -130,7 +130,7 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
         except (OSError, DirectoryError) as exc:
             raise click.ClickException(f"Cannot read the company directory: {exc}") from None
     policy = _policy(settings)
-    # Multi-workspace mode: matched against that workspace's expenses, its reminders sent with its token.
+    # Multi-workspace mode: that workspace's lines against its expenses, its reminders sent with its token.
     with team_scope(choose_team(settings, team)):
         results = run_match(_factory(), directory, policy, dry_run=dry_run, actor="cli",
                             remind_after_days=settings.missing_receipt_days,
