@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_actor import FINANCE_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_teams import in_team
 from storage import audit
 from storage.crm.base import CrmError
 from storage.crm.sync import CrmSettings, sync_all
@@ -48,6 +49,7 @@ def customers() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--source", default="csv", show_default=True, help="Which list these ids belong to.")
 @as_option(FINANCE_ROLES)
+@in_team
 def import_command(file: str, source: str, as_email: str | None) -> None:
     """Load customers from FILE (CSV with header id,name and optional aliases, domain)."""
     actor = resolve_actor(as_email, FINANCE_ROLES)
@@ -73,6 +75,7 @@ def import_command(file: str, source: str, as_email: str | None) -> None:
     "--full", is_flag=True, help="List everything again (also archives customers deleted in the CRM)."
 )
 @as_option(FINANCE_ROLES)
+@in_team
 def sync_command(full: bool, as_email: str | None) -> None:
     """Pull customers and contacts from the configured CRM (HubSpot and/or Salesforce)."""
     actor = resolve_actor(as_email, FINANCE_ROLES)
@@ -133,6 +136,7 @@ def _result_line(result: MatchResult, ids: dict[int, tuple[str, str]]) -> str:
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per query.")
 @click.option("--limit", default=5, show_default=True, help="How many candidates to list.")
+@in_team
 def match_command(text: str, as_json: bool, limit: int) -> None:
     """Find the customer named in TEXT; with '-', one query per line of standard input."""
     factory = _factory()
@@ -164,6 +168,7 @@ def aliases_group() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Also imported and CRM aliases, not only learned ones.")
 @click.option("--customer", help="Only this customer's (CRM id, or a part of its name).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per alias.")
+@in_team
 def aliases_list(show_all: bool, customer: str | None, as_json: bool) -> None:
     """List aliases, newest first, with who taught them and when."""
     factory = _factory()
@@ -187,6 +192,7 @@ def aliases_list(show_all: bool, customer: str | None, as_json: bool) -> None:
 @aliases_group.command(name="remove")
 @click.argument("alias_id", type=int)
 @click.option("--by", "actor", default=None, help="Who removes it, for the audit log (default: $USER).")
+@in_team
 def aliases_remove(alias_id: int, actor: str | None) -> None:
     """Remove the alias ALIAS_ID (see 'aliases list'); the audit log keeps who and what."""
     factory = _factory()

@@ -9,6 +9,7 @@ import click
 
 from bot.cli_actor import ADMIN_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_teams import in_team
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -36,6 +37,7 @@ def _sessions() -> tuple[Settings, Any, Any]:
 
 @rates.command("list")
 @click.option("--places", is_flag=True, help="Also list each place with its amounts.")
+@in_team
 def rates_list(places: bool) -> None:
     """Show the tables in use (the company's first), their validity, sources and places."""
     from bot.per_diem import _all_shipped, shipped_family
@@ -76,6 +78,7 @@ def rates_list(places: bool) -> None:
 @rates.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @as_option(ADMIN_ROLES)
+@in_team
 def rates_import(file: Path, as_email: str | None) -> None:
     """Replace the company's per diem table with FILE, a CSV with the header
     destination,currency,full_day,partial_day,breakfast,lunch,dinner[,incidentals][,aliases].
@@ -99,6 +102,7 @@ def rates_import(file: Path, as_email: str | None) -> None:
 
 @rates.command("clear")
 @as_option(ADMIN_ROLES)
+@in_team
 def rates_clear(as_email: str | None) -> None:
     """Remove the company's per diem table (the shipped table applies alone); audited."""
     from storage.per_diem import clear_rates
@@ -114,6 +118,7 @@ def rates_clear(as_email: str | None) -> None:
 
 @perdiem.command("quote")
 @click.argument("trip", nargs=-1, required=True)
+@in_team
 def quote(trip: tuple[str, ...]) -> None:
     """Price a trip as `/expense perdiem` would, without claiming it, e.g.
     expensebot perdiem quote Paris, France 2026-03-02 2026-03-04 meals: 2026-03-03=breakfast

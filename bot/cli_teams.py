@@ -1,8 +1,10 @@
 """``--team TEAM_ID`` for the commands that work on one workspace's data (``digest``, ``export``,
-``report``): required in multi-workspace mode when more than one workspace has installed the app."""
+``report``, ``customers``, ``transactions``, ``perdiem``): required in multi-workspace mode when more
+than one workspace has installed the app."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,6 +25,22 @@ def team_option(fn: F) -> F:
         help="The Slack workspace (multi-workspace mode); required when more than one is installed.",
     )  # fmt: skip
     return option(fn)
+
+
+def in_team(fn: F) -> F:
+    """``--team`` on a command, whose body then runs in that workspace's scope
+    (``storage.tenancy.team_scope``): every query of team-owned rows sees only its rows, and every
+    row written belongs to it. Put it under the other options (it is applied first)."""
+
+    @functools.wraps(fn)
+    def run(*args: Any, team: str | None = None, **kwargs: Any) -> Any:
+        from bot.cli import _settings
+        from storage.tenancy import team_scope
+
+        with team_scope(choose_team(_settings(), team)):
+            return fn(*args, **kwargs)
+
+    return team_option(run)  # type: ignore[return-value]
 
 
 def known_teams(settings: Settings) -> tuple[list[str], set[str]]:

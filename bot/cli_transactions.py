@@ -15,7 +15,7 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_actor import as_option
-from bot.cli_teams import team_option
+from bot.cli_teams import in_team, team_option
 from workflows.statements import FORMATS
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def transactions() -> None:
 @click.option("--map", "mapping", metavar="SPEC",
               help='CSV columns, e.g. "date=Posted Date,amount=Amount,description=Payee,card=Card".')  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help='Print {"new", "known", "refused"} as JSON.')
+@in_team
 def import_command(
     file: Path, account: str | None, fmt: str | None, mapping: str | None, as_json: bool
 ) -> None:
@@ -129,7 +130,7 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
         except (OSError, DirectoryError) as exc:
             raise click.ClickException(f"Cannot read the company directory: {exc}") from None
     policy = _policy(settings)
-    # Multi-workspace mode: matched against that workspace's expenses, its reminders sent with its token.
+    # Multi-workspace mode: that workspace's lines against its expenses, its reminders sent with its token.
     with team_scope(choose_team(settings, team)):
         results = run_match(_factory(), directory, policy, dry_run=dry_run, actor="cli",
                             remind_after_days=settings.missing_receipt_days,
@@ -153,6 +154,7 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
 @click.option("--reason", required=True, help="Why there is no receipt (finance reads it).")
 @click.option("--account", help="The statement account, when the id is not unique across accounts.")
 @as_option()
+@in_team
 def no_receipt_command(transaction_id: str, reason: str, account: str | None, as_email: str | None) -> None:
     """Mark a card charge as having no receipt, with a reason (as the missing-receipt reminder's button).
 

@@ -14,6 +14,7 @@ from storage.crm.sync import CrmSettings, sync_all
 from storage.crm.writeback import retry_pending, writeback_expense
 from storage.db import transaction
 from storage.models import ScheduledRun
+from storage.tenancy import team_scope
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,24 @@ async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
     settings = crm_settings()
     if not settings.configured:
         return
+    team: str | None = None
+    if ctx.installations is not None:  # multi-workspace mode: the CRM is one workspace's
+        installed = await asyncio.to_thread(ctx.installations.store.installed_teams)
+        team = settings.team or (installed[0] if len(installed) == 1 else None)
+        if team is None:
+            if installed and ctx.kv.first_time("crm:no-team", ttl_seconds=86400):
+                log.warning("CRM sync skipped: %d workspaces are installed; set EXPENSEBOT_CRM_TEAM to the "
+                            "team id whose CRM this is", len(installed))  # fmt: skip
+            return
     slot = now.strftime("%Y-%m-%dT%H")
     if not await asyncio.to_thread(_claim_slot, ctx, "crm", slot):
         return
 
     def run() -> None:
+        with team_scope(team):  # the customers, deals and write-backs of the CRM's workspace
+            sync_and_retry()
+
+    def sync_and_retry() -> None:
         # Incremental every hour; a full pass at 03:00 UTC also archives what the CRM deleted.
         report = sync_all(ctx.db, settings, full=now.hour == 3, actor="schedule")
         for line in report.lines():

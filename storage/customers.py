@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import audit
 from storage.db import transaction
 from storage.models import Contact, Customer, CustomerAlias, Expense
+from storage.tenancy import current_team
 from workflows.matching import CustomerIndex, CustomerRecord
 
 ALIAS_SEPARATOR = ";"
@@ -500,7 +501,41 @@ def fingerprint(session: Session) -> tuple[object, ...]:
 
 
 class CustomerDirectory:
-    """A process-wide, thread-safe cache of the customer index.
+    """A process-wide, thread-safe cache of the customer index, one per workspace.
+
+    Each workspace (``storage.tenancy.current_team``; one in single-workspace mode) has its own
+    index, built from its own customers only, so a note is never matched to another workspace's
+    customer. See :class:`_TeamIndex` for when it is rebuilt.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], *, check_every: float = 30.0) -> None:
+        self._factory = factory
+        self._check_every = check_every
+        self._lock = threading.Lock()
+        self._teams: dict[str | None, _TeamIndex] = {}
+
+    def _current(self) -> _TeamIndex:
+        team = current_team.get()
+        with self._lock:
+            found = self._teams.get(team)
+            if found is None:
+                found = self._teams[team] = _TeamIndex(self._factory, check_every=self._check_every)
+            return found
+
+    def index(self) -> CustomerIndex:
+        """The current workspace's index (built in its scope, so it holds only its customers)."""
+        return self._current().index()
+
+    def invalidate(self) -> None:
+        """Rebuild every workspace's index on next use (after an import, a sync or a correction)."""
+        with self._lock:
+            teams = list(self._teams.values())
+        for one in teams:
+            one.invalidate()
+
+
+class _TeamIndex:
+    """The cached customer index of one workspace.
 
     The index is rebuilt when the customer set changed: a cheap fingerprint (counts and latest
     change) is compared at most every ``check_every`` seconds, or at once after

@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +68,17 @@ class TeamOwned:
     team_id: Mapped[str | None] = mapped_column(String(32), index=True, default=team_default)
 
 
+def team_unique(table: str, *columns: str) -> tuple[UniqueConstraint, Index]:
+    """A natural key unique within one workspace: ``(team_id, *columns)`` for the rows of a
+    workspace, and ``columns`` alone among the rows of single-workspace mode (``team_id`` NULL, which
+    a unique constraint does not compare), by a partial index on both databases."""
+    return (
+        UniqueConstraint("team_id", *columns, name=f"uq_{table}_team_id_{'_'.join(columns)}"),
+        Index(f"ux_{table}_{'_'.join(columns)}_no_team", *columns, unique=True,
+              sqlite_where=text("team_id IS NULL"), postgresql_where=text("team_id IS NULL")),
+    )  # fmt: skip
+
+
 class ReceiptFile(TeamOwned, Base):
     """The receipt exactly as uploaded, stored before any reading so nothing is lost."""
 
@@ -86,9 +98,9 @@ class ReceiptFile(TeamOwned, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Customer(Base):
+class Customer(TeamOwned, Base):
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = team_unique("customers", "source", "external_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(32), default="csv")  # csv | hubspot | salesforce
@@ -112,8 +124,10 @@ class Customer(Base):
     )
 
 
-class CustomerAlias(Base):
-    """Another name for a customer: imported, or learned from a correction (scoped to a team)."""
+class CustomerAlias(TeamOwned, Base):
+    """Another name for a customer: imported, or learned from a correction (scoped to a department).
+
+    Unique per customer, which belongs to one workspace: the alias is written in its workspace."""
 
     __tablename__ = "customer_aliases"
     __table_args__ = (UniqueConstraint("customer_id", "alias", "scope"),)
@@ -129,9 +143,9 @@ class CustomerAlias(Base):
     customer: Mapped[Customer] = relationship(back_populates="aliases")
 
 
-class Contact(Base):
+class Contact(TeamOwned, Base):
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = team_unique("contacts", "source", "external_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(
@@ -146,11 +160,11 @@ class Contact(Base):
     customer: Mapped[Customer | None] = relationship(back_populates="contacts")
 
 
-class Deal(Base):
+class Deal(TeamOwned, Base):
     """A sales opportunity in the CRM (HubSpot deal, Salesforce opportunity) of one customer."""
 
     __tablename__ = "deals"
-    __table_args__ = (UniqueConstraint("source", "external_id"),)
+    __table_args__ = team_unique("deals", "source", "external_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(32))  # hubspot | salesforce
@@ -170,13 +184,15 @@ class Deal(Base):
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-class CrmSyncState(Base):
-    """Where the last incremental sync of one CRM object type stopped."""
+class CrmSyncState(TeamOwned, Base):
+    """Where the last incremental sync of one CRM object type stopped (for one workspace)."""
 
     __tablename__ = "crm_sync_state"
+    __table_args__ = team_unique("crm_sync_state", "source", "object_type")
 
-    source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    object_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(32))
     cursor: Mapped[str | None] = mapped_column(String(255))  # e.g. last modified timestamp seen
     last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -185,14 +201,16 @@ class CrmSyncState(Base):
     last_ok_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the last run without an error
 
 
-class CrmOwner(Base):
+class CrmOwner(TeamOwned, Base):
     """A CRM user who owns records (HubSpot owner, Salesforce user), with the e-mail that ties
     them to a Slack user."""
 
     __tablename__ = "crm_owners"
+    __table_args__ = team_unique("crm_owners", "source", "external_id")
 
-    source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     name: Mapped[str | None] = mapped_column(String(512))
     active: Mapped[bool] = mapped_column(default=True)
@@ -426,9 +444,9 @@ class FxRate(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class PerDiemRate(Base):
+class PerDiemRate(TeamOwned, Base):
     """One place of the company's own per diem rates (``expensebot perdiem rates import``); priced
-    before the shipped tables (workflows/per_diem.py). An import replaces the whole table."""
+    before the shipped tables (workflows/per_diem.py). An import replaces the workspace's table."""
 
     __tablename__ = "per_diem_rates"
 
@@ -543,26 +561,30 @@ Index("ix_expenses_spent_on_status", Expense.spent_on, Expense.status)
 Index("ix_expenses_batch_employee", Expense.payout_batch_id, Expense.employee_id)
 
 
-class StatementAccount(Base):
-    """A card or bank account statements are imported for: its name and what the files call it."""
+class StatementAccount(TeamOwned, Base):
+    """A card or bank account statements are imported for: its name and what the files call it.
+
+    The name is unique within a workspace (two workspaces may both have a "visa")."""
 
     __tablename__ = "statement_accounts"
+    __table_args__ = team_unique("statement_accounts", "name")
 
-    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
     external_id: Mapped[str | None] = mapped_column(String(64))  # IBAN, card or account number in the files
     kind: Mapped[str | None] = mapped_column(String(8))  # card | bank | None (not said)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class StatementLine(Base):
+class StatementLine(TeamOwned, Base):
     """One booked line of a card or bank statement, and what it was matched to.
 
     ``transaction_id`` is the bank's id or the documented fingerprint (``workflows.statements``);
-    with ``account`` it is unique, so an overlapping re-import adds nothing twice.
+    with ``account`` it is unique in a workspace, so an overlapping re-import adds nothing twice.
     """
 
     __tablename__ = "statement_lines"
-    __table_args__ = (UniqueConstraint("account", "transaction_id"),)
+    __table_args__ = team_unique("statement_lines", "account", "transaction_id")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account: Mapped[str] = mapped_column(String(128), index=True)

@@ -426,13 +426,16 @@ def _exact(value: Any) -> Decimal:
 
 
 def _customer_names(session: Session) -> dict[int | None, str]:
-    return dict(session.connection().execute(select(Customer.id, Customer.name)).tuples().all())
+    query = select(Customer.id, Customer.name).where(in_current_team(Customer.team_id))  # Core: scoped here
+    return dict(session.connection().execute(query).tuples().all())
 
 
 def _deal_names(session: Session) -> dict[int | None, str]:
     """Deal names with their customer ("Globex - pilot (Globex Inc)") so equal names stay apart."""
     rows = session.connection().execute(
-        select(Deal.id, Deal.name, Customer.name).outerjoin(Customer, Customer.id == Deal.customer_id)
+        select(Deal.id, Deal.name, Customer.name)
+        .outerjoin(Customer, Customer.id == Deal.customer_id)
+        .where(in_current_team(Deal.team_id))
     )
     return {deal_id: f"{name} ({customer})" if customer else name for deal_id, name, customer in rows}
 

@@ -42,6 +42,11 @@ def _same_account(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
+def _account(session: Session, name: str) -> StatementAccount | None:
+    """The account of that name in the current workspace (the ORM filter scopes the query)."""
+    return session.scalar(select(StatementAccount).where(StatementAccount.name == name))
+
+
 def _resolve_accounts(session: Session, statement: Statement, account: str | None, source: str) -> list[str]:
     """The stored account name each line belongs to; refuses a file of another account."""
     named = sorted({line.account for line in statement.lines if line.account} |
@@ -55,7 +60,7 @@ def _resolve_accounts(session: Session, statement: Statement, account: str | Non
         if len(named) > 1:
             raise StatementError([f"the file holds several accounts ({', '.join(named)}); import it without "
                                   "--account so each line keeps its own"], source)  # fmt: skip
-        row = session.get(StatementAccount, account)
+        row = _account(session, account)
         external = named[0] if named else None
         if row is not None and row.external_id and external and not _same_account(row.external_id, external):
             raise StatementError([f"the file is a statement of account {external}, but account '{account}' is "
@@ -74,14 +79,12 @@ def _resolve_accounts(session: Session, statement: Statement, account: str | Non
                 row.kind = statement.kind
         return [account] * len(statement.lines)
     if not named:
-        if session.get(StatementAccount, DEFAULT_CSV_ACCOUNT) is None:
+        if _account(session, DEFAULT_CSV_ACCOUNT) is None:
             session.add(StatementAccount(name=DEFAULT_CSV_ACCOUNT, external_id=None, kind=statement.kind))
         return [DEFAULT_CSV_ACCOUNT] * len(statement.lines)
     names: dict[str, str] = {}
     for external in named:
-        row = by_external.get(re.sub(r"[\s-]", "", external).upper()) or session.get(
-            StatementAccount, external
-        )
+        row = by_external.get(re.sub(r"[\s-]", "", external).upper()) or _account(session, external)
         if row is None:
             row = StatementAccount(name=external, external_id=external, kind=statement.kind)
             session.add(row)

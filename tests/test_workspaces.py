@@ -28,7 +28,7 @@ from starlette.routing import Route
 from devslack import BackgroundServer, FakeSlack, SlackDriver, date, text_input
 from devslack import select as select_option
 from storage.db import make_engine, make_sessionmaker
-from storage.models import Expense
+from storage.models import Customer, Expense
 from tests.support import EMPLOYEE, FINANCE, MANAGER, ORG_CSV, SIGNING_SECRET, recent_day, workspace
 from tests.test_oauth_install import SECRET_KEY
 
@@ -207,10 +207,19 @@ def test_two_workspaces_keep_their_data_and_a_forged_click_is_refused(tmp_path: 
                                   text=True, timeout=120, cwd=tmp_path)  # fmt: skip
 
         period = ["--from", recent_day(20).isoformat(), "--to", recent_day(0).isoformat()]
+        statement = tmp_path / "card.csv"
+        statement.write_text(
+            f"date,amount,description\n{recent_day(3).isoformat()},-412.30,DELTA AIR LINES\n"
+        )
+        customer_list = tmp_path / "customers.csv"
+        customer_list.write_text("id,name\nC1,Alpha Customer Ltd\n")
         for args in (
             ["digest", "--dry-run"],
             ["report", "--by", "employee", *period],
             ["export", "--batch", "1"],
+            ["transactions", "import", str(statement)],
+            ["customers", "import", str(customer_list)],
+            ["perdiem", "rates", "list"],
         ):
             unsure = cli(*args)
             assert unsure.returncode == 2, unsure.stderr
@@ -218,6 +227,18 @@ def test_two_workspaces_keep_their_data_and_a_forged_click_is_refused(tmp_path: 
         unknown = cli("report", "--by", "employee", *period, "--team", "T0NOBODY")
         assert unknown.returncode == 2 and "T0NOBODY is not known" in unknown.stderr
         assert cli("digest", "--dry-run", "--team", second.team_id).returncode == 0
+
+        # Statements and customers of the first workspace: its finance App Home counts its charge,
+        # the second's shows no statements; the second matches no note to the first's customer.
+        for args in (["transactions", "import", str(statement)], ["customers", "import", str(customer_list)]):
+            done = cli(*args, "--team", first.team_id)
+            assert done.returncode == 0, done.stderr
+        assert a.app_home_opened(FINANCE).status_code == 200
+        assert "1 unmatched" in json.dumps(wait_until(lambda: first.home_view(FINANCE)))
+        assert b.app_home_opened(FIN2).status_code == 200
+        assert "Statements (finance)" not in json.dumps(wait_until(lambda: second.home_view(FIN2)))
+        theirs = cli("customers", "match", "dinner with Alpha Customer", "--json", "--team", second.team_id)
+        assert theirs.returncode == 0 and json.loads(theirs.stdout)["customer"] is None
 
         # The first workspace's expense is approved and goes into its payout batch.
         request = wait_until(lambda: next((m for m in first.dm_messages(MANAGER) if m.buttons()), None))
@@ -268,6 +289,7 @@ def test_rows_from_single_workspace_mode_are_adopted_by_one_workspace(tmp_path: 
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:  # written before multi-workspace mode: no workspace
         session.add(Expense(status="draft", employee_id=EMPLOYEE, source="dm", merchant="Old Diner"))
+        session.add(Customer(source="csv", external_id="C1", name="Old Customer"))
     store = EncryptedInstallationStore("1.2", engine, make_cipher(SECRET_KEY))
     for team in ("T0ONE", "T0TWO"):
         store.save(Installation(app_id="A1", team_id=team, team_name=team, user_id="U1", bot_token=f"xoxb-{team}",
@@ -286,11 +308,13 @@ def test_rows_from_single_workspace_mode_are_adopted_by_one_workspace(tmp_path: 
     wrong = cli("adopt", "--team", "T0NOBODY")
     assert wrong.returncode == 2 and "has not installed expensebot" in wrong.stderr
     adopted = cli("adopt", "--team", "T0ONE")
-    assert adopted.returncode == 0 and "1 expenses" in adopted.stdout, adopted.stderr
+    assert adopted.returncode == 0 and "1 expenses" in adopted.stdout and "1 customers" in adopted.stdout
     with team_scope("T0ONE"), factory() as session:
         assert [e.merchant for e in session.scalars(select(Expense))] == ["Old Diner"]
+        assert [c.name for c in session.scalars(select(Customer))] == ["Old Customer"]
     with team_scope("T0TWO"), factory() as session:
         assert session.scalars(select(Expense)).all() == []
+        assert session.scalars(select(Customer)).all() == []
     engine.dispose()
 
 

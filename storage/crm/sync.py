@@ -47,6 +47,9 @@ class CrmSettings:
     salesforce_refresh_token: str | None = None
     salesforce_login_url: str = DEFAULT_LOGIN_URL
     salesforce_api_version: str | None = None
+    # Multi-workspace mode: the workspace whose CRM this is (its customers, deals and owners are
+    # that workspace's); unset: the only installed workspace.
+    team: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CrmSettings:
@@ -64,6 +67,7 @@ class CrmSettings:
             salesforce_refresh_token=get("EXPENSEBOT_SALESFORCE_REFRESH_TOKEN"),
             salesforce_login_url=get("EXPENSEBOT_SALESFORCE_LOGIN_URL") or DEFAULT_LOGIN_URL,
             salesforce_api_version=get("EXPENSEBOT_SALESFORCE_API_VERSION"),
+            team=get("EXPENSEBOT_CRM_TEAM"),
         )
 
     @property
@@ -139,8 +143,15 @@ class SyncReport:
         return [p.line() for p in self.parts]
 
 
+def _state(session: Session, source: str, object_type: str) -> CrmSyncState | None:
+    """The sync state of that object type in the current workspace (the ORM filter scopes it)."""
+    return session.scalar(
+        select(CrmSyncState).where(CrmSyncState.source == source, CrmSyncState.object_type == object_type)
+    )
+
+
 def _cursor(session: Session, source: str, object_type: str) -> dt.datetime | None:
-    state = session.get(CrmSyncState, (source, object_type))
+    state = _state(session, source, object_type)
     if state is None or not state.cursor:
         return None
     return dt.datetime.fromisoformat(state.cursor)
@@ -156,7 +167,7 @@ def _save_state(
 ) -> None:
     """The cursor, and what the run did for the App Home's status line (when, counts, error)."""
     with transaction(factory) as session:
-        state = session.get(CrmSyncState, (source, object_type))
+        state = _state(session, source, object_type)
         if state is None:
             state = CrmSyncState(source=source, object_type=object_type)
             session.add(state)

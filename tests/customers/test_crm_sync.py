@@ -90,7 +90,7 @@ def test_hubspot_full_then_incremental_sync(
     assert synced[ids[3]][0] == "Renamed Three LLC" and synced[ids[9]][1] == "nine.example.com"
     assert len(synced) == 250
     with factory() as session:
-        state = session.get(CrmSyncState, ("hubspot", "companies"))
+        state = session.scalar(select(CrmSyncState).filter_by(source="hubspot", object_type="companies"))
         assert state is not None and state.cursor and state.last_error is None
 
 
@@ -160,7 +160,7 @@ def test_hubspot_daily_limit_and_bad_token_are_reported(
     assert not report.ok
     assert "daily API limit" in report.lines()[0]
     with factory() as session:
-        state = session.get(CrmSyncState, ("hubspot", "companies"))
+        state = session.scalar(select(CrmSyncState).filter_by(source="hubspot", object_type="companies"))
         assert state is not None and "daily" in (state.last_error or "")
         assert state.cursor is None  # nothing was synced: the next run starts over
     report = sync_all(factory, connectors=[HubSpotConnector("wrong", url, sleep=Sleeps())])

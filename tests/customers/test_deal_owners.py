@@ -73,7 +73,7 @@ def test_hubspot_owner_ids_resolve_to_the_employee(
     assert "hubspot owners (full): 122 created, 0 updated, 0 unchanged, 0 archived" in report.lines()
     assert len([r for r in fake.requests if r[1] == "/crm/v3/owners"]) == 2
     with factory() as s:
-        owner = s.get(CrmOwner, ("hubspot", dana))
+        owner = s.scalar(select(CrmOwner).filter_by(source="hubspot", external_id=dana))
         assert (
             owner is not None
             and owner.email == "dana.whitfield@example.com"
@@ -96,7 +96,7 @@ def test_hubspot_owner_ids_resolve_to_the_employee(
     fake.owners[dana]["archived"] = True
     assert sync_all(factory, connectors=[HubSpotConnector(fake.token, url, sleep=_no_sleep)]).ok
     with factory() as s:
-        owner = s.get(CrmOwner, ("hubspot", dana))
+        owner = s.scalar(select(CrmOwner).filter_by(source="hubspot", external_id=dana))
         assert owner is not None and not owner.active
 
 
