@@ -45,7 +45,7 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -56,8 +56,11 @@ from workflows.money import Money
 
 FX_TOLERANCE = Decimal("0.05")
 TIP_TOLERANCE = Decimal("0.30")
+TIP_MIN = Decimal("0.05")  # below 5 % a difference is a misread total or a surcharge, not a tip
+TIP_MERCHANT_MIN = 0.8  # a tip-shaped amount identifies nothing by itself: the merchant must
 DAYS_BEFORE = 2  # a charge booked up to 2 days before the receipt's date (pre-authorised)
-DAYS_AFTER = 7  # ... and up to a week after (hotels, car rental, weekends)
+DAYS_AFTER = 7  # ... and up to a week after (weekends, pre-authorisations)
+LATE_DAYS = 10  # a hotel or car rental charged at check-out: exact amount and merchant only
 REFUND_DAYS = 120
 MATCH_AT = 0.80
 MATCH_ALONE_AT = 0.75
@@ -300,9 +303,34 @@ class _Pair:
     line: Line
     receipt: Receipt
     score: float
-    strong: bool  # exact / FX-tolerant amount inside the date window
+    strong: bool  # exact / FX-tolerant / tip-shaped amount inside the date window
     reason: str
     merchant: float
+    tip: bool = False  # the charge is the receipt plus a tip: weaker than the very amount
+
+    def outranks(self, rival: _Pair) -> bool:
+        """Evidence of a stronger kind: the very amount against a tip-shaped one needs no margin."""
+        return self.strong and not self.tip and rival.tip
+
+
+def _twin_key(line: Line) -> tuple[object, ...]:
+    """What a charge taken twice repeats: card (or holder), day, amount, currency, descriptor."""
+    return (line.card_last4 or line.employee, line.booked_on, line.amount, line.currency,
+            " ".join(line.description.upper().split()))  # fmt: skip
+
+
+def _tip_score(charged: Decimal, wanted: Decimal) -> tuple[float, str] | None:
+    """A charge above the receipt by a tip added after the receipt was printed (restaurants,
+    taxis, salons: the signed copy's total is charged). A tip of :data:`TIP_MIN` to
+    :data:`TIP_TOLERANCE` of the bill is tip-shaped (0.85: strong evidence together with the
+    merchant); a smaller excess is more likely a misread total or a surcharge (0.55: offered)."""
+    if not (wanted > 0 and wanted < charged <= wanted * (1 + TIP_TOLERANCE)):
+        return None
+    share = (charged - wanted) / wanted
+    why = f"charge {charged} is {charged - wanted} above the receipt's {wanted}"
+    if share >= TIP_MIN:
+        return 0.85, f"{why}: a tip of {(share * 100).quantize(Decimal('1'))}% added after the receipt"
+    return 0.55, f"{why} (a tip?)"
 
 
 def _amount_score(line: Line, receipt: Receipt, rates: RateLookup) -> tuple[float, str]:
@@ -317,8 +345,9 @@ def _amount_score(line: Line, receipt: Receipt, rates: RateLookup) -> tuple[floa
     if receipt.currency == line.currency:
         if charged == wanted:
             return 1.0, f"same amount {wanted} {receipt.currency}"
-        if wanted > 0 and wanted < charged <= wanted * (1 + TIP_TOLERANCE):
-            return 0.55, f"charge {charged} is {charged - wanted} above the receipt's {wanted} (a tip?)"
+        tip = _tip_score(charged, wanted)
+        if tip is not None:
+            return tip
         return 0.0, f"amount {charged} {line.currency} vs receipt {wanted} {receipt.currency}"
     if line.original_currency == receipt.currency and line.original_amount is not None:
         if abs(line.original_amount) == wanted:
@@ -348,6 +377,8 @@ def _date_score(line: Line, receipt: Receipt) -> float:
         return 1.0
     if 3 < days <= DAYS_AFTER:
         return 1.0 - (days - 3) * 0.1
+    if DAYS_AFTER < days <= LATE_DAYS:
+        return 0.5  # only with the very amount and merchant (score_pair)
     if -DAYS_BEFORE <= days < 0:
         return 0.7
     return 0.0
@@ -366,17 +397,21 @@ def score_pair(line: Line, receipt: Receipt, rates: RateLookup) -> _Pair | None:
     merchant = merchant_similarity(line.description, receipt.merchant)
     if amount_score == 0.0 and merchant < 0.8:
         return None
+    days = (line.booked_on - receipt.spent_on).days if receipt.spent_on else None
+    if days is not None and days > DAYS_AFTER and (amount_score < 1.0 or merchant < TIP_MERCHANT_MIN):
+        return None  # more than a week late: a check-out charge of the very amount and merchant only
     score = 0.5 * amount_score + 0.25 * date_score + 0.25 * merchant
     card = bool(line.card_last4 and receipt.card_last4 == line.card_last4)
     if card:
         score = min(1.0, score + 0.05)
-    days = (line.booked_on - receipt.spent_on).days if receipt.spent_on else None
     when = f"{days} days after the receipt" if days is not None else "receipt undated"
     reason = f"{amount_why}; {when}; merchant {merchant:.0%} like '{receipt.merchant or '?'}'"
     if card:
         reason += f"; card ending {line.card_last4} on the receipt"
-    strong = amount_score >= 0.8 and date_score >= 0.5
-    return _Pair(line, receipt, round(score, 3), strong, reason, merchant)
+    tip = (receipt.amount is not None and receipt.currency == line.currency and amount_score > 0
+           and abs(line.amount) > receipt.amount)  # fmt: skip
+    strong = amount_score >= 0.8 and date_score >= 0.5 and (not tip or merchant >= TIP_MERCHANT_MIN)
+    return _Pair(line, receipt, round(score, 3), strong, reason, merchant, tip)
 
 
 class _ReceiptIndex:
@@ -401,7 +436,7 @@ class _ReceiptIndex:
         from datetime import timedelta
 
         if line.employee is not None:
-            return self.near(line.employee, line.booked_on - timedelta(days=DAYS_AFTER),
+            return self.near(line.employee, line.booked_on - timedelta(days=LATE_DAYS),
                              line.booked_on + timedelta(days=DAYS_BEFORE))  # fmt: skip
         found = list(self.by_amount.get((abs(line.amount), line.currency), []))
         if line.original_amount is not None and line.original_currency:
@@ -433,20 +468,30 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
                 by_receipt[receipt.id].append(pair)
     pairs.sort(key=lambda p: (-p.score, p.line.id, p.receipt.id))
     used_receipts: set[int] = set()
+    twins: dict[tuple[object, ...], list[Line]] = defaultdict(list)
+    for line in lines:
+        if line.amount < 0:
+            twins[_twin_key(line)].append(line)
     for pair in pairs:
         if pair.line.id in decisions or pair.receipt.id in used_receipts:
             continue
         # A rival is another free pairing of either side, unless its other side has a clearly
-        # better pairing of its own (yesterday's coffee receipt belongs to yesterday's charge).
+        # better pairing of its own (yesterday's coffee receipt belongs to yesterday's charge),
+        # or it is weaker in kind (a tip-shaped amount against the very amount). The same charge
+        # taken twice (card, day, amount and descriptor repeated) is no rival for its receipt:
+        # the first is linked, the second reported as the duplicate it is.
         rivals = [
             p.score
             for p in by_line[pair.line.id]
             if p is not pair
             and p.receipt.id not in used_receipts
+            and not pair.outranks(p)
             and not _better_elsewhere(p, by_receipt[p.receipt.id], decisions, used_receipts, by_line=False)
         ]
+        twin_key = _twin_key(pair.line)
         rivals += [p.score for p in by_receipt[pair.receipt.id]
-                   if p is not pair and p.line.id not in decisions
+                   if p is not pair and p.line.id not in decisions and not pair.outranks(p)
+                   and _twin_key(p.line) != twin_key
                    and not _better_elsewhere(p, by_line[p.line.id], decisions, used_receipts, by_line=True)]  # fmt: skip
         margin = pair.score - max(rivals, default=0.0)
         confident = pair.score >= MATCH_AT and pair.merchant >= MERCHANT_MATCH_MIN
@@ -473,7 +518,15 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
     for line in lines:
         if line.amount > 0 or line.id in decisions:
             continue
-        decisions[line.id] = _no_receipt(line, receipt_required)
+        decision = _no_receipt(line, receipt_required)
+        first = next((t for t in twins[_twin_key(line)] if t.id != line.id and t.id in decisions
+                      and decisions[t.id].status == MATCHED), None)  # fmt: skip
+        if first is not None:
+            decision = replace(decision, reason=(
+                f"the same charge as line {first.id} (card, day, amount and descriptor), which is linked to "
+                f"its receipt: a duplicate to dispute with the card issuer, or a second purchase whose receipt "
+                f"is missing; {decision.reason}"))  # fmt: skip
+        decisions[line.id] = decision
     charges = _ChargeIndex(lines)
     for line in refunds:
         decisions[line.id] = _refund(line, index, rates, charges, decisions)
