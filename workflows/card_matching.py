@@ -7,14 +7,21 @@ Card charge ↔ receipt (an expense of the card holder that is not discarded, dr
 * **Amount** — the same currency and the same amount (1.0); the charge's original amount and
   currency as the statement prints them equal to the receipt's (1.0); another currency
   converted with the day's reference rate within :data:`FX_TOLERANCE` (5 %, what card issuers'
-  rates and foreign-transaction fees add; 1.0 falling to 0.8 at the edge); a charge up to
-  :data:`TIP_TOLERANCE` (30 %) above the receipt, i.e. a tip added after the receipt was printed
-  (0.55: offered, never linked on its own).
+  rates and foreign-transaction fees add; 1.0 falling to 0.8 at the edge); a charge
+  :data:`TIP_MIN` (5 %) to :data:`TIP_TOLERANCE` (30 %) above the receipt, i.e. a tip added
+  after the receipt was printed (the signed copy's total is charged), is *tip-shaped* (0.85) when
+  the merchant is alike (at least :data:`TIP_MERCHANT_MIN`), else 0.55; less than 5 % above is a
+  surcharge or a misread total (0.55: offered, never linked). A tip-shaped amount is evidence of
+  a weaker kind than the very amount: it is no rival to an exact pairing of either side.
 * **Date** — the charge is booked from :data:`DAYS_BEFORE` days before to :data:`DAYS_AFTER`
-  days after the receipt's date (1.0 for 0..3 days after, less further away).
+  days after the receipt's date (1.0 for 0..3 days after, less further away); up to
+  :data:`LATE_DAYS` after (a hotel or car rental charged at check-out) only with the very
+  amount and a merchant alike.
 * **Merchant** — the descriptor with processor prefixes (``SQ *``, ``TST*``, ``PAYPAL *``),
-  store numbers, phone numbers and the trailing state code removed, compared word by word
-  with the receipt's merchant (rapidfuzz token-set and partial ratios).
+  store numbers (also glued on: ``FEDEX OFFIC8690``), phone numbers and the trailing state code
+  removed, compared word by word with the receipt's merchant (rapidfuzz token-set and partial
+  ratios; apostrophes dropped on both sides); a descriptor opening with the merchant's initials
+  (``TFL TRAVEL`` for Transport for London) counts as alike (0.85; 0.7 for two letters).
 * **Card** — last four digits printed on the receipt equal to the card's add confidence; other
   digits rule the receipt out.
 
@@ -28,7 +35,9 @@ does not count: yesterday's coffee receipt belongs to yesterday's charge); **sug
 amount, else **unmatched**. Pairs are taken best first, so one receipt is never linked to two
 charges (a duplicate charge is offered, not linked). A refund (money in on a card) is matched
 to the receipt it refunds: the same card holder, a similar merchant, at most the receipt's
-amount, up to :data:`REFUND_DAYS` later.
+amount, up to :data:`REFUND_DAYS` later. The same charge taken twice (card, day, amount and
+descriptor repeated) does not compete for its receipt: the first is linked, the second is left
+without one and says it looks like a duplicate to dispute with the card issuer.
 
 Outgoing transfer of the company account ↔ payout item (one employee's transfer in a payout
 batch): the SEPA end-to-end id of the product's pain.001 export (in the line's reference or its
@@ -47,7 +56,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rapidfuzz import fuzz
 
@@ -256,6 +265,7 @@ def clean_descriptor(text: str, *, keep_prefix: bool = False) -> str:
     if not keep_prefix:
         upper = _PREFIX.sub("", upper.strip())
     upper = re.sub(r"\b\d{3}[-. ]?\d{3}[-. ]?\d{4}\b", " ", upper)  # phone numbers
+    upper = re.sub(r"\b([A-Z]{3,})(\d{2,})\b", r"\1 \2", upper)  # a store number glued on: FEDEX OFFIC8690
     upper = re.sub(r"[#*/\\_.,:;()\[\]-]+", " ", upper)
     words = [w for w in upper.split() if not any(ch.isdigit() for ch in w) and w not in _NOISE]
     if len(words) > 1 and words[-1] in _STATES:
@@ -265,7 +275,7 @@ def clean_descriptor(text: str, *, keep_prefix: bool = False) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def clean_merchant(text: str) -> str:
-    upper = re.sub(r"[#*/\\_.,:;()\[\]&'-]+", " ", text.upper())
+    upper = re.sub(r"[#*/\\_.,:;()\[\]&-]+", " ", text.upper().replace("'", "").replace("’", ""))
     return " ".join(w for w in upper.split() if w not in _NOISE and not w.isdigit())
 
 
@@ -281,7 +291,22 @@ def merchant_similarity(descriptor: str, merchant: str | None) -> float:
     for a in {clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True)}:
         if a:
             best = max(best, _similarity(a, b))
+    initials = _acronym_of(descriptor, merchant)
+    if initials:  # three letters say much more than two (``BB`` is many a merchant's)
+        best = max(best, 0.85 if initials >= 3 else 0.7)
     return best
+
+
+@functools.lru_cache(maxsize=65536)
+def _acronym_of(descriptor: str, merchant: str) -> int:
+    """How many letters long the merchant's initials are when the descriptor opens with them
+    (``TFL TRAVEL CH`` for Transport for London, ``DB VERTRIEB GMBH`` for Deutsche Bahn); else 0."""
+    words = re.findall(r"[A-Za-zÀ-ÿ]+", merchant.replace("'", ""))
+    if len(words) < 2:
+        return 0
+    initials = "".join(w[0] for w in words).upper()
+    first = re.findall(r"[A-Z]+", clean_descriptor(descriptor)[:12])
+    return len(initials) if first and first[0] == initials else 0
 
 
 def _similarity(a: str, b: str) -> float:
@@ -327,9 +352,11 @@ def _tip_score(charged: Decimal, wanted: Decimal) -> tuple[float, str] | None:
     if not (wanted > 0 and wanted < charged <= wanted * (1 + TIP_TOLERANCE)):
         return None
     share = (charged - wanted) / wanted
-    why = f"charge {charged} is {charged - wanted} above the receipt's {wanted}"
+    shown = wanted.quantize(charged)  # the charge's decimals: 40.0000 → 40.00 (both are finite here)
+    why = f"charge {charged} is {(charged - shown).quantize(charged)} above the receipt's {shown}"
     if share >= TIP_MIN:
-        return 0.85, f"{why}: a tip of {(share * 100).quantize(Decimal('1'))}% added after the receipt"
+        percent = (share * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return 0.85, f"{why}: a tip of {percent}% added after the receipt"
     return 0.55, f"{why} (a tip?)"
 
 
@@ -395,6 +422,10 @@ def score_pair(line: Line, receipt: Receipt, rates: RateLookup) -> _Pair | None:
         return None
     amount_score, amount_why = _amount_score(line, receipt, rates)
     merchant = merchant_similarity(line.description, receipt.merchant)
+    tip = (receipt.amount is not None and receipt.currency == line.currency and amount_score > 0
+           and abs(line.amount) > receipt.amount)  # fmt: skip
+    if tip and merchant < TIP_MERCHANT_MIN:
+        amount_score = min(amount_score, 0.55)  # a tip-shaped amount at another merchant tells little
     if amount_score == 0.0 and merchant < 0.8:
         return None
     days = (line.booked_on - receipt.spent_on).days if receipt.spent_on else None
@@ -408,9 +439,7 @@ def score_pair(line: Line, receipt: Receipt, rates: RateLookup) -> _Pair | None:
     reason = f"{amount_why}; {when}; merchant {merchant:.0%} like '{receipt.merchant or '?'}'"
     if card:
         reason += f"; card ending {line.card_last4} on the receipt"
-    tip = (receipt.amount is not None and receipt.currency == line.currency and amount_score > 0
-           and abs(line.amount) > receipt.amount)  # fmt: skip
-    strong = amount_score >= 0.8 and date_score >= 0.5 and (not tip or merchant >= TIP_MERCHANT_MIN)
+    strong = amount_score >= 0.8 and date_score >= 0.5
     return _Pair(line, receipt, round(score, 3), strong, reason, merchant, tip)
 
 
