@@ -254,7 +254,7 @@ _STATES = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=262144)
 def clean_descriptor(text: str, *, keep_prefix: bool = False) -> str:
     """``SQ *BLUE BOTTLE 0423 OAKLAND CA`` → ``BLUE BOTTLE OAKLAND``.
 
@@ -287,26 +287,26 @@ def merchant_similarity(descriptor: str, merchant: str | None) -> float:
     b = clean_merchant(merchant)
     if not b:
         return 0.0
-    best = 0.0
-    for a in {clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True)}:
-        if a:
-            best = max(best, _similarity(a, b))
-    initials = _acronym_of(descriptor, merchant)
-    if initials:  # three letters say much more than two (``BB`` is many a merchant's)
-        best = max(best, 0.85 if initials >= 3 else 0.7)
+    return _cleaned_similarity(clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True), b,
+                               _initials(merchant))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=262144)
+def _cleaned_similarity(plain: str, prefixed: str, merchant: str, initials: str) -> float:
+    """The similarity of cleaned names (store numbers gone, so the same pairs recur: cached)."""
+    best = max((_similarity(a, merchant) for a in {plain, prefixed} if a), default=0.0)
+    # a descriptor opening with the merchant's initials (TFL TRAVEL CH for Transport for London);
+    # three letters say much more than two (BB is many a merchant's)
+    if len(initials) >= 2 and plain.split(" ", 1)[0] == initials:
+        best = max(best, 0.85 if len(initials) >= 3 else 0.7)
     return best
 
 
 @functools.lru_cache(maxsize=65536)
-def _acronym_of(descriptor: str, merchant: str) -> int:
-    """How many letters long the merchant's initials are when the descriptor opens with them
-    (``TFL TRAVEL CH`` for Transport for London, ``DB VERTRIEB GMBH`` for Deutsche Bahn); else 0."""
+def _initials(merchant: str) -> str:
+    """``Transport for London`` → ``TFL``; one word has none."""
     words = re.findall(r"[A-Za-zÀ-ÿ]+", merchant.replace("'", ""))
-    if len(words) < 2:
-        return 0
-    initials = "".join(w[0] for w in words).upper()
-    first = re.findall(r"[A-Z]+", clean_descriptor(descriptor)[:12])
-    return len(initials) if first and first[0] == initials else 0
+    return "".join(w[0] for w in words).upper() if len(words) >= 2 else ""
 
 
 def _similarity(a: str, b: str) -> float:
