@@ -146,3 +146,15 @@ def test_a_doctype_behind_a_long_comment_or_an_external_entity_is_refused_and_ne
 def test_the_reader_refuses_a_truncated_file_by_line_and_column() -> None:
     with pytest.raises(StatementError, match=r"line \d+, column \d+: the XML is malformed or cut short"):
         parse_camt(read("card.camt054.xml")[:700])
+
+
+def test_many_problems_are_listed_up_to_twenty_then_counted() -> None:
+    data = read("card.camt054.xml").replace(b"<CdtDbtInd>DBIT</CdtDbtInd>", b"<CdtDbtInd>DEBIT</CdtDbtInd>")
+    start, end = data.index(b"<Ntry>"), data.index(b"</Ntry>") + len(b"</Ntry>")
+    data = data[:start] + data[start:end] * 25 + data[end:]
+    with pytest.raises(StatementError) as err:
+        validate_camt(data)
+    problems = err.value.problems
+    assert len(problems) == 21 and problems[-1] == "... and 5 more schema errors"
+    assert problems[0].startswith("line 11, /Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry[1]/CdtDbtInd: ")
+    assert "/Ntry[20]/CdtDbtInd: the value 'DEBIT'" in problems[19]
