@@ -26,6 +26,7 @@ the default) is held out and gives the published figures.
 
     .venv/bin/python benchmarks/card_match.py                         # report split, SQLite
     .venv/bin/python benchmarks/card_match.py --database-url postgresql+psycopg://...   # an empty database
+    .venv/bin/python benchmarks/card_match.py --import-only camt053   # time importing it as CAMT.053
 """
 
 from __future__ import annotations
@@ -253,6 +254,68 @@ def statement_csv(charges: list[Charge]) -> bytes:
     return out.getvalue().encode()
 
 
+def statement_camt053(charges: list[Charge]) -> bytes:
+    """The same charges as one ISO 20022 camt.053.001.08 statement (card number in AddtlCardData,
+    the merchant as the creditor, the original amount in InstdAmt): ~30 elements per entry."""
+    from xml.sax.saxutils import escape
+
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">\n'
+        f"  <BkToCstmrStmt>\n    <GrpHdr><MsgId>BENCH-{YEAR}</MsgId><CreDtTm>{YEAR}-12-31T23:00:00</CreDtTm></GrpHdr>\n"
+        f"    <Stmt>\n      <Id>CARDS-{YEAR}</Id>\n"
+        "      <Acct><Id><Othr><Id>COMPANY-CARDS-1</Id></Othr></Id><Ccy>USD</Ccy></Acct>\n"
+        '      <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">0.00</Amt>'
+        f"<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{YEAR}-01-01</Dt></Dt></Bal>\n"
+    ]
+    for index, c in enumerate(charges, start=1):
+        sign = "DBIT" if c.amount < 0 else "CRDT"
+        ref = f"{c.booked:%Y%m%d}{index:07d}"
+        instructed = ""
+        if c.original is not None:
+            instructed = (f'            <AmtDtls><InstdAmt><Amt Ccy="{c.original[1]}">{abs(c.original[0])}</Amt></InstdAmt>'
+                          "</AmtDtls>\n")  # fmt: skip
+        out.append(
+            f"      <Ntry>\n        <NtryRef>{ref}</NtryRef>\n"
+            f'        <Amt Ccy="{c.currency}">{abs(c.amount)}</Amt>\n        <CdtDbtInd>{sign}</CdtDbtInd>\n'
+            f"        <Sts><Cd>BOOK</Cd></Sts>\n        <BookgDt><Dt>{c.booked.isoformat()}</Dt></BookgDt>\n"
+            f"        <ValDt><Dt>{c.booked.isoformat()}</Dt></ValDt>\n        <AcctSvcrRef>{ref}</AcctSvcrRef>\n"
+            "        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>CCRD</Cd><SubFmlyCd>POSD</SubFmlyCd></Fmly></Domn></BkTxCd>\n"
+            "        <NtryDtls>\n          <TxDtls>\n"
+            f"            <Refs><AcctSvcrRef>{ref}</AcctSvcrRef></Refs>\n{instructed}"
+            f"            <RltdPties><Cdtr><Pty><Nm>{escape(c.text[:140])}</Nm></Pty></Cdtr></RltdPties>\n"
+            f"            <CardTx><Card><AddtlCardData>XXXXXXXXXXXX{c.card[-4:]}</AddtlCardData></Card></CardTx>\n"
+            "          </TxDtls>\n        </NtryDtls>\n      </Ntry>\n"
+        )
+    out.append("    </Stmt>\n  </BkToCstmrStmt>\n</Document>\n")
+    return "".join(out).encode()
+
+
+def import_only(split: str, database_url: str | None, fmt: str) -> dict[str, float]:
+    """Import the year's statement (as CSV or CAMT.053), twice: the second adds nothing."""
+    _, _, charges, _ = generate(SPLITS[split])
+    tmp = tempfile.TemporaryDirectory()
+    url = database_url or f"sqlite:///{tmp.name}/bench.db"
+    migrate(url)
+    factory = make_sessionmaker(make_engine(url))
+    spec = None
+    if fmt == "camt053":
+        data = statement_camt053(charges)
+    else:
+        data = statement_csv(charges)
+        spec = "date=Posted Date,amount=Amount,description=Description,card=Card,currency=Currency"
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = import_statement(factory, data, source=f"bench.{fmt}", account="Company cards", mapping=spec)
+    import_s, import_cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert result.new == len(charges), (result.new, len(charges))
+    t0, c0 = time.perf_counter(), time.process_time()
+    again = import_statement(factory, data, source=f"bench.{fmt}", account="Company cards", mapping=spec)
+    again_s, again_cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert again.new == 0 and again.known == len(charges)
+    tmp.cleanup()
+    return {"lines": len(charges), "bytes": len(data), "import_s": import_s, "import_cpu": import_cpu,
+            "again_s": again_s, "again_cpu": again_cpu}  # fmt: skip
+
+
 def run(split: str, database_url: str | None) -> dict[str, float]:
     seed = SPLITS[split]
     emails, cards, charges, receipts = generate(seed)
@@ -346,7 +409,17 @@ def main() -> None:
     )
     parser.add_argument("--split", choices=sorted(SPLITS), default="report")
     parser.add_argument("--database-url", help="An EMPTY database to use (default: a temporary SQLite file).")
+    parser.add_argument(
+        "--import-only", choices=["csv", "camt053"],
+        help="Only time the import of the year's statement written in this format (no receipts, no matching).",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.import_only:
+        g = import_only(args.split, args.database_url, args.import_only)
+        print(f"import of {g['lines']:.0f} lines ({args.import_only}, {g['bytes'] / 1e6:.1f} MB, database "
+              f"{'given' if args.database_url else 'SQLite'}): {g['import_s']:.2f} s ({g['import_cpu']:.2f} s CPU "
+              f"in this process); again (all known): {g['again_s']:.2f} s ({g['again_cpu']:.2f} s CPU)")  # fmt: skip
+        return
     f = run(args.split, args.database_url)
     print(f"split {args.split} (seed {SPLITS[args.split]}): {f['charges']:.0f} charges, {f['refunds']:.0f} refunds, "
           f"{f['receipts']:.0f} receipts; database {'given' if args.database_url else 'SQLite'}")  # fmt: skip

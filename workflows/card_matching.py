@@ -7,14 +7,21 @@ Card charge ↔ receipt (an expense of the card holder that is not discarded, dr
 * **Amount** — the same currency and the same amount (1.0); the charge's original amount and
   currency as the statement prints them equal to the receipt's (1.0); another currency
   converted with the day's reference rate within :data:`FX_TOLERANCE` (5 %, what card issuers'
-  rates and foreign-transaction fees add; 1.0 falling to 0.8 at the edge); a charge up to
-  :data:`TIP_TOLERANCE` (30 %) above the receipt, i.e. a tip added after the receipt was printed
-  (0.55: offered, never linked on its own).
+  rates and foreign-transaction fees add; 1.0 falling to 0.8 at the edge); a charge
+  :data:`TIP_MIN` (5 %) to :data:`TIP_TOLERANCE` (30 %) above the receipt, i.e. a tip added
+  after the receipt was printed (the signed copy's total is charged), is *tip-shaped* (0.85) when
+  the merchant is alike (at least :data:`TIP_MERCHANT_MIN`), else 0.55; less than 5 % above is a
+  surcharge or a misread total (0.55: offered, never linked). A tip-shaped amount is evidence of
+  a weaker kind than the very amount: it is no rival to an exact pairing of either side.
 * **Date** — the charge is booked from :data:`DAYS_BEFORE` days before to :data:`DAYS_AFTER`
-  days after the receipt's date (1.0 for 0..3 days after, less further away).
+  days after the receipt's date (1.0 for 0..3 days after, less further away); up to
+  :data:`LATE_DAYS` after (a hotel or car rental charged at check-out) only with the very
+  amount and a merchant alike.
 * **Merchant** — the descriptor with processor prefixes (``SQ *``, ``TST*``, ``PAYPAL *``),
-  store numbers, phone numbers and the trailing state code removed, compared word by word
-  with the receipt's merchant (rapidfuzz token-set and partial ratios).
+  store numbers (also glued on: ``FEDEX OFFIC8690``), phone numbers and the trailing state code
+  removed, compared word by word with the receipt's merchant (rapidfuzz token-set and partial
+  ratios; apostrophes dropped on both sides); a descriptor opening with the merchant's initials
+  (``TFL TRAVEL`` for Transport for London) counts as alike (0.85; 0.7 for two letters).
 * **Card** — last four digits printed on the receipt equal to the card's add confidence; other
   digits rule the receipt out.
 
@@ -28,7 +35,9 @@ does not count: yesterday's coffee receipt belongs to yesterday's charge); **sug
 amount, else **unmatched**. Pairs are taken best first, so one receipt is never linked to two
 charges (a duplicate charge is offered, not linked). A refund (money in on a card) is matched
 to the receipt it refunds: the same card holder, a similar merchant, at most the receipt's
-amount, up to :data:`REFUND_DAYS` later.
+amount, up to :data:`REFUND_DAYS` later. The same charge taken twice (card, day, amount and
+descriptor repeated) does not compete for its receipt: the first is linked, the second is left
+without one and says it looks like a duplicate to dispute with the card issuer.
 
 Outgoing transfer of the company account ↔ payout item (one employee's transfer in a payout
 batch): the SEPA end-to-end id of the product's pain.001 export (in the line's reference or its
@@ -45,9 +54,9 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rapidfuzz import fuzz
 
@@ -56,8 +65,11 @@ from workflows.money import Money
 
 FX_TOLERANCE = Decimal("0.05")
 TIP_TOLERANCE = Decimal("0.30")
+TIP_MIN = Decimal("0.05")  # below 5 % a difference is a misread total or a surcharge, not a tip
+TIP_MERCHANT_MIN = 0.8  # a tip-shaped amount identifies nothing by itself: the merchant must
 DAYS_BEFORE = 2  # a charge booked up to 2 days before the receipt's date (pre-authorised)
-DAYS_AFTER = 7  # ... and up to a week after (hotels, car rental, weekends)
+DAYS_AFTER = 7  # ... and up to a week after (weekends, pre-authorisations)
+LATE_DAYS = 10  # a hotel or car rental charged at check-out: exact amount and merchant only
 REFUND_DAYS = 120
 MATCH_AT = 0.80
 MATCH_ALONE_AT = 0.75
@@ -242,7 +254,7 @@ _STATES = frozenset(
 )
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=262144)
 def clean_descriptor(text: str, *, keep_prefix: bool = False) -> str:
     """``SQ *BLUE BOTTLE 0423 OAKLAND CA`` → ``BLUE BOTTLE OAKLAND``.
 
@@ -253,6 +265,7 @@ def clean_descriptor(text: str, *, keep_prefix: bool = False) -> str:
     if not keep_prefix:
         upper = _PREFIX.sub("", upper.strip())
     upper = re.sub(r"\b\d{3}[-. ]?\d{3}[-. ]?\d{4}\b", " ", upper)  # phone numbers
+    upper = re.sub(r"\b([A-Z]{3,})(\d{2,})\b", r"\1 \2", upper)  # a store number glued on: FEDEX OFFIC8690
     upper = re.sub(r"[#*/\\_.,:;()\[\]-]+", " ", upper)
     words = [w for w in upper.split() if not any(ch.isdigit() for ch in w) and w not in _NOISE]
     if len(words) > 1 and words[-1] in _STATES:
@@ -262,7 +275,7 @@ def clean_descriptor(text: str, *, keep_prefix: bool = False) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def clean_merchant(text: str) -> str:
-    upper = re.sub(r"[#*/\\_.,:;()\[\]&'-]+", " ", text.upper())
+    upper = re.sub(r"[#*/\\_.,:;()\[\]&-]+", " ", text.upper().replace("'", "").replace("’", ""))
     return " ".join(w for w in upper.split() if w not in _NOISE and not w.isdigit())
 
 
@@ -274,11 +287,26 @@ def merchant_similarity(descriptor: str, merchant: str | None) -> float:
     b = clean_merchant(merchant)
     if not b:
         return 0.0
-    best = 0.0
-    for a in {clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True)}:
-        if a:
-            best = max(best, _similarity(a, b))
+    return _cleaned_similarity(clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True), b,
+                               _initials(merchant))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=262144)
+def _cleaned_similarity(plain: str, prefixed: str, merchant: str, initials: str) -> float:
+    """The similarity of cleaned names (store numbers gone, so the same pairs recur: cached)."""
+    best = max((_similarity(a, merchant) for a in {plain, prefixed} if a), default=0.0)
+    # a descriptor opening with the merchant's initials (TFL TRAVEL CH for Transport for London);
+    # three letters say much more than two (BB is many a merchant's)
+    if len(initials) >= 2 and plain.split(" ", 1)[0] == initials:
+        best = max(best, 0.85 if len(initials) >= 3 else 0.7)
     return best
+
+
+@functools.lru_cache(maxsize=65536)
+def _initials(merchant: str) -> str:
+    """``Transport for London`` → ``TFL``; one word has none."""
+    words = re.findall(r"[A-Za-zÀ-ÿ]+", merchant.replace("'", ""))
+    return "".join(w[0] for w in words).upper() if len(words) >= 2 else ""
 
 
 def _similarity(a: str, b: str) -> float:
@@ -300,9 +328,36 @@ class _Pair:
     line: Line
     receipt: Receipt
     score: float
-    strong: bool  # exact / FX-tolerant amount inside the date window
+    strong: bool  # exact / FX-tolerant / tip-shaped amount inside the date window
     reason: str
     merchant: float
+    tip: bool = False  # the charge is the receipt plus a tip: weaker than the very amount
+
+    def outranks(self, rival: _Pair) -> bool:
+        """Evidence of a stronger kind: the very amount against a tip-shaped one needs no margin."""
+        return self.strong and not self.tip and rival.tip
+
+
+def _twin_key(line: Line) -> tuple[object, ...]:
+    """What a charge taken twice repeats: card (or holder), day, amount, currency, descriptor."""
+    return (line.card_last4 or line.employee, line.booked_on, line.amount, line.currency,
+            " ".join(line.description.upper().split()))  # fmt: skip
+
+
+def _tip_score(charged: Decimal, wanted: Decimal) -> tuple[float, str] | None:
+    """A charge above the receipt by a tip added after the receipt was printed (restaurants,
+    taxis, salons: the signed copy's total is charged). A tip of :data:`TIP_MIN` to
+    :data:`TIP_TOLERANCE` of the bill is tip-shaped (0.85: strong evidence together with the
+    merchant); a smaller excess is more likely a misread total or a surcharge (0.55: offered)."""
+    if not (wanted > 0 and wanted < charged <= wanted * (1 + TIP_TOLERANCE)):
+        return None
+    share = (charged - wanted) / wanted
+    shown = wanted.quantize(charged)  # the charge's decimals: 40.0000 → 40.00 (both are finite here)
+    why = f"charge {charged} is {(charged - shown).quantize(charged)} above the receipt's {shown}"
+    if share >= TIP_MIN:
+        percent = (share * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        return 0.85, f"{why}: a tip of {percent}% added after the receipt"
+    return 0.55, f"{why} (a tip?)"
 
 
 def _amount_score(line: Line, receipt: Receipt, rates: RateLookup) -> tuple[float, str]:
@@ -317,8 +372,9 @@ def _amount_score(line: Line, receipt: Receipt, rates: RateLookup) -> tuple[floa
     if receipt.currency == line.currency:
         if charged == wanted:
             return 1.0, f"same amount {wanted} {receipt.currency}"
-        if wanted > 0 and wanted < charged <= wanted * (1 + TIP_TOLERANCE):
-            return 0.55, f"charge {charged} is {charged - wanted} above the receipt's {wanted} (a tip?)"
+        tip = _tip_score(charged, wanted)
+        if tip is not None:
+            return tip
         return 0.0, f"amount {charged} {line.currency} vs receipt {wanted} {receipt.currency}"
     if line.original_currency == receipt.currency and line.original_amount is not None:
         if abs(line.original_amount) == wanted:
@@ -348,6 +404,8 @@ def _date_score(line: Line, receipt: Receipt) -> float:
         return 1.0
     if 3 < days <= DAYS_AFTER:
         return 1.0 - (days - 3) * 0.1
+    if DAYS_AFTER < days <= LATE_DAYS:
+        return 0.5  # only with the very amount and merchant (score_pair)
     if -DAYS_BEFORE <= days < 0:
         return 0.7
     return 0.0
@@ -364,19 +422,25 @@ def score_pair(line: Line, receipt: Receipt, rates: RateLookup) -> _Pair | None:
         return None
     amount_score, amount_why = _amount_score(line, receipt, rates)
     merchant = merchant_similarity(line.description, receipt.merchant)
+    tip = (receipt.amount is not None and receipt.currency == line.currency and amount_score > 0
+           and abs(line.amount) > receipt.amount)  # fmt: skip
+    if tip and merchant < TIP_MERCHANT_MIN:
+        amount_score = min(amount_score, 0.55)  # a tip-shaped amount at another merchant tells little
     if amount_score == 0.0 and merchant < 0.8:
         return None
+    days = (line.booked_on - receipt.spent_on).days if receipt.spent_on else None
+    if days is not None and days > DAYS_AFTER and (amount_score < 1.0 or merchant < TIP_MERCHANT_MIN):
+        return None  # more than a week late: a check-out charge of the very amount and merchant only
     score = 0.5 * amount_score + 0.25 * date_score + 0.25 * merchant
     card = bool(line.card_last4 and receipt.card_last4 == line.card_last4)
     if card:
         score = min(1.0, score + 0.05)
-    days = (line.booked_on - receipt.spent_on).days if receipt.spent_on else None
     when = f"{days} days after the receipt" if days is not None else "receipt undated"
     reason = f"{amount_why}; {when}; merchant {merchant:.0%} like '{receipt.merchant or '?'}'"
     if card:
         reason += f"; card ending {line.card_last4} on the receipt"
     strong = amount_score >= 0.8 and date_score >= 0.5
-    return _Pair(line, receipt, round(score, 3), strong, reason, merchant)
+    return _Pair(line, receipt, round(score, 3), strong, reason, merchant, tip)
 
 
 class _ReceiptIndex:
@@ -401,7 +465,7 @@ class _ReceiptIndex:
         from datetime import timedelta
 
         if line.employee is not None:
-            return self.near(line.employee, line.booked_on - timedelta(days=DAYS_AFTER),
+            return self.near(line.employee, line.booked_on - timedelta(days=LATE_DAYS),
                              line.booked_on + timedelta(days=DAYS_BEFORE))  # fmt: skip
         found = list(self.by_amount.get((abs(line.amount), line.currency), []))
         if line.original_amount is not None and line.original_currency:
@@ -433,20 +497,30 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
                 by_receipt[receipt.id].append(pair)
     pairs.sort(key=lambda p: (-p.score, p.line.id, p.receipt.id))
     used_receipts: set[int] = set()
+    twins: dict[tuple[object, ...], list[Line]] = defaultdict(list)
+    for line in lines:
+        if line.amount < 0:
+            twins[_twin_key(line)].append(line)
     for pair in pairs:
         if pair.line.id in decisions or pair.receipt.id in used_receipts:
             continue
         # A rival is another free pairing of either side, unless its other side has a clearly
-        # better pairing of its own (yesterday's coffee receipt belongs to yesterday's charge).
+        # better pairing of its own (yesterday's coffee receipt belongs to yesterday's charge),
+        # or it is weaker in kind (a tip-shaped amount against the very amount). The same charge
+        # taken twice (card, day, amount and descriptor repeated) is no rival for its receipt:
+        # the first is linked, the second reported as the duplicate it is.
         rivals = [
             p.score
             for p in by_line[pair.line.id]
             if p is not pair
             and p.receipt.id not in used_receipts
+            and not pair.outranks(p)
             and not _better_elsewhere(p, by_receipt[p.receipt.id], decisions, used_receipts, by_line=False)
         ]
+        twin_key = _twin_key(pair.line)
         rivals += [p.score for p in by_receipt[pair.receipt.id]
-                   if p is not pair and p.line.id not in decisions
+                   if p is not pair and p.line.id not in decisions and not pair.outranks(p)
+                   and _twin_key(p.line) != twin_key
                    and not _better_elsewhere(p, by_line[p.line.id], decisions, used_receipts, by_line=True)]  # fmt: skip
         margin = pair.score - max(rivals, default=0.0)
         confident = pair.score >= MATCH_AT and pair.merchant >= MERCHANT_MATCH_MIN
@@ -473,7 +547,15 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
     for line in lines:
         if line.amount > 0 or line.id in decisions:
             continue
-        decisions[line.id] = _no_receipt(line, receipt_required)
+        decision = _no_receipt(line, receipt_required)
+        first = next((t for t in twins[_twin_key(line)] if t.id != line.id and t.id in decisions
+                      and decisions[t.id].status == MATCHED), None)  # fmt: skip
+        if first is not None:
+            decision = replace(decision, reason=(
+                f"the same charge as line {first.id} (card, day, amount and descriptor), which is linked to "
+                f"its receipt: a duplicate to dispute with the card issuer, or a second purchase whose receipt "
+                f"is missing; {decision.reason}"))  # fmt: skip
+        decisions[line.id] = decision
     charges = _ChargeIndex(lines)
     for line in refunds:
         decisions[line.id] = _refund(line, index, rates, charges, decisions)

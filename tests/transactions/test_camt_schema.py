@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage.camt_schema import shipped_versions, validate_camt
 from storage.models import AuditEvent, StatementLine
 from tests.transactions.test_transactions_cli import FIXTURES, env, run  # noqa: F401  (env is a fixture)
-from workflows.statements import StatementError
+from workflows.statements import StatementError, parse_camt
 
 
 def read(name: str) -> bytes:
@@ -101,3 +101,60 @@ def test_the_cli_imports_a_valid_file_and_refuses_a_broken_one_storing_nothing(
     assert valid.exit_code == 0, valid.output
     with env() as s:
         assert s.scalar(select(func.count()).select_from(StatementLine)) == 1
+
+
+def test_a_problem_past_line_65535_names_its_own_line() -> None:
+    # libxml2 keeps a node's line in 16 bits; the element's own line is read instead
+    data = read("card.camt054.xml").replace(b"<Ntry>", b"<Ntry>" + b"\n" * 70_000)
+    data = data.replace(b"<CdtDbtInd>DBIT</CdtDbtInd>", b"<CdtDbtInd>DEBIT</CdtDbtInd>")
+    line = data[: data.index(b"DEBIT")].count(b"\n") + 1
+    assert line > 70_000
+    with pytest.raises(StatementError) as err:
+        validate_camt(data)
+    assert err.value.problems == [
+        f"line {line}, /Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry/CdtDbtInd: "
+        "the value 'DEBIT' is not an element of the set {'CRDT', 'DBIT'}"
+    ]
+
+
+def test_an_unexpected_element_says_what_was_expected() -> None:
+    data = read("card.camt054.xml").replace(b"<Cd>BOOK</Cd></Sts>", b"<Cd>BOOK</Cd></Sts>\n<Foo>1</Foo>")
+    with pytest.raises(StatementError) as err:
+        validate_camt(data)
+    [problem] = err.value.problems
+    assert problem.startswith(
+        "line 13, /Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry/Foo: unexpected element <Foo>;"
+    )
+    assert "<BookgDt>" in problem and "<BkTxCd> expected" in problem
+
+
+def test_a_doctype_behind_a_long_comment_or_an_external_entity_is_refused_and_never_read(
+    tmp_path: Path,
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    body = read("card.camt054.xml").split(b"\n", 1)[1].replace(b"CAFE DE FLORE PARIS", b"&x;")
+    entity = f'<!DOCTYPE Document [<!ENTITY x SYSTEM "file://{secret}">]>\n'.encode()
+    hidden = b'<?xml version="1.0"?>\n<!--' + b"x" * 70_000 + b"-->\n" + entity + body
+    for data in (b'<?xml version="1.0"?>\n' + entity + body, hidden):
+        for check in (validate_camt, parse_camt):
+            with pytest.raises(StatementError, match="DOCTYPE is not allowed") as err:
+                check(data)
+            assert "TOP-SECRET" not in str(err.value)
+
+
+def test_the_reader_refuses_a_truncated_file_by_line_and_column() -> None:
+    with pytest.raises(StatementError, match=r"line \d+, column \d+: the XML is malformed or cut short"):
+        parse_camt(read("card.camt054.xml")[:700])
+
+
+def test_many_problems_are_listed_up_to_twenty_then_counted() -> None:
+    data = read("card.camt054.xml").replace(b"<CdtDbtInd>DBIT</CdtDbtInd>", b"<CdtDbtInd>DEBIT</CdtDbtInd>")
+    start, end = data.index(b"<Ntry>"), data.index(b"</Ntry>") + len(b"</Ntry>")
+    data = data[:start] + data[start:end] * 25 + data[end:]
+    with pytest.raises(StatementError) as err:
+        validate_camt(data)
+    problems = err.value.problems
+    assert len(problems) == 21 and problems[-1] == "... and 5 more schema errors"
+    assert problems[0].startswith("line 11, /Document/BkToCstmrDbtCdtNtfctn/Ntfctn/Ntry[1]/CdtDbtInd: ")
+    assert "/Ntry[20]/CdtDbtInd: the value 'DEBIT'" in problems[19]

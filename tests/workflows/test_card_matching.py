@@ -51,8 +51,24 @@ CASES = [
      [receipt(1, "12.50", "Blue Bottle Coffee")], ("matched", 1)),
     ("the only exact amount in the window, merchant unreadable", charge("-64.00", "PAYPAL *XK3 4029357733"),
      [receipt(1, "64.00", "Office supplies")], ("matched", 1)),
-    ("tip added: offered, not linked", charge("-57.60", "TST* ZUNI CAFE SAN FRANCISCO"),
+    ("a tip of 20% added at the receipt's restaurant: linked", charge("-57.60", "TST* ZUNI CAFE SAN FRANCISCO"),
+     [receipt(1, "48.00", "Zuni Café")], ("matched", 1)),
+    ("a few cents above the receipt (a misread total?): offered", charge("-48.09", "TST* ZUNI CAFE SAN FRANCISCO"),
      [receipt(1, "48.00", "Zuni Café")], ("suggested", 1)),
+    ("a tip-shaped amount at another merchant: not linked", charge("-57.60", "TST* ZUNI CAFE SAN FRANCISCO"),
+     [receipt(1, "48.00", "Shell")], ("unmatched", None)),
+    ("more than a tip above the receipt", charge("-67.20", "TST* ZUNI CAFE SAN FRANCISCO"),
+     [receipt(1, "48.00", "Zuni Café")], ("unmatched", None)),
+    ("the very amount wins over a tip-shaped one", charge("-57.60", "TST* ZUNI CAFE SAN FRANCISCO"),
+     [receipt(1, "48.00", "Zuni Café"), receipt(2, "57.60", "Zuni Café")], ("matched", 2)),
+    ("two tip-shaped receipts of the restaurant: offered", charge("-57.60", "TST* ZUNI CAFE SAN FRANCISCO"),
+     [receipt(1, "48.00", "Zuni Café"), receipt(2, "49.00", "Zuni Café")], ("suggested", 1)),
+    ("a hotel charged at check-out nine days on: linked", charge("-532.41", "MARRIOTT CHICAGO IL", date(2026, 11, 19)),
+     [receipt(1, "532.41", "Marriott")], ("matched", 1)),
+    ("nine days on, another merchant: not linked", charge("-532.41", "HILTON CHICAGO IL", date(2026, 11, 19)),
+     [receipt(1, "532.41", "Marriott")], ("missing_receipt", None)),
+    ("an acronym descriptor abroad", charge("-18.02", "TFL TRAVEL CH TFL.GOV.UK/CP"),
+     [receipt(1, "14.04", "Transport for London", currency="GBP")], ("matched", 1)),
     ("foreign receipt within the FX tolerance", charge("-110.40", "HOTEL LUTETIA PARIS"),
      [receipt(1, "100.00", "Hotel Lutetia", currency="EUR")], ("matched", 1)),
     ("foreign amount printed on the statement", charge("-117.00", "HOTEL LUTETIA PARIS", original=("-100.00", "EUR")),
@@ -113,6 +129,23 @@ def test_two_charges_two_receipts_of_different_days_pair_up() -> None:
     assert decide(lines, receipts) == [("matched", 1), ("matched", 2)]
 
 
+def test_a_charge_taken_twice_links_the_first_and_reports_the_second_as_a_duplicate() -> None:
+    lines = [charge("-32.19", "SHAKE SHACK 4201 CHICAGO IL", line_id=1),
+             charge("-32.19", "SHAKE SHACK 4201 CHICAGO IL", line_id=2)]  # fmt: skip
+    decisions = cm.match_cards(
+        lines, [receipt(1, "32.19", "Shake Shack")], rates=rates, receipt_required=needs_receipt
+    )
+    assert [(d.status, d.expense_id) for d in decisions] == [("matched", 1), ("unmatched", None)]
+    assert "the same charge as line 1" in decisions[1].reason and "dispute" in decisions[1].reason
+
+
+def test_two_equal_charges_of_other_days_are_not_duplicates() -> None:
+    lines = [charge("-32.19", "SHAKE SHACK 4201 CHICAGO IL", line_id=1),
+             charge("-32.19", "SHAKE SHACK 4201 CHICAGO IL", date(2026, 11, 11), line_id=2)]  # fmt: skip
+    decisions = decide(lines, [receipt(1, "32.19", "Shake Shack")])
+    assert [s for s, _ in decisions].count("matched") == 0
+
+
 def test_receipts_linked_before_are_not_offered_again() -> None:
     decisions = cm.match_cards([charge("-12.50", "SQ *BLUE BOTTLE")], [receipt(1, "12.50", "Blue Bottle")], rates=rates,
                                receipt_required=needs_receipt, taken={1})  # fmt: skip
@@ -123,7 +156,8 @@ def test_receipts_linked_before_are_not_offered_again() -> None:
     ("descriptor", "merchant", "at_least"),
     [("SQ *BLUE BOTTLE 0423 OAKLAND CA", "Blue Bottle Coffee", 0.8), ("TST* ZUNI CAFE SAN FRANCISCO", "Zuni Café", 0.8),
      ("AMZN MKTP US*2K4LL1", "Amazon", 0.0), ("UBER *TRIP HELP.UBER.COM", "Uber", 0.9),
-     ("STARBUCKS STORE 10423 SEATTLE WA", "Starbucks", 0.9)],
+     ("STARBUCKS STORE 10423 SEATTLE WA", "Starbucks", 0.9), ("TFL TRAVEL CH TFL.GOV.UK/CP", "Transport for London", 0.85),
+     ("FEDEX OFFIC8690 AUSTIN TX", "FedEx Office", 0.9), ("DB VERTRIEB GMBH FRANKFURT", "Deutsche Bahn", 0.7)],
 )  # fmt: skip
 def test_descriptor_similarity(descriptor: str, merchant: str, at_least: float) -> None:
     assert cm.merchant_similarity(descriptor, merchant) >= at_least
