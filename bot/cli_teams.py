@@ -10,6 +10,7 @@ import click
 
 from bot.cli_actor import ADMIN_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_settings import settings_from_env as _settings
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -74,7 +75,6 @@ def workspaces() -> None:
 @workspaces.command(name="list")
 def workspaces_list() -> None:
     """Installed workspaces (team ids), and workspaces that still have data here."""
-    from bot.cli import _settings
 
     settings = _settings()
     if not settings.multi_workspace:
@@ -96,7 +96,6 @@ def workspaces_adopt(team: str, as_email: str | None) -> None:
     multi-workspace mode: until then that workspace does not see them."""
     from sqlalchemy import inspect, update
 
-    from bot.cli import _settings
     from storage import audit
     from storage.db import make_engine, make_sessionmaker, migrate, transaction
     from storage.models import TeamOwned

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def build_bolt_app(ctx: AppContext) -> AsyncApp:
-    from bot.listeners import register
+    from bot.wiring import register_listeners
 
     if ctx.settings.multi_workspace:
         from bot.oauth import oauth_settings, register_revocation
@@ -72,7 +72,7 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
             process_before_response=False,
             ignoring_self_events_enabled=True,
         )
-    register(app, ctx)
+    register_listeners(app, ctx)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:
@@ -252,6 +252,9 @@ class RequestIdMiddleware:
 
 def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     """The FastAPI app; everything is built in the lifespan, nothing at import time."""
+    from bot.wiring import wire
+
+    wire()  # the jobs and senders, before anything can enqueue or deliver
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
@@ -365,7 +368,9 @@ async def run_socket_mode(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.jobs import make_runner
+    from bot.wiring import wire
 
+    wire()
     context = await asyncio.to_thread(build_context, settings)
     context.jobs = make_runner(context, asyncio.get_running_loop())
     auth = await context.slack.auth_test()
