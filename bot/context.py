@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.metrics import SlackCallMetrics
 from bot.settings import Settings
+from bot.teams import NoWorkspace, TeamRoutedClient, WorkspaceTokens
 from storage.blobs import BlobStore, DatabaseStore, make_store
 from storage.db import make_engine, make_sessionmaker, migrate
 from storage.kv import KeyValue, make_kv
@@ -29,7 +30,6 @@ from workflows.directory import Directory, DirectoryError
 from workflows.policy import Policy, PolicyError, default_policy, load_policy
 
 if TYPE_CHECKING:
-    from bot.teams import WorkspaceTokens
     from storage.customers import CustomerDirectory
     from storage.installations import AsyncInstallations, AsyncOAuthStates
 
@@ -142,7 +142,6 @@ class AppContext:
         """The bot token for the current work: the workspace's own in multi-workspace mode."""
         if self.tokens is None:
             return self.settings.slack_bot_token
-        from bot.teams import NoWorkspace
         from storage.tenancy import current_team
 
         team = current_team.get()
@@ -184,8 +183,6 @@ def make_slack_client(settings: Settings, token: str | None = None) -> AsyncWebC
     """The Web API client; in multi-workspace mode one that carries each workspace's own token."""
     cls = AsyncWebClient
     if settings.multi_workspace and token is None:
-        from bot.teams import TeamRoutedClient
-
         cls = TeamRoutedClient
     return cls(
         token=token or settings.slack_bot_token,
@@ -242,7 +239,6 @@ def _multi_workspace(ctx: AppContext) -> None:
     """Installation and state stores on the product's database; the client routed by workspace."""
     from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
-    from bot.teams import TeamRoutedClient, WorkspaceTokens
     from storage.installations import (
         AsyncInstallations,
         AsyncOAuthStates,
