@@ -25,6 +25,7 @@ from bot.delivery import deliver_pending
 from bot.i18n import _
 from bot.views import per_diem_total, problems_of
 from storage import audit, outbox
+from storage.approvals import round_tasks
 from storage.db import retry_on_conflict, transaction
 from storage.fx import rate_lookup
 from storage.models import ApprovalTask, Expense, ReceiptFile, utcnow
@@ -252,14 +253,6 @@ def outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None)
 
 def _step(task: ApprovalTask) -> ApprovalStep:
     return ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
-
-
-def round_tasks(session: Session, task: ApprovalTask) -> list[ApprovalTask]:
-    """The other steps of the same submission of the claim."""
-    return list(session.scalars(
-        select(ApprovalTask).where(ApprovalTask.expense_id == task.expense_id, ApprovalTask.round == task.round,
-                                   ApprovalTask.id != task.id).order_by(ApprovalTask.step)
-    ))  # fmt: skip
 
 
 def check_actor(task: ApprovalTask, expense: Expense, actor_email: str | None, directory: Directory,

@@ -7,16 +7,14 @@ import importlib
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from bot.cli_actor import ADMIN_ROLES, FINANCE_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_settings import settings_from_env as _settings
 from bot.cli_teams import team_option
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 # Commands whose modules are imported only when the command runs: reading one receipt should not
 # wait for the database and report libraries to load (about 0.6 s).
@@ -54,30 +52,6 @@ class LazyGroup(click.Group):
                 raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
             return command
         return super().get_command(ctx, cmd_name)
-
-
-def _settings() -> Settings:
-    """The settings from the environment; a bad value stops the command with a message naming it."""
-    from pydantic import ValidationError
-
-    from bot.settings import load_settings  # imported here: `scan` needs no settings or database
-
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        problems = "; ".join(_problem(error) for error in exc.errors())
-        raise click.ClickException(f"bad configuration in the environment: {problems}") from None
-
-
-def _problem(error: Any) -> str:
-    """One bad setting, named; secrets and whole-environment checks are described, never echoed."""
-    name = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if not name:
-        return message
-    if any(word in name.upper() for word in ("SECRET", "TOKEN", "KEY", "PASSWORD")):
-        return f"{name}: {message}"
-    return f"{name}={error.get('input')!r}: {message}"
 
 
 def _logging(level: str) -> None:
@@ -147,7 +121,7 @@ def worker(burst: bool) -> None:
     _logging(settings.log_level)
     if not settings.redis_url:
         raise click.UsageError("REDIS_URL is not set: without it `expensebot run` does the jobs itself.")
-    from bot.jobs import run_worker
+    from bot.wiring import run_worker
 
     run_worker(settings.redis_url, burst=burst)
 
@@ -189,8 +163,10 @@ def digest(dry_run: bool, as_email: str | None, team: str | None) -> None:
     from bot.delivery import deliver_pending
     from bot.jobs import InProcessRunner
     from bot.payouts import post_digest
+    from bot.wiring import wire
     from storage.tenancy import team_scope
 
+    wire()  # the digest's senders
     workspace = choose_team(settings, team)
 
     async def go() -> int:

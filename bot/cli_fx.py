@@ -6,6 +6,8 @@ import datetime as dt
 
 import click
 
+from bot.cli_settings import settings_from_env as _settings
+
 
 @click.command("update")
 @click.option(
@@ -21,7 +23,6 @@ def fx_update(day: dt.datetime | None, as_json: bool) -> None:
     """
     import json
 
-    from bot.cli import _settings
     from storage.db import make_engine, make_sessionmaker, migrate
     from storage.fx_feed import update_rates
     from workflows.fx_feed import FeedError

@@ -9,6 +9,7 @@ import click
 
 from bot.cli_actor import ADMIN_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_settings import settings_from_env as _settings
 from bot.cli_teams import in_team
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ def rates() -> None:
 
 
 def _sessions() -> tuple[Settings, Any, Any]:
-    from bot.cli import _settings
     from storage.db import make_engine, make_sessionmaker, migrate
 
     settings = _settings()

@@ -9,6 +9,7 @@ import click
 
 from bot.cli_actor import ADMIN_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_settings import settings_from_env as _settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +23,6 @@ def receipts() -> None:
 
 
 def _setup() -> tuple[sessionmaker[Session], BlobStore]:
-    from bot.cli import _settings
     from storage.blobs import make_store
     from storage.db import make_engine, make_sessionmaker, migrate
 
@@ -88,7 +88,6 @@ def gc_command(dry_run: bool, min_age: int, as_email: str | None) -> None:
     import datetime as dt
 
     actor = resolve_actor(as_email, ADMIN_ROLES)
-    from bot.cli import _settings
     from storage import audit
     from storage.db import transaction
     from storage.receipts import collect_garbage, expire_receipt, expired_receipts

@@ -12,6 +12,7 @@ import click
 
 from bot.cli_actor import ADMIN_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_settings import settings_from_env as _settings
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -34,7 +35,7 @@ def in_team(fn: F) -> F:
 
     @functools.wraps(fn)
     def run(*args: Any, team: str | None = None, **kwargs: Any) -> Any:
-        from bot.cli import _settings
+        from bot.cli_settings import settings_from_env as _settings
         from storage.tenancy import team_scope
 
         with team_scope(choose_team(_settings(), team)):
@@ -92,7 +93,6 @@ def workspaces() -> None:
 @workspaces.command(name="list")
 def workspaces_list() -> None:
     """Installed workspaces (team ids), and workspaces that still have data here."""
-    from bot.cli import _settings
 
     settings = _settings()
     if not settings.multi_workspace:
@@ -114,7 +114,6 @@ def workspaces_adopt(team: str, as_email: str | None) -> None:
     multi-workspace mode: until then that workspace does not see them."""
     from sqlalchemy import inspect, update
 
-    from bot.cli import _settings
     from storage import audit
     from storage.db import make_engine, make_sessionmaker, migrate, transaction
     from storage.models import TeamOwned

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cli_actor import as_option
-from bot.cli_teams import in_team, team_option
+from bot.cli_actor import FINANCE_ROLES, as_option, resolve
+from bot.cli_settings import settings_from_env as _settings
+from bot.cli_teams import choose_team, in_team, team_option
 from workflows.statements import FORMATS
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 
 def _factory() -> sessionmaker[Session]:
-    from bot.cli import _settings
     from storage.db import make_engine, make_sessionmaker, migrate
 
     url = _settings().database_url
@@ -66,7 +66,6 @@ def import_command(
     Re-importing an overlapping statement adds nothing twice. A file with any line that cannot
     be read is refused whole (exit 2, nothing stored), naming the line and why.
     """
-    from bot.cli import _settings
     from storage.db import DatabaseUnavailable
     from storage.statements import import_statement
     from workflows.statements import StatementError
@@ -115,8 +114,6 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
     Each stored statement line gets one status: matched, suggested, missing_receipt (only where
     the policy requires a receipt for that amount), reconciled (a payout transfer) or unmatched.
     """
-    from bot.cli import _settings
-    from bot.cli_teams import choose_team
     from storage.reconcile import run_match
     from storage.tenancy import team_scope
     from workflows.directory import Directory, DirectoryError
@@ -163,8 +160,6 @@ def no_receipt_command(transaction_id: str, reason: str, account: str | None, as
     receipt threshold) decides whether it is allowed; finance, admins and the operator without
     ``--as`` may for any amount. Exit 2 when refused (nothing changed).
     """
-    from bot.cli import _settings
-    from bot.cli_actor import FINANCE_ROLES, resolve
     from storage.reconcile import declare_no_receipt, find_line
     from workflows.directory import Directory
 

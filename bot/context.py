@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -20,7 +20,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.metrics import SlackCallMetrics
 from bot.settings import Settings
+from bot.teams import NoWorkspace, TeamRoutedClient, WorkspaceTokens
 from storage.blobs import BlobStore, DatabaseStore, make_store
 from storage.db import make_engine, make_sessionmaker, migrate
 from storage.kv import KeyValue, make_kv
@@ -28,8 +30,6 @@ from workflows.directory import Directory, DirectoryError
 from workflows.policy import Policy, PolicyError, default_policy, load_policy
 
 if TYPE_CHECKING:
-    from bot.jobs import JobRunner
-    from bot.teams import WorkspaceTokens
     from storage.customers import CustomerDirectory
     from storage.installations import AsyncInstallations, AsyncOAuthStates
 
@@ -37,6 +37,12 @@ log = logging.getLogger(__name__)
 
 
 T = TypeVar("T")
+
+
+class JobRunner(Protocol):
+    """Where ``ctx.jobs.enqueue("name", *args)`` goes (the runners are in ``bot.jobs``)."""
+
+    def enqueue(self, name: str, *args: Any) -> None: ...
 
 
 class FileBacked(Generic[T]):
@@ -136,7 +142,6 @@ class AppContext:
         """The bot token for the current work: the workspace's own in multi-workspace mode."""
         if self.tokens is None:
             return self.settings.slack_bot_token
-        from bot.teams import NoWorkspace
         from storage.tenancy import current_team
 
         team = current_team.get()
@@ -176,12 +181,8 @@ def record_file_reload(
 
 def make_slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     """The Web API client; in multi-workspace mode one that carries each workspace's own token."""
-    from bot.metrics import SlackCallMetrics
-
     cls = AsyncWebClient
     if settings.multi_workspace and token is None:
-        from bot.teams import TeamRoutedClient
-
         cls = TeamRoutedClient
     return cls(
         token=token or settings.slack_bot_token,
@@ -238,7 +239,6 @@ def _multi_workspace(ctx: AppContext) -> None:
     """Installation and state stores on the product's database; the client routed by workspace."""
     from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 
-    from bot.teams import TeamRoutedClient, WorkspaceTokens
     from storage.installations import (
         AsyncInstallations,
         AsyncOAuthStates,

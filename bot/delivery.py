@@ -29,13 +29,23 @@ from sqlalchemy import select, update
 from bot import i18n, identity
 from bot.blocks.approvals import build_approval_request, build_decided
 from bot.blocks.card import build_receipt_card, card_fallback_text
-from bot.blocks.digest import build_digest, digest_fallback
+from bot.budgets import budget_warnings
 from bot.context import AppContext
 from bot.conversion import with_conversion
+from bot.delegation import with_delegations
 from bot.views import expense_view
 from storage import outbox
+from storage.approvals import round_tasks
 from storage.db import DatabaseUnavailable, transaction
-from storage.models import ApprovalMessage, ApprovalTask, Expense, OutboxMessage, PayoutBatch, SlackUser
+from storage.models import (
+    ApprovalMessage,
+    ApprovalTask,
+    Expense,
+    OutboxMessage,
+    ReceiptFile,
+    SlackUser,
+)
+from storage.receipts import content_of
 from storage.tenancy import TEAM_KEY, team_scope
 from workflows.routing import ApprovalStep, StepKind, deciders
 
@@ -48,9 +58,20 @@ _PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "user_not_fo
               "invalid_arguments", "no_text"}  # fmt: skip
 
 
+def register_sender(kind: str, fn: Sender) -> None:
+    """Deliver outbox rows of ``kind`` with ``fn``. The senders of this module register themselves
+    (``@sender``); those of the modules above it are registered by ``bot.wiring.wire``."""
+    _SENDERS[kind] = fn
+
+
+def senders() -> dict[str, Sender]:
+    """Outbox kind -> its sender, as registered so far."""
+    return dict(_SENDERS)
+
+
 def sender(kind: str) -> Callable[[Sender], Sender]:
     def register(fn: Sender) -> Sender:
-        _SENDERS[kind] = fn
+        register_sender(kind, fn)
         return fn
 
     return register
@@ -100,16 +121,7 @@ def _claim(ctx: AppContext, message_id: int) -> tuple[str, dict[str, Any], int, 
         return row.kind, dict(row.payload), row.attempts, attempt
 
 
-# Modules that register more senders with @sender; imported on first use (they import this one).
-SENDER_MODULES = ("bot.payouts",)
-
-
 def _sender_for(kind: str) -> Sender | None:
-    if kind not in _SENDERS:
-        import importlib
-
-        for module in SENDER_MODULES:
-            importlib.import_module(module)
     return _SENDERS.get(kind)
 
 
@@ -122,7 +134,7 @@ async def deliver_one(ctx: AppContext, message_id: int) -> bool:
     token = _attempt.set(attempt)
     try:
         if send is None:
-            raise RuntimeError(f"no sender for outbox kind {kind!r}")
+            raise RuntimeError(f"no sender for outbox kind {kind!r} (bot.wiring.wire() registers them)")
         with team_scope(payload.pop(TEAM_KEY, None)):
             result = await send(ctx, payload)
     except SlackApiError as exc:
@@ -342,8 +354,6 @@ def _task_bundle(
 
 def _budget_lines(ctx: AppContext, task: ApprovalTask) -> list[str]:
     """The claim's budgets as they stand now (spend approved since it was submitted counts)."""
-    from bot.budgets import budget_warnings
-
     with ctx.db() as session:
         exp = session.get(Expense, task.expense_id)
         if exp is None:
@@ -354,9 +364,6 @@ def _budget_lines(ctx: AppContext, task: ApprovalTask) -> list[str]:
 def _with_delegates(ctx: AppContext, task_id: int) -> list[str]:
     """Who may decide the task today: its approvers and, for those away, the delegate acting for
     them, unless that delegate decides another step of the claim (see ``workflows.routing.deciders``)."""
-    from bot.approvals import round_tasks
-    from bot.delegation import with_delegations
-
     today = dt.date.today()
     with ctx.db() as session:
         directory = with_delegations(ctx.directory, session, today)
@@ -421,9 +428,6 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
 
 
 async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_ts: str) -> None:
-    from storage.models import ReceiptFile
-    from storage.receipts import content_of
-
     def load() -> tuple[bytes, str]:
         with ctx.db() as session:
             receipt = session.get(ReceiptFile, receipt_id)
@@ -464,47 +468,3 @@ async def _channel_locale(ctx: AppContext, channel: str) -> Locale:
             return session.scalars(select(SlackUser.user_id).where(SlackUser.dm_channel == channel)).first()
 
     return await _locale(ctx, await asyncio.to_thread(owner))
-
-
-def _digest_bundle(ctx: AppContext, batch_id: int) -> tuple[Any, list[list[str]]]:
-    from bot.payouts import digest_view
-
-    with ctx.db() as session:
-        batch = session.get(PayoutBatch, batch_id)
-        if batch is None:
-            raise LookupError(f"payout batch {batch_id} is gone")
-        return digest_view(session, batch), list(batch.messages or [])
-
-
-@sender("digest")
-async def send_digest(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
-    batch_id = int(payload["batch_id"])
-    view, existing = await asyncio.to_thread(_digest_bundle, ctx, batch_id)
-    blocks = build_digest(view)
-    text = digest_fallback(view)
-    if existing:  # update in place
-        for channel, ts in existing:
-            await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
-        return {"updated": len(existing)}
-    targets: list[str] = []
-    if ctx.settings.finance_channel:
-        targets.append(ctx.settings.finance_channel)
-    else:
-        for person in ctx.directory.finance():
-            user_id = await identity.user_of(ctx, person.email)
-            if user_id:
-                targets.append(await identity.dm_channel(ctx, user_id))
-    if not targets:
-        raise RuntimeError("no finance channel and no finance member on Slack to receive the digest")
-    posted = []
-    for channel in targets:
-        posted.append(await post(ctx.slack, channel=channel, blocks=blocks, text=text))
-
-    def save() -> None:
-        with transaction(ctx.db) as session:
-            batch = session.get(PayoutBatch, batch_id)
-            if batch is not None:
-                batch.messages = [[p["channel"], p["ts"]] for p in posted]
-
-    await asyncio.to_thread(save)
-    return {"messages": posted}

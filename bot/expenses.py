@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot import identity
 from bot.context import AppContext
 from bot.delivery import deliver_pending
 from bot.metrics import OCR_SECONDS
@@ -495,8 +496,6 @@ async def _read_receipt(ctx: AppContext, expense_id: int) -> None:
 
 async def _department(ctx: AppContext, user_id: str) -> str | None:
     """The employee's team, which scopes the customer aliases learned from corrections."""
-    from bot import identity
-
     try:
         email = await identity.email_of(ctx, user_id)
     except Exception:  # matching still works without the team's own aliases
@@ -687,8 +686,6 @@ def _remember_customer(ctx: AppContext, session: Any, expense: Expense, customer
 
 
 async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) -> str | None:
-    from bot import identity
-
     email = await identity.email_of(ctx, user_id)
     person = ctx.directory.get(email) if email else None
     error = await asyncio.to_thread(

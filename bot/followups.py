@@ -13,11 +13,11 @@ import logging
 
 from sqlalchemy import select, update
 
-from bot.approvals import round_tasks
 from bot.blocks.common import format_money
 from bot.context import AppContext
 from bot.delivery import deliver_pending
 from storage import audit, outbox
+from storage.approvals import round_tasks
 from storage.db import transaction
 from storage.models import ApprovalTask, Expense, utcnow
 from workflows.expenses import expense_ref

@@ -10,38 +10,45 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any, Protocol
+from typing import Any
 
 from bot import logs
-from bot.context import AppContext
+from bot.context import AppContext, JobRunner, build_context
 from bot.metrics import timed_job
+from bot.settings import QUEUE_NAME, load_settings
 from storage.tenancy import current_team, team_scope
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "expensebot"
+__all__ = ["QUEUE_NAME", "InProcessRunner", "JobFn", "JobRunner", "RQRunner", "register", "registry"]
 
 JobFn = Callable[..., Coroutine[Any, Any, None]]
+
+# Job name -> (run, on final failure). Filled by ``bot.wiring.wire`` (the jobs are use cases that
+# sit above this module; it never imports them).
+_JOBS: dict[str, tuple[JobFn, JobFn | None]] = {}
+
+
+def register(name: str, run: JobFn, on_failure: JobFn | None = None) -> None:
+    """Make ``name`` runnable: ``run(ctx, *args)``, and ``on_failure(ctx, *args, error)`` after its
+    last failure."""
+    _JOBS[name] = (run, on_failure)
+
+
+class UnknownJob(LookupError):
+    """A job name nobody registered (``bot.wiring.wire`` not called in this process?)."""
 
 
 def registry() -> dict[str, tuple[JobFn, JobFn | None]]:
     """Job name -> (run, on final failure)."""
-    from bot.crm import writeback_job
-    from bot.delivery import deliver_pending
-    from bot.expenses import read_receipt_failed, read_receipt_job
-
-    async def deliver(ctx: AppContext) -> None:
-        await deliver_pending(ctx)
-
-    return {
-        "read_receipt": (read_receipt_job, read_receipt_failed),
-        "deliver_outbox": (deliver, None),
-        "crm_writeback": (writeback_job, None),
-    }
+    return _JOBS
 
 
-class JobRunner(Protocol):
-    def enqueue(self, name: str, *args: Any) -> None: ...
+def _job(name: str) -> tuple[JobFn, JobFn | None]:
+    try:
+        return registry()[name]
+    except KeyError:
+        raise UnknownJob(f"no job {name!r}: bot.wiring.wire() registers the jobs at start-up") from None
 
 
 class InProcessRunner:
@@ -79,7 +86,7 @@ class InProcessRunner:
             await coro
 
     async def run(self, name: str, *args: Any) -> None:
-        run, on_failure = registry()[name]
+        run, on_failure = _job(name)
         for attempt in range(len(self.delays) + 1):
             try:
                 with timed_job(name) as outcome:
@@ -145,9 +152,6 @@ def worker_context() -> AppContext:
     """One context per worker process, built on first use."""
     global _worker_ctx
     if _worker_ctx is None:
-        from bot.context import build_context
-        from bot.settings import load_settings
-
         ctx = build_context(load_settings())
         ctx.jobs = _WorkerRunner(ctx)
         _worker_ctx = ctx
@@ -170,7 +174,7 @@ def run_rq_job(name: str, *args: Any, team: str | None = None) -> None:
     from rq import get_current_job
 
     ctx = worker_context()
-    run, on_failure = registry()[name]
+    run, on_failure = _job(name)
     current = get_current_job()
     request_id = current.meta.get("request_id") if current is not None else None
     with (
@@ -250,14 +254,14 @@ def worker_class() -> type[Any]:
     return Worker
 
 
-def run_worker(redis_url: str, *, burst: bool = False) -> None:
+def run_worker(redis_url: str, *, burst: bool = False, warm_up: Callable[[int], None] | None = None) -> None:
+    """Serve the queue (``bot.wiring.run_worker`` registers the jobs and passes the reader's warm-up)."""
     import redis
-
-    from bot.expenses import warm_up_reader
 
     connection = redis.Redis.from_url(redis_url)
     _bound_malloc_arenas()
     ctx = worker_context()
-    warm_up_reader(ctx.settings.ocr_threads)
+    if warm_up is not None:
+        warm_up(ctx.settings.ocr_threads)
     # A killed worker's job is picked up again (see maintenance).
     worker_class()([QUEUE_NAME], connection=connection).work(with_scheduler=True, burst=burst)

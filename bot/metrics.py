@@ -24,7 +24,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from prometheus_client import (
@@ -42,8 +42,13 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.settings import QUEUE_NAME, Settings
+
 if TYPE_CHECKING:
-    from bot.context import AppContext
+    import asyncio
+
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +182,34 @@ def slack_surface(payload: dict[str, Any]) -> str:
     return "other"
 
 
+class Observed(Protocol):
+    """What the scrape-time figures read of the running app (``bot.context.AppContext`` is one;
+    this module sits below it: the context's Slack client counts its calls here)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def db(self) -> sessionmaker[Session]: ...
+
+    @property
+    def jobs(self) -> object: ...
+
+
+@runtime_checkable
+class RunsInProcess(Protocol):
+    """A job runner whose jobs are tasks of this process (``bot.jobs.InProcessRunner``)."""
+
+    tasks: set[asyncio.Future[None]]
+
+
 class StateCollector(Collector):
     """Figures read at scrape time from the database and the queue."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: Observed) -> None:
         self.ctx = ctx
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
@@ -234,17 +263,13 @@ class StateCollector(Collector):
         )
         url = self.ctx.settings.redis_url
         if not url:
-            from bot.jobs import InProcessRunner
-
             runner = self.ctx.jobs
-            running = len(runner.tasks) if isinstance(runner, InProcessRunner) else 0
+            running = len(runner.tasks) if isinstance(runner, RunsInProcess) else 0
             jobs.add_metric(["started"], running)
             yield jobs
             return
         import redis
         from rq import Queue
-
-        from bot.jobs import QUEUE_NAME
 
         try:
             with redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) as connection:
@@ -283,7 +308,7 @@ class StateCollector(Collector):
         yield from (size, used, overflow)
 
 
-def exposition(ctx: AppContext | None) -> tuple[bytes, str]:
+def exposition(ctx: Observed | None) -> tuple[bytes, str]:
     """The body and content type of ``GET /metrics``."""
     registry = CollectorRegistry(auto_describe=False)
     body = b""

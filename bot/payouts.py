@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from bot import i18n, identity
 from bot.blocks.common import Block, context, format_money, header, section
-from bot.blocks.digest import DigestView, PayeeLine
+from bot.blocks.digest import DigestView, PayeeLine, build_digest, digest_fallback
 from bot.context import AppContext
-from bot.delivery import deliver_pending, sender
+from bot.delivery import deliver_pending, post
 from bot.i18n import _
 from bot.settings import Settings, load_settings
 from storage import audit, outbox
@@ -350,7 +350,47 @@ def period_chart(ctx: AppContext, batch_id: int) -> tuple[bytes | None, str]:
     return png, f"Approved spend {start} to {end} by category and customer ({currency})."
 
 
-@sender("digest_files")
+def _digest_bundle(ctx: AppContext, batch_id: int) -> tuple[Any, list[list[str]]]:
+    with ctx.db() as session:
+        batch = session.get(PayoutBatch, batch_id)
+        if batch is None:
+            raise LookupError(f"payout batch {batch_id} is gone")
+        return digest_view(session, batch), list(batch.messages or [])
+
+
+async def send_digest(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    batch_id = int(payload["batch_id"])
+    view, existing = await asyncio.to_thread(_digest_bundle, ctx, batch_id)
+    blocks = build_digest(view)
+    text = digest_fallback(view)
+    if existing:  # update in place
+        for channel, ts in existing:
+            await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
+        return {"updated": len(existing)}
+    targets: list[str] = []
+    if ctx.settings.finance_channel:
+        targets.append(ctx.settings.finance_channel)
+    else:
+        for person in ctx.directory.finance():
+            user_id = await identity.user_of(ctx, person.email)
+            if user_id:
+                targets.append(await identity.dm_channel(ctx, user_id))
+    if not targets:
+        raise RuntimeError("no finance channel and no finance member on Slack to receive the digest")
+    posted = []
+    for channel in targets:
+        posted.append(await post(ctx.slack, channel=channel, blocks=blocks, text=text))
+
+    def save() -> None:
+        with transaction(ctx.db) as session:
+            batch = session.get(PayoutBatch, batch_id)
+            if batch is not None:
+                batch.messages = [[p["channel"], p["ts"]] for p in posted]
+
+    await asyncio.to_thread(save)
+    return {"messages": posted}
+
+
 async def send_digest_files(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
     """After the digest is posted: the chart and the CSV export in its thread."""
     batch_id = int(payload["batch_id"])

@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from storage.db import DEFAULT_DATABASE_URL
 from workflows.retention import DEFAULT_RETENTION_DAYS
 
+QUEUE_NAME = "expensebot"  # the RQ queue the app fills and `expensebot worker` serves
+
 DEFAULT_BOT_SCOPES = (
     "channels:history", "chat:write", "commands", "files:read", "files:write", "groups:history",
     "im:history", "im:read", "im:write", "reactions:write", "users:read", "users:read.email",

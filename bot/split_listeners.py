@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import identity
 from bot.blocks.card import NO_CUSTOMER, SPLIT, SPLIT_VIEW
 from bot.blocks.common import context, section, text
 from bot.context import AppContext
@@ -240,8 +241,6 @@ def register_split(app: AsyncApp, ctx: AppContext) -> None:
             return
         await ack()
         if outcome is not None:
-            from bot import identity
-
             await ctx.slack.chat_postMessage(channel=await identity.dm_channel(ctx, user), text=outcome)
             return
         await deliver_pending(ctx)

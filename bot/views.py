@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.blocks.common import CustomerView, ExpenseView, describe_conversion, format_money
+from bot.conversion import kept
 from bot.i18n import _
 from storage.models import Expense
 from workflows.categories import category_label
@@ -134,8 +135,6 @@ def _split_lines(expense: Expense) -> tuple[str, ...]:
 
 def _kept_conversion(expense: Expense) -> dict[str, Any]:
     """The conversion kept at submission (see bot.conversion), for cards and approval requests."""
-    from bot.conversion import kept
-
     conversion = kept(expense)
     if conversion is None:
         return {}

@@ -26,10 +26,18 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot import edge, logs, metrics
+from bot import edge, expenses, logs, metrics, payouts
 from bot.context import AppContext, build_context
+from bot.crm import scheduled_crm_work
+from bot.delivery import deliver_pending
+from bot.expenses import warm_up_reader
+from bot.followups import run_followups
+from bot.fx_schedule import scheduled_fx_update
+from bot.jobs import InProcessRunner, make_runner
 from bot.listeners import TRY_AGAIN
+from bot.match_schedule import scheduled_match
 from bot.settings import Settings
+from bot.wiring import register_listeners, wire
 from storage.db import DatabaseUnavailable, transaction
 from storage.tenancy import current_team, team_scope
 
@@ -37,8 +45,6 @@ log = logging.getLogger(__name__)
 
 
 def build_bolt_app(ctx: AppContext) -> AsyncApp:
-    from bot.listeners import register
-
     if ctx.settings.multi_workspace:
         from bot.oauth import oauth_settings, register_revocation
 
@@ -72,7 +78,7 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
             process_before_response=False,
             ignoring_self_events_enabled=True,
         )
-    register(app, ctx)
+    register_listeners(app, ctx)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any], respond: AsyncRespond | None = None) -> None:
@@ -98,12 +104,6 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
 async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
     """Deliver the outbox, re-read stuck receipts, post the digest, match statements and fetch the
     rates on schedule."""
-    from bot import expenses, payouts
-    from bot.crm import scheduled_crm_work
-    from bot.delivery import deliver_pending
-    from bot.followups import run_followups
-    from bot.fx_schedule import scheduled_fx_update
-    from bot.match_schedule import scheduled_match
 
     async def reread_stale() -> None:
         stale_after = ctx.settings.stale_reading_seconds
@@ -252,12 +252,11 @@ class RequestIdMiddleware:
 
 def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
     """The FastAPI app; everything is built in the lifespan, nothing at import time."""
+    wire()  # the jobs and senders, before anything can enqueue or deliver
     state: dict[str, Any] = {}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        from bot.jobs import InProcessRunner, make_runner
-
         context: AppContext = ctx if ctx is not None else await asyncio.to_thread(build_context, settings)
         context.jobs = make_runner(context, asyncio.get_running_loop())
         bolt = build_bolt_app(context)
@@ -274,8 +273,6 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         gc.freeze()
         loop_task = asyncio.create_task(maintenance_loop(context))
         if not context.settings.redis_url:  # receipts are read in this process
-            from bot.expenses import warm_up_reader
-
             threads = context.settings.ocr_threads
             warm = asyncio.get_running_loop().run_in_executor(None, warm_up_reader, threads)
             warm.add_done_callback(_report_warm_up)
@@ -364,8 +361,7 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
 async def run_socket_mode(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.jobs import make_runner
-
+    wire()
     context = await asyncio.to_thread(build_context, settings)
     context.jobs = make_runner(context, asyncio.get_running_loop())
     auth = await context.slack.auth_test()

@@ -22,6 +22,9 @@ from decimal import Decimal
 from ocr import keywords, rules
 from ocr.fields import DateMatch, find_amounts, find_currency_marks, find_dates, followed_by_time
 from ocr.model import Line
+from ocr.text import clean_name as _clean_name
+from ocr.text import label_weight as _label_weight  # the hand-made label weights: one feature among many
+from ocr.text import normalise  # the one normalisation of the extractor
 from workflows.money import ABSURD_AMOUNT
 
 _CENT = Decimal("0.01")
@@ -42,8 +45,6 @@ class Doc:
 
 
 def make_doc(lines: Sequence[Line]) -> Doc:
-    from ocr.extract import normalise  # the one normalisation of the extractor
-
     kept = [line for line in lines if normalise(line.text)]
     texts = tuple(normalise(line.text) for line in kept)
     heights = [line.bottom - line.top for line in kept if line.bottom > line.top]
@@ -151,8 +152,6 @@ def _last(values: list[tuple[Decimal, int, int]]) -> Decimal | None:
 
 
 def total_candidates(doc: Doc, decimals: int = 2) -> list[Candidate]:
-    from ocr.extract import _label_weight  # the hand-made label weights are one feature among many
-
     per_line = _amounts(doc, decimals)
     n = len(doc.texts)
     if n == 0:
@@ -381,8 +380,6 @@ MERCHANT_FEATURES: tuple[str, ...] = (
 
 
 def _clean(text: str) -> str:
-    from ocr.extract import _clean_name
-
     return _clean_name(text)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,15 +19,12 @@ from ocr.fields import DateMatch, find_amounts, find_currency_marks, find_dates,
 from ocr.layout import text_lines
 from ocr.model import KnownMerchant, Line, ReceiptHint
 from ocr.spacing import respace
+from ocr.text import clean_name as _clean_name
+from ocr.text import label_weight as _label_weight
+from ocr.text import normalise
 from workflows.money import ABSURD_AMOUNT, CURRENCIES, minor_units
 
 _TOLERANCE = Decimal("0.05")  # cash rounding to 5 cents is common
-
-
-def normalise(text: str) -> str:
-    """Upper case, compatible Unicode forms (full-width digits become ASCII), single spaces."""
-    text = unicodedata.normalize("NFKC", text).upper()
-    return re.sub(r"\s+", " ", text).strip()
 
 
 @dataclass(frozen=True)
@@ -165,20 +161,6 @@ class TotalResult:
     subtotal: Decimal | None
     tax: Decimal | None
     confidence: float
-
-
-def _label_weight(line: str) -> float:
-    weight = 0.0
-    for label in rules.TOTAL_LABELS:
-        if label.pattern.search(line):
-            weight = max(weight, label.weight)
-    if weight == 0:
-        return 0.0
-    if any(p.search(line) for p in rules.NOT_TOTAL_HARD):
-        return 0.0
-    if weight < 9 and any(p.search(line) for p in rules.NOT_TOTAL_SOFT):
-        return 0.0
-    return weight
 
 
 def _matches(line: str, patterns: Sequence[re.Pattern[str]]) -> bool:
@@ -481,15 +463,6 @@ def merchant_key(text: str) -> str:
 
 def _is_noise(line: str) -> bool:
     return any(p.search(line) for p in rules.HEADER_NOISE)
-
-
-def _clean_name(line: str) -> str:
-    line = rules.OWNER_PREFIX.sub("", line)
-    for pattern, replacement in rules.NAME_FIXES:
-        line = pattern.sub(replacement, line)
-    for pattern in rules.NAME_TAIL_NOISE:
-        line = pattern.sub("", line)
-    return re.sub(r"\s+", " ", line).strip()
 
 
 def _lower_case_only(line: str) -> bool:

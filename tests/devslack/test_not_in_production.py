@@ -13,13 +13,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import importlib, sys
-import bot.web, bot.jobs, bot.delivery
+import bot.web, bot.jobs, bot.delivery, bot.wiring
 from bot.cli import LAZY_COMMANDS
 for target in LAZY_COMMANDS.values():
     importlib.import_module(target.partition(":")[0])
-for module in bot.delivery.SENDER_MODULES:
-    importlib.import_module(module)
-bot.jobs.registry()
+bot.wiring.wire()  # every job and sender registered
+assert bot.jobs.registry()
 loaded = sorted(m for m in sys.modules if m == "devslack" or m.startswith("devslack."))
 print(",".join(loaded) or "none")
 """
