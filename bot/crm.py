@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
-from storage.crm.sync import CrmSettings, sync_all
-from storage.crm.writeback import retry_pending, writeback_expense
+from integrations.crm.sync import sync_all
+from integrations.crm.writeback import retry_pending, writeback_expense
 from storage.db import transaction
 from storage.models import ScheduledRun
 
@@ -22,13 +21,9 @@ class WritebackPending(RuntimeError):
     """The CRM did not take the entry yet; the job is retried."""
 
 
-def crm_settings() -> CrmSettings:
-    return CrmSettings.from_env(os.environ)
-
-
 async def writeback_job(ctx: AppContext, expense_id: int) -> None:
-    """Log an approved expense on its customer in the CRM, exactly once (see storage.crm.writeback)."""
-    settings = crm_settings()
+    """Log an approved expense on its customer in the CRM, exactly once (see integrations.crm.writeback)."""
+    settings = ctx.settings.crm
     if not settings.configured:
         return
 
@@ -58,7 +53,7 @@ def _claim_slot(ctx: AppContext, name: str, slot: str) -> bool:
 
 async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
     """Hourly, once across all processes: sync customers (full at 03:00 UTC), retry write-backs."""
-    settings = crm_settings()
+    settings = ctx.settings.crm
     if not settings.configured:
         return
     slot = now.strftime("%Y-%m-%dT%H")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks.common import Block, ExpenseView, context, header, section
-from storage.crm.sync import SyncStatus
+from integrations.crm.sync import SyncStatus
 
 CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce", "csv": "CSV"}
 
