@@ -20,16 +20,28 @@ from storage.blobs import S3Store, make_store
 ROOT = Path(__file__).resolve().parent.parent
 
 CRM_VARIABLES = (
-    "EXPENSEBOT_HUBSPOT_TOKEN", "EXPENSEBOT_HUBSPOT_URL", "EXPENSEBOT_SALESFORCE_INSTANCE_URL",
-    "EXPENSEBOT_SALESFORCE_TOKEN", "EXPENSEBOT_SALESFORCE_CLIENT_ID", "EXPENSEBOT_SALESFORCE_CLIENT_SECRET",
-    "EXPENSEBOT_SALESFORCE_REFRESH_TOKEN", "EXPENSEBOT_SALESFORCE_LOGIN_URL", "EXPENSEBOT_SALESFORCE_API_VERSION",
-)  # fmt: skip
+    "EXPENSEBOT_HUBSPOT_TOKEN",
+    "EXPENSEBOT_HUBSPOT_URL",
+    "EXPENSEBOT_SALESFORCE_INSTANCE_URL",
+    "EXPENSEBOT_SALESFORCE_TOKEN",
+    "EXPENSEBOT_SALESFORCE_CLIENT_ID",
+    "EXPENSEBOT_SALESFORCE_CLIENT_SECRET",
+    "EXPENSEBOT_SALESFORCE_REFRESH_TOKEN",
+    "EXPENSEBOT_SALESFORCE_LOGIN_URL",
+    "EXPENSEBOT_SALESFORCE_API_VERSION",
+)
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (*CRM_VARIABLES, "EXPENSEBOT_CURRENCY", "EXPENSEBOT_DIGEST_CRON", "EXPENSEBOT_TIMEZONE",
-                 "EXPENSEBOT_S3_SSE", "SLACK_CLIENT_ID"):  # fmt: skip
+    for name in (
+        *CRM_VARIABLES,
+        "EXPENSEBOT_CURRENCY",
+        "EXPENSEBOT_DIGEST_CRON",
+        "EXPENSEBOT_TIMEZONE",
+        "EXPENSEBOT_S3_SSE",
+        "SLACK_CLIENT_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -175,6 +187,17 @@ def test_the_registry_is_the_one_list_of_connectors() -> None:
         )
         assert entry.settings.HOW_TO in how_to_configure()
     assert variables() == frozenset(CRM_VARIABLES)  # every documented variable, no other
+    every = Settings(
+        EXPENSEBOT_HUBSPOT_TOKEN="t",
+        EXPENSEBOT_SALESFORCE_INSTANCE_URL="https://x.my.salesforce.com",
+        EXPENSEBOT_SALESFORCE_TOKEN="t",
+    ).crm
+    connectors = every.connectors()
+    try:  # each key is its connector's source, what the sync stores on the rows it writes
+        assert [c.source for c in connectors] == list(REGISTRY)
+    finally:
+        for connector in connectors:
+            connector.close()
 
 
 # ------------------------------------------------------------------ configuration is read in one place

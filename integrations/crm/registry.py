@@ -24,15 +24,17 @@ S = TypeVar("S", bound=ConnectorSettings)
 
 @dataclass(frozen=True)
 class CrmEntry(Generic[S]):
-    """One connector: the settings it declares and the factory that builds it from them."""
+    """One connector: its name for people, the settings it declares and the factory that builds it
+    from them. The registry's key is its ``source`` (stored on its customers, deals and contacts)."""
 
+    label: str
     settings: type[S]
     connect: Callable[[S], CrmConnector]
 
 
 REGISTRY: dict[str, CrmEntry[Any]] = {
-    "hubspot": CrmEntry(hubspot.HubSpotSettings, hubspot.connect),
-    "salesforce": CrmEntry(salesforce.SalesforceSettings, salesforce.connect),
+    "hubspot": CrmEntry("HubSpot", hubspot.HubSpotSettings, hubspot.connect),
+    "salesforce": CrmEntry("Salesforce", salesforce.SalesforceSettings, salesforce.connect),
 }
 
 
