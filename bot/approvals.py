@@ -16,7 +16,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import i18n, identity
-from bot.blocks.common import format_money, format_time
+from bot.blocks.approvals import outcome_line
+from bot.blocks.common import format_money
 from bot.budgets import budget_warnings
 from bot.context import AppContext
 from bot.conversion import convert_at_submit, refresh_payable
@@ -239,16 +240,6 @@ class Outcome:
     ok: bool
     message: str  # for the person who clicked (only they see it)
     approved_expense: int | None = None  # set when this decision approved the expense for good
-
-
-def outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
-    """What the approval request says once decided, in the current locale (bot/i18n.py)."""
-    who = f"<@{actor}>"
-    verb = {APPROVE: ":white_check_mark: " + _("Approved by {approver}").format(approver=who),
-            REJECT: ":x: " + _("Rejected by {approver}").format(approver=who),
-            SEND_BACK: ":leftwards_arrow_with_hook: " + _("Sent back for changes by {approver}").format(approver=who)}[decision]  # fmt: skip
-    line = f"{verb} · {format_time(at)}"
-    return f"{line}\n> {reason}" if reason else line
 
 
 def _step(task: ApprovalTask) -> ApprovalStep:

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_actor import FINANCE_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
+from bot.cli_settings import settings_from_env as _settings
 from bot.cli_teams import in_team
+from integrations.crm.base import CrmError
+from integrations.crm.registry import how_to_configure
+from integrations.crm.sync import sync_all
 from storage import audit
-from storage.crm.base import CrmError
-from storage.crm.sync import CrmSettings, sync_all
 from storage.customers import (
     CsvFormatError,
     build_index,
@@ -30,12 +32,12 @@ from storage.customers import (
     load_records,
     remove_alias,
 )
-from storage.db import DEFAULT_DATABASE_URL, make_engine, make_sessionmaker, migrate, transaction
+from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from workflows.matching import Candidate, MatchResult
 
 
 def _factory() -> sessionmaker[Session]:
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    url = _settings().database_url
     migrate(url)
     return make_sessionmaker(make_engine(url))
 
@@ -79,15 +81,9 @@ def import_command(file: str, source: str, as_email: str | None) -> None:
 def sync_command(full: bool, as_email: str | None) -> None:
     """Pull customers and contacts from the configured CRM (HubSpot and/or Salesforce)."""
     actor = resolve_actor(as_email, FINANCE_ROLES)
-    settings = CrmSettings.from_env(os.environ)
+    settings = _settings().crm
     if not settings.configured:
-        click.echo(
-            "No CRM configured. Set EXPENSEBOT_HUBSPOT_TOKEN (and optionally EXPENSEBOT_HUBSPOT_URL) for "
-            "HubSpot, or EXPENSEBOT_SALESFORCE_INSTANCE_URL with EXPENSEBOT_SALESFORCE_TOKEN (or "
-            "EXPENSEBOT_SALESFORCE_CLIENT_ID with EXPENSEBOT_SALESFORCE_CLIENT_SECRET or "
-            "EXPENSEBOT_SALESFORCE_REFRESH_TOKEN) for Salesforce.",
-            err=True,
-        )
+        click.echo(f"No CRM configured. Set {how_to_configure()}.", err=True)
         sys.exit(2)
     factory = _factory()
     try:

@@ -28,7 +28,9 @@ def _setup() -> tuple[sessionmaker[Session], BlobStore]:
 
     settings = _settings()
     migrate(settings.database_url)
-    return make_sessionmaker(make_engine(settings.database_url)), make_store(settings.receipt_store)
+    return make_sessionmaker(make_engine(settings.database_url)), make_store(
+        settings.receipt_store, sse=settings.s3_sse
+    )
 
 
 @receipts.command(name="migrate")

@@ -26,7 +26,9 @@ def settings_from_env() -> Settings:
 
 def _problem(error: Any) -> str:
     """One bad setting, named; secrets and whole-environment checks are described, never echoed."""
-    name = ".".join(str(part) for part in error["loc"])
+    # A connector's setting sits inside Settings.crm (loc crm.hubspot.EXPENSEBOT_HUBSPOT_URL): its variable names it.
+    variables = [str(part) for part in error["loc"] if str(part).isupper()]
+    name = variables[-1] if variables else ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if not name:
         return message

@@ -228,7 +228,7 @@ def build_context(settings: Settings, *, run_migrations: bool = True) -> AppCont
             settings.policy_file, parse_policy, default_policy(currency), on_read=recorder("policy")
         ),
         customers=CustomerDirectory(db),
-        receipts=make_store(settings.receipt_store),
+        receipts=make_store(settings.receipt_store, sse=settings.s3_sse),
     )
     if settings.multi_workspace:
         _multi_workspace(ctx)

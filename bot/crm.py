@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 
 from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
-from storage.crm.sync import CrmSettings, sync_all
-from storage.crm.writeback import retry_pending, writeback_expense
+from integrations.crm.sync import sync_all
+from integrations.crm.writeback import retry_pending, writeback_expense
 from storage.db import transaction
 from storage.models import ScheduledRun
 from storage.tenancy import team_scope
@@ -23,13 +22,9 @@ class WritebackPending(RuntimeError):
     """The CRM did not take the entry yet; the job is retried."""
 
 
-def crm_settings() -> CrmSettings:
-    return CrmSettings.from_env(os.environ)
-
-
 async def writeback_job(ctx: AppContext, expense_id: int) -> None:
-    """Log an approved expense on its customer in the CRM, exactly once (see storage.crm.writeback)."""
-    settings = crm_settings()
+    """Log an approved expense on its customer in the CRM, exactly once (see integrations.crm.writeback)."""
+    settings = ctx.settings.crm
     if not settings.configured:
         return
 
@@ -59,13 +54,13 @@ def _claim_slot(ctx: AppContext, name: str, slot: str) -> bool:
 
 async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
     """Hourly, once across all processes: sync customers (full at 03:00 UTC), retry write-backs."""
-    settings = crm_settings()
+    settings = ctx.settings.crm
     if not settings.configured:
         return
     team: str | None = None
     if ctx.installations is not None:  # multi-workspace mode: the CRM is one workspace's
         installed = await asyncio.to_thread(ctx.installations.store.installed_teams)
-        team = settings.team or (installed[0] if len(installed) == 1 else None)
+        team = ctx.settings.crm_team or (installed[0] if len(installed) == 1 else None)
         if team is None:
             if installed and ctx.kv.first_time("crm:no-team", ttl_seconds=86400):
                 log.warning("CRM sync skipped: %d workspaces are installed; set EXPENSEBOT_CRM_TEAM to the "

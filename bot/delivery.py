@@ -27,7 +27,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
 
 from bot import i18n, identity
-from bot.blocks.approvals import build_approval_request, build_decided
+from bot.blocks.approvals import build_approval_request, build_decided, outcome_line
 from bot.blocks.card import build_receipt_card, card_fallback_text
 from bot.budgets import budget_warnings
 from bot.context import AppContext
@@ -444,8 +444,6 @@ async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_
 
 @sender("approval_done")
 async def send_approval_done(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
-    from bot.approvals import outcome_line
-
     task_id = int(payload["task_id"])
     _task, view, messages, _ = await asyncio.to_thread(_task_bundle, ctx, task_id)
     for channel, ts in messages:

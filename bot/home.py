@@ -11,11 +11,10 @@ from bot import identity, transactions_slack
 from bot.blocks.common import Block
 from bot.blocks.home import HomeView, build_home, crm_status_blocks
 from bot.context import AppContext
-from bot.crm import crm_settings
 from bot.delegation import with_delegations
 from bot.payouts import finance_home_blocks
 from bot.views import expense_view
-from storage.crm.sync import sync_status
+from integrations.crm.sync import sync_status
 from storage.models import ApprovalTask, Expense
 from workflows.directory import effective_approvers
 from workflows.expenses import Status
@@ -55,7 +54,7 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
             )
         crm_status: tuple[Block, ...] = ()
         if email and directory.is_admin(email):
-            crm_status = tuple(crm_status_blocks(sync_status(session), configured=crm_settings().configured,
+            crm_status = tuple(crm_status_blocks(sync_status(session), configured=ctx.settings.crm.configured,
                                                  now=dt.datetime.now(dt.UTC)))  # fmt: skip
         notice = None
         if len(directory) == 0:

@@ -5,12 +5,19 @@ Nothing is built at import time: call :func:`load_settings` where settings are n
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from integrations.crm.registry import CrmSettingsModel
+from integrations.crm.registry import variables as crm_variables
 from storage.db import DEFAULT_DATABASE_URL
+from workflows.money import is_currency
 from workflows.retention import DEFAULT_RETENTION_DAYS
 
 QUEUE_NAME = "expensebot"  # the RQ queue the app fills and `expensebot worker` serves
@@ -21,8 +28,39 @@ DEFAULT_BOT_SCOPES = (
 )  # fmt: skip
 
 
+class _CrmVariables(PydanticBaseSettingsSource):
+    """The CRM connectors' variables (each connector declares its own: integrations.crm.registry),
+    from the keyword arguments or the environment, as the value of ``Settings.crm``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], init_kwargs: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.init_kwargs = init_kwargs
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ gives the one field this source fills
+
+    def __call__(self) -> dict[str, Any]:
+        names = crm_variables()
+        values = {name: value for name, value in os.environ.items() if name in names}
+        values.update((name, value) for name, value in self.init_kwargs.items() if name in names)
+        return {"crm": values} if values else {}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_kwargs = init_settings.init_kwargs if isinstance(init_settings, InitSettingsSource) else {}
+        crm = _CrmVariables(settings_cls, init_kwargs)
+        return init_settings, env_settings, crm, dotenv_settings, file_secret_settings
 
     slack_bot_token: str | None = Field(default=None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
@@ -76,6 +114,10 @@ class Settings(BaseSettings):
     # Encrypts stored tokens: a Fernet key (or several, comma-separated: the first encrypts).
     secret_key: str | None = Field(default=None, alias="EXPENSEBOT_SECRET_KEY", repr=False)
     receipt_store: str = Field(default="db", alias="EXPENSEBOT_RECEIPT_STORE")
+    # The server-side encryption S3 is asked for on each receipt written to an s3:// store.
+    s3_sse: str = Field(
+        default="AES256", pattern="^(AES256|aws:kms|aws:kms:dsse)$", alias="EXPENSEBOT_S3_SSE"
+    )
     # Days a receipt is kept after its retention period starts (a paid claim's: 1 January after its
     # payment; workflows/retention.py); `expensebot receipts gc` deletes it after that. Ten years
     # (German tax law, §147 AO / §257 HGB) unless set; see README, "Receipt retention".
@@ -94,6 +136,13 @@ class Settings(BaseSettings):
         default="weekly", pattern="^(weekly|off)$", alias="EXPENSEBOT_MISSING_RECEIPT_DIGEST"
     )
 
+    # The CRM connectors' settings, one part per connector of integrations.crm.registry, each read
+    # from its own variables (EXPENSEBOT_HUBSPOT_TOKEN, EXPENSEBOT_SALESFORCE_INSTANCE_URL…).
+    crm: CrmSettingsModel = Field(default_factory=CrmSettingsModel)
+    # Multi-workspace mode: the workspace whose CRM the connectors above are (its customers, deals
+    # and owners are that workspace's); unset: the only installed workspace.
+    crm_team: str | None = Field(default=None, alias="EXPENSEBOT_CRM_TEAM")
+
     @field_validator("slack_client_id", "slack_client_secret", "secret_key", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -107,6 +156,36 @@ class Settings(BaseSettings):
         if parse_locale(value) is None:
             raise ValueError(f"{value!r} is not a locale, e.g. en, de, de-AT, zh-CN")
         return value.strip()
+
+    @field_validator("company_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not is_currency(code):
+            raise ValueError("must be an ISO 4217 currency code, such as EUR or USD")
+        return code
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        value = value.strip()
+        if not croniter.is_valid(value):
+            raise ValueError(
+                "must be a cron expression (minute hour day month weekday), such as 0 9 * * MON-FRI"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone, such as Europe/Berlin or UTC") from None
+        return value
 
     @field_validator("slack_oauth_url")
     @classmethod

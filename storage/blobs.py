@@ -144,13 +144,16 @@ class DirectoryStore:
                     yield path.name, path.stat().st_mtime
 
 
+DEFAULT_SSE = "AES256"
+
+
 class S3Store:
-    def __init__(self, url: str, client: Any = None) -> None:
+    def __init__(self, url: str, client: Any = None, *, sse: str = DEFAULT_SSE) -> None:
         parts = urllib.parse.urlsplit(url)
         self.url = url
         self.bucket = parts.netloc
         self.prefix = parts.path.strip("/")
-        self.sse = os.environ.get("EXPENSEBOT_S3_SSE", "AES256")
+        self.sse = sse  # the server-side encryption asked for on each write (EXPENSEBOT_S3_SSE)
         if client is None:
             import boto3
 
@@ -219,12 +222,13 @@ class S3Store:
                     yield name, item["LastModified"].timestamp()
 
 
-def make_store(url: str) -> BlobStore:
-    """The store for an ``EXPENSEBOT_RECEIPT_STORE`` value (checked by the settings)."""
+def make_store(url: str, *, sse: str = DEFAULT_SSE) -> BlobStore:
+    """The store for an ``EXPENSEBOT_RECEIPT_STORE`` value (checked by the settings); ``sse``: the
+    S3 server-side encryption of what it writes (``EXPENSEBOT_S3_SSE``)."""
     if url == DB:
         return DatabaseStore()
     if url.startswith("file://"):
         return DirectoryStore(url)
     if url.startswith("s3://"):
-        return S3Store(url)
+        return S3Store(url, sse=sse)
     raise BlobError(f"unknown receipt store {url!r}: use db, file:///path or s3://bucket/prefix")

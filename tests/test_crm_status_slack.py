@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from devslack import BackgroundServer
-from storage.crm.hubspot import HubSpotConnector
-from storage.crm.sync import sync_all
+from integrations.crm.hubspot import HubSpotConnector
+from integrations.crm.sync import sync_all
 from storage.db import make_engine, make_sessionmaker
 from storage.models import AuditEvent
 from tests.fakes.crm_hubspot import FakeHubSpot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from bot.blocks.common import (
     context,
     escape,
     field_label,
+    format_time,
     header,
     mrkdwn,
     section,
@@ -141,3 +143,14 @@ def build_reason_modal(*, task_id: int, kind: str, ref: str, channel: str | None
             }
         ],
     }  # fmt: skip
+
+
+def outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
+    """What the approval request says once decided (``decision``: approve, reject or send_back),
+    in the current locale (bot/i18n.py)."""
+    who = f"<@{actor}>"
+    verb = {"approve": ":white_check_mark: " + _("Approved by {approver}").format(approver=who),
+            "reject": ":x: " + _("Rejected by {approver}").format(approver=who),
+            "send_back": ":leftwards_arrow_with_hook: " + _("Sent back for changes by {approver}").format(approver=who)}[decision]  # fmt: skip
+    line = f"{verb} · {format_time(at)}"
+    return f"{line}\n> {reason}" if reason else line

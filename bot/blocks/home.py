@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.blocks.common import Block, ExpenseView, context, header, section
-from storage.crm.sync import SyncStatus
+from integrations.crm.registry import REGISTRY
+from integrations.crm.sync import SyncStatus
 
-CRM_NAMES = {"hubspot": "HubSpot", "salesforce": "Salesforce", "csv": "CSV"}
+CRM_NAMES = {"csv": "CSV", **{name: entry.label for name, entry in REGISTRY.items()}}
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devslack.serving import BackgroundServer
-from storage.crm.hubspot import HubSpotConnector
-from storage.crm.salesforce import SalesforceConnector
-from storage.crm.sync import sync_all
+from integrations.crm.hubspot import HubSpotConnector
+from integrations.crm.salesforce import SalesforceConnector
+from integrations.crm.sync import sync_all
 from storage.customers import load_records
 from storage.db import transaction
 from storage.models import AuditEvent, Customer, CustomerAlias, Deal, Expense

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devslack.serving import BackgroundServer
-from storage.crm.base import CrmAuthError, parse_time
-from storage.crm.hubspot import HubSpotConnector
-from storage.crm.salesforce import SalesforceConnector, api_version, website_domain
-from storage.crm.sync import CrmSettings, sync_all
+from integrations.crm.base import CrmAuthError, parse_time
+from integrations.crm.hubspot import HubSpotConnector
+from integrations.crm.registry import crm_settings
+from integrations.crm.salesforce import SalesforceConnector, api_version, website_domain
+from integrations.crm.sync import sync_all
 from storage.customers import CustomerDirectory
 from storage.models import Contact, CrmSyncState, Customer
 
@@ -305,11 +306,11 @@ def test_one_failing_crm_does_not_stop_the_other(
 
 
 def test_settings_from_env() -> None:
-    assert not CrmSettings.from_env({}).configured
-    assert CrmSettings.from_env({"EXPENSEBOT_HUBSPOT_TOKEN": "t"}).hubspot_configured
-    only_url = CrmSettings.from_env({"EXPENSEBOT_SALESFORCE_INSTANCE_URL": "https://x.my.salesforce.com"})
+    assert not crm_settings({}).configured
+    assert crm_settings({"EXPENSEBOT_HUBSPOT_TOKEN": "t"}).configured_names == ["hubspot"]
+    only_url = crm_settings({"EXPENSEBOT_SALESFORCE_INSTANCE_URL": "https://x.my.salesforce.com"})
     assert not only_url.configured
-    refresh = CrmSettings.from_env(
+    refresh = crm_settings(
         {
             "EXPENSEBOT_SALESFORCE_INSTANCE_URL": "https://x.my.salesforce.com",
             "EXPENSEBOT_SALESFORCE_CLIENT_ID": "id",
@@ -317,7 +318,7 @@ def test_settings_from_env() -> None:
             "EXPENSEBOT_SALESFORCE_API_VERSION": "61.0",
         }
     )
-    assert refresh.salesforce_configured and not refresh.hubspot_configured
+    assert refresh.configured_names == ["salesforce"]
     assert [c.source for c in refresh.connectors()] == ["salesforce"]
 
 

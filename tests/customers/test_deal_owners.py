@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devslack.serving import BackgroundServer
-from storage.crm.hubspot import HubSpotConnector
-from storage.crm.salesforce import SalesforceConnector
-from storage.crm.sync import sync_all
+from integrations.crm.hubspot import HubSpotConnector
+from integrations.crm.salesforce import SalesforceConnector
+from integrations.crm.sync import sync_all
 from storage.db import transaction
 from storage.deals import choose_deal
 from storage.models import CrmOwner, Customer, Deal, Expense

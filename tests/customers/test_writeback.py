@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from devslack.serving import BackgroundServer
-from storage.crm.hubspot import HubSpotConnector
-from storage.crm.salesforce import SalesforceConnector
-from storage.crm.sync import sync_all
-from storage.crm.writeback import marker, retry_pending, writeback_expense
+from integrations.crm.hubspot import HubSpotConnector
+from integrations.crm.salesforce import SalesforceConnector
+from integrations.crm.sync import sync_all
+from integrations.crm.writeback import marker, retry_pending, writeback_expense
 from storage.db import transaction
 from storage.models import CrmWriteback, Customer, Expense, ReceiptFile
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
+from pydantic import Field, field_validator
 
-from storage.crm.base import (
+from integrations.crm.base import (
+    ConnectorSettings,
     CrmAuthError,
     CrmError,
     ExpenseEntry,
@@ -28,6 +30,7 @@ from storage.crm.base import (
     RemoteDeal,
     RemoteOwner,
     Sleep,
+    http_url,
     parse_amount,
     parse_date,
     parse_time,
@@ -361,3 +364,22 @@ def _message(response: httpx.Response) -> str:
 
 
 __all__ = ["HubSpotConnector"]
+
+
+class HubSpotSettings(ConnectorSettings):
+    """HubSpot's settings (docs/customers.md); registered in ``integrations.crm.registry``."""
+
+    HOW_TO: ClassVar[str] = "EXPENSEBOT_HUBSPOT_TOKEN (and optionally EXPENSEBOT_HUBSPOT_URL) for HubSpot"
+
+    token: str | None = Field(default=None, alias="EXPENSEBOT_HUBSPOT_TOKEN", repr=False)
+    url: str = Field(default=DEFAULT_URL, alias="EXPENSEBOT_HUBSPOT_URL")
+
+    _url = field_validator("url")(http_url)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.token)
+
+
+def connect(settings: HubSpotSettings) -> HubSpotConnector:
+    return HubSpotConnector(settings.token or "", settings.url)

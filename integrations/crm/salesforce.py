@@ -14,12 +14,14 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import Field, field_validator
 
-from storage.crm.base import (
+from integrations.crm.base import (
+    ConnectorSettings,
     CrmAuthError,
     CrmError,
     ExpenseEntry,
@@ -28,6 +30,7 @@ from storage.crm.base import (
     RemoteDeal,
     RemoteOwner,
     Sleep,
+    http_url,
     parse_amount,
     parse_date,
     parse_time,
@@ -284,3 +287,46 @@ def _message(response: httpx.Response) -> str:
         detail = data.get("error_description") or data.get("message") or data.get("error") or ""
         return f"HTTP {response.status_code}: {detail}"
     return f"HTTP {response.status_code}"
+
+
+class SalesforceSettings(ConnectorSettings):
+    """Salesforce's settings (docs/customers.md); registered in ``integrations.crm.registry``."""
+
+    HOW_TO: ClassVar[str] = (
+        "EXPENSEBOT_SALESFORCE_INSTANCE_URL with EXPENSEBOT_SALESFORCE_TOKEN (or EXPENSEBOT_SALESFORCE_CLIENT_ID "
+        "with EXPENSEBOT_SALESFORCE_CLIENT_SECRET or EXPENSEBOT_SALESFORCE_REFRESH_TOKEN) for Salesforce"
+    )
+
+    instance_url: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_INSTANCE_URL")
+    token: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_TOKEN", repr=False)
+    client_id: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_CLIENT_ID")
+    client_secret: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_CLIENT_SECRET", repr=False)
+    refresh_token: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_REFRESH_TOKEN", repr=False)
+    login_url: str = Field(default=DEFAULT_LOGIN_URL, alias="EXPENSEBOT_SALESFORCE_LOGIN_URL")
+    api_version: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_API_VERSION")
+
+    _urls = field_validator("instance_url", "login_url")(http_url)
+
+    @field_validator("api_version")
+    @classmethod
+    def _api_version(cls, value: str | None) -> str | None:
+        if value is not None:
+            api_version(value)  # refuses what is not a version, with the value in its message
+        return value
+
+    @property
+    def configured(self) -> bool:
+        oauth = bool(self.client_id and (self.refresh_token or self.client_secret))
+        return bool(self.instance_url and (self.token or oauth))
+
+
+def connect(settings: SalesforceSettings) -> SalesforceConnector:
+    return SalesforceConnector(
+        settings.instance_url or "",
+        token=settings.token,
+        version=settings.api_version,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        refresh_token=settings.refresh_token,
+        login_url=settings.login_url,
+    )

@@ -12,9 +12,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import httpx
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticUseDefault
 
 Sleep = Callable[[float], None]
 
@@ -122,7 +124,13 @@ class ExpenseEntry:
     deal_id: str | None = None  # the deal / opportunity (same CRM) the expense also goes on
 
 
-class Connector(Protocol):
+class CrmConnector(Protocol):
+    """One CRM as the sync and the write-back see it (``integrations.crm.registry`` builds them).
+
+    Optional, looked up with ``getattr`` by ``integrations.crm.sync``: ``deals(since)``,
+    ``owners()`` and ``resolve_companies(ids)`` (merged-away id -> survivor's).
+    """
+
     source: str
 
     def companies(self, since: dt.datetime | None) -> Iterator[RemoteCompany]: ...
@@ -210,3 +218,35 @@ def send(
             continue
         return response
     raise CrmError(f"{method} {url} failed after {MAX_ATTEMPTS} attempts: {last_error}", retryable=True)
+
+
+class ConnectorSettings(BaseModel):
+    """A connector's settings, declared in its module: each field's alias is its environment
+    variable (``EXPENSEBOT_<CRM>_…``). ``bot.settings.Settings`` reads them with every other
+    setting (``Settings.crm``); a blank variable counts as unset."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    # How to configure it, for the message of `customers sync` when no CRM is.
+    HOW_TO: ClassVar[str] = ""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise PydanticUseDefault()
+        return value
+
+    @property
+    def configured(self) -> bool:
+        """Enough is set to connect."""
+        raise NotImplementedError
+
+
+def http_url(value: str | None) -> str | None:
+    """A base URL setting: the full http(s) URL (the tests' stand-ins listen on http://127.0.0.1)."""
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise ValueError("must be a full http(s) URL, such as https://api.example.com")
+    return value

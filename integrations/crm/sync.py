@@ -15,11 +15,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from integrations.crm.base import (
+    CrmConnector,
+    CrmError,
+    RemoteCompany,
+    RemoteContact,
+    RemoteDeal,
+    RemoteOwner,
+)
+from integrations.crm.registry import CrmSettings
 from storage import audit
-from storage.crm.base import Connector, CrmError, RemoteCompany, RemoteContact, RemoteDeal, RemoteOwner
-from storage.crm.hubspot import DEFAULT_URL as HUBSPOT_URL
-from storage.crm.hubspot import HubSpotConnector
-from storage.crm.salesforce import DEFAULT_LOGIN_URL, SalesforceConnector
 from storage.db import transaction
 from storage.models import (
     Contact,
@@ -34,74 +39,6 @@ from storage.models import (
 
 _BATCH = 2000
 Resolve = Callable[[list[str]], Mapping[str, str | None]]
-
-
-@dataclass(frozen=True)
-class CrmSettings:
-    hubspot_token: str | None = None
-    hubspot_url: str = HUBSPOT_URL
-    salesforce_instance_url: str | None = None
-    salesforce_token: str | None = None
-    salesforce_client_id: str | None = None
-    salesforce_client_secret: str | None = None
-    salesforce_refresh_token: str | None = None
-    salesforce_login_url: str = DEFAULT_LOGIN_URL
-    salesforce_api_version: str | None = None
-    # Multi-workspace mode: the workspace whose CRM this is (its customers, deals and owners are
-    # that workspace's); unset: the only installed workspace.
-    team: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CrmSettings:
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
-        return cls(
-            hubspot_token=get("EXPENSEBOT_HUBSPOT_TOKEN"),
-            hubspot_url=get("EXPENSEBOT_HUBSPOT_URL") or HUBSPOT_URL,
-            salesforce_instance_url=get("EXPENSEBOT_SALESFORCE_INSTANCE_URL"),
-            salesforce_token=get("EXPENSEBOT_SALESFORCE_TOKEN"),
-            salesforce_client_id=get("EXPENSEBOT_SALESFORCE_CLIENT_ID"),
-            salesforce_client_secret=get("EXPENSEBOT_SALESFORCE_CLIENT_SECRET"),
-            salesforce_refresh_token=get("EXPENSEBOT_SALESFORCE_REFRESH_TOKEN"),
-            salesforce_login_url=get("EXPENSEBOT_SALESFORCE_LOGIN_URL") or DEFAULT_LOGIN_URL,
-            salesforce_api_version=get("EXPENSEBOT_SALESFORCE_API_VERSION"),
-            team=get("EXPENSEBOT_CRM_TEAM"),
-        )
-
-    @property
-    def hubspot_configured(self) -> bool:
-        return bool(self.hubspot_token)
-
-    @property
-    def salesforce_configured(self) -> bool:
-        oauth = bool(
-            self.salesforce_client_id and (self.salesforce_refresh_token or self.salesforce_client_secret)
-        )
-        return bool(self.salesforce_instance_url and (self.salesforce_token or oauth))
-
-    @property
-    def configured(self) -> bool:
-        return self.hubspot_configured or self.salesforce_configured
-
-    def connectors(self) -> list[Connector]:
-        out: list[Connector] = []
-        if self.hubspot_configured and self.hubspot_token:
-            out.append(HubSpotConnector(self.hubspot_token, self.hubspot_url))
-        if self.salesforce_configured and self.salesforce_instance_url:
-            out.append(
-                SalesforceConnector(
-                    self.salesforce_instance_url,
-                    token=self.salesforce_token,
-                    version=self.salesforce_api_version,
-                    client_id=self.salesforce_client_id,
-                    client_secret=self.salesforce_client_secret,
-                    refresh_token=self.salesforce_refresh_token,
-                    login_url=self.salesforce_login_url,
-                )
-            )
-        return out
 
 
 @dataclass
@@ -529,7 +466,7 @@ def upsert_owners(
 
 
 def sync_connector(
-    factory: sessionmaker[Session], connector: Connector, *, full: bool = False, actor: str = "system"
+    factory: sessionmaker[Session], connector: CrmConnector, *, full: bool = False, actor: str = "system"
 ) -> list[ObjectSync]:
     """Companies first (contacts and deals link to them), each with its own cursor; then the
     owners (a full list each time: there are few)."""
@@ -577,7 +514,7 @@ def sync_all(
     factory: sessionmaker[Session],
     settings: CrmSettings | None = None,
     *,
-    connectors: Iterable[Connector] | None = None,
+    connectors: Iterable[CrmConnector] | None = None,
     full: bool = False,
     actor: str = "system",
     via: str | None = None,

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.crm.base import Connector, CrmError, ExpenseEntry
+from integrations.crm.base import CrmConnector, CrmError, ExpenseEntry
 from storage.db import transaction
 from storage.models import CrmWriteback, Customer, Expense, ReceiptFile
 
@@ -83,7 +83,7 @@ def _entry(expense: Expense, receipt: ReceiptFile | None) -> ExpenseEntry:
     )
 
 
-def _by_source(connectors: Mapping[str, Connector] | Iterable[Connector]) -> dict[str, Connector]:
+def _by_source(connectors: Mapping[str, CrmConnector] | Iterable[CrmConnector]) -> dict[str, CrmConnector]:
     if isinstance(connectors, Mapping):
         return dict(connectors)
     return {c.source: c for c in connectors}
@@ -92,7 +92,7 @@ def _by_source(connectors: Mapping[str, Connector] | Iterable[Connector]) -> dic
 def writeback_expense(
     factory: sessionmaker[Session],
     expense_id: int,
-    connectors: Mapping[str, Connector] | Iterable[Connector],
+    connectors: Mapping[str, CrmConnector] | Iterable[CrmConnector],
     *,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> WritebackResult:
@@ -219,7 +219,7 @@ def _claim(
 
 def retry_pending(
     factory: sessionmaker[Session],
-    connectors: Mapping[str, Connector] | Iterable[Connector],
+    connectors: Mapping[str, CrmConnector] | Iterable[CrmConnector],
     *,
     limit: int = 100,
     max_attempts: int = MAX_ATTEMPTS,
