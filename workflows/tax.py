@@ -22,8 +22,9 @@ from workflows.splits import share_out
 
 HUNDRED = Decimal(100)
 MAX_RATE = Decimal(100)  # no tax rate on a purchase reaches 100%
-# A rate is inferred from tax/net only with this many decimals at most (19, 7.7, 8.25).
-RATE_DECIMALS = (0, 1, 2)
+# A rate is inferred from tax/net with no or one decimal (19, 7.7): with two, some rate fits almost
+# any pair of amounts; rates such as 8.25 or 8.875 (US sales taxes) are kept when printed.
+RATE_DECIMALS = (0, 1)
 
 
 class TaxError(MoneyError):
@@ -57,24 +58,25 @@ def tolerance(currency: str) -> Decimal:
     return unit if minor_units(currency) == 0 else 5 * unit
 
 
-def rate_fits(net: Decimal, tax: Decimal, rate: Decimal, currency: str) -> bool:
-    """Whether ``rate`` percent of ``net`` is ``tax``, to the currency's minor unit (one unit off
-    for tax rounded per line)."""
+def rate_fits(net: Decimal, tax: Decimal, rate: Decimal, currency: str, *, slack: int = 1) -> bool:
+    """Whether ``rate`` percent of ``net`` is ``tax``, to the currency's minor unit (``slack``
+    units off: tax rounded per line)."""
     expected = Money(net * rate / HUNDRED, currency).amount
-    return abs(expected - tax) <= _unit(currency)
+    return abs(expected - tax) <= slack * _unit(currency)
 
 
 def infer_rate(net: Decimal | None, tax: Decimal | None, currency: str) -> Decimal | None:
-    """The simplest rate (fewest decimals) that turns ``net`` into ``tax``, or None when no such
-    rate fits (several rates on one receipt, or a misreading)."""
+    """The simplest rate (a whole one, else one decimal) that turns ``net`` into ``tax``, or None
+    when no such rate fits (several rates on one receipt, an unusual rate, or a misreading)."""
     if net is None or tax is None or net <= 0 or tax < 0 or tax >= net:
         return None
     if tax == 0:
         return Decimal(0)
     exact = tax / net * HUNDRED
-    for places in RATE_DECIMALS:
+    # exactly, with as few decimals as will do; then a whole rate one minor unit off (per-line rounding)
+    for places, slack in [*((p, 0) for p in RATE_DECIMALS), (0, 1)]:
         rate = exact.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-        if rate > 0 and rate_fits(net, tax, rate, currency):
+        if rate > 0 and rate_fits(net, tax, rate, currency, slack=slack):
             return rate.normalize()
     return None
 
@@ -88,8 +90,9 @@ def tax_facts(
 ) -> TaxFacts:
     """What is kept of a reading: the net and tax as printed, and the rate.
 
-    The rate is the printed one ("GST 6%", "MwSt 19%") when tax/net agree with it (or cannot say),
-    else the one tax/net give (:func:`infer_rate`). A missing net is the total less the tax.
+    The rate is the printed one ("GST 6%", "MwSt 19%"), else the one tax/net give
+    (:func:`infer_rate`); a printed rate that tax/net disagree with is kept, and :func:`mismatch`
+    says so on the card. A missing net is the total less the tax.
     """
     if currency is None:
         return TaxFacts()
@@ -101,17 +104,10 @@ def tax_facts(
         return TaxFacts(
             rate=printed_rate if printed_rate is not None and 0 < printed_rate < MAX_RATE else None
         )
-    rate: Decimal | None = None
-    printed_fits = printed_rate is not None and 0 <= printed_rate < MAX_RATE
-    if (
-        printed_rate is not None
-        and printed_fits
-        and (net is None or tax_amount is None or rate_fits(net, tax_amount, printed_rate, currency))
-    ):
-        rate = printed_rate.normalize()
-    if rate is None:
-        rate = infer_rate(net, tax_amount, currency)
-    return TaxFacts(net=net, tax=tax_amount, rate=rate)
+    if printed_rate is not None and 0 <= printed_rate < MAX_RATE:
+        # as printed, even when net and tax disagree with it: then the card says they do not add up
+        return TaxFacts(net=net, tax=tax_amount, rate=printed_rate.normalize())
+    return TaxFacts(net=net, tax=tax_amount, rate=infer_rate(net, tax_amount, currency))
 
 
 def mismatch(facts: TaxFacts, total: Decimal | None, currency: str | None) -> str | None:
