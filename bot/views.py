@@ -12,7 +12,7 @@ from storage.models import Expense
 from workflows.categories import category_label
 from workflows.expenses import EDITABLE, Status
 from workflows.money import Money, MoneyError, is_currency
-from workflows.tax import TaxFacts, format_rate, mismatch
+from workflows.tax import TaxFacts, format_rate, mismatch, split_tax
 
 
 def problems_of(expense: Expense) -> list[str]:
@@ -160,9 +160,11 @@ def per_diem_total(expense: Expense) -> Money | None:
 
 
 def _split_lines(expense: Expense) -> tuple[str, ...]:
-    """One line per part of a split receipt: amount, category, customer, project."""
+    """One line per part of a split receipt: amount, category, customer, project, and the part's
+    share of the receipt's tax (the shares add up to the tax to the cent, as in the exports)."""
     lines = []
-    for part in expense.splits:
+    taxes = _split_taxes(expense)
+    for index, part in enumerate(expense.splits):
         what = [category_label(part.category)] if part.category else []
         if part.customer is not None:
             what.append(part.customer.name)
@@ -173,8 +175,17 @@ def _split_lines(expense: Expense) -> tuple[str, ...]:
             if is_currency(expense.currency)
             else str(part.amount)
         )
+        if taxes:
+            what.append(f"tax {taxes[index].amount_text}")
         lines.append(" · ".join([amount, *what]))
     return tuple(lines)
+
+
+def _split_taxes(expense: Expense) -> list[Money]:
+    if expense.tax_amount is None or not is_currency(expense.currency) or not expense.splits:
+        return []
+    currency = expense.currency or ""
+    return split_tax(Money(expense.tax_amount, currency), [Money(p.amount, currency) for p in expense.splits])
 
 
 def _kept_conversion(expense: Expense) -> dict[str, Any]:

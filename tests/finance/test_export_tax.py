@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.payouts import claim_batch
+from bot.views import expense_view
 from storage.db import transaction
 from storage.exports import build_export
 from storage.models import Expense, ExpenseSplit
@@ -92,3 +93,17 @@ def test_quickbooks_and_xero_carry_the_tax(factory: sessionmaker[Session], batch
     assert {r["*TaxType"] for r in xero if not r["TaxAmount"]} == {"Tax Exempt"}
     # UnitAmount stays what is paid (the file is imported as tax inclusive)
     assert sorted(D(r["*UnitAmount"]) for r in xero if "Hotel" in r["Description"]) == [D("119.00")]
+
+
+def test_the_card_shows_each_part_s_share_of_the_tax(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as s:
+        dinner = add_expense(s, amount="100.00", currency="GBP", merchant="Dinner", status="draft")
+        _tax(s, dinner, "83.33", "16.67", "20")
+        s.add_all([ExpenseSplit(expense_id=dinner, position=n, amount=D("33.33") if n < 3 else D("33.34"))
+                   for n in (1, 2, 3)])  # fmt: skip
+    with factory() as s:
+        expense = s.get(Expense, dinner)
+        assert expense is not None
+        view = expense_view(expense)
+    assert [line.split(" · ")[-1] for line in view.split_lines] == ["tax 5.56", "tax 5.55", "tax 5.56"]
+    assert view.tax_line == "Net 83.33 GBP · Tax 16.67 GBP (20%)"
