@@ -58,6 +58,11 @@ def tolerance(currency: str) -> Decimal:
     return unit if minor_units(currency) == 0 else 5 * unit
 
 
+def _slack(currency: str) -> int:
+    """Minor units a printed rate may be off the tax: tax rounded item by item (:func:`tolerance`)."""
+    return int(tolerance(currency) / _unit(currency))
+
+
 def rate_fits(net: Decimal, tax: Decimal, rate: Decimal, currency: str, *, slack: int = 1) -> bool:
     """Whether ``rate`` percent of ``net`` is ``tax``, to the currency's minor unit (``slack``
     units off: tax rounded per line)."""
@@ -92,14 +97,24 @@ def tax_facts(
 
     The rate is the printed one ("GST 6%", "MwSt 19%"), else the one tax/net give
     (:func:`infer_rate`); a printed rate that tax/net disagree with is kept, and :func:`mismatch`
-    says so on the card. A missing net is the total less the tax.
+    says so on the card. A missing net is the total less the tax, and so is the net when the
+    subtotal printed is the total (tax included, as many Malaysian receipts print it). A tax of
+    half the total or more (a rate of 100% or more) is a misreading and is not kept.
     """
     if currency is None:
         return TaxFacts()
     net = Money(subtotal, currency).amount if subtotal is not None and subtotal > 0 else None
     tax_amount = Money(tax, currency).amount if tax is not None and tax >= 0 else None
-    if net is None and tax_amount is not None and total is not None and total > tax_amount:
-        net = Money(total, currency).amount - tax_amount
+    gross = Money(total, currency).amount if total is not None and total > 0 else None
+    if tax_amount is not None and gross is not None and 2 * tax_amount >= gross:
+        tax_amount = None  # tax of half the total or more is a rate of 100% or more: a misreading
+    if net is None and tax_amount is not None and gross is not None:
+        net = gross - tax_amount
+    elif (
+        net is not None and tax_amount is not None and gross is not None
+        and abs(net + tax_amount - gross) > tolerance(currency) and abs(net - gross) <= tolerance(currency)
+    ):  # fmt: skip
+        net = gross - tax_amount  # a subtotal printed tax included ("SUBTOTAL 53.60", "6% GST 3.03")
     if tax_amount is None and net is None:
         return TaxFacts(
             rate=printed_rate if printed_rate is not None and 0 < printed_rate < MAX_RATE else None
@@ -133,7 +148,7 @@ def mismatch(facts: TaxFacts, total: Decimal | None, currency: str | None) -> st
         if (
             facts.rate is not None
             and facts.rate > 0
-            and not rate_fits(facts.net, facts.tax, facts.rate, currency)
+            and not rate_fits(facts.net, facts.tax, facts.rate, currency, slack=_slack(currency))
         ):
             expected = Money(facts.net * facts.rate / HUNDRED, currency)
             return (
@@ -268,7 +283,7 @@ def parse_tax(
         if gap > tolerance(currency):
             errors["tax"] = (f"Net {Money(net, currency).format()} + tax {Money(tax, currency).format()} = "
                              f"{Money(net + tax, currency).format()}, not the total {money_total.format()}.")  # fmt: skip
-        elif rate is not None and not rate_fits(net, tax, rate, currency):
+        elif rate is not None and not rate_fits(net, tax, rate, currency, slack=_slack(currency)):
             expected = Money(net * rate / HUNDRED, currency)
             errors["tax_rate"] = (f"{format_rate(rate)} of {Money(net, currency).format()} is {expected.format()}, "
                                   f"not the tax {Money(tax, currency).format()}.")  # fmt: skip

@@ -249,3 +249,14 @@ def test_taxed_lines_carry_the_tax_code_chosen() -> None:
     )
     row = next(csv.DictReader(io.StringIO(generic_csv(batch))))
     assert (row["amount"], row["net"], row["tax"], row["tax_rate"]) == ("119.00", "100.00", "19.00", "19")
+
+
+def test_receipts_as_malaysian_shops_print_them() -> None:
+    # "SUBTOTAL RM53.60 / TAXABLE AMOUNT RM50.57 / 6% GST RM3.03 / TOTAL 53.60": the subtotal has the tax in it
+    assert tax_facts(D("53.60"), D("3.03"), D("53.60"), "MYR", D(6)) == TaxFacts(D("50.57"), D("3.03"), D(6))
+    # "SUB-TOTAL (GST) 12.19 / GST 0.69 / ROUNDING -0.04 / TOTAL 12.15"
+    assert tax_facts(D("12.19"), D("0.69"), D("12.15"), "MYR") == TaxFacts(D("11.46"), D("0.69"), D(6))
+    # "TOTAL WITH GST @ 6% 41.48" read as the tax line: no tax is half the total
+    assert tax_facts(None, D("41.48"), D("41.50"), "MYR", D(6)) == TaxFacts(rate=D(6))
+    # tax rounded item by item: a few cents off the rate is not "does not add up"
+    assert mismatch(TaxFacts(D("33.82"), D("1.98"), D(6)), D("35.80"), "MYR") is None
