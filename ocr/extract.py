@@ -317,6 +317,8 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
 
 _RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 MAX_ITEMS = 80
+_ITEM_TAIL = frozenset({"S", "SR", "Z", "ZR", "E", "T", "N", "A", "B", "RM", "$", "€", "£", "¥"})
+_LETTERS = re.compile(r"[^\W\d_]")
 
 
 def extract_tax_rate(lines: Sequence[str]) -> Decimal | None:
@@ -360,8 +362,13 @@ def extract_items(
         if not amounts:
             continue
         last = amounts[-1]
-        text = " ".join((raw[: last.start] + " " + raw[last.end :]).split()).strip(" :-=@*")
-        priced.append((text or "item", last.value))
+        words = (raw[: last.start] + " " + raw[last.end :]).split()
+        while words and words[-1].upper().strip(".:") in _ITEM_TAIL:
+            words.pop()  # a tax code or currency after the amount: "11.60 S", "RM S"
+        text = " ".join(words).strip(" :-=@*")
+        if len(_LETTERS.findall(text)) < 2:
+            continue  # no description: a quantity or sub-amount line, not an item
+        priced.append((text, last.value))
     running = Decimal(0)
     for start in range(len(priced) - 1, max(-1, len(priced) - 1 - MAX_ITEMS), -1):
         running += priced[start][1]
