@@ -59,13 +59,15 @@ def _totals(totals: dict[str, object]) -> str:
 @click.option("--execution-date", type=click.DateTime(["%Y-%m-%d"]), help="SEPA: requested payment day.")
 @click.option("--account", help="QuickBooks: expense account name; Xero: account code (default 429).")
 @click.option("--tax-type", help="Xero: the tax rate's name in your organisation (default “Tax Exempt”).")
+@click.option("--input-tax", help="Lines with tax to reclaim: the QuickBooks tax code or the Xero tax rate's name "
+              "(default: QuickBooks “VAT <rate>%”, Xero “Tax on Purchases”).")  # fmt: skip
 @click.option("--date-format", type=click.Choice(("MM/DD/YYYY", "DD/MM/YYYY")),
               help="QuickBooks and Xero dates (default: QuickBooks MM/DD/YYYY, Xero DD/MM/YYYY).")  # fmt: skip
 @as_option(FINANCE_ROLES)
 @team_option
 def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, debtor_iban: str | None,
            debtor_bic: str | None, execution_date: dt.datetime | None, account: str | None,
-           tax_type: str | None, date_format: str | None, as_email: str | None,
+           tax_type: str | None, input_tax: str | None, date_format: str | None, as_email: str | None,
            team: str | None) -> None:  # fmt: skip
     """Export payout batch N as a generic CSV, QuickBooks Online or Xero bills, or SEPA pain.001.
 
@@ -87,7 +89,7 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
     try:
         with team_scope(choose_team(load_settings(), team)), transaction(_factory()) as session:
             result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor, account=account,
-                                  tax_type=tax_type, date_format=date_format,
+                                  tax_type=tax_type, date_format=date_format, input_tax=input_tax,
                                   execution_date=execution_date.date() if execution_date else None)  # fmt: skip
             record_export(session, result, actor=actor.name)
     except ExportError as exc:

@@ -36,6 +36,7 @@ from workflows.corrections import alias_from_note
 from workflows.expenses import Move, Status, TransitionError, expense_ref, transition
 from workflows.money import Money, MoneyError, is_currency, parse_amount
 from workflows.policy import Policy, mileage_amount
+from workflows.tax import TaxFacts, TaxInput, parse_tax, tax_facts
 
 log = logging.getLogger(__name__)
 
@@ -354,6 +355,7 @@ def _apply_reading(
             state["header_text"] = facts.header_text
             state["read_as"] = {"merchant": facts.merchant,
                                 "total": str(facts.total) if facts.total is not None else None}  # fmt: skip
+            _apply_tax_reading(expense, facts)
             guess = guess_category(facts.merchant, facts.text, expense.note or "")
         else:
             expense.ocr_error = error
@@ -407,6 +409,7 @@ def _apply_typed_reading(ctx: AppContext, session: Any, expense: Expense, facts:
         read_currency = (facts.currency or expense.currency or ctx.settings.company_currency).upper()
         if expense.amount is None and facts.total is not None:
             expense.amount, expense.currency = facts.total, read_currency
+            _apply_tax_reading(expense, facts)
         elif (
             facts.total is not None
             and expense.amount is not None
@@ -430,6 +433,19 @@ def _apply_typed_reading(ctx: AppContext, session: Any, expense: Expense, facts:
     audit.record(session, actor="system", action="expense.read", entity="expense", entity_id=expense.id,
                  before=before, after=audit.expense_snapshot(expense), detail=error)  # fmt: skip
     outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:read")
+
+
+def _apply_tax_reading(expense: Expense, facts: Any) -> None:
+    """Keep the receipt's net, tax and rate as read (workflows.tax.tax_facts), and its item lines,
+    when they are in the expense's currency (a typed total in another currency keeps none)."""
+    currency = expense.currency
+    read_currency = (facts.currency or currency or "").upper()
+    if not is_currency(currency) or read_currency != currency:
+        return
+    found = tax_facts(facts.subtotal, facts.tax, facts.total, currency, getattr(facts, "tax_rate", None))
+    expense.net_amount, expense.tax_amount, expense.tax_rate = found.net, found.tax, found.rate
+    items = getattr(facts, "items", ())
+    expense.line_items = [{"text": text, "amount": str(amount)} for text, amount in items] or None
 
 
 def _customer_rows(session: Any, ids: list[int]) -> set[int]:
@@ -529,6 +545,9 @@ class Edit:
     note: str | None
     distance_text: str | None = None
     project: str | None = None
+    # The receipt's tax as typed into the form (workflows.tax.parse_tax); None: the form had no
+    # tax fields (the /expense form), so the tax kept on the expense is left as it is.
+    tax: TaxInput | None = None
 
 
 def with_mileage(edit: Edit, policy: Policy) -> Edit:
@@ -575,6 +594,9 @@ def validate_edit(
         errors["date"] = "The date is in the future."
     if edit.category and edit.category not in set(categories):
         errors["category"] = "Pick a category from the list."
+    if edit.tax is not None and not edit.tax.empty and "amount" not in errors and "currency" not in errors:
+        _facts, tax_errors = parse_tax(edit.tax, parse_amount(edit.amount_text or ""), currency)
+        errors.update(tax_errors)
     return errors
 
 
@@ -630,6 +652,9 @@ def _save_edit(
         if isinstance(found, str):
             return found
         expense, move = found
+        tax = _typed_tax(edit)
+        if isinstance(tax, str):
+            return tax
         before = audit.expense_snapshot(expense)
         _learn(session, expense, edit, user_id, ctx)
         previous_customer = expense.customer_id
@@ -641,6 +666,8 @@ def _save_edit(
         if expense.amount is not None and expense.currency:
             expense.amount = Money(expense.amount, expense.currency).amount
         expense.category = edit.category
+        if tax is not None:
+            expense.net_amount, expense.tax_amount, expense.tax_rate = tax.net, tax.tax, tax.rate
         _set_project(session, expense.id, edit.project, user_id)
         expense.distance = parse_amount(edit.distance_text) if edit.distance_text else None
         expense.note = (edit.note or "").strip() or None
@@ -671,6 +698,19 @@ def _save_edit(
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )
     return None
+
+
+def _typed_tax(edit: Edit) -> TaxFacts | str | None:
+    """The tax typed into the form (None: the form had none), or why it cannot be kept."""
+    if edit.tax is None:
+        return None
+    currency = (edit.currency or "").strip().upper()
+    try:
+        total = parse_amount(edit.amount_text) if edit.amount_text else None
+        facts, problems = parse_tax(edit.tax, total, currency if is_currency(currency) else None)
+    except MoneyError as exc:  # validate_edit explained it already
+        return str(exc)
+    return " ".join(problems.values()) if problems else facts
 
 
 def _remember_customer(ctx: AppContext, session: Any, expense: Expense, customer_id: int, user_id: str,

@@ -14,6 +14,7 @@ from storage.models import Expense
 from workflows.categories import category_label
 from workflows.expenses import EDITABLE, Status
 from workflows.money import Money, MoneyError, is_currency
+from workflows.tax import TaxFacts, format_rate, mismatch, split_tax
 
 
 def problems_of(expense: Expense) -> list[str]:
@@ -83,7 +84,7 @@ def expense_view(
         note=expense.note,
         confidence={k: float(v) for k, v in (ocr.get("confidence") or {}).items()},
         problems=tuple(problems_of(expense)) if status in EDITABLE and status is not Status.READING else (),
-        warnings=tuple(warnings if warnings is not None else ocr.get("warnings", [])),
+        warnings=tuple(warnings if warnings is not None else ocr.get("warnings", [])) + _tax_warning(expense),
         approved_amount=expense.approved_amount,
         has_receipt=expense.receipt_id is not None,
         status_detail=detail if detail is not None else ocr.get("status_detail"),
@@ -92,7 +93,55 @@ def expense_view(
         **_kept_conversion(expense),
         split_lines=_split_lines(expense),
         **_per_diem(ocr),
+        **_tax(expense),
     )
+
+
+def tax_facts_of(expense: Expense) -> TaxFacts:
+    return TaxFacts(net=expense.net_amount, tax=expense.tax_amount, rate=expense.tax_rate)
+
+
+def _tax_warning(expense: Expense) -> tuple[str, ...]:
+    """The card's warning when net + tax is not the total (beyond rounding), if it is not."""
+    if not is_currency(expense.currency):
+        return ()
+    problem = mismatch(tax_facts_of(expense), expense.amount, expense.currency)
+    return (problem,) if problem else ()
+
+
+def _tax(expense: Expense) -> dict[str, Any]:
+    """The receipt's net, tax and rate, and its item lines, for the card and the edit form."""
+    facts = tax_facts_of(expense)
+    currency = expense.currency or ""
+    known = is_currency(currency)
+
+    def money(value: Decimal) -> str:
+        return Money(value, currency).format() if known else f"{value:f} {currency}"
+
+    parts = []
+    if facts.net is not None:
+        parts.append(f"Net {money(facts.net)}")
+    if facts.tax is not None:
+        parts.append(
+            f"Tax {money(facts.tax)}" + (f" ({format_rate(facts.rate)})" if facts.rate is not None else "")
+        )
+    elif facts.rate is not None:
+        parts.append(f"Tax rate {format_rate(facts.rate)}")
+    items = []
+    for item in expense.line_items or []:
+        try:
+            amount = (
+                Money(Decimal(str(item.get("amount"))), currency).amount_text
+                if known
+                else str(item.get("amount"))
+            )
+        except ArithmeticError:
+            continue
+        items.append(f"{item.get('text') or 'item'} · {amount}")
+    return {
+        "net_amount": facts.net, "tax_amount": facts.tax, "tax_rate": facts.rate,
+        "tax_line": " · ".join(parts) or None, "item_lines": tuple(items),
+    }  # fmt: skip
 
 
 def _per_diem(ocr: dict[str, Any]) -> dict[str, Any]:
@@ -118,9 +167,11 @@ def per_diem_total(expense: Expense) -> Money | None:
 
 
 def _split_lines(expense: Expense) -> tuple[str, ...]:
-    """One line per part of a split receipt: amount, category, customer, project."""
+    """One line per part of a split receipt: amount, category, customer, project, and the part's
+    share of the receipt's tax (the shares add up to the tax to the cent, as in the exports)."""
     lines = []
-    for part in expense.splits:
+    taxes = _split_taxes(expense)
+    for index, part in enumerate(expense.splits):
         what = [_(category_label(part.category))] if part.category else []
         if part.customer is not None:
             what.append(part.customer.name)
@@ -129,8 +180,17 @@ def _split_lines(expense: Expense) -> tuple[str, ...]:
         amount = (
             format_money(part.amount, expense.currency) if is_currency(expense.currency) else str(part.amount)
         )
+        if taxes:
+            what.append(f"tax {taxes[index].amount_text}")
         lines.append(" · ".join([amount, *what]))
     return tuple(lines)
+
+
+def _split_taxes(expense: Expense) -> list[Money]:
+    if expense.tax_amount is None or not is_currency(expense.currency) or not expense.splits:
+        return []
+    currency = expense.currency or ""
+    return split_tax(Money(expense.tax_amount, currency), [Money(p.amount, currency) for p in expense.splits])
 
 
 def _kept_conversion(expense: Expense) -> dict[str, Any]:

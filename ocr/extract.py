@@ -37,6 +37,8 @@ class Extracted:
     tax: Decimal | None = None
     confidence: dict[str, float] = field(default_factory=dict)
     header_text: str = ""
+    tax_rate: Decimal | None = None  # percent, as printed on the tax line ("GST 6%")
+    items: tuple[tuple[str, Decimal], ...] = ()  # the item lines, when they add up to the subtotal
 
 
 def _as_lines(lines: Sequence[str] | Sequence[Line]) -> list[Line]:
@@ -115,6 +117,10 @@ def extract(
         tax=ruled.tax,
         confidence=confidence,
         header_text=ruled.header_text,
+        tax_rate=ruled.tax_rate,
+        items=extract_items(
+            texts, minor_units(ruled.currency) if ruled.currency else 2, ruled.subtotal, total
+        ),
     )
 
 
@@ -142,6 +148,8 @@ def _extract_by_rules(lines: Sequence[str], hint: ReceiptHint, match_threshold: 
         currency=currency,
         subtotal=total.subtotal,
         tax=total.tax,
+        tax_rate=extract_tax_rate(upper),
+        items=extract_items(lines, decimals, total.subtotal, total.total),
         confidence={
             "merchant": merchant_conf,
             "date": date_conf,
@@ -285,6 +293,72 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
     margin = best_score - ranked[1][1] if len(ranked) > 1 else 3.0
     confidence = min(1.0, 0.35 + best_score / 20 + min(margin, 3.0) / 10)
     return TotalResult(best, subtotal, tax, round(confidence, 2))
+
+
+# ------------------------------------------------------------------------------- tax rate, items
+
+_RATE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
+MAX_ITEMS = 80
+_ITEM_TAIL = frozenset({"S", "SR", "Z", "ZR", "E", "T", "N", "A", "B", "RM", "$", "€", "£", "¥"})
+_LETTERS = re.compile(r"[^\W\d_]")
+
+
+def extract_tax_rate(lines: Sequence[str]) -> Decimal | None:
+    """The tax rate printed on the receipt's tax lines ("GST 6%", "MWST 19 %", "VAT @20.0%"), in
+    percent; None when none is printed, or several (7% and 19% on one German receipt)."""
+    rates: set[Decimal] = set()
+    for line in lines:
+        if _matches(line, rules.TAX_LABELS) and _label_weight(line) < 9:
+            for found in _RATE.findall(line):
+                rate = Decimal(found.replace(",", "."))
+                if 0 < rate < 100:
+                    rates.add(rate.normalize())
+    return rates.pop() if len(rates) == 1 else None
+
+
+def extract_items(
+    lines: Sequence[str], decimals: int, subtotal: Decimal | None, total: Decimal | None
+) -> tuple[tuple[str, Decimal], ...]:
+    """The item lines (text, amount) above the subtotal (or the total), kept only when they add up
+    to it exactly: the priced lines just above it whose last amounts sum to the subtotal, or to the
+    total when no subtotal is printed. Nothing when no such run of lines exists."""
+    target = subtotal if subtotal is not None else total
+    if target is None or target <= 0:
+        return ()
+    priced: list[tuple[str, Decimal]] = []
+    for raw in lines:
+        line = normalise(raw)
+        if not line:
+            continue
+        if (
+            _label_weight(line) > 0
+            or _matches(line, rules.SUBTOTAL_LABELS)
+            or _matches(line, rules.TAX_LABELS)
+        ):
+            if priced:
+                break  # the items end at the first subtotal, tax or total line
+            continue
+        if _matches(line, rules.TENDER_LABELS) or _matches(line, rules.CHANGE_LABELS):
+            continue
+        amounts = [a for a in find_amounts(raw, decimals) if 0 < a.value < ABSURD_AMOUNT]
+        if not amounts:
+            continue
+        last = amounts[-1]
+        words = (raw[: last.start] + " " + raw[last.end :]).split()
+        while words and words[-1].upper().strip(".:") in _ITEM_TAIL:
+            words.pop()  # a tax code or currency after the amount: "11.60 S", "RM S"
+        text = " ".join(words).strip(" :-=@*")
+        if len(_LETTERS.findall(text)) < 2:
+            continue  # no description: a quantity or sub-amount line, not an item
+        priced.append((text, last.value))
+    running = Decimal(0)
+    for start in range(len(priced) - 1, max(-1, len(priced) - 1 - MAX_ITEMS), -1):
+        running += priced[start][1]
+        if running == target:
+            return tuple(priced[start:])
+        if running > target:
+            break
+    return ()
 
 
 # ------------------------------------------------------------------------------------------- date

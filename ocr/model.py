@@ -107,3 +107,5 @@ class ReceiptFacts:
     header_text: str = ""  # the top lines, used to learn merchants from corrections
     engine: str = ""
     lines: tuple[Line, ...] = ()  # the printed lines with their words' boxes, top to bottom
+    tax_rate: Decimal | None = None  # percent, as printed on the tax line ("GST 6%")
+    items: tuple[tuple[str, Decimal], ...] = ()  # item lines (text, amount), when they add up

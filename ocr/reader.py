@@ -40,6 +40,8 @@ def read_receipt(
         header_text=found.header_text,
         engine=engine_name,
         lines=tuple(page_lines),
+        tax_rate=found.tax_rate,
+        items=found.items,
     )
 
 

@@ -40,6 +40,8 @@ def facts_json(file: str, facts: ReceiptFacts) -> dict[str, Any]:
         "error": None,
         "subtotal": str(facts.subtotal) if facts.subtotal is not None else None,
         "tax": str(facts.tax) if facts.tax is not None else None,
+        "tax_rate": str(facts.tax_rate) if facts.tax_rate is not None else None,
+        "lines": [{"text": text, "amount": str(amount)} for text, amount in facts.items],
     }
 
 

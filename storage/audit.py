@@ -15,6 +15,7 @@ _EXPENSE_FIELDS = (
     "status", "merchant", "spent_on", "amount", "currency", "approved_amount", "category",
     "customer_id", "note", "round", "current_step", "payout_batch_id", "distance",
     "reimburse_currency", "reimburse_amount", "fx_rate", "fx_rate_day", "fx_rate_source",
+    "net_amount", "tax_amount", "tax_rate",
 )  # fmt: skip
 
 

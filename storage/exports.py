@@ -47,6 +47,7 @@ from workflows.exports import (
 )
 from workflows.money import Money
 from workflows.splits import share_out
+from workflows.tax import paid_tax, split_tax
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
                Expense.category, Customer.name, ExpenseProject.project, Expense.approved_amount, Expense.amount,
                Expense.currency, Expense.approved_at, SlackUser.name, Expense.reimburse_currency,
                Expense.reimburse_amount, Expense.fx_rate, Expense.fx_rate_day, Expense.fx_rate_source, Deal.name,
-               Deal.external_id)
+               Deal.external_id, Expense.tax_amount, Expense.tax_rate)
         .outerjoin(Customer, Customer.id == Expense.customer_id)
         .outerjoin(Deal, Deal.id == Expense.deal_id)
         .outerjoin(ExpenseProject, ExpenseProject.expense_id == Expense.id)
@@ -96,7 +97,8 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
     parts = _split_parts(session, batch_id)
     lines: list[ExportLine] = []
     for (exp_id, emp_id, email, merchant, spent_on, category, customer, project, approved, amount, currency,
-         approved_at, slack_name, pay_currency, pay_amount, fx_rate, fx_day, fx_source, deal, deal_id) in rows:  # fmt: skip
+         approved_at, slack_name, pay_currency, pay_amount, fx_rate, fx_day, fx_source, deal, deal_id, tax,
+         tax_rate) in rows:  # fmt: skip
         value = approved if approved is not None else amount
         if value is None or not currency:
             raise ExportError(f"{expense_ref(exp_id)} in batch #{batch_id} has no amount or currency.")
@@ -113,8 +115,19 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
             fx_rate=fx_rate if converted else None, fx_rate_day=fx_day, fx_rate_source=fx_source,
             deal=deal, deal_crm_id=deal_id,
         )  # fmt: skip
+        line = with_tax(line, tax, tax_rate, amount if amount is not None else value, currency)
         lines.extend(split_lines(line, parts.get(exp_id, [])) if exp_id in parts else [line])
     return batch, BatchExport(batch_id=batch.id, created_at=batch.created_at, lines=tuple(lines))
+
+
+def with_tax(line: ExportLine, tax: Decimal | None, rate: Decimal | None, receipt_total: Decimal,
+             currency: str) -> ExportLine:  # fmt: skip
+    """The line with the receipt's tax in what it pays: prorated from the receipt's total to the
+    amount paid (approved, converted), so that the line's net + tax is its amount to the cent."""
+    if tax is None:
+        return line
+    paid = paid_tax(tax, Money(receipt_total, currency), Money(line.amount, line.currency))
+    return dataclasses.replace(line, tax=paid.amount if paid is not None else None, tax_rate=rate)
 
 
 def _split_parts(
@@ -139,7 +152,9 @@ def split_lines(
     """A split receipt as one line per part; the parts' amounts add up to the line's exactly.
 
     The amount paid (approved, converted) is shared in proportion to the parts, so a lower
-    approved amount or a conversion still adds up to the cent (workflows.splits.share_out). The
+    approved amount or a conversion still adds up to the cent (workflows.splits.share_out), and
+    the line's tax in proportion to the parts' shares (workflows.tax.split_tax), so the parts' tax
+    adds up to the receipt's and no part's tax is more than the part. The
     expense's deal stays on the parts of its own customer (or of no customer), not on a part
     charged to another customer.
     """
@@ -152,16 +167,18 @@ def split_lines(
         if line.original_amount is not None and line.original_currency
         else [None] * len(parts)
     )
+    taxes = split_tax(Money(line.tax, line.currency), shares) if line.tax is not None else [None] * len(parts)
     return [
         dataclasses.replace(
-            line, amount=share.amount, category=category or line.category, customer=customer or line.customer,
+            line, amount=share.amount, tax=tax.amount if tax is not None else None,
+            category=category or line.category, customer=customer or line.customer,
             project=project or line.project, original_amount=original.amount if original is not None else None,
             note=f"part {index} of {len(parts)}",
             deal=line.deal if customer in (None, line.customer) else None,
             deal_crm_id=line.deal_crm_id if customer in (None, line.customer) else None,
         )
-        for index, (share, original, (_, category, customer, project)) in enumerate(
-            zip(shares, originals, parts, strict=True), start=1)
+        for index, (share, original, tax, (_, category, customer, project)) in enumerate(
+            zip(shares, originals, taxes, parts, strict=True), start=1)
     ]  # fmt: skip
 
 
@@ -176,12 +193,14 @@ def build_export(
     account: str | None = None,
     tax_type: str | None = None,
     date_format: str | None = None,
+    input_tax: str | None = None,
 ) -> ExportFile:
     """Lay out batch ``batch_id`` as ``fmt`` (see :data:`workflows.exports.EXPORT_FORMATS`).
 
     ``account``: the QuickBooks expense account name or the Xero account code for every line
     (default: the category's name, resp. 429); ``tax_type``: the Xero tax rate name;
-    ``date_format``: ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (default: QuickBooks the first, Xero the second).
+    ``date_format``: ``MM/DD/YYYY`` or ``DD/MM/YYYY`` (default: QuickBooks the first, Xero the second);
+    ``input_tax``: for lines with input tax, the QuickBooks tax code or the Xero tax rate name.
     """
     spec = export_format(fmt)
     batch, data = load_batch(session, batch_id)
@@ -210,7 +229,10 @@ def build_export(
             left_out[line.currency] = left_out.get(line.currency, Decimal(0)) + line.amount
     else:
         assert spec.layout is not None, f"{fmt}: a text format needs its layout"
-        text = spec.layout(data, LayoutOptions(account=account, tax_type=tax_type, date_format=date_format))
+        text = spec.layout(
+            data,
+            LayoutOptions(account=account, tax_type=tax_type, date_format=date_format, input_tax=input_tax),
+        )
         content = text.encode("utf-8")
         totals = batch_totals
         count = len({line.expense_id for line in data.lines})  # a split receipt has a line per part

@@ -268,6 +268,13 @@ class Expense(TeamOwned, Base):
     fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # 1 currency = rate
     fx_rate_day: Mapped[dt.date | None] = mapped_column(Date)  # the rate's own date
     fx_rate_source: Mapped[str | None] = mapped_column(String(64))  # reference | card statement
+    # The receipt's tax (workflows/tax.py), in ``currency``: the net (subtotal before tax), the
+    # tax/VAT/GST amount and its rate in percent; read from the receipt, corrected on the card.
+    net_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    tax_amount: Mapped[Decimal | None] = mapped_column(Amount)
+    tax_rate: Mapped[Decimal | None] = mapped_column(Amount)
+    # The receipt's item lines as read: [{"text": str, "amount": "decimal string"}].
+    line_items: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     category: Mapped[str | None] = mapped_column(String(64), index=True)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True

@@ -53,6 +53,21 @@ class ExportLine:
     # The CRM deal (HubSpot deal, Salesforce opportunity) the expense is on: its name and id.
     deal: str | None = None
     deal_crm_id: str | None = None
+    # The input tax inside ``amount`` (workflows/tax.py): in ``currency``, prorated when less than
+    # the receipt is paid or it is converted, so that net + tax is ``amount`` exactly; ``tax_rate``
+    # is the receipt's rate in percent. None: the receipt's tax is not known.
+    tax: Decimal | None = None
+    tax_rate: Decimal | None = None
+
+    @property
+    def net(self) -> Decimal | None:
+        """The amount less its tax (None when the tax is not known)."""
+        return self.amount - self.tax if self.tax is not None else None
+
+    @property
+    def taxed(self) -> bool:
+        """Whether the line carries input tax to reclaim."""
+        return self.tax is not None and self.tax > 0
 
     @property
     def deal_text(self) -> str:
@@ -64,6 +79,21 @@ class ExportLine:
     @property
     def amount_text(self) -> str:
         return f"{self.amount:.{minor_units(self.currency)}f}"
+
+    def _money_text(self, value: Decimal | None) -> str:
+        return "" if value is None else f"{value:.{minor_units(self.currency)}f}"
+
+    @property
+    def net_text(self) -> str:
+        return self._money_text(self.net)
+
+    @property
+    def tax_text(self) -> str:
+        return self._money_text(self.tax)
+
+    @property
+    def tax_rate_text(self) -> str:
+        return "" if self.tax_rate is None else f"{self.tax_rate.normalize():f}"
 
 
 @dataclass(frozen=True)
@@ -151,7 +181,10 @@ GENERIC_HEADER = (
     "batch_id", "expense_ref", "expense_id", "employee_email", "employee_slack_id", "payee", "merchant",
     "spent_on", "category", "customer", "project", "currency", "amount", "approved_at",
     "original_currency", "original_amount", "fx_rate", "fx_rate_date", "fx_rate_source", "deal", "deal_crm_id",
+    "net", "tax", "tax_rate",
 )  # fmt: skip
+# net + tax = amount, in the line's currency; tax_rate in percent; all three empty when the
+# receipt's tax is not known.
 
 
 def _conversion_cells(line: ExportLine) -> tuple[str, str, str, str, str]:
@@ -169,7 +202,7 @@ def generic_csv(batch: BatchExport) -> str:
          line.payee, line.merchant or "", line.spent_on.isoformat() if line.spent_on else "",
          category_label(line.category), line.customer or "", line.project or "", line.currency,
          line.amount_text, line.approved_at.isoformat() if line.approved_at else "", *_conversion_cells(line),
-         line.deal or "", line.deal_crm_id or "")
+         line.deal or "", line.deal_crm_id or "", line.net_text, line.tax_text, line.tax_rate_text)
         for line in _ordered(batch.lines)
     )  # fmt: skip
     return csv_text(GENERIC_HEADER, rows)
@@ -205,19 +238,25 @@ def _bills(batch: BatchExport) -> list[tuple[str, list[ExportLine]]]:
 # Date, Account and Line Amount, a positive amount for a bill. The import maps each column to a
 # bill field (these names are the fields' own, so they map themselves) and asks for the date
 # format: MM/DD/YYYY here, the US default. Currency is read when multicurrency is on.
+# Tax (the editions with sales tax on purchases: UK, CA, AU, IN...): Line Tax Code, the name of
+# one of the company's tax codes, and Line Tax Amount, the tax inside Line Amount; the amounts
+# are tax inclusive (Line Amount is what the employee is paid), so an edition that does not read
+# tax still gets the right bill total. Lines without known tax leave both empty.
 
 QUICKBOOKS_HEADER = (
     "Bill No", "Vendor", "Bill Date", "Due Date", "Terms", "Location", "Memo", "Account",
-    "Line Description", "Line Amount", "Currency",
+    "Line Description", "Line Amount", "Currency", "Line Tax Code", "Line Tax Amount",
 )  # fmt: skip
 
 
-def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_format: str = "MM/DD/YYYY") -> str:
+def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_format: str = "MM/DD/YYYY",
+                   tax_code: str | None = None) -> str:  # fmt: skip
     """QuickBooks Online bills: the employee is the vendor; one bill per employee and currency.
 
     ``account`` is the expense account for every line; by default the category's name, which
     matches an expense account of the same name in the chart of accounts. ``date_format`` is
-    the one to choose on the import's mapping screen.
+    the one to choose on the import's mapping screen. ``tax_code`` is the company's tax code for
+    lines with input tax (e.g. ``20.0% S``); by default the receipt's rate (``VAT 20%``).
     """
     day = _date(batch.created_at.date(), date_format)
     rows = []
@@ -225,8 +264,16 @@ def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_forma
         for line in lines:
             rows.append((number, line.payee, day, day, "Due on receipt", "", f"Expense payout batch #{batch.batch_id}",
                          account or category_label(line.category), _memo(line), line.amount_text,
-                         line.currency))  # fmt: skip
+                         line.currency, _tax_code(line, tax_code), line.tax_text if line.taxed else ""))  # fmt: skip
     return csv_text(QUICKBOOKS_HEADER, rows)
+
+
+def _tax_code(line: ExportLine, chosen: str | None) -> str:
+    if not line.taxed:
+        return ""
+    if chosen:
+        return chosen
+    return f"VAT {line.tax_rate_text}%" if line.tax_rate is not None else "VAT"
 
 
 # --- Xero -----------------------------------------------------------------------------------
@@ -234,7 +281,9 @@ def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_forma
 # column names are the template's, in its order, required ones with a leading asterisk; rows
 # with the same InvoiceNumber and ContactName form one bill. Dates are DD/MM/YYYY; UnitAmount is
 # per unit, so Quantity is 1 and UnitAmount the expense amount (positive: a bill, not a credit
-# note). Total and TaxAmount stay empty: Xero computes them from Quantity, UnitAmount and TaxType.
+# note). Total stays empty: Xero computes it. A line with input tax has the tax rate for it
+# (``input_tax_type``) as TaxType and the tax as TaxAmount; UnitAmount stays what is paid, so
+# the file is imported as "Tax inclusive". A line without tax has ``tax_type`` and no TaxAmount.
 
 XERO_HEADER = (
     "*ContactName", "EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3", "POAddressLine4",
@@ -243,18 +292,21 @@ XERO_HEADER = (
     "TrackingName1", "TrackingOption1", "TrackingName2", "TrackingOption2", "Currency",
 )  # fmt: skip
 XERO_TAX_TYPE = "Tax Exempt"  # a tax rate name of Xero's US edition; other regions name theirs differently
+# Lines with input tax: the US edition's name; UK "20% (VAT on Expenses)", AU "GST on Expenses".
+XERO_INPUT_TAX_TYPE = "Tax on Purchases"
 XERO_OPTION_LENGTH = 100  # a tracking option's name is at most 100 characters in Xero
 
 
 def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = XERO_TAX_TYPE,
-             date_format: str = "DD/MM/YYYY") -> str:  # fmt: skip
+             date_format: str = "DD/MM/YYYY", input_tax_type: str = XERO_INPUT_TAX_TYPE) -> str:  # fmt: skip
     """Xero bills: the employee is the contact; one bill per employee and currency.
 
     ``tax_type`` is the display name of a tax rate of the Xero organisation (``Tax Exempt``,
     ``No VAT``, ``BAS Excluded``...); ``date_format`` the organisation's (Xero reads dates the way
     its region writes them: MM/DD/YYYY in the US). Expenses with a customer carry it as the
     tracking option "Customer", expenses on a CRM deal the deal's name as the tracking option
-    "Deal" (its CRM id is in the description).
+    "Deal" (its CRM id is in the description). Lines with input tax take ``input_tax_type``
+    and their TaxAmount (import the file as tax inclusive).
     """
     day = _date(batch.created_at.date(), date_format)
     rows = []
@@ -263,8 +315,9 @@ def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = X
             tracking = ("Customer", line.customer) if line.customer else ("", "")
             deal = ("Deal", line.deal[:XERO_OPTION_LENGTH]) if line.deal else ("", "")
             rows.append((line.payee, line.employee_email or "", "", "", "", "", "", "", "", "", number, day, day,
-                         "", "", _memo(line), "1", line.amount_text, account_code, tax_type, "", *tracking,
-                         *deal, line.currency))  # fmt: skip
+                         "", "", _memo(line), "1", line.amount_text, account_code,
+                         input_tax_type if line.taxed else tax_type, line.tax_text if line.taxed else "",
+                         *tracking, *deal, line.currency))  # fmt: skip
     return csv_text(XERO_HEADER, rows)
 
 
@@ -336,6 +389,7 @@ class LayoutOptions:
     account: str | None = None  # QuickBooks: the expense account name; Xero: the account code
     tax_type: str | None = None  # Xero: the tax rate's name
     date_format: str | None = None  # MM/DD/YYYY or DD/MM/YYYY
+    input_tax: str | None = None  # lines with input tax: QuickBooks tax code, Xero tax rate name
 
 
 @dataclass(frozen=True)
@@ -364,7 +418,8 @@ def _generic(batch: BatchExport, options: LayoutOptions) -> str:
 
 
 def _quickbooks(batch: BatchExport, options: LayoutOptions) -> str:
-    return quickbooks_csv(batch, account=options.account, date_format=options.date_format or "MM/DD/YYYY")
+    return quickbooks_csv(batch, account=options.account, date_format=options.date_format or "MM/DD/YYYY",
+                          tax_code=options.input_tax)  # fmt: skip
 
 
 def _xero(batch: BatchExport, options: LayoutOptions) -> str:
@@ -373,6 +428,7 @@ def _xero(batch: BatchExport, options: LayoutOptions) -> str:
         account_code=options.account or "429",
         tax_type=options.tax_type or XERO_TAX_TYPE,
         date_format=options.date_format or "DD/MM/YYYY",
+        input_tax_type=options.input_tax or XERO_INPUT_TAX_TYPE,
     )
 
 

@@ -96,6 +96,7 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
             section(field_label(_("Split:")) + "\n".join(f"• {escape(line)}" for line in view.split_lines))
         )
     blocks.extend(per_diem_blocks(view))
+    blocks.extend(tax_blocks(view))
     if view.note:
         blocks.append(context(_("Note: {note}").format(note=escape(view.note))))
     if view.project:
@@ -208,6 +209,19 @@ def conversion_blocks(view: ExpenseView) -> list[Block]:
     return [block]
 
 
+def tax_blocks(view: ExpenseView) -> list[Block]:
+    """The receipt's net, tax and rate, and its item lines (the first ten)."""
+    blocks: list[Block] = []
+    if view.tax_line:
+        blocks.append(context(escape(view.tax_line)))
+    if view.item_lines:
+        shown = [f"• {escape(line)}" for line in view.item_lines[:10]]
+        if len(view.item_lines) > 10:
+            shown.append(f"… and {len(view.item_lines) - 10} more")
+        blocks.append(section("*Items:*\n" + "\n".join(shown)))
+    return blocks
+
+
 def card_fallback_text(view: ExpenseView) -> str:
     merchant = view.merchant or _("receipt")
     return _("Expense {ref}: {merchant}, {total}").format(
@@ -270,6 +284,7 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         text_input("amount", "Total", amount_initial, hint="Digits with decimals, e.g. 42.50"),
         text_input("currency", "Currency", (view.currency if view and view.currency else default_currency),
                    hint="ISO code such as USD, EUR, MYR"),
+        *(_tax_inputs(view, text_input) if view else []),
         {"type": "input", "block_id": "category", "label": text("Category"), "element": category_element},
         {"type": "input", "block_id": "customer", "label": text("Customer"), "element": customer_element,
          "optional": True, "hint": text("Leave empty when the expense is for no customer")},
@@ -301,6 +316,24 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         "close": text("Cancel"),
         "blocks": blocks,
     }
+
+
+def _tax_inputs(view: ExpenseView, text_input: Any) -> list[Block]:
+    """The receipt's tax in the edit form: net, tax and rate, each optional (workflows.tax)."""
+
+    def amount(value: Any) -> str | None:
+        if value is None:
+            return None
+        return Money(value, view.currency or "").amount_text if is_currency(view.currency) else f"{value:f}"
+
+    rate = f"{view.tax_rate.normalize():f}" if view.tax_rate is not None else None
+    return [
+        text_input("net", "Net (before tax)", amount(view.net_amount), optional=True,
+                   hint="The subtotal before tax, as printed"),
+        text_input("tax", "Tax (VAT, GST)", amount(view.tax_amount), optional=True,
+                   hint="The tax amount; net + tax make the total"),
+        text_input("tax_rate", "Tax rate (%)", rate, optional=True, hint="e.g. 19 or 7.7"),
+    ]  # fmt: skip
 
 
 def per_diem_blocks(view: ExpenseView) -> list[Block]:

@@ -142,6 +142,14 @@ class ExpenseView:
     # rates' sources; no receipt is needed.
     per_diem_lines: tuple[str, ...] = ()
     per_diem_sources: tuple[str, ...] = ()
+    # The receipt's tax (workflows/tax.py), in ``currency``: net, tax amount, rate in percent;
+    # ``tax_line`` says them for the card ("Net 11.00 MYR · Tax 0.66 MYR (6%)"); ``item_lines``
+    # are the receipt's item lines as read ("Teh tarik · 2.50").
+    net_amount: Decimal | None = None
+    tax_amount: Decimal | None = None
+    tax_rate: Decimal | None = None
+    tax_line: str | None = None
+    item_lines: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:

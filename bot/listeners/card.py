@@ -27,6 +27,7 @@ from bot.context import AppContext
 from bot.listeners.common import TRY_AGAIN, action_value, app_context, tell, view_input, view_state
 from bot.views import load_view
 from storage.db import DatabaseUnavailable
+from workflows.tax import TaxInput
 
 
 def parse_edit(view: dict[str, Any]) -> expenses.Edit:
@@ -55,6 +56,13 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
         note=view_input(values, "note").get("value"),
         distance_text=(view_input(values, "distance").get("value") or "").strip() or None,
         project=(view_input(values, "project").get("value") or "").strip() or None,
+        tax=TaxInput(
+            net_text=view_input(values, "net").get("value"),
+            tax_text=view_input(values, "tax").get("value"),
+            rate_text=view_input(values, "tax_rate").get("value"),
+        )
+        if "net" in values or "tax" in values or "tax_rate" in values
+        else None,
     )
 
 
