@@ -190,6 +190,7 @@ class NoManager(RoutingError):
 
 class NoApprover(RoutingError):
     def __init__(self, step: str, email: str, earlier: Sequence[str] = ()) -> None:
+        self.earlier = tuple(earlier)  # finance members and admins who approve an earlier step
         if earlier:
             who = (
                 f"you and {', '.join(earlier)} (who approve{'s' if len(earlier) == 1 else ''} an earlier "
