@@ -116,17 +116,18 @@ def _tax(expense: Expense) -> dict[str, Any]:
     known = is_currency(currency)
 
     def money(value: Decimal) -> str:
-        return Money(value, currency).format() if known else f"{value:f} {currency}"
+        return format_money(value, currency) if known else f"{value:f} {currency}"
 
     parts = []
     if facts.net is not None:
-        parts.append(f"Net {money(facts.net)}")
+        parts.append(_("Net {amount}").format(amount=money(facts.net)))
     if facts.tax is not None:
         parts.append(
-            f"Tax {money(facts.tax)}" + (f" ({format_rate(facts.rate)})" if facts.rate is not None else "")
+            _("Tax {amount}").format(amount=money(facts.tax))
+            + (f" ({format_rate(facts.rate)})" if facts.rate is not None else "")
         )
     elif facts.rate is not None:
-        parts.append(f"Tax rate {format_rate(facts.rate)}")
+        parts.append(_("Tax rate {rate}").format(rate=format_rate(facts.rate)))
     items = []
     for item in expense.line_items or []:
         try:

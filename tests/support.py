@@ -116,12 +116,16 @@ class Harness:
         raise AssertionError(f"no card with a '{contains}' button reached {user}; DM: "
                              f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
 
-    def wait_view(self, user: str, callback_id: str, timeout: float = 40.0) -> dict[str, Any]:
-        """The modal the app opened for ``user`` (views.open happens after the click's ack)."""
+    def wait_view(
+        self, user: str, callback_id: str, timeout: float = 40.0, after: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The modal the app opened for ``user`` (views.open happens after the click's ack); with
+        ``after``, a modal other than that earlier one (the same form opened a second time)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             view = self.slack.latest_view(user)
-            if view is not None and view.get("callback_id") == callback_id:
+            fresh = after is None or view is None or view.get("id") != after.get("id")
+            if view is not None and view.get("callback_id") == callback_id and fresh:
                 return view
             time.sleep(0.05)
         raise AssertionError(f"no {callback_id} view was opened for {user}")

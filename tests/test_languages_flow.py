@@ -85,8 +85,8 @@ def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, s
         request = app.wait_card(MANAGER, contains="要求修改")
         assert "US$64.00" in _shown(request)
         app.driver.click(MANAGER, request, "要求修改")
-        app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
-                               {"reason": {"reason": text_input("Add who attended")}})  # fmt: skip
+        first_form = app.wait_view(MANAGER, "approval_reason_view")
+        app.driver.submit_view(MANAGER, first_form, {"reason": {"reason": text_input("Add who attended")}})
         told = _shown(app.wait_dm(EMPLOYEE, "bittet um"))
         # de-AT: German text, Austrian formats (the currency sign first)
         assert "<@U_MGR> bittet um Änderungen an EXP-1 ($ 64,00): „Add who attended“" in told
@@ -102,7 +102,7 @@ def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, s
 
         app.slack.wait_until(lambda: bool(second()), timeout=60, what="the second request")
         app.driver.click(MANAGER, second()[0], "拒绝")
-        app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
+        app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view", after=first_form),
                                {"reason": {"reason": text_input("Not a business dinner")}})  # fmt: skip
         told = _shown(app.wait_dm(EMPLOYEE, "abgelehnt"))
         assert "EXP-1 ($ 64,00) wurde von <@U_MGR> abgelehnt: „Not a business dinner“" in told

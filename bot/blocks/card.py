@@ -217,8 +217,8 @@ def tax_blocks(view: ExpenseView) -> list[Block]:
     if view.item_lines:
         shown = [f"• {escape(line)}" for line in view.item_lines[:10]]
         if len(view.item_lines) > 10:
-            shown.append(f"… and {len(view.item_lines) - 10} more")
-        blocks.append(section("*Items:*\n" + "\n".join(shown)))
+            shown.append(_("… and {count} more").format(count=len(view.item_lines) - 10))
+        blocks.append(section(field_label(_("Items:")) + "\n".join(shown)))
     return blocks
 
 
