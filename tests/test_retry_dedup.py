@@ -35,7 +35,7 @@ def test_an_event_delivered_again_and_again_is_answered_once(app: Harness) -> No
 
     with ThreadPoolExecutor(12) as pool:
         assert set(pool.map(deliver, range(12))) == {200}
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # a generous wait for the app, not a speed check
     while len(hints(app)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1)  # a second answer to any of them would be here by now
