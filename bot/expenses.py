@@ -24,8 +24,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import identity
+from bot.blocks.common import tax_wording
 from bot.context import AppContext
 from bot.delivery import deliver_pending
+from bot.i18n import _
 from bot.metrics import OCR_SECONDS
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
@@ -546,7 +548,7 @@ class Edit:
     distance_text: str | None = None
     project: str | None = None
     # The receipt's tax as typed into the form (workflows.tax.parse_tax); None: the form had no
-    # tax fields (the /expense form), so the tax kept on the expense is left as it is.
+    # tax fields, so the tax kept on the expense is left as it is.
     tax: TaxInput | None = None
 
 
@@ -573,14 +575,18 @@ def validate_edit(
     if edit.distance_text:
         try:
             if parse_amount(edit.distance_text) <= 0:
-                errors["distance"] = "The distance must be more than zero."
+                errors["distance"] = _("The distance must be more than zero.")
         except MoneyError:
-            errors["distance"] = f"“{edit.distance_text}” is not a distance: type a number such as 42.5."
+            errors["distance"] = _("“{distance}” is not a distance: type a number such as 42.5.").format(
+                distance=edit.distance_text
+            )
     elif edit.category in set(mileage):
-        errors["distance"] = "A mileage claim needs the distance driven."
+        errors["distance"] = _("A mileage claim needs the distance driven.")
     currency = (edit.currency or "").strip().upper()
     if not is_currency(currency):
-        errors["currency"] = f"“{edit.currency or ''}” is not an ISO 4217 currency code (e.g. USD, EUR, MYR)."
+        errors["currency"] = _("“{currency}” is not an ISO 4217 currency code (e.g. USD, EUR, MYR).").format(
+            currency=edit.currency or ""
+        )
     if edit.amount_text:
         try:
             amount = parse_amount(edit.amount_text)
@@ -589,13 +595,15 @@ def validate_edit(
         except MoneyError as exc:
             errors["amount"] = str(exc)
     else:
-        errors["amount"] = "Type the total, e.g. 42.50."
+        errors["amount"] = _("Type the total, e.g. 42.50.")
     if edit.spent_on and edit.spent_on > today + dt.timedelta(days=1):
-        errors["date"] = "The date is in the future."
+        errors["date"] = _("The date is in the future.")
     if edit.category and edit.category not in set(categories):
-        errors["category"] = "Pick a category from the list."
+        errors["category"] = _("Pick a category from the list.")
     if edit.tax is not None and not edit.tax.empty and "amount" not in errors and "currency" not in errors:
-        _facts, tax_errors = parse_tax(edit.tax, parse_amount(edit.amount_text or ""), currency)
+        _facts, tax_errors = parse_tax(
+            edit.tax, parse_amount(edit.amount_text or ""), currency, tax_wording()
+        )
         errors.update(tax_errors)
     return errors
 
@@ -835,6 +843,9 @@ def _create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str, with_f
                           distance=parse_amount(edit.distance_text) if edit.distance_text else None,
                           customer_id=edit.customer_id, customer_confirmed=edit.customer_id is not None,
                           ocr={"typed": True} if with_file else {})  # fmt: skip
+        tax = _typed_tax(edit)  # the form's tax fields, checked by validate_edit
+        if isinstance(tax, TaxFacts):
+            expense.net_amount, expense.tax_amount, expense.tax_rate = tax.net, tax.tax, tax.rate
         session.add(expense)
         session.flush()
         _set_project(session, expense.id, edit.project, user_id)

@@ -7,11 +7,12 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot import identity, transactions_slack
+from bot import i18n, identity, transactions_slack
 from bot.blocks.common import Block
 from bot.blocks.home import HomeView, build_home, crm_status_blocks
 from bot.context import AppContext
 from bot.delegation import with_delegations
+from bot.i18n import _
 from bot.payouts import finance_home_blocks
 from bot.views import expense_view
 from integrations.crm.sync import sync_status
@@ -58,7 +59,7 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
                                                  now=dt.datetime.now(dt.UTC)))  # fmt: skip
         notice = None
         if len(directory) == 0:
-            notice = "No company directory is configured yet, so expenses cannot be routed for approval."
+            notice = _("No company directory is configured yet, so expenses cannot be routed for approval.")
     finance = tuple(finance_home_blocks(ctx, email)) if is_finance else ()
     statements = tuple(transactions_slack.home_blocks(ctx, email, finance=is_finance))
     return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
@@ -67,6 +68,9 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
 
 
 async def publish_home(ctx: AppContext, user_id: str) -> None:
+    """The person's Home tab, in their language (bot/i18n.py)."""
     email = await identity.email_of(ctx, user_id)
-    view = await asyncio.to_thread(home_view, ctx, user_id, email)
-    await ctx.slack.views_publish(user_id=user_id, view=build_home(view))
+    with i18n.use_locale(await identity.locale_for(ctx, user_id)):
+        view = await asyncio.to_thread(home_view, ctx, user_id, email)  # the thread keeps the locale
+        home = build_home(view)
+    await ctx.slack.views_publish(user_id=user_id, view=home)

@@ -40,6 +40,7 @@ __all__ = [
     "N_",
     "_",
     "choose",
+    "format_count",
     "format_date",
     "format_money",
     "format_rate",
@@ -140,6 +141,14 @@ def format_rate(rate: Decimal) -> str:
     return format_decimal(
         rate.normalize(), format="0.############", locale=locale, decimal_quantization=False
     )
+
+
+def format_count(count: int) -> str:
+    """A whole number with the locale's grouping: ``7.854`` (de), ``7,854`` (English, Chinese)."""
+    locale = _current.get()
+    if locale is None or locale.language == "en":
+        return f"{count:,}"
+    return format_decimal(count, locale=locale)
 
 
 def format_date(day: dt.date, english: str = "%Y-%m-%d") -> str:

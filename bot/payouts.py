@@ -18,7 +18,7 @@ from bot.blocks.common import Block, context, format_money, header, section
 from bot.blocks.digest import DigestView, PayeeLine, build_digest, digest_fallback
 from bot.context import AppContext
 from bot.delivery import deliver_pending, post
-from bot.i18n import _
+from bot.i18n import _, ngettext
 from bot.settings import Settings, load_settings
 from storage import audit, outbox
 from storage.db import DatabaseUnavailable, transaction
@@ -361,8 +361,9 @@ def _digest_bundle(ctx: AppContext, batch_id: int) -> tuple[Any, list[list[str]]
 async def send_digest(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
     batch_id = int(payload["batch_id"])
     view, existing = await asyncio.to_thread(_digest_bundle, ctx, batch_id)
-    blocks = build_digest(view)
-    text = digest_fallback(view)
+    with i18n.use_locale(i18n.choose(None, ctx.settings.default_locale)):  # finance's: the company's language
+        blocks = build_digest(view)
+        text = digest_fallback(view)
     if existing:  # update in place
         for channel, ts in existing:
             await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=text)
@@ -459,26 +460,40 @@ def finance_home_blocks(ctx: AppContext, email: str | None) -> list[Block]:
             spend_error = None
         except ReportError as exc:
             month, spend_error = None, str(exc)
-    blocks: list[Block] = [header("Finance")]
+    blocks: list[Block] = [header(_("Finance"))]
     if waiting.lines:
         per = " · ".join(
             f"{format_money(a, c)} ({waiting.counts[c]})" for c, a in sorted(waiting.totals.items())
         )
         people = len({ln.employee_id for ln in waiting.lines})
         oldest = waiting.oldest
-        since = f" Oldest approved {oldest[2]:%d %b %Y} ({expense_ref(oldest[0])})." if oldest else ""
-        blocks.append(section(f"*Waiting for the next payout batch:* {per} to {people} "
-                              f"{'person' if people == 1 else 'people'}.{since}"))  # fmt: skip
+        since = (
+            (
+                " "
+                + _("Oldest approved {day} ({ref}).").format(
+                    day=i18n.format_date(oldest[2], "%d %b %Y"), ref=expense_ref(oldest[0])
+                )
+            )
+            if oldest
+            else ""
+        )
+        blocks.append(section("*" + _("Waiting for the next payout batch:") + "* "
+                              + ngettext("{amounts} to {people} person.", "{amounts} to {people} people.",
+                                         people).format(amounts=per, people=people) + since))  # fmt: skip
     else:
-        blocks.append(section("*Waiting for the next payout batch:* nothing."))
+        blocks.append(section("*" + _("Waiting for the next payout batch:") + "* " + _("nothing.")))
     if open_ids:
         shown = ", ".join(f"#{i}" for i in open_ids[:10]) + (" …" if len(open_ids) > 10 else "")
-        blocks.append(section(f"*Open batches (not yet marked paid):* {shown}"))
+        blocks.append(section("*" + _("Open batches (not yet marked paid):") + f"* {shown}"))
     if month is not None and month.rows:
-        top = "\n".join(f"• {r.key}: {month.money(r.total)} ({r.count})" for r in month.rows[:6])
-        blocks.append(section(f"*Approved spend this month ({currency}):* {month.money(month.total)}\n{top}"))
+        top = "\n".join(
+            f"• {_(r.key)}: {format_money(r.total, currency)} ({r.count})" for r in month.rows[:6]
+        )
+        title = _("Approved spend this month ({currency}):").format(currency=currency)
+        blocks.append(section(f"*{title}* {format_money(month.total, currency)}\n{top}"))
     elif spend_error:
-        blocks.append(context(f"Spend this month: {spend_error}"))
-    blocks.append(context("Reports: `expensebot report --by customer|project|department|category|employee "
-                          "--from YYYY-MM-DD --to YYYY-MM-DD [--csv FILE] [--png FILE]`"))  # fmt: skip
+        blocks.append(context(_("Spend this month: {problem}").format(problem=spend_error)))
+    blocks.append(context(_("Reports: {command}").format(
+        command="`expensebot report --by customer|project|department|category|employee "
+                "--from YYYY-MM-DD --to YYYY-MM-DD [--csv FILE] [--png FILE]`")))  # fmt: skip
     return blocks

@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import i18n
+from bot.blocks.common import format_money
 from bot.context import AppContext
 from bot.delivery import deliver_pending
+from bot.i18n import _, ngettext
 from bot.settings import Settings
 from storage import audit, outbox
 from storage.db import transaction
@@ -70,9 +73,9 @@ def quote_trip(ctx: AppContext, trip: Trip) -> Quote:
     shipped = shipped_for(ctx.settings)
     if not admin and not shipped:
         raise PerDiemError(
-            "No per diem rates are set up: ask an admin to import the company's rates "
-            "(`expensebot perdiem rates import`) or choose shipped ones (EXPENSEBOT_PER_DIEM_RATES)."
-        )
+            _("No per diem rates are set up: ask an admin to import the company's rates "
+              "(`expensebot perdiem rates import`) or choose shipped ones (EXPENSEBOT_PER_DIEM_RATES).")
+        )  # fmt: skip
     return price(trip, shipped=shipped, admin=admin)
 
 
@@ -99,8 +102,9 @@ def _overlapping(session: Session, user_id: str, category: str, trip: Trip) -> s
         except (KeyError, TypeError, ValueError):
             continue
         if start <= trip.end and trip.start <= end:
-            return (f"You already claimed per diem for {start.isoformat()} to {end.isoformat()} in "
-                    f"{expense_ref(other_id)}; a day is paid once.")  # fmt: skip
+            return _(
+                "You already claimed per diem for {start} to {end} in {ref}; a day is paid once."
+            ).format(start=i18n.format_date(start), end=i18n.format_date(end), ref=expense_ref(other_id))
     return None
 
 
@@ -137,11 +141,11 @@ async def handle_command(ctx: AppContext, user_id: str, channel_id: str | None, 
         return str(exc)
     category = per_diem_category(ctx.policy)
     if category is None:
-        return ("The expense policy has no per diem category, so per diem cannot be claimed. "
-                "Ask an admin to add one (`per_diem: {per_diem: true}` under `categories`).")  # fmt: skip
+        return _("The expense policy has no per diem category, so per diem cannot be claimed. "
+                 "Ask an admin to add one (`per_diem: {{per_diem: true}}` under `categories`).").format()  # fmt: skip
     if trip.end > today:
-        return (f"Per diem is claimed after the trip: its last day, {trip.end.isoformat()}, is still to come. "
-                "Claim it when you are back.")  # fmt: skip
+        return _("Per diem is claimed after the trip: its last day, {day}, is still to come. "
+                 "Claim it when you are back.").format(day=i18n.format_date(trip.end))  # fmt: skip
     try:
         created = await asyncio.to_thread(_create, ctx, user_id, channel_id, trip, category)
     except PerDiemError as exc:
@@ -149,5 +153,11 @@ async def handle_command(ctx: AppContext, user_id: str, channel_id: str | None, 
     await deliver_pending(ctx)
     quote = created.quote
     days = len(quote.days)
-    return (f"{expense_ref(created.expense_id)}: per diem for {quote.place}, {days} day{'s' if days > 1 else ''}, "
-            f"{quote.total}. Its card is in our DM: check the days and submit it (no receipt needed).")  # fmt: skip
+    return ngettext(
+        "{ref}: per diem for {place}, {days} day, {total}. Its card is in our DM: check the days and "
+        "submit it (no receipt needed).",
+        "{ref}: per diem for {place}, {days} days, {total}. Its card is in our DM: check the days and "
+        "submit it (no receipt needed).",
+        days,
+    ).format(ref=expense_ref(created.expense_id), place=quote.place, days=days,
+             total=format_money(quote.total.amount, quote.total.currency))  # fmt: skip

@@ -16,16 +16,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import identity
+from bot import i18n, identity
 from bot.blocks.card import NO_CUSTOMER, SPLIT, SPLIT_VIEW
-from bot.blocks.common import context, section, text
+from bot.blocks.common import context, format_money, section, text
 from bot.context import AppContext
 from bot.delivery import deliver_pending
+from bot.i18n import _
 from storage import audit, outbox
 from storage.db import DatabaseUnavailable, retry_on_conflict, transaction
 from storage.models import Expense
 from storage.splits import replace_parts, snapshot
-from workflows.expenses import EDITABLE, Status, expense_ref
+from workflows.expenses import EDITABLE, LABELS, Status, expense_ref
 from workflows.money import Money, MoneyError, parse_amount
 from workflows.splits import PartSpec, SplitError, split
 
@@ -42,8 +43,9 @@ def build_split_modal(expense: Expense, categories: list[tuple[str, str]]) -> di
     total = Money(expense.amount, expense.currency)
     labels = dict(categories)
     blocks: list[dict[str, Any]] = [
-        section(f"Split the total of *{total.format()}* into parts. Give each part an amount (`25.00`), "
-                "a percentage (`40%`) or leave one share blank for the rest."),
+        section(_("Split the total of *{total}* into parts. Give each part an amount (`25.00`), "
+                  "a percentage (`40%`) or leave one share blank for the rest.").format(
+                      total=format_money(total.amount, total.currency))),
     ]  # fmt: skip
     current = list(expense.splits)
     for row in range(1, ROWS + 1):
@@ -52,12 +54,12 @@ def build_split_modal(expense: Expense, categories: list[tuple[str, str]]) -> di
         if part is not None:
             share["initial_value"] = Money(part.amount, total.currency).amount_text
         category: dict[str, Any] = {"type": "static_select", "action_id": f"category_{row}",
-                                    "placeholder": text("Category"),
-                                    "options": [_option(k, v) for k, v in categories][:100]}  # fmt: skip
+                                    "placeholder": text(_("Category")),
+                                    "options": [_option(k, _(v)) for k, v in categories][:100]}  # fmt: skip
         if part is not None and part.category in labels:
-            category["initial_option"] = _option(part.category, labels[part.category])
+            category["initial_option"] = _option(part.category, _(labels[part.category]))
         customer: dict[str, Any] = {"type": "external_select", "action_id": f"{CUSTOMER_ROW}{row}", "min_query_length": 1,
-                                    "placeholder": text("Type to search customers")}  # fmt: skip
+                                    "placeholder": text(_("Type to search customers"))}  # fmt: skip
         if part is not None and part.customer is not None:
             customer["initial_option"] = _option(str(part.customer.id), part.customer.name)
         project: dict[str, Any] = {
@@ -68,23 +70,23 @@ def build_split_modal(expense: Expense, categories: list[tuple[str, str]]) -> di
         if part is not None and part.project:
             project["initial_value"] = part.project
         blocks += [
-            {"type": "input", "block_id": f"share_{row}", "optional": True, "label": text(f"Part {row}: share"),
+            {"type": "input", "block_id": f"share_{row}", "optional": True, "label": text(_("Part {row}: share").format(row=row)),
              "element": share},
-            {"type": "input", "block_id": f"category_{row}", "optional": True, "label": text(f"Part {row}: category"),
+            {"type": "input", "block_id": f"category_{row}", "optional": True, "label": text(_("Part {row}: category").format(row=row)),
              "element": category},
-            {"type": "input", "block_id": f"customer_{row}", "optional": True, "label": text(f"Part {row}: customer"),
+            {"type": "input", "block_id": f"customer_{row}", "optional": True, "label": text(_("Part {row}: customer").format(row=row)),
              "element": customer},
-            {"type": "input", "block_id": f"project_{row}", "optional": True, "label": text(f"Part {row}: project"),
+            {"type": "input", "block_id": f"project_{row}", "optional": True, "label": text(_("Part {row}: project").format(row=row)),
              "element": project},
         ]  # fmt: skip
-    blocks.append(context("Leave every row empty and save to undo the split."))
+    blocks.append(context(_("Leave every row empty and save to undo the split.")))
     return {
         "type": "modal",
         "callback_id": SPLIT_VIEW,
         "private_metadata": json.dumps({"expense_id": expense.id}),
-        "title": text(f"Split {expense_ref(expense.id)}"[:24]),
-        "submit": text("Save"),
-        "close": text("Cancel"),
+        "title": text(_("Split {ref}").format(ref=expense_ref(expense.id))[:24]),
+        "submit": text(_("Save")[:24]),
+        "close": text(_("Cancel")[:24]),
         "blocks": blocks,
     }
 
@@ -115,7 +117,7 @@ def parse_rows(values: dict[str, Any]) -> tuple[list[tuple[int, PartSpec]], dict
             errors[f"share_{row}"] = str(exc)
             continue
         if customer is not None and not customer.isdigit():
-            errors[f"customer_{row}"] = "Pick a customer from the list."
+            errors[f"customer_{row}"] = _("Pick a customer from the list.")
             continue
         rows.append((row, PartSpec(amount=amount, percent=percent, category=category, customer=customer,
                                    project=project)))  # fmt: skip
@@ -124,14 +126,16 @@ def parse_rows(values: dict[str, Any]) -> tuple[list[tuple[int, PartSpec]], dict
 
 def _refusal(expense: Expense | None, user_id: str) -> str | None:
     if expense is None:
-        return "This expense no longer exists."
+        return _("This expense no longer exists.")
     ref = expense_ref(expense.id)
     if expense.employee_id != user_id:
-        return f"Only <@{expense.employee_id}> can split {ref}."
+        return _("Only {employee} can split {ref}.").format(employee=f"<@{expense.employee_id}>", ref=ref)
     if Status(expense.status) not in EDITABLE or expense.status == Status.READING:
-        return f"{ref} is {expense.status.replace('_', ' ')}: it can no longer be split."
+        return _("{ref} can no longer be split (status: {status}).").format(
+            ref=ref, status=_(LABELS[Status(expense.status)])
+        )
     if expense.amount is None or not expense.currency:
-        return f"{ref} has no total yet: click *Edit* and type it first."
+        return _("{ref} has no total yet: click *Edit* and type it first.").format(ref=ref)
     return None
 
 
@@ -161,12 +165,16 @@ def _save(
         parts = []
         if rows:
             try:
-                parts = split(total, [spec for _, spec in rows])
+                parts = split(total, [spec for _row, spec in rows])
             except SplitError as exc:
-                return _errors_for(str(exc), [row for row, _ in rows])
+                return _errors_for(str(exc), [row for row, _spec in rows])
         for part in parts:
             if part.category and part.category not in ctx.policy.categories:
-                return {"share_1": f"“{part.category}” is not a category of the policy."}
+                return {
+                    "share_1": _("“{category}” is not a category of the policy.").format(
+                        category=part.category
+                    )
+                }
         before = {"splits": snapshot(expense)}
         replace_parts(session, expense, parts)
         audit.record(session, actor=user_id, action="expense.split", entity="expense", entity_id=expense.id,
@@ -210,7 +218,8 @@ def register_split(app: AsyncApp, ctx: AppContext) -> None:
         if not raw.isdigit():
             return
         try:
-            loaded = await asyncio.to_thread(_load, ctx, int(raw), body["user"]["id"])
+            with i18n.use_locale(await identity.locale_for(ctx, body["user"]["id"])):
+                loaded = await asyncio.to_thread(_load, ctx, int(raw), body["user"]["id"])
         except DatabaseUnavailable:
             loaded = "I could not reach the database just now. Try again in a moment."
         if isinstance(loaded, str):
@@ -224,7 +233,8 @@ def register_split(app: AsyncApp, ctx: AppContext) -> None:
         index = ctx.customers.index()
         found = index.search(query, limit=20) if query and len(index) else []
         options = [_option(str(c.id), c.name) for c in found]
-        options.append(_option(NO_CUSTOMER, "No customer"))
+        with i18n.use_locale(await identity.locale_for(ctx, str((body.get("user") or {}).get("id") or ""))):
+            options.append(_option(NO_CUSTOMER, _("No customer")))
         await ack(options=options)
 
     @app.view(SPLIT_VIEW)
@@ -233,7 +243,8 @@ def register_split(app: AsyncApp, ctx: AppContext) -> None:
         values = (view.get("state") or {}).get("values") or {}
         user = body["user"]["id"]
         try:
-            outcome = await asyncio.to_thread(retry_on_conflict, _save, ctx, expense_id, user, values)
+            with i18n.use_locale(await identity.locale_for(ctx, user)):
+                outcome = await asyncio.to_thread(retry_on_conflict, _save, ctx, expense_id, user, values)
         except DatabaseUnavailable:
             outcome = {"share_1": "I could not reach the database just now. Try again in a moment."}
         if isinstance(outcome, dict):

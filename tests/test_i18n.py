@@ -24,11 +24,27 @@ ROOT = Path(__file__).resolve().parent.parent
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 
-def _po(lang: str) -> dict[str, str]:
+def _key(message_id: object) -> str:
+    """A message's key: its text, or the singular of a plural message (ngettext)."""
+    return str(message_id[0]) if isinstance(message_id, (tuple, list)) else str(message_id)
+
+
+def _forms(value: object) -> tuple[str, ...]:
+    """A translation's text, or each of a plural message's forms."""
+    return tuple(str(v) for v in value) if isinstance(value, (tuple, list)) else (str(value),)
+
+
+def _po(lang: str) -> dict[str, tuple[str, ...]]:
     with open(i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         catalog = read_po(f, locale=lang)
     assert not [m.id for m in catalog if m.id and m.fuzzy], f"{lang}: fuzzy entries need a translator's look"
-    return {str(m.id): str(m.string) for m in catalog if m.id}
+    return {_key(m.id): _forms(m.string) for m in catalog if m.id}
+
+
+def _template() -> dict[str, tuple[str, ...]]:
+    """Each message of the template, with its source texts (singular and plural of a plural one)."""
+    with open(i18n.LOCALE_DIR / "messages.pot", "rb") as f:
+        return {_key(m.id): _forms(m.id) for m in read_po(f) if m.id}
 
 
 def _source_ids() -> set[str]:
@@ -43,26 +59,28 @@ def _fields(text: str) -> set[str]:
 
 
 def test_the_template_holds_every_message_of_the_source() -> None:
-    with open(i18n.LOCALE_DIR / "messages.pot", "rb") as f:
-        template = {str(m.id) for m in read_po(f) if m.id}
-    assert _source_ids() == template, "run scripts/catalogues and translate the new messages"
+    assert _source_ids() == set(_template()), "run scripts/catalogues and translate the new messages"
 
 
 @pytest.mark.parametrize("lang", i18n.CATALOGUES)
 def test_every_message_is_translated_with_its_placeholders(lang: str) -> None:
-    with open(i18n.LOCALE_DIR / "messages.pot", "rb") as f:
-        template = {str(m.id) for m in read_po(f) if m.id}
+    template = _template()
     translated = _po(lang)
-    assert set(translated) == template
-    assert [msgid for msgid, text in translated.items() if not text.strip()] == []
-    # The translation names the same {placeholders} (a missing or misspelt one would raise or vanish).
-    assert [msgid for msgid, text in translated.items() if _fields(text) != _fields(msgid)] == []
+    assert set(translated) == set(template)
+    assert [msgid for msgid, forms in translated.items() if not all(text.strip() for text in forms)] == []
+    # The translation names the same {placeholders} (a missing or misspelt one would raise or vanish);
+    # each form of a plural message names those of the English plural.
+    assert [
+        msgid
+        for msgid, forms in translated.items()
+        if any(_fields(text) != _fields(template[msgid][-1]) for text in forms)
+    ] == []
 
 
 @pytest.mark.parametrize("lang", i18n.CATALOGUES)
 def test_the_compiled_catalogues_are_those_of_the_po_files(lang: str) -> None:
     with open(i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "messages.mo", "rb") as f:
-        compiled = {str(m.id): str(m.string) for m in read_mo(f) if m.id}
+        compiled = {_key(m.id): _forms(m.string) for m in read_mo(f) if m.id}
     assert compiled == _po(lang), "run scripts/catalogues to compile the .mo files"
 
 

@@ -7,16 +7,19 @@ Pure. Amounts are Decimals in the receipt's currency, kept to its minor unit (0 
   kept on the expense, with the rate checked against tax/net or inferred from them.
 - :func:`mismatch` is the card's "the tax lines do not add up" check: net + tax against the total,
   beyond rounding (:func:`tolerance`).
-- :func:`parse_tax` checks what the employee types into the card's edit form.
+- :func:`parse_tax` checks what the employee types into the expense forms (``/expense`` and the
+  card's Edit), in the reader's words (:class:`Wording`).
 - :func:`paid_tax` is the tax in what is paid: a lower approved amount or a conversion into the
   reimbursement currency prorates it, so that net + tax is the paid amount to the cent.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from workflows.i18n import N_
 from workflows.money import Money, MoneyError, minor_units, parse_amount
 from workflows.splits import share_out
 
@@ -191,7 +194,7 @@ def paid_tax(tax: Decimal | None, receipt_total: Money, paid: Money) -> Money | 
 
 @dataclass(frozen=True)
 class TaxInput:
-    """The tax fields of the edit form, as typed (empty text: not given)."""
+    """The tax fields of the expense forms, as typed (empty text: not given)."""
 
     net_text: str | None = None
     tax_text: str | None = None
@@ -202,24 +205,47 @@ class TaxInput:
         return not any((text or "").strip() for text in (self.net_text, self.tax_text, self.rate_text))
 
 
-def parse_rate(text: str) -> Decimal:
+def _same(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How the form's messages are worded: a template's translation, and how money and rates are
+    written. English with the app's formats by default; the bot passes the reader's language."""
+
+    translate: Callable[[str], str] = _same
+    money: Callable[[Money], str] = Money.format
+    rate: Callable[[Decimal], str] = format_rate
+
+
+ENGLISH = Wording()
+
+
+def parse_rate(text: str, wording: Wording = ENGLISH) -> Decimal:
     """``19``, ``19%``, ``7,7 %`` as a percentage; :class:`TaxError` with a message otherwise."""
+    say = wording.translate
     raw = text.strip().rstrip("%").strip()
     try:
         rate = parse_amount(raw)
     except MoneyError:
-        raise TaxError(f"“{text.strip()}” is not a tax rate: type a percentage such as 19 or 7.7.") from None
+        raise TaxError(
+            say(N_("“{text}” is not a tax rate: type a percentage such as 19 or 7.7.")).format(
+                text=text.strip()
+            )
+        ) from None
     if rate < 0 or rate >= MAX_RATE:
-        raise TaxError(f"A tax rate is from 0 up to 100%, not {raw}%.")
+        raise TaxError(say(N_("A tax rate is from 0 up to 100%, not {rate}%.")).format(rate=raw))
     if rate != rate.quantize(Decimal("0.0001")):
-        raise TaxError("A tax rate has at most four decimals (e.g. 8.875).")
+        raise TaxError(say(N_("A tax rate has at most four decimals (e.g. 8.875).")))
     return rate.normalize()
 
 
 def parse_tax(
-    entry: TaxInput, total: Decimal | None, currency: str | None
+    entry: TaxInput, total: Decimal | None, currency: str | None, wording: Wording = ENGLISH
 ) -> tuple[TaxFacts, dict[str, str]]:
-    """The tax facts typed into the edit form, and the fields' errors (block id -> message).
+    """The tax facts typed into the expense forms, and the fields' errors (block id -> message,
+    worded by ``wording``).
 
     Any field may be left empty. The tax, when given, is not negative and not more than the total;
     the net is more than zero and not more than the total; with net and tax, they must add up to
@@ -227,47 +253,59 @@ def parse_tax(
     the total, the net and tax are worked out from them; given two of net, tax and total, the
     third is the difference.
     """
+    say, money = wording.translate, wording.money
     errors: dict[str, str] = {}
     if entry.empty:
         return TaxFacts(), errors
     if currency is None or total is None:
-        return TaxFacts(), {"tax": "Type the total and its currency first; the tax is part of the total."}
+        return TaxFacts(), {
+            "tax": say(N_("Type the total and its currency first; the tax is part of the total."))
+        }
     money_total = Money(total, currency)
+    too_much = {
+        "net": N_("The net amount ({amount}) is more than the total ({total})."),
+        "tax": N_("The tax ({amount}) is more than the total ({total})."),
+    }
+    negative = {"net": N_("The net amount cannot be negative."), "tax": N_("The tax cannot be negative.")}
 
-    def amount(text: str | None, field: str, what: str) -> Decimal | None:
+    def amount(text: str | None, field: str) -> Decimal | None:
         if not (text or "").strip():
             return None
         try:
             value = parse_amount(text or "")
         except MoneyError:
-            errors[field] = f"“{(text or '').strip()}” is not an amount: type digits such as 3.99."
+            errors[field] = say(N_("“{text}” is not an amount: type digits such as 3.99.")).format(
+                text=(text or "").strip()
+            )
             return None
         if value != Money(value, currency).amount:
-            errors[field] = f"{value} has more decimals than {currency} has ({minor_units(currency)})."
+            errors[field] = say(N_("{amount} has more decimals than {currency} has ({digits}).")).format(
+                amount=value, currency=currency, digits=minor_units(currency)
+            )
             return None
         if value < 0:
-            errors[field] = f"The {what} cannot be negative."
+            errors[field] = say(negative[field])
             return None
         if value > money_total.amount:
-            errors[field] = (
-                f"The {what} ({Money(value, currency).format()}) is more than the total ({money_total.format()})."
+            errors[field] = say(too_much[field]).format(
+                amount=money(Money(value, currency)), total=money(money_total)
             )
             return None
         return value
 
-    net = amount(entry.net_text, "net", "net amount")
-    tax = amount(entry.tax_text, "tax", "tax")
+    net = amount(entry.net_text, "net")
+    tax = amount(entry.tax_text, "tax")
     rate: Decimal | None = None
     if (entry.rate_text or "").strip():
         try:
-            rate = parse_rate(entry.rate_text or "")
+            rate = parse_rate(entry.rate_text or "", wording)
         except TaxError as exc:
             errors["tax_rate"] = str(exc)
     if errors:
         return TaxFacts(), errors
     if net is not None and net == 0:
         return TaxFacts(), {
-            "net": "The net amount must be more than zero (leave it empty if it is not printed)."
+            "net": say(N_("The net amount must be more than zero (leave it empty if it is not printed)."))
         }
     if net is None and tax is None and rate is not None:
         # only the rate: the tax inside the total at that rate
@@ -281,12 +319,16 @@ def parse_tax(
     if net is not None and tax is not None:
         gap = abs(net + tax - money_total.amount)
         if gap > tolerance(currency):
-            errors["tax"] = (f"Net {Money(net, currency).format()} + tax {Money(tax, currency).format()} = "
-                             f"{Money(net + tax, currency).format()}, not the total {money_total.format()}.")  # fmt: skip
+            errors["tax"] = say(N_("Net {net} + tax {tax} = {sum}, not the total {total}.")).format(
+                net=money(Money(net, currency)), tax=money(Money(tax, currency)),
+                sum=money(Money(net + tax, currency)), total=money(money_total),
+            )  # fmt: skip
         elif rate is not None and not rate_fits(net, tax, rate, currency, slack=_slack(currency)):
             expected = Money(net * rate / HUNDRED, currency)
-            errors["tax_rate"] = (f"{format_rate(rate)} of {Money(net, currency).format()} is {expected.format()}, "
-                                  f"not the tax {Money(tax, currency).format()}.")  # fmt: skip
+            errors["tax_rate"] = say(N_("{rate} of {net} is {expected}, not the tax {tax}.")).format(
+                rate=wording.rate(rate), net=money(Money(net, currency)), expected=money(expected),
+                tax=money(Money(tax, currency)),
+            )  # fmt: skip
     return (TaxFacts() if errors else facts), errors
 
 

@@ -108,14 +108,14 @@ def build_partial_modal(*, task_id: int, ref: str, total: str, currency: str) ->
         "type": "modal",
         "callback_id": PARTIAL_VIEW,
         "private_metadata": json.dumps({"task_id": task_id}),
-        "title": text(f"Approve part of {ref}"[:24]),
-        "submit": text("Approve"),
-        "close": text("Cancel"),
+        "title": text(_("Approve part of {ref}").format(ref=ref)[:24]),
+        "submit": text(_("Approve")[:24]),
+        "close": text(_("Cancel")[:24]),
         "blocks": [
-            section(f"The claim is *{total}*. Approve a lower amount in {currency}:"),
-            {"type": "input", "block_id": "amount", "label": text(f"Approved amount ({currency})"),
+            section(_("The claim is *{total}*. Approve a lower amount in {currency}:").format(total=total, currency=currency)),
+            {"type": "input", "block_id": "amount", "label": text(_("Approved amount ({currency})").format(currency=currency)),
              "element": {"type": "plain_text_input", "action_id": "amount"}},
-            {"type": "input", "block_id": "reason", "label": text("Why is part of it not approved?"),
+            {"type": "input", "block_id": "reason", "label": text(_("Why is part of it not approved?")),
              "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True}},
         ],
     }  # fmt: skip
@@ -124,15 +124,15 @@ def build_partial_modal(*, task_id: int, ref: str, total: str, currency: str) ->
 def build_reason_modal(*, task_id: int, kind: str, ref: str, channel: str | None = None,
                        ts: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Reject / Ask for changes: a reason is required."""
-    verb = "Reject" if kind == "reject" else "Ask for changes"
-    label = "Why is it rejected?" if kind == "reject" else "What should be changed?"
+    verb = _("Reject") if kind == "reject" else _("Ask for changes")
+    label = _("Why is it rejected?") if kind == "reject" else _("What should be changed?")
     return {
         "type": "modal",
         "callback_id": REASON_VIEW,
         "private_metadata": json.dumps({"task_id": task_id, "kind": kind, "channel": channel, "ts": ts}),
-        "title": text(f"{verb} {ref}"[:24]),
+        "title": text(_("{action} {ref}").format(action=verb, ref=ref)[:24]),
         "submit": text(verb[:24]),
-        "close": text("Cancel"),
+        "close": text(_("Cancel")[:24]),
         "blocks": [
             {
                 "type": "input",

@@ -241,7 +241,7 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
 
     ``categories`` are the ``(key, label)`` pairs the installed policy allows.
     """
-    choices = dict(categories) if categories else dict(CATEGORIES)
+    choices = {key: _(label) for key, label in (categories or list(CATEGORIES.items()))}
 
     def text_input(block_id: str, label: str, initial: str | None, *, optional: bool = False,
                    multiline: bool = False, hint: str | None = None) -> Block:  # fmt: skip
@@ -268,7 +268,7 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         "type": "external_select",
         "action_id": CUSTOMER_SEARCH,
         "min_query_length": 1,
-        "placeholder": text("Type to search customers"),
+        "placeholder": text(_("Type to search customers")),
     }
     if view and view.customer:
         customer_element["initial_option"] = _option(str(view.customer.id), view.customer.name)
@@ -279,21 +279,21 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
             Money(view.amount, currency).amount_text if is_currency(currency) else f"{view.amount:f}"
         )
     blocks: list[Block] = [
-        text_input("merchant", "Merchant", view.merchant if view else None),
-        {"type": "input", "block_id": "date", "label": text("Date"), "element": date_element},
-        text_input("amount", "Total", amount_initial, hint="Digits with decimals, e.g. 42.50"),
-        text_input("currency", "Currency", (view.currency if view and view.currency else default_currency),
-                   hint="ISO code such as USD, EUR, MYR"),
-        *(_tax_inputs(view, text_input) if view else []),
-        {"type": "input", "block_id": "category", "label": text("Category"), "element": category_element},
-        {"type": "input", "block_id": "customer", "label": text("Customer"), "element": customer_element,
-         "optional": True, "hint": text("Leave empty when the expense is for no customer")},
-        text_input("note", "Note", view.note if view else None, optional=True, multiline=True),
-        text_input("project", "Project", view.project if view else None, optional=True,
-                   hint="Optional: the project this expense is booked to"),
-        text_input("distance", "Distance (mileage claims)",
+        text_input("merchant", _("Merchant"), view.merchant if view else None),
+        {"type": "input", "block_id": "date", "label": text(_("Date")), "element": date_element},
+        text_input("amount", _("Total"), amount_initial, hint=_("Digits with decimals, e.g. 42.50")),
+        text_input("currency", _("Currency"), (view.currency if view and view.currency else default_currency),
+                   hint=_("ISO code such as USD, EUR, MYR")),
+        *_tax_inputs(view, text_input),
+        {"type": "input", "block_id": "category", "label": text(_("Category")), "element": category_element},
+        {"type": "input", "block_id": "customer", "label": text(_("Customer")), "element": customer_element,
+         "optional": True, "hint": text(_("Leave empty when the expense is for no customer"))},
+        text_input("note", _("Note"), view.note if view else None, optional=True, multiline=True),
+        text_input("project", _("Project"), view.project if view else None, optional=True,
+                   hint=_("Optional: the project this expense is booked to")),
+        text_input("distance", _("Distance (mileage claims)"),
                    f"{view.distance.normalize():f}" if view and view.distance is not None else None, optional=True,
-                   hint="Only for mileage: the distance driven; the total comes from the policy's rate"),
+                   hint=_("Only for mileage: the distance driven; the total comes from the policy's rate")),
     ]  # fmt: skip
     if with_file:
         blocks.append(
@@ -301,38 +301,40 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
                 "type": "input",
                 "block_id": "receipt",
                 "optional": True,
-                "label": text("Receipt (photo or PDF)"),
+                "label": text(_("Receipt (photo or PDF)")),
                 "element": {"type": "file_input", "action_id": "receipt", "max_files": 1,
                             "filetypes": ["jpg", "jpeg", "png", "heic", "pdf", "webp"]},
             }
         )  # fmt: skip
-    title = f"Edit {view.ref}" if view else "New expense"
+    title = _("Edit {ref}").format(ref=view.ref) if view else _("New expense")
     return {
         "type": "modal",
         "callback_id": callback_id,
         "private_metadata": json.dumps(metadata or ({"expense_id": view.id} if view else {})),
         "title": text(title[:24]),
-        "submit": text("Save"),
-        "close": text("Cancel"),
+        "submit": text(_("Save")[:24]),
+        "close": text(_("Cancel")[:24]),
         "blocks": blocks,
     }
 
 
-def _tax_inputs(view: ExpenseView, text_input: Any) -> list[Block]:
-    """The receipt's tax in the edit form: net, tax and rate, each optional (workflows.tax)."""
+def _tax_inputs(view: ExpenseView | None, text_input: Any) -> list[Block]:
+    """The receipt's tax in the expense forms: net, tax and rate, each optional (workflows.tax);
+    prefilled with what is kept on the expense, empty in the ``/expense`` form."""
 
     def amount(value: Any) -> str | None:
-        if value is None:
+        if value is None or view is None:
             return None
         return Money(value, view.currency or "").amount_text if is_currency(view.currency) else f"{value:f}"
 
-    rate = f"{view.tax_rate.normalize():f}" if view.tax_rate is not None else None
+    rate = f"{view.tax_rate.normalize():f}" if view is not None and view.tax_rate is not None else None
     return [
-        text_input("net", "Net (before tax)", amount(view.net_amount), optional=True,
-                   hint="The subtotal before tax, as printed"),
-        text_input("tax", "Tax (VAT, GST)", amount(view.tax_amount), optional=True,
-                   hint="The tax amount; net + tax make the total"),
-        text_input("tax_rate", "Tax rate (%)", rate, optional=True, hint="e.g. 19 or 7.7"),
+        text_input("net", _("Net (before tax)"), amount(view.net_amount if view else None), optional=True,
+                   hint=_("The subtotal before tax, as printed")),
+        text_input("tax", _("Tax (VAT, GST)"), amount(view.tax_amount if view else None), optional=True,
+                   hint=_("The tax amount; net + tax make the total. Give one of net, tax or rate and the rest "
+                          "is worked out")),
+        text_input("tax_rate", _("Tax rate (%)"), rate, optional=True, hint=_("e.g. 19 or 7.7")),
     ]  # fmt: skip
 
 
@@ -341,7 +343,7 @@ def per_diem_blocks(view: ExpenseView) -> list[Block]:
     if not view.per_diem_lines:
         return []
     days = "\n".join(f"• {escape(line)}" for line in view.per_diem_lines)
-    blocks: list[Block] = [section(f"*Per diem* (no receipt needed):\n{days}")]
+    blocks: list[Block] = [section(_("*Per diem* (no receipt needed):") + f"\n{days}")]
     if view.per_diem_sources:
-        blocks.append(context("Rates: " + escape("; ".join(view.per_diem_sources))))
+        blocks.append(context(_("Rates: {sources}").format(sources=escape("; ".join(view.per_diem_sources)))))
     return blocks

@@ -13,6 +13,7 @@ from workflows.categories import category_label
 from workflows.conversion import CARD_STATEMENT, Conversion
 from workflows.expenses import LABELS, Status, expense_ref
 from workflows.money import is_currency
+from workflows.tax import Wording
 
 Block = dict[str, Any]
 
@@ -52,13 +53,27 @@ def button(label: str, action_id: str, value: str, *, style: str | None = None,
     return element
 
 
-def confirm_dialog(title: str, body: str, yes: str, no: str = "Cancel") -> dict[str, Any]:
-    return {"title": text(title), "text": mrkdwn(body), "confirm": text(yes), "deny": text(no)}
+def confirm_dialog(title: str, body: str, yes: str, no: str | None = None) -> dict[str, Any]:
+    return {"title": text(title), "text": mrkdwn(body), "confirm": text(yes), "deny": text(no or _("Cancel"))}
 
 
 def escape(value: str) -> str:
     """Escape user text for mrkdwn (Slack's three control characters)."""
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def tax_wording() -> Wording:
+    """The expense forms' tax messages (workflows.tax.parse_tax) in the current locale."""
+    return Wording(
+        translate=_,
+        money=lambda money: i18n.format_money(money.amount, money.currency),
+        rate=percent,
+    )
+
+
+def percent(rate: Decimal) -> str:
+    """A tax rate for people: ``19%`` (English, Chinese), ``19 %`` (German)."""
+    return _("{rate}%").format(rate=i18n.format_rate(rate))
 
 
 def format_money(amount: Decimal | None, currency: str | None) -> str:

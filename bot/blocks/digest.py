@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from bot.blocks.common import Block, button, confirm_dialog, context, format_money, header, mrkdwn, section
+from bot import i18n
+from bot.blocks.common import (
+    Block,
+    button,
+    confirm_dialog,
+    context,
+    field_label,
+    format_money,
+    header,
+    mrkdwn,
+    section,
+)
+from bot.i18n import _, ngettext
 from workflows.exports import EXPORT_FORMATS
 
 MARK_PAID = "payout_mark_paid"
@@ -42,7 +54,7 @@ def export_menu(batch_id: int) -> dict[str, Any]:
     return {
         "type": "static_select",
         "action_id": EXPORT,
-        "placeholder": {"type": "plain_text", "text": "Export…"},
+        "placeholder": {"type": "plain_text", "text": _("Export…")},
         "options": [
             {"text": {"type": "plain_text", "text": f.label}, "value": f"{batch_id}:{f.name}"}
             for f in EXPORT_FORMATS.values()
@@ -50,14 +62,21 @@ def export_menu(batch_id: int) -> dict[str, Any]:
     }
 
 
+def _expenses(count: int) -> str:
+    return ngettext("{count} expense", "{count} expenses", count).format(count=count)
+
+
 def build_digest(view: DigestView) -> list[Block]:
+    """The digest in the current locale (bot/i18n.py): finance's, the company's language."""
     count = sum(line.count for line in view.lines)
     blocks: list[Block] = [
-        header(f"Payout batch #{view.batch_id}: {count} approved expense{'s' if count != 1 else ''}"),
-    ]
+        header(ngettext("Payout batch #{batch}: {count} approved expense",
+                        "Payout batch #{batch}: {count} approved expenses", count).format(batch=view.batch_id,
+                                                                                         count=count)),
+    ]  # fmt: skip
     rows = [
         f"• <@{line.employee_id}>: *{format_money(line.amount, line.currency)}* "
-        f"({line.count} expense{'s' if line.count != 1 else ''}: {', '.join(line.refs[:10])})"
+        f"({_expenses(line.count)}: {', '.join(line.refs[:10])})"
         for line in view.lines
     ]
     shown = rows[:MAX_PAYEE_ROWS]
@@ -65,40 +84,48 @@ def build_digest(view: DigestView) -> list[Block]:
         blocks.append(section("\n".join(shown[start : start + 20])))
     if len(rows) > len(shown):
         blocks.append(
-            context(f"…and {len(rows) - len(shown)} more payees: see the export file in the thread.")
-        )
+            context(_("…and {count} more payees: see the export file in the thread.").format(
+                count=len(rows) - len(shown)))
+        )  # fmt: skip
     totals = "\n".join(
-        f"{format_money(amount, cur)} · {view.counts.get(cur, 0)} expense{'s' if view.counts.get(cur, 0) != 1 else ''}"
+        f"{format_money(amount, cur)} · {_expenses(view.counts.get(cur, 0))}"
         for cur, amount in sorted(view.totals.items())
     )
     people = len({ln.employee_id for ln in view.lines})
-    blocks.append({"type": "section", "fields": [mrkdwn(f"*Totals per currency*\n{totals or 'nothing'}"),
-                                                 mrkdwn(f"*People to pay*\n{people}")]})  # fmt: skip
+    blocks.append({"type": "section", "fields": [mrkdwn(field_label(_("Totals per currency")) + (totals or _("nothing"))),
+                                                 mrkdwn(field_label(_("People to pay")) + str(people))]})  # fmt: skip
     if view.oldest_approved:
         who = f" (<@{view.oldest_employee}>)" if view.oldest_employee else ""
-        ref = f"{view.oldest_ref}{who}, " if view.oldest_ref else ""
-        blocks.append(context(f"Oldest item waiting: {ref}approved {view.oldest_approved:%d %b %Y}"))
+        day = i18n.format_date(view.oldest_approved.date(), "%d %b %Y")
+        if view.oldest_ref:
+            oldest = _("Oldest item waiting: {ref}, approved {day}").format(
+                ref=f"{view.oldest_ref}{who}", day=day
+            )
+        else:
+            oldest = _("Oldest item waiting: approved {day}").format(day=day)
+        blocks.append(context(oldest))
     elements: list[dict[str, Any]] = []
     if view.paid_at and view.paid_by:
-        blocks.append(
-            context(
-                f":white_check_mark: Paid · marked by <@{view.paid_by}> · {view.paid_at:%d %b %Y %H:%M} UTC"
-            )
-        )
+        paid = _("Paid · marked by {person} · {day} {time} UTC").format(
+            person=f"<@{view.paid_by}>", day=i18n.format_date(view.paid_at.date(), "%d %b %Y"),
+            time=f"{view.paid_at:%H:%M}")  # fmt: skip
+        blocks.append(context(f":white_check_mark: {paid}"))
     else:
         elements.append(
-            button("Mark batch paid", MARK_PAID, str(view.batch_id), style="primary",
-                   confirm=confirm_dialog("Mark this batch paid?",
-                                          f"Each employee in batch #{view.batch_id} will be told they were paid.",
-                                          "Mark paid"))
+            button(_("Mark batch paid"), MARK_PAID, str(view.batch_id), style="primary",
+                   confirm=confirm_dialog(_("Mark this batch paid?"),
+                                          _("Each employee in batch #{batch} will be told they were paid.").format(
+                                              batch=view.batch_id),
+                                          _("Mark paid")))
         )  # fmt: skip
     elements.append(export_menu(view.batch_id))
     blocks.append({"type": "actions", "block_id": "payout_actions", "elements": elements})
     if view.home_url:
-        blocks.append(context(f"<{view.home_url}|Open the App Home> for the payout queue and spend reports."))
+        blocks.append(context(_("<{url}|Open the App Home> for the payout queue and spend reports.").format(
+            url=view.home_url)))  # fmt: skip
     return blocks
 
 
 def digest_fallback(view: DigestView) -> str:
     totals = ", ".join(format_money(a, c) for c, a in sorted(view.totals.items()))
-    return f"Payout batch #{view.batch_id}: {totals}"
+    return _("Payout batch #{batch}: {totals}").format(batch=view.batch_id, totals=totals)

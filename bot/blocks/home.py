@@ -7,11 +7,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot import i18n
 from bot.blocks.common import Block, ExpenseView, context, header, section
+from bot.i18n import N_, _
 from integrations.crm.registry import REGISTRY
 from integrations.crm.sync import SyncStatus
 
 CRM_NAMES = {"csv": "CSV", **{name: entry.label for name, entry in REGISTRY.items()}}
+_COUNTED = {"created": N_("{count} created"), "updated": N_("{count} updated"),
+            "archived": N_("{count} archived"), "merged": N_("{count} merged")}  # fmt: skip
+_OBJECTS = {
+    "companies": N_("companies"),
+    "contacts": N_("contacts"),
+    "deals": N_("deals"),
+    "owners": N_("owners"),
+}
 
 
 @dataclass(frozen=True)
@@ -31,7 +41,7 @@ def _list(items: tuple[ExpenseView, ...], empty: str, *, with_status: bool = Tru
     lines = [f"{v.one_line()}" + (f" · _{v.status_text}_" if with_status else "") for v in items[:25]]
     blocks = [section("\n".join(lines[i : i + 10])) for i in range(0, len(lines), 10)]
     if len(items) > 25:
-        blocks.append(context(f"and {len(items) - 25} more"))
+        blocks.append(context(_("and {count} more").format(count=len(items) - 25)))
     return blocks
 
 
@@ -39,15 +49,15 @@ def build_home(view: HomeView) -> dict[str, Any]:
     blocks: list[Block] = []
     if view.notice:
         blocks.append(context(view.notice))
-    blocks.append(header("Waiting for my decision"))
-    blocks += _list(view.waiting_for_me, "Nothing waits for you.", with_status=False)
+    blocks.append(header(_("Waiting for my decision")))
+    blocks += _list(view.waiting_for_me, _("Nothing waits for you."), with_status=False)
     blocks.append({"type": "divider"})
-    blocks.append(header("My expenses"))
-    blocks += _list(view.mine, "No expenses yet: send me a receipt photo or use /expense.")
+    blocks.append(header(_("My expenses")))
+    blocks += _list(view.mine, _("No expenses yet: send me a receipt photo or use /expense."))
     if view.payout_queue is not None:
         blocks.append({"type": "divider"})
-        blocks.append(header("Payout queue (finance)"))
-        blocks += _list(view.payout_queue, "Nothing is waiting for payout.", with_status=False)
+        blocks.append(header(_("Payout queue (finance)")))
+        blocks += _list(view.payout_queue, _("Nothing is waiting for payout."), with_status=False)
     if view.finance:
         blocks.append({"type": "divider"})
         blocks += list(view.finance)
@@ -63,21 +73,21 @@ def build_home(view: HomeView) -> dict[str, Any]:
 def _ago(when: dt.datetime, now: dt.datetime) -> str:
     minutes = int((now - when).total_seconds() // 60)
     if minutes < 1:
-        return "just now"
+        return _("just now")
     if minutes < 120:
-        return f"{minutes} min ago"
+        return _("{minutes} min ago").format(minutes=minutes)
     if minutes < 48 * 60:
-        return f"{minutes // 60} h ago"
-    return f"{minutes // (24 * 60)} days ago"
+        return _("{hours} h ago").format(hours=minutes // 60)
+    return _("{days} days ago").format(days=minutes // (24 * 60))
 
 
 def _counts(counts: dict[str, dict[str, int]]) -> str:
     parts = []
     for object_type, c in counts.items():
-        done = [f"{c[k]} {k}" for k in ("created", "updated", "archived", "merged") if c.get(k)]
+        done = [_(_COUNTED[k]).format(count=c[k]) for k in _COUNTED if c.get(k)]
         if done:
-            parts.append(f"{object_type} {', '.join(done)}")
-    return "; ".join(parts) or "no changes"
+            parts.append(f"{_(_OBJECTS.get(object_type, object_type))} {', '.join(done)}")
+    return "; ".join(parts) or _("no changes")
 
 
 def crm_status_line(status: SyncStatus, now: dt.datetime) -> str:
@@ -85,17 +95,23 @@ def crm_status_line(status: SyncStatus, now: dt.datetime) -> str:
     last run: companies 3 created, 1 merged · ⚠ deals failed 3 min ago: …``"""
     name = CRM_NAMES.get(status.source, status.source)
     if status.last_ok_at:
-        when = f"synced {_ago(status.last_ok_at, now)} ({status.last_ok_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+        at = status.last_ok_at.astimezone(dt.UTC)
+        when = _("synced {ago} ({day} {time} UTC)").format(
+            ago=_ago(status.last_ok_at, now), day=i18n.format_date(at.date()), time=f"{at:%H:%M}"
+        )
     else:
-        when = "never synced successfully"
-    line = (
-        f"*{name}*: {when} · {status.customers:,} customers, {status.open_deals:,} open deals"
-        f" · last run: {_counts(status.counts)}"
+        when = _("never synced successfully")
+    counts = _("{customers} customers, {deals} open deals").format(
+        customers=i18n.format_count(status.customers), deals=i18n.format_count(status.open_deals)
     )
+    line = f"*{name}*: {when} · {counts} · " + _("last run: {changes}").format(changes=_counts(status.counts))
     if status.errors:
         failed = "; ".join(f"{kind}: {error[:300]}" for kind, error in status.errors.items())
-        ago = f" {_ago(status.last_run_at, now)}" if status.last_run_at else ""
-        line += f"\n:warning: last error{ago}: {failed}"
+        if status.last_run_at:
+            said = _("last error {ago}: {errors}").format(ago=_ago(status.last_run_at, now), errors=failed)
+        else:
+            said = _("last error: {errors}").format(errors=failed)
+        line += f"\n:warning: {said}"
     return line
 
 
@@ -105,5 +121,5 @@ def crm_status_blocks(statuses: Iterable[SyncStatus], *, configured: bool, now: 
     if not lines:
         if not configured:
             return []
-        lines = ["A CRM is configured but has not been synced yet (`expensebot customers sync`)."]
-    return [header("CRM sync (admin)"), *(context(line[:3000]) for line in lines)]
+        lines = [_("A CRM is configured but has not been synced yet (`expensebot customers sync`).")]
+    return [header(_("CRM sync (admin)")), *(context(line[:3000]) for line in lines)]

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import approvals, identity
+from bot import approvals, i18n, identity
 from bot.blocks.approvals import (
     APPROVE,
     MORE,
@@ -21,6 +21,7 @@ from bot.blocks.approvals import (
     build_partial_modal,
     build_reason_modal,
 )
+from bot.i18n import _
 from bot.listeners.common import TRY_AGAIN, action_value, app_context, tell, view_input, view_state
 from storage.db import DatabaseUnavailable
 
@@ -63,13 +64,14 @@ async def open_reason(
         return
     ref = await asyncio.to_thread(approvals.task_ref, ctx, task_id)
     container = body.get("container") or {}
-    modal = build_reason_modal(
-        task_id=task_id,
-        kind=kind,
-        ref=ref,
-        channel=container.get("channel_id"),
-        ts=container.get("message_ts"),
-    )
+    with i18n.use_locale(await identity.locale_for(ctx, user)):  # the approver's language
+        modal = build_reason_modal(
+            task_id=task_id,
+            kind=kind,
+            ref=ref,
+            channel=container.get("channel_id"),
+            ts=container.get("message_ts"),
+        )
     await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
@@ -97,13 +99,13 @@ async def on_reason(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     reason = (view_input(view_state(view), "reason").get("value") or "").strip()
+    ctx = app_context(context)
     if not reason:
-        await ack(
-            response_action="errors", errors={"reason": "A reason is required; the employee will see it."}
-        )
+        with i18n.use_locale(await identity.locale_for(ctx, body["user"]["id"])):
+            required = _("A reason is required; the employee will see it.")
+        await ack(response_action="errors", errors={"reason": required})
         return
     await ack()
-    ctx = app_context(context)
     meta = json.loads(view.get("private_metadata") or "{}")
     user = body["user"]["id"]
     decision = approvals.REJECT if meta.get("kind") == "reject" else approvals.SEND_BACK
@@ -122,7 +124,7 @@ async def on_more(
 ) -> None:
     await ack()
     selected = (body["actions"][0].get("selected_option") or {}).get("value", "")
-    kind, _, raw_id = selected.partition(":")
+    kind, _sep, raw_id = selected.partition(":")
     if kind != "partial" or not raw_id.isdigit():
         return
     ctx = app_context(context)
@@ -131,11 +133,12 @@ async def on_more(
     email = await identity.email_of(ctx, user)
     refusal = await asyncio.to_thread(approvals.precheck, ctx, task_id, user, email)
     claim = await asyncio.to_thread(approvals.task_claim, ctx, task_id)
-    if refusal or claim is None:
-        await tell(respond, refusal or "This approval request no longer exists.")
-        return
-    ref, total, currency = claim
-    modal = build_partial_modal(task_id=task_id, ref=ref, total=total, currency=currency)
+    with i18n.use_locale(await identity.locale_for(ctx, user)):
+        if refusal or claim is None:
+            await tell(respond, refusal or _("This approval request no longer exists."))
+            return
+        ref, total, currency = claim
+        modal = build_partial_modal(task_id=task_id, ref=ref, total=total, currency=currency)
     await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
@@ -146,14 +149,15 @@ async def on_partial(
     amount = (view_input(values, "amount").get("value") or "").strip()
     reason = (view_input(values, "reason").get("value") or "").strip()
     errors = {}
-    if not amount:
-        errors["amount"] = "Type the amount you approve, e.g. 30.00."
-    if len(reason) < 3:
-        errors["reason"] = "Say why; the employee will see it."
-    if errors:
+    ctx = app_context(context)
+    if not amount or len(reason) < 3:
+        with i18n.use_locale(await identity.locale_for(ctx, body["user"]["id"])):
+            if not amount:
+                errors["amount"] = _("Type the amount you approve, e.g. 30.00.")
+            if len(reason) < 3:
+                errors["reason"] = _("Say why; the employee will see it.")
         await ack(response_action="errors", errors=errors)
         return
-    ctx = app_context(context)
     meta = json.loads(view.get("private_metadata") or "{}")
     task_id = int(meta["task_id"])
     problem = await asyncio.to_thread(approvals.check_lower_amount, ctx, task_id, amount, reason)

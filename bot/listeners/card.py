@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import approvals, expenses, identity
+from bot import approvals, expenses, i18n, identity
 from bot.blocks.card import (
     CUSTOMER_SEARCH,
     DISCARD,
@@ -24,6 +24,7 @@ from bot.blocks.card import (
     build_expense_modal,
 )
 from bot.context import AppContext
+from bot.i18n import _
 from bot.listeners.common import TRY_AGAIN, action_value, app_context, tell, view_input, view_state
 from bot.views import load_view
 from storage.db import DatabaseUnavailable
@@ -66,14 +67,18 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
     )
 
 
-async def valid_edit(ctx: AppContext, ack: AsyncAck, view: dict[str, Any]) -> expenses.Edit | None:
-    """The form's values, or None after answering Slack with the fields to fix."""
+async def valid_edit(
+    ctx: AppContext, ack: AsyncAck, view: dict[str, Any], user_id: str
+) -> expenses.Edit | None:
+    """The form's values, or None after answering Slack with the fields to fix (in the language
+    of the person who filled it in)."""
     policy = ctx.policy
     edit = expenses.with_mileage(parse_edit(view), policy)
     mileage = [key for key, rule in policy.categories.items() if rule.rate_per_unit is not None]
-    errors = expenses.validate_edit(
-        edit, today=dt.date.today(), categories=policy.categories.keys(), mileage=mileage
-    )
+    with i18n.use_locale(await identity.locale_for(ctx, user_id)):
+        errors = expenses.validate_edit(
+            edit, today=dt.date.today(), categories=policy.categories.keys(), mileage=mileage
+        )
     if errors:
         await ack(response_action="errors", errors=errors)
         return None
@@ -113,18 +118,22 @@ async def on_edit(
         with ctx.db() as session:
             return load_view(session, expense_id)
 
-    view = await asyncio.to_thread(load)
-    if view is None:
-        await tell(respond, "This expense no longer exists.")
-        return
-    if view.employee_id != body["user"]["id"]:
-        await tell(respond, f"Only <@{view.employee_id}> can edit {view.ref}.")
-        return
-    modal = build_expense_modal(
-        view,
-        default_currency=ctx.settings.company_currency.upper(),
-        categories=ctx.policy.category_options(),
-    )
+    with i18n.use_locale(await identity.locale_for(ctx, body["user"]["id"])):
+        view = await asyncio.to_thread(load)
+        if view is None:
+            await tell(respond, _("This expense no longer exists."))
+            return
+        if view.employee_id != body["user"]["id"]:
+            await tell(
+                respond,
+                _("Only {employee} can edit {ref}.").format(employee=f"<@{view.employee_id}>", ref=view.ref),
+            )
+            return
+        modal = build_expense_modal(
+            view,
+            default_currency=ctx.settings.company_currency.upper(),
+            categories=ctx.policy.category_options(),
+        )
     await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
 
@@ -179,10 +188,13 @@ async def on_pick_deal(
 
 async def on_customer_search(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     query = (body.get("value") or "").strip()
-    index = app_context(context).customers.index()
+    ctx = app_context(context)
+    index = ctx.customers.index()
     found = index.search(query, limit=20) if query and len(index) else []
     options = [{"text": {"type": "plain_text", "text": c.name[:75]}, "value": str(c.id)} for c in found]
-    options.append({"text": {"type": "plain_text", "text": "No customer"}, "value": NO_CUSTOMER})
+    with i18n.use_locale(await identity.locale_for(ctx, str((body.get("user") or {}).get("id") or ""))):
+        no_customer = _("No customer")
+    options.append({"text": {"type": "plain_text", "text": no_customer}, "value": NO_CUSTOMER})
     await ack(options=options)
 
 
@@ -190,7 +202,7 @@ async def on_edit_saved(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     ctx = app_context(context)
-    edit = await valid_edit(ctx, ack, view)
+    edit = await valid_edit(ctx, ack, view, body["user"]["id"])
     if edit is None:
         return
     expense_id = int(json.loads(view.get("private_metadata") or "{}").get("expense_id", 0))

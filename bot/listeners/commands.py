@@ -9,13 +9,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import delegation, expenses, per_diem, policy_admin
+from bot import delegation, expenses, i18n, identity, per_diem, policy_admin
 from bot.blocks.card import NEW_VIEW, build_expense_modal
+from bot.context import AppContext
+from bot.i18n import N_, _
 from bot.listeners.card import valid_edit
 from bot.listeners.common import app_context, view_input, view_state
 from workflows.per_diem import is_per_diem_command
 
-HELP = (
+HELP = N_(
     "Send me a receipt photo or PDF in a direct message, or use `/expense` to type one in. "
     "`/expense perdiem <destination> <first day> <last day>` claims per diem for a trip (no receipt). "
     "Your expenses and approvals are on my Home tab. `/expense policy` shows the expense policy."
@@ -25,7 +27,13 @@ HELP = (
 async def on_command(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
+    """``/expense`` and its subcommands, answered in the language of the person who typed it."""
     ctx = app_context(context)
+    with i18n.use_locale(await identity.locale_for(ctx, body["user_id"])):
+        await _command(ctx, ack, body, client)
+
+
+async def _command(ctx: AppContext, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
     text = (body.get("text") or "").strip()
     if text.lower().startswith("delegate"):
         await ack()
@@ -45,7 +53,7 @@ async def on_command(
         await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=reply.text)
         return
     if text.lower() in {"help", "?"}:
-        await ack(HELP)
+        await ack(_(HELP))
         return
     await ack()
     modal = build_expense_modal(
@@ -63,7 +71,7 @@ async def on_new_saved(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext
 ) -> None:
     ctx = app_context(context)
-    edit = await valid_edit(ctx, ack, view)
+    edit = await valid_edit(ctx, ack, view, body["user"]["id"])
     if edit is None:
         return
     files = view_input(view_state(view), "receipt").get("files") or []
