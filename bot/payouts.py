@@ -487,7 +487,7 @@ def finance_home_blocks(ctx: AppContext, email: str | None) -> list[Block]:
         blocks.append(section("*" + _("Open batches (not yet marked paid):") + f"* {shown}"))
     if month is not None and month.rows:
         top = "\n".join(
-            f"• {_(r.key)}: {format_money(r.total, currency)} ({r.count})" for r in month.rows[:6]
+            "• " + _(r.key) + f": {format_money(r.total, currency)} ({r.count})" for r in month.rows[:6]
         )
         title = _("Approved spend this month ({currency}):").format(currency=currency)
         blocks.append(section(f"*{title}* {format_money(month.total, currency)}\n{top}"))

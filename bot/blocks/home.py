@@ -86,7 +86,7 @@ def _counts(counts: dict[str, dict[str, int]]) -> str:
     for object_type, c in counts.items():
         done = [_(_COUNTED[k]).format(count=c[k]) for k in _COUNTED if c.get(k)]
         if done:
-            parts.append(f"{_(_OBJECTS.get(object_type, object_type))} {', '.join(done)}")
+            parts.append(_(_OBJECTS.get(object_type, object_type)) + " " + ", ".join(done))
     return "; ".join(parts) or _("no changes")
 
 
