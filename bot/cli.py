@@ -23,6 +23,7 @@ LAZY_COMMANDS = {
     "eval-ocr": "bot.cli_ocr:eval_ocr",
     "train-reader": "bot.cli_ocr:train_reader",
     "customers": "bot.cli_customers:customers",
+    "projects": "bot.cli_projects:projects",
     "policy": "bot.cli_policy:policy",
     "report": "bot.cli_finance:report",
     "export": "bot.cli_finance:export",

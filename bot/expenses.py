@@ -32,6 +32,7 @@ from bot.metrics import OCR_SECONDS
 from storage import audit, outbox
 from storage.db import retry_on_conflict, transaction
 from storage.models import Customer, Expense, ExpenseProject, MerchantCorrection, ReceiptFile, utcnow
+from storage.projects import offer_projects, pick_project
 from storage.receipts import content_of, place
 from workflows.categories import CATEGORIES, guess_category
 from workflows.corrections import alias_from_note
@@ -547,6 +548,7 @@ class Edit:
     note: str | None
     distance_text: str | None = None
     project: str | None = None
+    project_pick: str | None = None  # a CRM project picked in the form (storage.projects), or "none"
     # The receipt's tax as typed into the form (workflows.tax.parse_tax); None: the form had no
     # tax fields, so the tax kept on the expense is left as it is.
     tax: TaxInput | None = None
@@ -635,6 +637,7 @@ def _set_project(session: Any, expense_id: int, project: str | None, user_id: st
         audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
                      before={"project": row.project}, after={"project": name})  # fmt: skip
         row.project, row.set_by, row.set_at = name, user_id, utcnow()
+        row.project_id = None  # another name typed: no longer the CRM project picked
 
 
 def _owned_move(
@@ -692,6 +695,9 @@ def _save_edit(
             expense.customer_id and expense.deal_id is None and expense.deal_reason != "no deal (picked)"
         ):
             _choose_deal(session, expense)
+        project_problem = (
+            pick_project(session, expense, edit.project_pick, user_id) if edit.project_pick else None
+        )
         expense.status = move.after
         session.flush()
         state = dict(expense.ocr or {})
@@ -705,7 +711,7 @@ def _save_edit(
         outbox.add(
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )
-    return None
+    return project_problem  # the rest of the edit is saved
 
 
 def _typed_tax(edit: Edit) -> TaxFacts | str | None:
@@ -772,6 +778,7 @@ def _choose_deal(session: Any, expense: Expense) -> None:
     from storage.deals import choose_deal
 
     choose_deal(session, expense)
+    offer_projects(session, expense)  # the customer's open projects for the card's picker
 
 
 def _pick_deal(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:

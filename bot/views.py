@@ -90,11 +90,25 @@ def expense_view(
         status_detail=detail if detail is not None else ocr.get("status_detail"),
         distance=expense.distance,
         project=expense.project_link.project if expense.project_link is not None else None,
+        **_projects(expense),
         **_kept_conversion(expense),
         split_lines=_split_lines(expense),
         **_per_diem(ocr),
         **_tax(expense),
     )
+
+
+def _projects(expense: Expense) -> dict[str, Any]:
+    """The CRM project picked, and the customer's open projects offered (storage.projects)."""
+    link = expense.project_link
+    picked = link.crm_project if link is not None else None
+    options = tuple(
+        CustomerView(int(p["id"]), str(p["name"])) for p in (expense.ocr or {}).get("project_options", [])
+    )
+    return {
+        "crm_project": CustomerView(picked.id, picked.name) if picked is not None else None,
+        "project_options": options if expense.customer_id is not None else (),
+    }
 
 
 def tax_facts_of(expense: Expense) -> TaxFacts:

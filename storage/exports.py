@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -31,6 +31,7 @@ from storage.models import (
     ExpenseSplit,
     PayoutBatch,
     PayoutExport,
+    Project,
     SlackUser,
 )
 from workflows.directory import Person, iban_problem, normalise_iban
@@ -83,13 +84,15 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
         raise ExportError(f"Payout batch #{batch_id} does not exist.")
     rows = session.execute(
         select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.merchant, Expense.spent_on,
-               Expense.category, Customer.name, ExpenseProject.project, Expense.approved_amount, Expense.amount,
+               Expense.category, Customer.name, func.coalesce(Project.name, ExpenseProject.project),
+               Expense.approved_amount, Expense.amount,
                Expense.currency, Expense.approved_at, SlackUser.name, Expense.reimburse_currency,
                Expense.reimburse_amount, Expense.fx_rate, Expense.fx_rate_day, Expense.fx_rate_source, Deal.name,
                Deal.external_id, Expense.tax_amount, Expense.tax_rate)
         .outerjoin(Customer, Customer.id == Expense.customer_id)
         .outerjoin(Deal, Deal.id == Expense.deal_id)
         .outerjoin(ExpenseProject, ExpenseProject.expense_id == Expense.id)
+        .outerjoin(Project, Project.id == ExpenseProject.project_id)
         .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
         .where(Expense.payout_batch_id == batch_id)
         .order_by(Expense.id)

@@ -184,6 +184,30 @@ class Deal(TeamOwned, Base):
     synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class Project(TeamOwned, Base):
+    """A project of a customer: a HubSpot project (object ``0-970``), a record of the Salesforce
+    custom object configured as projects, or a row of an imported CSV. Closed projects are not
+    offered for new expenses; archived ones (deleted in the CRM) keep their expenses' history."""
+
+    __tablename__ = "projects"
+    __table_args__ = team_unique("projects", "source", "external_id")
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))  # hubspot | salesforce | csv
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(512))
+    stage: Mapped[str | None] = mapped_column(String(128))  # the CRM's stage or status, as it says
+    is_closed: Mapped[bool] = mapped_column(default=False)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="SET NULL"), index=True)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    archived: Mapped[bool] = mapped_column(default=False)
+    remote_modified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
 class CrmSyncState(TeamOwned, Base):
     """Where the last incremental sync of one CRM object type stopped (for one workspace)."""
 
@@ -519,6 +543,11 @@ class ExpenseProject(Base):
     project: Mapped[str] = mapped_column(String(128), index=True)
     set_by: Mapped[str | None] = mapped_column(String(64))
     set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The CRM project picked (storage.projects); ``project`` then holds its name as picked, and
+    # reports use the project's current name. NULL: the free-text project alone.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
+
+    crm_project: Mapped[Project | None] = relationship(lazy="selectin")
 
 
 class ExpenseSplit(Base):

@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from storage.models import Customer, Deal, Expense, ExpenseProject, FxRate
+from storage.models import Customer, Deal, Expense, ExpenseProject, FxRate, Project
 from storage.tenancy import in_current_team
 from workflows.categories import category_label
 from workflows.expenses import Status
@@ -172,7 +172,11 @@ def _key_column(by: str) -> tuple[Any, list[Any]]:
     if by == "deal":
         return Expense.deal_id, []  # names, like customers', are looked up afterwards
     if by == "project":
-        return ExpenseProject.project, [(ExpenseProject, ExpenseProject.expense_id == Expense.id)]
+        # A CRM project by its current name; the free-text project where none is linked.
+        return func.coalesce(Project.name, ExpenseProject.project), [
+            (ExpenseProject, ExpenseProject.expense_id == Expense.id),
+            (Project, Project.id == ExpenseProject.project_id),
+        ]
     if by == "category":
         return Expense.category, []
     # department (mapped from the directory afterwards) and employee

@@ -29,6 +29,15 @@ CRM_VARIABLES = (
     "EXPENSEBOT_SALESFORCE_REFRESH_TOKEN",
     "EXPENSEBOT_SALESFORCE_LOGIN_URL",
     "EXPENSEBOT_SALESFORCE_API_VERSION",
+    "EXPENSEBOT_HUBSPOT_PROJECTS",
+    "EXPENSEBOT_HUBSPOT_PROJECT_CLOSED_STAGES",
+    "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT",
+    "EXPENSEBOT_SALESFORCE_PROJECT_NAME_FIELD",
+    "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD",
+    "EXPENSEBOT_SALESFORCE_PROJECT_OPPORTUNITY_FIELD",
+    "EXPENSEBOT_SALESFORCE_PROJECT_STATUS_FIELD",
+    "EXPENSEBOT_SALESFORCE_PROJECT_CLOSED_VALUES",
+    "EXPENSEBOT_SALESFORCE_PROJECT_DUE_FIELD",
 )
 
 
@@ -154,7 +163,8 @@ def test_crm_settings_come_from_the_environment_through_settings(monkeypatch: py
     crm = Settings().crm
     assert crm.configured_names == ["hubspot"]
     hubspot = crm.of("hubspot")
-    assert hubspot.model_dump() == {"token": "pat-1", "url": "http://127.0.0.1:9/"}
+    assert hubspot.model_dump() == {"token": "pat-1", "url": "http://127.0.0.1:9/", "projects": False,
+                                    "project_closed_stages": frozenset()}  # fmt: skip
     assert "pat-1" not in repr(Settings())  # tokens stay out of logs
     connectors = crm.connectors()
     try:

@@ -27,6 +27,7 @@ from storage.models import (
     Deal,
     Expense,
     PerDiemRate,
+    Project,
     SlackUser,
     StatementAccount,
     StatementLine,
@@ -276,3 +277,28 @@ def test_rows_without_a_workspace_stay_shared_in_single_workspace_mode(sqlite_ur
         assert [(a.team_id, a.name) for a in s.scalars(select(StatementAccount))] == [(None, "visa")]
     with pytest.raises(sqlalchemy.exc.IntegrityError), transaction(factory) as s:
         s.add(StatementAccount(name="visa"))
+
+
+def test_projects_import_and_list_per_workspace(teams: sessionmaker[Session], tmp_path: Path) -> None:
+    customers = tmp_path / "customers.csv"
+    customers.write_text("id,name\nC1,Acme Corporation\n")
+    projects = tmp_path / "projects.csv"
+    projects.write_text("id,name,customer,status\nP1,Acme rollout,C1,open\nP2,Acme pilot,C1,closed\n")
+    unsure = run("projects", "import", str(projects))
+    assert unsure.exit_code == 2 and "--team" in unsure.output
+    # TWO has no customer C1: every row is refused there, with the reason.
+    refused = CliRunner().invoke(cli, ["projects", "import", str(projects), "--team", TWO])
+    assert refused.exit_code == 1 and "no csv customer with id 'C1'" in refused.output
+    assert run("customers", "import", str(customers), "--team", ONE).exit_code == 0
+    imported = run("projects", "import", str(projects), "--team", ONE)
+    assert imported.exit_code == 0 and "2 created, 0 updated, 0 unchanged, 0 errors" in imported.output
+    listed = json.loads(run("projects", "list", "--json", "--team", ONE).stdout)
+    assert [(p["name"], p["customer"], p["closed"]) for p in listed] == [
+        ("Acme rollout", "Acme Corporation", False)
+    ]
+    assert json.loads(run("projects", "list", "--json", "--team", TWO).stdout) == []
+    with teams() as s:
+        assert sorted(s.execute(select(Project.team_id, Project.external_id)).tuples()) == [
+            (ONE, "P1"),
+            (ONE, "P2"),
+        ]

@@ -29,6 +29,8 @@ EDIT = "expense_edit"
 DISCARD = "expense_discard"
 PICK_CUSTOMER = "expense_pick_customer"
 PICK_DEAL = "expense_pick_deal"
+PICK_PROJECT = "expense_pick_project"
+NO_PROJECT = "none"
 EDIT_VIEW = "expense_edit_view"
 NEW_VIEW = "expense_new_view"
 CUSTOMER_SEARCH = "customer_search"
@@ -154,6 +156,8 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
                     "accessory": deal_pick,
                 }
             )
+        if view.customer is not None and view.project_options:
+            blocks.append(_project_pick(view))
         value = str(view.id)
         blocks.append(
             {
@@ -291,6 +295,7 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         text_input("note", _("Note"), view.note if view else None, optional=True, multiline=True),
         text_input("project", _("Project"), view.project if view else None, optional=True,
                    hint=_("Optional: the project this expense is booked to")),
+        *([_project_input(view)] if view and view.customer and view.project_options else []),
         text_input("distance", _("Distance (mileage claims)"),
                    f"{view.distance.normalize():f}" if view and view.distance is not None else None, optional=True,
                    hint=_("Only for mileage: the distance driven; the total comes from the policy's rate")),
@@ -347,3 +352,41 @@ def per_diem_blocks(view: ExpenseView) -> list[Block]:
     if view.per_diem_sources:
         blocks.append(context(_("Rates: {sources}").format(sources=escape("; ".join(view.per_diem_sources)))))
     return blocks
+
+
+def _project_choices(view: ExpenseView) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The customer's open CRM projects as select options (and "no CRM project"), and the one
+    picked among them."""
+    choices = [{"text": text(p.name[:70]), "value": str(p.id)} for p in view.project_options]
+    picked = next((o for o in choices if view.crm_project and o["value"] == str(view.crm_project.id)), None)
+    return [*choices, {"text": text(_("No CRM project")), "value": NO_PROJECT}], picked
+
+
+def _project_pick(view: ExpenseView) -> Block:
+    """The card's project picker: the matched customer's open projects."""
+    choices, picked = _project_choices(view)
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": PICK_PROJECT,
+        "placeholder": text(_("Pick the project")),
+        "options": choices,
+    }
+    if picked is not None:
+        element["initial_option"] = picked
+    return {
+        "type": "section",
+        "block_id": "project_pick",
+        "text": mrkdwn(_("Which project is it for?") if picked is None else _("Another project?")),
+        "accessory": element,
+    }
+
+
+def _project_input(view: ExpenseView) -> Block:
+    """The edit form's CRM project select (the free-text project above keeps working)."""
+    choices, picked = _project_choices(view)
+    element: dict[str, Any] = {"type": "static_select", "action_id": "project_pick", "options": choices,
+                               "placeholder": text("Pick one of the customer's projects")}  # fmt: skip
+    if picked is not None:
+        element["initial_option"] = picked
+    return {"type": "input", "block_id": "project_pick", "label": text("CRM project"), "element": element,
+            "optional": True, "hint": text("Picking one books the expense to it; the name goes in Project")}  # fmt: skip

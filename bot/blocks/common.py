@@ -147,6 +147,8 @@ class ExpenseView:
     status_detail: str | None = None
     distance: Decimal | None = None  # mileage claims
     project: str | None = None
+    crm_project: CustomerView | None = None  # the CRM project picked (its name is ``project``)
+    project_options: tuple[CustomerView, ...] = ()  # the customer's open CRM projects, for a picker
     # A claim in another currency than the one the employee is paid in (docs/currency.md):
     # "42.50 USD × 0.9341 (ECB rate of 2026-12-04) = 39.70 EUR", or why it cannot be converted yet.
     conversion: str | None = None

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import approvals, expenses, i18n, identity
+from bot import approvals, expenses, i18n, identity, projects
 from bot.blocks.card import (
     CUSTOMER_SEARCH,
     DISCARD,
@@ -20,6 +20,7 @@ from bot.blocks.card import (
     NO_CUSTOMER,
     PICK_CUSTOMER,
     PICK_DEAL,
+    PICK_PROJECT,
     SUBMIT,
     build_expense_modal,
 )
@@ -57,6 +58,7 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
         note=view_input(values, "note").get("value"),
         distance_text=(view_input(values, "distance").get("value") or "").strip() or None,
         project=(view_input(values, "project").get("value") or "").strip() or None,
+        project_pick=(view_input(values, "project_pick").get("selected_option") or {}).get("value"),
         tax=TaxInput(
             net_text=view_input(values, "net").get("value"),
             tax_text=view_input(values, "tax").get("value"),
@@ -186,6 +188,18 @@ async def on_pick_deal(
             await tell(respond, error)
 
 
+async def on_pick_project(
+    ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+) -> None:
+    await ack()
+    selected = (body["actions"][0].get("selected_option") or {}).get("value")
+    expense_id = _card_expense_id(body)
+    if selected and expense_id is not None:
+        error = await projects.pick_project(app_context(context), expense_id, body["user"]["id"], selected)
+        if error:
+            await tell(respond, error)
+
+
 async def on_customer_search(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
     query = (body.get("value") or "").strip()
     ctx = app_context(context)
@@ -218,5 +232,6 @@ def register(app: AsyncApp) -> None:
     app.action(DISCARD)(on_discard)
     app.action(PICK_CUSTOMER)(on_pick)
     app.action(PICK_DEAL)(on_pick_deal)
+    app.action(PICK_PROJECT)(on_pick_project)
     app.options(CUSTOMER_SEARCH)(on_customer_search)
     app.view(EDIT_VIEW)(on_edit_saved)

@@ -87,6 +87,22 @@ class RemoteDeal:
     archived: bool = False
 
 
+@dataclass(frozen=True)
+class RemoteProject:
+    """A HubSpot project (object ``0-970``) or a record of the Salesforce custom object that holds
+    projects, with the company and deal it is associated with."""
+
+    external_id: str
+    name: str
+    stage: str | None
+    closed: bool
+    company_external_id: str | None
+    deal_external_id: str | None
+    due_date: dt.date | None
+    modified_at: dt.datetime | None
+    archived: bool = False
+
+
 def parse_amount(value: Any) -> Decimal | None:
     """A CRM amount ("1500", 1500.5, "") as an exact Decimal, or None."""
     if value is None or value == "":
@@ -122,13 +138,16 @@ class ExpenseEntry:
     receipt_ref: str | None
     occurred_at: dt.datetime
     deal_id: str | None = None  # the deal / opportunity (same CRM) the expense also goes on
+    project_id: str | None = None  # the project (same CRM) the expense also goes on, where supported
 
 
 class CrmConnector(Protocol):
     """One CRM as the sync and the write-back see it (``integrations.crm.registry`` builds them).
 
     Optional, looked up with ``getattr`` by ``integrations.crm.sync``: ``deals(since)``,
-    ``owners()`` and ``resolve_companies(ids)`` (merged-away id -> survivor's).
+    ``owners()`` and ``resolve_companies(ids)`` (merged-away id -> survivor's); ``projects(since)``
+    when ``reads_projects`` is true (configured); by the write-back ``associate_project(entry_id,
+    project_id)`` (the logged entry on the project as well).
     """
 
     source: str

@@ -8,6 +8,11 @@
   ``X-HubSpot-RateLimit-Interval-Milliseconds`` header, one second for the search API's
   per-second limit) with exponential back-off; a DAILY policy stops the run.
 * Authentication is a private-app access token (``Authorization: Bearer``).
+* Projects (object type ``0-970``; ``crm.objects.projects.read`` scope) are read when
+  ``EXPENSEBOT_HUBSPOT_PROJECTS`` is set: listed with their company and deal associations, or
+  searched on ``hs_lastmodifieddate`` with associations read in batches (v4). A logged note is
+  associated with the expense's project by the v4 default association
+  (``PUT /crm/v4/objects/notes/{id}/associations/default/0-970/{project}``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from integrations.crm.base import (
     RemoteContact,
     RemoteDeal,
     RemoteOwner,
+    RemoteProject,
     Sleep,
     http_url,
     parse_amount,
@@ -50,6 +56,10 @@ DEAL_PROPERTIES = (
     "hs_is_closed", "hs_lastmodifieddate",
 )  # fmt: skip
 CLOSED_STAGES = frozenset({"closedwon", "closedlost"})
+PROJECT_OBJECT = "0-970"  # HubSpot's object type id of projects (also /crm/v3/objects/projects)
+PROJECT_PROPERTIES = (
+    "hs_name", "hs_pipeline", "hs_pipeline_stage", "hs_target_due_date", "hs_lastmodifieddate",
+)  # fmt: skip
 
 
 def _millis(when: dt.datetime) -> int:
@@ -67,9 +77,13 @@ class HubSpotConnector:
         client: httpx.Client | None = None,
         sleep: Sleep = time.sleep,
         timeout: float = 30.0,
+        projects: bool = False,
+        project_closed_stages: frozenset[str] = frozenset(),
     ) -> None:
         if not token:
             raise CrmAuthError("HubSpot needs an access token (EXPENSEBOT_HUBSPOT_TOKEN)")
+        self.reads_projects = projects
+        self._closed_stages = project_closed_stages
         self._base = base_url.rstrip("/")
         self._client = client or httpx.Client(timeout=timeout)
         self._owns_client = client is None
@@ -249,11 +263,15 @@ class HubSpotConnector:
 
     def _deal_companies(self, deal_ids: list[str]) -> dict[str, str]:
         """The company each deal is associated with (v4 associations, batch read)."""
+        return self._associated("deals", "companies", deal_ids)
+
+    def _associated(self, from_obj: str, to_obj: str, ids: list[str]) -> dict[str, str]:
+        """The first record of ``to_obj`` each record is associated with (v4, batch read)."""
         out: dict[str, str] = {}
-        for start in range(0, len(deal_ids), PAGE_SIZE):
-            inputs = [{"id": d} for d in deal_ids[start : start + PAGE_SIZE]]
+        for start in range(0, len(ids), PAGE_SIZE):
+            inputs = [{"id": d} for d in ids[start : start + PAGE_SIZE]]
             data = self._call(
-                "POST", "/crm/v4/associations/deals/companies/batch/read", json={"inputs": inputs}
+                "POST", f"/crm/v4/associations/{from_obj}/{to_obj}/batch/read", json={"inputs": inputs}
             )
             for result in data.get("results", []):
                 targets = result.get("to") or []
@@ -307,7 +325,57 @@ class HubSpotConnector:
                 archived=bool(row.get("archived", False)),
             )
 
+    def projects(self, since: dt.datetime | None) -> Iterator[RemoteProject]:
+        """Projects with their company and deal. Closed: the stage is one of the configured
+        closed stages (``EXPENSEBOT_HUBSPOT_PROJECT_CLOSED_STAGES``); deleted ones are archived."""
+        if since is None:
+            rows: Iterator[dict[str, Any]] = self._list(
+                PROJECT_OBJECT, PROJECT_PROPERTIES, associations="companies,deals"
+            )
+        else:
+            rows = self._search(PROJECT_OBJECT, "hs_lastmodifieddate", since, PROJECT_PROPERTIES)
+        batch: list[dict[str, Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == PAGE_SIZE:
+                yield from self._project_rows(batch)
+                batch = []
+        yield from self._project_rows(batch)
+
+    def _project_rows(self, rows: list[dict[str, Any]]) -> Iterator[RemoteProject]:
+        def listed(row: dict[str, Any], kind: str) -> str | None:
+            results = ((row.get("associations") or {}).get(kind) or {}).get("results")
+            return str(results[0]["id"]) if results else None
+
+        missing = [str(row["id"]) for row in rows if "associations" not in row]
+        companies = self._associated(PROJECT_OBJECT, "companies", missing) if missing else {}
+        deals = self._associated(PROJECT_OBJECT, "deals", missing) if missing else {}
+        for row in rows:
+            props = row.get("properties") or {}
+            name = (props.get("hs_name") or "").strip()
+            if not name:
+                continue
+            own = str(row["id"])
+            stage = props.get("hs_pipeline_stage") or None
+            yield RemoteProject(
+                external_id=own,
+                name=name,
+                stage=stage,
+                closed=bool(stage) and stage in self._closed_stages,
+                company_external_id=listed(row, "companies") or companies.get(own),
+                deal_external_id=listed(row, "deals") or deals.get(own),
+                due_date=parse_date(props.get("hs_target_due_date")),
+                modified_at=parse_time(props.get("hs_lastmodifieddate") or row.get("updatedAt")),
+                archived=bool(row.get("archived", False)),
+            )
+
     # ------------------------------------------------------------------ write-back
+
+    def associate_project(self, note_id: str, project_id: str) -> None:
+        """The logged note on the project too (v4 default association; repeating it is harmless)."""
+        self._call(
+            "PUT", f"/crm/v4/objects/notes/{note_id}/associations/default/{PROJECT_OBJECT}/{project_id}"
+        )
 
     def find_entry(self, company_id: str, entry: ExpenseEntry) -> str | None:
         body = {
@@ -373,8 +441,21 @@ class HubSpotSettings(ConnectorSettings):
 
     token: str | None = Field(default=None, alias="EXPENSEBOT_HUBSPOT_TOKEN", repr=False)
     url: str = Field(default=DEFAULT_URL, alias="EXPENSEBOT_HUBSPOT_URL")
+    # Projects (object 0-970) are read only when asked for: the token then needs the
+    # crm.objects.projects.read scope. Closed stages: the pipeline stage ids that mean "closed".
+    projects: bool = Field(default=False, alias="EXPENSEBOT_HUBSPOT_PROJECTS")
+    project_closed_stages: frozenset[str] = Field(
+        default=frozenset(), alias="EXPENSEBOT_HUBSPOT_PROJECT_CLOSED_STAGES"
+    )
 
     _url = field_validator("url")(http_url)
+
+    @field_validator("project_closed_stages", mode="before")
+    @classmethod
+    def _stages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(s.strip() for s in value.split(",") if s.strip())
+        return value
 
     @property
     def configured(self) -> bool:
@@ -382,4 +463,9 @@ class HubSpotSettings(ConnectorSettings):
 
 
 def connect(settings: HubSpotSettings) -> HubSpotConnector:
-    return HubSpotConnector(settings.token or "", settings.url)
+    return HubSpotConnector(
+        settings.token or "",
+        settings.url,
+        projects=settings.projects,
+        project_closed_stages=settings.project_closed_stages,
+    )

@@ -6,6 +6,9 @@
 * An expired session (401 ``INVALID_SESSION_ID``) is renewed once with the refresh token or
   client credentials when they are configured; without them the run stops with a clear error.
 * ``REQUEST_LIMIT_EXCEEDED`` (the org's API quota) stops the run; 5xx and 429 are retried.
+* Projects: Salesforce has no standard project object. When one custom object is configured
+  (``EXPENSEBOT_SALESFORCE_PROJECT_OBJECT``, e.g. ``Project__c``, with the names of its account,
+  and optionally opportunity, status and due-date fields), its records are read like the others.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from integrations.crm.base import (
     ConnectorSettings,
@@ -29,6 +33,7 @@ from integrations.crm.base import (
     RemoteContact,
     RemoteDeal,
     RemoteOwner,
+    RemoteProject,
     Sleep,
     http_url,
     parse_amount,
@@ -40,6 +45,22 @@ from integrations.crm.base import (
 DEFAULT_API_VERSION = "v60.0"
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 _ID = re.compile(r"^[A-Za-z0-9]{15,18}$")
+_CUSTOM_OBJECT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*__c$")
+_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+DEFAULT_CLOSED_VALUES = "Closed,Completed,Cancelled,Canceled"
+
+
+@dataclass(frozen=True)
+class ProjectObject:
+    """The custom object that holds projects, and the API names of its fields."""
+
+    sobject: str  # e.g. Project__c
+    account_field: str  # lookup to the Account, e.g. Account__c
+    name_field: str = "Name"
+    opportunity_field: str | None = None  # lookup to the Opportunity, e.g. Opportunity__c
+    status_field: str | None = None  # e.g. Status__c; closed when its value is a closed value
+    closed_values: frozenset[str] = frozenset(v.casefold() for v in DEFAULT_CLOSED_VALUES.split(","))
+    due_field: str | None = None  # a date field, e.g. Due_Date__c
 
 
 def api_version(value: str | None) -> str:
@@ -80,7 +101,10 @@ class SalesforceConnector:
         client: httpx.Client | None = None,
         sleep: Sleep = time.sleep,
         timeout: float = 30.0,
+        project_object: ProjectObject | None = None,
     ) -> None:
+        self._project = project_object
+        self.reads_projects = project_object is not None
         self._instance = instance_url.rstrip("/")
         self._token = token or None
         self._version = api_version(version)
@@ -233,6 +257,33 @@ class SalesforceConnector:
                 archived=bool(row.get("IsDeleted", False)),
             )
 
+    def projects(self, since: dt.datetime | None) -> Iterator[RemoteProject]:
+        """Records of the configured project object (none when it is not configured)."""
+        config = self._project
+        if config is None:
+            return
+        optional = [f for f in (config.opportunity_field, config.status_field, config.due_field) if f]
+        names = ["Id", config.name_field, config.account_field, *optional, "SystemModstamp", "IsDeleted"]
+        fields = ", ".join(dict.fromkeys(names))
+        for row in self.query(self._soql(fields, config.sobject, since)):
+            name = str(row.get(config.name_field) or "").strip()
+            if not name:
+                continue
+            status = str(row.get(config.status_field) or "").strip() if config.status_field else ""
+            yield RemoteProject(
+                external_id=str(row["Id"]),
+                name=name,
+                stage=status or None,
+                closed=status.casefold() in config.closed_values if status else False,
+                company_external_id=row.get(config.account_field) or None,
+                deal_external_id=(row.get(config.opportunity_field) or None)
+                if config.opportunity_field
+                else None,
+                due_date=parse_date(row.get(config.due_field)) if config.due_field else None,
+                modified_at=parse_time(row.get("SystemModstamp")),
+                archived=bool(row.get("IsDeleted", False)),
+            )
+
     # ------------------------------------------------------------------ write-back
 
     def find_entry(self, company_id: str, entry: ExpenseEntry) -> str | None:
@@ -305,7 +356,75 @@ class SalesforceSettings(ConnectorSettings):
     login_url: str = Field(default=DEFAULT_LOGIN_URL, alias="EXPENSEBOT_SALESFORCE_LOGIN_URL")
     api_version: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_API_VERSION")
 
+    # Projects: a custom object (off unless configured). Field settings are API names.
+    project_object: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_PROJECT_OBJECT")
+    project_name_field: str = Field(default="Name", alias="EXPENSEBOT_SALESFORCE_PROJECT_NAME_FIELD")
+    project_account_field: str | None = Field(
+        default=None, alias="EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD"
+    )
+    project_opportunity_field: str | None = Field(
+        default=None, alias="EXPENSEBOT_SALESFORCE_PROJECT_OPPORTUNITY_FIELD"
+    )
+    project_status_field: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_PROJECT_STATUS_FIELD")
+    project_closed_values: str = Field(
+        default=DEFAULT_CLOSED_VALUES, alias="EXPENSEBOT_SALESFORCE_PROJECT_CLOSED_VALUES"
+    )
+    project_due_field: str | None = Field(default=None, alias="EXPENSEBOT_SALESFORCE_PROJECT_DUE_FIELD")
+
     _urls = field_validator("instance_url", "login_url")(http_url)
+
+    @field_validator("project_object")
+    @classmethod
+    def _project_object(cls, value: str | None) -> str | None:
+        if value is not None and not _CUSTOM_OBJECT.match(value):
+            raise ValueError(f"'{value}' is not the API name of a custom object (such as Project__c)")
+        return value
+
+    @field_validator(
+        "project_name_field", "project_account_field", "project_opportunity_field", "project_status_field",
+        "project_due_field",
+    )  # fmt: skip
+    @classmethod
+    def _field_name(cls, value: str | None) -> str | None:
+        if value is not None and not _FIELD.match(value):
+            raise ValueError(f"'{value}' is not the API name of a field (such as Account__c)")
+        return value
+
+    @model_validator(mode="after")
+    def _project_fields(self) -> SalesforceSettings:
+        given = [
+            name
+            for name in ("project_account_field", "project_opportunity_field", "project_status_field",
+                         "project_due_field")
+            if getattr(self, name) is not None
+        ]  # fmt: skip
+        if self.project_object and not self.project_account_field:
+            raise ValueError(
+                "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT needs EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD "
+                "(the field that links a project to its account, such as Account__c)"
+            )
+        if given and not self.project_object:
+            raise ValueError(
+                "the EXPENSEBOT_SALESFORCE_PROJECT_* fields need EXPENSEBOT_SALESFORCE_PROJECT_OBJECT "
+                "(the custom object that holds projects, such as Project__c)"
+            )
+        return self
+
+    @property
+    def project(self) -> ProjectObject | None:
+        """The configured project object, or None (projects are not read)."""
+        if not self.project_object or not self.project_account_field:
+            return None
+        closed = frozenset(v.strip().casefold() for v in self.project_closed_values.split(",") if v.strip())
+        return ProjectObject(
+            sobject=self.project_object,
+            account_field=self.project_account_field,
+            name_field=self.project_name_field,
+            opportunity_field=self.project_opportunity_field,
+            status_field=self.project_status_field,
+            closed_values=closed,
+            due_field=self.project_due_field,
+        )
 
     @field_validator("api_version")
     @classmethod
@@ -329,4 +448,5 @@ def connect(settings: SalesforceSettings) -> SalesforceConnector:
         client_secret=settings.client_secret,
         refresh_token=settings.refresh_token,
         login_url=settings.login_url,
+        project_object=settings.project,
     )

@@ -1,4 +1,4 @@
-"""Pull customers (companies / accounts), contacts and deals (opportunities) from the CRMs.
+"""Pull customers (companies / accounts), contacts, deals (opportunities) and projects from the CRMs.
 
 Each object type keeps its own cursor in ``crm_sync_state`` (the newest modification time
 seen): the first run lists everything, later runs only ask for what changed since. A full run
@@ -22,6 +22,7 @@ from integrations.crm.base import (
     RemoteContact,
     RemoteDeal,
     RemoteOwner,
+    RemoteProject,
 )
 from integrations.crm.registry import CrmSettings
 from storage import audit
@@ -35,6 +36,7 @@ from storage.models import (
     Deal,
     Expense,
     ExpenseSplit,
+    Project,
 )
 
 _BATCH = 2000
@@ -266,6 +268,7 @@ def apply_merges(session: Session, source: str, merges: Mapping[str, str], *, ac
             update(ExpenseSplit).where(ExpenseSplit.customer_id == old_id).values(customer_id=new_id)
         )
         session.execute(update(Deal).where(Deal.customer_id == old_id).values(customer_id=new_id))
+        session.execute(update(Project).where(Project.customer_id == old_id).values(customer_id=new_id))
         session.execute(update(Contact).where(Contact.customer_id == old_id).values(customer_id=new_id))
         _move_aliases(session, old_id, new_id, old_name, new_name)
         session.execute(
@@ -434,6 +437,87 @@ def upsert_deals(
     return newest
 
 
+PROJECT_FIELDS = ("customer_id", "deal_id", "name", "stage", "is_closed", "due_date", "archived")
+
+
+def upsert_projects(
+    factory: sessionmaker[Session],
+    source: str,
+    projects: Iterable[RemoteProject],
+    *,
+    part: ObjectSync,
+    full: bool = False,
+) -> dt.datetime | None:
+    """Write projects, linked to their customer and deal when those are known. A project deleted
+    in the CRM (marked deleted, or missing from a full run's list) is kept archived: its expenses
+    keep their history. A closed one stays, marked closed, and is no longer offered. Merged
+    customers' projects follow them (:func:`apply_merges`)."""
+    now = dt.datetime.now(dt.UTC)
+    newest: dt.datetime | None = None
+    latest: dict[str, RemoteProject] = {}
+    for project in projects:
+        latest[project.external_id] = project
+        newest = _newest(newest, project.modified_at)
+    with transaction(factory) as session:
+        customers = {
+            ext: (cid, merged_into)
+            for ext, cid, merged_into in session.execute(
+                select(Customer.external_id, Customer.id, Customer.merged_into_id).where(
+                    Customer.source == source
+                )
+            )
+        }
+        deal_ids = dict(session.execute(select(Deal.external_id, Deal.id).where(Deal.source == source)).all())
+        existing = {
+            row.external_id: row
+            for row in session.execute(
+                select(Project.id, Project.external_id, *(getattr(Project, f) for f in PROJECT_FIELDS)).where(
+                    Project.source == source
+                )
+            )
+        }
+        new_rows: list[dict[str, object]] = []
+        changes: list[dict[str, object]] = []
+        for ext, project in latest.items():
+            customer_id, merged_into = customers.get(project.company_external_id or "", (None, None))
+            row: dict[str, object] = {
+                # A company merged away in the CRM: its projects belong to the survivor.
+                "customer_id": merged_into or customer_id,
+                "deal_id": deal_ids.get(project.deal_external_id or ""),
+                "name": project.name[:512],
+                "stage": project.stage and project.stage[:128],
+                "is_closed": project.closed,
+                "due_date": project.due_date,
+                "archived": project.archived,
+            }
+            old = existing.get(ext)
+            if old is None:
+                if project.archived:
+                    continue
+                new_rows.append({"source": source, "external_id": ext, "remote_modified_at": project.modified_at,
+                                 "synced_at": now, **row})  # fmt: skip
+                continue
+            if all(getattr(old, f) == row[f] for f in PROJECT_FIELDS):
+                part.unchanged += 1
+                continue
+            if project.archived and not old.archived:
+                part.archived += 1
+            else:
+                part.updated += 1
+            changes.append({"id": old.id, "remote_modified_at": project.modified_at, "synced_at": now, **row})
+        if full:
+            for ext, old in existing.items():
+                if ext not in latest and not old.archived:
+                    changes.append({"id": old.id, "archived": True, "synced_at": now})
+                    part.archived += 1
+        for start in range(0, len(new_rows), _BATCH):
+            session.execute(insert(Project), new_rows[start : start + _BATCH])
+        for start in range(0, len(changes), _BATCH):
+            session.execute(update(Project), changes[start : start + _BATCH])
+        part.created += len(new_rows)
+    return newest
+
+
 def upsert_owners(
     factory: sessionmaker[Session], source: str, owners: Iterable[RemoteOwner], *, part: ObjectSync
 ) -> None:
@@ -468,17 +552,23 @@ def upsert_owners(
 def sync_connector(
     factory: sessionmaker[Session], connector: CrmConnector, *, full: bool = False, actor: str = "system"
 ) -> list[ObjectSync]:
-    """Companies first (contacts and deals link to them), each with its own cursor; then the
-    owners (a full list each time: there are few)."""
+    """Companies first (contacts, deals and projects link to them), deals before projects (a
+    project names its deal), each with its own cursor; then the owners (a full list each time:
+    there are few)."""
     parts: list[ObjectSync] = []
     read_deals: Callable[[dt.datetime | None], Iterator[RemoteDeal]] | None = getattr(
         connector, "deals", None
     )
     read_owners: Callable[[], Iterator[RemoteOwner]] | None = getattr(connector, "owners", None)
     resolve: Resolve | None = getattr(connector, "resolve_companies", None)
-    for object_type in ("companies", "contacts", "deals", "owners"):
-        if (object_type == "deals" and read_deals is None) or (
-            object_type == "owners" and read_owners is None
+    read_projects: Callable[[dt.datetime | None], Iterator[RemoteProject]] | None = (
+        getattr(connector, "projects", None) if getattr(connector, "reads_projects", False) else None
+    )
+    for object_type in ("companies", "contacts", "deals", "projects", "owners"):
+        if (
+            (object_type == "deals" and read_deals is None)
+            or (object_type == "owners" and read_owners is None)
+            or (object_type == "projects" and read_projects is None)
         ):
             continue
         with factory() as session:
@@ -497,6 +587,11 @@ def sync_connector(
             elif object_type == "deals":
                 assert read_deals is not None
                 newest = upsert_deals(factory, connector.source, read_deals(since), part=part)
+            elif object_type == "projects":
+                assert read_projects is not None
+                newest = upsert_projects(
+                    factory, connector.source, read_projects(since), part=part, full=since is None
+                )
             else:
                 assert read_owners is not None
                 upsert_owners(factory, connector.source, read_owners(), part=part)

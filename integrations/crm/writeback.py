@@ -1,7 +1,8 @@
 """Log an approved expense on its customer's CRM record, exactly once.
 
-HubSpot gets a note associated with the company, Salesforce a completed Task whose ``WhatId``
-is the account; both carry the amount, currency, merchant, date and a receipt reference.
+HubSpot gets a note associated with the company (and the expense's deal and project), Salesforce a
+completed Task whose ``WhatId`` is the account (or opportunity); both carry the amount, currency,
+merchant, date and a receipt reference (and the deal's and project's names).
 
 Exactly once: a ``crm_writebacks`` row (unique per expense and CRM) records the outcome. Each
 attempt first claims the row by bumping ``attempts`` with a compare-and-set, so two workers
@@ -121,6 +122,13 @@ def writeback_expense(
             entry = dataclasses.replace(
                 entry, body=entry.body.replace("\nReference:", f"\nDeal: {deal.name}\nReference:")
             )
+        link = expense.project_link
+        project = link.crm_project if link is not None else None
+        if project is not None and project.source == source and not project.archived:
+            entry = dataclasses.replace(entry, project_id=project.external_id)
+            entry = dataclasses.replace(
+                entry, body=entry.body.replace("\nReference:", f"\nProject: {project.name}\nReference:")
+            )
         company_id = customer.external_id
 
     row = _claim(factory, expense_id, source, max_attempts)
@@ -131,6 +139,9 @@ def writeback_expense(
         remote_id = connector.find_entry(company_id, entry) if earlier_attempts else None
         if remote_id is None:
             remote_id = connector.log_entry(company_id, entry)
+        associate = getattr(connector, "associate_project", None)
+        if entry.project_id and associate is not None:
+            associate(remote_id, entry.project_id)  # repeated on a retry: harmless
     except (CrmError, httpx.HTTPError) as exc:
         message = str(exc) or type(exc).__name__
         status = "failed" if earlier_attempts + 1 >= max_attempts else "pending"

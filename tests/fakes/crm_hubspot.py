@@ -12,6 +12,13 @@ a new id, whose ``hs_merged_object_ids`` lists the ids merged into it; both old 
 lists and the search, and reading one of them (``GET /crm/v3/objects/companies/{id}``) answers
 the new record, with its new id. Deals and contacts of both follow the new record. A deleted
 (archived) id answers 404 ``OBJECT_NOT_FOUND``. Owners (``/crm/v3/owners``) page like the lists.
+
+Projects are object type ``0-970``, reached as ``/crm/v3/objects/0-970`` or
+``/crm/v3/objects/projects`` (properties ``hs_name``, ``hs_pipeline``, ``hs_pipeline_stage``,
+``hs_target_due_date``), associated with companies and deals (``associations=companies,deals``
+on the list, v4 batch read), and a note is associated with one by the v4 default association
+(``PUT /crm/v4/objects/notes/{id}/associations/default/0-970/{project}``; 404 when either record
+does not exist).
 """
 
 from __future__ import annotations
@@ -47,7 +54,9 @@ class FakeHubSpot:
         "contacts": "lastmodifieddate",
         "notes": "hs_lastmodifieddate",
         "deals": "hs_lastmodifieddate",
+        "0-970": "hs_lastmodifieddate",
     }
+    ALIASES: ClassVar[dict[str, str]] = {"projects": "0-970"}
 
     def __init__(self, token: str = "pat-test-token", *, search_window: int = 10_000) -> None:
         self.token = token
@@ -57,7 +66,11 @@ class FakeHubSpot:
             "contacts": {},
             "notes": {},
             "deals": {},
+            "0-970": {},
         }
+        self.project_companies: dict[str, list[str]] = {}
+        self.project_deals: dict[str, list[str]] = {}
+        self.note_projects: dict[str, list[str]] = {}
         self.note_companies: dict[str, list[str]] = {}
         self.deal_companies: dict[str, list[str]] = {}
         self.note_deals: dict[str, list[str]] = {}
@@ -80,6 +93,11 @@ class FakeHubSpot:
                 Route("/crm/v3/objects/{obj}/merge", self._merge, methods=["POST"]),
                 Route("/crm/v3/objects/{obj}/{object_id}", self._read, methods=["GET"]),
                 Route("/crm/v3/owners", self._owners, methods=["GET"]),
+                Route(
+                    "/crm/v4/objects/{from_obj}/{from_id}/associations/default/{to_obj}/{to_id}",
+                    self._associate_default,
+                    methods=["PUT"],
+                ),
                 Route(
                     "/crm/v4/associations/{from_obj}/{to_obj}/batch/read",
                     self._associations,
@@ -175,6 +193,34 @@ class FakeHubSpot:
             record["properties"]["hs_is_closed"] = "true" if closed else "false"
         record["properties"]["hs_lastmodifieddate"] = iso(self.tick())
         record["updatedAt"] = record["properties"]["hs_lastmodifieddate"]
+
+    def add_project(
+        self,
+        name: str,
+        company_id: str | None,
+        deal_id: str | None = None,
+        *,
+        stage: str = "in_progress",
+        due: str | None = None,
+    ) -> str:
+        """A project (object 0-970) of a company, optionally of a deal too."""
+        props = {"hs_name": name, "hs_pipeline": "project_pipeline", "hs_pipeline_stage": stage,
+                 "hs_target_due_date": due}  # fmt: skip
+        project_id = self._put("0-970", props, None)
+        self.project_companies[project_id] = [company_id] if company_id else []
+        self.project_deals[project_id] = [deal_id] if deal_id else []
+        return project_id
+
+    def update_project(self, project_id: str, **props: Any) -> None:
+        record = self.objects["0-970"][project_id]
+        record["properties"].update(props)
+        record["properties"]["hs_lastmodifieddate"] = iso(self.tick())
+        record["updatedAt"] = record["properties"]["hs_lastmodifieddate"]
+
+    def delete_project(self, project_id: str) -> None:
+        record = self.objects["0-970"][project_id]
+        record["archived"] = True
+        record["archivedAt"] = iso(self.tick())
 
     def fail_next(
         self, status: int, *, headers: dict[str, str] | None = None, policy: str = "SECONDLY"
@@ -274,7 +320,7 @@ class FakeHubSpot:
         denied = await self._gate(request)
         if denied:
             return denied
-        obj = request.path_params["obj"]
+        obj = self.ALIASES.get(request.path_params["obj"], request.path_params["obj"])
         if obj not in self.objects:
             return JSONResponse({"status": "error", "message": f"Unknown object {obj}"}, status_code=404)
         limit = int(request.query_params.get("limit", "10"))
@@ -290,13 +336,25 @@ class FakeHubSpot:
             records = [r for r in records if int(r["id"]) > int(after)]
         page = records[:limit]
         out: dict[str, Any] = {"results": [self._view(r, props) for r in page]}
-        if obj == "deals" and "companies" in request.query_params.get("associations", "").split(","):
+        wanted = request.query_params.get("associations", "").split(",")
+        if obj == "deals" and "companies" in wanted:
             for shown in out["results"]:
                 linked = self.deal_companies.get(shown["id"], [])
                 if linked:  # HubSpot leaves the key out when there is nothing associated
                     shown["associations"] = {
                         "companies": {"results": [{"id": c, "type": "deal_to_company"} for c in linked]}
                     }
+        if obj == "0-970":
+            for shown in out["results"]:
+                found: dict[str, Any] = {}
+                for kind, table in (("companies", self.project_companies), ("deals", self.project_deals)):
+                    linked = table.get(shown["id"], [])
+                    if kind in wanted and linked:
+                        found[kind] = {
+                            "results": [{"id": x, "type": f"project_to_{kind[:-1]}"} for x in linked]
+                        }
+                if found:
+                    shown["associations"] = found
         if len(records) > limit:
             nxt = page[-1]["id"]
             out["paging"] = {"next": {"after": nxt, "link": f"{request.url.path}?after={nxt}"}}
@@ -308,6 +366,7 @@ class FakeHubSpot:
         if denied:
             return denied
         obj, object_id = request.path_params["obj"], request.path_params["object_id"]
+        obj = self.ALIASES.get(obj, obj)
         if obj not in self.objects:
             return JSONResponse({"status": "error", "message": f"Unknown object {obj}"}, status_code=404)
         while obj == "companies" and object_id in self.merged:
@@ -382,7 +441,9 @@ class FakeHubSpot:
         denied = await self._gate(request)
         if denied:
             return denied
-        obj = request.path_params["obj"]
+        obj = self.ALIASES.get(request.path_params["obj"], request.path_params["obj"])
+        if obj not in self.objects:
+            return JSONResponse({"status": "error", "message": f"Unknown object {obj}"}, status_code=404)
         body = self.requests[-1][2] or {}
         limit = int(body.get("limit", 10))
         after = int(body.get("after") or 0)
@@ -424,8 +485,13 @@ class FakeHubSpot:
         denied = await self._gate(request)
         if denied:
             return denied
-        if (request.path_params["from_obj"], request.path_params["to_obj"]) != ("deals", "companies"):
+        pair = (self.ALIASES.get(request.path_params["from_obj"], request.path_params["from_obj"]),
+                request.path_params["to_obj"])  # fmt: skip
+        tables = {("deals", "companies"): self.deal_companies, ("0-970", "companies"): self.project_companies,
+                  ("0-970", "deals"): self.project_deals}  # fmt: skip
+        if pair not in tables:
             return JSONResponse({"status": "error", "message": "unsupported association"}, status_code=400)
+        table = tables[pair]
         body = self.requests[-1][2] or {}
         inputs = body.get("inputs") or []
         if len(inputs) > 1000:
@@ -433,7 +499,7 @@ class FakeHubSpot:
         results = []
         for item in inputs:
             deal_id = str(item["id"])
-            linked = self.deal_companies.get(deal_id, [])
+            linked = table.get(deal_id, [])
             if linked:
                 results.append(
                     {
@@ -446,6 +512,32 @@ class FakeHubSpot:
                     }
                 )  # fmt: skip
         return JSONResponse({"status": "COMPLETE", "results": results})
+
+    async def _associate_default(self, request: Request) -> Response:
+        """``PUT /crm/v4/objects/notes/{id}/associations/default/0-970/{project}``."""
+        denied = await self._gate(request)
+        if denied:
+            return denied
+        params = request.path_params
+        from_obj, to_obj = params["from_obj"], self.ALIASES.get(params["to_obj"], params["to_obj"])
+        if (from_obj, to_obj) != ("notes", "0-970"):
+            return JSONResponse({"status": "error", "message": "unsupported association"}, status_code=400)
+        note, project = str(params["from_id"]), str(params["to_id"])
+        if (
+            note not in self.objects["notes"]
+            or project not in self.objects["0-970"]
+            or (self.objects["0-970"][project]["archived"])
+        ):
+            return JSONResponse({"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"},
+                                status_code=404)  # fmt: skip
+        linked = self.note_projects.setdefault(note, [])
+        if project not in linked:
+            linked.append(project)
+        now = iso(self.clock)
+        return JSONResponse({
+            "status": "COMPLETE", "startedAt": now, "completedAt": now,
+            "results": [{"from": {"id": note}, "to": {"id": project}}],
+        })  # fmt: skip
 
     async def _create(self, request: Request) -> Response:
         denied = await self._gate(request)

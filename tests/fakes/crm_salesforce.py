@@ -11,6 +11,11 @@ Merges behave as the API documents for ``merge()``: the master record survives (
 others are deleted with ``MasterRecordId`` set to the master, visible through ``queryAll`` only,
 and their contacts and opportunities are reparented to the master. Users (``User``: ``Id``,
 ``Name``, ``Email``, ``IsActive``) are the ``OwnerId`` of opportunities.
+
+Custom objects (``Project__c``) exist once defined with their fields
+(:meth:`FakeSalesforce.define_object`); a query of an undefined object answers 400
+``INVALID_TYPE``, of a field the object lacks 400 ``INVALID_FIELD``, as Salesforce does.
+Failures (with headers, e.g. a 429 with ``Retry-After``) can be queued with ``fail_next``.
 """
 
 from __future__ import annotations
@@ -107,7 +112,8 @@ class FakeSalesforce:
         self.requests: list[tuple[str, str, Any]] = []
         self.token_grants: list[str] = []
         self._cursors: dict[str, deque[dict[str, Any]]] = {}
-        self._failures: deque[tuple[int, Any]] = deque()
+        self._failures: deque[tuple[int, Any, dict[str, str]]] = deque()
+        self.schema: dict[str, set[str]] = {}  # custom object -> its fields
         self._ids = itertools.count(1)
         self.clock = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         self.instance_url = ""  # set once served, for the OAuth answer
@@ -231,10 +237,42 @@ class FakeSalesforce:
         if "StageName" in fields:
             record["IsClosed"] = fields["StageName"] in {"Closed Won", "Closed Lost"}
 
+    def define_object(self, sobject: str, fields: set[str]) -> None:
+        """A custom object (``Project__c``) with its custom fields (``Account__c``...); the
+        standard fields (Id, Name, SystemModstamp, IsDeleted...) come with it."""
+        self.records.setdefault(sobject, {})
+        self.schema[sobject] = {
+            "Id",
+            "Name",
+            "SystemModstamp",
+            "IsDeleted",
+            "CreatedDate",
+            "OwnerId",
+            *fields,
+        }
+
+    def add_record(self, sobject: str, **fields: Any) -> str:
+        """A record of a defined custom object."""
+        unknown = set(fields) - self.schema[sobject]
+        if unknown:
+            raise ValueError(f"{sobject} has no fields {sorted(unknown)}")
+        record_id = self._new_id("a0B")
+        self.records[sobject][record_id] = {"attributes": {"type": sobject}, "Id": record_id, **fields,
+                                            "SystemModstamp": stamp(self.tick()), "IsDeleted": False}  # fmt: skip
+        return record_id
+
+    def update_record(self, sobject: str, record_id: str, **fields: Any) -> None:
+        self.records[sobject][record_id].update(fields, SystemModstamp=stamp(self.tick()))
+
     def fail_next(
-        self, status: int, error_code: str = "SERVER_UNAVAILABLE", message: str = "try later"
+        self,
+        status: int,
+        error_code: str = "SERVER_UNAVAILABLE",
+        message: str = "try later",
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        self._failures.append((status, [{"message": message, "errorCode": error_code}]))
+        self._failures.append((status, [{"message": message, "errorCode": error_code}], headers or {}))
 
     # ------------------------------------------------------------------ HTTP
 
@@ -256,8 +294,8 @@ class FakeSalesforce:
         if not auth.startswith("Bearer ") or auth.removeprefix("Bearer ") not in self.sessions:
             return JSONResponse(SESSION_EXPIRED, status_code=401)
         if self._failures:
-            status, payload = self._failures.popleft()
-            return JSONResponse(payload, status_code=status)
+            status, payload, headers = self._failures.popleft()
+            return JSONResponse(payload, status_code=status, headers=headers)
         return None
 
     async def _token(self, request: Request) -> Response:
@@ -299,12 +337,30 @@ class FakeSalesforce:
         if denied:
             return denied
         match = _SOQL.match(request.query_params.get("q", ""))
-        if not match or match["obj"] not in self.records:
+        if not match:
             return JSONResponse(
                 [{"errorCode": "MALFORMED_QUERY", "message": "unexpected token"}], status_code=400
             )
+        if match["obj"] not in self.records:
+            return JSONResponse(
+                [
+                    {
+                        "errorCode": "INVALID_TYPE",
+                        "message": f"sObject type '{match['obj']}' is not supported.",
+                    }
+                ],
+                status_code=400,
+            )
         include_deleted = request.url.path.endswith("/queryAll")
         fields = [f.strip() for f in match["fields"].split(",")]
+        known = self.schema.get(match["obj"])
+        for name in fields if known is not None else []:
+            if name not in known:
+                return JSONResponse(
+                    [{"errorCode": "INVALID_FIELD",
+                      "message": f"No such column '{name}' on entity '{match['obj']}'."}],
+                    status_code=400,
+                )  # fmt: skip
         conditions = re.split(r"\s+AND\s+", match["where"], flags=re.IGNORECASE) if match["where"] else []
         rows = [
             r
