@@ -27,35 +27,34 @@ HELP = N_(
 async def on_command(
     ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """``/expense`` and its subcommands, answered in the language of the person who typed it."""
+    """``/expense`` and its subcommands, answered in the language of the person who typed it.
+
+    Acknowledged first (Slack waits three seconds), before the person's language is looked up."""
+    await ack()
     ctx = app_context(context)
     with i18n.use_locale(await identity.locale_for(ctx, body["user_id"])):
-        await _command(ctx, ack, body, client)
+        await _command(ctx, body, client)
 
 
-async def _command(ctx: AppContext, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+async def _command(ctx: AppContext, body: dict[str, Any], client: AsyncWebClient) -> None:
     text = (body.get("text") or "").strip()
     if text.lower().startswith("delegate"):
-        await ack()
         answer = await delegation.handle_command(ctx, body["user_id"], text, dt.date.today())
         await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=answer.text)
         return
     if is_per_diem_command(text):
-        await ack()
         claimed = await per_diem.handle_command(
             ctx, body["user_id"], body.get("channel_id"), text, dt.date.today()
         )
         await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=claimed)
         return
     if policy_admin.is_policy_command(text):
-        await ack()
         reply = await policy_admin.handle_command(ctx, body["user_id"], text)
         await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=reply.text)
         return
     if text.lower() in {"help", "?"}:
-        await ack(_(HELP))
+        await client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], text=_(HELP))
         return
-    await ack()
     modal = build_expense_modal(
         None,
         callback_id=NEW_VIEW,
