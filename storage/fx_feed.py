@@ -125,4 +125,6 @@ def update_rates(
 
 def latest_feed_day(session: Session) -> dt.date | None:
     """The newest day with rates from the feed."""
-    return session.scalar(select(func.max(FxRate.day)).where(FxRate.source == SOURCE))
+    return session.scalar(
+        select(func.max(FxRate.day)).where(FxRate.source == SOURCE, FxRate.team_id.is_(None))
+    )
