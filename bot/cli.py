@@ -110,8 +110,19 @@ def run(host: str, port: int, workers: int) -> None:
                     log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
                     log_config=None)  # fmt: skip
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False, timeout_graceful_shutdown=10, log_config=None)  # fmt: skip
+    import threading
+
+    stopping = threading.Event()  # set on SIGTERM/SIGINT, before the server waits for connections
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            stopping.set()  # the background work stops now, not after the graceful wait
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(create_app(settings, stopping=stopping), host=host, port=port,
+                            log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
+                            log_config=None)  # fmt: skip
+    Server(config).run()
 
 
 @cli.command()
