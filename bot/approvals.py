@@ -82,7 +82,7 @@ def _submit(ctx: AppContext, expense_id: int, user_id: str, email: str | None, t
             customer_id=str(expense.customer_id) if expense.customer_id else None, submitter_email=email,
             distance=expense.distance, per_diem=per_diem_total(expense),
         )  # fmt: skip
-        rates = rate_lookup(session)
+        rates = rate_lookup(session, team=expense.team_id)  # its workspace's own rates first
         try:
             # A split receipt: each part is checked as its own claim (its category, customer, amount).
             parts = part_findings(facts, parts_of(expense), ctx.policy, today=today, rates=rates)

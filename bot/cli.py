@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import logging
 import sys
@@ -14,7 +15,7 @@ import click
 from bot.cli_actor import ADMIN_ROLES, FINANCE_ROLES, as_option
 from bot.cli_actor import resolve as resolve_actor
 from bot.cli_settings import settings_from_env as _settings
-from bot.cli_teams import team_option
+from bot.cli_teams import in_team, team_option
 
 # Commands whose modules are imported only when the command runs: reading one receipt should not
 # wait for the database and report libraries to load (about 0.6 s).
@@ -110,8 +111,19 @@ def run(host: str, port: int, workers: int) -> None:
                     log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
                     log_config=None)  # fmt: skip
         return
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
-                access_log=False, timeout_graceful_shutdown=10, log_config=None)  # fmt: skip
+    import threading
+
+    stopping = threading.Event()  # set on SIGTERM/SIGINT, before the server waits for connections
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            stopping.set()  # the background work stops now, not after the graceful wait
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(create_app(settings, stopping=stopping), host=host, port=port,
+                            log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
+                            log_config=None)  # fmt: skip
+    Server(config).run()
 
 
 @cli.command()
@@ -217,8 +229,13 @@ _add_fx_update()
 @fx.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @as_option(FINANCE_ROLES)
+@in_team
 def fx_import(file: Path, as_email: str | None) -> None:
-    """Load rates from a CSV with header date,from,to,rate (e.g. 2026-11-02,USD,MYR,4.41)."""
+    """Load rates from a CSV with header date,from,to,rate (e.g. 2026-11-02,USD,MYR,4.41).
+
+    In multi-workspace mode the rates are the workspace's own (--team): used for its claims before
+    the shared reference rates, and not seen by other workspaces.
+    """
     from storage.db import make_engine, make_sessionmaker, migrate
     from storage.fx import import_rates_result
     from workflows.fx import RateFileError
@@ -237,6 +254,42 @@ def fx_import(file: Path, as_email: str | None) -> None:
     click.echo(f"{result.total} rates imported from {file.name} ({result.summary()})")
     for change in result.changes:
         click.echo(f"  changed: {change} (audited; claims converted at the old rate keep it)")
+
+
+@fx.command("list")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The day whose rates to list (YYYY-MM-DD; default: the newest day with rates).")  # fmt: skip
+@click.option("--currency", default=None, help="Only pairs with this ISO 4217 code, e.g. USD.")
+@in_team
+def fx_list(day: dt.datetime | None, currency: str | None) -> None:
+    """The stored rates of a day: the shared reference rates and the workspace's own (--team).
+
+    A workspace's own rate of a pair is used instead of the shared one; the line of a shared rate
+    it replaces says so.
+    """
+    from storage.db import make_engine, make_sessionmaker, migrate
+    from storage.fx import listed_rates, rate_text
+    from workflows.money import is_currency
+
+    if currency is not None and not is_currency(currency.strip().upper()):
+        raise click.UsageError(f"“{currency}” is not an ISO 4217 currency code (for example USD, EUR, MYR).")
+    url = _settings().database_url
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            shown, rows = listed_rates(session, day.date() if day else None, currency and currency.strip())
+    finally:
+        engine.dispose()
+    if shown is None or not rows:
+        click.echo("No exchange rates stored" + (f" for {day.date().isoformat()}" if day else "") + ".")
+        return
+    for r in rows:
+        whose = f"workspace {r.team_id}" if r.team_id else "shared"
+        note = "" if r.used else " (not used: the workspace has its own)"
+        click.echo(
+            f"{r.day.isoformat()}\t{r.base}→{r.quote}\t{rate_text(r.rate)}\t{r.source or '-'} ({whose}){note}"
+        )
 
 
 @cli.command("backup")

@@ -188,8 +188,13 @@ def privacy_export(email: str, out: str | None, slack_ids: tuple[str, ...], as_e
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @as_option(ADMIN_ROLES)
 def privacy_erase(email: str, slack_ids: tuple[str, ...], yes: bool, as_email: str | None) -> None:
-    """Erase EMAIL's personal data; amounts, dates and the audit trail stay, under a pseudonym."""
-    from storage.privacy import PrivacyError, erase_person, identify, leftover_mentions
+    """Erase EMAIL's personal data; amounts, dates and the audit trail stay, under a pseudonym.
+
+    Receipts of claims in the books (awaiting approval or payment, or paid) inside their legal
+    retention period (EXPENSEBOT_RECEIPT_RETENTION_DAYS) are kept, pseudonymised, until it ends
+    (GDPR Art. 17(3)(b)); `expensebot receipts gc` deletes them then. Each kept one is audited.
+    """
+    from storage.privacy import LEGAL_BASIS, PrivacyError, erase_person, identify, leftover_mentions
 
     actor = resolve_actor(as_email, ADMIN_ROLES)
     if not yes:
@@ -198,14 +203,19 @@ def privacy_erase(email: str, slack_ids: tuple[str, ...], yes: bool, as_email: s
     try:
         with transaction(factory) as session:
             ids = identify(session, email, list(slack_ids)).user_ids
-            result = erase_person(session, email, actor=actor.name, extra_ids=list(slack_ids))
+            result = erase_person(session, email, actor=actor.name, extra_ids=list(slack_ids),
+                                  retention_days=load_settings().receipt_retention_days)  # fmt: skip
     except PrivacyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
     with factory() as session:
         left = leftover_mentions(session, email, ids)
-    details = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in result.items() if k != "pseudonym")
+    details = ", ".join(
+        f"{k.replace('_', ' ')}: {v}" for k, v in result.items() if k not in ("pseudonym", "kept")
+    )
     click.echo(f"Erased {email} (now {result['pseudonym']}); {details}.")
+    for kept in result["kept"]:
+        click.echo(f"Kept {kept.describe()}: {LEGAL_BASIS}; `expensebot receipts gc` deletes it then.")
     if left:
         click.echo(f"{left} rows still mention them; run the command again or report it.", err=True)
         sys.exit(1)

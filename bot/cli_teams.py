@@ -1,5 +1,5 @@
 """``--team TEAM_ID`` for the commands that work on one workspace's data (``digest``, ``export``,
-``report``, ``customers``, ``transactions``, ``perdiem``): required in multi-workspace mode when more
+``report``, ``customers``, ``transactions``, ``perdiem``, ``fx import``, ``fx list``): required in multi-workspace mode when more
 than one workspace has installed the app."""
 
 from __future__ import annotations
@@ -112,11 +112,12 @@ def workspaces_list() -> None:
 def workspaces_adopt(team: str, as_email: str | None) -> None:
     """Give the rows of single-workspace mode (no workspace yet) to TEAM_ID, after switching to
     multi-workspace mode: until then that workspace does not see them."""
-    from sqlalchemy import inspect, update
+    from sqlalchemy import inspect, or_, update
 
     from storage import audit
     from storage.db import make_engine, make_sessionmaker, migrate, transaction
-    from storage.models import TeamOwned
+    from storage.fx_feed import SOURCE as FEED
+    from storage.models import FxRate, TeamOwned
 
     actor = resolve_actor(as_email, ADMIN_ROLES)
     settings = _settings()
@@ -136,6 +137,12 @@ def workspaces_adopt(team: str, as_email: str | None) -> None:
                 .execution_options(synchronize_session=False)
             )  # fmt: skip
             counts[inspect(model).local_table.name] = int(getattr(result, "rowcount", 0) or 0)
+        # The exchange rates the company imported (the feed's stay shared by every workspace).
+        result = session.execute(
+            update(FxRate).where(FxRate.team_id.is_(None), or_(FxRate.source.is_(None), FxRate.source != FEED))
+            .values(team_id=team).execution_options(synchronize_session=False)
+        )  # fmt: skip
+        counts["fx_rates"] = int(getattr(result, "rowcount", 0) or 0)
         audit.record(session, actor=actor.name, action="workspace.adopted", entity="workspace",
                      entity_id=team, after=counts, detail=actor.via)  # fmt: skip
     engine.dispose()

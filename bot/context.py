@@ -129,6 +129,9 @@ class AppContext:
     # Where receipt files live (EXPENSEBOT_RECEIPT_STORE): the database rows by default.
     receipts: BlobStore = field(default_factory=DatabaseStore)
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # Set when the process is told to stop (SIGTERM): background work starts nothing new and
+    # gives up what it waits for. A threading.Event: work running in threads reads it too.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def directory(self) -> Directory:

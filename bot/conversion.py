@@ -45,7 +45,8 @@ def reference(session: Session, expense: Expense, to: str) -> Conversion | None:
     original = Money(expense.approved_amount or expense.amount, expense.currency)
     if original.currency == to.upper():
         return None
-    rate, day, source = dated_rate(session, original.currency, to, expense.spent_on)
+    # The claim's workspace's own rate when it imported one, else the shared reference rate.
+    rate, day, source = dated_rate(session, original.currency, to, expense.spent_on, team=expense.team_id)
     return convert_at(original, to, rate, day, source or "reference")
 
 

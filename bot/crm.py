@@ -55,7 +55,7 @@ def _claim_slot(ctx: AppContext, name: str, slot: str) -> bool:
 async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
     """Hourly, once across all processes: sync customers (full at 03:00 UTC), retry write-backs."""
     settings = ctx.settings.crm
-    if not settings.configured:
+    if not settings.configured or ctx.stopping.is_set():
         return
     team: str | None = None
     if ctx.installations is not None:  # multi-workspace mode: the CRM is one workspace's

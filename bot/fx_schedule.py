@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.context import AppContext
 from storage.db import transaction
-from storage.fx_feed import latest_feed_day, update_rates
+from storage.fx_feed import Stopped, latest_feed_day, update_rates
 from storage.models import ScheduledRun
 from workflows.fx_feed import FeedError
 
@@ -55,7 +55,7 @@ def _claim(ctx: AppContext, slot: str) -> bool:
 async def scheduled_fx_update(ctx: AppContext, now: dt.datetime | None = None) -> None:
     """Fetch the day's rates when they are missing, at most once an hour across all processes."""
     url = ctx.settings.fx_feed_url.strip()
-    if not url:
+    if not url or ctx.stopping.is_set():
         return
     now = now or dt.datetime.now(dt.UTC)
     if not await asyncio.to_thread(_due, ctx, now):
@@ -64,8 +64,16 @@ async def scheduled_fx_update(ctx: AppContext, now: dt.datetime | None = None) -
         return
     try:
         outcome = await asyncio.to_thread(
-            update_rates, ctx.db, feed_url=url, history_url=ctx.settings.fx_history_url, actor="schedule"
+            update_rates,
+            ctx.db,
+            feed_url=url,
+            history_url=ctx.settings.fx_history_url,
+            actor="schedule",
+            stop=ctx.stopping,
         )
+    except Stopped:
+        log.info("exchange-rate feed: given up, the app is stopping (fetched again after the restart)")
+        return
     except FeedError as exc:
         log.warning("exchange-rate feed: %s (tried again next hour)", exc)
         return

@@ -78,7 +78,7 @@ def _match(ctx: AppContext) -> Mapping[str, int]:
 async def scheduled_match(ctx: AppContext, now: dt.datetime | None = None) -> Mapping[str, int] | None:
     """Match once per slot across all processes when a line is open; the counts per status, or None."""
     every = ctx.settings.match_every_minutes
-    if every <= 0:
+    if every <= 0 or ctx.stopping.is_set():
         return None
     now = now or dt.datetime.now(dt.UTC)
     team = current_team.get()

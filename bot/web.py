@@ -12,6 +12,7 @@ import datetime as dt
 import gc
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -122,7 +123,7 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
 
     tick = 0
     outage = _Outage()
-    while True:
+    while not ctx.stopping.is_set():
         try:
             if outage.since is not None:  # some steps swallow the error: ask the database itself
                 await asyncio.to_thread(_ping, ctx)
@@ -150,7 +151,18 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
             metrics.MAINTENANCE_FAILURES.labels("other").inc()
             log.exception("maintenance loop step failed")
         tick += 1
-        await asyncio.sleep(every)
+        await _pause(ctx.stopping, every)
+    log.info("background work stopped")
+
+
+LOOP_STOP_SECONDS = 5.0  # at shutdown: how long the background loop may take to end its step
+
+
+async def _pause(stopping: threading.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less when the process is told to stop meanwhile."""
+    deadline = time.monotonic() + seconds
+    while not stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+        await asyncio.sleep(min(0.1, left))
 
 
 class _Outage:
@@ -250,14 +262,23 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
 
 
-def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
-    """The FastAPI app; everything is built in the lifespan, nothing at import time."""
+def create_app(
+    settings: Settings, ctx: AppContext | None = None, stopping: threading.Event | None = None
+) -> FastAPI:
+    """The FastAPI app; everything is built in the lifespan, nothing at import time.
+
+    ``stopping`` is set by whoever receives the stop signal (``expensebot run``'s server, on
+    SIGTERM, before it waits for open connections): the background work stops at once. The
+    lifespan's shutdown sets it too.
+    """
     wire()  # the jobs and senders, before anything can enqueue or deliver
     state: dict[str, Any] = {}
+    stop = stopping if stopping is not None else threading.Event()
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         context: AppContext = ctx if ctx is not None else await asyncio.to_thread(build_context, settings)
+        context.stopping = stop
         context.jobs = make_runner(context, asyncio.get_running_loop())
         bolt = build_bolt_app(context)
         if not context.settings.multi_workspace:  # else each request's workspace is checked by Bolt
@@ -279,6 +300,10 @@ def create_app(settings: Settings, ctx: AppContext | None = None) -> FastAPI:
         try:
             yield
         finally:
+            stop.set()
+            # The loop ends its step and returns (a rate fetch gives up at once); cancelled if a
+            # step takes longer (its thread's result is then thrown away).
+            await asyncio.wait({loop_task}, timeout=LOOP_STOP_SECONDS)
             loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await loop_task
@@ -371,6 +396,7 @@ async def run_socket_mode(settings: Settings) -> None:
     try:
         await AsyncSocketModeHandler(bolt, settings.slack_app_token).start_async()  # type: ignore[no-untyped-call]
     finally:
+        context.stopping.set()
         loop_task.cancel()
 
 

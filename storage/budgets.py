@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Date, Integer, Select, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from storage.fx import MAX_AGE_DAYS
+from storage.fx import MAX_AGE_DAYS, looking_up_for, visible_to
 from storage.models import Customer, CustomerAlias, Expense, ExpenseProject, FxRate
 from workflows.budgets import Spent, period_of
 from workflows.expenses import Status
@@ -107,12 +107,16 @@ def customer_names(session: Session, customer_id: int | None) -> frozenset[str]:
 
 
 def rates_for(
-    session: Session, amounts: Iterable[tuple[str, dt.date]], to: str, max_age_days: int = MAX_AGE_DAYS
+    session: Session,
+    amounts: Iterable[tuple[str, dt.date]],
+    to: str,
+    max_age_days: int = MAX_AGE_DAYS,
+    team: str | None = None,
 ) -> RateLookup:
     """A rate lookup for converting ``(currency, day)`` pairs into ``to``, loaded in one query.
 
     It answers as :func:`storage.fx.rate_lookup` does (the newest rate on or before the day, at
-    most ``max_age_days`` old), without a query per day: a year of spend in four currencies is
+    most ``max_age_days`` old; the workspace's own before the shared), without a query per day: a year of spend in four currencies is
     about a thousand days to convert.
     """
     wanted = [(currency.upper(), day) for currency, day in amounts if currency.upper() != to.upper()]
@@ -123,22 +127,26 @@ def rates_for(
     first = min(day for _, day in wanted) - dt.timedelta(days=max_age_days)
     last = max(day for _, day in wanted)
     rows = session.execute(
-        select(FxRate.base, FxRate.quote, FxRate.day, FxRate.rate)
+        select(FxRate.base, FxRate.quote, FxRate.day, FxRate.rate, FxRate.team_id)
         .where(or_(FxRate.base.in_(currencies), FxRate.quote.in_(currencies)), FxRate.day >= first,
-               FxRate.day <= last)
+               FxRate.day <= last, visible_to(looking_up_for(team)))
         .order_by(FxRate.day)
     ).all()  # fmt: skip
-    days: dict[tuple[str, str], list[dt.date]] = defaultdict(list)
-    values: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
-    for base, quote, day, rate in rows:
-        days[(base, quote)].append(day)
-        values[(base, quote)].append(rate)
+    # (own?, base, quote): the workspace's own rates (True) apart from the shared ones (False)
+    days: dict[tuple[bool, str, str], list[dt.date]] = defaultdict(list)
+    values: dict[tuple[bool, str, str], list[Decimal]] = defaultdict(list)
+    for base, quote, day, rate, owner in rows:
+        days[(owner is not None, base, quote)].append(day)
+        values[(owner is not None, base, quote)].append(rate)
+
+    def newest(key: tuple[bool, str, str], day: dt.date) -> Decimal | None:
+        index = bisect.bisect_right(days.get(key, []), day) - 1
+        if index < 0 or days[key][index] < day - dt.timedelta(days=max_age_days):
+            return None
+        return values[key][index]
 
     def lookup(base: str, quote: str, day: dt.date) -> Decimal | None:
-        pair = (base.upper(), quote.upper())
-        index = bisect.bisect_right(days.get(pair, []), day) - 1
-        if index < 0 or days[pair][index] < day - dt.timedelta(days=max_age_days):
-            return None
-        return values[pair][index]
+        own = newest((True, base.upper(), quote.upper()), day)
+        return own if own is not None else newest((False, base.upper(), quote.upper()), day)
 
     return lookup

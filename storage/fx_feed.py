@@ -8,6 +8,7 @@ works, plain http on loopback included, so tests use a local stand-in serving th
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 
 import httpx
@@ -37,12 +38,35 @@ def history_url_for(feed_url: str, configured: str | None = None) -> str:
     )
 
 
-def fetch_text(url: str, client: httpx.Client | None = None) -> str:
-    """The feed's body; :class:`FeedError` with a human message on any failure."""
+class Stopped(FeedError):
+    """The process is stopping: the fetch was given up."""
+
+
+STOPPING = "Fetching the rate feed was given up: the app is stopping."
+
+
+def _read(response: httpx.Response, stop: threading.Event | None) -> str:
+    """The body, read in pieces and given up as soon as ``stop`` is set: a feed that trickles its
+    file (each piece inside the read timeout) would otherwise hold a stopping process for ever."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        if stop is not None and stop.is_set():
+            raise Stopped(STOPPING)
+        body.extend(chunk)
+    return bytes(body).decode(response.encoding or "utf-8", errors="replace")
+
+
+def fetch_text(url: str, client: httpx.Client | None = None, stop: threading.Event | None = None) -> str:
+    """The feed's body; :class:`FeedError` with a human message on any failure, :class:`Stopped`
+    when ``stop`` is set before or while it is read."""
+    if stop is not None and stop.is_set():
+        raise Stopped(STOPPING)
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
     try:
-        response = http.get(url, headers={"Accept": "application/xml, text/xml"})
+        with http.stream("GET", url, headers={"Accept": "application/xml, text/xml"}) as response:
+            status, reason = response.status_code, response.reason_phrase
+            text = _read(response, stop) if status < 400 else ""
     except httpx.HTTPError as exc:
         raise FeedError(
             f"The rate feed at {url} could not be reached ({exc.__class__.__name__}: {exc})."
@@ -50,13 +74,11 @@ def fetch_text(url: str, client: httpx.Client | None = None) -> str:
     finally:
         if own:
             http.close()
-    if response.status_code == 404:
+    if status == 404:
         raise FeedError(f"The rate feed at {url} answered 404 Not Found: check EXPENSEBOT_FX_FEED_URL.")
-    if response.status_code >= 400:
-        raise FeedError(
-            f"The rate feed at {url} answered {response.status_code} {response.reason_phrase}; try again later."
-        )
-    return response.text
+    if status >= 400:
+        raise FeedError(f"The rate feed at {url} answered {status} {reason}; try again later.")
+    return text
 
 
 @dataclass(frozen=True)
@@ -80,14 +102,15 @@ class UpdateOutcome:
 
 
 def _pick(
-    feed_url: str, history_url: str | None, wanted: dt.date | None, client: httpx.Client
-) -> tuple[Pick, str]:
-    daily = parse_ecb_xml(fetch_text(feed_url, client), f"The rate feed at {feed_url}")
+    feed_url: str, history_url: str | None, wanted: dt.date | None, client: httpx.Client,
+    stop: threading.Event | None = None,
+) -> tuple[Pick, str]:  # fmt: skip
+    daily = parse_ecb_xml(fetch_text(feed_url, client, stop), f"The rate feed at {feed_url}")
     newest = max((d.day for d in daily), default=None)
     if wanted is None or newest is None or wanted >= newest:
         return pick_day(daily, wanted), feed_url
     url = history_url_for(feed_url, history_url)
-    history = parse_ecb_xml(fetch_text(url, client), f"The 90-day rate file at {url}")
+    history = parse_ecb_xml(fetch_text(url, client, stop), f"The 90-day rate file at {url}")
     return pick_day(history, wanted), url
 
 
@@ -100,12 +123,14 @@ def update_rates(
     today: dt.date | None = None,
     actor: str = "cli",
     client: httpx.Client | None = None,
+    stop: threading.Event | None = None,
 ) -> UpdateOutcome:
     """Fetch the reference rates of ``day`` (None: the newest published) and store them.
 
     Raises :class:`FeedError` with a message for people: the feed unreachable, a 404, XML that is
     not the ECB's layout, a day in the future or older than the feed reaches. A weekend or holiday
-    stores the rates in force that day (the last working day's) and says so.
+    stores the rates in force that day (the last working day's) and says so. ``stop`` (the
+    running app's) set while the feed is read gives up with :class:`Stopped`, storing nothing.
     """
     today = today or dt.date.today()
     if day is not None and day > today:
@@ -113,7 +138,7 @@ def update_rates(
     own = client is None
     http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True)
     try:
-        pick, url = _pick(feed_url, history_url, day, http)
+        pick, url = _pick(feed_url, history_url, day, http, stop)
     finally:
         if own:
             http.close()
@@ -125,4 +150,6 @@ def update_rates(
 
 def latest_feed_day(session: Session) -> dt.date | None:
     """The newest day with rates from the feed."""
-    return session.scalar(select(func.max(FxRate.day)).where(FxRate.source == SOURCE))
+    return session.scalar(
+        select(func.max(FxRate.day)).where(FxRate.source == SOURCE, FxRate.team_id.is_(None))
+    )

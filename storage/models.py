@@ -463,10 +463,16 @@ class MerchantCorrection(TeamOwned, Base):
 
 
 class FxRate(Base):
+    """One exchange rate of one day. ``team_id`` None: a shared reference rate (the feed's, or any
+    rate in single-workspace mode); else a rate a workspace imported, seen by that workspace only
+    and preferred there to the shared one (``storage.fx``). Not a ``TeamOwned`` row: a workspace
+    sees the shared rates too, so its queries choose explicitly (``storage.fx.visible_to``)."""
+
     __tablename__ = "fx_rates"
-    __table_args__ = (UniqueConstraint("base", "quote", "day"),)
+    __table_args__ = team_unique("fx_rates", "base", "quote", "day")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str | None] = mapped_column(String(32), index=True)
     base: Mapped[str] = mapped_column(String(3))
     quote: Mapped[str] = mapped_column(String(3))
     day: Mapped[dt.date] = mapped_column(Date)

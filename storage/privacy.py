@@ -4,6 +4,12 @@ A person is known by their email and by the Slack user ids linked to it (the ``s
 cache and the expenses they filed). :func:`collect` gathers every row that names them;
 :func:`erase` removes the personal data and keeps the money records and the audit trail under a
 random pseudonym (``erased-…``) that nothing links back to the person.
+
+A receipt the company must keep by law is not erased with the person (GDPR Art. 17(3)(b)): the
+receipt of a claim in the books (awaiting approval or payment, or paid) stays while its retention
+period (``workflows.retention``, ``EXPENSEBOT_RECEIPT_RETENTION_DAYS``) runs, under the pseudonym
+and without the personal data around it; ``expensebot receipts gc`` deletes it when the period
+ends. Drafts, rejected and discarded claims never became accounting records: their receipts go.
 """
 
 from __future__ import annotations
@@ -37,10 +43,51 @@ from storage.models import (
 )
 from storage.receipts import content_of
 from workflows.directory import normalise_email
+from workflows.expenses import Status
+from workflows.retention import DEFAULT_RETENTION_DAYS, Claim, kept_until
 
 # Expense columns that are personal (free text, what the receipt said, where it was posted).
 _EXPENSE_PERSONAL = ("note", "ocr", "ocr_error", "customer_reason", "channel_id", "thread_ts", "card_channel",
                      "card_ts", "slack_file_id")  # fmt: skip
+
+
+# Claims in the books: their receipts are accounting vouchers the company must keep (tax law).
+BOOKED = frozenset({Status.PENDING, Status.APPROVED, Status.PAID})
+LEGAL_BASIS = "GDPR Art. 17(3)(b): receipts of claims in the books are kept for the legal retention period"
+
+
+@dataclass(frozen=True)
+class KeptReceipt:
+    """A receipt an erasure kept because the law requires it, and until when."""
+
+    receipt_id: int
+    expense_ids: tuple[int, ...]
+    kept_until: dt.datetime | None  # None: while a claim is open (the period starts at payment)
+
+    def describe(self) -> str:
+        claims = ", ".join(f"EXP-{i}" for i in self.expense_ids)
+        until = (f"until {self.kept_until:%Y-%m-%d}" if self.kept_until is not None
+                 else "while the claim is open, then for the retention period after payment")  # fmt: skip
+        return f"receipt {self.receipt_id} ({claims}) kept {until}"
+
+
+def _retained(session: Session, receipt_ids: set[int], days: int, now: dt.datetime) -> list[KeptReceipt]:
+    """The receipts among ``receipt_ids`` inside their legal retention period at ``now``."""
+    kept = []
+    for receipt in session.scalars(select(ReceiptFile).where(ReceiptFile.id.in_(receipt_ids or {0}))):
+        rows = session.execute(
+            select(Expense.id, Expense.status, Expense.paid_at, Expense.updated_at)
+            .where(Expense.receipt_id == receipt.id).order_by(Expense.id)
+        ).all()  # fmt: skip
+        booked = [
+            (row.id, Claim(row.status, row.paid_at, row.updated_at)) for row in rows if row.status in BOOKED
+        ]
+        if not booked:
+            continue
+        until = kept_until([claim for _, claim in booked], receipt.created_at, days)
+        if until is None or until > now:
+            kept.append(KeptReceipt(receipt.id, tuple(i for i, _ in booked), until))
+    return sorted(kept, key=lambda k: k.receipt_id)
 
 
 class PrivacyError(ValueError):
@@ -191,14 +238,19 @@ def _scrub(value: Any, needles: list[str], pseudonym: str) -> Any:
 
 
 def erase_person(
-    session: Session, email: str, actor: str, extra_ids: list[str] | None = None
-) -> dict[str, Any]:
+    session: Session, email: str, actor: str, extra_ids: list[str] | None = None, *,
+    retention_days: int = DEFAULT_RETENTION_DAYS, now: dt.datetime | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Remove ``email``'s personal data; keep amounts, dates, categories and the audit trail.
 
     Their Slack ids and email become one random pseudonym everywhere; free text they wrote and
-    what was read from their receipts is cleared; receipt files, cached Slack profiles,
-    delegations and undelivered messages to them are deleted.
+    what was read from their receipts is cleared; cached Slack profiles, delegations and
+    undelivered messages to them are deleted. Their receipt files are deleted too, except those
+    the law makes the company keep (see the module's text): these stay, pseudonymised (uploader,
+    Slack file id and file name), each with a ``privacy.retained`` audit event saying until when;
+    the result's ``kept`` lists them.
     """
+    now = now or dt.datetime.now(dt.UTC)
     who = identify(session, email, extra_ids)
     pseudonym = f"erased-{secrets.token_hex(6)}"
     needles = sorted(who.needles, key=len, reverse=True)
@@ -207,17 +259,30 @@ def erase_person(
         raise PrivacyError(f"Nothing is stored about {who.email}.")
     expense_ids = [e.id for e in expenses]
     receipt_ids = {e.receipt_id for e in expenses if e.receipt_id}
+    uploaded = set(
+        session.scalars(select(ReceiptFile.id).where(ReceiptFile.uploaded_by.in_(who.user_ids or [""])))
+    )
+    kept = _retained(session, receipt_ids | uploaded, retention_days, now)
+    kept_ids = {k.receipt_id for k in kept}
     counts: dict[str, int] = {"expenses": len(expenses)}
     for exp in expenses:
         exp.employee_id = pseudonym
         exp.employee_email = None
-        exp.receipt_id = None
+        if exp.receipt_id not in kept_ids:
+            exp.receipt_id = None
         for name in _EXPENSE_PERSONAL:
             setattr(exp, name, None)
     session.flush()
     receipts = session.execute(delete(ReceiptFile).where(
-        or_(ReceiptFile.id.in_(receipt_ids or {0}), ReceiptFile.uploaded_by.in_(who.user_ids or [""]))))  # fmt: skip
+        or_(ReceiptFile.id.in_(receipt_ids or {0}), ReceiptFile.uploaded_by.in_(who.user_ids or [""])),
+        ReceiptFile.id.not_in(kept_ids or {0})))  # fmt: skip
     counts["receipt_files_deleted"] = int(getattr(receipts, "rowcount", 0) or 0)
+    for receipt in session.scalars(select(ReceiptFile).where(ReceiptFile.id.in_(kept_ids or {0}))):
+        receipt.uploaded_by = pseudonym  # the file stays (the voucher); who sent it from where does not
+        receipt.slack_file_id = None
+        suffix = Path(receipt.filename or "").suffix[:16]
+        receipt.filename = f"receipt-{receipt.id}{suffix}"
+    counts["receipt_files_kept"] = len(kept)
     for task in _tasks(session, who, expense_ids):
         task.approvers = [pseudonym if a == who.email else a for a in task.approvers]
         if task.decided_by in who.user_ids or task.decided_by_email == who.email:
@@ -257,9 +322,18 @@ def erase_person(
             row.payload = _scrub(row.payload, needles, pseudonym)
     counts["outbox_rows"] = len(outbox_rows)
     session.flush()
+    for item in kept:
+        audit.record(session, actor=actor, action="privacy.retained", entity="receipt_file",
+                     entity_id=item.receipt_id,
+                     after={"expenses": list(item.expense_ids), "retention_days": retention_days,
+                            "kept_until": item.kept_until.isoformat() if item.kept_until else None,
+                            "person": pseudonym},
+                     detail=f"{item.describe()}; {LEGAL_BASIS}; deleted by `expensebot receipts gc` then")  # fmt: skip
     audit.record(session, actor=actor, action="privacy.erased", entity="person", entity_id=pseudonym,
-                 after={"counts": counts})  # fmt: skip
-    return {"pseudonym": pseudonym, **counts}
+                 after={"counts": counts,
+                        "kept": {str(k.receipt_id): k.kept_until.isoformat() if k.kept_until else "open claim"
+                                 for k in kept}})  # fmt: skip
+    return {"pseudonym": pseudonym, **counts, "kept": kept}
 
 
 def leftover_mentions(session: Session, email: str, user_ids: list[str]) -> int:

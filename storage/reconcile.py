@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from storage import audit, outbox
 from storage.db import transaction
 from storage.exports import load_batch
+from storage.fx import looking_up_for, visible_to
 from storage.models import (
     AuditEvent,
     Expense,
@@ -93,11 +94,16 @@ def amount_text(amount: Decimal, currency: str) -> str:
 
 
 def _rates(session: Session) -> Callable[[str, str, dt.date], Decimal | None]:
-    """Every stored rate in memory; the newest on or before the day, at most 7 days old."""
+    """Every rate the workspace in scope sees, in memory; the newest on or before the day, at most
+    7 days old, the workspace's own before the shared one (as ``storage.fx.rate_lookup``)."""
     table: dict[tuple[str, str], list[tuple[dt.date, Decimal]]] = defaultdict(list)
-    for base, quote, day, rate in session.execute(select(FxRate.base, FxRate.quote, FxRate.day, FxRate.rate)):
-        table[(base, quote)].append((day, rate))
-    for rows in table.values():
+    own: dict[tuple[str, str], list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    stmt = select(FxRate.base, FxRate.quote, FxRate.day, FxRate.rate, FxRate.team_id).where(
+        visible_to(looking_up_for(None))
+    )
+    for base, quote, day, rate, owner in session.execute(stmt):
+        (table if owner is None else own)[(base, quote)].append((day, rate))
+    for rows in [*table.values(), *own.values()]:
         rows.sort()
     cache: dict[tuple[str, str, dt.date], Decimal | None] = {}
 
@@ -105,9 +111,12 @@ def _rates(session: Session) -> Callable[[str, str, dt.date], Decimal | None]:
         key = (base.upper(), quote.upper(), day)
         if key not in cache:
             found = None
-            for when, rate in reversed(table.get(key[:2], [])):
-                if when <= day:
-                    found = rate if (day - when).days <= 7 else None
+            for rows in (own.get(key[:2], []), table.get(key[:2], [])):
+                for when, rate in reversed(rows):
+                    if when <= day:
+                        found = rate if (day - when).days <= 7 else None
+                        break
+                if found is not None:
                     break
             cache[key] = found
         return cache[key]

@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from storage.fx import looking_up_for, visible_to
 from storage.models import Customer, Deal, Expense, ExpenseProject, FxRate, Project
 from storage.tenancy import in_current_team
 from workflows.categories import category_label
@@ -185,10 +186,13 @@ def _key_column(by: str) -> tuple[Any, list[Any]]:
 
 def _rates(session: Session, currency: str, months: Sequence[str]) -> dict[tuple[str, str, str], Decimal]:
     """Average rate per (from, to, month) for pairs involving ``currency`` or the euro (cross
-    rates go through it, as the ECB's reference rates do) in ``months``."""
+    rates go through it, as the ECB's reference rates do) in ``months``: of the workspace's own
+    rates (the one in scope) when it has some for that pair and month, else of the shared ones."""
     month = _month_of(session, FxRate.day)
+    owner = FxRate.team_id.is_not(None)
     stmt = (
-        select(FxRate.base, FxRate.quote, month.label("m"), func.avg(FxRate.rate))
+        select(FxRate.base, FxRate.quote, month.label("m"), func.avg(FxRate.rate), owner.label("own"))
+        .where(visible_to(looking_up_for(None)))
         .where(
             (FxRate.base == currency)
             | (FxRate.quote == currency)
@@ -196,9 +200,16 @@ def _rates(session: Session, currency: str, months: Sequence[str]) -> dict[tuple
             | (FxRate.quote == PIVOT)
         )
         .where(month.in_(list(months)))
-        .group_by(FxRate.base, FxRate.quote, month)
+        .group_by(FxRate.base, FxRate.quote, month, owner)
     )
-    return {(b, q, m): Decimal(str(r)) for b, q, m, r in session.execute(stmt)}
+    averages: dict[tuple[str, str, str], Decimal] = {}
+    owned: set[tuple[str, str, str]] = set()
+    for b, q, m, r, own in session.execute(stmt):
+        if own or (b, q, m) not in owned:
+            averages[(b, q, m)] = Decimal(str(r))
+        if own:
+            owned.add((b, q, m))
+    return averages
 
 
 def _rate(rates: dict[tuple[str, str, str], Decimal], cur: str, to: str, month: str,

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -77,6 +82,82 @@ def test_run_serves_slack_and_health(tmp_path: Path) -> None:
             output = proc.communicate(timeout=30)[0].decode()
         assert "Traceback" not in output, output
         assert fake.bot_token not in output  # tokens never reach the logs
+
+
+class _Trickle(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _TrickleHandler)
+        self.reading = threading.Event()  # a client is reading the file
+        self.gone = threading.Event()  # ... and hung up before the end
+        self.closing = threading.Event()
+
+
+class _TrickleHandler(socketserver.StreamRequestHandler):
+    """A rate feed on a bad line: the headers, then its XML a few bytes at a time, for ever."""
+
+    def handle(self) -> None:
+        server = self.server
+        assert isinstance(server, _Trickle)
+        self.rfile.readline()
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 100000000\r\n\r\n")
+        try:
+            while not server.closing.is_set():
+                self.wfile.write(b"<Cube>")
+                self.wfile.flush()
+                server.reading.set()
+                time.sleep(0.2)
+        except OSError:  # the client closed the connection
+            server.gone.set()
+
+
+@contextmanager
+def trickling_feed() -> Iterator[_Trickle]:
+    server = _Trickle()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.closing.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_run_stops_on_sigterm_while_background_work_is_under_way(tmp_path: Path) -> None:
+    """SIGTERM while the scheduled rate fetch reads a feed that never ends: the process stops
+    (the fetch gives up) instead of waiting for the feed for ever."""
+    (tmp_path / "org.csv").write_text(ORG_CSV)
+    port = free_port()
+    with workspace() as fake, trickling_feed() as feed:
+        env = {
+            k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SLACK_APP_TOKEN", "DATABASE_URL"}
+        }
+        env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.base_url,
+                   EXPENSEBOT_ORG_FILE=str(tmp_path / "org.csv"), EXPENSEBOT_SCHEDULER="1",
+                   EXPENSEBOT_FX_FEED_URL=f"http://127.0.0.1:{feed.server_address[1]}/eurofxref-daily.xml")  # fmt: skip
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        try:
+            assert feed.reading.wait(120), "the app never fetched the rate feed"  # a generous wait
+            assert proc.poll() is None
+            proc.terminate()
+            try:
+                output = proc.communicate(timeout=60)[0].decode()  # generous: it must stop, not be fast
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                output = proc.communicate()[0].decode()
+                raise AssertionError(f"expensebot run did not stop on SIGTERM:\n{output[-4000:]}") from None
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == -signal.SIGTERM, output  # uvicorn ends by re-raising the signal
+        assert feed.gone.wait(10)  # the fetch hung up on the feed
+        assert "Traceback" not in output, output
+        assert "given up, the app is stopping" in output and "background work stopped" in output, output
 
 
 def test_run_with_an_app_token_uses_socket_mode(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """projects (HubSpot projects, a Salesforce custom object, CSV) and the CRM project of an expense
 
 Revision ID: 0019
-Revises: 0017 (to be re-pointed at 0018 when that revision is merged)
+Revises: 0018
 Create Date: 2026-12-08 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import storage.models
 
 revision: str = "0019"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
