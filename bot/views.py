@@ -14,41 +14,44 @@ from storage.models import Expense
 from workflows.categories import category_label
 from workflows.expenses import EDITABLE, Status
 from workflows.money import Money, MoneyError, is_currency
+from workflows.readiness import Problem, ProblemKind, problems
 from workflows.tax import TaxFacts, format_rate, mismatch, split_tax
 
 
 def problems_of(expense: Expense) -> list[str]:
     """What the employee must fix before the expense can be submitted, in their words (and language)."""
-    problems: list[str] = []
-    if expense.ocr_error:
-        problems.append(expense.ocr_error)
-    if expense.amount is None:
-        problems.append(_("I could not read the total: click *Edit* and type it."))
-    elif not is_currency(expense.currency):
-        problems.append(
-            _(
+    found = problems(
+        ocr_error=expense.ocr_error,
+        amount=expense.amount,
+        currency=expense.currency,
+        spent_on=expense.spent_on,
+        split_amounts=[s.amount for s in expense.splits],
+    )
+    return [_problem_text(problem) for problem in found]
+
+
+def _problem_text(problem: Problem) -> str:
+    match problem.kind:
+        case ProblemKind.UNREADABLE:
+            return problem.detail
+        case ProblemKind.NO_TOTAL:
+            return _("I could not read the total: click *Edit* and type it.")
+        case ProblemKind.UNKNOWN_CURRENCY:
+            return _(
                 "“{currency}” is not a currency I know: click *Edit* and pick one such as USD, EUR or MYR."
-            ).format(currency=expense.currency or _("no currency"))
-        )
-    else:
-        try:
-            Money(expense.amount, expense.currency or "").check_claimable()
-        except MoneyError as exc:
-            problems.append(f"{exc} " + _("Click *Edit* to correct it."))
-    if expense.spent_on is None:
-        problems.append(_("I could not read the date: click *Edit* and pick it."))
-    if expense.splits and expense.amount is not None and is_currency(expense.currency):
-        parts = sum((s.amount for s in expense.splits), Decimal(0))
-        if parts != expense.amount:
-            problems.append(
-                _(
-                    "The split adds up to {parts}, not the total {total}: click *Split* and split it again."
-                ).format(
-                    parts=format_money(parts, expense.currency),
-                    total=format_money(expense.amount, expense.currency),
-                )
+            ).format(currency=problem.currency or _("no currency"))
+        case ProblemKind.NOT_CLAIMABLE:
+            return f"{problem.detail} " + _("Click *Edit* to correct it.")
+        case ProblemKind.NO_DATE:
+            return _("I could not read the date: click *Edit* and pick it.")
+        case ProblemKind.SPLIT_MISMATCH:
+            assert problem.parts is not None and problem.total is not None
+            return _(
+                "The split adds up to {parts}, not the total {total}: click *Split* and split it again."
+            ).format(
+                parts=format_money(problem.parts, problem.currency or ""),
+                total=format_money(problem.total, problem.currency or ""),
             )
-    return problems
 
 
 def expense_view(

@@ -59,9 +59,10 @@ def test_project_and_distance_edits_are_audited(db_url: str) -> None:
     import datetime as dt
 
     from bot.context import build_context
-    from bot.expenses import Edit, _save_edit
     from bot.settings import Settings
+    from services.expenses import Changed, save_edit
     from tests.finance.conftest import add_expense
+    from workflows.expense_edits import Edit
 
     ctx = build_context(Settings(DATABASE_URL=db_url))
     with transaction(ctx.db) as session:
@@ -74,7 +75,7 @@ def test_project_and_distance_edits_are_audited(db_url: str) -> None:
                     project=project)  # fmt: skip
 
     for project, distance in (("Apollo", "42"), ("Gemini", "42"), (None, "50")):
-        assert _save_edit(ctx, expense_id, "U_EMP", edit(project, distance), None) is None
+        assert isinstance(save_edit(ctx.db, expense_id, "U_EMP", edit(project, distance), None), Changed)
     with ctx.db() as session:
         events = audit.history(session, "expense", expense_id)
     projects = [(e.before, e.after) for e in events if e.action == "expense.project"]

@@ -21,7 +21,6 @@ from bot.blocks.card import NEW_VIEW, build_expense_modal
 from bot.blocks.common import ExpenseView, tax_wording
 from bot.blocks.digest import DigestView, PayeeLine, build_digest, digest_fallback
 from bot.blocks.home import HomeView, build_home, crm_status_line
-from bot.expenses import Edit, validate_edit
 from bot.i18n import _
 from bot.listeners.commands import HELP
 from bot.split_listeners import build_split_modal
@@ -31,6 +30,7 @@ from integrations.crm.sync import SyncStatus
 from storage.models import AuditEvent, Expense
 from tests.support import EMPLOYEE, recent_day, running_app
 from workflows.categories import CATEGORIES
+from workflows.expense_edits import Edit, validate_edit
 from workflows.expenses import Status
 from workflows.tax import TaxFacts, TaxInput, parse_tax
 
@@ -292,7 +292,7 @@ def test_the_form_checks_in_the_employees_language() -> None:
                 currency="EUX", category="meals", customer_id=None, customer_cleared=False, note=None,
                 distance_text="weit", tax=TaxInput(tax_text="5"))  # fmt: skip
     with i18n.use_locale(GERMAN):
-        errors = validate_edit(edit, today=dt.date.today())
+        errors = validate_edit(edit, today=dt.date.today(), wording=tax_wording())
     assert errors == {
         "distance": "„weit“ ist keine Strecke: Geben Sie eine Zahl wie 42,5 ein.",
         "currency": "„EUX“ ist kein ISO-4217-Währungscode (z. B. USD, EUR, MYR).",
@@ -300,7 +300,7 @@ def test_the_form_checks_in_the_employees_language() -> None:
         "date": "Das Datum liegt in der Zukunft.",
     }
     with i18n.use_locale(CHINESE):
-        errors = validate_edit(edit, today=dt.date.today())
+        errors = validate_edit(edit, today=dt.date.today(), wording=tax_wording())
     assert errors["date"] == "日期在未来。" and errors["amount"] == "请输入总额，例如 42.50。"
 
 

@@ -24,15 +24,17 @@ from bot.blocks.card import (
     SUBMIT,
     build_expense_modal,
 )
+from bot.blocks.common import tax_wording
 from bot.context import AppContext
 from bot.i18n import _
 from bot.listeners.common import TRY_AGAIN, action_value, app_context, tell, view_input, view_state
 from bot.views import load_view
 from storage.db import DatabaseUnavailable
+from workflows.expense_edits import Edit, validate_edit, with_mileage
 from workflows.tax import TaxInput
 
 
-def parse_edit(view: dict[str, Any]) -> expenses.Edit:
+def parse_edit(view: dict[str, Any]) -> Edit:
     """What the person typed into the expense form."""
     values = view_state(view)
     date_text = view_input(values, "date").get("selected_date")
@@ -47,7 +49,7 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
             customer_id = int(customer_opt["value"])
     else:
         cleared = "customer" in values
-    return expenses.Edit(
+    return Edit(
         merchant=view_input(values, "merchant").get("value"),
         spent_on=dt.date.fromisoformat(date_text) if date_text else None,
         amount_text=view_input(values, "amount").get("value"),
@@ -69,17 +71,19 @@ def parse_edit(view: dict[str, Any]) -> expenses.Edit:
     )
 
 
-async def valid_edit(
-    ctx: AppContext, ack: AsyncAck, view: dict[str, Any], user_id: str
-) -> expenses.Edit | None:
+async def valid_edit(ctx: AppContext, ack: AsyncAck, view: dict[str, Any], user_id: str) -> Edit | None:
     """The form's values, or None after answering Slack with the fields to fix (in the language
     of the person who filled it in)."""
     policy = ctx.policy
-    edit = expenses.with_mileage(parse_edit(view), policy)
+    edit = with_mileage(parse_edit(view), policy)
     mileage = [key for key, rule in policy.categories.items() if rule.rate_per_unit is not None]
     with i18n.use_locale(await identity.locale_for(ctx, user_id)):
-        errors = expenses.validate_edit(
-            edit, today=dt.date.today(), categories=policy.categories.keys(), mileage=mileage
+        errors = validate_edit(
+            edit,
+            today=dt.date.today(),
+            categories=policy.categories.keys(),
+            mileage=mileage,
+            wording=tax_wording(),
         )
     if errors:
         await ack(response_action="errors", errors=errors)

@@ -66,16 +66,22 @@ def home_opened(event_id: str, user: str = "U_ANN") -> dict[str, Any]:
     }
 
 
-async def test_root_hands_the_context_to_every_surface(wired: tuple[AsyncApp, AppContext]) -> None:
+async def test_root_hands_the_context_to_every_surface(
+    wired: tuple[AsyncApp, AppContext], slack: FakeSlack
+) -> None:
     app, _ = wired
     assert {s.__name__.rsplit(".", 1)[-1] for s in SURFACES} == {
         "files", "home", "card", "commands", "approvals", "finance",
     }  # fmt: skip
-    command = urlencode({"command": "/expense", "text": "help", "user_id": "U_ANN", "channel_id": "D0HOME",
+    channel = slack.dm_channel("U_ANN")
+    command = urlencode({"command": "/expense", "text": "help", "user_id": "U_ANN", "channel_id": channel,
                          "team_id": "T0DEVSLACK", "trigger_id": "1.2.3", "response_url": "http://unused.example"})  # fmt: skip
     response = await dispatch(app, command)
     assert response.status == 200
-    assert response.body == HELP
+    assert response.body == ""  # acknowledged first; the help follows as an ephemeral message
+    assert [(c.args["user"], c.args["text"]) for c in slack.calls_to("chat.postEphemeral")] == [
+        ("U_ANN", HELP)
+    ]
 
 
 async def test_a_redelivered_event_is_handled_once(
