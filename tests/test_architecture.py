@@ -12,7 +12,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("bot", "ocr", "storage", "workflows")
+PACKAGES = ("bot", "services", "ocr", "storage", "workflows")
 
 
 def circles(graph: grimp.ImportGraph) -> list[set[str]]:
@@ -58,9 +58,10 @@ def test_the_circle_finder_finds_a_circle() -> None:
 
 
 def _literal_calls(attribute: str, position: int, receiver: str | None = None) -> set[str]:
-    """String literals passed at ``position`` to ``<receiver>.<attribute>(...)`` anywhere in bot/."""
+    """String literals passed at ``position`` to ``<receiver>.<attribute>(...)`` anywhere in bot/
+    or services/."""
     found: set[str] = set()
-    for path in (ROOT / "bot").rglob("*.py"):
+    for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "services").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
                 continue
