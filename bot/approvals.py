@@ -1,4 +1,4 @@
-"""Approvals on Slack: the thin edge of :mod:`services.approvals`.
+"""Approvals on Slack: the thin edge of :mod:`services.submission` and :mod:`services.approvals`.
 
 Each function finds who clicked (their email, their language), runs the use case in a thread,
 words its result with ``bot/blocks/approvals.py`` and delivers what the use case queued.
@@ -16,6 +16,7 @@ from bot.blocks.common import format_money
 from bot.context import AppContext
 from bot.delivery import deliver_pending
 from services import approvals as service
+from services import submission
 from services.approvals import APPROVE, REJECT, SEND_BACK, Refusal
 
 __all__ = [
@@ -41,7 +42,7 @@ class Outcome:
 async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     """Submit the claim; what to tell the employee when it was not submitted (None when it was)."""
     email = await identity.email_of(ctx, user_id)
-    result = await asyncio.to_thread(service.submit, ctx.db, ctx.directory, ctx.policy, expense_id, user_id,
+    result = await asyncio.to_thread(submission.submit, ctx.db, ctx.directory, ctx.policy, expense_id, user_id,
                                      email, dt.date.today())  # fmt: skip
     if isinstance(result, Refusal):
         return submit_refusal_text(result)  # nothing changed, nothing to announce

@@ -1,4 +1,4 @@
-"""services.approvals on a real database: submit, decide, the checks before a form, and the facts
+"""services.submission and services.approvals on a real database: submit, decide, the checks before a form, and the facts
 (never Slack text) the use cases queue for the bot to word."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services import approvals
-from services.approvals import APPROVE, REJECT, SEND_BACK, Decided, Refusal, Submitted, Why
+from services import approvals, submission
+from services.approvals import APPROVE, REJECT, SEND_BACK, Decided, Refusal, Why
+from services.submission import Submitted
 from storage.db import transaction
 from storage.models import ApprovalTask, AuditEvent, Expense, OutboxMessage
 from tests.support import ORG_CSV
@@ -45,7 +46,7 @@ def outbox_rows(db: sessionmaker[Session], kind: str) -> list[dict[str, Any]]:
 def submitted(db: sessionmaker[Session], **kwargs: Any) -> tuple[int, int]:
     """A claim submitted by U_EMP: (expense id, the id of its first approval task)."""
     expense_id = draft(db, **kwargs)
-    result = approvals.submit(db, DIRECTORY, POLICY, expense_id, "U_EMP", "emp@example.com", TODAY)
+    result = submission.submit(db, DIRECTORY, POLICY, expense_id, "U_EMP", "emp@example.com", TODAY)
     assert isinstance(result, Submitted), result
     with db() as s:
         task_id = s.scalar(select(ApprovalTask.id).where(ApprovalTask.expense_id == expense_id,
@@ -56,7 +57,7 @@ def submitted(db: sessionmaker[Session], **kwargs: Any) -> tuple[int, int]:
 
 def test_submit_routes_to_the_manager_and_keeps_the_status_as_facts(factory: sessionmaker[Session]) -> None:
     expense_id = draft(factory)
-    result = approvals.submit(factory, DIRECTORY, POLICY, expense_id, "U_EMP", "emp@example.com", TODAY)
+    result = submission.submit(factory, DIRECTORY, POLICY, expense_id, "U_EMP", "emp@example.com", TODAY)
     assert isinstance(result, Submitted)
     assert (result.expense_id, result.auto_approved_rule) == (expense_id, None)
     assert result.ref.endswith(str(expense_id))
@@ -81,14 +82,14 @@ def test_submit_routes_to_the_manager_and_keeps_the_status_as_facts(factory: ses
 
 def test_submit_refusals_change_nothing(factory: sessionmaker[Session]) -> None:
     expense_id = draft(factory)
-    other = approvals.submit(factory, DIRECTORY, POLICY, expense_id, "U_OTHER", "other@example.com", TODAY)
+    other = submission.submit(factory, DIRECTORY, POLICY, expense_id, "U_OTHER", "other@example.com", TODAY)
     assert isinstance(other, Refusal) and other.why is Why.NOT_OWNER and other.owner == "U_EMP"
-    no_email = approvals.submit(factory, DIRECTORY, POLICY, expense_id, "U_EMP", None, TODAY)
+    no_email = submission.submit(factory, DIRECTORY, POLICY, expense_id, "U_EMP", None, TODAY)
     assert isinstance(no_email, Refusal) and no_email.why is Why.NO_EMAIL
-    gone = approvals.submit(factory, DIRECTORY, POLICY, 999_999, "U_EMP", "emp@example.com", TODAY)
+    gone = submission.submit(factory, DIRECTORY, POLICY, 999_999, "U_EMP", "emp@example.com", TODAY)
     assert isinstance(gone, Refusal) and gone.why is Why.GONE
     unread = draft(factory, amount=None)
-    not_ready = approvals.submit(factory, DIRECTORY, POLICY, unread, "U_EMP", "emp@example.com", TODAY)
+    not_ready = submission.submit(factory, DIRECTORY, POLICY, unread, "U_EMP", "emp@example.com", TODAY)
     assert isinstance(not_ready, Refusal) and not_ready.why is Why.NOT_READY
     assert [p.kind for p in not_ready.problems] == [ProblemKind.NO_TOTAL]
     with factory() as s:
