@@ -173,14 +173,14 @@ def main() -> int:
             conn.execute(text("VACUUM ANALYZE"))
         print(f"seeded {EXPENSES:,} expenses, {EMPLOYEES} employees, {CUSTOMERS:,} customers, "
               f"{len(CURRENCIES)} currencies in {time.perf_counter() - started:.1f}s")  # fmt: skip
-        from bot.payouts import _awaiting_clause, _in_batch, _summary
+        from services.payouts import awaiting_clause, in_batch, summary
 
         departments = {f"emp{i}@example.com": f"Department {i % 20:02d}" for i in range(EMPLOYEES)}
         debtor = Debtor("Example Company", "NL91ABNA0417164300", "ABNANL2A")
         with factory() as s:
-            waiting = sum(_summary(s, _awaiting_clause()).counts.values())
-            in_batch = sum(_summary(s, _in_batch(batch_id)).counts.values())
-        print(f"{waiting:,} approved expenses wait for payout; open batch #{batch_id} holds {in_batch:,}")
+            waiting = sum(summary(s, awaiting_clause()).counts.values())
+            held = sum(summary(s, in_batch(batch_id)).counts.values())
+        print(f"{waiting:,} approved expenses wait for payout; open batch #{batch_id} holds {held:,}")
 
         local = make_url(url).host in (None, "", "localhost", "127.0.0.1", "::1")
 
@@ -197,8 +197,8 @@ def main() -> int:
             return go
 
         cases: list[tuple[str, Callable[[], float | None]]] = [
-            ("digest: queue summary (awaiting payout)", run(lambda s: _summary(s, _awaiting_clause()))),
-            (f"digest: batch #{batch_id} view", run(lambda s: _summary(s, _in_batch(batch_id)))),
+            ("digest: queue summary (awaiting payout)", run(lambda s: summary(s, awaiting_clause()))),
+            (f"digest: batch #{batch_id} view", run(lambda s: summary(s, in_batch(batch_id)))),
         ]
 
         def report(by: str) -> Callable[[Session], object]:
@@ -210,7 +210,7 @@ def main() -> int:
         for by in DIMENSIONS:
             cases.append((f"report --by {by} (12 months, USD)", run(report(by))))
         for fmt in FORMATS:
-            cases.append((f"export --format {fmt} ({in_batch:,} expenses)", run(export(fmt))))
+            cases.append((f"export --format {fmt} ({held:,} expenses)", run(export(fmt))))
         print(f"\n{'operation':<52} {'first':>8} {'median':>8} {'cpu':>8}")
         worst = 0.0
         for label, fn in cases:

@@ -7,20 +7,17 @@ date. Admins may set one on behalf of someone else.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from bot import identity
 from bot.context import AppContext
 from storage import audit
 from storage.db import transaction
 from storage.models import Delegation
-from workflows.directory import Directory
 
 USAGE = (
     "Usage: `/expense delegate @someone until 2026-12-31` (your approvals go to them while you are away), "
@@ -31,23 +28,6 @@ _SET = re.compile(
     rf"^delegate\s+{_MENTION}(?:\s+for\s+{_MENTION})?\s+until\s+(\d{{4}}-\d{{2}}-\d{{2}})\s*$", re.I
 )
 _OFF = re.compile(rf"^delegate\s+off(?:\s+for\s+{_MENTION})?\s*$", re.I)
-
-
-def with_delegations(directory: Directory, session: Session, today: dt.date) -> Directory:
-    """The directory with the delegations set in Slack applied (active ones only)."""
-    rows = session.scalars(select(Delegation).where(Delegation.until >= today).order_by(Delegation.id)).all()
-    if not rows:
-        return directory
-    latest = {row.approver_email: row for row in rows}
-    people = [
-        dataclasses.replace(
-            p, delegate_email=latest[p.email].delegate_email, delegate_until=latest[p.email].until
-        )
-        if p.email in latest
-        else p
-        for p in directory
-    ]
-    return Directory.from_people(people, source="directory with delegations")
 
 
 @dataclass(frozen=True)

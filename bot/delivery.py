@@ -27,16 +27,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
 
 from bot import i18n, identity
-from bot.blocks.approvals import build_approval_request, build_decided, outcome_line
+from bot.blocks.approvals import build_approval_request, build_decided, notice_text, outcome_line
 from bot.blocks.card import build_receipt_card, card_fallback_text
-from bot.budgets import budget_warnings
 from bot.context import AppContext
 from bot.conversion import with_conversion
-from bot.delegation import with_delegations
 from bot.views import expense_view
+from services.budgets import budget_warnings
 from storage import outbox
 from storage.approvals import round_tasks
 from storage.db import DatabaseUnavailable, transaction
+from storage.delegations import with_delegations
 from storage.models import (
     ApprovalMessage,
     ApprovalTask,
@@ -333,6 +333,22 @@ async def send_dm(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | 
     return await post(ctx.slack, channel=channel, text=payload["text"], blocks=payload.get("blocks"))
 
 
+@sender("notice")
+async def send_notice(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """A direct message worded from the facts a use case queued (a decision on a claim, a payout,
+    a routing problem for admins), in the reader's language at the time it is sent."""
+    user_id = payload.get("user_id")
+    if not user_id and payload.get("email"):
+        user_id = await identity.user_of(ctx, str(payload["email"]))
+    if not user_id:
+        log.warning("notice to %s skipped: no Slack user", payload.get("email"))
+        return {"skipped": "no Slack user"}
+    with i18n.use_locale(await identity.locale_for(ctx, str(user_id))):
+        text = notice_text(payload)
+    channel = await identity.dm_channel(ctx, str(user_id))
+    return await post(ctx.slack, channel=channel, text=text)
+
+
 @sender("channel_message")
 async def send_channel_message(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
     return await post(ctx.slack, channel=payload["channel"], text=payload["text"],
@@ -449,7 +465,7 @@ async def send_approval_done(ctx: AppContext, payload: dict[str, Any]) -> dict[s
     for channel, ts in messages:
         # In the language the request was written in: its reader's (a DM) or the company's.
         with i18n.use_locale(await _channel_locale(ctx, channel)):
-            outcome = str(payload["outcome"])
+            outcome = str(payload.get("outcome", ""))  # rows written before the facts carried the decision
             if payload.get("decision"):
                 outcome = outcome_line(str(payload["decision"]), str(payload["actor"]),
                                        dt.datetime.fromisoformat(str(payload["at"])), payload.get("reason"))  # fmt: skip

@@ -11,11 +11,11 @@ from bot import i18n, identity, transactions_slack
 from bot.blocks.common import Block
 from bot.blocks.home import HomeView, build_home, crm_status_blocks
 from bot.context import AppContext
-from bot.delegation import with_delegations
 from bot.i18n import _
 from bot.payouts import finance_home_blocks
 from bot.views import expense_view
 from integrations.crm.sync import sync_status
+from storage.delegations import with_delegations
 from storage.models import ApprovalTask, Expense
 from workflows.directory import effective_approvers
 from workflows.expenses import Status

@@ -7,51 +7,29 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.blocks.approvals import status_text
+from bot.blocks.card import problems_text
 from bot.blocks.common import CustomerView, ExpenseView, describe_conversion, format_money
 from bot.conversion import kept
 from bot.i18n import _
 from storage.models import Expense
 from workflows.categories import category_label
 from workflows.expenses import EDITABLE, Status
-from workflows.money import Money, MoneyError, is_currency
-from workflows.readiness import Problem, ProblemKind, problems
+from workflows.money import Money, is_currency
+from workflows.readiness import Problem, submit_problems
 from workflows.tax import TaxFacts, format_rate, mismatch, split_tax
 
 
 def problems_of(expense: Expense) -> list[str]:
     """What the employee must fix before the expense can be submitted, in their words (and language)."""
-    found = problems(
-        ocr_error=expense.ocr_error,
-        amount=expense.amount,
-        currency=expense.currency,
-        spent_on=expense.spent_on,
-        split_amounts=[s.amount for s in expense.splits],
-    )
-    return [_problem_text(problem) for problem in found]
+    return problems_text(submit_problems_of(expense))
 
 
-def _problem_text(problem: Problem) -> str:
-    match problem.kind:
-        case ProblemKind.UNREADABLE:
-            return problem.detail
-        case ProblemKind.NO_TOTAL:
-            return _("I could not read the total: click *Edit* and type it.")
-        case ProblemKind.UNKNOWN_CURRENCY:
-            return _(
-                "“{currency}” is not a currency I know: click *Edit* and pick one such as USD, EUR or MYR."
-            ).format(currency=problem.currency or _("no currency"))
-        case ProblemKind.NOT_CLAIMABLE:
-            return f"{problem.detail} " + _("Click *Edit* to correct it.")
-        case ProblemKind.NO_DATE:
-            return _("I could not read the date: click *Edit* and pick it.")
-        case ProblemKind.SPLIT_MISMATCH:
-            assert problem.parts is not None and problem.total is not None
-            return _(
-                "The split adds up to {parts}, not the total {total}: click *Split* and split it again."
-            ).format(
-                parts=format_money(problem.parts, problem.currency or ""),
-                total=format_money(problem.total, problem.currency or ""),
-            )
+def submit_problems_of(expense: Expense) -> list[Problem]:
+    return submit_problems(
+        reading_error=expense.ocr_error, amount=expense.amount, currency=expense.currency,
+        spent_on=expense.spent_on, split_amounts=[s.amount for s in expense.splits or ()],
+    )  # fmt: skip
 
 
 def expense_view(
@@ -90,7 +68,7 @@ def expense_view(
         warnings=tuple(warnings if warnings is not None else ocr.get("warnings", [])) + _tax_warning(expense),
         approved_amount=expense.approved_amount,
         has_receipt=expense.receipt_id is not None,
-        status_detail=detail if detail is not None else ocr.get("status_detail"),
+        status_detail=detail if detail is not None else _status_line(ocr),
         distance=expense.distance,
         project=expense.project_link.project if expense.project_link is not None else None,
         **_projects(expense),
@@ -112,6 +90,16 @@ def _projects(expense: Expense) -> dict[str, Any]:
         "crm_project": CustomerView(picked.id, picked.name) if picked is not None else None,
         "project_options": options if expense.customer_id is not None else (),
     }
+
+
+def _status_line(ocr: dict[str, Any]) -> str | None:
+    """The card's status line: worded from the facts the use cases keep (services/approvals.py,
+    services/payouts.py), else the line kept as text (the reconciliation's, older claims)."""
+    facts = ocr.get("status_facts")
+    if isinstance(facts, dict):
+        return status_text(facts) or None
+    detail = ocr.get("status_detail")
+    return str(detail) if detail else None
 
 
 def tax_facts_of(expense: Expense) -> TaxFacts:
@@ -171,17 +159,6 @@ def _per_diem(ocr: dict[str, Any]) -> dict[str, Any]:
         "per_diem_lines": tuple(str(line) for line in priced.get("lines") or ()),
         "per_diem_sources": tuple(str(s) for s in priced.get("sources") or ()),
     }
-
-
-def per_diem_total(expense: Expense) -> Money | None:
-    """What the rates gave for a per diem claim's trip, or None for any other claim."""
-    priced = (expense.ocr or {}).get("per_diem")
-    if not isinstance(priced, dict):
-        return None
-    try:
-        return Money(Decimal(str(priced["total"])), str(priced["currency"]))
-    except (KeyError, ArithmeticError, MoneyError):
-        return None
 
 
 def _split_lines(expense: Expense) -> tuple[str, ...]:

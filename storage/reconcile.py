@@ -374,6 +374,7 @@ def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor:
 
     def pay(expense: _Payable, detail: str, action: str) -> None:
         state = dict(expense.ocr or {})
+        state.pop("status_facts", None)  # the status line of an approval or payout: replaced
         state["status_detail"] = detail
         updates.append({"b_id": expense.id, "b_version": expense.version, "new_version": expense.version + 1,
                         "b_ocr": state})  # fmt: skip

@@ -147,3 +147,41 @@ def test_the_migration_gives_imported_rates_to_the_one_workspace_and_keeps_the_f
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM fx_rates")).scalar() == 2
     engine.dispose()
+
+
+def test_budget_warnings_convert_a_claim_at_its_own_workspaces_rate(
+    teams: sessionmaker[Session],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from services.budgets import budget_warnings
+    from storage.models import ExpenseProject
+    from tests.support import ORG_CSV
+    from workflows.directory import Directory
+    from workflows.policy import load_policy
+
+    _feed(teams)
+    for team, rate in ((ONE, "1.10"), (TWO, "1.20")):
+        csv = tmp_path / f"{team}.csv"
+        csv.write_text(f"date,from,to,rate\n{DAY},EUR,USD,{rate}\n")
+        assert run("fx", "import", str(csv), "--team", team).exit_code == 0
+    claims = {team: add_expense(teams, team, "Bistro", "100.00", DAY) for team in (ONE, TWO)}
+    with transaction(teams) as s:
+        for expense_id in claims.values():
+            expense = s.get(Expense, expense_id, execution_options={"all_teams": True})
+            assert expense is not None
+            expense.currency = "EUR"
+            s.add(ExpenseProject(expense_id=expense_id, project="Apollo"))
+    policy = load_policy(
+        "company_currency: USD\nbudgets:\n  - project: apollo\n    period: year\n    amount: 100\n"
+    )
+    directory = Directory.from_csv_text(ORG_CSV, "org.csv")
+    # Outside any workspace's scope (as a sender for another workspace might run): the claim's own rate.
+    with teams() as s:
+        warned = {}
+        for team, expense_id in claims.items():
+            expense = s.get(Expense, expense_id, execution_options={"all_teams": True})
+            assert expense is not None
+            [warning] = budget_warnings(s, policy, directory, expense, DAY)
+            warned[team] = warning
+    assert "110.00" in warned[ONE] and "120.00" not in warned[ONE], warned
+    assert "120.00" in warned[TWO] and "110.00" not in warned[TWO], warned

@@ -1,14 +1,16 @@
-"""What keeps an expense from being submitted: the card lists it, Submit refuses until it is fixed.
+"""What keeps a claim from being submitted: the card lists it, Submit refuses until it is fixed.
 
-Pure: the problems are values; the Slack edge words them in the employee's language
-(``bot.views.problems_of``).
+Pure: each :class:`Problem` names what is wrong (``kind``) and the values its message needs. One
+check for both callers: the card (``bot.views.problems_of``) and submitting
+(``services.submission``); the text the employee reads, in their language, is made in
+``bot.blocks.card.problems_text``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -16,12 +18,12 @@ from workflows.money import Money, MoneyError, is_currency
 
 
 class ProblemKind(StrEnum):
-    UNREADABLE = "unreadable"  # the receipt could not be read: ``detail`` says why
+    UNREAD = "unread"  # the receipt reader's own message (``detail``)
     NO_TOTAL = "no_total"
-    UNKNOWN_CURRENCY = "unknown_currency"  # ``currency`` is not ISO 4217 (None: there is none)
-    NOT_CLAIMABLE = "not_claimable"  # the total cannot be claimed: ``detail`` says why
+    UNKNOWN_CURRENCY = "unknown_currency"  # ``currency``: what was given, or None
+    NOT_CLAIMABLE = "not_claimable"  # ``detail``: why (zero, negative, absurd)
     NO_DATE = "no_date"
-    SPLIT_MISMATCH = "split_mismatch"  # the split's ``parts`` do not add up to the ``total``
+    SPLIT_MISMATCH = "split_mismatch"  # ``parts`` do not add up to ``total`` (in ``currency``)
 
 
 @dataclass(frozen=True)
@@ -33,34 +35,26 @@ class Problem:
     total: Decimal | None = None
 
 
-def problems(
-    *,
-    ocr_error: str | None,
-    amount: Decimal | None,
-    currency: str | None,
-    spent_on: dt.date | None,
-    split_amounts: Sequence[Decimal] = (),
-) -> list[Problem]:
-    """What must be fixed before the expense can be submitted, in the order the card lists it.
-
-    ``split_amounts`` are the amounts of the expense's split lines (none: it is not split).
-    """
-    found: list[Problem] = []
-    if ocr_error:
-        found.append(Problem(ProblemKind.UNREADABLE, detail=ocr_error))
+def submit_problems(*, reading_error: str | None, amount: Decimal | None, currency: str | None,
+                    spent_on: date | None, split_amounts: Sequence[Decimal] = ()) -> list[Problem]:  # fmt: skip
+    """Everything that keeps a claim from being submitted (nothing when it is ready), in the order
+    the card lists it. ``split_amounts`` are the amounts of its split lines (none: it is not split)."""
+    problems: list[Problem] = []
+    if reading_error:
+        problems.append(Problem(ProblemKind.UNREAD, detail=reading_error))
     if amount is None:
-        found.append(Problem(ProblemKind.NO_TOTAL))
+        problems.append(Problem(ProblemKind.NO_TOTAL))
     elif not is_currency(currency):
-        found.append(Problem(ProblemKind.UNKNOWN_CURRENCY, currency=currency or None))
+        problems.append(Problem(ProblemKind.UNKNOWN_CURRENCY, currency=currency or None))
     else:
         try:
             Money(amount, currency or "").check_claimable()
         except MoneyError as exc:
-            found.append(Problem(ProblemKind.NOT_CLAIMABLE, detail=str(exc)))
+            problems.append(Problem(ProblemKind.NOT_CLAIMABLE, detail=str(exc)))
     if spent_on is None:
-        found.append(Problem(ProblemKind.NO_DATE))
+        problems.append(Problem(ProblemKind.NO_DATE))
     if split_amounts and amount is not None and is_currency(currency):
         parts = sum(split_amounts, Decimal(0))
         if parts != amount:
-            found.append(Problem(ProblemKind.SPLIT_MISMATCH, currency=currency, parts=parts, total=amount))
-    return found
+            problems.append(Problem(ProblemKind.SPLIT_MISMATCH, currency=currency, parts=parts, total=amount))
+    return problems

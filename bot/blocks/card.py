@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from bot import i18n
@@ -14,6 +15,7 @@ from bot.blocks.common import (
     context,
     escape,
     field_label,
+    format_money,
     header,
     mrkdwn,
     section,
@@ -23,6 +25,7 @@ from bot.i18n import N_, _
 from workflows.categories import CATEGORIES
 from workflows.expenses import EDITABLE, Status
 from workflows.money import Money, is_currency
+from workflows.readiness import Problem, ProblemKind
 
 SUBMIT = "expense_submit"
 EDIT = "expense_edit"
@@ -390,3 +393,31 @@ def _project_input(view: ExpenseView) -> Block:
         element["initial_option"] = picked
     return {"type": "input", "block_id": "project_pick", "label": text("CRM project"), "element": element,
             "optional": True, "hint": text("Picking one books the expense to it; the name goes in Project")}  # fmt: skip
+
+
+def problems_text(problems: list[Problem]) -> list[str]:
+    """The employee's words (in the current locale) for what keeps a claim from being submitted."""
+    return [_problem_text(p) for p in problems]
+
+
+def _problem_text(problem: Problem) -> str:
+    match problem.kind:
+        case ProblemKind.UNREAD:
+            return problem.detail
+        case ProblemKind.NO_TOTAL:
+            return _("I could not read the total: click *Edit* and type it.")
+        case ProblemKind.UNKNOWN_CURRENCY:
+            return _(
+                "“{currency}” is not a currency I know: click *Edit* and pick one such as USD, EUR or MYR."
+            ).format(currency=problem.currency or _("no currency"))
+        case ProblemKind.NOT_CLAIMABLE:
+            return f"{problem.detail} " + _("Click *Edit* to correct it.")
+        case ProblemKind.NO_DATE:
+            return _("I could not read the date: click *Edit* and pick it.")
+        case ProblemKind.SPLIT_MISMATCH:
+            return _(
+                "The split adds up to {parts}, not the total {total}: click *Split* and split it again."
+            ).format(
+                parts=format_money(problem.parts or Decimal(0), problem.currency),
+                total=format_money(problem.total or Decimal(0), problem.currency),
+            )

@@ -58,13 +58,14 @@ async def open_reason(
     ctx = app_context(context)
     user = body["user"]["id"]
     email = await identity.email_of(ctx, user)
-    refusal = await asyncio.to_thread(approvals.precheck, ctx, task_id, user, email)
-    if refusal:
-        await tell(respond, refusal)
-        return
-    ref = await asyncio.to_thread(approvals.task_ref, ctx, task_id)
-    container = body.get("container") or {}
-    with i18n.use_locale(await identity.locale_for(ctx, user)):  # the approver's language
+    # In the approver's language: the threads below keep it.
+    with i18n.use_locale(await identity.locale_for(ctx, user)):
+        refusal = await asyncio.to_thread(approvals.precheck, ctx, task_id, user, email)
+        if refusal:
+            await tell(respond, refusal)
+            return
+        ref = await asyncio.to_thread(approvals.task_ref, ctx, task_id)
+        container = body.get("container") or {}
         modal = build_reason_modal(
             task_id=task_id,
             kind=kind,
@@ -131,9 +132,10 @@ async def on_more(
     task_id = int(raw_id)
     user = body["user"]["id"]
     email = await identity.email_of(ctx, user)
-    refusal = await asyncio.to_thread(approvals.precheck, ctx, task_id, user, email)
-    claim = await asyncio.to_thread(approvals.task_claim, ctx, task_id)
+    # In the approver's language: the threads below keep it.
     with i18n.use_locale(await identity.locale_for(ctx, user)):
+        refusal = await asyncio.to_thread(approvals.precheck, ctx, task_id, user, email)
+        claim = await asyncio.to_thread(approvals.task_claim, ctx, task_id)
         if refusal or claim is None:
             await tell(respond, refusal or _("This approval request no longer exists."))
             return

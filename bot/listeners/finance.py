@@ -13,6 +13,7 @@ from bot import identity, payouts
 from bot.blocks.digest import EXPORT, MARK_PAID
 from bot.context import AppContext
 from bot.listeners.common import action_value, app_context, tell
+from services.payouts import may_pay
 from storage.db import DatabaseUnavailable
 from workflows.exports import EXPORT_FORMATS, ExportError
 
@@ -35,8 +36,7 @@ async def export_from_digest(ctx: AppContext, body: dict[str, Any], respond: Asy
     batch_id, fmt = choice
     user = body["user"]["id"]
     email = await identity.email_of(ctx, user)
-    directory = ctx.directory
-    if not email or not (directory.is_finance(email) or directory.is_admin(email)):
+    if not may_pay(ctx.directory, email):
         await tell(respond, "Only finance can export payout batches.")
         return
     try:

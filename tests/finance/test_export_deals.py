@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.payouts import claim_batch
+from services.payouts import claim_batch
 from storage.db import transaction
 from storage.exports import build_export
 from storage.models import Deal, Expense, ExpenseSplit

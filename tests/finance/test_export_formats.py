@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.blocks.digest import export_menu
 from bot.cli_finance import export
 from bot.listeners.finance import parse_export_choice
-from bot.payouts import claim_batch
+from services.payouts import claim_batch
 from storage.db import transaction
 from storage.exports import build_export
 from workflows import exports

@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.payouts import claim_batch
+from services.payouts import claim_batch
 from storage.db import transaction
 from storage.exports import build_export
 from storage.models import ExpenseProject

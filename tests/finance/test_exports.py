@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli_finance import export
-from bot.payouts import claim_batch
+from services.payouts import claim_batch
 from storage.db import transaction
 from storage.exports import Debtor, build_export, record_export
 from storage.models import AuditEvent, Expense, PayoutBatch, PayoutExport

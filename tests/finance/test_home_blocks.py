@@ -6,8 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 from bot.context import build_context
-from bot.payouts import claim_batch, finance_home_blocks
+from bot.payouts import finance_home_blocks
 from bot.settings import Settings
+from services.payouts import claim_batch
 from storage.db import transaction
 from tests.finance.conftest import add_expense
 from tests.support import ORG_CSV

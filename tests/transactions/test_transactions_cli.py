@@ -186,7 +186,7 @@ def test_match_links_suggests_and_reports_missing_receipts(
 def test_a_company_card_expense_is_paid_by_card_and_never_batched(
     env: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    from bot.payouts import claim_batch
+    from services.payouts import claim_batch
 
     on_card = add_expense(
         env, amount="12.50", merchant="Blue Bottle", day=dt.date(2026, 11, 2), status="approved"
@@ -252,7 +252,7 @@ def _camt_from_pain(pain: bytes, booked: str = "2026-11-20") -> bytes:
 def test_a_payout_batch_is_reconciled_from_a_camt053_of_its_own_pain001(
     env: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    from bot.payouts import claim_batch
+    from services.payouts import claim_batch
 
     ana = [add_expense(env, amount=a, currency="EUR", merchant="Taxi", day=dt.date(2026, 11, 2), status="approved")
            for a in ("42.50", "19.99")]  # fmt: skip
@@ -372,8 +372,8 @@ def test_app_home_lists_my_charges_without_receipt_and_finance_open_items(
     from bot import transactions_slack
     from bot.context import build_context
     from bot.home import home_view
-    from bot.payouts import claim_batch
     from bot.settings import Settings
+    from services.payouts import claim_batch
 
     dinner = add_expense(env, amount="40.00", merchant="Zuni Café", day=dt.date(2026, 11, 10))
     add_expense(env, who="bo", amount="30.00", currency="EUR", merchant="Taxi", day=dt.date(2026, 11, 2),

@@ -39,7 +39,8 @@ def budget_warnings(session: Session, policy: Policy, directory: Directory, expe
     spent = spent_against(session, budgets, day=claim.day, company_currency=policy.company_currency,
                           department_members=members, exclude_expense=expense.id)  # fmt: skip
     pairs = [(claim.amount.currency, claim.day), *((item.amount.currency, item.day) for item in spent)]
-    rates = rates_for(session, pairs, policy.company_currency)
+    # the claim's workspace's own rates before the shared ones (as at submission)
+    rates = rates_for(session, pairs, policy.company_currency, team=expense.team_id)
     try:
         findings = evaluate_budgets(policy, claim, spent, rates=rates, budgets=budgets)
     except (MissingRate, MoneyError) as exc:
