@@ -9,16 +9,16 @@ import contextlib
 import functools
 import math
 import os
-import re
 import statistics
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from ocr import ranker, spaces
 from ocr.model import OcrConfig, Word
 
 ENGINES: tuple[str, ...] = ("rapidocr", "tesseract")
@@ -30,6 +30,9 @@ class PageText:
 
     words: tuple[Word, ...]
     skew: float = 0.0
+    # the recognised segments the words came from, with their measured gaps (ocr.spaces); kept
+    # so that training can decide the spaces again with a new gap model
+    segments: tuple[spaces.Segment, ...] = ()
 
 
 class Engine(Protocol):
@@ -467,62 +470,62 @@ KERNEL_CACHE_CAPACITY = 64
 # (corner points, text, score, characters, character corner points)
 RawSegment = tuple[list[tuple[float, float]], str, float, list[str], list[list[tuple[float, float]]]]
 
-# A blank gap between two characters at least this share of the text line's height is a space.
-SPACE_GAP_RATIO = 0.28
-
 
 def restore_spaces_by_ink(
-    chars: list[str], boxes: list[list[tuple[float, float]]], line: Any, top: int
+    chars: list[str], boxes: list[list[tuple[float, float]]], line: Any, top: int = 0
 ) -> str:
-    """Put back spaces where the pixels between two characters hold a blank gap as wide as a space.
-
-    ``line`` is the grey-level strip of the page holding the segment (rows from ``top``). Digits next
-    to digits are never split, so amounts and codes stay whole.
-    """
-    if len(chars) != len(boxes) or len(chars) < 2 or line.size == 0:
-        return "".join(chars)
-    height = line.shape[0]
-    lo, hi = np.percentile(line, [5, 95])
-    if hi - lo < 20:
-        return "".join(chars)
-    ink = line < (lo + hi) / 2
-    min_gap = max(3.0, SPACE_GAP_RATIO * height)
-    centres = [sum(p[0] for p in box) / len(box) for box in boxes]
-    out: list[str] = [chars[0]]
-    for i in range(1, len(chars)):
-        prev, char = chars[i - 1], chars[i]
-        if prev.strip() and char.strip() and not (prev.isdigit() and char.isdigit()) and out[-1] != " ":
-            a, b = max(int(centres[i - 1]), 0), min(int(centres[i]), ink.shape[1])
-            if b - a > min_gap:
-                blank = ~ink[:, a:b].any(axis=0)
-                run = best = 0
-                for is_blank in blank:
-                    run = run + 1 if is_blank else 0
-                    best = max(best, run)
-                if best >= min_gap:
-                    out.append(" ")
-        out.append(char)
-    return re.sub(r" +", " ", "".join(out)).strip()
+    """The segment's text with its spaces decided from the pixels (``ocr.spaces``): by the shipped
+    gap model, or by the rule when there is none. ``line`` is the grey-level strip of the page that
+    holds the segment. Two digits side by side are never split, so amounts and codes stay whole."""
+    segment = spaces.measure(chars, boxes, line)
+    if segment is None:
+        return "".join(chars).strip()
+    return spaces.spaced(segment, ranker.space_decisions(segment))
 
 
-def page_from_segments(segments: list[RawSegment], gray: Any = None) -> PageText:
-    """Words from recognised segments; with the grey page, spaces dropped by the recogniser are restored."""
+def measure_segments(segments: list[RawSegment], gray: Any = None) -> tuple[spaces.Segment, ...]:
+    """Each recognised segment with the gaps between its characters measured on the grey page
+    (none without the page or the recogniser's character boxes)."""
+    measured: list[spaces.Segment] = []
+    for quad, text, score, chars, char_boxes in segments:
+        gaps = None
+        if chars and gray is not None:
+            top = max(int(min(p[1] for p in quad)), 0)
+            bottom = min(math.ceil(max(p[1] for p in quad)), gray.shape[0])
+            gaps = spaces.measure(chars, char_boxes, gray[top:bottom, :])
+            if gaps is not None and gaps.characters != "".join(text.split()):
+                gaps = None
+        measured.append(spaces.Segment(tuple((float(x), float(y)) for x, y in quad), text, score, gaps))
+    return tuple(measured)
+
+
+def page_from_measured(
+    segments: Sequence[spaces.Segment],
+    decide: Callable[[spaces.SegmentGaps], list[bool]] | None = None,
+) -> PageText:
+    """Words and skew of a page from its measured segments, each segment's spaces decided by
+    ``decide`` (the shipped gap model or rule, ``ocr.ranker.space_decisions``)."""
+    decide = decide or ranker.space_decisions
     words: list[Word] = []
     slopes: list[float] = []
-    for quad, text, score, chars, char_boxes in segments:
+    for segment in segments:
+        quad = segment.quad
         xs = [p[0] for p in quad]
         ys = [p[1] for p in quad]
         box = (int(min(xs)), int(min(ys)), math.ceil(max(xs)), math.ceil(max(ys)))
-        spaced = text
-        if chars and gray is not None and " " not in text.strip():
-            top, bottom = max(box[1], 0), min(box[3], gray.shape[0])
-            spaced = restore_spaces_by_ink(chars, char_boxes, gray[top:bottom, :], top)
-        words.extend(_split_words(spaced, box, score))
+        text = segment.text if segment.gaps is None else spaces.spaced(segment.gaps, decide(segment.gaps))
+        words.extend(_split_words(text, box, segment.score))
         dx = quad[1][0] - quad[0][0]
         if dx > 3 * (box[3] - box[1]) and dx > 0:
             slopes.append((quad[1][1] - quad[0][1]) / dx)
     skew = statistics.median(slopes) if slopes else 0.0
-    return PageText(tuple(words), skew)
+    return PageText(tuple(words), skew, tuple(segments))
+
+
+def page_from_segments(segments: list[RawSegment], gray: Any = None) -> PageText:
+    """Words from recognised segments; with the grey page, each segment's spaces are decided from
+    the blank runs between its characters (``ocr.spaces``)."""
+    return page_from_measured(measure_segments(segments, gray))
 
 
 class TesseractEngine:

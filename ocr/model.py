@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ocr.spaces import Segment
+
 FIELDS: tuple[str, ...] = ("merchant", "date", "total", "currency")
 
 
@@ -109,3 +111,6 @@ class ReceiptFacts:
     lines: tuple[Line, ...] = ()  # the printed lines with their words' boxes, top to bottom
     tax_rate: Decimal | None = None  # percent, as printed on the tax line ("GST 6%")
     items: tuple[tuple[str, Decimal], ...] = ()  # item lines (text, amount), when they add up
+    # each page's recognised segments with the gaps between their characters (ocr.spaces), for
+    # training: the spaces can be decided again from them
+    pages: tuple[tuple[Segment, ...], ...] = ()

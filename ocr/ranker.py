@@ -18,6 +18,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from ocr import spaces
 from ocr.candidates import Candidate, total_is_checked
 
 MODEL_FILE = "reader.json"
@@ -59,6 +60,10 @@ class Choice:
     runner_up: object | None = None
 
 
+_IMPORT_LOCK = threading.RLock()
+_LOAD_LOCK = threading.Lock()
+
+
 def _import_lightgbm() -> Any:
     """LightGBM, loaded with the first model (not with the package), without scikit-learn.
 
@@ -68,17 +73,18 @@ def _import_lightgbm() -> Any:
     this process; training (``ocr.training``) uses LightGBM's own ``train`` and still imports
     scikit-learn itself for calibration.
     """
-    if "lightgbm" in sys.modules:
-        return sys.modules["lightgbm"]
-    hide = "sklearn" not in sys.modules
-    if hide:
-        sys.modules["sklearn"] = None  # type: ignore[assignment]  # makes `import sklearn` fail
-    try:
-        import lightgbm
-    finally:
+    with _IMPORT_LOCK:  # two threads loading the model at once must not see a half-imported module
+        if "lightgbm" in sys.modules:
+            return sys.modules["lightgbm"]
+        hide = "sklearn" not in sys.modules
         if hide:
-            del sys.modules["sklearn"]
-    return lightgbm
+            sys.modules["sklearn"] = None  # type: ignore[assignment]  # makes `import sklearn` fail
+        try:
+            import lightgbm
+        finally:
+            if hide:
+                del sys.modules["sklearn"]
+        return lightgbm
 
 
 class FieldModel:
@@ -141,6 +147,7 @@ def choose(
 class ReaderModel:
     version: str
     fields: dict[str, FieldModel]
+    spaces: spaces.SpaceModel | None = None  # where a segment's spaces go (ocr.spaces)
 
 
 def parse_model(document: dict[str, Any]) -> ReaderModel:
@@ -150,12 +157,32 @@ def parse_model(document: dict[str, Any]) -> ReaderModel:
             tuple(entry["calibration"]["scores"]), tuple(entry["calibration"]["confidences"])
         )
         fields[name] = FieldModel(entry["model"], entry["features"], calibration, name)
-    return ReaderModel(str(document["version"]), fields)
+    gaps = document.get("spaces")
+    space_model = None
+    if gaps is not None:
+        booster = _import_lightgbm().Booster(model_str=gaps["model"])
+        space_model = spaces.SpaceModel(booster, float(gaps["threshold"]))
+    return ReaderModel(str(document["version"]), fields, space_model)
+
+
+def space_decisions(segment: spaces.SegmentGaps) -> list[bool]:
+    """Whether each gap of a recognised segment is a space: by the shipped gap model, or by the
+    rule (``ocr.spaces.ruled``) when the package has none."""
+    model = shipped_model()
+    if model is None or model.spaces is None:
+        return spaces.ruled(segment)
+    return model.spaces.decide(segment)
+
+
+def shipped_model() -> ReaderModel | None:
+    """The model shipped in ``ocr/models``, loaded once per process (the first of several threads
+    asking loads it, the others wait); None when the package has none (a fresh training run)."""
+    with _LOAD_LOCK:
+        return _load_shipped()
 
 
 @cache
-def shipped_model() -> ReaderModel | None:
-    """The model shipped in ``ocr/models``; None when the package has none (a fresh training run)."""
+def _load_shipped() -> ReaderModel | None:
     path = resources.files("ocr") / "models" / MODEL_FILE
     if not path.is_file():
         return None

@@ -12,6 +12,7 @@ from ocr.extract import extract
 from ocr.layout import group_lines, text_lines
 from ocr.media import open_document
 from ocr.model import Line, OcrConfig, ReceiptFacts, ReceiptHint, Word
+from ocr.spaces import Segment
 
 _DEFAULT_CONFIG = OcrConfig()
 
@@ -25,7 +26,7 @@ def read_receipt(
     read. A readable file without a total gives facts with ``total=None`` and confidence 0.
     """
     config = config or _DEFAULT_CONFIG
-    page_lines, words, engine_name = read_lines(data, config)
+    page_lines, words, engine_name, pages = _read(data, config)
     found = extract(page_lines, hint, config.merchant_match_threshold)
     return ReceiptFacts(
         merchant=found.merchant,
@@ -40,6 +41,7 @@ def read_receipt(
         header_text=found.header_text,
         engine=engine_name,
         lines=tuple(page_lines),
+        pages=pages,
         tax_rate=found.tax_rate,
         items=found.items,
     )
@@ -50,20 +52,29 @@ def read_lines(data: bytes, config: OcrConfig | None = None) -> tuple[list[Line]
 
     A PDF with a text layer gives its lines without OCR; their words carry no boxes (see
     ``ocr.layout.text_lines``)."""
+    lines, words, engine, _pages = _read(data, config)
+    return lines, words, engine
+
+
+def _read(
+    data: bytes, config: OcrConfig | None = None
+) -> tuple[list[Line], tuple[Word, ...], str, tuple[tuple[Segment, ...], ...]]:
     config = config or _DEFAULT_CONFIG
     document = open_document(data, config)
     if document.text_lines:
-        return text_lines(document.text_lines), (), "pdf-text"
+        return text_lines(document.text_lines), (), "pdf-text", ()
     engine = get_engine(config.engine, config.threads, config.runtime)
     lines: list[Line] = []
     all_words: list[Word] = []
-    pages = list(document.pages)
+    pages: list[tuple[Segment, ...]] = []
+    images = list(document.pages)
     del document  # each full-size page is let go once its reduced copy exists
-    while pages:
-        page_text = _read_page(prepare(pages.pop(0), config), config)
+    while images:
+        page_text = _read_page(prepare(images.pop(0), config), config)
         all_words.extend(page_text.words)
         lines.extend(group_lines(page_text.words, page_text.skew))
-    return lines, tuple(all_words), engine.name
+        pages.append(page_text.segments)
+    return lines, tuple(all_words), engine.name, tuple(pages)
 
 
 def prepare(image: Image.Image, config: OcrConfig) -> Image.Image:

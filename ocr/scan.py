@@ -27,6 +27,7 @@ from ocr.extract import merchant_key
 from ocr.fields import find_dates
 from ocr.model import FIELDS, Line, OcrConfig, ReceiptFacts, ReceiptHint
 from ocr.reader import read_receipt
+from ocr.spaces import Segment
 
 
 def facts_json(file: str, facts: ReceiptFacts) -> dict[str, Any]:
@@ -82,6 +83,7 @@ class ScanOutcome:
     peak_rss_mb: float
     cpu_seconds: float = 0.0
     lines: tuple[Line, ...] = ()
+    pages: tuple[tuple[Segment, ...], ...] = ()  # the recognised segments (ocr.spaces), for training
 
 
 _worker_config: OcrConfig | None = None
@@ -105,6 +107,7 @@ def _scan_path(path: str) -> ScanOutcome:
     start, cpu_start = time.perf_counter(), time.process_time()
     text = ""
     lines: tuple[Line, ...] = ()
+    pages: tuple[tuple[Segment, ...], ...] = ()
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -115,13 +118,19 @@ def _scan_path(path: str) -> ScanOutcome:
         else:
             try:
                 facts = read_receipt(data, hint=_worker_hint, config=config)
-                result, text, lines = facts_json(path, facts), facts.text, facts.lines
+                result, text, lines, pages = facts_json(path, facts), facts.text, facts.lines, facts.pages
             except OcrError as exc:
                 result = error_json(path, exc.user_message)
             except Exception:
                 result = error_json(path, "This file could not be read as a receipt.")
     return ScanOutcome(
-        result, time.perf_counter() - start, text, _peak_rss_mb(), time.process_time() - cpu_start, lines
+        result,
+        time.perf_counter() - start,
+        text,
+        _peak_rss_mb(),
+        time.process_time() - cpu_start,
+        lines,
+        pages,
     )
 
 

@@ -19,11 +19,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ocr import spaces
 from ocr.candidates import DATE_FEATURES, MERCHANT_FEATURES, TOTAL_FEATURES, Candidate
+from ocr.engines import page_from_measured
+from ocr.layout import group_lines
 from ocr.model import Line, OcrConfig, Word
 from ocr.ranker import CONFIDENT, MODEL_FILE, RANKED_FIELDS, Calibration, choose, passes_gate
+from ocr.spaces import Segment
 
-MODEL_VERSION = "2026-12-07.2"
+MODEL_VERSION = "2026-12-08.1"
 FOLDS = 5
 SEED = 20261207
 # LightGBM settings: small trees (the corpus is a few hundred receipts), one thread and
@@ -62,6 +66,9 @@ class Sample:
     name: str
     lines: tuple[Line, ...]
     key: dict[str, Any]
+    # each page's recognised segments with their measured gaps: the lines can be made again from
+    # them with another gap model (see ``respaced``); empty for corpora written before
+    pages: tuple[tuple[Segment, ...], ...] = ()
 
 
 # ------------------------------------------------------------------------------------------ corpus
@@ -87,7 +94,13 @@ def write_corpus(samples: Iterable[Sample], path: Path) -> None:
     """A gzip'd JSON-lines file, one receipt per line, written byte-for-byte reproducibly."""
     rows = [
         json.dumps(
-            {"set": s.set_name, "name": s.name, "key": s.key, "lines": lines_to_json(s.lines)},
+            {
+                "set": s.set_name,
+                "name": s.name,
+                "key": s.key,
+                "lines": lines_to_json(s.lines),
+                **({"pages": [[g.as_json() for g in page] for page in s.pages]} if s.pages else {}),
+            },
             ensure_ascii=False,
             sort_keys=True,
         )
@@ -104,7 +117,10 @@ def read_corpus(path: Path) -> list[Sample]:
         for row in handle:
             if row.strip():
                 data = json.loads(row)
-                samples.append(Sample(data["set"], data["name"], lines_from_json(data["lines"]), data["key"]))
+                pages = tuple(tuple(Segment.from_json(g) for g in page) for page in data.get("pages", ()))
+                samples.append(
+                    Sample(data["set"], data["name"], lines_from_json(data["lines"]), data["key"], pages)
+                )
     return samples
 
 
@@ -126,7 +142,7 @@ def build_corpus(
     labelled = [(Path(d).name, image, key) for d in directories for image, key in labelled_set(d)]
     outcomes = scan_paths([str(image) for _, image, _ in labelled], config=config, workers=workers)
     return [
-        Sample(set_name, image.stem, outcome.lines, key)
+        Sample(set_name, image.stem, outcome.lines, key, outcome.pages)
         for (set_name, image, key), outcome in zip(labelled, outcomes, strict=True)
         if outcome.lines
     ]
@@ -163,6 +179,97 @@ def _label(field: str, candidate: Candidate, key: dict[str, Any]) -> int:
     from ocr.scan import merchant_right
 
     return int(merchant_right(str(candidate.value), str(key.get("company") or "")))
+
+
+# ------------------------------------------------------------------------------------------ spaces
+
+# A gap scoring at least this is a space (the scores of gaps are far apart: 0.3 to 0.7 decided the
+# same on the development receipts).
+SPACE_THRESHOLD = 0.5
+Decide = Callable[[spaces.SegmentGaps], list[bool]]
+
+
+@dataclass(frozen=True)
+class SpaceRows:
+    rows: list[tuple[float, ...]]
+    labels: list[int]
+    owners: list[int]  # each row's receipt (index in the samples)
+    ruled: list[bool]  # what the rule without a model decides (``ocr.spaces.ruled``)
+
+
+def space_rows(samples: Sequence[Sample]) -> SpaceRows:
+    """Gap features and labels (space or not) from the segments whose characters a key prints
+    (merchant and, for SROIE, address; see ``ocr.spaces.labels_from_keys``)."""
+    found = SpaceRows([], [], [], [])
+    for i, sample in enumerate(samples):
+        keys = [str(sample.key.get("company") or ""), str(sample.key.get("address") or "")]
+        for page in sample.pages:
+            for segment in page:
+                truth = spaces.labels_from_keys(segment.gaps, keys) if segment.gaps is not None else None
+                if segment.gaps is None or truth is None:
+                    continue
+                found.rows.extend(spaces.features(segment.gaps))
+                found.labels.extend(int(t) for t in truth)
+                found.owners.extend([i] * len(truth))
+                found.ruled.extend(spaces.ruled(segment.gaps))
+    return found
+
+
+def _decider(booster: Any) -> Decide:
+    return spaces.SpaceModel(booster, SPACE_THRESHOLD).decide
+
+
+def respaced(sample: Sample, decide: Decide) -> Sample:
+    """The sample with its lines made again from its segments, spaces decided by ``decide``."""
+    if not sample.pages:
+        return sample
+    lines: list[Line] = []
+    for page in sample.pages:
+        text = page_from_measured(page, decide)
+        lines.extend(group_lines(text.words, text.skew))
+    return Sample(sample.set_name, sample.name, tuple(lines), sample.key, sample.pages)
+
+
+@dataclass(frozen=True)
+class SpaceTraining:
+    booster: Any | None
+    out_of_fold: list[Sample]  # each receipt spaced by a gap model that did not see it
+    in_sample: list[Sample]  # each receipt spaced by the model trained on all
+    figures: dict[str, int]  # labelled gaps, and gaps decided wrong by the rule and the model
+
+
+def train_spaces(samples: Sequence[Sample]) -> SpaceTraining:
+    """The gap model, and the corpus spaced by it (out of fold, for cross-validation, and in sample)."""
+    import numpy as np
+
+    found = space_rows(samples)
+    if not found.rows or sum(found.labels) == 0:
+        return SpaceTraining(None, list(samples), list(samples), {"gaps": len(found.rows)})
+    fold = folds_of(samples)
+    out_of_fold = list(samples)
+    wrong = 0
+    for k in range(FOLDS):
+        train = [j for j, owner in enumerate(found.owners) if fold[owner] != k]
+        test = [j for j, owner in enumerate(found.owners) if fold[owner] == k]
+        booster = _fit([found.rows[j] for j in train], [found.labels[j] for j in train])
+        decide = _decider(booster)
+        for i, sample in enumerate(samples):
+            if fold[i] == k:
+                out_of_fold[i] = respaced(sample, decide)
+        if test:
+            scores = booster.predict(np.asarray([found.rows[j] for j in test], dtype=np.float64))
+            wrong += sum(
+                int((float(p) >= SPACE_THRESHOLD) != bool(found.labels[j]))
+                for p, j in zip(scores, test, strict=True)
+            )
+    booster = _fit(found.rows, found.labels)
+    figures = {
+        "gaps": len(found.rows),
+        "spaces": sum(found.labels),
+        "wrong_by_rule": sum(int(r != bool(t)) for r, t in zip(found.ruled, found.labels, strict=True)),
+        "wrong_cross_validated": wrong,
+    }
+    return SpaceTraining(booster, out_of_fold, [respaced(s, _decider(booster)) for s in samples], figures)
 
 
 # ---------------------------------------------------------------------------------------- training
@@ -352,7 +459,17 @@ class TrainingReport:
 
 def train(samples: Sequence[Sample], progress: Callable[[str], None] | None = None) -> TrainingReport:
     say = progress or (lambda _: None)
-    candidates = [sample_candidates(s) for s in samples]
+    say("spaces: learning where the spaces go from the keys' merchants and addresses")
+    spaced = train_spaces(samples)
+    say(
+        f"spaces: {spaced.figures.get('gaps', 0)} labelled gaps; decided wrong by the rule "
+        f"{spaced.figures.get('wrong_by_rule', 0)}, by the model (cross-validated) "
+        f"{spaced.figures.get('wrong_cross_validated', 0)}"
+    )
+    # cross-validation reads each receipt spaced by a gap model that did not see it; the final
+    # models train on the receipts as the shipped gap model spaces them
+    held_out = [sample_candidates(s) for s in spaced.out_of_fold]
+    candidates = [sample_candidates(s) for s in spaced.in_sample]
     document: dict[str, Any] = {
         "version": MODEL_VERSION,
         "corpus": _corpus_summary(samples),
@@ -362,13 +479,20 @@ def train(samples: Sequence[Sample], progress: Callable[[str], None] | None = No
         },
         "fields": {},
     }
+    if spaced.booster is not None:
+        document["spaces"] = {
+            "features": list(spaces.GAP_FEATURES),
+            "threshold": SPACE_THRESHOLD,
+            "figures": spaced.figures,
+            "model": spaced.booster.model_to_string(num_iteration=-1),
+        }
     figures: dict[str, dict[str, dict[str, float]]] = {}
     for field in RANKED_FIELDS:
         extra = synthetic_rows(field)
         if extra is not None:
             say(f"{field}: {SYNTHETIC[field][0]} generated receipts join the training, weight {extra.weight}")
         say(f"{field}: cross-validating ({FOLDS} folds)")
-        outcomes = cross_validate(samples, candidates, field, extra)
+        outcomes = cross_validate(spaced.out_of_fold, held_out, field, extra)
         calibration = calibrate(_scored(outcomes, samples, field))
         for sample, outcome in zip(samples, outcomes, strict=True):
             if not labelled_for(field, sample.key):
@@ -381,7 +505,7 @@ def train(samples: Sequence[Sample], progress: Callable[[str], None] | None = No
                 entry["confident"] += 1
                 entry["confident_right"] += outcome.right
         say(f"{field}: training on {len(samples)} receipts")
-        rows, labels = _rows(samples, [c[field] for c in candidates], field)
+        rows, labels = _rows(spaced.in_sample, [c[field] for c in candidates], field)
         booster = _fit(rows, labels, extra)
         document["fields"][field] = {
             "features": list(FEATURES[field]),
