@@ -7,9 +7,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot import i18n, identity, transactions_slack
+from bot import i18n, identity
 from bot.blocks.common import Block
-from bot.blocks.home import HomeView, build_home, crm_status_blocks
+from bot.blocks.home import HomeView, build_home, build_statements, crm_status_blocks
 from bot.context import AppContext
 from bot.i18n import _
 from bot.payouts import finance_home_blocks
@@ -17,6 +17,7 @@ from bot.views import expense_view
 from integrations.crm.sync import sync_status
 from storage.delegations import with_delegations
 from storage.models import ApprovalTask, Expense
+from storage.reconcile import home_summary
 from workflows.directory import effective_approvers
 from workflows.expenses import Status
 
@@ -61,10 +62,18 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
         if len(directory) == 0:
             notice = _("No company directory is configured yet, so expenses cannot be routed for approval.")
     finance = tuple(finance_home_blocks(ctx, email)) if is_finance else ()
-    statements = tuple(transactions_slack.home_blocks(ctx, email, finance=is_finance))
+    statements = tuple(statement_blocks(ctx, email, finance=is_finance))
     return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
                     payout_queue=queue, notice=notice, finance=finance, statements=statements,
                     crm_status=crm_status)  # fmt: skip
+
+
+def statement_blocks(ctx: AppContext, email: str | None, *, finance: bool) -> list[Block]:
+    """The App Home's statements section: my card charges without a receipt; for finance, what is
+    still open."""
+    with ctx.db() as session:
+        summary = home_summary(session, email, finance=finance)
+    return build_statements(summary, finance=finance)
 
 
 async def publish_home(ctx: AppContext, user_id: str) -> None:

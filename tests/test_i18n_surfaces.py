@@ -21,9 +21,9 @@ from bot.blocks.card import NEW_VIEW, build_expense_modal
 from bot.blocks.common import ExpenseView, tax_wording
 from bot.blocks.digest import DigestView, PayeeLine, build_digest, digest_fallback
 from bot.blocks.home import HomeView, build_home, crm_status_line
+from bot.blocks.split import build_split_modal
 from bot.i18n import _
 from bot.listeners.commands import HELP
-from bot.split_listeners import build_split_modal
 from devslack import date, text_input
 from devslack import select as pick
 from integrations.crm.sync import SyncStatus

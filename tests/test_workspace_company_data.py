@@ -155,8 +155,8 @@ def add_expense(factory: sessionmaker[Session], team: str, merchant: str, amount
 def test_a_charge_never_matches_another_workspaces_receipt_nor_shows_in_its_app_home(
     teams: sessionmaker[Session], tmp_path: Path, db_url: str
 ) -> None:
-    from bot import transactions_slack
     from bot.context import build_context
+    from bot.home import statement_blocks
     from bot.settings import Settings
 
     card = tmp_path / "card.csv"
@@ -187,10 +187,10 @@ def test_a_charge_never_matches_another_workspaces_receipt_nor_shows_in_its_app_
     )
     try:
         with team_scope(ONE):
-            assert "1 matched" in str(transactions_slack.home_blocks(ctx, "fin@acme.test", finance=True))
+            assert "1 matched" in str(statement_blocks(ctx, "fin@acme.test", finance=True))
         with team_scope(TWO):
-            assert transactions_slack.home_blocks(ctx, "ana@acme.test", finance=False) == []
-            assert "1 matched" not in str(transactions_slack.home_blocks(ctx, "fin@acme.test", finance=True))
+            assert statement_blocks(ctx, "ana@acme.test", finance=False) == []
+            assert "1 matched" not in str(statement_blocks(ctx, "fin@acme.test", finance=True))
     finally:
         ctx.engine.dispose()
 

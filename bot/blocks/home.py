@@ -12,6 +12,7 @@ from bot.blocks.common import Block, ExpenseView, context, header, section
 from bot.i18n import N_, _
 from integrations.crm.registry import REGISTRY
 from integrations.crm.sync import SyncStatus
+from storage.reconcile import HomeSummary
 
 CRM_NAMES = {"csv": "CSV", **{name: entry.label for name, entry in REGISTRY.items()}}
 _COUNTED = {"created": N_("{count} created"), "updated": N_("{count} updated"),
@@ -123,3 +124,34 @@ def crm_status_blocks(statuses: Iterable[SyncStatus], *, configured: bool, now: 
             return []
         lines = [_("A CRM is configured but has not been synced yet (`expensebot customers sync`).")]
     return [header(_("CRM sync (admin)")), *(context(line[:3000]) for line in lines)]
+
+
+def build_statements(summary: HomeSummary, *, finance: bool) -> list[Block]:
+    """The statements section: my card charges without a receipt; for finance, what is still open."""
+    blocks: list[Block] = []
+    if summary.mine:
+        lines = []
+        for item in summary.mine:
+            what = (
+                f"is it {item.expense}?"
+                if item.status == "suggested"
+                else "no receipt yet: send me the photo"
+            )
+            lines.append(f"{item.date} · {item.description} · {item.amount} {item.currency} · _{what}_")
+        blocks.append(
+            {"type": "header", "text": {"type": "plain_text", "text": "My card charges without a receipt"}}
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
+    if finance and (summary.counts or summary.unreconciled_batches):
+        c = summary.counts
+        text = (f"*Card charges:* {c.get('missing_receipt', 0)} missing a receipt, {c.get('suggested', 0)} offered, "
+                f"{c.get('unmatched', 0)} unmatched, {c.get('matched', 0)} matched, "
+                f"{c.get('no_receipt', 0)} without a receipt (reason given)\n"
+                f"*Bank:* {c.get('reconciled', 0)} transfers reconciled")  # fmt: skip
+        if summary.unreconciled_batches:
+            text += "\n*Payout batches not seen on a bank statement:* " + ", ".join(
+                f"#{b}" for b in summary.unreconciled_batches
+            )
+        blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Statements (finance)"}})
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    return blocks

@@ -17,18 +17,15 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from bot import transactions_slack
 from bot.context import AppContext
-from bot.fx_listeners import register_fx
-from bot.listeners import approvals, card, commands, files, finance, home
+from bot.listeners import approvals, card, commands, files, finance, fx, home, split, transactions
 from bot.listeners.common import CONTEXT_KEY, TRY_AGAIN, app_context
-from bot.split_listeners import register_split
 
 __all__ = ["SURFACES", "TRY_AGAIN", "register"]
 
 log = logging.getLogger(__name__)
 
-SURFACES = (files, home, card, commands, approvals, finance)
+SURFACES = (files, home, card, commands, approvals, finance, fx, split, transactions)
 
 
 async def drop_retries(
@@ -53,8 +50,3 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     app.middleware(drop_retries)
     for surface in SURFACES:
         surface.register(app)
-    # Surfaces that still take the context as an argument: the receipt card's "Use my card's rate"
-    # and "Split", and the card-statement match questions (Confirm / Not this one).
-    register_fx(app, ctx)
-    register_split(app, ctx)
-    transactions_slack.register(app, ctx)

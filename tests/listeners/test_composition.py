@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -19,8 +20,10 @@ from bot.listeners import SURFACES, register
 from bot.listeners.card import parse_edit
 from bot.listeners.commands import HELP
 from bot.listeners.common import app_context
+from bot.listeners.split import parse_rows
 from bot.settings import Settings
 from devslack import FakeSlack
+from workflows.splits import PartSpec
 
 
 @pytest.fixture
@@ -71,7 +74,7 @@ async def test_root_hands_the_context_to_every_surface(
 ) -> None:
     app, _ = wired
     assert {s.__name__.rsplit(".", 1)[-1] for s in SURFACES} == {
-        "files", "home", "card", "commands", "approvals", "finance",
+        "files", "home", "card", "commands", "approvals", "finance", "fx", "split", "transactions",
     }  # fmt: skip
     channel = slack.dm_channel("U_ANN")
     command = urlencode({"command": "/expense", "text": "help", "user_id": "U_ANN", "channel_id": channel,
@@ -121,3 +124,20 @@ def test_the_expense_form_is_read_without_slack() -> None:
     assert (edit.amount_text, edit.currency, edit.category) == ("62.10", "USD", "meals")
     assert edit.customer_id == 7 and not edit.customer_cleared
     assert edit.note == "client lunch"
+
+
+def test_the_split_form_is_read_without_slack() -> None:
+    values = {
+        "share_1": {"share_1": {"value": "40%"}},
+        "category_1": {"category_1": {"selected_option": {"value": "meals"}}},
+        "share_3": {"share_3": {"value": ""}},
+        "customer_3": {"split_customer_3": {"selected_option": {"value": "12"}}},
+        "project_3": {"project_3": {"value": " Atlas "}},
+        "share_4": {"share_4": {"value": "ten"}},
+    }
+    rows, errors = parse_rows(values)
+    assert rows == [
+        (1, PartSpec(amount=None, percent=Decimal("40"), category="meals", customer=None, project=None)),
+        (3, PartSpec(amount=None, percent=None, category=None, customer="12", project="Atlas")),
+    ]
+    assert list(errors) == ["share_4"]  # row 2 is empty and skipped; row 4's share is not a number

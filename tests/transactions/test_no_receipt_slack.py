@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.transactions_slack import NO_RECEIPT_VIEW
+from bot.blocks.transactions import NO_RECEIPT_VIEW
 from tests.support import EMPLOYEE, OTHER, recent_day, running_app
 
 POLICY = """company_currency: USD

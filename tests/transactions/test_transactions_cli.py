@@ -369,9 +369,8 @@ def test_near_match_answers_are_stored_and_kept(env: sessionmaker[Session], tmp_
 def test_app_home_lists_my_charges_without_receipt_and_finance_open_items(
     env: sessionmaker[Session], tmp_path: Path, db_url: str
 ) -> None:
-    from bot import transactions_slack
     from bot.context import build_context
-    from bot.home import home_view
+    from bot.home import home_view, statement_blocks
     from bot.settings import Settings
     from services.payouts import claim_batch
 
@@ -391,12 +390,12 @@ def test_app_home_lists_my_charges_without_receipt_and_finance_open_items(
         Settings(DATABASE_URL=db_url, EXPENSEBOT_ORG_FILE=tmp_path / "org.csv", EXPENSEBOT_CURRENCY="USD")
     )
     try:
-        mine = str(transactions_slack.home_blocks(ctx, "ana@acme.test", finance=False))
+        mine = str(statement_blocks(ctx, "ana@acme.test", finance=False))
         assert "DELTA AIR LINES" in mine and "no receipt yet" in mine
         assert f"is it EXP-{dinner}?" in mine
         assert "Statements (finance)" not in mine
-        assert transactions_slack.home_blocks(ctx, "bo@acme.test", finance=False) == []
-        finance = str(transactions_slack.home_blocks(ctx, "fin@acme.test", finance=True))
+        assert statement_blocks(ctx, "bo@acme.test", finance=False) == []
+        finance = str(statement_blocks(ctx, "fin@acme.test", finance=True))
         assert "1 missing a receipt, 1 offered" in finance and f"#{batch_id}" in finance
         assert "My card charges without a receipt" in str(home_view(ctx, "U_ANA", "ana@acme.test"))
     finally:
