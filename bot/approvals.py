@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from bot import i18n, identity
 from bot.blocks.approvals import decided_text, decision_refusal_text, submit_refusal_text
-from bot.blocks.common import format_money
 from bot.context import AppContext
 from bot.delivery import deliver_pending
 from services import approvals as service
@@ -79,12 +79,13 @@ def task_ref(ctx: AppContext, task_id: int) -> str:
     return claim.ref if claim is not None else "expense"
 
 
-def task_claim(ctx: AppContext, task_id: int) -> tuple[str, str, str] | None:
-    """(reference, claimed amount for people, currency) of the expense behind a task."""
+def task_claim(ctx: AppContext, task_id: int) -> tuple[str, Decimal | None, str] | None:
+    """(reference, amount claimed, currency) of the expense behind a task: formatted where it is
+    shown, in the reader's locale (:func:`bot.blocks.approvals.build_partial_modal`)."""
     claim = service.task_claim(ctx.db, task_id)
     if claim is None:
         return None
-    return claim.ref, format_money(claim.amount, claim.currency), claim.currency
+    return claim.ref, claim.amount, claim.currency
 
 
 def check_lower_amount(ctx: AppContext, task_id: int, amount: str, reason: str) -> str | None:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 
-from bot import identity
+from bot import i18n, identity
 from bot.context import AppContext
+from bot.i18n import N_, _
 from storage import audit
 from storage.db import transaction
 from storage.models import Delegation
 
-USAGE = (
+USAGE = N_(
     "Usage: `/expense delegate @someone until 2026-12-31` (your approvals go to them while you are away), "
     "`/expense delegate off`, or for admins `/expense delegate @someone for @approver until 2026-12-31`."
 )
@@ -36,44 +37,55 @@ class Answer:
 
 
 async def handle_command(ctx: AppContext, user_id: str, text: str, today: dt.date) -> Answer:
-    """`/expense delegate ...`: returns what to tell the person (only they see it)."""
+    """`/expense delegate ...`: returns what to tell the person (only they see it), in the current
+    locale (the slash command renders in the language of the person who typed it)."""
     actor_email = await identity.email_of(ctx, user_id)
     directory = ctx.directory
     if not actor_email or directory.get(actor_email) is None:
-        return Answer("You are not in the company directory, so you have no approvals to delegate.")
+        return Answer(_("You are not in the company directory, so you have no approvals to delegate."))
     off = _OFF.match(text.strip())
     if off:
         target_email = actor_email
         if off.group(1):
             if not directory.is_admin(actor_email):
-                return Answer("Only admins can change someone else's delegation.")
+                return Answer(_("Only admins can change someone else's delegation."))
             target_email = await identity.email_of(ctx, off.group(1)) or ""
         removed = await asyncio.to_thread(_remove, ctx, target_email, user_id)
-        return Answer("Delegation removed." if removed else "There was no delegation to remove.")
+        return Answer(_("Delegation removed.") if removed else _("There was no delegation to remove."))
     match = _SET.match(text.strip())
     if not match:
-        return Answer(USAGE)
+        return Answer(_(USAGE))
     delegate_id, approver_id, until_text = match.groups()
     try:
         until = dt.date.fromisoformat(until_text)
     except ValueError:
-        return Answer(f"“{until_text}” is not a date; write it as YYYY-MM-DD.")
+        return Answer(_("“{text}” is not a date; write it as YYYY-MM-DD.").format(text=until_text))
     if until < today:
-        return Answer(f"{until_text} is in the past; pick the last day you will be away.")
+        return Answer(
+            _("{day} is in the past; pick the last day you will be away.").format(day=i18n.format_date(until))
+        )
     approver_email = actor_email
     if approver_id:
         if approver_id != user_id and not directory.is_admin(actor_email):
-            return Answer("Only admins can set a delegate on behalf of someone else.")
+            return Answer(_("Only admins can set a delegate on behalf of someone else."))
         approver_email = await identity.email_of(ctx, approver_id) or ""
     delegate_email = await identity.email_of(ctx, delegate_id)
     if not delegate_email or directory.get(delegate_email) is None:
-        return Answer(f"<@{delegate_id}> is not in the company directory, so they cannot approve expenses.")
+        return Answer(
+            _("{person} is not in the company directory, so they cannot approve expenses.").format(
+                person=f"<@{delegate_id}>"
+            )
+        )
     if delegate_email == approver_email:
-        return Answer("A delegate must be someone else.")
+        return Answer(_("A delegate must be someone else."))
     await asyncio.to_thread(_store, ctx, approver_email, delegate_email, until, user_id)
-    who = "Your" if approver_email == actor_email else f"{approver_email}'s"
-    return Answer(f"{who} approvals go to <@{delegate_id}> until {until:%d %b %Y} (inclusive). "
-                  "They may decide them as well as you.")  # fmt: skip
+    until_text = i18n.format_date(until, "%d %b %Y")
+    if approver_email == actor_email:
+        return Answer(_("Your approvals go to {delegate} until {day} (inclusive). They may decide them as well "
+                        "as you.").format(delegate=f"<@{delegate_id}>", day=until_text))  # fmt: skip
+    return Answer(_("The approvals of {approver} go to {delegate} until {day} (inclusive). They may decide them "
+                    "as well as {approver}.").format(approver=approver_email, delegate=f"<@{delegate_id}>",
+                                                      day=until_text))  # fmt: skip
 
 
 def _store(ctx: AppContext, approver: str, delegate: str, until: dt.date, actor: str) -> None:

@@ -21,10 +21,11 @@ import httpx
 from PIL import Image, ImageDraw
 from slack_sdk.errors import SlackApiError
 
-from bot import identity
+from bot import i18n, identity
 from bot.context import AppContext
 from bot.delivery import deliver_pending
 from bot.metrics import OCR_SECONDS
+from bot.projects import project_refusal_text
 from ocr import OcrConfig, OcrError, ReceiptFacts, ReceiptHint, read_receipt
 from ocr.slots import default_slots, reading_slot
 from services import expenses as service
@@ -273,7 +274,9 @@ def refusal_text(refusal: Refusal, verb: str) -> str:
 
 def _answer(outcome: Outcome, verb: str) -> str | None:
     """What to tell the employee: why the change was refused, or what part of it was not kept."""
-    return refusal_text(outcome, verb) if isinstance(outcome, Refusal) else outcome.detail
+    if isinstance(outcome, Refusal):
+        return refusal_text(outcome, verb)
+    return project_refusal_text(outcome.project_refused) if outcome.project_refused is not None else None
 
 
 async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) -> str | None:
@@ -282,7 +285,8 @@ async def save_edit(ctx: AppContext, expense_id: int, user_id: str, edit: Edit) 
     department = person.department if person else None
     outcome = await asyncio.to_thread(service.save_edit, ctx.db, expense_id, user_id, edit, department)
     await deliver_pending(ctx)
-    return _answer(outcome, "edit")
+    with i18n.use_locale(await identity.locale_for(ctx, user_id)):
+        return _answer(outcome, "edit")
 
 
 async def pick_deal(ctx: AppContext, expense_id: int, user_id: str, value: str) -> str | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
 
@@ -42,6 +43,7 @@ __all__ = [
     "choose",
     "format_count",
     "format_date",
+    "format_day",
     "format_money",
     "format_rate",
     "ngettext",
@@ -158,3 +160,12 @@ def format_date(day: dt.date, english: str = "%Y-%m-%d") -> str:
     if locale is None or locale.language == "en":
         return day.strftime(english)
     return babel_format_date(day, format="medium", locale=locale)
+
+
+def format_day(day: dt.date, english: str = "%a %d %b") -> str:
+    """A day with its weekday and no year (a trip's days): ``Mo., 2. März`` (de), ``3月2日周一``
+    (zh); in English with the ``strftime`` format ``english`` (``Mon 02 Mar``)."""
+    locale = _current.get()
+    if locale is None or locale.language == "en":
+        return day.strftime(english)
+    return format_skeleton("MMMEd", day, locale=locale)

@@ -15,7 +15,7 @@ from bot.blocks.common import Block, context, format_money, header, section
 from bot.blocks.digest import DigestView, PayeeLine, build_digest, digest_fallback
 from bot.context import AppContext
 from bot.delivery import deliver_pending, post
-from bot.i18n import _, ngettext
+from bot.i18n import _, format_count, ngettext
 from bot.settings import Settings, load_settings
 from services import payouts as service
 from services.payouts import BatchState, PaidRefusal, PayeeTotal
@@ -202,33 +202,78 @@ async def send_digest_files(ctx: AppContext, payload: dict[str, Any]) -> dict[st
     currency = ctx.settings.company_currency.upper()
     try:
         chart = await asyncio.to_thread(service.period_chart, ctx.db, batch_id, currency)
-        png, caption = chart.png, chart.caption
     except DatabaseUnavailable:
         raise
-    except Exception as exc:  # the chart is a courtesy: the export still goes out
+    except Exception:  # the chart is a courtesy: the export still goes out
         log.exception("spend chart for batch %s failed", batch_id)
-        png, caption = None, f"No spend chart this time ({type(exc).__name__})."
+        chart = None
     try:
         export = await asyncio.to_thread(make_export, ctx, batch_id, "csv", "system")
+        export_problem = None
     except ExportError as exc:
-        export = None
-        caption += f"\nNo export file: {exc}"
+        export, export_problem = None, str(exc)
+    # Like the digest: finance reads the thread together, in the company's language.
+    with i18n.use_locale(i18n.choose(None, ctx.settings.default_locale)):
+        texts = thread_texts(batch_id, chart, export, export_problem)
     uploaded = 0
     for channel, ts in state.messages:
-        if png is not None:
-            await ctx.slack.files_upload_v2(channel=channel, thread_ts=ts, content=png,
-                                            filename=f"spend-batch-{batch_id}.png", title="Spend chart",
-                                            initial_comment=caption)  # fmt: skip
+        if chart is not None and chart.png is not None:
+            await ctx.slack.files_upload_v2(channel=channel, thread_ts=ts, content=chart.png,
+                                            filename=f"spend-batch-{batch_id}.png", title=texts.chart_title,
+                                            initial_comment=texts.caption)  # fmt: skip
             uploaded += 1
         else:
-            await ctx.slack.chat_postMessage(channel=channel, thread_ts=ts, text=caption)
+            await ctx.slack.chat_postMessage(channel=channel, thread_ts=ts, text=texts.caption)
         if export is not None:
             await ctx.slack.files_upload_v2(channel=channel, thread_ts=ts, content=export.content,
-                                            filename=export.filename, title=f"Payout batch #{batch_id} (CSV)",
-                                            initial_comment=f"Export of batch #{batch_id}: {export.expense_count} "
-                                                            "expenses; other formats from the Export menu.")  # fmt: skip
+                                            filename=export.filename, title=texts.export_title,
+                                            initial_comment=texts.export_comment)  # fmt: skip
             uploaded += 1
     return {"uploaded": uploaded}
+
+
+@dataclass(frozen=True)
+class ThreadTexts:
+    """What the digest's thread says with its files, in the current locale."""
+
+    caption: str
+    chart_title: str
+    export_title: str
+    export_comment: str
+
+
+def thread_texts(
+    batch_id: int, chart: service.PeriodChart | None, export: ExportFile | None, export_problem: str | None
+) -> ThreadTexts:
+    """The chart's caption (or why there is no chart, and no export file) and the export's title and
+    comment, in the current locale (the company's: :func:`send_digest_files`)."""
+    if chart is None:
+        caption = _("No spend chart this time.")
+    else:
+        start, end = i18n.format_date(chart.start), i18n.format_date(chart.end)
+        if chart.problem is not None:
+            caption = _("No spend chart for {start} to {end}: {problem}").format(
+                start=start, end=end, problem=chart.problem
+            )
+        elif chart.png is None:
+            caption = _("No approved spend between {start} and {end} to chart.").format(start=start, end=end)
+        else:
+            caption = _("Approved spend {start} to {end} by category and customer ({currency}).").format(
+                start=start, end=end, currency=chart.currency
+            )
+    if export_problem is not None:
+        caption += "\n" + _("No export file: {problem}").format(problem=export_problem)
+    count = export.expense_count if export is not None else 0
+    return ThreadTexts(
+        caption=caption,
+        chart_title=_("Spend chart"),
+        export_title=_("Payout batch #{batch} (CSV)").format(batch=batch_id),
+        export_comment=ngettext(
+            "Export of batch #{batch}: {count} expense; other formats from the Export menu.",
+            "Export of batch #{batch}: {count} expenses; other formats from the Export menu.",
+            count,
+        ).format(batch=batch_id, count=format_count(count)),
+    )
 
 
 # --- App Home: the finance section ---------------------------------------------------------

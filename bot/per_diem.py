@@ -76,7 +76,7 @@ def quote_trip(ctx: AppContext, trip: Trip) -> Quote:
             _("No per diem rates are set up: ask an admin to import the company's rates "
               "(`expensebot perdiem rates import`) or choose shipped ones (EXPENSEBOT_PER_DIEM_RATES).")
         )  # fmt: skip
-    return price(trip, shipped=shipped, admin=admin)
+    return price(trip, shipped=shipped, admin=admin, say=_)
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ async def handle_command(ctx: AppContext, user_id: str, channel_id: str | None, 
                          today: dt.date) -> str:  # fmt: skip
     """Create the per diem claim ``text`` describes; the answer for the person (an error or the claim)."""
     try:
-        trip = parse_command(text)
+        trip = parse_command(text, say=_)
     except PerDiemError as exc:
         return str(exc)
     category = per_diem_category(ctx.policy)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot import i18n
 from bot.blocks.approvals import status_text
 from bot.blocks.card import problems_text
-from bot.blocks.common import CustomerView, ExpenseView, describe_conversion, format_money
+from bot.blocks.common import CustomerView, ExpenseView, describe_conversion, format_money, tax_wording
 from bot.conversion import kept
 from bot.i18n import _
 from storage.models import Expense
 from workflows.categories import category_label
 from workflows.expenses import EDITABLE, Status
 from workflows.money import Money, is_currency
+from workflows.per_diem import DAY_KIND_LABELS, MEAL_LABELS, DayKind, Meal
 from workflows.readiness import Problem, submit_problems
 from workflows.tax import TaxFacts, format_rate, mismatch, split_tax
 
@@ -110,7 +113,7 @@ def _tax_warning(expense: Expense) -> tuple[str, ...]:
     """The card's warning when net + tax is not the total (beyond rounding), if it is not."""
     if not is_currency(expense.currency):
         return ()
-    problem = mismatch(tax_facts_of(expense), expense.amount, expense.currency)
+    problem = mismatch(tax_facts_of(expense), expense.amount, expense.currency, tax_wording())
     return (problem,) if problem else ()
 
 
@@ -155,10 +158,38 @@ def _per_diem(ocr: dict[str, Any]) -> dict[str, Any]:
     priced = ocr.get("per_diem")
     if not isinstance(priced, dict):
         return {}
+    days = priced.get("days")
+    currency = str(priced.get("currency") or "")
+    try:
+        lines = tuple(_per_diem_day(day, currency) for day in days) if isinstance(days, list) else None
+    except (KeyError, TypeError, ValueError, ArithmeticError):  # kept by hand or damaged: the text kept
+        lines = None
     return {
-        "per_diem_lines": tuple(str(line) for line in priced.get("lines") or ()),
+        "per_diem_lines": lines
+        if lines is not None
+        else tuple(str(line) for line in priced.get("lines") or ()),
         "per_diem_sources": tuple(str(s) for s in priced.get("sources") or ()),
     }
+
+
+def _per_diem_day(day: dict[str, Any], currency: str) -> str:
+    """One priced day in the reader's language and formats: ``Mon 02 Mar: full day 28.00 EUR −
+    breakfast 5.60 EUR = 22.40 EUR`` (kept as figures by workflows.per_diem.Quote.to_json)."""
+    kind = DayKind(day["kind"])
+    text = _("{day}: {kind} {amount}").format(
+        day=i18n.format_day(dt.date.fromisoformat(day["day"])),
+        kind=_(DAY_KIND_LABELS[kind]),
+        amount=format_money(Decimal(day["base"]), currency),
+    )
+    deductions = [(Meal(meal), Decimal(value)) for meal, value in day.get("deductions") or ()]
+    if deductions:
+        text += "".join(
+            " − "
+            + _("{meal} {amount}").format(meal=_(MEAL_LABELS[meal]), amount=format_money(value, currency))
+            for meal, value in deductions
+        )
+        text += " = " + format_money(Decimal(day["amount"]), currency)
+    return text
 
 
 def _split_lines(expense: Expense) -> tuple[str, ...]:

@@ -34,8 +34,10 @@ from bot.delivery import deliver_pending
 from bot.expenses import warm_up_reader
 from bot.followups import run_followups
 from bot.fx_schedule import scheduled_fx_update
+from bot.i18n import N_
 from bot.jobs import InProcessRunner, make_runner
 from bot.listeners import TRY_AGAIN
+from bot.listeners.common import in_their_words
 from bot.match_schedule import scheduled_match
 from bot.settings import Settings
 from bot.wiring import register_listeners, wire
@@ -43,6 +45,7 @@ from storage.db import DatabaseUnavailable, transaction
 from storage.tenancy import current_team, team_scope
 
 log = logging.getLogger(__name__)
+WENT_WRONG = N_("Something went wrong on my side; nothing was changed. Try again.")
 
 
 def build_bolt_app(ctx: AppContext) -> AsyncApp:
@@ -91,8 +94,10 @@ def build_bolt_app(ctx: AppContext) -> AsyncApp:
             log.error("listener failed: %r (request type %s)", error, body.get("type"))
         if respond is None or (body.get("response_url") is None and not body.get("response_urls")):
             return
-        text = (
-            TRY_AGAIN if unavailable else "Something went wrong on my side; nothing was changed. Try again."
+        who = body.get("user")
+        user = who.get("id") if isinstance(who, dict) else body.get("user_id")
+        text = await in_their_words(
+            ctx, str(user) if user else None, TRY_AGAIN if unavailable else WENT_WRONG
         )
         try:
             await respond(text=text, response_type="ephemeral", replace_original=False)

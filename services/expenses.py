@@ -22,7 +22,7 @@ from storage.db import retry_on_conflict, transaction
 from storage.deals import choose_deal
 from storage.deals import pick_deal as store_deal_pick
 from storage.models import Expense, ExpenseProject, MerchantCorrection, utcnow
-from storage.projects import offer_projects, pick_project
+from storage.projects import ProjectRefusal, offer_projects, pick_project
 from workflows.corrections import alias_from_note
 from workflows.expense_edits import Edit, project_name, typed_tax
 from workflows.expenses import Move, Status, Transition, TransitionError, expense_ref, transition
@@ -52,13 +52,13 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Changed:
-    """The change was committed; the card's new version waits in the outbox. ``detail``: plain
-    text for people on a part that could not be kept (the CRM project picked in the edit form);
-    the rest is saved."""
+    """The change was committed; the card's new version waits in the outbox. ``project_refused``:
+    why a part could not be kept (the CRM project picked in the edit form; the bot words it); the
+    rest is saved."""
 
     expense_id: int
     status: Status
-    detail: str | None = None
+    project_refused: ProjectRefusal | None = None
 
 
 Outcome = Changed | Refusal
@@ -167,10 +167,12 @@ def _owned_move(
         return Refusal(RefusalKind.NOT_NOW, expense_id, owner=expense.employee_id, detail=str(exc))
 
 
-def _card_changed(session: Session, expense: Expense, detail: str | None = None) -> Changed:
+def _card_changed(
+    session: Session, expense: Expense, project_refused: ProjectRefusal | None = None
+) -> Changed:
     session.flush()
     outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}")
-    return Changed(expense.id, Status(expense.status), detail)
+    return Changed(expense.id, Status(expense.status), project_refused)
 
 
 def _choose_deal(session: Session, expense: Expense) -> None:

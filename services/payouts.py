@@ -273,8 +273,23 @@ def make_export(db: sessionmaker[Session], directory: Directory, debtor: Debtor 
 
 @dataclass(frozen=True)
 class PeriodChart:
-    png: bytes | None  # None: nothing to chart, or no rates (``caption`` says which)
-    caption: str
+    """The period's spend chart, or why there is none; worded for people by the caller (the bot,
+    in the company's language)."""
+
+    png: bytes | None  # None: nothing to chart, or no rates (``problem`` says which)
+    start: dt.date
+    end: dt.date
+    currency: str
+    problem: str | None = None  # why the spend could not be reported (a missing exchange rate)
+
+    @property
+    def caption(self) -> str:
+        """In English (logs, the CLI)."""
+        if self.problem is not None:
+            return f"No spend chart for {self.start} to {self.end}: {self.problem}"
+        if self.png is None:
+            return f"No approved spend between {self.start} and {self.end} to chart."
+        return f"Approved spend {self.start} to {self.end} by category and customer ({self.currency})."
 
 
 def period_chart(db: sessionmaker[Session], batch_id: int, currency: str) -> PeriodChart:
@@ -294,15 +309,15 @@ def period_chart(db: sessionmaker[Session], batch_id: int, currency: str) -> Per
             by_category = spend_report(session, "category", start, end, currency)
             by_customer = spend_report(session, "customer", start, end, currency, top_merchants=0)
         except ReportError as exc:
-            return PeriodChart(None, f"No spend chart for {start} to {end}: {exc}")
+            return PeriodChart(None, start, end, currency, problem=str(exc))
     if not by_category.rows:
-        return PeriodChart(None, f"No approved spend between {start} and {end} to chart.")
+        return PeriodChart(None, start, end, currency)
     png = bar_chart_png(
         [(f"By category ({currency})", [(r.key, r.total) for r in by_category.rows[:12]]),
          (f"By customer, top 12 ({currency})", [(r.key, r.total) for r in by_customer.rows[:12]])],
         title=f"Approved spend {start} to {end}: {by_category.money(by_category.total)}",
     )  # fmt: skip
-    return PeriodChart(png, f"Approved spend {start} to {end} by category and customer ({currency}).")
+    return PeriodChart(png, start, end, currency)
 
 
 @dataclass(frozen=True)

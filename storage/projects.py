@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,33 @@ OPEN_WORDS = frozenset({"", "open", "active", "in progress", "planned", "on hold
 class ProjectOption:
     id: int
     name: str
+
+
+class ProjectRefusalKind(StrEnum):
+    UNKNOWN = "unknown"  # not a project id
+    GONE = "gone"  # no longer in the CRM (archived, deleted, or without a customer)
+    OTHER_CUSTOMER = "other_customer"  # a project of another customer
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class ProjectRefusal:
+    """Why a project cannot be picked; the bot words it in the reader's language
+    (``bot.projects.refusal_text``), :meth:`__str__` in English (logs, tests, the CLI)."""
+
+    kind: ProjectRefusalKind
+    name: str = ""  # the project's name (a closed one)
+
+    def __str__(self) -> str:
+        match self.kind:
+            case ProjectRefusalKind.UNKNOWN:
+                return "That is not a project I know."
+            case ProjectRefusalKind.GONE:
+                return "That project is not in the CRM any more."
+            case ProjectRefusalKind.OTHER_CUSTOMER:
+                return "That project is not one of this customer's projects."
+            case ProjectRefusalKind.CLOSED:
+                return f"The project {self.name} is closed: new expenses cannot go on it."
 
 
 def project_options(session: Session, customer_id: int) -> list[ProjectOption]:
@@ -61,10 +89,9 @@ def offer_projects(session: Session, expense: Expense) -> None:
         row.project_id = None
 
 
-def pick_project(session: Session, expense: Expense, value: str, actor: str) -> str | None:
+def pick_project(session: Session, expense: Expense, value: str, actor: str) -> ProjectRefusal | None:
     """Book the expense to one of its customer's open projects ("none": no CRM project, the
-    free-text project is kept). Audited as ``expense.project_picked``. Returns a message for
-    people when it cannot be."""
+    free-text project is kept). Audited as ``expense.project_picked``. Returns why when it cannot be."""
     row = session.get(ExpenseProject, expense.id)
     before = {"project_id": row.project_id if row else None, "project": row.project if row else None}
     if value == NO_PROJECT:
@@ -77,14 +104,14 @@ def pick_project(session: Session, expense: Expense, value: str, actor: str) -> 
     try:
         project_id = int(value)
     except ValueError:
-        return "That is not a project I know."
+        return ProjectRefusal(ProjectRefusalKind.UNKNOWN)
     project = session.get(Project, project_id)
     if project is None or project.archived or project.customer_id is None:
-        return "That project is not in the CRM any more."
+        return ProjectRefusal(ProjectRefusalKind.GONE)
     if project.customer_id != expense.customer_id:
-        return "That project is not one of this customer's projects."
+        return ProjectRefusal(ProjectRefusalKind.OTHER_CUSTOMER)
     if project.is_closed:
-        return f"The project {project.name} is closed: new expenses cannot go on it."
+        return ProjectRefusal(ProjectRefusalKind.CLOSED, project.name)
     name = " ".join(project.name.split())[:128]
     if row is None:
         row = ExpenseProject(expense_id=expense.id, project=name, set_by=actor, project_id=project.id)

@@ -125,7 +125,7 @@ def test_the_reason_and_partial_approval_forms_in_german_and_chinese() -> None:
     with i18n.use_locale(GERMAN):
         reject = build_reason_modal(task_id=1, kind="reject", ref="EXP-7")
         send_back = build_reason_modal(task_id=1, kind="send_back", ref="EXP-7")
-        partial = build_partial_modal(task_id=1, ref="EXP-7", total="119,00 €", currency="EUR")
+        partial = build_partial_modal(task_id=1, ref="EXP-7", total=Decimal("119.00"), currency="EUR")
     assert (reject["title"]["text"], reject["submit"]["text"], reject["close"]["text"]) == (
         "Ablehnen EXP-7", "Ablehnen", "Abbrechen")  # fmt: skip
     assert reject["blocks"][0]["label"]["text"] == "Warum wird sie abgelehnt?"
@@ -136,7 +136,7 @@ def test_the_reason_and_partial_approval_forms_in_german_and_chinese() -> None:
                                                  "What should be changed?", "Why is part of it not approved?"})  # fmt: skip
     with i18n.use_locale(CHINESE):
         reject = build_reason_modal(task_id=1, kind="reject", ref="EXP-7")
-        partial = build_partial_modal(task_id=1, ref="EXP-7", total="€119.00", currency="EUR")
+        partial = build_partial_modal(task_id=1, ref="EXP-7", total=Decimal("119.00"), currency="EUR")
     assert (
         reject["blocks"][0]["label"]["text"] == "拒绝的原因是什么？"
         and reject["title"]["text"] == "拒绝 EXP-7"

@@ -23,7 +23,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from workflows.i18n import N_
 from workflows.money import Money, MoneyError, is_currency
 
 MAX_TRIP_DAYS = 92  # a longer "trip" is a typo, or a posting that per diem is not made for
@@ -41,6 +42,15 @@ class PerDiemError(ValueError):
     """A trip or a rates table that cannot be priced; ``str()`` is a message for people."""
 
 
+Translate = Callable[[str], str]
+"""How the command's messages are worded: a template (marked with ``N_``) in the reader's language.
+The bot passes its ``_``; English (the template itself) by default."""
+
+
+def _same(message: str) -> str:
+    return message
+
+
 class Meal(StrEnum):
     BREAKFAST = "breakfast"
     LUNCH = "lunch"
@@ -48,6 +58,12 @@ class Meal(StrEnum):
 
 
 MEAL_ORDER = (Meal.BREAKFAST, Meal.LUNCH, Meal.DINNER)
+# For people (translated where shown, ``N_``): the meals deducted on a day line.
+MEAL_LABELS: dict[Meal, str] = {
+    Meal.BREAKFAST: N_("breakfast"),
+    Meal.LUNCH: N_("lunch"),
+    Meal.DINNER: N_("dinner"),
+}
 
 _MEAL_WORDS: dict[str, Meal] = {
     "breakfast": Meal.BREAKFAST, "b": Meal.BREAKFAST, "fruhstuck": Meal.BREAKFAST,
@@ -353,6 +369,16 @@ class DayKind(StrEnum):
     SHORT = "day trip, too short"
 
 
+# For people (translated where shown, ``N_``): the kind of a day on a day line.
+DAY_KIND_LABELS: dict[DayKind, str] = {
+    DayKind.FULL: N_("full day"),
+    DayKind.FIRST: N_("first day"),
+    DayKind.LAST: N_("last day"),
+    DayKind.DAY_TRIP: N_("day trip"),
+    DayKind.SHORT: N_("day trip, too short"),
+}
+
+
 @dataclass(frozen=True)
 class DayPrice:
     day: dt.date
@@ -399,61 +425,77 @@ class Quote:
             "hours": str(self.trip.day_trip_hours) if self.trip.day_trip_hours is not None else None,
             "meals": {d.isoformat(): sorted(m.value for m in ms) for d, ms in self.trip.meals.items() if ms},
             "total": self.total.amount_text, "lines": self.lines(), "sources": list(self.sources),
+            "days": [{"day": d.day.isoformat(), "kind": d.kind.value, "base": str(d.base), "amount": str(d.amount),
+                      "deductions": [[meal.value, str(v)] for meal, v in d.deductions]} for d in self.days],
         }  # fmt: skip
 
 
 def _table_for(day: dt.date, destination: str, admin: Sequence[RateTable],
-               shipped: Sequence[RateTable]) -> tuple[RateTable, PlaceRate]:  # fmt: skip
+               shipped: Sequence[RateTable], say: Translate = _same) -> tuple[RateTable, PlaceRate]:  # fmt: skip
     for table in admin:
         place = table.find(destination)
         if place is not None:
             return table, place
     dated = [t for t in shipped if t.covers(day)]
     if not dated:
-        periods = "; ".join(f"{t.name}: {t.period}" for t in shipped) or "none"
+        periods = "; ".join(f"{t.name}: {t.period}" for t in shipped) or "—"
         raise PerDiemError(
-            f"No per diem rates cover {day.isoformat()} (the rates shipped cover {periods}). "
-            "Ask an admin to import the current rates (`expensebot perdiem rates import`)."
-        )
+            say(N_("No per diem rates cover {day} (the rates shipped cover {periods}). "
+                   "Ask an admin to import the current rates (`expensebot perdiem rates import`).")).format(
+                day=day.isoformat(), periods=periods)
+        )  # fmt: skip
     for table in dated:
         place = table.find(destination)
         if place is not None:
             return table, place
     known = [p.label for t in [*admin, *dated] for p in t.places]
     raise PerDiemError(
-        f"“{destination}” is not in the per diem rates ({', '.join(t.name for t in [*admin, *dated])}). "
-        f"Known places: {', '.join(dict.fromkeys(known))}. Name a country or city from the list "
-        "(e.g. `Lyon, France`), or ask an admin to add the place."
-    )
+        say(N_("“{destination}” is not in the per diem rates ({tables}). Known places: {places}. Name a country "
+               "or city from the list (e.g. `Lyon, France`), or ask an admin to add the place.")).format(
+            destination=destination, tables=", ".join(t.name for t in [*admin, *dated]),
+            places=", ".join(dict.fromkeys(known)))
+    )  # fmt: skip
 
 
-def price(trip: Trip, *, shipped: Sequence[RateTable], admin: Sequence[RateTable] = ()) -> Quote:
+def price(
+    trip: Trip, *, shipped: Sequence[RateTable], admin: Sequence[RateTable] = (), say: Translate = _same
+) -> Quote:
     """Price ``trip`` day by day; the admin's table wins over the shipped one for a place it lists,
-    and a shipped table is used only for the days it is valid for."""
+    and a shipped table is used only for the days it is valid for. Problems are worded with ``say``."""
     if trip.end < trip.start:
         raise PerDiemError(
-            f"The trip ends ({trip.end.isoformat()}) before it starts ({trip.start.isoformat()})."
+            say(N_("The trip ends ({end}) before it starts ({start}).")).format(
+                end=trip.end.isoformat(), start=trip.start.isoformat()
+            )
         )
     if (trip.end - trip.start).days + 1 > MAX_TRIP_DAYS:
-        raise PerDiemError(f"A per diem claim covers at most {MAX_TRIP_DAYS} days; split a longer stay.")
+        raise PerDiemError(
+            say(N_("A per diem claim covers at most {days} days; split a longer stay.")).format(
+                days=MAX_TRIP_DAYS
+            )
+        )
     stray = sorted(d for d, meals in trip.meals.items() if meals and not trip.start <= d <= trip.end)
     if stray:
-        raise PerDiemError(f"Meals are given for {stray[0].isoformat()}, which is not a day of the trip.")
+        raise PerDiemError(
+            say(N_("Meals are given for {day}, which is not a day of the trip.")).format(
+                day=stray[0].isoformat()
+            )
+        )
     one_day = trip.start == trip.end
     if one_day and trip.day_trip_hours is None:
         raise PerDiemError(
-            "For a trip within one day, say how many hours you were away, e.g. `hours: 10` "
-            "(Germany pays for more than 8 hours, the US rules for more than 12)."
-        )
+            say(N_("For a trip within one day, say how many hours you were away, e.g. `hours: 10` "
+                   "(Germany pays for more than 8 hours, the US rules for more than 12)."))
+        )  # fmt: skip
     days: list[DayPrice] = []
     sources: dict[str, None] = {}
     currency: str | None = None
     place_label = ""
     for day in trip.days:
-        table, place = _table_for(day, trip.destination, admin, shipped)
+        table, place = _table_for(day, trip.destination, admin, shipped, say)
         if currency is not None and table.currency != currency:
-            raise PerDiemError(f"The rates for “{trip.destination}” change currency within the trip; "
-                               "claim each part on its own.")  # fmt: skip
+            raise PerDiemError(say(N_("The rates for “{destination}” change currency within the trip; "
+                                      "claim each part on its own.")).format(destination=trip.destination))  # fmt: skip
         currency = table.currency
         place_label = place.label
         sources[f"{table.name}: {table.source}"] = None
@@ -483,7 +525,7 @@ def price(trip: Trip, *, shipped: Sequence[RateTable], admin: Sequence[RateTable
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-USAGE = (
+USAGE = N_(
     "Claim per diem with `/expense perdiem <destination> <first day> [<last day>] [meals: <day>=<meals> …] "
     "[hours: <hours away>]`, e.g. `/expense perdiem Paris, France 2026-03-02 2026-03-04 "
     "meals: 2026-03-03=breakfast 2026-03-04=breakfast+lunch`. Days are YYYY-MM-DD; `all=breakfast` means "
@@ -496,60 +538,73 @@ def is_per_diem_command(text: str) -> bool:
     return bool(first) and first[0].lower() in {"perdiem", "per-diem", "per_diem"}
 
 
-def _parse_day(text: str) -> dt.date:
+def _parse_day(text: str, say: Translate = _same) -> dt.date:
     if not _DATE.match(text):
-        raise PerDiemError(f"“{text}” is not a date: write it as YYYY-MM-DD (e.g. 2026-03-02).")
+        raise PerDiemError(
+            say(N_("“{text}” is not a date: write it as YYYY-MM-DD (e.g. 2026-03-02).")).format(text=text)
+        )
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise PerDiemError(f"{text} is not a day of the calendar.") from None
+        raise PerDiemError(say(N_("{text} is not a day of the calendar.")).format(text=text)) from None
 
 
-def _parse_meals(words: list[str], start: dt.date, end: dt.date) -> dict[dt.date, frozenset[Meal]]:
+def _parse_meals(
+    words: list[str], start: dt.date, end: dt.date, say: Translate = _same
+) -> dict[dt.date, frozenset[Meal]]:
     meals: dict[dt.date, set[Meal]] = {}
     for word in words:
         day_text, sep, what = word.partition("=")
         if not sep or not what:
             raise PerDiemError(
-                f"“{word}”: write provided meals as <day>=<meals>, e.g. 2026-03-03=breakfast+lunch or all=breakfast."
-            )
+                say(N_("“{word}”: write provided meals as <day>=<meals>, e.g. 2026-03-03=breakfast+lunch "
+                       "or all=breakfast.")).format(word=word)
+            )  # fmt: skip
         names = [fold(m) for m in re.split(r"[+,/&]", what) if m.strip()]
         unknown = [n for n in names if n not in _MEAL_WORDS]
         if unknown or not names:
             raise PerDiemError(
-                f"“{what}” is not a meal: use breakfast, lunch and dinner (e.g. breakfast+dinner)."
+                say(
+                    N_("“{what}” is not a meal: use breakfast, lunch and dinner (e.g. breakfast+dinner).")
+                ).format(what=what)
             )
         chosen = {_MEAL_WORDS[n] for n in names}
         if day_text.lower() in {"all", "daily", "every"}:
             days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
         else:
-            days = [_parse_day(day_text)]
+            days = [_parse_day(day_text, say)]
         for day in days:
             meals.setdefault(day, set()).update(chosen)
     return {day: frozenset(ms) for day, ms in meals.items()}
 
 
-def parse_command(text: str) -> Trip:
+def _with_usage(say: Translate, problem: str) -> str:
+    return say(N_("{problem} {usage}")).format(problem=problem, usage=say(USAGE))
+
+
+def parse_command(text: str, say: Translate = _same) -> Trip:
     """``perdiem <destination> <first day> [<last day>] [meals: …] [hours: N]`` as a :class:`Trip`.
 
-    Raises :class:`PerDiemError` with a message (and the usage) for anything else.
+    Raises :class:`PerDiemError` with a message (and the usage) for anything else, worded with
+    ``say`` (the bot's ``_``: the reader's language).
     """
+    usage = say(USAGE)
     body = text.strip().split(maxsplit=1)
     rest = body[1] if len(body) > 1 else ""
     rest = rest.replace("\u00a0", " ")
     tokens = rest.split()
     dates = [i for i, token in enumerate(tokens) if _DATE.match(token.rstrip(","))]
     if not tokens or not dates:
-        raise PerDiemError(USAGE)
+        raise PerDiemError(usage)
     first = dates[0]
     destination = " ".join(tokens[:first]).strip(" ,")
     if not destination:
-        raise PerDiemError("Say where you travelled before the dates. " + USAGE)
-    start = _parse_day(tokens[first].rstrip(","))
+        raise PerDiemError(_with_usage(say, say(N_("Say where you travelled before the dates."))))
+    start = _parse_day(tokens[first].rstrip(","), say)
     position = first + 1
     end = start
     if position < len(tokens) and _DATE.match(tokens[position].rstrip(",")):
-        end = _parse_day(tokens[position].rstrip(","))
+        end = _parse_day(tokens[position].rstrip(","), say)
         position += 1
     meal_words: list[str] = []
     hours: Decimal | None = None
@@ -570,16 +625,28 @@ def parse_command(text: str) -> Trip:
             try:
                 hours = Decimal(token.replace(",", ".").removesuffix("h"))
             except InvalidOperation:
-                raise PerDiemError(f"“{token}” is not a number of hours (e.g. `hours: 10`).") from None
+                raise PerDiemError(
+                    say(N_("“{token}” is not a number of hours (e.g. `hours: 10`).")).format(token=token)
+                ) from None
             if not hours.is_finite() or hours < 0 or hours > 24:
-                raise PerDiemError(f"{token} is not a number of hours in one day.")
+                raise PerDiemError(
+                    say(N_("{token} is not a number of hours in one day.")).format(token=token)
+                )
         else:
-            raise PerDiemError(f"I did not understand “{token}”. " + USAGE)
+            raise PerDiemError(
+                _with_usage(say, say(N_("I did not understand “{token}”.")).format(token=token))
+            )
     if end < start:
-        raise PerDiemError(f"The last day ({end.isoformat()}) is before the first ({start.isoformat()}).")
+        raise PerDiemError(
+            say(N_("The last day ({end}) is before the first ({start}).")).format(
+                end=end.isoformat(), start=start.isoformat()
+            )
+        )
     if hours is not None and end != start:
-        raise PerDiemError("`hours:` is only for a trip within one day; a trip with nights away needs none.")
-    return Trip(destination=destination, start=start, end=end, meals=_parse_meals(meal_words, start, end),
+        raise PerDiemError(
+            say(N_("`hours:` is only for a trip within one day; a trip with nights away needs none."))
+        )
+    return Trip(destination=destination, start=start, end=end, meals=_parse_meals(meal_words, start, end, say),
                 day_trip_hours=hours)  # fmt: skip
 
 

@@ -128,36 +128,42 @@ def tax_facts(
     return TaxFacts(net=net, tax=tax_amount, rate=infer_rate(net, tax_amount, currency))
 
 
-def mismatch(facts: TaxFacts, total: Decimal | None, currency: str | None) -> str | None:
+def mismatch(
+    facts: TaxFacts, total: Decimal | None, currency: str | None, wording: Wording | None = None
+) -> str | None:
     """Why the receipt's tax lines do not add up to its total (for the card), or None when they
-    do, or when too little is known to say."""
+    do, or when too little is known to say. In the reader's words (:class:`Wording`; English by default)."""
     if total is None or currency is None or facts.tax is None:
         return None
     try:
         money_total = Money(total, currency)
     except MoneyError:
         return None
+    wording = wording or ENGLISH
+    say, money = wording.translate, wording.money
+    tax = Money(facts.tax, currency)
     if facts.tax > money_total.amount:
-        return (f"The tax lines do not add up: the tax {Money(facts.tax, currency).format()} is more than "
-                f"the total {money_total.format()}.")  # fmt: skip
+        return say(N_("The tax lines do not add up: the tax {tax} is more than the total {total}.")).format(
+            tax=money(tax), total=money(money_total)
+        )
     if facts.net is not None:
+        net = Money(facts.net, currency)
         added = Money(facts.net + facts.tax, currency)
         if abs(added.amount - money_total.amount) > tolerance(currency):
-            return (
-                f"The tax lines do not add up: net {Money(facts.net, currency).format()} + tax "
-                f"{Money(facts.tax, currency).format()} = {added.format()}, but the total is "
-                f"{money_total.format()}. Click *Edit* to correct them."
-            )
+            return say(
+                N_("The tax lines do not add up: net {net} + tax {tax} = {sum}, but the total is {total}. "
+                   "Click *Edit* to correct them.")
+            ).format(net=money(net), tax=money(tax), sum=money(added), total=money(money_total))  # fmt: skip
         if (
             facts.rate is not None
             and facts.rate > 0
             and not rate_fits(facts.net, facts.tax, facts.rate, currency, slack=_slack(currency))
         ):
             expected = Money(facts.net * facts.rate / HUNDRED, currency)
-            return (
-                f"The tax lines do not add up: {format_rate(facts.rate)} of {Money(facts.net, currency).format()} "
-                f"is {expected.format()}, not {Money(facts.tax, currency).format()}. Click *Edit* to correct them."
-            )
+            return say(
+                N_("The tax lines do not add up: {rate} of {net} is {expected}, not {tax}. "
+                   "Click *Edit* to correct them.")
+            ).format(rate=wording.rate(facts.rate), net=money(net), expected=money(expected), tax=money(tax))  # fmt: skip
     return None
 
 

@@ -109,8 +109,9 @@ def build_decided(view: ExpenseView, outcome: str) -> list[Block]:
     ]
 
 
-def build_partial_modal(*, task_id: int, ref: str, total: str, currency: str) -> dict[str, Any]:
-    """Approve a lower amount than claimed: the amount and a reason the employee will see."""
+def build_partial_modal(*, task_id: int, ref: str, total: Decimal | None, currency: str) -> dict[str, Any]:
+    """Approve a lower amount than claimed: the amount and a reason the employee will see; the
+    claim's ``total`` in the reader's formats."""
     return {
         "type": "modal",
         "callback_id": PARTIAL_VIEW,
@@ -119,7 +120,7 @@ def build_partial_modal(*, task_id: int, ref: str, total: str, currency: str) ->
         "submit": text(_("Approve")[:24]),
         "close": text(_("Cancel")[:24]),
         "blocks": [
-            section(_("The claim is *{total}*. Approve a lower amount in {currency}:").format(total=total, currency=currency)),
+            section(_("The claim is *{total}*. Approve a lower amount in {currency}:").format(total=format_money(total, currency), currency=currency)),
             {"type": "input", "block_id": "amount", "label": text(_("Approved amount ({currency})").format(currency=currency)),
              "element": {"type": "plain_text_input", "action_id": "amount"}},
             {"type": "input", "block_id": "reason", "label": text(_("Why is part of it not approved?")),

@@ -22,7 +22,15 @@ from bot.blocks.approvals import (
     build_reason_modal,
 )
 from bot.i18n import _
-from bot.listeners.common import TRY_AGAIN, action_value, app_context, tell, view_input, view_state
+from bot.listeners.common import (
+    TRY_AGAIN,
+    action_value,
+    app_context,
+    in_their_words,
+    tell,
+    view_input,
+    view_state,
+)
 from storage.db import DatabaseUnavailable
 
 
@@ -36,7 +44,7 @@ async def on_approve(
     try:
         outcome = await approvals.decide(app_context(context), task_id, body["user"]["id"], approvals.APPROVE)
     except DatabaseUnavailable:
-        await tell(respond, TRY_AGAIN)
+        await tell(respond, await in_their_words(app_context(context), body["user"]["id"], TRY_AGAIN))
         return
     if not outcome.ok:
         await tell(respond, outcome.message)

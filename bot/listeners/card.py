@@ -27,7 +27,15 @@ from bot.blocks.card import (
 from bot.blocks.common import tax_wording
 from bot.context import AppContext
 from bot.i18n import _
-from bot.listeners.common import TRY_AGAIN, action_value, app_context, tell, view_input, view_state
+from bot.listeners.common import (
+    TRY_AGAIN,
+    action_value,
+    app_context,
+    in_their_words,
+    tell,
+    view_input,
+    view_state,
+)
 from bot.views import load_view
 from storage.db import DatabaseUnavailable
 from workflows.expense_edits import Edit, validate_edit, with_mileage
@@ -102,7 +110,7 @@ async def on_submit(
     try:
         error = await approvals.submit(app_context(context), expense_id, body["user"]["id"])
     except DatabaseUnavailable:
-        error = TRY_AGAIN
+        error = await in_their_words(app_context(context), body["user"]["id"], TRY_AGAIN)
     if error:
         await tell(respond, error)
 

@@ -7,9 +7,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext, AsyncRespond
 
+from bot import i18n, identity
 from bot.context import AppContext
+from bot.i18n import N_, _
 
-TRY_AGAIN = "I could not reach the database just now; nothing was changed. Try again in a moment."
+# In English here (marked for the catalogues): say it with :func:`in_their_words`.
+TRY_AGAIN = N_("I could not reach the database just now; nothing was changed. Try again in a moment.")
 
 # The key under which the composition root (bot.listeners.register) puts the AppContext into
 # every request's Bolt context.
@@ -30,6 +33,17 @@ async def tell(respond: AsyncRespond | None, text: str) -> None:
     """A message only the clicking person sees."""
     if respond is not None:
         await respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+async def in_their_words(ctx: AppContext, user_id: str | None, message: str) -> str:
+    """``message`` (marked with ``N_``) in the language of ``user_id``: their Slack locale, which
+    Slack tells when the database cannot (an outage), else the company's language."""
+    try:
+        locale = await identity.locale_for(ctx, user_id) if user_id else None
+    except Exception:  # the message must still go out, in the company's language
+        locale = None
+    with i18n.use_locale(locale or i18n.choose(None, ctx.settings.default_locale)):
+        return _(message)
 
 
 def action_value(body: dict[str, Any]) -> int | None:

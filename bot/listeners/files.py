@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import expenses
 from bot.context import AppContext
-from bot.listeners.common import TRY_AGAIN, app_context
+from bot.listeners.common import TRY_AGAIN, app_context, in_their_words
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,9 @@ async def start_from_files(
         except DatabaseUnavailable:
             # Slack sends two events for one upload (message/file_share and file_shared): one reply.
             if await ctx.kv.first_time_async(f"try-again:{file['id']}", ttl_seconds=3600):
-                await ctx.slack.chat_postMessage(channel=channel, thread_ts=ts, text=TRY_AGAIN)
+                await ctx.slack.chat_postMessage(
+                    channel=channel, thread_ts=ts, text=await in_their_words(ctx, user, TRY_AGAIN)
+                )
 
 
 async def take_file_share(ctx: AppContext, event: dict[str, Any]) -> None:

@@ -12,12 +12,14 @@ from slack_sdk.errors import SlackApiError
 from bot import identity, payouts
 from bot.blocks.digest import EXPORT, MARK_PAID
 from bot.context import AppContext
-from bot.listeners.common import action_value, app_context, tell
+from bot.i18n import N_
+from bot.listeners.common import action_value, app_context, in_their_words, tell
 from services.payouts import may_pay
 from storage.db import DatabaseUnavailable
 from workflows.exports import EXPORT_FORMATS, ExportError
 
 log = logging.getLogger(__name__)
+NOT_EXPORTED = N_("I could not reach the database just now; nothing was exported. Try again in a moment.")
 
 
 def parse_export_choice(value: str) -> tuple[int, str] | None:
@@ -37,7 +39,7 @@ async def export_from_digest(ctx: AppContext, body: dict[str, Any], respond: Asy
     user = body["user"]["id"]
     email = await identity.email_of(ctx, user)
     if not may_pay(ctx.directory, email):
-        await tell(respond, "Only finance can export payout batches.")
+        await tell(respond, await in_their_words(ctx, user, N_("Only finance can export payout batches.")))
         return
     try:
         export = await asyncio.to_thread(payouts.make_export, ctx, batch_id, fmt, user)
@@ -45,9 +47,7 @@ async def export_from_digest(ctx: AppContext, body: dict[str, Any], respond: Asy
         await tell(respond, str(exc))
         return
     except DatabaseUnavailable:
-        await tell(
-            respond, "I could not reach the database just now; nothing was exported. Try again in a moment."
-        )
+        await tell(respond, await in_their_words(ctx, user, NOT_EXPORTED))
         return
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")

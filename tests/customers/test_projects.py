@@ -303,17 +303,17 @@ def test_picker_offers_open_projects_and_refuses_closed(factory: sessionmaker[Se
         assert expense is not None
         offer_projects(session, expense)
         assert expense.ocr == {"project_options": [{"id": ids["onsite"], "name": "Acme onsite"}]}
-        assert pick_project(session, expense, str(ids["closed"]), "U1") == (
+        assert str(pick_project(session, expense, str(ids["closed"]), "U1")) == (
             "The project Acme pilot is closed: new expenses cannot go on it."
         )
-        assert pick_project(session, expense, str(ids["globex_move"]), "U1") == (
+        assert str(pick_project(session, expense, str(ids["globex_move"]), "U1")) == (
             "That project is not one of this customer's projects."
         )
         assert (
-            pick_project(session, expense, str(ids["gone"]), "U1")
+            str(pick_project(session, expense, str(ids["gone"]), "U1"))
             == "That project is not in the CRM any more."
         )
-        assert pick_project(session, expense, "abc", "U1") == "That is not a project I know."
+        assert str(pick_project(session, expense, "abc", "U1")) == "That is not a project I know."
         assert pick_project(session, expense, str(ids["onsite"]), "U1") is None
     with factory() as session:
         link = session.get(ExpenseProject, ids["expense"])

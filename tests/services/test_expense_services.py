@@ -275,7 +275,7 @@ def test_a_closed_project_picked_in_the_form_is_refused_and_the_rest_is_saved(db
         None,
     )
     assert isinstance(outcome, Changed)
-    assert outcome.detail == "The project Acme pilot is closed: new expenses cannot go on it."
+    assert str(outcome.project_refused) == "The project Acme pilot is closed: new expenses cannot go on it."
     with db() as session:
         expense = session.get(Expense, expense_id)
         assert expense is not None and (expense.amount, expense.customer_id) == (Decimal("20.00"), acme)

@@ -197,7 +197,8 @@ def test_bad_budget_entries_name_the_line(entry: str, error: str) -> None:
 
 
 def test_the_policy_summary_lists_the_budgets() -> None:
-    from workflows.policy import overview, summary
+    from bot.policy_admin import overview
+    from workflows.policy import summary
 
     assert overview(POLICY)[-1] == (
         "Budgets (approvers are warned from 90%): Sales (department) 20,000.00 USD a month; "
