@@ -40,8 +40,13 @@ from workflows.money import Money
 from workflows.policy import Policy, load_policy
 
 EXPENSES, EMPLOYEES, DEPARTMENTS, CUSTOMERS, PROJECTS = 100_000, 500, 20, 2_000, 50
-CURRENCIES = {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27"), "JPY": Decimal("0.0067"),
-              "SGD": Decimal("0.74")}  # fmt: skip
+CURRENCIES = {
+    "USD": Decimal(1),
+    "EUR": Decimal("1.08"),
+    "GBP": Decimal("1.27"),
+    "JPY": Decimal("0.0067"),
+    "SGD": Decimal("0.74"),
+}
 START, END = dt.date(2025, 12, 1), dt.date(2026, 11, 30)
 CLAIM_DAY = dt.date(2026, 11, 20)
 POLICY_TEXT = """company_currency: USD
@@ -62,8 +67,13 @@ def seed(factory: sessionmaker[Session], rng: random.Random) -> int:
     """Returns the id of the claim being checked."""
     employees = [f"emp{i}@example.com" for i in range(EMPLOYEES)]
     with transaction(factory) as s:
-        s.execute(insert(Customer), [{"source": "csv", "external_id": f"C-{i}", "name": f"Customer {i:04d}"}
-                                     for i in range(CUSTOMERS)])  # fmt: skip
+        s.execute(
+            insert(Customer),
+            [
+                {"source": "csv", "external_id": f"C-{i}", "name": f"Customer {i:04d}"}
+                for i in range(CUSTOMERS)
+            ],
+        )
         rates = []
         day = START - dt.timedelta(days=7)
         while day <= END:
@@ -81,23 +91,48 @@ def seed(factory: sessionmaker[Session], rng: random.Random) -> int:
                 Decimal(rng.randint(100, 50000)) / 100 if cur != "JPY" else Decimal(rng.randint(300, 60000))
             )
             status = rng.choice(["paid"] * 7 + ["approved", "pending", "rejected", "draft"])
-            rows.append({
-                "status": status, "employee_id": "U", "employee_email": rng.choice(employees), "source": "dm",
-                "merchant": "Merchant", "spent_on": START + dt.timedelta(days=rng.randrange(days)), "amount": amount,
-                "currency": cur, "category": "meals",
-                "customer_id": rng.randrange(1, CUSTOMERS + 1) if rng.random() < 0.6 else None,
-                "version": 1, "round": 1, "ocr_attempts": 0, "customer_confirmed": False,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "status": status,
+                    "employee_id": "U",
+                    "employee_email": rng.choice(employees),
+                    "source": "dm",
+                    "merchant": "Merchant",
+                    "spent_on": START + dt.timedelta(days=rng.randrange(days)),
+                    "amount": amount,
+                    "currency": cur,
+                    "category": "meals",
+                    "customer_id": rng.randrange(1, CUSTOMERS + 1) if rng.random() < 0.6 else None,
+                    "version": 1,
+                    "round": 1,
+                    "ocr_attempts": 0,
+                    "customer_confirmed": False,
+                }
+            )
             if len(rows) == 10_000:
                 s.execute(insert(Expense), rows)
                 rows = []
         if rows:
             s.execute(insert(Expense), rows)
         ids = list(s.scalars(text("SELECT id FROM expenses ORDER BY id")))
-        s.execute(insert(ExpenseProject), [{"expense_id": i, "project": f"Project {rng.randrange(PROJECTS):02d}",
-                                            "set_by": "U"} for i in ids if rng.random() < 0.2])  # fmt: skip
-        claim = Expense(status="pending", employee_id="U", employee_email="emp7@example.com", source="dm",
-                        spent_on=CLAIM_DAY, amount=Decimal("2100.00"), currency="EUR", customer_id=43)  # fmt: skip
+        s.execute(
+            insert(ExpenseProject),
+            [
+                {"expense_id": i, "project": f"Project {rng.randrange(PROJECTS):02d}", "set_by": "U"}
+                for i in ids
+                if rng.random() < 0.2
+            ],
+        )
+        claim = Expense(
+            status="pending",
+            employee_id="U",
+            employee_email="emp7@example.com",
+            source="dm",
+            spent_on=CLAIM_DAY,
+            amount=Decimal("2100.00"),
+            currency="EUR",
+            customer_id=43,
+        )
         s.add(claim)
         s.flush()
         s.add(ExpenseProject(expense_id=claim.id, project="Project 07", set_by="U"))
@@ -121,10 +156,21 @@ def check(factory: sessionmaker[Session], policy: Policy, claim_id: int) -> tupl
         bind = s.get_bind()
         event.listen(bind, "before_cursor_execute", count)
         try:
-            claim = BudgetClaim(Money(Decimal("2100.00"), "EUR"), CLAIM_DAY, department="Department 07",
-                                customer_names=customer_names(s, 43), project="Project 07")  # fmt: skip
-            spent = spent_against(s, policy.budgets, day=CLAIM_DAY, company_currency="USD",
-                                  department_members=members, exclude_expense=claim_id)  # fmt: skip
+            claim = BudgetClaim(
+                Money(Decimal("2100.00"), "EUR"),
+                CLAIM_DAY,
+                department="Department 07",
+                customer_names=customer_names(s, 43),
+                project="Project 07",
+            )
+            spent = spent_against(
+                s,
+                policy.budgets,
+                day=CLAIM_DAY,
+                company_currency="USD",
+                department_members=members,
+                exclude_expense=claim_id,
+            )
             pairs = [(claim.amount.currency, claim.day), *((i.amount.currency, i.day) for i in spent)]
             findings = evaluate_budgets(policy, claim, spent, rates=rates_for(s, pairs, "USD"))
         finally:
@@ -156,8 +202,10 @@ def run(url: str, repeat: int) -> None:
     for message in messages:
         print(f"  {message}")
     first, median = timed(lambda: check(factory, policy, claim_id), repeat)
-    print(f"budget check of one claim (3 budgets, {statements} SQL statements): "
-          f"first {first * 1000:.0f} ms, median {median * 1000:.0f} ms")  # fmt: skip
+    print(
+        f"budget check of one claim (3 budgets, {statements} SQL statements): "
+        f"first {first * 1000:.0f} ms, median {median * 1000:.0f} ms"
+    )
     engine.dispose()
 
 

@@ -130,8 +130,18 @@ ABROAD: list[tuple[str, str, str, int, int, Decimal]] = [
     ("Transport for London", "TFL TRAVEL CH TFL.GOV.UK/CP", "GBP", 3, 40, Decimal("1.27")),
     ("Ichiran Ramen", "ICHIRAN SHIBUYA TOKYO", "JPY", 980, 3500, Decimal("0.0067")),
 ]
-CITIES = ["OAKLAND CA", "SAN FRANCISCO CA", "PALO ALTO CA", "SEATTLE WA", "NEW YORK NY", "CHICAGO IL",
-          "AUSTIN TX", "BOSTON MA", "DENVER CO", "PORTLAND OR"]  # fmt: skip
+CITIES = [
+    "OAKLAND CA",
+    "SAN FRANCISCO CA",
+    "PALO ALTO CA",
+    "SEATTLE WA",
+    "NEW YORK NY",
+    "CHICAGO IL",
+    "AUSTIN TX",
+    "BOSTON MA",
+    "DENVER CO",
+    "PORTLAND OR",
+]
 
 
 @dataclass
@@ -213,8 +223,11 @@ def generate(
             for month in range(1, 13):
                 day = dt.date(YEAR, month, day0)
                 rid = receipt_for(emp, name, day, price, "USD")
-                charges.append(Charge(day + dt.timedelta(days=rng.choice([0, 0, 1])), -price, "USD", text, card,
-                                      None, rid))  # fmt: skip
+                charges.append(
+                    Charge(
+                        day + dt.timedelta(days=rng.choice([0, 0, 1])), -price, "USD", text, card, None, rid
+                    )
+                )
         count = per_holder - 12 * len(subs)
         for _ in range(count):
             day = start + dt.timedelta(days=rng.randrange(358))
@@ -229,8 +242,14 @@ def generate(
                 continue
             name, pattern, low, high, kind = rng.choice(MERCHANTS)
             total = money(rng.uniform(low, high) if rng.random() < 0.8 else round(rng.uniform(low, high)))
-            text = pattern.format(n=f"{rng.randrange(10000):04d}", c=city, c3=city[:3], t=f"{rng.randrange(10**12):013d}",
-                                  r=f"{rng.randrange(36**6):06X}", d=f"{rng.randrange(10**6):06d}")  # fmt: skip
+            text = pattern.format(
+                n=f"{rng.randrange(10000):04d}",
+                c=city,
+                c3=city[:3],
+                t=f"{rng.randrange(10**12):013d}",
+                r=f"{rng.randrange(36**6):06X}",
+                d=f"{rng.randrange(10**6):06d}",
+            )
             charged = total
             tip = kind == "restaurant" and rng.random() < 0.3  # on the signed copy for the rest
             if tip:  # tip added after the receipt was printed
@@ -244,8 +263,17 @@ def generate(
                 charges.append(Charge(booked_day, -charged, "USD", text, card, None, rid, len(charges) - 1))
             if rng.random() < 0.02 and rid is not None:  # a refund, whole or part
                 part = charged if rng.random() < 0.6 else money(charged * Decimal("0.3"))
-                charges.append(Charge(booked_day + dt.timedelta(days=rng.randrange(2, 40)), part, "USD",
-                                      text, card, None, rid))  # fmt: skip
+                charges.append(
+                    Charge(
+                        booked_day + dt.timedelta(days=rng.randrange(2, 40)),
+                        part,
+                        "USD",
+                        text,
+                        card,
+                        None,
+                        rid,
+                    )
+                )
     order = sorted(range(len(charges)), key=lambda i: charges[i].booked)
     position = {old: new for new, old in enumerate(order)}
     ordered = [charges[i] for i in order]
@@ -282,8 +310,10 @@ def statement_camt053(charges: list[Charge]) -> bytes:
         ref = f"{c.booked:%Y%m%d}{index:07d}"
         instructed = ""
         if c.original is not None:
-            instructed = (f'            <AmtDtls><InstdAmt><Amt Ccy="{c.original[1]}">{abs(c.original[0])}</Amt></InstdAmt>'
-                          "</AmtDtls>\n")  # fmt: skip
+            instructed = (
+                f'            <AmtDtls><InstdAmt><Amt Ccy="{c.original[1]}">{abs(c.original[0])}</Amt></InstdAmt>'
+                "</AmtDtls>\n"
+            )
         out.append(
             f"      <Ntry>\n        <NtryRef>{ref}</NtryRef>\n"
             f'        <Amt Ccy="{c.currency}">{abs(c.amount)}</Amt>\n        <CdtDbtInd>{sign}</CdtDbtInd>\n'
@@ -322,26 +352,46 @@ def import_only(split: str, database_url: str | None, fmt: str) -> dict[str, flo
     again_s, again_cpu = time.perf_counter() - t0, time.process_time() - c0
     assert again.new == 0 and again.known == len(charges)
     tmp.cleanup()
-    return {"lines": len(charges), "bytes": len(data), "import_s": import_s, "import_cpu": import_cpu,
-            "again_s": again_s, "again_cpu": again_cpu}  # fmt: skip
+    return {
+        "lines": len(charges),
+        "bytes": len(data),
+        "import_s": import_s,
+        "import_cpu": import_cpu,
+        "again_s": again_s,
+        "again_cpu": again_cpu,
+    }
 
 
 def run(split: str, database_url: str | None, reading: str = "dev") -> dict[str, float]:
     seed = SPLITS[split]
     emails, cards, charges, receipts = generate(seed, reading=reading)
     directory = Directory.from_people(
-        [Person(email=e, manager_email=None, department="Sales", role=Role.EMPLOYEE, card_last4=(c,))
-         for e, c in zip(emails, cards, strict=True)]
-    )  # fmt: skip
+        [
+            Person(email=e, manager_email=None, department="Sales", role=Role.EMPLOYEE, card_last4=(c,))
+            for e, c in zip(emails, cards, strict=True)
+        ]
+    )
     tmp = tempfile.TemporaryDirectory()
     url = database_url or f"sqlite:///{tmp.name}/bench.db"
     migrate(url)
     factory = make_sessionmaker(make_engine(url))
     with transaction(factory) as s:
         s.execute(insert(SlackUser), [{"user_id": f"U{i:05d}", "email": e} for i, e in enumerate(emails)])
-        rows = [{"status": r.status, "employee_id": f"U{r.employee:05d}", "employee_email": emails[r.employee],
-                 "source": "dm", "merchant": r.merchant, "spent_on": r.day, "amount": r.total, "currency": r.currency,
-                 "category": "meals", "version": 1} for r in receipts]  # fmt: skip
+        rows = [
+            {
+                "status": r.status,
+                "employee_id": f"U{r.employee:05d}",
+                "employee_email": emails[r.employee],
+                "source": "dm",
+                "merchant": r.merchant,
+                "spent_on": r.day,
+                "amount": r.total,
+                "currency": r.currency,
+                "category": "meals",
+                "version": 1,
+            }
+            for r in receipts
+        ]
         for i in range(0, len(rows), 5000):
             s.execute(insert(Expense), rows[i : i + 5000])
     data = statement_csv(charges)
@@ -397,18 +447,24 @@ def run(split: str, database_url: str | None, reading: str = "dev") -> dict[str,
             counts[f"{kind}_missing"] += 1
     with_receipt = counts["charge_with_receipt"]
     figures = {
-        "charges": sum(1 for c in charges if c.amount < 0), "refunds": sum(1 for c in charges if c.amount > 0),
-        "receipts": len(receipts), "import_s": import_s, "match_s": match_s,
-        "import_cpu": import_cpu, "match_cpu": match_cpu,
+        "charges": sum(1 for c in charges if c.amount < 0),
+        "refunds": sum(1 for c in charges if c.amount > 0),
+        "receipts": len(receipts),
+        "import_s": import_s,
+        "match_s": match_s,
+        "import_cpu": import_cpu,
+        "match_cpu": match_cpu,
         "right_pct": 100 * counts["charge_right"] / with_receipt,
         "wrong_pct": 100 * counts["charge_wrong"] / with_receipt,
         "offered_pct": 100 * counts["charge_offered"] / with_receipt,
         "offered_tip_pct": 100 * counts["charge_offered_tip"] / with_receipt,
         "missing_pct": 100 * counts["charge_missing"] / with_receipt,
-        "no_receipt_linked_pct": 100 * counts["charge_without_receipt_linked"] / max(1, counts["charge_without_receipt"]),
+        "no_receipt_linked_pct": 100
+        * counts["charge_without_receipt_linked"]
+        / max(1, counts["charge_without_receipt"]),
         "refund_right_pct": 100 * counts["refund_right"] / max(1, counts["refund_with_receipt"]),
         "refund_wrong_pct": 100 * counts["refund_wrong"] / max(1, counts["refund_with_receipt"]),
-    }  # fmt: skip
+    }
     tmp.cleanup()
     return figures
 
@@ -420,33 +476,44 @@ def main() -> None:
     parser.add_argument("--split", choices=sorted(SPLITS), default="report")
     parser.add_argument("--database-url", help="An EMPTY database to use (default: a temporary SQLite file).")
     parser.add_argument(
-        "--import-only", choices=["csv", "camt053"],
+        "--import-only",
+        choices=["csv", "camt053"],
         help="Only time the import of the year's statement written in this format (no receipts, no matching).",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--reading", choices=sorted(READINGS), default="dev",
+        "--reading",
+        choices=sorted(READINGS),
+        default="dev",
         help="The reader's error rates for the simulated receipts: on its development receipts (dev) or "
-             "on receipts it never saw (sroie-val).",
-    )  # fmt: skip
+        "on receipts it never saw (sroie-val).",
+    )
     args = parser.parse_args()
     if args.import_only:
         g = import_only(args.split, args.database_url, args.import_only)
-        print(f"import of {g['lines']:.0f} lines ({args.import_only}, {g['bytes'] / 1e6:.1f} MB, database "
-              f"{'given' if args.database_url else 'SQLite'}): {g['import_s']:.2f} s ({g['import_cpu']:.2f} s CPU "
-              f"in this process); again (all known): {g['again_s']:.2f} s ({g['again_cpu']:.2f} s CPU)")  # fmt: skip
+        print(
+            f"import of {g['lines']:.0f} lines ({args.import_only}, {g['bytes'] / 1e6:.1f} MB, database "
+            f"{'given' if args.database_url else 'SQLite'}): {g['import_s']:.2f} s ({g['import_cpu']:.2f} s CPU "
+            f"in this process); again (all known): {g['again_s']:.2f} s ({g['again_cpu']:.2f} s CPU)"
+        )
         return
     f = run(args.split, args.database_url, args.reading)
-    print(f"split {args.split} (seed {SPLITS[args.split]}), readings as on {args.reading}: {f['charges']:.0f} charges, {f['refunds']:.0f} refunds, "
-          f"{f['receipts']:.0f} receipts; database {'given' if args.database_url else 'SQLite'}")  # fmt: skip
-    print(f"charges with a receipt: linked right {f['right_pct']:.2f}%, linked wrong {f['wrong_pct']:.2f}%, "
-          f"offered {f['offered_pct']:.2f}% (tips added after the receipt {f['offered_tip_pct']:.2f}%), "
-          f"reported missing/unmatched {f['missing_pct']:.2f}%")  # fmt: skip
+    print(
+        f"split {args.split} (seed {SPLITS[args.split]}), readings as on {args.reading}: {f['charges']:.0f} charges, {f['refunds']:.0f} refunds, "
+        f"{f['receipts']:.0f} receipts; database {'given' if args.database_url else 'SQLite'}"
+    )
+    print(
+        f"charges with a receipt: linked right {f['right_pct']:.2f}%, linked wrong {f['wrong_pct']:.2f}%, "
+        f"offered {f['offered_pct']:.2f}% (tips added after the receipt {f['offered_tip_pct']:.2f}%), "
+        f"reported missing/unmatched {f['missing_pct']:.2f}%"
+    )
     print(f"charges without a receipt linked to one anyway: {f['no_receipt_linked_pct']:.2f}%")
     print(
         f"refunds linked to the right receipt {f['refund_right_pct']:.1f}%, wrongly {f['refund_wrong_pct']:.1f}%"
     )
-    print(f"import of {f['charges'] + f['refunds']:.0f} lines: {f['import_s']:.2f} s ({f['import_cpu']:.2f} s CPU in "
-          f"this process); match: {f['match_s']:.2f} s ({f['match_cpu']:.2f} s CPU)")  # fmt: skip
+    print(
+        f"import of {f['charges'] + f['refunds']:.0f} lines: {f['import_s']:.2f} s ({f['import_cpu']:.2f} s CPU in "
+        f"this process); match: {f['match_s']:.2f} s ({f['match_cpu']:.2f} s CPU)"
+    )
 
 
 if __name__ == "__main__":

@@ -42,18 +42,60 @@ DEFAULT_SEC = next(
     ),
     Path("sec_companies.csv"),
 )
-PRODUCTS = ["Platform", "Analytics", "Data pipeline", "Payments", "Security suite", "Mobile app", "API gateway",
-            "Warehouse", "CRM connector", "Billing", "Forecasting", "Compliance", "Helpdesk", "Fleet tracking",
-            "Identity", "Observability", "Search", "Messaging", "Scheduling", "Inventory"]  # fmt: skip
-KINDS = ["renewal", "pilot", "expansion", "upsell", "migration", "rollout", "POC", "onboarding", "phase 2",
-         "integration"]  # fmt: skip
+PRODUCTS = [
+    "Platform",
+    "Analytics",
+    "Data pipeline",
+    "Payments",
+    "Security suite",
+    "Mobile app",
+    "API gateway",
+    "Warehouse",
+    "CRM connector",
+    "Billing",
+    "Forecasting",
+    "Compliance",
+    "Helpdesk",
+    "Fleet tracking",
+    "Identity",
+    "Observability",
+    "Search",
+    "Messaging",
+    "Scheduling",
+    "Inventory",
+]
+KINDS = [
+    "renewal",
+    "pilot",
+    "expansion",
+    "upsell",
+    "migration",
+    "rollout",
+    "POC",
+    "onboarding",
+    "phase 2",
+    "integration",
+]
 REGIONS = ["EMEA", "APAC", "LATAM", "North America", "DACH", "Nordics", "UK"]
 SHAPES = ["{c} - {p} {k} {y}", "{p} {k} ({r})", "{c} {p} {k}", "{y} {p} {k}", "{k} - {p} - {r}", "{p} {k}"]
-NOTES_NAMED = ["dinner w/ {c} folks re the {x}", "{x} kickoff lunch", "uber to {c} for the {x} workshop",
-               "coffee with {person} about {x}", "{c} {x} - drinks after the demo", "hotel 2 nts, {x} onsite",
-               "lunch {day} w {person} ({x})", "{x}: steering committee dinner"]  # fmt: skip
-NOTES_PLAIN = ["dinner w/ the {c} team", "lunch with {person} from {c}", "uber to {c} HQ", "{c} QBR drinks",
-               "coffee w {person} ({c})", "hotel 3 nts for {c} visit"]  # fmt: skip
+NOTES_NAMED = [
+    "dinner w/ {c} folks re the {x}",
+    "{x} kickoff lunch",
+    "uber to {c} for the {x} workshop",
+    "coffee with {person} about {x}",
+    "{c} {x} - drinks after the demo",
+    "hotel 2 nts, {x} onsite",
+    "lunch {day} w {person} ({x})",
+    "{x}: steering committee dinner",
+]
+NOTES_PLAIN = [
+    "dinner w/ the {c} team",
+    "lunch with {person} from {c}",
+    "uber to {c} HQ",
+    "{c} QBR drinks",
+    "coffee w {person} ({c})",
+    "hotel 3 nts for {c} visit",
+]
 PEOPLE = ["Priya", "Tom", "Ines", "Kofi", "Lena", "Marco", "Yuki", "Omar", "Sofia", "Dev"]
 DAYS = ["mon", "tue", "wed", "thu", "fri", "Q3", "EOQ"]
 OWNERS = [f"owner{i}@example.com" for i in range(8)]
@@ -98,9 +140,12 @@ def make_deals(
     used: set[str] = set()
     while len(out) < open_count + closed_count:
         name = rng.choice(SHAPES).format(
-            c=short(customer), p=rng.choice(PRODUCTS), k=rng.choice(KINDS), y=rng.choice(["2026", "2027"]),
+            c=short(customer),
+            p=rng.choice(PRODUCTS),
+            k=rng.choice(KINDS),
+            y=rng.choice(["2026", "2027"]),
             r=rng.choice(REGIONS),
-        )  # fmt: skip
+        )
         if name in used:
             continue
         used.add(name)
@@ -182,9 +227,11 @@ def main(argv: list[str] | None = None) -> None:
         right[case.kind] += ok
         if not ok and len(misses) < args.show_misses:
             names = {d.id: d.name for d in case.deals}
-            misses.append(f"  [{case.kind}] {case.note!r}: want {names.get(case.truth or -1)!r}, "
-                          f"got {got.deal and got.deal.name!r} ({got.reason}); open: "
-                          f"{[d.name for d in got.options]}")  # fmt: skip
+            misses.append(
+                f"  [{case.kind}] {case.note!r}: want {names.get(case.truth or -1)!r}, "
+                f"got {got.deal and got.deal.name!r} ({got.reason}); open: "
+                f"{[d.name for d in got.options]}"
+            )
     cpu_ms = (time.thread_time() - started) * 1000 / max(1, len(cases))
     print(
         f"{len(cases):,} notes, {sum(len(c.deals) for c in cases) / max(1, len(cases)):.1f} deals per customer"

@@ -38,10 +38,24 @@ from storage.reports import DIMENSIONS, spend_report
 from workflows.exports import FORMATS
 
 EXPENSES, EMPLOYEES, CUSTOMERS = 100_000, 500, 2_000
-CURRENCIES = {"USD": Decimal(1), "EUR": Decimal("1.08"), "GBP": Decimal("1.27"), "JPY": Decimal("0.0067"),
-              "SGD": Decimal("0.74")}  # fmt: skip
-CATEGORIES = ("meals", "client_entertainment", "travel", "lodging", "mileage", "fuel", "office_supplies",
-              "software", "other")  # fmt: skip
+CURRENCIES = {
+    "USD": Decimal(1),
+    "EUR": Decimal("1.08"),
+    "GBP": Decimal("1.27"),
+    "JPY": Decimal("0.0067"),
+    "SGD": Decimal("0.74"),
+}
+CATEGORIES = (
+    "meals",
+    "client_entertainment",
+    "travel",
+    "lodging",
+    "mileage",
+    "fuel",
+    "office_supplies",
+    "software",
+    "other",
+)
 MERCHANTS = [f"Merchant {i:03d}" for i in range(300)]
 START, END = dt.date(2025, 12, 1), dt.date(2026, 11, 30)
 
@@ -58,10 +72,17 @@ def seed(factory: sessionmaker[Session], rng: random.Random) -> tuple[int, dict[
     employees = [(f"U{i:05d}", f"emp{i}@example.com") for i in range(EMPLOYEES)]
     home = {uid: rng.choice(["USD", "USD", "EUR", "GBP", "SGD"]) for uid, _ in employees}
     with transaction(factory) as s:
-        s.execute(insert(Customer), [{"source": "csv", "external_id": f"C-{i}", "name": f"Customer {i:04d}"}
-                                     for i in range(CUSTOMERS)])  # fmt: skip
-        s.execute(insert(SlackUser), [{"user_id": uid, "email": email, "name": f"Employee {uid}"}
-                                      for uid, email in employees])  # fmt: skip
+        s.execute(
+            insert(Customer),
+            [
+                {"source": "csv", "external_id": f"C-{i}", "name": f"Customer {i:04d}"}
+                for i in range(CUSTOMERS)
+            ],
+        )
+        s.execute(
+            insert(SlackUser),
+            [{"user_id": uid, "email": email, "name": f"Employee {uid}"} for uid, email in employees],
+        )
         rates = []
         day = START - dt.timedelta(days=7)
         while day <= END:
@@ -74,11 +95,25 @@ def seed(factory: sessionmaker[Session], rng: random.Random) -> tuple[int, dict[
         batches = []
         for b in range(48):  # weekly payouts in the past, all paid
             created = dt.datetime.combine(START + dt.timedelta(days=7 * b), dt.time(9), dt.UTC)
-            batches.append({"created_by": "schedule", "status": "paid", "created_at": created, "paid_at": created,
-                            "paid_by": "U_FIN", "totals": {}, "messages": []})  # fmt: skip
+            batches.append(
+                {
+                    "created_by": "schedule",
+                    "status": "paid",
+                    "created_at": created,
+                    "paid_at": created,
+                    "paid_by": "U_FIN",
+                    "totals": {},
+                    "messages": [],
+                }
+            )
         s.execute(insert(PayoutBatch), batches)
-        open_batch = PayoutBatch(created_by="bench", status="open", totals={}, messages=[],
-                                 created_at=dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC))  # fmt: skip
+        open_batch = PayoutBatch(
+            created_by="bench",
+            status="open",
+            totals={},
+            messages=[],
+            created_at=dt.datetime(2026, 11, 30, 9, tzinfo=dt.UTC),
+        )
         s.add(open_batch)
         s.flush()
         batch_ids = list(s.scalars(text("SELECT id FROM payout_batches WHERE status = 'paid' ORDER BY id")))
@@ -93,21 +128,40 @@ def seed(factory: sessionmaker[Session], rng: random.Random) -> tuple[int, dict[
                 Decimal(rng.randint(100, 50000)) / 100 if cur != "JPY" else Decimal(rng.randint(300, 60000))
             )
             roll = rng.random()
-            status, batch_id = ("paid", batch_ids[rng.randrange(len(batch_ids))]) if roll < 0.80 else \
-                ("approved", None) if roll < 0.85 else ("approved", open_batch.id) if roll < 0.90 else \
-                (rng.choice(["pending", "rejected", "draft", "changes_requested"]), None)  # fmt: skip
+            status, batch_id = (
+                ("paid", batch_ids[rng.randrange(len(batch_ids))])
+                if roll < 0.80
+                else ("approved", None)
+                if roll < 0.85
+                else ("approved", open_batch.id)
+                if roll < 0.90
+                else (rng.choice(["pending", "rejected", "draft", "changes_requested"]), None)
+            )
             approved_at = dt.datetime.combine(spent + dt.timedelta(days=2), dt.time(12), dt.UTC)
             if batch_id == open_batch.id:
                 open_totals[cur] = open_totals.get(cur, Decimal(0)) + amount
-            rows.append({
-                "status": status, "employee_id": uid, "employee_email": email, "source": "dm",
-                "merchant": rng.choice(MERCHANTS), "spent_on": spent, "amount": amount, "currency": cur,
-                "category": rng.choice(CATEGORIES),
-                "customer_id": rng.randrange(1, CUSTOMERS + 1) if rng.random() < 0.6 else None,
-                "payout_batch_id": batch_id, "approved_at": approved_at if status in ("paid", "approved") else None,
-                "created_at": approved_at, "updated_at": approved_at, "version": 1, "round": 1,
-                "ocr_attempts": 0, "customer_confirmed": False,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "status": status,
+                    "employee_id": uid,
+                    "employee_email": email,
+                    "source": "dm",
+                    "merchant": rng.choice(MERCHANTS),
+                    "spent_on": spent,
+                    "amount": amount,
+                    "currency": cur,
+                    "category": rng.choice(CATEGORIES),
+                    "customer_id": rng.randrange(1, CUSTOMERS + 1) if rng.random() < 0.6 else None,
+                    "payout_batch_id": batch_id,
+                    "approved_at": approved_at if status in ("paid", "approved") else None,
+                    "created_at": approved_at,
+                    "updated_at": approved_at,
+                    "version": 1,
+                    "round": 1,
+                    "ocr_attempts": 0,
+                    "customer_confirmed": False,
+                }
+            )
             if len(rows) == 10_000:
                 s.execute(insert(Expense), rows)
                 rows = []
@@ -171,8 +225,10 @@ def main() -> int:
         # map (the pages of a year-old table are all-visible, except the latest).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
-        print(f"seeded {EXPENSES:,} expenses, {EMPLOYEES} employees, {CUSTOMERS:,} customers, "
-              f"{len(CURRENCIES)} currencies in {time.perf_counter() - started:.1f}s")  # fmt: skip
+        print(
+            f"seeded {EXPENSES:,} expenses, {EMPLOYEES} employees, {CUSTOMERS:,} customers, "
+            f"{len(CURRENCIES)} currencies in {time.perf_counter() - started:.1f}s"
+        )
         from services.payouts import awaiting_clause, in_batch, summary
 
         departments = {f"emp{i}@example.com": f"Department {i % 20:02d}" for i in range(EMPLOYEES)}

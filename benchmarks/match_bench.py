@@ -38,19 +38,98 @@ from workflows.matching import CustomerRecord
 DEFAULT_SEC = Path(__file__).resolve().parents[2] / "shared" / "data" / "crm" / "sec_companies.csv"
 
 # The benchmark's own idea of legal forms and filler words, independent of the matcher's tables.
-SUFFIXES = ["Inc", "Inc.", "Corp", "Corp.", "Corporation", "LLC", "Ltd", "Ltd.", "Limited", "PLC", "Co", "Co.",
-            "Company", "Holdings", "Group", "GmbH", "AG", "SA", "S.A.", "N.V.", "BV", "Pty Ltd", "LP", "L.P.",
-            "Incorporated", "Trust"]  # fmt: skip
+SUFFIXES = [
+    "Inc",
+    "Inc.",
+    "Corp",
+    "Corp.",
+    "Corporation",
+    "LLC",
+    "Ltd",
+    "Ltd.",
+    "Limited",
+    "PLC",
+    "Co",
+    "Co.",
+    "Company",
+    "Holdings",
+    "Group",
+    "GmbH",
+    "AG",
+    "SA",
+    "S.A.",
+    "N.V.",
+    "BV",
+    "Pty Ltd",
+    "LP",
+    "L.P.",
+    "Incorporated",
+    "Trust",
+]
 BENCH_SUFFIX_WORDS = {
-    "inc", "corp", "corporation", "llc", "ltd", "limited", "plc", "co", "company", "incorporated", "lp",
-    "l.p.", "sa", "s.a.", "nv", "n.v.", "ag", "gmbh", "bv", "pty", "de", "the", "/de/", "/md/", "/ny/",
-}  # fmt: skip
+    "inc",
+    "corp",
+    "corporation",
+    "llc",
+    "ltd",
+    "limited",
+    "plc",
+    "co",
+    "company",
+    "incorporated",
+    "lp",
+    "l.p.",
+    "sa",
+    "s.a.",
+    "nv",
+    "n.v.",
+    "ag",
+    "gmbh",
+    "bv",
+    "pty",
+    "de",
+    "the",
+    "/de/",
+    "/md/",
+    "/ny/",
+}
 FILLER = {
-    "group", "holdings", "holding", "international", "global", "corp", "inc", "company", "co", "trust",
-    "fund", "capital", "financial", "technologies", "technology", "systems", "services", "partners",
-    "industries", "bancorp", "bank", "the", "of", "and", "&", "acquisition", "income", "energy",
-    "resources", "therapeutics", "pharmaceuticals", "properties", "realty", "brands", "enterprises",
-}  # fmt: skip
+    "group",
+    "holdings",
+    "holding",
+    "international",
+    "global",
+    "corp",
+    "inc",
+    "company",
+    "co",
+    "trust",
+    "fund",
+    "capital",
+    "financial",
+    "technologies",
+    "technology",
+    "systems",
+    "services",
+    "partners",
+    "industries",
+    "bancorp",
+    "bank",
+    "the",
+    "of",
+    "and",
+    "&",
+    "acquisition",
+    "income",
+    "energy",
+    "resources",
+    "therapeutics",
+    "pharmaceuticals",
+    "properties",
+    "realty",
+    "brands",
+    "enterprises",
+}
 
 
 def _words(text: str) -> list[str]:
@@ -83,10 +162,41 @@ Labs Learning Lending Lighting Machinery Marine Materials Media Medical Metals M
 Networks Nutrition Optics Packaging Paper Pharma Plastics Power Printing Properties Publishing Realty Robotics
 Security Semiconductors Shipping Software Solar Sports Staffing Steel Storage Systems Telecom Textiles
 Therapeutics Tools Transport Travel Ventures Water Wellness Wireless""")
-GENERIC_TAIL = ["Group", "Holdings", "Partners", "Industries", "International", "Global", "Services",
-                "Technologies", "Solutions", "Enterprises", "Associates", "Company"]  # fmt: skip
-DISTRACTOR_SUFFIXES = ["Inc", "Inc.", "LLC", "Corp", "Ltd", "Co", "PLC", "GmbH", "AG", "SA", "BV", "Pty Ltd",
-                       "LP", "S.A.", "N.V.", "Limited", "", "", ""]  # fmt: skip
+GENERIC_TAIL = [
+    "Group",
+    "Holdings",
+    "Partners",
+    "Industries",
+    "International",
+    "Global",
+    "Services",
+    "Technologies",
+    "Solutions",
+    "Enterprises",
+    "Associates",
+    "Company",
+]
+DISTRACTOR_SUFFIXES = [
+    "Inc",
+    "Inc.",
+    "LLC",
+    "Corp",
+    "Ltd",
+    "Co",
+    "PLC",
+    "GmbH",
+    "AG",
+    "SA",
+    "BV",
+    "Pty Ltd",
+    "LP",
+    "S.A.",
+    "N.V.",
+    "Limited",
+    "",
+    "",
+    "",
+]
 
 # Sentences employees write. Even and odd positions form the two disjoint halves.
 MENTION_TEMPLATES = [
@@ -143,17 +253,82 @@ NONE_TEMPLATES = [
 ]
 # People and places in notes; the report half uses its own lists, partly names no table knows.
 FIRST_NAMES = {
-    "tune": ["Anna", "Ben", "Carla", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kofi", "Lena",
-             "Marco", "Nina", "Omar", "Priya", "Raj", "Sofia", "Tom", "Yuki"],
-    "report": ["Siobhan", "Thabo", "Kwame", "Bartosz", "Henrique", "Anneliese", "Rasmus", "Yara", "Dmitry",
-               "Keanu", "Noor", "Priyanka", "Lucia", "Gustavo", "Hamid", "Signe", "Marek", "Ayumi", "Tariq",
-               "Lorenzo"],
-}  # fmt: skip
+    "tune": [
+        "Anna",
+        "Ben",
+        "Carla",
+        "Dev",
+        "Elena",
+        "Farid",
+        "Grace",
+        "Hiro",
+        "Ines",
+        "Jon",
+        "Kofi",
+        "Lena",
+        "Marco",
+        "Nina",
+        "Omar",
+        "Priya",
+        "Raj",
+        "Sofia",
+        "Tom",
+        "Yuki",
+    ],
+    "report": [
+        "Siobhan",
+        "Thabo",
+        "Kwame",
+        "Bartosz",
+        "Henrique",
+        "Anneliese",
+        "Rasmus",
+        "Yara",
+        "Dmitry",
+        "Keanu",
+        "Noor",
+        "Priyanka",
+        "Lucia",
+        "Gustavo",
+        "Hamid",
+        "Signe",
+        "Marek",
+        "Ayumi",
+        "Tariq",
+        "Lorenzo",
+    ],
+}
 CITIES = {
-    "tune": ["Boston", "Denver", "Austin", "Seattle", "Atlanta", "Toronto", "Dublin", "Lisbon", "Munich", "Osaka"],
-    "report": ["Graz", "Aachen", "Arnhem", "Malmo", "Kaunas", "Brno", "Plovdiv", "Cluj", "Tartu", "Odense",
-               "Gijon", "Padua", "Leuven", "Bern", "Innsbruck"],
-}  # fmt: skip
+    "tune": [
+        "Boston",
+        "Denver",
+        "Austin",
+        "Seattle",
+        "Atlanta",
+        "Toronto",
+        "Dublin",
+        "Lisbon",
+        "Munich",
+        "Osaka",
+    ],
+    "report": [
+        "Graz",
+        "Aachen",
+        "Arnhem",
+        "Malmo",
+        "Kaunas",
+        "Brno",
+        "Plovdiv",
+        "Cluj",
+        "Tartu",
+        "Odense",
+        "Gijon",
+        "Padua",
+        "Leuven",
+        "Bern",
+        "Innsbruck",
+    ],
+}
 KINDS = ["exact", "lower", "suffix", "short", "typo", "sentence", "none"]
 
 
@@ -395,24 +570,32 @@ def run(
         correct[q.kind] += ok
         if not ok and len(misses) < show_misses:
             want = name_of[q.truth] if q.truth else "none"
-            misses.append(f"  [{q.kind}] {q.text!r}: want {want!r}, got {result.customer and result.customer.name!r} "
-                          f"{result.score:.0f} ({result.reason})")  # fmt: skip
+            misses.append(
+                f"  [{q.kind}] {q.text!r}: want {want!r}, got {result.customer and result.customer.name!r} "
+                f"{result.score:.0f} ({result.reason})"
+            )
     named = [k for k in KINDS if k != "none"]
     top1 = sum(correct[k] for k in named) / max(1, sum(total[k] for k in named))
     overall = sum(correct.values()) / max(1, sum(total.values()))
     print(f"\n== {len(rows):,} customers ==")
-    print(f"import_csv into SQLite: {import_s:.2f} s; load_records: {load_s:.2f} s; "
-          f"index build: {build_s:.2f} s ({build_cpu:.2f} s CPU)")  # fmt: skip
+    print(
+        f"import_csv into SQLite: {import_s:.2f} s; load_records: {load_s:.2f} s; "
+        f"index build: {build_s:.2f} s ({build_cpu:.2f} s CPU)"
+    )
     for k in KINDS:
         if total[k]:
             print(f"  {k:9s} {correct[k] / total[k]:7.1%}  ({correct[k]}/{total[k]})")
     print(f"top-1 accuracy (notes naming a customer): {top1:.1%}")
     print(f"'no customer' answered correctly:          {correct['none'] / max(1, total['none']):.1%}")
     print(f"overall:                                   {overall:.1%}")
-    print(f"ms per query (wall): p50 {percentile(times, 0.5):.2f}  p99 {percentile(times, 0.99):.2f}  "
-          f"mean {statistics.fmean(times):.2f}")  # fmt: skip
-    print(f"ms per query (CPU):  p50 {percentile(cpu_times, 0.5):.2f}  p99 {percentile(cpu_times, 0.99):.2f}  "
-          f"mean {statistics.fmean(cpu_times):.2f}")  # fmt: skip
+    print(
+        f"ms per query (wall): p50 {percentile(times, 0.5):.2f}  p99 {percentile(times, 0.99):.2f}  "
+        f"mean {statistics.fmean(times):.2f}"
+    )
+    print(
+        f"ms per query (CPU):  p50 {percentile(cpu_times, 0.5):.2f}  p99 {percentile(cpu_times, 0.99):.2f}  "
+        f"mean {statistics.fmean(cpu_times):.2f}"
+    )
     for line in misses:
         print(line)
     if baseline_sample:
@@ -439,8 +622,10 @@ def baseline(rows: list[tuple[int, str]], queries: list[Query], sample: int, thr
         correct[q.kind] += got == q.truth
     named = [k for k in KINDS if k != "none"]
     top1 = sum(correct[k] for k in named) / max(1, sum(total[k] for k in named))
-    print(f"baseline (rapidfuzz WRatio >= {threshold:.0f}, {len(picked)} queries): top-1 {top1:.1%}, "
-          f"'none' {correct['none'] / max(1, total['none']):.1%}, ms/query p50 {percentile(times, 0.5):.1f}")  # fmt: skip
+    print(
+        f"baseline (rapidfuzz WRatio >= {threshold:.0f}, {len(picked)} queries): top-1 {top1:.1%}, "
+        f"'none' {correct['none'] / max(1, total['none']):.1%}, ms/query p50 {percentile(times, 0.5):.1f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -74,24 +74,70 @@ def _split(text: str) -> list[str]:
 # What a CRM admin types into the alias field of well-known accounts (brands, short and former
 # names). Keyed by SEC CIK. This is CRM data: the matcher only sees it through the alias field.
 CRM_ALIASES: dict[int, list[str]] = {
-    80424: ["P&G", "Procter and Gamble"], 200406: ["J&J", "JnJ"], 1326801: ["Facebook", "Meta"],
-    1652044: ["Google"], 886982: ["Goldman", "Goldman Sachs"], 19617: ["JPMorgan", "J.P. Morgan", "Chase"],
-    831001: ["Citi", "Citibank"], 310158: ["Merck", "MSD"], 21344: ["Coca-Cola", "Coke"], 77476: ["Pepsi"],
-    1744489: ["Disney"], 51143: ["Big Blue"], 1645590: ["HP Enterprise"], 70858: ["BofA", "BoA"],
-    72971: ["Wells"], 34088: ["ExxonMobil", "Exxon"], 1067983: ["Berkshire"], 731766: ["UnitedHealth", "Optum"],
-    63908: ["McDonald's"], 1018724: ["Amazon", "AWS"], 4962: ["Amex"], 1166691: ["Xfinity", "NBCUniversal"],
-    59478: ["Lilly"], 14272: ["BMS", "Bristol-Myers"], 40545: ["GE Aerospace"], 101829: ["Raytheon"],
-    1090727: ["UPS"], 936468: ["Lockheed"], 1156039: ["Anthem"], 1666700: ["DuPont"],
-    89800: ["Sherwin-Williams"], 1512673: ["Square"], 1437107: ["Warner Bros", "Discovery"],
-    1390777: ["BNY", "BNY Mellon"], 97745: ["Thermo Fisher"], 8670: ["ADP"], 7084: ["ADM"],
-    55067: ["Kellogg's", "Kellogg"], 87347: ["SLB"], 1140536: ["WTW", "Willis Towers Watson"],
-    1046179: ["TSMC"], 1099219: ["MetLife"], 5272: ["AIG"], 1637459: ["Kraft Heinz", "Kraft"],
-    62709: ["Marsh McLennan"], 1059556: ["Moody's"], 64040: ["S&P"], 1283699: ["T-Mobile"],
-    1730168: ["Broadcom", "Avago"], 1739940: ["Cigna"], 732717: ["AT&T"], 37996: ["Ford"],
-    1467858: ["GM"], 1403161: ["Visa"], 1467373: ["Accenture"], 1613103: ["Medtronic"],
-    1001250: ["Estee Lauder"], 21665: ["Colgate"], 1418135: ["Keurig", "Dr Pepper"],
-    1121404: ["Sanofi"], 1163165: ["Conoco"], 773840: ["Honeywell"], 1108524: ["Salesforce"],
-}  # fmt: skip
+    80424: ["P&G", "Procter and Gamble"],
+    200406: ["J&J", "JnJ"],
+    1326801: ["Facebook", "Meta"],
+    1652044: ["Google"],
+    886982: ["Goldman", "Goldman Sachs"],
+    19617: ["JPMorgan", "J.P. Morgan", "Chase"],
+    831001: ["Citi", "Citibank"],
+    310158: ["Merck", "MSD"],
+    21344: ["Coca-Cola", "Coke"],
+    77476: ["Pepsi"],
+    1744489: ["Disney"],
+    51143: ["Big Blue"],
+    1645590: ["HP Enterprise"],
+    70858: ["BofA", "BoA"],
+    72971: ["Wells"],
+    34088: ["ExxonMobil", "Exxon"],
+    1067983: ["Berkshire"],
+    731766: ["UnitedHealth", "Optum"],
+    63908: ["McDonald's"],
+    1018724: ["Amazon", "AWS"],
+    4962: ["Amex"],
+    1166691: ["Xfinity", "NBCUniversal"],
+    59478: ["Lilly"],
+    14272: ["BMS", "Bristol-Myers"],
+    40545: ["GE Aerospace"],
+    101829: ["Raytheon"],
+    1090727: ["UPS"],
+    936468: ["Lockheed"],
+    1156039: ["Anthem"],
+    1666700: ["DuPont"],
+    89800: ["Sherwin-Williams"],
+    1512673: ["Square"],
+    1437107: ["Warner Bros", "Discovery"],
+    1390777: ["BNY", "BNY Mellon"],
+    97745: ["Thermo Fisher"],
+    8670: ["ADP"],
+    7084: ["ADM"],
+    55067: ["Kellogg's", "Kellogg"],
+    87347: ["SLB"],
+    1140536: ["WTW", "Willis Towers Watson"],
+    1046179: ["TSMC"],
+    1099219: ["MetLife"],
+    5272: ["AIG"],
+    1637459: ["Kraft Heinz", "Kraft"],
+    62709: ["Marsh McLennan"],
+    1059556: ["Moody's"],
+    64040: ["S&P"],
+    1283699: ["T-Mobile"],
+    1730168: ["Broadcom", "Avago"],
+    1739940: ["Cigna"],
+    732717: ["AT&T"],
+    37996: ["Ford"],
+    1467858: ["GM"],
+    1403161: ["Visa"],
+    1467373: ["Accenture"],
+    1613103: ["Medtronic"],
+    1001250: ["Estee Lauder"],
+    21665: ["Colgate"],
+    1418135: ["Keurig", "Dr Pepper"],
+    1121404: ["Sanofi"],
+    1163165: ["Conoco"],
+    773840: ["Honeywell"],
+    1108524: ["Salesforce"],
+}
 
 # Invented companies: this generator's own vocabulary (none of match_bench.py's lists).
 PAD_HEADS = _split("""Abernathy Alcott Ashby Bancroft Blackburn Bradwell Carrington Chadwick Colby Crawley Darby
@@ -114,8 +160,22 @@ Elevators Environmental Fabrication Fertilizers Fisheries Flooring Forestry Foun
 Hardware Hydraulics Instruments Irrigation Kitchens Landscaping Leasing Lumber Millwork Orchards Outfitters
 Paving Pipelines Plumbing Precision Pumps Quarries Railcar Refining Roofing Rubber Sensors Signage
 Surveying Tanning Tiles Timberlands Towing Turbines Upholstery Vineyards Welding Wineries Yachts""")
-PAD_TAILS = ["Group", "Holdings", "Partners", "Company", "Works", "Associates", "Industries", "Brothers",
-             "Supply", "Solutions", "Worldwide", "America", "USA", "International"]  # fmt: skip
+PAD_TAILS = [
+    "Group",
+    "Holdings",
+    "Partners",
+    "Company",
+    "Works",
+    "Associates",
+    "Industries",
+    "Brothers",
+    "Supply",
+    "Solutions",
+    "Worldwide",
+    "America",
+    "USA",
+    "International",
+]
 PAD_FORMS = ["Inc.", "LLC", "Corp.", "Ltd", "Co.", "L.P.", "GmbH", "S.A.", "plc", "", "", "", ""]
 
 
@@ -132,8 +192,30 @@ class Company:
 def key(name: str) -> str:
     """The generator's own idea of 'the same name' (for duplicate real names and padding)."""
     text = re.sub(r"[^a-z0-9 ]+", " ", name.lower().replace("&", " and "))
-    drop = {"inc", "corp", "co", "ltd", "llc", "plc", "lp", "l", "p", "sa", "s", "a", "gmbh", "the", "de",
-            "corporation", "company", "limited", "incorporated", "nv", "ag", "se"}  # fmt: skip
+    drop = {
+        "inc",
+        "corp",
+        "co",
+        "ltd",
+        "llc",
+        "plc",
+        "lp",
+        "l",
+        "p",
+        "sa",
+        "s",
+        "a",
+        "gmbh",
+        "the",
+        "de",
+        "corporation",
+        "company",
+        "limited",
+        "incorporated",
+        "nv",
+        "ag",
+        "se",
+    }
     return " ".join(w for w in text.split() if w not in drop)
 
 
@@ -196,17 +278,68 @@ PEOPLE = _split("""Aoife Bjorn Chidi Dagny Emeka Fatima Gunnar Halima Ingrid Jur
 Oskar Paloma Quentin Rosalind Soren Tamsin Ulrich Valeria Wiebke Ximena Yousef Zofia Amara Bastian Cosima
 Desmond Eamon Freya Greta Hugo Imogen Jasper Kiran Linnea Magnus Niamh Olu Pilar Rashid Saoirse Tobias
 Una Viggo Wilhelmina Xander Yannick Zeynep""")
-ROLES = ["their CFO", "the VP eng", "procurement", "the buyer", "legal", "their CTO", "the champion",
-         "2 of their engineers", "the ops lead", "their IT director", "the econ buyer", "sales eng"]  # fmt: skip
+ROLES = [
+    "their CFO",
+    "the VP eng",
+    "procurement",
+    "the buyer",
+    "legal",
+    "their CTO",
+    "the champion",
+    "2 of their engineers",
+    "the ops lead",
+    "their IT director",
+    "the econ buyer",
+    "sales eng",
+]
 CITIES = _split("""Pittsburgh Sacramento Tucson Omaha Raleigh Spokane Tampa Richmond Madison Reno Lyon Porto Turin
 Bremen Utrecht Krakow Seville Nantes Antwerp Basel Dijon Genoa Gdansk Bergen Aarhus Leeds Cork Galway
 Quebec Winnipeg Halifax Perth Hobart Nagoya Sendai Pune Surat Cebu""")
-DAYS = ["mon", "tue", "wed", "thu", "fri", "Monday", "Tuesday", "Thursday", "friday", "last wk", "tmrw",
-        "yday", "3/14", "11/02", "Q3", "Q4", "EOQ", "wk 42", "this morning", "tonight"]  # fmt: skip
+DAYS = [
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "Monday",
+    "Tuesday",
+    "Thursday",
+    "friday",
+    "last wk",
+    "tmrw",
+    "yday",
+    "3/14",
+    "11/02",
+    "Q3",
+    "Q4",
+    "EOQ",
+    "wk 42",
+    "this morning",
+    "tonight",
+]
 TIMES = ["7pm", "8:30", "noon", "9am", "6.30pm", "late", "am", "pm"]
-TOPICS = ["renewal", "pilot", "POC", "expansion", "security review", "SOW", "pricing", "rollout", "migration",
-          "contract redlines", "exec sponsor", "upsell", "onboarding", "escalation", "RFP", "MSA",
-          "year-end review", "integration", "training", "launch"]  # fmt: skip
+TOPICS = [
+    "renewal",
+    "pilot",
+    "POC",
+    "expansion",
+    "security review",
+    "SOW",
+    "pricing",
+    "rollout",
+    "migration",
+    "contract redlines",
+    "exec sponsor",
+    "upsell",
+    "onboarding",
+    "escalation",
+    "RFP",
+    "MSA",
+    "year-end review",
+    "integration",
+    "training",
+    "launch",
+]
 
 # {x} is the customer as the writer refers to it. "both": tune and held-out; else only that part.
 MENTION_TEMPLATES: list[tuple[str, str]] = [
@@ -298,13 +431,70 @@ NONE_TEMPLATES: list[tuple[str, str]] = [
     ("tune", "best western {city}"),
 ]
 SHORT_WORDS_SKIP = {
-    "american", "first", "united", "general", "national", "global", "international", "new", "the", "bank",
-    "capital", "great", "north", "south", "east", "west", "western", "eastern", "pacific", "atlantic",
-    "royal", "standard", "central", "southern", "northern", "community", "citizens", "peoples", "home",
-    "green", "blue", "black", "red", "gold", "golden", "silver", "star", "sun", "alpha", "beta", "one",
-    "us", "u", "china", "energy", "health", "power", "data", "digital", "real", "big", "best", "block",
-    "target", "visa", "ford", "amazon", "uber", "delta", "marriott", "hilton", "starbucks", "lyft",
-}  # fmt: skip
+    "american",
+    "first",
+    "united",
+    "general",
+    "national",
+    "global",
+    "international",
+    "new",
+    "the",
+    "bank",
+    "capital",
+    "great",
+    "north",
+    "south",
+    "east",
+    "west",
+    "western",
+    "eastern",
+    "pacific",
+    "atlantic",
+    "royal",
+    "standard",
+    "central",
+    "southern",
+    "northern",
+    "community",
+    "citizens",
+    "peoples",
+    "home",
+    "green",
+    "blue",
+    "black",
+    "red",
+    "gold",
+    "golden",
+    "silver",
+    "star",
+    "sun",
+    "alpha",
+    "beta",
+    "one",
+    "us",
+    "u",
+    "china",
+    "energy",
+    "health",
+    "power",
+    "data",
+    "digital",
+    "real",
+    "big",
+    "best",
+    "block",
+    "target",
+    "visa",
+    "ford",
+    "amazon",
+    "uber",
+    "delta",
+    "marriott",
+    "hilton",
+    "starbucks",
+    "lyft",
+}
 # People shorten a name to its first word when that word is a name, not an everyday English word.
 SHORT_MAX_ZIPF = 3.8
 KINDS = ["alias", "ticker", "short", "name", "typo", "none"]
@@ -339,8 +529,31 @@ def plain_name(name: str) -> str:
     """The name without the legal form and filing tags, as people write it."""
     name = re.sub(r"\s*[/\\][A-Za-z]{2,4}[/\\]?\s*$", "", name)
     words = name.replace(",", " ").split()
-    forms = {"inc", "inc.", "corp", "corp.", "co", "co.", "ltd", "ltd.", "llc", "plc", "l.p.", "lp", "n.v.",
-             "s.a.", "sa", "ag", "se", "/de/", "/md/", "corporation", "company", "limited", "incorporated"}  # fmt: skip
+    forms = {
+        "inc",
+        "inc.",
+        "corp",
+        "corp.",
+        "co",
+        "co.",
+        "ltd",
+        "ltd.",
+        "llc",
+        "plc",
+        "l.p.",
+        "lp",
+        "n.v.",
+        "s.a.",
+        "sa",
+        "ag",
+        "se",
+        "/de/",
+        "/md/",
+        "corporation",
+        "company",
+        "limited",
+        "incorporated",
+    }
     while len(words) > 1 and words[-1].lower() in forms:
         words.pop()
     out = " ".join(words)
@@ -380,10 +593,16 @@ def make_notes(crm: list[Company], per_kind: int, part: str) -> list[Note]:
 
     def fill(template: str, x: str = "") -> str:
         text = template.format(
-            x=x, person=rng.choice(people), person2=rng.choice(people), role=rng.choice(ROLES),
-            city=rng.choice(cities), day=rng.choice(DAYS), time=rng.choice(TIMES), topic=rng.choice(topics),
+            x=x,
+            person=rng.choice(people),
+            person2=rng.choice(people),
+            role=rng.choice(ROLES),
+            city=rng.choice(cities),
+            day=rng.choice(DAYS),
+            time=rng.choice(TIMES),
+            topic=rng.choice(topics),
             n=rng.randint(2, 9),
-        )  # fmt: skip
+        )
         style = rng.random()
         if style < 0.35:
             text = text.lower()

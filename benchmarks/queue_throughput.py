@@ -220,8 +220,12 @@ def reading_jobs(redis_url: str) -> Counter[int]:
     connection = redis.Redis.from_url(redis_url)
     queue = Queue(QUEUE_NAME, connection=connection)
     ids = [*queue.get_job_ids()]
-    for registry in (queue.started_job_registry, queue.scheduled_job_registry, queue.failed_job_registry,
-                     queue.finished_job_registry):  # fmt: skip
+    for registry in (
+        queue.started_job_registry,
+        queue.scheduled_job_registry,
+        queue.failed_job_registry,
+        queue.finished_job_registry,
+    ):
         ids += registry.get_job_ids()
     found: Counter[int] = Counter()
     for start in range(0, len(ids), 500):
@@ -233,9 +237,13 @@ def reading_jobs(redis_url: str) -> Counter[int]:
 
 
 def check(
-    run: Run, fake: FakeSlack, watch: CardWatch, uploads: dict[str, tuple[str, str]], database_url: str,
+    run: Run,
+    fake: FakeSlack,
+    watch: CardWatch,
+    uploads: dict[str, tuple[str, str]],
+    database_url: str,
     redis_url: str,
-) -> None:  # fmt: skip
+) -> None:
     """Fill in read / lost / duplicated / wrong total from the stand-in, the database and the queue."""
     facts = tally(database_url)
     jobs = reading_jobs(redis_url)
@@ -297,18 +305,34 @@ def one_run(args: argparse.Namespace, workers: int, photos: list[bytes], root: P
     with fresh_database(args.database_url) as database_url, workspace() as fake:
         env = dict(os.environ)
         env.pop("SLACK_APP_TOKEN", None)
-        env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.base_url,
-                   DATABASE_URL=database_url, REDIS_URL=args.redis_url, EXPENSEBOT_ORG_FILE=str(tmp / "org.csv"),
-                   EXPENSEBOT_SCHEDULER="false", EXPENSEBOT_LOG_LEVEL="WARNING", OMP_THREAD_LIMIT="1",
-                   EXPENSEBOT_OCR_THREADS=str(run.ocr_threads))  # fmt: skip
+        env.update(
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake.base_url,
+            DATABASE_URL=database_url,
+            REDIS_URL=args.redis_url,
+            EXPENSEBOT_ORG_FILE=str(tmp / "org.csv"),
+            EXPENSEBOT_SCHEDULER="false",
+            EXPENSEBOT_LOG_LEVEL="WARNING",
+            OMP_THREAD_LIMIT="1",
+            EXPENSEBOT_OCR_THREADS=str(run.ocr_threads),
+        )
         cli = [sys.executable, "-m", "bot.cli"]
         for command in (["db", "upgrade"], ["customers", "import", str(tmp / "customers.csv")]):
             subprocess.run([*cli, *command], env=env, cwd=tmp, check=True, capture_output=True)
         port = free_port()
-        procs = [subprocess.Popen([*cli, "run", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp,
-                                  stderr=(tmp / "app.log").open("wb"))]  # fmt: skip
-        procs += [subprocess.Popen([*cli, "worker"], env=env, cwd=tmp, stderr=(tmp / f"worker-{i}.log").open("wb"))
-                  for i in range(workers)]  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [*cli, "run", "--host", "127.0.0.1", "--port", str(port)],
+                env=env,
+                cwd=tmp,
+                stderr=(tmp / "app.log").open("wb"),
+            )
+        ]
+        procs += [
+            subprocess.Popen([*cli, "worker"], env=env, cwd=tmp, stderr=(tmp / f"worker-{i}.log").open("wb"))
+            for i in range(workers)
+        ]
         url = f"http://127.0.0.1:{port}"
         watch = CardWatch(fake)
         try:
@@ -335,9 +359,11 @@ def one_run(args: argparse.Namespace, workers: int, photos: list[bytes], root: P
                 with ThreadPoolExecutor(args.senders) as pool:
                     list(pool.map(upload, range(len(photos))))
                 sent = time.time() - started
-                print(f"  {len(photos)} uploads ({2 * len(photos)} signed events) sent in {sent:.1f} s"
-                      + (f"; {len(failures)} not accepted: {sorted(set(failures))}" if failures else ""),
-                      flush=True)  # fmt: skip
+                print(
+                    f"  {len(photos)} uploads ({2 * len(photos)} signed events) sent in {sent:.1f} s"
+                    + (f"; {len(failures)} not accepted: {sorted(set(failures))}" if failures else ""),
+                    flush=True,
+                )
                 last_count, last_change, last_print = 0, time.monotonic(), time.monotonic()
                 while watch.count() < len(photos):
                     now = time.monotonic()
@@ -354,8 +380,11 @@ def one_run(args: argparse.Namespace, workers: int, photos: list[bytes], root: P
                         elapsed = time.time() - started
                         rate = count / elapsed
                         left = (len(photos) - count) / rate if rate else float("nan")
-                        print(f"  {elapsed:6.0f} s  {count:5d} / {len(photos)} cards  {rate:5.2f}/s  "
-                              f"about {left:.0f} s left", flush=True)  # fmt: skip
+                        print(
+                            f"  {elapsed:6.0f} s  {count:5d} / {len(photos)} cards  {rate:5.2f}/s  "
+                            f"about {left:.0f} s left",
+                            flush=True,
+                        )
                         last_print = now
                     time.sleep(0.2)
                 cards = watch.snapshot()
@@ -382,12 +411,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--receipts", type=int, default=1000, help="uploads dropped at once (default 1000)")
     parser.add_argument("--workers", default="1,2,4", help="RQ worker counts to compare (default 1,2,4)")
-    parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="PostgreSQL server URL that may create databases (default TEST_DATABASE_URL)")  # fmt: skip
-    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL"),
-                        help="Redis URL; its job queue keys are cleared (default TEST_REDIS_URL)")  # fmt: skip
-    parser.add_argument("--ocr-threads", type=int, default=None,
-                        help="EXPENSEBOT_OCR_THREADS for each worker (default: cores / workers, at least 1)")  # fmt: skip
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL server URL that may create databases (default TEST_DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("TEST_REDIS_URL"),
+        help="Redis URL; its job queue keys are cleared (default TEST_REDIS_URL)",
+    )
+    parser.add_argument(
+        "--ocr-threads",
+        type=int,
+        default=None,
+        help="EXPENSEBOT_OCR_THREADS for each worker (default: cores / workers, at least 1)",
+    )
     parser.add_argument("--senders", type=int, default=16, help="threads sending the upload events")
     parser.add_argument("--progress", type=float, default=10, help="seconds between progress lines")
     parser.add_argument("--stall", type=float, default=300, help="give up after this long without a new card")
@@ -407,8 +446,11 @@ def main() -> int:
         parser.error("--workers needs counts of at least 1 and --receipts at least 1")
 
     root = Path(tempfile.mkdtemp(prefix="expensebot-queue-"))
-    print(f"{args.receipts} receipts at once, workers {counts}; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}; logs in {root}", flush=True)  # fmt: skip
+    print(
+        f"{args.receipts} receipts at once, workers {counts}; {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f}; logs in {root}",
+        flush=True,
+    )
     photos = [cafe_receipt(total_of(i)) for i in range(args.receipts)]
     runs: list[Run] = []
     for workers in counts:
@@ -421,11 +463,15 @@ def main() -> int:
         for problem in r.problems[:10]:
             print(f"    {problem}", flush=True)
 
-    print(f"\n{'workers':>7} {'receipts':>8} {'read':>6} {'lost':>5} {'duplicated':>10} {'wrong total':>11} "
-          f"{'OCR threads':>11} {'worker MB':>9} {'wall s':>8} {'receipts/s':>10}")  # fmt: skip
+    print(
+        f"\n{'workers':>7} {'receipts':>8} {'read':>6} {'lost':>5} {'duplicated':>10} {'wrong total':>11} "
+        f"{'OCR threads':>11} {'worker MB':>9} {'wall s':>8} {'receipts/s':>10}"
+    )
     for r in runs:
-        print(f"{r.workers:>7} {r.receipts:>8} {r.read:>6} {r.lost:>5} {r.duplicated:>10} {r.wrong_total:>11} "
-              f"{r.ocr_threads:>11} {r.worker_peak_mb:>9.0f} {r.wall:>8.1f} {r.per_second:>10.2f}")  # fmt: skip
+        print(
+            f"{r.workers:>7} {r.receipts:>8} {r.read:>6} {r.lost:>5} {r.duplicated:>10} {r.wrong_total:>11} "
+            f"{r.ocr_threads:>11} {r.worker_peak_mb:>9.0f} {r.wall:>8.1f} {r.per_second:>10.2f}"
+        )
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     bad = any(r.lost or r.duplicated for r in runs)
     if bad:

@@ -58,13 +58,27 @@ def main() -> int:
         port = sock.getsockname()[1]
     with workspace() as fake:
         env = dict(os.environ)
-        env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.base_url,
-                   EXPENSEBOT_ORG_FILE=str(tmp / "org.csv"), EXPENSEBOT_LOG_LEVEL="WARNING", OMP_THREAD_LIMIT="1")  # fmt: skip
+        env.update(
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake.base_url,
+            EXPENSEBOT_ORG_FILE=str(tmp / "org.csv"),
+            EXPENSEBOT_LOG_LEVEL="WARNING",
+            OMP_THREAD_LIMIT="1",
+        )
         cli = [sys.executable, "-m", "bot.cli"]
-        procs = [subprocess.Popen([*cli, "run", "--host", "127.0.0.1", "--port", str(port), "--workers",
-                                   str(args.web)], env=env, cwd=tmp, stderr=(tmp / "app.log").open("wb"))]  # fmt: skip
-        procs += [subprocess.Popen([*cli, "worker"], env=env, cwd=tmp, stderr=subprocess.DEVNULL)
-                  for _ in range(args.workers)]  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [*cli, "run", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.web)],
+                env=env,
+                cwd=tmp,
+                stderr=(tmp / "app.log").open("wb"),
+            )
+        ]
+        procs += [
+            subprocess.Popen([*cli, "worker"], env=env, cwd=tmp, stderr=subprocess.DEVNULL)
+            for _ in range(args.workers)
+        ]
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -120,17 +134,23 @@ def main() -> int:
                     with ThreadPoolExecutor(max(args.concurrency, int(args.rate))) as pool:
                         times = list(pool.map(paced, range(total)))
                     wall = time.perf_counter() - started
-                    print(f"\nack latency, open loop at {args.rate:.0f} req/s for {args.duration:.0f} s "
-                          f"({total} signed events and clicks; achieved {total / wall:.0f} req/s)")  # fmt: skip
+                    print(
+                        f"\nack latency, open loop at {args.rate:.0f} req/s for {args.duration:.0f} s "
+                        f"({total} signed events and clicks; achieved {total / wall:.0f} req/s)"
+                    )
                 else:
                     with ThreadPoolExecutor(args.concurrency) as pool:
                         times = list(pool.map(one, range(args.requests)))
                     wall = time.perf_counter() - started
-                    print(f"\nack latency, {args.requests} signed requests (events + button clicks), "
-                          f"{args.concurrency} concurrent: {args.requests / wall:.0f} req/s")  # fmt: skip
-                print(f"  p50 {pct(times, 0.5) * 1000:.1f} ms   p99 {pct(times, 0.99) * 1000:.1f} ms   "
-                      f"max {max(times) * 1000:.1f} ms   over 3 s: {sum(t > 3 for t in times)}   "
-                      f"failed: {len(failures)} {sorted(set(failures))}")  # fmt: skip
+                    print(
+                        f"\nack latency, {args.requests} signed requests (events + button clicks), "
+                        f"{args.concurrency} concurrent: {args.requests / wall:.0f} req/s"
+                    )
+                print(
+                    f"  p50 {pct(times, 0.5) * 1000:.1f} ms   p99 {pct(times, 0.99) * 1000:.1f} ms   "
+                    f"max {max(times) * 1000:.1f} ms   over 3 s: {sum(t > 3 for t in times)}   "
+                    f"failed: {len(failures)} {sorted(set(failures))}"
+                )
 
                 card_times: list[float] = []
                 for i in range(args.uploads):
@@ -145,8 +165,10 @@ def main() -> int:
                         time.sleep(0.01)
                     card_times.append(time.perf_counter() - started)
                 print(f"\nupload -> card, {args.uploads} receipt photos one after another:")
-                print(f"  median {statistics.median(card_times):.2f} s   p95 {pct(card_times, 0.95):.2f} s   "
-                      f"max {max(card_times):.2f} s")  # fmt: skip
+                print(
+                    f"  median {statistics.median(card_times):.2f} s   p95 {pct(card_times, 0.95):.2f} s   "
+                    f"max {max(card_times):.2f} s"
+                )
         finally:
             for proc in procs:
                 proc.terminate()

@@ -42,8 +42,9 @@ class Outcome:
 async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     """Submit the claim; what to tell the employee when it was not submitted (None when it was)."""
     email = await identity.email_of(ctx, user_id)
-    result = await asyncio.to_thread(submission.submit, ctx.db, ctx.directory, ctx.policy, expense_id, user_id,
-                                     email, dt.date.today())  # fmt: skip
+    result = await asyncio.to_thread(
+        submission.submit, ctx.db, ctx.directory, ctx.policy, expense_id, user_id, email, dt.date.today()
+    )
     if isinstance(result, Refusal):
         return submit_refusal_text(result)  # nothing changed, nothing to announce
     if ctx.jobs is not None:
@@ -52,12 +53,28 @@ async def submit(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     return None
 
 
-async def decide(ctx: AppContext, task_id: int, user_id: str, decision: str, reason: str | None = None,
-                 lower_amount: str | None = None) -> Outcome:  # fmt: skip
+async def decide(
+    ctx: AppContext,
+    task_id: int,
+    user_id: str,
+    decision: str,
+    reason: str | None = None,
+    lower_amount: str | None = None,
+) -> Outcome:
     """Decide one step (``decision``: APPROVE, REJECT or SEND_BACK) and tell what happened."""
     email = await identity.email_of(ctx, user_id)
-    outcome = await asyncio.to_thread(service.decide, ctx.db, ctx.directory, task_id, user_id, email, decision,
-                                      reason, dt.date.today(), lower_amount)  # fmt: skip
+    outcome = await asyncio.to_thread(
+        service.decide,
+        ctx.db,
+        ctx.directory,
+        task_id,
+        user_id,
+        email,
+        decision,
+        reason,
+        dt.date.today(),
+        lower_amount,
+    )
     with i18n.use_locale(await identity.locale_for(ctx, user_id)):  # what the decider is told
         if isinstance(outcome, Refusal):
             return Outcome(False, decision_refusal_text(outcome))

@@ -79,15 +79,23 @@ def run(host: str, port: int, workers: int) -> None:
     """Serve the app: HTTP (POST /slack/events, GET /healthz) or Socket Mode if SLACK_APP_TOKEN is set."""
     settings = _settings()
     _logging(settings.log_level)
-    missing = [n for n, v in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
-                              ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not v]  # fmt: skip
+    missing = [
+        n
+        for n, v in (
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        )
+        if not v
+    ]
     if settings.slack_app_token:
         missing = [n for n in missing if n != "SLACK_SIGNING_SECRET"]
     if settings.multi_workspace:  # each workspace's token comes from its installation
         missing = [n for n in missing if n != "SLACK_BOT_TOKEN"]
         if settings.slack_app_token:
-            raise click.UsageError("multi-workspace mode (SLACK_CLIENT_ID) serves the install pages over "
-                                   "HTTP: unset SLACK_APP_TOKEN (Socket Mode).")  # fmt: skip
+            raise click.UsageError(
+                "multi-workspace mode (SLACK_CLIENT_ID) serves the install pages over "
+                "HTTP: unset SLACK_APP_TOKEN (Socket Mode)."
+            )
     if missing:
         raise click.UsageError(f"{' and '.join(missing)} must be set (see README, 'Connect a workspace').")
     if settings.slack_app_token:
@@ -101,15 +109,24 @@ def run(host: str, port: int, workers: int) -> None:
     from bot.web import create_app
 
     install = ", GET /slack/install" if settings.multi_workspace else ""
-    click.echo(f"expensebot: listening on http://{host}:{port} (POST /slack/events{install}, GET /healthz)",
-               err=True)  # fmt: skip
+    click.echo(
+        f"expensebot: listening on http://{host}:{port} (POST /slack/events{install}, GET /healthz)", err=True
+    )
     if workers > 1:
         from storage.db import migrate
 
         migrate(settings.database_url)  # once, before the processes start
-        uvicorn.run("bot.web:app_from_env", factory=True, workers=workers, host=host, port=port,
-                    log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
-                    log_config=None)  # fmt: skip
+        uvicorn.run(
+            "bot.web:app_from_env",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            timeout_graceful_shutdown=10,
+            log_config=None,
+        )
         return
     import threading
 
@@ -120,9 +137,15 @@ def run(host: str, port: int, workers: int) -> None:
             stopping.set()  # the background work stops now, not after the graceful wait
             super().handle_exit(sig, frame)
 
-    config = uvicorn.Config(create_app(settings, stopping=stopping), host=host, port=port,
-                            log_level=settings.log_level.lower(), access_log=False, timeout_graceful_shutdown=10,
-                            log_config=None)  # fmt: skip
+    config = uvicorn.Config(
+        create_app(settings, stopping=stopping),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        log_config=None,
+    )
     Server(config).run()
 
 
@@ -197,8 +220,10 @@ def digest(dry_run: bool, as_email: str | None, team: str | None) -> None:
                 if await asyncio.to_thread(_outbox_clear, ctx):
                     return 0
                 await asyncio.sleep(1)
-            click.echo("The digest is recorded but Slack did not accept it yet; the running app will send it.",
-                       err=True)  # fmt: skip
+            click.echo(
+                "The digest is recorded but Slack did not accept it yet; the running app will send it.",
+                err=True,
+            )
             return 1
         return 0
 
@@ -245,8 +270,13 @@ def fx_import(file: Path, as_email: str | None) -> None:
     migrate(url)
     engine = make_engine(url)
     try:
-        result = import_rates_result(make_sessionmaker(engine), file.read_text(encoding="utf-8-sig"), file.name,
-                                     actor=actor.name, via=actor.via)  # fmt: skip
+        result = import_rates_result(
+            make_sessionmaker(engine),
+            file.read_text(encoding="utf-8-sig"),
+            file.name,
+            actor=actor.name,
+            via=actor.via,
+        )
     except RateFileError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -257,8 +287,13 @@ def fx_import(file: Path, as_email: str | None) -> None:
 
 
 @fx.command("list")
-@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="The day whose rates to list (YYYY-MM-DD; default: the newest day with rates).")  # fmt: skip
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day whose rates to list (YYYY-MM-DD; default: the newest day with rates).",
+)
 @click.option("--currency", default=None, help="Only pairs with this ISO 4217 code, e.g. USD.")
 @in_team
 def fx_list(day: dt.datetime | None, currency: str | None) -> None:
@@ -294,8 +329,11 @@ def fx_list(day: dt.datetime | None, currency: str | None) -> None:
 
 @cli.command("backup")
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("--keep", type=click.IntRange(min=1),
-              help="With a directory as TARGET: keep only the newest this many dated backups there.")  # fmt: skip
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    help="With a directory as TARGET: keep only the newest this many dated backups there.",
+)
 def backup_command(target: Path, keep: int | None) -> None:
     """Back up the database (SQLite: online backup; PostgreSQL: pg_dump) to TARGET.
 
@@ -340,9 +378,15 @@ def restore_command(source: Path, force: bool, as_email: str | None) -> None:
     engine = make_engine(url)
     try:
         with transaction(make_sessionmaker(engine)) as session:
-            audit.record(session, actor=actor.name, action="database.restored", entity="database",
-                         entity_id=source.name[:64], after={"sha256": digest, "file": str(source)},
-                         detail=actor.via)  # fmt: skip
+            audit.record(
+                session,
+                actor=actor.name,
+                action="database.restored",
+                entity="database",
+                entity_id=source.name[:64],
+                after={"sha256": digest, "file": str(source)},
+                detail=actor.via,
+            )
     finally:
         engine.dispose()
 

@@ -44,9 +44,12 @@ def as_option(roles: tuple[str, ...] | None = None) -> Callable[[F], F]:
     """The ``--as EMAIL`` option of a command that changes data."""
     needs = f" (needs the {' or '.join(roles)} role in EXPENSEBOT_ORG_FILE)" if roles else ""
     return click.option(
-        "--as", "as_email", metavar="EMAIL", default=None,
+        "--as",
+        "as_email",
+        metavar="EMAIL",
+        default=None,
         help=f"Record this person of the company directory as the one who ran it{needs}; default: the OS user.",
-    )  # fmt: skip
+    )
 
 
 def resolve(as_email: str | None, roles: tuple[str, ...] | None = None) -> Actor:

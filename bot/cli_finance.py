@@ -59,16 +59,33 @@ def _totals(totals: dict[str, object]) -> str:
 @click.option("--execution-date", type=click.DateTime(["%Y-%m-%d"]), help="SEPA: requested payment day.")
 @click.option("--account", help="QuickBooks: expense account name; Xero: account code (default 429).")
 @click.option("--tax-type", help="Xero: the tax rate's name in your organisation (default “Tax Exempt”).")
-@click.option("--input-tax", help="Lines with tax to reclaim: the QuickBooks tax code or the Xero tax rate's name "
-              "(default: QuickBooks “VAT <rate>%”, Xero “Tax on Purchases”).")  # fmt: skip
-@click.option("--date-format", type=click.Choice(("MM/DD/YYYY", "DD/MM/YYYY")),
-              help="QuickBooks and Xero dates (default: QuickBooks MM/DD/YYYY, Xero DD/MM/YYYY).")  # fmt: skip
+@click.option(
+    "--input-tax",
+    help="Lines with tax to reclaim: the QuickBooks tax code or the Xero tax rate's name "
+    "(default: QuickBooks “VAT <rate>%”, Xero “Tax on Purchases”).",
+)
+@click.option(
+    "--date-format",
+    type=click.Choice(("MM/DD/YYYY", "DD/MM/YYYY")),
+    help="QuickBooks and Xero dates (default: QuickBooks MM/DD/YYYY, Xero DD/MM/YYYY).",
+)
 @as_option(FINANCE_ROLES)
 @team_option
-def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, debtor_iban: str | None,
-           debtor_bic: str | None, execution_date: dt.datetime | None, account: str | None,
-           tax_type: str | None, input_tax: str | None, date_format: str | None, as_email: str | None,
-           team: str | None) -> None:  # fmt: skip
+def export(
+    batch_id: int,
+    fmt: str,
+    out: str | None,
+    debtor_name: str | None,
+    debtor_iban: str | None,
+    debtor_bic: str | None,
+    execution_date: dt.datetime | None,
+    account: str | None,
+    tax_type: str | None,
+    input_tax: str | None,
+    date_format: str | None,
+    as_email: str | None,
+    team: str | None,
+) -> None:
     """Export payout batch N as a generic CSV, QuickBooks Online or Xero bills, or SEPA pain.001.
 
     The same batch gives the same file every time. SEPA pays the batch's EUR expenses to
@@ -88,9 +105,18 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
     ibans = ibans_from_directory(_directory()) if pays else None
     try:
         with team_scope(choose_team(load_settings(), team)), transaction(_factory()) as session:
-            result = build_export(session, batch_id, fmt, ibans=ibans, debtor=debtor, account=account,
-                                  tax_type=tax_type, date_format=date_format, input_tax=input_tax,
-                                  execution_date=execution_date.date() if execution_date else None)  # fmt: skip
+            result = build_export(
+                session,
+                batch_id,
+                fmt,
+                ibans=ibans,
+                debtor=debtor,
+                account=account,
+                tax_type=tax_type,
+                date_format=date_format,
+                input_tax=input_tax,
+                execution_date=execution_date.date() if execution_date else None,
+            )
             record_export(session, result, actor=actor.name)
     except ExportError as exc:
         click.echo(str(exc), err=True)
@@ -111,8 +137,13 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
 
 
 @click.command(name="report")
-@click.option("--by", "by", type=click.Choice(("customer", "deal", "project", "department", "category", "employee")),
-              required=True, help="What to group the spend by.")  # fmt: skip
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(("customer", "deal", "project", "department", "category", "employee")),
+    required=True,
+    help="What to group the spend by.",
+)
 @click.option(
     "--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True, help="First day (YYYY-MM-DD)."
 )
@@ -125,8 +156,15 @@ def export(batch_id: int, fmt: str, out: str | None, debtor_name: str | None, de
     "--png", "png_out", type=click.Path(dir_okay=False, writable=True), help="Also draw a bar chart."
 )
 @team_option
-def report(by: str, start: dt.datetime, end: dt.datetime, currency: str | None, csv_out: str | None,
-           png_out: str | None, team: str | None) -> None:  # fmt: skip
+def report(
+    by: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    currency: str | None,
+    csv_out: str | None,
+    png_out: str | None,
+    team: str | None,
+) -> None:
     """Spend of approved and paid expenses over a period, in the company currency.
 
     Shows counts, totals, averages, month-over-month change and the amounts per original
@@ -144,8 +182,14 @@ def report(by: str, start: dt.datetime, end: dt.datetime, currency: str | None, 
 
     try:
         with team_scope(choose_team(settings, team)), _factory()() as session:
-            result = spend_report(session, by, start.date(), end.date(), currency or settings.company_currency,
-                                  department_of=department_of)  # fmt: skip
+            result = spend_report(
+                session,
+                by,
+                start.date(),
+                end.date(),
+                currency or settings.company_currency,
+                department_of=department_of,
+            )
     except ReportError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
@@ -203,8 +247,13 @@ def privacy_erase(email: str, slack_ids: tuple[str, ...], yes: bool, as_email: s
     try:
         with transaction(factory) as session:
             ids = identify(session, email, list(slack_ids)).user_ids
-            result = erase_person(session, email, actor=actor.name, extra_ids=list(slack_ids),
-                                  retention_days=load_settings().receipt_retention_days)  # fmt: skip
+            result = erase_person(
+                session,
+                email,
+                actor=actor.name,
+                extra_ids=list(slack_ids),
+                retention_days=load_settings().receipt_retention_days,
+            )
     except PrivacyError as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)

@@ -11,9 +11,12 @@ from bot.cli_settings import settings_from_env as _settings
 
 @click.command("update")
 @click.option(
-    "--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
     help="The day whose rates to fetch (YYYY-MM-DD; default: the newest published).",
-)  # fmt: skip
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with what was stored.")
 def fx_update(day: dt.datetime | None, as_json: bool) -> None:
     """Fetch the reference rates (EXPENSEBOT_FX_FEED_URL, default the ECB's) and store them.
@@ -34,18 +37,29 @@ def fx_update(day: dt.datetime | None, as_json: bool) -> None:
     engine = make_engine(settings.database_url)
     try:
         outcome = update_rates(
-            make_sessionmaker(engine), feed_url=settings.fx_feed_url.strip(), history_url=settings.fx_history_url,
-            day=day.date() if day else None, actor="cli",
-        )  # fmt: skip
+            make_sessionmaker(engine),
+            feed_url=settings.fx_feed_url.strip(),
+            history_url=settings.fx_history_url,
+            day=day.date() if day else None,
+            actor="cli",
+        )
     except FeedError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
         engine.dispose()
     if as_json:
-        click.echo(json.dumps({
-            "day": outcome.day.isoformat(), "rates": outcome.count, "new": outcome.stored.new,
-            "changed": outcome.stored.changed, "unchanged": outcome.stored.unchanged, "note": outcome.note,
-            "source": outcome.url,
-        }))  # fmt: skip
+        click.echo(
+            json.dumps(
+                {
+                    "day": outcome.day.isoformat(),
+                    "rates": outcome.count,
+                    "new": outcome.stored.new,
+                    "changed": outcome.stored.changed,
+                    "unchanged": outcome.stored.unchanged,
+                    "note": outcome.note,
+                    "source": outcome.url,
+                }
+            )
+        )
     else:
         click.echo(outcome.message())

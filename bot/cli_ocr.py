@@ -21,9 +21,11 @@ def _config(engine: str | None, runtime: str | None = None) -> OcrConfig:
 
 
 _runtime_option = click.option(
-    "--runtime", type=click.Choice(RUNTIMES), default=None,
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default=None,
     help="What runs RapidOCR's networks (default auto: onnxruntime for one file, else openvino).",
-)  # fmt: skip
+)
 
 
 @click.command("scan")
@@ -114,9 +116,13 @@ def eval_ocr(
 
 
 _FIELD_NAMES = {
-    "total": "total", "date": "date", "merchant": "merchant", "merchant_spaced": "merchant, spaces as printed",
-    "currency": "currency", "currency_wrong": "currency wrong",
-}  # fmt: skip
+    "total": "total",
+    "date": "date",
+    "merchant": "merchant",
+    "merchant_spaced": "merchant, spaces as printed",
+    "currency": "currency",
+    "currency_wrong": "currency wrong",
+}
 
 
 def _print_figures(title: str, figures: dict[str, Any]) -> None:
@@ -159,17 +165,24 @@ def _print_report(report: dict[str, Any], misses: int) -> None:
 
 @click.command("train-reader")
 @click.option(
-    "--corpus", type=click.Path(dir_okay=False), default=None,
+    "--corpus",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="The training corpus (OCR lines + keys); default: training/reader-corpus.jsonl.gz.",
-)  # fmt: skip
+)
 @click.option(
-    "--from", "sources", multiple=True, type=click.Path(exists=True, file_okay=False),
+    "--from",
+    "sources",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False),
     help="Rebuild the corpus first by reading these labelled sets (DIR/img + DIR/key) with the OCR engine.",
-)  # fmt: skip
+)
 @click.option(
-    "--out", type=click.Path(dir_okay=False), default=None,
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="Where to write the model; default: the package's ocr/models/reader.json.",
-)  # fmt: skip
+)
 @click.option("--workers", type=int, default=None, help="Processes for reading (with --from).")
 @_runtime_option
 def train_reader(

@@ -71,8 +71,10 @@ def rates_list(places: bool) -> None:
                 meals = ", ".join(
                     f"{m.value} {Money(v, table.currency).amount_text}" for m, v in place.meals.items()
                 )
-                click.echo(f"  {' / '.join(place.names)}: full day {Money(place.full_day, table.currency)}, "
-                           f"first/last day {Money(place.partial_day, table.currency)}; meals: {meals}")  # fmt: skip
+                click.echo(
+                    f"  {' / '.join(place.names)}: full day {Money(place.full_day, table.currency)}, "
+                    f"first/last day {Money(place.partial_day, table.currency)}; meals: {meals}"
+                )
 
 
 @rates.command("import")
@@ -91,8 +93,9 @@ def rates_import(file: Path, as_email: str | None) -> None:
     actor = resolve_actor(as_email, ADMIN_ROLES)
     _, engine, sessions = _sessions()
     try:
-        result = import_rates(sessions, file.read_text(encoding="utf-8-sig"), file.name, actor=actor.name,
-                              via=actor.via)  # fmt: skip
+        result = import_rates(
+            sessions, file.read_text(encoding="utf-8-sig"), file.name, actor=actor.name, via=actor.via
+        )
     except PerDiemError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -212,8 +212,10 @@ def _other_claims(text: str, source: str, policy: Policy) -> list[OtherClaim]:
         line = reader.line_num
         try:
             day = dt.date.fromisoformat((row.get("date") or "").strip())
-            amount = Money(parse_amount(row.get("amount") or ""), (row.get("currency") or "").strip()
-                           or policy.company_currency)  # fmt: skip
+            amount = Money(
+                parse_amount(row.get("amount") or ""),
+                (row.get("currency") or "").strip() or policy.company_currency,
+            )
         except (ValueError, MoneyError) as exc:
             raise click.ClickException(f"{source} line {line}: {exc}") from None
         status = (row.get("status") or "approved").strip().lower()
@@ -253,8 +255,10 @@ def explain(expense_ref: str) -> None:
             expense = session.get(Expense, expense_id)
             if expense is None:
                 raise click.ClickException(f"There is no expense EXP-{expense_id}.")
-            click.echo(f"EXP-{expense.id}: {expense.merchant or 'unknown merchant'}, {expense.amount} {expense.currency}, "
-                       f"{expense.category}, status {expense.status}")  # fmt: skip
+            click.echo(
+                f"EXP-{expense.id}: {expense.merchant or 'unknown merchant'}, {expense.amount} {expense.currency}, "
+                f"{expense.category}, status {expense.status}"
+            )
             if not expense.route:
                 click.echo("Not submitted yet: no rules have been applied.")
                 return
@@ -272,8 +276,10 @@ def explain(expense_ref: str) -> None:
             for line in route.trace:
                 click.echo(f"  {line}")
             tasks = session.scalars(
-                select(ApprovalTask).where(ApprovalTask.expense_id == expense.id).order_by(ApprovalTask.round, ApprovalTask.step)
-            ).all()  # fmt: skip
+                select(ApprovalTask)
+                .where(ApprovalTask.expense_id == expense.id)
+                .order_by(ApprovalTask.round, ApprovalTask.step)
+            ).all()
             if tasks:
                 click.echo("decisions:")
             for task in tasks:

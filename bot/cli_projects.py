@@ -35,16 +35,27 @@ def projects() -> None:
 @projects.command(name="import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--source", default="csv", show_default=True, help="Which list these project ids belong to.")
-@click.option("--customers", "customer_source", default="csv", show_default=True,
-              help="Which customer list the 'customer' column names (csv, hubspot, salesforce).")  # fmt: skip
+@click.option(
+    "--customers",
+    "customer_source",
+    default="csv",
+    show_default=True,
+    help="Which customer list the 'customer' column names (csv, hubspot, salesforce).",
+)
 @as_option(FINANCE_ROLES)
 @in_team
 def import_command(file: str, source: str, customer_source: str, as_email: str | None) -> None:
     """Load projects from FILE (CSV with header id,name,customer and optional deal, status, due)."""
     actor = resolve_actor(as_email, FINANCE_ROLES)
     try:
-        report = import_projects(_factory(), os.path.abspath(file), source=source, customer_source=customer_source,
-                                 actor=actor.name, via=actor.via)  # fmt: skip
+        report = import_projects(
+            _factory(),
+            os.path.abspath(file),
+            source=source,
+            customer_source=customer_source,
+            actor=actor.name,
+            via=actor.via,
+        )
     except ProjectCsvError as exc:
         click.echo(f"Cannot import {file}: {exc}", err=True)
         sys.exit(1)
@@ -66,11 +77,22 @@ def list_command(show_all: bool, as_json: bool) -> None:
     with _factory()() as session:
         rows = list_projects(session, include_closed=show_all)
     if as_json:
-        click.echo(json.dumps([
-            {"id": p.id, "source": p.source, "external_id": p.external_id, "name": p.name, "customer": customer,
-             "closed": p.is_closed, "due": p.due_date.isoformat() if p.due_date else None}
-            for p, customer in rows
-        ]))  # fmt: skip
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": p.id,
+                        "source": p.source,
+                        "external_id": p.external_id,
+                        "name": p.name,
+                        "customer": customer,
+                        "closed": p.is_closed,
+                        "due": p.due_date.isoformat() if p.due_date else None,
+                    }
+                    for p, customer in rows
+                ]
+            )
+        )
         return
     if not rows:
         click.echo("No projects.")

@@ -34,11 +34,20 @@ def _setup() -> tuple[sessionmaker[Session], BlobStore]:
 
 
 @receipts.command(name="migrate")
-@click.option("--to", "direction", type=click.Choice(("store", "db")), required=True,
-              help="store: out of the database into EXPENSEBOT_RECEIPT_STORE; db: back into the database.")  # fmt: skip
+@click.option(
+    "--to",
+    "direction",
+    type=click.Choice(("store", "db")),
+    required=True,
+    help="store: out of the database into EXPENSEBOT_RECEIPT_STORE; db: back into the database.",
+)
 @click.option("--limit", type=click.IntRange(min=1), help="Move at most this many now (run again to go on).")
-@click.option("--delete", "delete_from_store", is_flag=True,
-              help="With --to db: delete each file from the store once it is back in the database.")  # fmt: skip
+@click.option(
+    "--delete",
+    "delete_from_store",
+    is_flag=True,
+    help="With --to db: delete each file from the store once it is back in the database.",
+)
 @as_option(ADMIN_ROLES)
 def migrate_command(direction: str, limit: int | None, delete_from_store: bool, as_email: str | None) -> None:
     """Move receipt files, one at a time; stopped at any point, run it again to resume."""
@@ -55,18 +64,36 @@ def migrate_command(direction: str, limit: int | None, delete_from_store: bool, 
             click.echo(f"  {done}/{total}", err=True)
 
     try:
-        result = migrate_receipts(factory, store, to_store=direction == "store", limit=limit,
-                                  progress=progress, delete_from_store=delete_from_store)  # fmt: skip
+        result = migrate_receipts(
+            factory,
+            store,
+            to_store=direction == "store",
+            limit=limit,
+            progress=progress,
+            delete_from_store=delete_from_store,
+        )
     except BlobError as exc:
         raise click.ClickException(str(exc)) from None
     where = store.url if direction == "store" else "the database"
     with transaction(factory) as session:
-        audit.record(session, actor=actor.name, action="receipts.migrated", entity="receipts",
-                     entity_id=direction, after={"moved": result.moved, "remaining": result.remaining,
-                                                 "failed": len(result.failed), "store": store.url},
-                     detail=actor.via)  # fmt: skip
-    click.echo(f"{result.moved} receipt files moved to {where}; {result.remaining} still to move"
-               + (f"; {len(result.failed)} failed:" if result.failed else "."))  # fmt: skip
+        audit.record(
+            session,
+            actor=actor.name,
+            action="receipts.migrated",
+            entity="receipts",
+            entity_id=direction,
+            after={
+                "moved": result.moved,
+                "remaining": result.remaining,
+                "failed": len(result.failed),
+                "store": store.url,
+            },
+            detail=actor.via,
+        )
+    click.echo(
+        f"{result.moved} receipt files moved to {where}; {result.remaining} still to move"
+        + (f"; {len(result.failed)} failed:" if result.failed else ".")
+    )
     for line in result.failed:
         click.echo(f"  {line}", err=True)
     sys.exit(1 if result.failed else 0)
@@ -76,8 +103,13 @@ def migrate_command(direction: str, limit: int | None, delete_from_store: bool, 
 @click.option(
     "--dry-run", is_flag=True, help="List the receipts and files that would be deleted; delete nothing."
 )
-@click.option("--min-age", type=click.IntRange(min=0), default=3600, show_default=True,
-              help="Keep unreferenced files younger than this many seconds (an upload writes its file first).")  # fmt: skip
+@click.option(
+    "--min-age",
+    type=click.IntRange(min=0),
+    default=3600,
+    show_default=True,
+    help="Keep unreferenced files younger than this many seconds (an upload writes its file first).",
+)
 @as_option(ADMIN_ROLES)
 def gc_command(dry_run: bool, min_age: int, as_email: str | None) -> None:
     """Delete receipts past their retention (EXPENSEBOT_RECEIPT_RETENTION_DAYS), and files in the
@@ -101,10 +133,13 @@ def gc_command(dry_run: bool, min_age: int, as_email: str | None) -> None:
     deleted = 0
     for receipt in expired:
         claims = ", ".join(f"expense {i}" for i in receipt.expense_ids) or "no claim"
-        click.echo(f"expired receipt {receipt.receipt_id} {receipt.sha256} ({claims}; kept until "
-                   f"{receipt.kept_until:%Y-%m-%d})")  # fmt: skip
-        if not dry_run and expire_receipt(factory, receipt, days=days, now=now, actor=actor.name,
-                                          via=actor.via, store=store):  # fmt: skip
+        click.echo(
+            f"expired receipt {receipt.receipt_id} {receipt.sha256} ({claims}; kept until "
+            f"{receipt.kept_until:%Y-%m-%d})"
+        )
+        if not dry_run and expire_receipt(
+            factory, receipt, days=days, now=now, actor=actor.name, via=actor.via, store=store
+        ):
             deleted += 1
     orphans: list[str] = []
     if store.external:  # with the database store a deleted row takes its file with it
@@ -113,9 +148,18 @@ def gc_command(dry_run: bool, min_age: int, as_email: str | None) -> None:
         click.echo(key)
     if not dry_run:
         with transaction(factory) as session:
-            audit.record(session, actor=actor.name, action="receipts.collected", entity="receipts",
-                         entity_id="gc", after={"deleted": len(orphans), "expired": deleted,
-                                                "retention_days": days}, detail=actor.via)  # fmt: skip
+            audit.record(
+                session,
+                actor=actor.name,
+                action="receipts.collected",
+                entity="receipts",
+                entity_id="gc",
+                after={"deleted": len(orphans), "expired": deleted, "retention_days": days},
+                detail=actor.via,
+            )
     would = "would be " if dry_run else ""
-    click.echo(f"{len(expired) if dry_run else deleted} receipts past the retention of {days} days {would}deleted; "
-               f"{len(orphans)} unreferenced files {would}deleted", err=True)  # fmt: skip
+    click.echo(
+        f"{len(expired) if dry_run else deleted} receipts past the retention of {days} days {would}deleted; "
+        f"{len(orphans)} unreferenced files {would}deleted",
+        err=True,
+    )

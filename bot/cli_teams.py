@@ -22,9 +22,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def team_option(fn: F) -> F:
     option = click.option(
-        "--team", "team", metavar="TEAM_ID",
+        "--team",
+        "team",
+        metavar="TEAM_ID",
         help="The Slack workspace (multi-workspace mode); required when more than one is installed.",
-    )  # fmt: skip
+    )
     return option(fn)
 
 
@@ -67,8 +69,10 @@ def choose_team(settings: Settings, team: str | None) -> str | None:
     """The workspace a command works on (None in single-workspace mode), or a clear usage error."""
     if not settings.multi_workspace:
         if team is not None:
-            raise click.UsageError("--team is for multi-workspace mode (SLACK_CLIENT_ID is not set): "
-                                   "with one workspace, leave it out.")  # fmt: skip
+            raise click.UsageError(
+                "--team is for multi-workspace mode (SLACK_CLIENT_ID is not set): "
+                "with one workspace, leave it out."
+            )
         return None
     installed, known = known_teams(settings)
     if team is not None:
@@ -79,10 +83,14 @@ def choose_team(settings: Settings, team: str | None) -> str | None:
     if len(installed) == 1:
         return installed[0]
     if not installed:
-        raise click.UsageError("no workspace has installed expensebot yet: open /slack/install on the "
-                               "running app, or name a former workspace with --team TEAM_ID.")  # fmt: skip
-    raise click.UsageError(f"{len(installed)} workspaces have installed expensebot ({', '.join(installed)}): "
-                           "choose one with --team TEAM_ID.")  # fmt: skip
+        raise click.UsageError(
+            "no workspace has installed expensebot yet: open /slack/install on the "
+            "running app, or name a former workspace with --team TEAM_ID."
+        )
+    raise click.UsageError(
+        f"{len(installed)} workspaces have installed expensebot ({', '.join(installed)}): "
+        "choose one with --team TEAM_ID."
+    )
 
 
 @click.group(name="workspaces")
@@ -125,25 +133,38 @@ def workspaces_adopt(team: str, as_email: str | None) -> None:
         raise click.UsageError("adopt is for multi-workspace mode (SLACK_CLIENT_ID is not set).")
     installed, _known = known_teams(settings)
     if team not in installed:
-        raise click.UsageError(f"workspace {team} has not installed expensebot (installed: "
-                               f"{', '.join(installed) or 'none yet'}).")  # fmt: skip
+        raise click.UsageError(
+            f"workspace {team} has not installed expensebot (installed: "
+            f"{', '.join(installed) or 'none yet'})."
+        )
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     counts: dict[str, int] = {}
     with transaction(make_sessionmaker(engine)) as session:
         for model in TeamOwned.__subclasses__():
             result = session.execute(
-                update(model).where(model.team_id.is_(None)).values(team_id=team)
+                update(model)
+                .where(model.team_id.is_(None))
+                .values(team_id=team)
                 .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             counts[inspect(model).local_table.name] = int(getattr(result, "rowcount", 0) or 0)
         # The exchange rates the company imported (the feed's stay shared by every workspace).
         result = session.execute(
-            update(FxRate).where(FxRate.team_id.is_(None), or_(FxRate.source.is_(None), FxRate.source != FEED))
-            .values(team_id=team).execution_options(synchronize_session=False)
-        )  # fmt: skip
+            update(FxRate)
+            .where(FxRate.team_id.is_(None), or_(FxRate.source.is_(None), FxRate.source != FEED))
+            .values(team_id=team)
+            .execution_options(synchronize_session=False)
+        )
         counts["fx_rates"] = int(getattr(result, "rowcount", 0) or 0)
-        audit.record(session, actor=actor.name, action="workspace.adopted", entity="workspace",
-                     entity_id=team, after=counts, detail=actor.via)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor.name,
+            action="workspace.adopted",
+            entity="workspace",
+            entity_id=team,
+            after=counts,
+            detail=actor.via,
+        )
     engine.dispose()
     click.echo(", ".join(f"{n} {table}" for table, n in counts.items()) + f" now belong to {team}")

@@ -54,8 +54,12 @@ def transactions() -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), help="The file's format (default: from its content)."
 )
-@click.option("--map", "mapping", metavar="SPEC",
-              help='CSV columns, e.g. "date=Posted Date,amount=Amount,description=Payee,card=Card".')  # fmt: skip
+@click.option(
+    "--map",
+    "mapping",
+    metavar="SPEC",
+    help='CSV columns, e.g. "date=Posted Date,amount=Amount,description=Payee,card=Card".',
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"new", "known", "refused"} as JSON.')
 @in_team
 def import_command(
@@ -87,8 +91,16 @@ def import_command(
     if mapping and not fmt:
         fmt = "csv"
     try:
-        result = import_statement(_factory(), data, source=file.name, fmt=fmt, account=account, mapping=mapping,
-                                  default_currency=settings.company_currency, actor="cli")  # fmt: skip
+        result = import_statement(
+            _factory(),
+            data,
+            source=file.name,
+            fmt=fmt,
+            account=account,
+            mapping=mapping,
+            default_currency=settings.company_currency,
+            actor="cli",
+        )
     except StatementError as exc:
         refuse(exc.problems, str(exc))
         return
@@ -97,11 +109,22 @@ def import_command(
             f"The database did not answer ({exc}); nothing was stored. Try again."
         ) from None
     if as_json:
-        click.echo(json.dumps({"new": result.new, "known": result.known, "refused": result.refused,
-                               "account": ", ".join(result.accounts), "format": result.format}))  # fmt: skip
+        click.echo(
+            json.dumps(
+                {
+                    "new": result.new,
+                    "known": result.known,
+                    "refused": result.refused,
+                    "account": ", ".join(result.accounts),
+                    "format": result.format,
+                }
+            )
+        )
         return
-    click.echo(f"{file.name} ({result.format}, account {', '.join(result.accounts)}): {result.new} new, "
-               f"{result.known} already known, {result.refused} refused.")  # fmt: skip
+    click.echo(
+        f"{file.name} ({result.format}, account {', '.join(result.accounts)}): {result.new} new, "
+        f"{result.known} already known, {result.refused} refused."
+    )
 
 
 @transactions.command(name="match")
@@ -122,16 +145,23 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
     directory = Directory.empty()
     if settings.org_file is not None:
         try:
-            directory = Directory.from_csv_text(settings.org_file.read_text(encoding="utf-8-sig"),
-                                                settings.org_file.name)  # fmt: skip
+            directory = Directory.from_csv_text(
+                settings.org_file.read_text(encoding="utf-8-sig"), settings.org_file.name
+            )
         except (OSError, DirectoryError) as exc:
             raise click.ClickException(f"Cannot read the company directory: {exc}") from None
     policy = _policy(settings)
     # Multi-workspace mode: that workspace's lines against its expenses, its reminders sent with its token.
     with team_scope(choose_team(settings, team)):
-        results = run_match(_factory(), directory, policy, dry_run=dry_run, actor="cli",
-                            remind_after_days=settings.missing_receipt_days,
-                            weekly_digest=settings.missing_receipt_digest == "weekly")  # fmt: skip
+        results = run_match(
+            _factory(),
+            directory,
+            policy,
+            dry_run=dry_run,
+            actor="cli",
+            remind_after_days=settings.missing_receipt_days,
+            weekly_digest=settings.missing_receipt_digest == "weekly",
+        )
     if as_json:
         for row in results:
             click.echo(json.dumps(row.as_json()))
@@ -140,8 +170,10 @@ def match_command(dry_run: bool, as_json: bool, team: str | None) -> None:
     for row in results:
         counts[row.status] = counts.get(row.status, 0) + 1
         target = row.expense or (f"batch #{row.batch}" if row.batch is not None else "-")
-        click.echo(f"{row.date} {row.amount:>12} {row.currency} {row.description[:40]:<40} {row.status:<16} "
-                   f"{target:<10} {row.score:.2f} {row.reason}")  # fmt: skip
+        click.echo(
+            f"{row.date} {row.amount:>12} {row.currency} {row.description[:40]:<40} {row.status:<16} "
+            f"{target:<10} {row.score:.2f} {row.reason}"
+        )
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "no statement lines"
     click.echo(("Dry run, nothing stored: " if dry_run else "") + summary + ".", err=True)
 
@@ -176,14 +208,26 @@ def no_receipt_command(transaction_id: str, reason: str, account: str | None, as
     with factory() as session:
         ids = find_line(session, transaction_id, account)
     if not ids:
-        click.echo(f"No statement line has the transaction id {transaction_id!r}"
-                   + (f" in account {account!r}" if account else "") + "; nothing was changed.", err=True)  # fmt: skip
+        click.echo(
+            f"No statement line has the transaction id {transaction_id!r}"
+            + (f" in account {account!r}" if account else "")
+            + "; nothing was changed.",
+            err=True,
+        )
         sys.exit(2)
     if len(ids) > 1:
         click.echo(f"{len(ids)} accounts have a line {transaction_id!r}: name one with --account.", err=True)
         sys.exit(2)
-    outcome = declare_no_receipt(factory, ids[0], reason, actor=actor.name, email=actor.name if as_email else None,
-                                 privileged=privileged, policy=_policy(settings), via=actor.via)  # fmt: skip
+    outcome = declare_no_receipt(
+        factory,
+        ids[0],
+        reason,
+        actor=actor.name,
+        email=actor.name if as_email else None,
+        privileged=privileged,
+        policy=_policy(settings),
+        via=actor.via,
+    )
     if not outcome.done:
         click.echo(outcome.message, err=True)
         sys.exit(2)

@@ -176,9 +176,15 @@ def record_file_reload(
             return False
         detail = f"could not load: {error}; the previous version stays in force" if error else "now in force"
         previous = last.get("sha256") if last else None
-        audit.record(session, actor="system", action=f"{entity}.file_loaded", entity=entity,
-                     entity_id=path.name[:64], after={**state, "previous_sha256": previous},
-                     detail=detail)  # fmt: skip
+        audit.record(
+            session,
+            actor="system",
+            action=f"{entity}.file_loaded",
+            entity=entity,
+            entity_id=path.name[:64],
+            after={**state, "previous_sha256": previous},
+            detail=detail,
+        )
     return True
 
 

@@ -55,5 +55,9 @@ def with_conversion(session: Session, ctx: AppContext, expense: Expense, view: E
     conversion, note = preview(session, ctx, expense)
     if conversion is None:
         return dataclasses.replace(view, conversion=None, conversion_note=note, paid_in=None)
-    return dataclasses.replace(view, conversion=describe_conversion(conversion), conversion_note=None,
-                               paid_in=conversion.converted.currency)  # fmt: skip
+    return dataclasses.replace(
+        view,
+        conversion=describe_conversion(conversion),
+        conversion_note=None,
+        paid_in=conversion.converted.currency,
+    )

@@ -63,8 +63,11 @@ async def scheduled_crm_work(ctx: AppContext, now: dt.datetime) -> None:
         team = ctx.settings.crm_team or (installed[0] if len(installed) == 1 else None)
         if team is None:
             if installed and ctx.kv.first_time("crm:no-team", ttl_seconds=86400):
-                log.warning("CRM sync skipped: %d workspaces are installed; set EXPENSEBOT_CRM_TEAM to the "
-                            "team id whose CRM this is", len(installed))  # fmt: skip
+                log.warning(
+                    "CRM sync skipped: %d workspaces are installed; set EXPENSEBOT_CRM_TEAM to the "
+                    "team id whose CRM this is",
+                    len(installed),
+                )
             return
     slot = now.strftime("%Y-%m-%dT%H")
     if not await asyncio.to_thread(_claim_slot, ctx, "crm", slot):

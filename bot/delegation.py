@@ -81,11 +81,18 @@ async def handle_command(ctx: AppContext, user_id: str, text: str, today: dt.dat
     await asyncio.to_thread(_store, ctx, approver_email, delegate_email, until, user_id)
     until_text = i18n.format_date(until, "%d %b %Y")
     if approver_email == actor_email:
-        return Answer(_("Your approvals go to {delegate} until {day} (inclusive). They may decide them as well "
-                        "as you.").format(delegate=f"<@{delegate_id}>", day=until_text))  # fmt: skip
-    return Answer(_("The approvals of {approver} go to {delegate} until {day} (inclusive). They may decide them "
-                    "as well as {approver}.").format(approver=approver_email, delegate=f"<@{delegate_id}>",
-                                                      day=until_text))  # fmt: skip
+        return Answer(
+            _(
+                "Your approvals go to {delegate} until {day} (inclusive). They may decide them as well "
+                "as you."
+            ).format(delegate=f"<@{delegate_id}>", day=until_text)
+        )
+    return Answer(
+        _(
+            "The approvals of {approver} go to {delegate} until {day} (inclusive). They may decide them "
+            "as well as {approver}."
+        ).format(approver=approver_email, delegate=f"<@{delegate_id}>", day=until_text)
+    )
 
 
 def _store(ctx: AppContext, approver: str, delegate: str, until: dt.date, actor: str) -> None:
@@ -94,15 +101,27 @@ def _store(ctx: AppContext, approver: str, delegate: str, until: dt.date, actor:
         row = Delegation(approver_email=approver, delegate_email=delegate, until=until, created_by=actor)
         session.add(row)
         session.flush()
-        audit.record(session, actor=actor, action="delegation.set", entity="delegation", entity_id=row.id,
-                     after={"approver": approver, "delegate": delegate, "until": until.isoformat()})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="delegation.set",
+            entity="delegation",
+            entity_id=row.id,
+            after={"approver": approver, "delegate": delegate, "until": until.isoformat()},
+        )
 
 
 def _remove(ctx: AppContext, approver: str, actor: str) -> bool:
     with transaction(ctx.db) as session:
         rows = session.scalars(select(Delegation).where(Delegation.approver_email == approver)).all()
         for row in rows:
-            audit.record(session, actor=actor, action="delegation.removed", entity="delegation", entity_id=row.id,
-                         before={"approver": approver, "delegate": row.delegate_email, "until": row.until.isoformat()})  # fmt: skip
+            audit.record(
+                session,
+                actor=actor,
+                action="delegation.removed",
+                entity="delegation",
+                entity_id=row.id,
+                before={"approver": approver, "delegate": row.delegate_email, "until": row.until.isoformat()},
+            )
             session.delete(row)
         return bool(rows)

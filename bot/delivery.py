@@ -53,9 +53,19 @@ log = logging.getLogger(__name__)
 
 Sender = Callable[[AppContext, dict[str, Any]], Awaitable[dict[str, Any] | None]]
 _SENDERS: dict[str, Sender] = {}
-_PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "users_not_found",
-              "invalid_blocks", "msg_too_long", "cant_update_message", "message_not_found",
-              "invalid_arguments", "no_text"}  # fmt: skip
+_PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "user_not_found",
+    "users_not_found",
+    "invalid_blocks",
+    "msg_too_long",
+    "cant_update_message",
+    "message_not_found",
+    "invalid_arguments",
+    "no_text",
+}
 
 
 def register_sender(kind: str, fn: Sender) -> None:
@@ -151,8 +161,14 @@ async def deliver_one(ctx: AppContext, message_id: int) -> bool:
         return False
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # the answer may be lost, not the call
         delay = min(300.0, 2.0**attempts)
-        log.warning("outbox %s (%s): no answer from Slack (%s); retry in %.0fs, looking first whether it "
-                    "was delivered", message_id, kind, type(exc).__name__, delay)  # fmt: skip
+        log.warning(
+            "outbox %s (%s): no answer from Slack (%s); retry in %.0fs, looking first whether it "
+            "was delivered",
+            message_id,
+            kind,
+            type(exc).__name__,
+            delay,
+        )
         await asyncio.to_thread(_failed, ctx, message_id, f"no answer: {exc!r}", delay)
         return False
     except Exception as exc:  # retried: database blips, bugs fixed by a deploy
@@ -208,11 +224,21 @@ def _without_blind_retries(web: AsyncWebClient) -> AsyncWebClient:
     """The same client, minus the retries of calls whose outcome is unknown (connection errors,
     server errors): those are retried by the outbox, which looks first. Rate limits (the call
     was refused) are still retried in place."""
-    keep = [h for h in web.retry_handlers
-            if isinstance(h, AsyncRateLimitErrorRetryHandler) or not _retries_blind(h)]  # fmt: skip
+    keep = [
+        h
+        for h in web.retry_handlers
+        if isinstance(h, AsyncRateLimitErrorRetryHandler) or not _retries_blind(h)
+    ]
     # The same class (a TeamRoutedClient carries each workspace's token in multi-workspace mode).
-    copy = type(web)(token=web.token, base_url=web.base_url, timeout=web.timeout, ssl=web.ssl,
-                     proxy=web.proxy, headers=dict(web.headers), retry_handlers=keep)  # fmt: skip
+    copy = type(web)(
+        token=web.token,
+        base_url=web.base_url,
+        timeout=web.timeout,
+        ssl=web.ssl,
+        proxy=web.proxy,
+        headers=dict(web.headers),
+        retry_handlers=keep,
+    )
     tokens = getattr(web, "tokens", None)
     if tokens is not None:
         copy.tokens = tokens  # type: ignore[attr-defined]
@@ -231,8 +257,12 @@ async def find_delivered(
     cursor: str | None = None
     try:
         for _ in range(pages):
-            args: dict[str, Any] = {"channel": channel, "oldest": oldest, "include_all_metadata": True,
-                                    "limit": 200}  # fmt: skip
+            args: dict[str, Any] = {
+                "channel": channel,
+                "oldest": oldest,
+                "include_all_metadata": True,
+                "limit": 200,
+            }
             if cursor:
                 args["cursor"] = cursor
             if thread_ts:
@@ -251,8 +281,12 @@ async def find_delivered(
         if exc.response.status_code >= 500 or exc.response.status_code == 429:
             raise  # try again later, still looking first
         # e.g. missing_scope: we cannot look, so we post (at least once rather than never)
-        log.warning("outbox %s: cannot look in %s's history (%s); posting", attempt.key, channel,
-                    exc.response.get("error"))  # fmt: skip
+        log.warning(
+            "outbox %s: cannot look in %s's history (%s); posting",
+            attempt.key,
+            channel,
+            exc.response.get("error"),
+        )
     return None
 
 
@@ -287,8 +321,14 @@ async def _send_card(ctx: AppContext, expense_id: int) -> dict[str, Any] | None:
             exp = session.get(Expense, expense_id)
             if exp is None:
                 raise LookupError(f"expense {expense_id} is gone")
-            return (with_conversion(session, ctx, exp, expense_view(exp)), exp.card_channel, exp.card_ts,
-                    exp.channel_id, exp.thread_ts, exp.employee_id)  # fmt: skip
+            return (
+                with_conversion(session, ctx, exp, expense_view(exp)),
+                exp.card_channel,
+                exp.card_ts,
+                exp.channel_id,
+                exp.thread_ts,
+                exp.employee_id,
+            )
 
     view, card_channel, card_ts, channel_id, thread_ts, employee = await asyncio.to_thread(load)
     blocks = build_receipt_card(view)
@@ -314,10 +354,13 @@ async def _send_card(ctx: AppContext, expense_id: int) -> dict[str, Any] | None:
     await asyncio.to_thread(save)
     if channel_id and channel_id != dm and thread_ts:
         await post(
-            ctx.slack, channel=channel_id, thread_ts=thread_ts,
-            text=i18n._("{employee} I read your receipt and sent the expense card to you in a direct message.")
-            .format(employee=f"<@{employee}>"),
-        )  # fmt: skip
+            ctx.slack,
+            channel=channel_id,
+            thread_ts=thread_ts,
+            text=i18n._(
+                "{employee} I read your receipt and sent the expense card to you in a direct message."
+            ).format(employee=f"<@{employee}>"),
+        )
     return result
 
 
@@ -351,8 +394,13 @@ async def send_notice(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any
 
 @sender("channel_message")
 async def send_channel_message(ctx: AppContext, payload: dict[str, Any]) -> dict[str, Any] | None:
-    return await post(ctx.slack, channel=payload["channel"], text=payload["text"],
-                      thread_ts=payload.get("thread_ts"), blocks=payload.get("blocks"))  # fmt: skip
+    return await post(
+        ctx.slack,
+        channel=payload["channel"],
+        text=payload["text"],
+        thread_ts=payload.get("thread_ts"),
+        blocks=payload.get("blocks"),
+    )
 
 
 def _task_bundle(
@@ -389,11 +437,18 @@ def _with_delegates(ctx: AppContext, task_id: int) -> list[str]:
             return []
         others = round_tasks(session, task)
         step = ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
-        return list(deciders(
-            step, exp.employee_email or "", directory, today=today,
-            other_steps=[ApprovalStep(StepKind(t.kind), tuple(t.approvers), t.reason or "") for t in others],
-            decided_by=[t.decided_by_email for t in others if t.decided_by_email],
-        ))  # fmt: skip
+        return list(
+            deciders(
+                step,
+                exp.employee_email or "",
+                directory,
+                today=today,
+                other_steps=[
+                    ApprovalStep(StepKind(t.kind), tuple(t.approvers), t.reason or "") for t in others
+                ],
+                decided_by=[t.decided_by_email for t in others if t.decided_by_email],
+            )
+        )
 
 
 @sender("approval_request")
@@ -423,8 +478,13 @@ async def send_approval_request(ctx: AppContext, payload: dict[str, Any]) -> dic
         if channel in already:
             continue
         with i18n.use_locale(locale):
-            blocks = build_approval_request(view, step_label=StepKind(task.kind).label, step_reason=task.reason,
-                                            task_id=task_id, budget_warnings=budgets)  # fmt: skip
+            blocks = build_approval_request(
+                view,
+                step_label=StepKind(task.kind).label,
+                step_reason=task.reason,
+                task_id=task_id,
+                budget_warnings=budgets,
+            )
             text = i18n._("Approval needed: {ref} from {employee}, {total}").format(
                 ref=view.ref, employee=f"<@{view.employee_id}>", total=view.total_text
             )
@@ -452,8 +512,9 @@ async def _share_receipt(ctx: AppContext, receipt_id: int, channel: str, thread_
 
     content, name = await asyncio.to_thread(load)
     try:
-        await ctx.slack.files_upload_v2(channel=channel, thread_ts=thread_ts, content=content, filename=name,
-                                        title=f"Receipt ({name})")  # fmt: skip
+        await ctx.slack.files_upload_v2(
+            channel=channel, thread_ts=thread_ts, content=content, filename=name, title=f"Receipt ({name})"
+        )
     except SlackApiError as exc:  # the request itself is already out; the receipt is a courtesy
         log.warning("could not share receipt %s: %s", receipt_id, exc.response.get("error"))
 
@@ -467,8 +528,12 @@ async def send_approval_done(ctx: AppContext, payload: dict[str, Any]) -> dict[s
         with i18n.use_locale(await _channel_locale(ctx, channel)):
             outcome = str(payload.get("outcome", ""))  # rows written before the facts carried the decision
             if payload.get("decision"):
-                outcome = outcome_line(str(payload["decision"]), str(payload["actor"]),
-                                       dt.datetime.fromisoformat(str(payload["at"])), payload.get("reason"))  # fmt: skip
+                outcome = outcome_line(
+                    str(payload["decision"]),
+                    str(payload["actor"]),
+                    dt.datetime.fromisoformat(str(payload["at"])),
+                    payload.get("reason"),
+                )
             blocks = build_decided(view, outcome)
         await ctx.slack.chat_update(channel=channel, ts=ts, blocks=blocks, text=outcome)
     return {"updated": len(messages)}

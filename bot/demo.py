@@ -143,10 +143,13 @@ def run_demo(*, keep: bool = False) -> int:
         for user_id, (email, name) in PEOPLE.items():
             slack.add_user(user_id, email, real_name=name)
         settings = Settings(
-            SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=slack.base_url,
-            DATABASE_URL=f"sqlite:///{db_file}", EXPENSEBOT_ORG_FILE=workdir / "org.csv",
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=slack.base_url,
+            DATABASE_URL=f"sqlite:///{db_file}",
+            EXPENSEBOT_ORG_FILE=workdir / "org.csv",
             EXPENSEBOT_SCHEDULER=False,
-        )  # fmt: skip
+        )
         os.environ.pop("REDIS_URL", None)
         tour_ctx = build_context(settings)
         report = import_csv(tour_ctx.db, CUSTOMERS)
@@ -161,8 +164,9 @@ def run_demo(*, keep: bool = False) -> int:
             tour = Tour(slack, driver)
 
             tour.step("Emma drops a receipt photo into her DM with the bot: “client lunch with Acme”")
-            upload = driver.upload_in_dm("U_EMMA", sample_receipt(), "bistro.jpg", "image/jpeg",
-                                         text="client lunch with Acme")  # fmt: skip
+            upload = driver.upload_in_dm(
+                "U_EMMA", sample_receipt(), "bistro.jpg", "image/jpeg", text="client lunch with Acme"
+            )
             for event in upload.events:  # Slack sends both events for one upload
                 driver.event(event)
             card = tour.wait("the receipt card", tour.dm_with_button("U_EMMA", "Submit"))
@@ -225,7 +229,11 @@ def run_demo(*, keep: bool = False) -> int:
             if home is not None:
                 for line in render_view(home, names=tour.names).splitlines():
                     click.echo(f"  │ {line}")
-            click.secho(f"\nDone in {time.monotonic() - tour.t0:.1f}s: upload → card → approvals → paid. "
-                        "Connect a real workspace with manifest.yml (see README).", fg="green", bold=True)  # fmt: skip
+            click.secho(
+                f"\nDone in {time.monotonic() - tour.t0:.1f}s: upload → card → approvals → paid. "
+                "Connect a real workspace with manifest.yml (see README).",
+                fg="green",
+                bold=True,
+            )
     tour_ctx.engine.dispose()
     return 0

@@ -77,11 +77,18 @@ async def intake_file(ctx: AppContext, item: Intake) -> int | None:
     """Start an expense from a shared file. Idempotent per Slack file id."""
     if not is_receipt_file(item.file):
         if ctx.kv.first_time(f"refused-file:{item.file['id']}"):
-            await ctx.slack.chat_postMessage(channel=item.channel_id, thread_ts=item.thread_ts,
-                                             text=not_a_receipt_message(item.file))  # fmt: skip
+            await ctx.slack.chat_postMessage(
+                channel=item.channel_id, thread_ts=item.thread_ts, text=not_a_receipt_message(item.file)
+            )
         return None
-    shared = SharedReceipt(user_id=item.user_id, channel_id=item.channel_id, slack_file_id=str(item.file["id"]),
-                           thread_ts=item.thread_ts, note=item.note, source=item.source)  # fmt: skip
+    shared = SharedReceipt(
+        user_id=item.user_id,
+        channel_id=item.channel_id,
+        slack_file_id=str(item.file["id"]),
+        thread_ts=item.thread_ts,
+        note=item.note,
+        source=item.source,
+    )
     started = await asyncio.to_thread(service.start_from_file, ctx.db, shared)
     if not started.new:
         return None
@@ -191,8 +198,15 @@ def _read(ctx: AppContext, content: bytes) -> tuple[ReceiptFacts | None, str | N
 
 
 def _apply_reading(ctx: AppContext, expense_id: int, facts: ReceiptFacts | None, error: str | None) -> None:
-    reading.apply_reading(ctx.db, expense_id, facts, error, company_currency=ctx.settings.company_currency,
-                          categories=ctx.policy.categories.keys(), customers=ctx.customers.index())  # fmt: skip
+    reading.apply_reading(
+        ctx.db,
+        expense_id,
+        facts,
+        error,
+        company_currency=ctx.settings.company_currency,
+        categories=ctx.policy.categories.keys(),
+        customers=ctx.customers.index(),
+    )
 
 
 async def read_receipt_job(ctx: AppContext, expense_id: int) -> None:
@@ -250,8 +264,10 @@ async def _department(ctx: AppContext, user_id: str) -> str | None:
 
 async def read_receipt_failed(ctx: AppContext, expense_id: int, error: str) -> None:
     """The reading job failed for good: the employee gets a card to fill in by hand."""
-    message = ("I could not read this receipt because of an internal error (it was tried several times). "
-               "Click *Edit* to type the merchant, date and total, or send the receipt again.")  # fmt: skip
+    message = (
+        "I could not read this receipt because of an internal error (it was tried several times). "
+        "Click *Edit* to type the merchant, date and total, or send the receipt again."
+    )
     log.error("reading expense %s failed for good: %s", expense_id, error)
     ctx.kv.delete(_queued_key(expense_id))
     await asyncio.to_thread(_apply_reading, ctx, expense_id, None, message)
@@ -312,8 +328,9 @@ async def discard(ctx: AppContext, expense_id: int, user_id: str) -> str | None:
     return _answer(outcome, "discard")
 
 
-async def create_typed(ctx: AppContext, user_id: str, edit: Edit, source: str = "command",
-                       file: dict[str, Any] | None = None) -> int:  # fmt: skip
+async def create_typed(
+    ctx: AppContext, user_id: str, edit: Edit, source: str = "command", file: dict[str, Any] | None = None
+) -> int:
     """An expense typed into the /expense modal, optionally with a receipt uploaded in it."""
     expense_id = await asyncio.to_thread(
         service.create_typed, ctx.db, user_id, edit, source, with_file=file is not None

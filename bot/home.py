@@ -27,9 +27,11 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
     is_finance = bool(email) and (directory.is_finance(email or "") or directory.is_admin(email or ""))
     with ctx.db() as session:
         mine = session.scalars(
-            select(Expense).where(Expense.employee_id == user_id, Expense.status != Status.DISCARDED)
-            .order_by(Expense.id.desc()).limit(30)
-        ).all()  # fmt: skip
+            select(Expense)
+            .where(Expense.employee_id == user_id, Expense.status != Status.DISCARDED)
+            .order_by(Expense.id.desc())
+            .limit(30)
+        ).all()
         waiting: list[Expense] = []
         if email:
             tasks = session.scalars(
@@ -56,16 +58,25 @@ def home_view(ctx: AppContext, user_id: str, email: str | None) -> HomeView:
             )
         crm_status: tuple[Block, ...] = ()
         if email and directory.is_admin(email):
-            crm_status = tuple(crm_status_blocks(sync_status(session), configured=ctx.settings.crm.configured,
-                                                 now=dt.datetime.now(dt.UTC)))  # fmt: skip
+            crm_status = tuple(
+                crm_status_blocks(
+                    sync_status(session), configured=ctx.settings.crm.configured, now=dt.datetime.now(dt.UTC)
+                )
+            )
         notice = None
         if len(directory) == 0:
             notice = _("No company directory is configured yet, so expenses cannot be routed for approval.")
     finance = tuple(finance_home_blocks(ctx, email)) if is_finance else ()
     statements = tuple(statement_blocks(ctx, email, finance=is_finance))
-    return HomeView(mine=tuple(expense_view(e) for e in mine), waiting_for_me=tuple(expense_view(e) for e in waiting),
-                    payout_queue=queue, notice=notice, finance=finance, statements=statements,
-                    crm_status=crm_status)  # fmt: skip
+    return HomeView(
+        mine=tuple(expense_view(e) for e in mine),
+        waiting_for_me=tuple(expense_view(e) for e in waiting),
+        payout_queue=queue,
+        notice=notice,
+        finance=finance,
+        statements=statements,
+        crm_status=crm_status,
+    )
 
 
 def statement_blocks(ctx: AppContext, email: str | None, *, finance: bool) -> list[Block]:

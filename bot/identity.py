@@ -35,8 +35,14 @@ def _cached(ctx: AppContext, *, user_id: str | None = None, email: str | None = 
         return None
 
 
-def _store(ctx: AppContext, user_id: str, email: str | None, name: str | None, dm: str | None = None,
-           locale: str | None = None) -> None:  # fmt: skip
+def _store(
+    ctx: AppContext,
+    user_id: str,
+    email: str | None,
+    name: str | None,
+    dm: str | None = None,
+    locale: str | None = None,
+) -> None:
     try:
         _write(ctx, user_id, email, name, dm, locale)
     except IntegrityError:  # another request stored the same person a moment ago
@@ -45,13 +51,22 @@ def _store(ctx: AppContext, user_id: str, email: str | None, name: str | None, d
         log.warning("identity cache not updated: %s", type(exc.orig).__name__)
 
 
-def _write(ctx: AppContext, user_id: str, email: str | None, name: str | None, dm: str | None,
-           locale: str | None) -> None:  # fmt: skip
+def _write(
+    ctx: AppContext, user_id: str, email: str | None, name: str | None, dm: str | None, locale: str | None
+) -> None:
     with ctx.db.begin() as session:
         row = session.get(SlackUser, user_id)
         if row is None:
-            session.add(SlackUser(user_id=user_id, email=email, name=name, dm_channel=dm, locale=locale,
-                                  refreshed_at=utcnow()))  # fmt: skip
+            session.add(
+                SlackUser(
+                    user_id=user_id,
+                    email=email,
+                    name=name,
+                    dm_channel=dm,
+                    locale=locale,
+                    refreshed_at=utcnow(),
+                )
+            )
         else:
             row.email = email if email is not None else row.email
             row.name = name if name is not None else row.name

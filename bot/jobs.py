@@ -134,11 +134,15 @@ class RQRunner:
             team = current_team.get()  # the job runs for the workspace it was queued in
             request_id = logs.current_request_id()  # and logs the request that queued it
             job = self.queue.enqueue_call(
-                run_rq_job, args=(name, *args), kwargs={"team": team} if team else None,
+                run_rq_job,
+                args=(name, *args),
+                kwargs={"team": team} if team else None,
                 retry=Retry(max=len(delays), interval=delays) if delays else None,
-                timeout=600, failure_ttl=7 * 24 * 3600, result_ttl=3600,
+                timeout=600,
+                failure_ttl=7 * 24 * 3600,
+                result_ttl=3600,
                 meta={"request_id": request_id} if request_id else None,
-            )  # fmt: skip
+            )
             log.info("queued job %s (%s)", name, job.id)
         except redis.RedisError as exc:
             log.warning("Redis unavailable (%s); running %s in-process", exc, name)

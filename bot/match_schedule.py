@@ -66,9 +66,14 @@ def _finish(ctx: AppContext, name: str, slot: str) -> None:
 
 def _match(ctx: AppContext) -> Mapping[str, int]:
     settings = ctx.settings
-    rows = run_match(ctx.db, ctx.directory, ctx.policy, actor="schedule",
-                     remind_after_days=settings.missing_receipt_days,
-                     weekly_digest=settings.missing_receipt_digest == "weekly")  # fmt: skip
+    rows = run_match(
+        ctx.db,
+        ctx.directory,
+        ctx.policy,
+        actor="schedule",
+        remind_after_days=settings.missing_receipt_days,
+        weekly_digest=settings.missing_receipt_digest == "weekly",
+    )
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.status] = counts.get(row.status, 0) + 1

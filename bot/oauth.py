@@ -23,19 +23,29 @@ from bot.context import AppContext
 STATE_SECONDS = 600
 
 _FAILURES: dict[str, tuple[int, str]] = {
-    "invalid_browser": (400, "This install did not start in this browser (its cookie is missing). "
-                             "Start again from the install link."),
-    "invalid_state": (400, "This install link has expired or was already used. Start again from the "
-                           "install link."),
+    "invalid_browser": (
+        400,
+        "This install did not start in this browser (its cookie is missing). "
+        "Start again from the install link.",
+    ),
+    "invalid_state": (
+        400,
+        "This install link has expired or was already used. Start again from the install link.",
+    ),
     "missing_code": (400, "Slack did not send an authorization code. Start again from the install link."),
-    "invalid_code": (400, "Slack did not accept the authorization (the code may have expired or been "
-                          "used already, or the app's client ID or secret is wrong). Start again from "
-                          "the install link; if it keeps failing, check SLACK_CLIENT_ID and "
-                          "SLACK_CLIENT_SECRET."),
+    "invalid_code": (
+        400,
+        "Slack did not accept the authorization (the code may have expired or been "
+        "used already, or the app's client ID or secret is wrong). Start again from "
+        "the install link; if it keeps failing, check SLACK_CLIENT_ID and "
+        "SLACK_CLIENT_SECRET.",
+    ),
     "access_denied": (403, "The installation was cancelled in Slack; nothing was installed."),
-    "storage_error": (503, "The installation could not be saved (the database did not answer). "
-                           "Try again in a moment."),
-}  # fmt: skip
+    "storage_error": (
+        503,
+        "The installation could not be saved (the database did not answer). Try again in a moment.",
+    ),
+}
 
 
 def page(title: str, message: str, status: int, *, link: str | None = None) -> BoltResponse:

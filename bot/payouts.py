@@ -35,11 +35,18 @@ _HOME_URL: dict[str, str] = {}
 def digest_view(state: BatchState) -> DigestView:
     summary = state.summary
     oldest = summary.oldest
-    return DigestView(batch_id=state.batch_id, lines=_lines(summary.lines), totals=summary.totals,
-                      oldest_approved=oldest[2] if oldest else None,
-                      paid_by=state.paid_by, paid_at=state.paid_at, counts=summary.counts,
-                      oldest_ref=expense_ref(oldest[0]) if oldest else None,
-                      oldest_employee=oldest[1] if oldest else None, home_url=_HOME_URL.get(current_team.get() or "url"))  # fmt: skip
+    return DigestView(
+        batch_id=state.batch_id,
+        lines=_lines(summary.lines),
+        totals=summary.totals,
+        oldest_approved=oldest[2] if oldest else None,
+        paid_by=state.paid_by,
+        paid_at=state.paid_at,
+        counts=summary.counts,
+        oldest_ref=expense_ref(oldest[0]) if oldest else None,
+        oldest_employee=oldest[1] if oldest else None,
+        home_url=_HOME_URL.get(current_team.get() or "url"),
+    )
 
 
 def _lines(totals: tuple[PayeeTotal, ...]) -> tuple[PayeeLine, ...]:
@@ -218,16 +225,26 @@ async def send_digest_files(ctx: AppContext, payload: dict[str, Any]) -> dict[st
     uploaded = 0
     for channel, ts in state.messages:
         if chart is not None and chart.png is not None:
-            await ctx.slack.files_upload_v2(channel=channel, thread_ts=ts, content=chart.png,
-                                            filename=f"spend-batch-{batch_id}.png", title=texts.chart_title,
-                                            initial_comment=texts.caption)  # fmt: skip
+            await ctx.slack.files_upload_v2(
+                channel=channel,
+                thread_ts=ts,
+                content=chart.png,
+                filename=f"spend-batch-{batch_id}.png",
+                title=texts.chart_title,
+                initial_comment=texts.caption,
+            )
             uploaded += 1
         else:
             await ctx.slack.chat_postMessage(channel=channel, thread_ts=ts, text=texts.caption)
         if export is not None:
-            await ctx.slack.files_upload_v2(channel=channel, thread_ts=ts, content=export.content,
-                                            filename=export.filename, title=texts.export_title,
-                                            initial_comment=texts.export_comment)  # fmt: skip
+            await ctx.slack.files_upload_v2(
+                channel=channel,
+                thread_ts=ts,
+                content=export.content,
+                filename=export.filename,
+                title=texts.export_title,
+                initial_comment=texts.export_comment,
+            )
             uploaded += 1
     return {"uploaded": uploaded}
 
@@ -307,9 +324,17 @@ def finance_home_blocks(ctx: AppContext, email: str | None) -> list[Block]:
             if oldest
             else ""
         )
-        blocks.append(section("*" + _("Waiting for the next payout batch:") + "* "
-                              + ngettext("{amounts} to {people} person.", "{amounts} to {people} people.",
-                                         people).format(amounts=per, people=people) + since))  # fmt: skip
+        blocks.append(
+            section(
+                "*"
+                + _("Waiting for the next payout batch:")
+                + "* "
+                + ngettext("{amounts} to {people} person.", "{amounts} to {people} people.", people).format(
+                    amounts=per, people=people
+                )
+                + since
+            )
+        )
     else:
         blocks.append(section("*" + _("Waiting for the next payout batch:") + "* " + _("nothing.")))
     if open_ids:
@@ -323,7 +348,12 @@ def finance_home_blocks(ctx: AppContext, email: str | None) -> list[Block]:
         blocks.append(section(f"*{title}* {format_money(month.total, currency)}\n{top}"))
     elif overview.spend_error:
         blocks.append(context(_("Spend this month: {problem}").format(problem=overview.spend_error)))
-    blocks.append(context(_("Reports: {command}").format(
-        command="`expensebot report --by customer|project|department|category|employee "
-                "--from YYYY-MM-DD --to YYYY-MM-DD [--csv FILE] [--png FILE]`")))  # fmt: skip
+    blocks.append(
+        context(
+            _("Reports: {command}").format(
+                command="`expensebot report --by customer|project|department|category|employee "
+                "--from YYYY-MM-DD --to YYYY-MM-DD [--csv FILE] [--png FILE]`"
+            )
+        )
+    )
     return blocks

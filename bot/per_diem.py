@@ -73,9 +73,11 @@ def quote_trip(ctx: AppContext, trip: Trip) -> Quote:
     shipped = shipped_for(ctx.settings)
     if not admin and not shipped:
         raise PerDiemError(
-            _("No per diem rates are set up: ask an admin to import the company's rates "
-              "(`expensebot perdiem rates import`) or choose shipped ones (EXPENSEBOT_PER_DIEM_RATES).")
-        )  # fmt: skip
+            _(
+                "No per diem rates are set up: ask an admin to import the company's rates "
+                "(`expensebot perdiem rates import`) or choose shipped ones (EXPENSEBOT_PER_DIEM_RATES)."
+            )
+        )
     return price(trip, shipped=shipped, admin=admin, say=_)
 
 
@@ -116,24 +118,39 @@ def _create(ctx: AppContext, user_id: str, channel_id: str | None, trip: Trip, c
         overlap = _overlapping(session, user_id, category, trip)
         merchant = f"Per diem: {quote.place}"
         expense = Expense(
-            status=Status.DRAFT, employee_id=user_id, source="command", channel_id=channel_id,
-            merchant=merchant, merchant_key=" ".join(merchant.upper().replace(":", " ").split()),
-            spent_on=trip.end, amount=total.amount, currency=total.currency, category=category,
-            customer_confirmed=True, ocr={"per_diem": quote.to_json(), "warnings": [overlap] if overlap else []},
-        )  # fmt: skip
+            status=Status.DRAFT,
+            employee_id=user_id,
+            source="command",
+            channel_id=channel_id,
+            merchant=merchant,
+            merchant_key=" ".join(merchant.upper().replace(":", " ").split()),
+            spent_on=trip.end,
+            amount=total.amount,
+            currency=total.currency,
+            category=category,
+            customer_confirmed=True,
+            ocr={"per_diem": quote.to_json(), "warnings": [overlap] if overlap else []},
+        )
         session.add(expense)
         session.flush()
-        audit.record(session, actor=user_id, action="expense.created", entity="expense", entity_id=expense.id,
-                     after={**audit.expense_snapshot(expense), "per_diem": quote.to_json()},
-                     detail=f"per diem by /expense perdiem: {trip.destination} ({quote.place}), "
-                            f"{trip.start.isoformat()} to {trip.end.isoformat()}, {days} day{'s' if days > 1 else ''}, "
-                            f"{total}")  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.created",
+            entity="expense",
+            entity_id=expense.id,
+            after={**audit.expense_snapshot(expense), "per_diem": quote.to_json()},
+            detail=f"per diem by /expense perdiem: {trip.destination} ({quote.place}), "
+            f"{trip.start.isoformat()} to {trip.end.isoformat()}, {days} day{'s' if days > 1 else ''}, "
+            f"{total}",
+        )
         outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:created")
         return Created(expense.id, quote)
 
 
-async def handle_command(ctx: AppContext, user_id: str, channel_id: str | None, text: str,
-                         today: dt.date) -> str:  # fmt: skip
+async def handle_command(
+    ctx: AppContext, user_id: str, channel_id: str | None, text: str, today: dt.date
+) -> str:
     """Create the per diem claim ``text`` describes; the answer for the person (an error or the claim)."""
     try:
         trip = parse_command(text, say=_)
@@ -141,11 +158,15 @@ async def handle_command(ctx: AppContext, user_id: str, channel_id: str | None, 
         return str(exc)
     category = per_diem_category(ctx.policy)
     if category is None:
-        return _("The expense policy has no per diem category, so per diem cannot be claimed. "
-                 "Ask an admin to add one (`per_diem: {{per_diem: true}}` under `categories`).").format()  # fmt: skip
+        return _(
+            "The expense policy has no per diem category, so per diem cannot be claimed. "
+            "Ask an admin to add one (`per_diem: {{per_diem: true}}` under `categories`)."
+        ).format()
     if trip.end > today:
-        return _("Per diem is claimed after the trip: its last day, {day}, is still to come. "
-                 "Claim it when you are back.").format(day=i18n.format_date(trip.end))  # fmt: skip
+        return _(
+            "Per diem is claimed after the trip: its last day, {day}, is still to come. "
+            "Claim it when you are back."
+        ).format(day=i18n.format_date(trip.end))
     try:
         created = await asyncio.to_thread(_create, ctx, user_id, channel_id, trip, category)
     except PerDiemError as exc:
@@ -159,5 +180,9 @@ async def handle_command(ctx: AppContext, user_id: str, channel_id: str | None, 
         "{ref}: per diem for {place}, {days} days, {total}. Its card is in our DM: check the days and "
         "submit it (no receipt needed).",
         days,
-    ).format(ref=expense_ref(created.expense_id), place=quote.place, days=days,
-             total=format_money(quote.total.amount, quote.total.currency))  # fmt: skip
+    ).format(
+        ref=expense_ref(created.expense_id),
+        place=quote.place,
+        days=days,
+        total=format_money(quote.total.amount, quote.total.currency),
+    )

@@ -85,9 +85,11 @@ def reload(ctx: AppContext, user_id: str) -> str:
     if policy_path is None:
         lines.append(
             ":information_source: "
-            + _("No policy file is configured (EXPENSEBOT_POLICY_FILE), so the built-in default is in force: "
-                "{summary}.").format(summary=summary(ctx.policy))
-        )  # fmt: skip
+            + _(
+                "No policy file is configured (EXPENSEBOT_POLICY_FILE), so the built-in default is in force: "
+                "{summary}."
+            ).format(summary=summary(ctx.policy))
+        )
         results.append("policy: built-in default")
     else:
         policy, error = ctx.policy_source.reload()
@@ -255,9 +257,11 @@ def overview(policy: Policy) -> list[str]:
         amount = money(policy.auto_approve_below)
         if never:
             lines.append(
-                _("Approved by policy: claims below {amount} with no findings and no anomaly flags (never for "
-                  "{categories}).").format(amount=amount, categories=_list(never))
-            )  # fmt: skip
+                _(
+                    "Approved by policy: claims below {amount} with no findings and no anomaly flags (never for "
+                    "{categories})."
+                ).format(amount=amount, categories=_list(never))
+            )
         else:
             lines.append(
                 _("Approved by policy: claims below {amount} with no findings and no anomaly flags.").format(
@@ -304,8 +308,14 @@ def overview(policy: Policy) -> list[str]:
 def _audit(ctx: AppContext, user_id: str, action: str, detail: str) -> None:
     path = ctx.policy_source.path
     with transaction(ctx.db) as session:
-        audit.record(session, actor=user_id, action=action, entity="policy",
-                     entity_id=(path.name if path is not None else "built-in")[:64], detail=detail)  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action=action,
+            entity="policy",
+            entity_id=(path.name if path is not None else "built-in")[:64],
+            detail=detail,
+        )
 
 
 async def _mention(ctx: AppContext, email: str) -> str:

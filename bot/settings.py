@@ -23,9 +23,19 @@ from workflows.retention import DEFAULT_RETENTION_DAYS
 QUEUE_NAME = "expensebot"  # the RQ queue the app fills and `expensebot worker` serves
 
 DEFAULT_BOT_SCOPES = (
-    "channels:history", "chat:write", "commands", "files:read", "files:write", "groups:history",
-    "im:history", "im:read", "im:write", "reactions:write", "users:read", "users:read.email",
-)  # fmt: skip
+    "channels:history",
+    "chat:write",
+    "commands",
+    "files:read",
+    "files:write",
+    "groups:history",
+    "im:history",
+    "im:read",
+    "im:write",
+    "reactions:write",
+    "users:read",
+    "users:read.email",
+)
 
 
 class _CrmVariables(PydanticBaseSettingsSource):
@@ -208,11 +218,18 @@ class Settings(BaseSettings):
     def _multi_workspace(self) -> Settings:
         if self.slack_client_id is None:
             return self
-        missing = [name for name, value in (("SLACK_CLIENT_SECRET", self.slack_client_secret),
-                                            ("EXPENSEBOT_SECRET_KEY", self.secret_key)) if not value]  # fmt: skip
+        missing = [
+            name
+            for name, value in (
+                ("SLACK_CLIENT_SECRET", self.slack_client_secret),
+                ("EXPENSEBOT_SECRET_KEY", self.secret_key),
+            )
+            if not value
+        ]
         if missing:
-            raise ValueError(f"SLACK_CLIENT_ID is set (multi-workspace mode), so {' and '.join(missing)} "
-                             f"must be set too")  # fmt: skip
+            raise ValueError(
+                f"SLACK_CLIENT_ID is set (multi-workspace mode), so {' and '.join(missing)} must be set too"
+            )
         from storage.installations import SecretKeyError, make_cipher
 
         try:

@@ -106,6 +106,12 @@ class TeamRoutedClient(AsyncWebClient):
                 )
             headers = {**(headers or {}), "Authorization": f"Bearer {await self.tokens.token(team)}"}
         return await super().api_call(
-            api_method, http_verb=http_verb, files=files, data=data, params=params, json=json,
-            headers=headers, auth=auth,
-        )  # fmt: skip
+            api_method,
+            http_verb=http_verb,
+            files=files,
+            data=data,
+            params=params,
+            json=json,
+            headers=headers,
+            auth=auth,
+        )

@@ -30,9 +30,12 @@ def problems_of(expense: Expense) -> list[str]:
 
 def submit_problems_of(expense: Expense) -> list[Problem]:
     return submit_problems(
-        reading_error=expense.ocr_error, amount=expense.amount, currency=expense.currency,
-        spent_on=expense.spent_on, split_amounts=[s.amount for s in expense.splits or ()],
-    )  # fmt: skip
+        reading_error=expense.ocr_error,
+        amount=expense.amount,
+        currency=expense.currency,
+        spent_on=expense.spent_on,
+        split_amounts=[s.amount for s in expense.splits or ()],
+    )
 
 
 def expense_view(
@@ -148,9 +151,12 @@ def _tax(expense: Expense) -> dict[str, Any]:
             continue
         items.append(f"{item.get('text') or 'item'} · {amount}")
     return {
-        "net_amount": facts.net, "tax_amount": facts.tax, "tax_rate": facts.rate,
-        "tax_line": " · ".join(parts) or None, "item_lines": tuple(items),
-    }  # fmt: skip
+        "net_amount": facts.net,
+        "tax_amount": facts.tax,
+        "tax_rate": facts.rate,
+        "tax_line": " · ".join(parts) or None,
+        "item_lines": tuple(items),
+    }
 
 
 def _per_diem(ocr: dict[str, Any]) -> dict[str, Any]:

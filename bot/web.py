@@ -150,8 +150,11 @@ async def maintenance_loop(ctx: AppContext, *, every: float = 2.0) -> None:
         ) as exc:  # raw driver errors too (reads outside transaction())
             metrics.MAINTENANCE_FAILURES.labels("database").inc()
             if outage.started():  # one line per outage, not one traceback per tick
-                log.warning("database unavailable: %s; background work (outbox, re-reading, digest) "
-                            "paused until it answers", _short_reason(exc))  # fmt: skip
+                log.warning(
+                    "database unavailable: %s; background work (outbox, re-reading, digest) "
+                    "paused until it answers",
+                    _short_reason(exc),
+                )
         except Exception:
             metrics.MAINTENANCE_FAILURES.labels("other").inc()
             log.exception("maintenance loop step failed")

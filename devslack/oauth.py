@@ -163,6 +163,14 @@ class FakeOAuth:
             del self._refresh[refresh_token]  # a refresh token is used once
             rotated = self._rotated()
         fake = self.fake
-        return {"ok": True, "token_type": "bot", "scope": "", "bot_user_id": fake.bot_user_id,
-                "app_id": fake.app_id, "team": {"name": fake.team_name, "id": fake.team_id},
-                "enterprise": None, "is_enterprise_install": False, **rotated}  # fmt: skip
+        return {
+            "ok": True,
+            "token_type": "bot",
+            "scope": "",
+            "bot_user_id": fake.bot_user_id,
+            "app_id": fake.app_id,
+            "team": {"name": fake.team_name, "id": fake.team_id},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            **rotated,
+        }

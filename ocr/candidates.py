@@ -77,22 +77,55 @@ TOTAL_FEATURES: tuple[str, ...] = (
     *(f"above_{c}" for c in _MONEY_CLASSES),
     *(f"above2_{c}" for c in ("total", "subtotal", "tender", "change")),
     *(f"below_{c}" for c in ("total", "tender", "change", "tax")),
-    "label_weight", "label_weight_above", "label_left_of_amount", "label_hard_not", "label_soft_not",
-    "line_has_percent", "amounts_on_line", "amount_from_right", "letters_on_line", "line_is_only_amount",
-    "y_frac", "line_frac", "x_right_frac", "height_rel",
-    "log_value", "rank_desc", "rank_frac", "is_max", "occurrences", "occurrences_labelled",
-    "whole_units", "currency_adjacent", "after_last_total_label",
-    "eq_subtotal_plus_tax", "eq_tender_minus_change", "eq_tender", "plus_change_eq_tender",
-    "eq_items_sum", "eq_labelled_plus_rounding", "rounded_below", "eq_tax_summary_gross", "eq_subtotal",
-    "n_total_labels", "n_lines", "inside_date", "tip_line_percent", "ocr_confidence", "has_subtotal_and_tax",
-)  # fmt: skip
+    "label_weight",
+    "label_weight_above",
+    "label_left_of_amount",
+    "label_hard_not",
+    "label_soft_not",
+    "line_has_percent",
+    "amounts_on_line",
+    "amount_from_right",
+    "letters_on_line",
+    "line_is_only_amount",
+    "y_frac",
+    "line_frac",
+    "x_right_frac",
+    "height_rel",
+    "log_value",
+    "rank_desc",
+    "rank_frac",
+    "is_max",
+    "occurrences",
+    "occurrences_labelled",
+    "whole_units",
+    "currency_adjacent",
+    "after_last_total_label",
+    "eq_subtotal_plus_tax",
+    "eq_tender_minus_change",
+    "eq_tender",
+    "plus_change_eq_tender",
+    "eq_items_sum",
+    "eq_labelled_plus_rounding",
+    "rounded_below",
+    "eq_tax_summary_gross",
+    "eq_subtotal",
+    "n_total_labels",
+    "n_lines",
+    "inside_date",
+    "tip_line_percent",
+    "ocr_confidence",
+    "has_subtotal_and_tax",
+)
 
 # A total the other numbers confirm: subtotal + tax, tendered - change, a VAT summary's gross, a
 # labelled total plus its rounding. (The items' sum is no confirmation: it is the subtotal's.)
 _CORROBORATING = (
-    "eq_subtotal_plus_tax", "eq_tender_minus_change", "plus_change_eq_tender",
-    "eq_tax_summary_gross", "eq_labelled_plus_rounding",
-)  # fmt: skip
+    "eq_subtotal_plus_tax",
+    "eq_tender_minus_change",
+    "plus_change_eq_tender",
+    "eq_tax_summary_gross",
+    "eq_labelled_plus_rounding",
+)
 _ROUNDING_GAP = Decimal("0.10")
 
 
@@ -231,7 +264,10 @@ def total_candidates(doc: Doc, decimals: int = 2) -> list[Candidate]:
                 *(_has(doc, i, c) for c in _MONEY_CLASSES),
                 *(_has(doc, above, c) for c in _MONEY_CLASSES),
                 *(_has(doc, i - 2, c) for c in ("total", "subtotal", "tender", "change")),
-                *(max(_has(doc, j, c) for j in (i + 1, i + 2, i + 3)) for c in ("total", "tender", "change", "tax")),
+                *(
+                    max(_has(doc, j, c) for j in (i + 1, i + 2, i + 3))
+                    for c in ("total", "tender", "change", "tax")
+                ),
                 weights[i],
                 weights[above] if above >= 0 else 0.0,
                 1.0 if label_left else 0.0,
@@ -261,18 +297,20 @@ def total_candidates(doc: Doc, decimals: int = 2) -> list[Candidate]:
                 1.0 if any(value + c in tenders for c in changes if c > 0) else 0.0,
                 1.0 if value in items_sums else 0.0,
                 1.0 if any(abs(value - v) == abs(r) for v in labelled for r in roundings) else 0.0,
-                1.0 if any(
-                    j < k < i and abs(value - v) == r for k, r in rounding_lines for j, v in labelled_at
-                ) else 0.0,
+                1.0
+                if any(j < k < i and abs(value - v) == r for k, r in rounding_lines for j, v in labelled_at)
+                else 0.0,
                 1.0 if value in gross else 0.0,
                 1.0 if value in subtotals else 0.0,
                 float(min(len(total_label_lines), 6)),
                 float(min(n, 100)) / 100,
                 1.0 if any(ds < end and start < de for ds, de in date_spans) else 0.0,
-                1.0 if "%" in text and (doc.classes[i]["tip"] >= 0 or doc.classes[above]["tip"] >= 0) else 0.0,
+                1.0
+                if "%" in text and (doc.classes[i]["tip"] >= 0 or doc.classes[above]["tip"] >= 0)
+                else 0.0,
                 line.confidence,
                 1.0 if sub_tax else 0.0,
-            ]  # fmt: skip
+            ]
             out.append(Candidate(value, tuple(feats), i))
     return out
 
@@ -303,11 +341,26 @@ _ORDERS = ("name", "dmy", "mdy", "ymd")
 
 DATE_FEATURES: tuple[str, ...] = (
     *(f"order_{o}" for o in _ORDERS),
-    "readings", "only_reading", "region_month_first", "region_day_first", "agrees_with_region",
-    "votes_same_order", "votes_other_order", "line_date_label", "line_other_date_label",
-    "followed_by_time", "y_frac", "line_frac", "occurrences", "four_digit_year", "rank_in_receipt",
-    "n_dates", "glued_left", "is_latest", "is_earliest",
-)  # fmt: skip
+    "readings",
+    "only_reading",
+    "region_month_first",
+    "region_day_first",
+    "agrees_with_region",
+    "votes_same_order",
+    "votes_other_order",
+    "line_date_label",
+    "line_other_date_label",
+    "followed_by_time",
+    "y_frac",
+    "line_frac",
+    "occurrences",
+    "four_digit_year",
+    "rank_in_receipt",
+    "n_dates",
+    "glued_left",
+    "is_latest",
+    "is_earliest",
+)
 
 
 def date_candidates(doc: Doc, month_first: bool | None) -> list[Candidate]:
@@ -370,13 +423,35 @@ MERCHANT_LINES = 12  # header lines considered, plus any line that carries a leg
 _NOISE_KINDS = len(rules.HEADER_NOISE)
 
 MERCHANT_FEATURES: tuple[str, ...] = (
-    "line_index", "index_among_candidates", "y_frac", "height_rel", "height_rank", "letters",
-    "letter_ratio", "digits", "words", "legal_form", "business_word", "lower_case_only",
-    "joined", "centre_offset", "width_frac", "ocr_confidence", "repeated_below", "before_first_amount",
-    "is_footer", "has_money_class", *(f"noise_{k}" for k in range(_NOISE_KINDS)),
-    "first_line_noise", "rest_noise", "rest_digits", "rest_legal_form", "rest_business_word",
-    "rest_height_ratio", "first_legal_form",
-)  # fmt: skip
+    "line_index",
+    "index_among_candidates",
+    "y_frac",
+    "height_rel",
+    "height_rank",
+    "letters",
+    "letter_ratio",
+    "digits",
+    "words",
+    "legal_form",
+    "business_word",
+    "lower_case_only",
+    "joined",
+    "centre_offset",
+    "width_frac",
+    "ocr_confidence",
+    "repeated_below",
+    "before_first_amount",
+    "is_footer",
+    "has_money_class",
+    *(f"noise_{k}" for k in range(_NOISE_KINDS)),
+    "first_line_noise",
+    "rest_noise",
+    "rest_digits",
+    "rest_legal_form",
+    "rest_business_word",
+    "rest_height_ratio",
+    "first_legal_form",
+)
 
 
 def _clean(text: str) -> str:
@@ -436,13 +511,15 @@ def merchant_candidates(doc: Doc, lower_case: frozenset[int] = frozenset()) -> l
                 float(min(repeated, 5)),
                 1.0 if bottom < first_amount else 0.0,
                 1.0 if top >= MERCHANT_LINES else 0.0,
-                1.0 if any(doc.classes[k][c] >= 0 for k in range(top, bottom + 1) for c in _MONEY_CLASSES) else 0.0,
+                1.0
+                if any(doc.classes[k][c] >= 0 for k in range(top, bottom + 1) for c in _MONEY_CLASSES)
+                else 0.0,
                 *(
                     1.0 if any(p.search(doc.texts[k]) for k in range(top, bottom + 1)) else 0.0
                     for p in rules.HEADER_NOISE
                 ),
                 *_continuation_features(doc, names, top, bottom),
-            ]  # fmt: skip
+            ]
             out.append(Candidate(text, tuple(feats), top))
     return out
 

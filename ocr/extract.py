@@ -100,9 +100,10 @@ def extract(
     merchant = respace(str(choices["merchant"].value)) if choices["merchant"].value is not None else None
     confidence = dict(ruled.confidence)
     confidence.update(
-        total=choices["total"].confidence, date=choices["date"].confidence,
+        total=choices["total"].confidence,
+        date=choices["date"].confidence,
         merchant=choices["merchant"].confidence,
-    )  # fmt: skip
+    )
     learned = known_merchant(ruled.header_text, hint.known_merchants, match_threshold)
     if learned is not None:  # a header a person corrected before
         merchant, confidence["merchant"] = learned
@@ -241,9 +242,12 @@ def extract_total(lines: Sequence[str], decimals: int = 2) -> TotalResult:
     roundings = [
         (k, per_line[k][-1])
         for k, line in enumerate(lines)
-        if per_line[k] and _matches(line, rules.ROUNDING_LABELS) and has_label[k] == 0
-        and per_line[k][-1] != 0 and abs(per_line[k][-1]) < 1
-    ]  # fmt: skip
+        if per_line[k]
+        and _matches(line, rules.ROUNDING_LABELS)
+        and has_label[k] == 0
+        and per_line[k][-1] != 0
+        and abs(per_line[k][-1]) < 1
+    ]
     labelled = dict(first_line)
     for k, r in roundings:
         below = {a for j in range(k + 1, min(k + 4, len(lines))) if not is_other[j] for a in per_line[j]}

@@ -21,10 +21,31 @@ LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "nl", "pt", "ms")
 KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     # the amount paid
     "total": {
-        "en": ("TOTAL", "GRAND TOTAL", "TOTAL DUE", "AMOUNT DUE", "BALANCE DUE", "AMOUNT PAYABLE",
-               "TOTAL AMOUNT", "NET TOTAL", "TOTAL SALES", "TOTAL PAYABLE", "TTL", "BALANCE"),
-        "de": ("SUMME", "GESAMT", "GESAMTBETRAG", "GESAMTSUMME", "ZU ZAHLEN", "ENDBETRAG", "ENDSUMME",
-               "BETRAG", "RECHNUNGSBETRAG"),
+        "en": (
+            "TOTAL",
+            "GRAND TOTAL",
+            "TOTAL DUE",
+            "AMOUNT DUE",
+            "BALANCE DUE",
+            "AMOUNT PAYABLE",
+            "TOTAL AMOUNT",
+            "NET TOTAL",
+            "TOTAL SALES",
+            "TOTAL PAYABLE",
+            "TTL",
+            "BALANCE",
+        ),
+        "de": (
+            "SUMME",
+            "GESAMT",
+            "GESAMTBETRAG",
+            "GESAMTSUMME",
+            "ZU ZAHLEN",
+            "ENDBETRAG",
+            "ENDSUMME",
+            "BETRAG",
+            "RECHNUNGSBETRAG",
+        ),
         "fr": ("TOTAL TTC", "NET A PAYER", "A PAYER", "MONTANT", "MONTANT TTC", "SOMME", "TOTAL A PAYER"),
         "es": ("IMPORTE", "TOTAL A PAGAR", "IMPORTE TOTAL", "TOTAL EUROS", "A PAGAR"),
         "it": ("TOTALE", "TOTALE COMPLESSIVO", "IMPORTO", "DA PAGARE", "TOTALE EURO"),
@@ -34,8 +55,16 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     # before tax, service or rounding
     "subtotal": {
-        "en": ("SUBTOTAL", "SUB TOTAL", "SUB-TOTAL", "SUBTTL", "TOTAL EXCL", "TOTAL BEFORE", "NET AMOUNT",
-               "TOTAL EXCLUDING"),
+        "en": (
+            "SUBTOTAL",
+            "SUB TOTAL",
+            "SUB-TOTAL",
+            "SUBTTL",
+            "TOTAL EXCL",
+            "TOTAL BEFORE",
+            "NET AMOUNT",
+            "TOTAL EXCLUDING",
+        ),
         "de": ("ZWISCHENSUMME", "NETTO", "NETTOBETRAG", "SUMME NETTO"),
         "fr": ("SOUS-TOTAL", "SOUS TOTAL", "TOTAL HT", "MONTANT HT"),
         "es": ("SUBTOTAL", "BASE IMPONIBLE"),
@@ -56,10 +85,36 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     # what was handed over or charged to a card
     "tender": {
-        "en": ("CASH", "CARD", "VISA", "MASTERCARD", "MASTER", "AMEX", "AMERICAN EXPRESS", "DISCOVER",
-               "CREDIT", "DEBIT", "TENDERED", "TENDER", "PAID", "PAYMENT", "AMOUNT PAID", "E-WALLET"),
-        "de": ("BAR", "BARGELD", "GEGEBEN", "EC-KARTE", "EC KARTE", "KARTE", "KARTENZAHLUNG", "GIROCARD",
-               "BEZAHLT", "MAESTRO"),
+        "en": (
+            "CASH",
+            "CARD",
+            "VISA",
+            "MASTERCARD",
+            "MASTER",
+            "AMEX",
+            "AMERICAN EXPRESS",
+            "DISCOVER",
+            "CREDIT",
+            "DEBIT",
+            "TENDERED",
+            "TENDER",
+            "PAID",
+            "PAYMENT",
+            "AMOUNT PAID",
+            "E-WALLET",
+        ),
+        "de": (
+            "BAR",
+            "BARGELD",
+            "GEGEBEN",
+            "EC-KARTE",
+            "EC KARTE",
+            "KARTE",
+            "KARTENZAHLUNG",
+            "GIROCARD",
+            "BEZAHLT",
+            "MAESTRO",
+        ),
         "fr": ("ESPECES", "CB", "CARTE", "CARTE BANCAIRE", "PAYE", "REGLEMENT"),
         "es": ("EFECTIVO", "TARJETA", "PAGADO", "ENTREGADO"),
         "it": ("CONTANTI", "CARTA", "PAGATO", "BANCOMAT"),
@@ -130,8 +185,18 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     # dates that are not the day of purchase
     "other_date": {
-        "en": ("EXPIRY", "EXPIRES", "EXP", "VALID UNTIL", "VALID TILL", "BEST BEFORE", "USE BY", "DUE DATE",
-               "RETURN BY", "RETURNS UNTIL"),
+        "en": (
+            "EXPIRY",
+            "EXPIRES",
+            "EXP",
+            "VALID UNTIL",
+            "VALID TILL",
+            "BEST BEFORE",
+            "USE BY",
+            "DUE DATE",
+            "RETURN BY",
+            "RETURNS UNTIL",
+        ),
         "de": ("GULTIG BIS", "HALTBAR BIS", "UMTAUSCH BIS", "MHD"),
         "fr": ("VALABLE JUSQU", "EXPIRE", "A CONSOMMER"),
         "es": ("VALIDO HASTA", "CADUCIDAD", "VENCE"),
@@ -140,7 +205,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
         "pt": ("VALIDO ATE", "VALIDADE"),
         "ms": ("TAMAT", "SAH SEHINGGA"),
     },
-}  # fmt: skip
+}
 
 CLASSES: tuple[str, ...] = tuple(KEYWORDS)
 

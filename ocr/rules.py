@@ -134,22 +134,78 @@ MONTH_FIRST_COUNTRIES: frozenset[str] = frozenset({"US", "PH", "FM", "PW", "MH",
 
 # The main currency of countries, to decide the currency (and the date order) from a country.
 COUNTRY_CURRENCY: dict[str, str] = {
-    "MY": "MYR", "SG": "SGD", "US": "USD", "GB": "GBP", "IE": "EUR", "DE": "EUR", "FR": "EUR",
-    "ES": "EUR", "IT": "EUR", "NL": "EUR", "BE": "EUR", "AT": "EUR", "PT": "EUR", "FI": "EUR",
-    "GR": "EUR", "JP": "JPY", "CN": "CNY", "HK": "HKD", "TW": "TWD", "KR": "KRW", "IN": "INR",
-    "ID": "IDR", "TH": "THB", "PH": "PHP", "VN": "VND", "AU": "AUD", "NZ": "NZD", "CA": "CAD",
-    "CH": "CHF", "SE": "SEK", "NO": "NOK", "DK": "DKK", "PL": "PLN", "CZ": "CZK", "HU": "HUF",
-    "BR": "BRL", "MX": "MXN", "ZA": "ZAR", "AE": "AED", "SA": "SAR", "TR": "TRY", "IL": "ILS",
-    "EG": "EGP", "NG": "NGN", "KE": "KES", "PK": "PKR", "BD": "BDT", "LK": "LKR",
-}  # fmt: skip
+    "MY": "MYR",
+    "SG": "SGD",
+    "US": "USD",
+    "GB": "GBP",
+    "IE": "EUR",
+    "DE": "EUR",
+    "FR": "EUR",
+    "ES": "EUR",
+    "IT": "EUR",
+    "NL": "EUR",
+    "BE": "EUR",
+    "AT": "EUR",
+    "PT": "EUR",
+    "FI": "EUR",
+    "GR": "EUR",
+    "JP": "JPY",
+    "CN": "CNY",
+    "HK": "HKD",
+    "TW": "TWD",
+    "KR": "KRW",
+    "IN": "INR",
+    "ID": "IDR",
+    "TH": "THB",
+    "PH": "PHP",
+    "VN": "VND",
+    "AU": "AUD",
+    "NZ": "NZD",
+    "CA": "CAD",
+    "CH": "CHF",
+    "SE": "SEK",
+    "NO": "NOK",
+    "DK": "DKK",
+    "PL": "PLN",
+    "CZ": "CZK",
+    "HU": "HUF",
+    "BR": "BRL",
+    "MX": "MXN",
+    "ZA": "ZAR",
+    "AE": "AED",
+    "SA": "SAR",
+    "TR": "TRY",
+    "IL": "ILS",
+    "EG": "EGP",
+    "NG": "NGN",
+    "KE": "KES",
+    "PK": "PKR",
+    "BD": "BDT",
+    "LK": "LKR",
+}
 
 # The country a currency implies, where one country (for the euro, the union) dominates its use.
 CURRENCY_COUNTRY: dict[str, str] = {
-    "USD": "US", "MYR": "MY", "SGD": "SG", "GBP": "GB", "JPY": "JP", "CNY": "CN", "HKD": "HK",
-    "KRW": "KR", "INR": "IN", "IDR": "ID", "THB": "TH", "PHP": "PH", "AUD": "AU", "NZD": "NZ",
-    "CAD": "CA", "CHF": "CH", "TWD": "TW", "VND": "VN",
+    "USD": "US",
+    "MYR": "MY",
+    "SGD": "SG",
+    "GBP": "GB",
+    "JPY": "JP",
+    "CNY": "CN",
+    "HKD": "HK",
+    "KRW": "KR",
+    "INR": "IN",
+    "IDR": "ID",
+    "THB": "TH",
+    "PHP": "PH",
+    "AUD": "AU",
+    "NZD": "NZ",
+    "CAD": "CA",
+    "CHF": "CH",
+    "TWD": "TW",
+    "VND": "VN",
     "EUR": "EU",  # ISO 3166's reserved code for the union: its countries print the day first
-}  # fmt: skip
+}
 
 # Printed currency marks, most specific first: (signs, words, ISO code). A sign (€, £, S$, "RM 9.00")
 # names its currency wherever it stands. A word (an ISO code, EURO, RINGGIT) counts fully only next to
@@ -226,24 +282,36 @@ COUNTRY_CUES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for p, country in (
         # long place names also inside words OCR glued together ("KUALASELANGOR", "TAMANSEJATI");
         # GST at 6% was Malaysia's (2015-2018; SST since), 7-9% Singapore's
-        (r"\bSDN\.?\s*BHD\b|\bBHD\b|MALAYSIA|SELANGOR|\bJOHOR\b|KUALA\s*LUMPUR|PULAU\s*PINANG"
-         r"|\bPERAK\b|\bSABAH\b|\bSARAWAK\b|\bMELAKA\b|\bKEDAH\b|\bPAHANG\b|\bJALAN|\bJLN\b|\bTAMAN"
-         r"|\bGST\s*[@:]?\s*6(\.0+)?\s*%|(?<![\d.])6(\.0+)?\s*%\s*GST\b|\bSST\b", "MY"),
-        (r"\bPTE\.?\s*LTD\b|\bSINGAPORE\b|\bUEN\b|\bGST\s*[@:]?\s*[789](\.0+)?\s*%|(?<![\d.])[789](\.0+)?\s*%\s*GST\b", "SG"),
+        (
+            r"\bSDN\.?\s*BHD\b|\bBHD\b|MALAYSIA|SELANGOR|\bJOHOR\b|KUALA\s*LUMPUR|PULAU\s*PINANG"
+            r"|\bPERAK\b|\bSABAH\b|\bSARAWAK\b|\bMELAKA\b|\bKEDAH\b|\bPAHANG\b|\bJALAN|\bJLN\b|\bTAMAN"
+            r"|\bGST\s*[@:]?\s*6(\.0+)?\s*%|(?<![\d.])6(\.0+)?\s*%\s*GST\b|\bSST\b",
+            "MY",
+        ),
+        (
+            r"\bPTE\.?\s*LTD\b|\bSINGAPORE\b|\bUEN\b|\bGST\s*[@:]?\s*[789](\.0+)?\s*%|(?<![\d.])[789](\.0+)?\s*%\s*GST\b",
+            "SG",
+        ),
         (r"\bGSTIN\b|\bPVT\.?\s*LTD\b", "IN"),
-        (r"\bGMBH\b|\bMWST\b|\bUST\.?\s*-?\s*I[D0]|\bSTEUER\s*-?\s*(NR|NUMMER)|\bSTRA(SS|B|ß)E\b|\bQUITTUNG\b"
-         r"|\bKASSE\b|\bBON\s*-?\s*NR|\bVIELEN\s*DANK\b|\bEINKAUF\b|\bRUCKGELD\b|\bZU\s*ZAHLEN\b|\bSUMME\s*EUR", "DE"),
+        (
+            r"\bGMBH\b|\bMWST\b|\bUST\.?\s*-?\s*I[D0]|\bSTEUER\s*-?\s*(NR|NUMMER)|\bSTRA(SS|B|ß)E\b|\bQUITTUNG\b"
+            r"|\bKASSE\b|\bBON\s*-?\s*NR|\bVIELEN\s*DANK\b|\bEINKAUF\b|\bRUCKGELD\b|\bZU\s*ZAHLEN\b|\bSUMME\s*EUR",
+            "DE",
+        ),
         (r"\bTVA\b|\bSIRET\b|\bSARL\b|\bTTC\b|\bMERCI\b|\bCAISSE\b", "FR"),
         (r"\bP\.?\s*IVA\b|\bRISTORANTE\b|\bCOPERTI\b|\bSCONTRINO\b|\bTELEF[O0]NO\b|\bGRAZIE\b", "IT"),
         (r"\bABN\b|\bPTY\.?\s*LTD\b|\bAUSTRALIA\b", "AU"),
         (r"\bVAT\s*REG|\bUNITED\s*KINGDOM\b|\bLONDON\b", "GB"),
         (r"\bGST\s*/\s*HST\b|\bHST\b|\b[A-Z]\d[A-Z]\s?\d[A-Z]\d\b|\bCANADA\b", "CA"),
-        (r"\bLLC\b|\bUSA\b|\bSALES\s*TAX\b"
-         rf"|[,.]\s*({_US_STATES})\s*\d{{5}}(-\d{{4}})?(?!\d)|\b({_US_STATES})\s+\d{{5}}(-\d{{4}})?\s*$"
-         rf"|\b({_US_STATE_NAMES})\b|\(\s?\d{{3}}\s?\)\s?\d{{3}}\s?-\s?\d{{4}}|(?<![\d-])\d{{3}}-\d{{3}}-\d{{4}}(?![\d-])"
-         r"|\bGRATUITY\b|\bSUGGESTED\s*TIP", "US"),
+        (
+            r"\bLLC\b|\bUSA\b|\bSALES\s*TAX\b"
+            rf"|[,.]\s*({_US_STATES})\s*\d{{5}}(-\d{{4}})?(?!\d)|\b({_US_STATES})\s+\d{{5}}(-\d{{4}})?\s*$"
+            rf"|\b({_US_STATE_NAMES})\b|\(\s?\d{{3}}\s?\)\s?\d{{3}}\s?-\s?\d{{4}}|(?<![\d-])\d{{3}}-\d{{3}}-\d{{4}}(?![\d-])"
+            r"|\bGRATUITY\b|\bSUGGESTED\s*TIP",
+            "US",
+        ),
     )
-)  # fmt: skip
+)
 
 # Legal forms of companies: a header line carrying one is the merchant's registered name.
 LEGAL_FORMS: re.Pattern[str] = _re(

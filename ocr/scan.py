@@ -291,20 +291,40 @@ def score_reading(
     want_date = parse_key_date(str(key.get("date") or ""))
     company = str(key.get("company") or "")
     checks: list[tuple[str, str, str | None, bool | None, bool]] = [
-        ("total", str(want_total), str(got_total) if got_total is not None else None,
-         want_total is not None and got_total == want_total,
-         str(key.get("total", "")).strip() in flat_text),
-        ("date", str(want_date), result.get("date"),
-         None if key.get("date") is None and "currency" in key else want_date is not None and want_date == result.get("date"),
-         str(key.get("date", "")).strip().replace(" ", "") in flat_text),
-        ("merchant", company, result.get("merchant"), merchant_right(result.get("merchant"), company),
-         merchant_key(company).replace(" ", "") in merchant_key(text).replace(" ", "")),
-    ]  # fmt: skip
+        (
+            "total",
+            str(want_total),
+            str(got_total) if got_total is not None else None,
+            want_total is not None and got_total == want_total,
+            str(key.get("total", "")).strip() in flat_text,
+        ),
+        (
+            "date",
+            str(want_date),
+            result.get("date"),
+            None
+            if key.get("date") is None and "currency" in key
+            else want_date is not None and want_date == result.get("date"),
+            str(key.get("date", "")).strip().replace(" ", "") in flat_text,
+        ),
+        (
+            "merchant",
+            company,
+            result.get("merchant"),
+            merchant_right(result.get("merchant"), company),
+            merchant_key(company).replace(" ", "") in merchant_key(text).replace(" ", ""),
+        ),
+    ]
     if key.get("currency"):
         checks.append(
-            ("currency", str(key["currency"]), result.get("currency"),
-             result.get("currency") == key["currency"], True)
-        )  # fmt: skip
+            (
+                "currency",
+                str(key["currency"]),
+                result.get("currency"),
+                result.get("currency") == key["currency"],
+                True,
+            )
+        )
     for field_name, want, have, ok, in_text in checks:
         right[field_name] = ok
         if ok is False:

@@ -32,23 +32,39 @@ TODAY = date(2026, 11, 23)
 
 DEPARTMENTS = {
     # department: (head, role of the head, [(manager, [team members])])
-    "Sales": ("vp.sales", Role.MANAGER, [
-        ("lee", ["ana", "ben", "cara", "dev", "eli"]),
-        ("mia", ["noor", "omar", "pia", "quin", "ravi"]),
-    ]),
-    "Engineering": ("vp.eng", Role.MANAGER, [
-        ("sam", ["tara", "umar", "vera", "wei", "xena"]),
-        ("yuki", ["zack", "amir", "bea", "chen", "dina"]),
-    ]),
-    "Operations": ("vp.ops", Role.MANAGER, [
-        ("ivan", ["jade", "kofi", "lina", "marc", "nina"]),
-        ("olga", ["pablo", "qiu", "rosa", "siddh", "tom"]),
-    ]),
-    "Finance": ("cfo", Role.FINANCE, [
-        ("fiona", ["ursula", "victor", "yara"]),
-        ("gus", ["wanda", "xavi", "zoe"]),
-    ]),
-}  # fmt: skip
+    "Sales": (
+        "vp.sales",
+        Role.MANAGER,
+        [
+            ("lee", ["ana", "ben", "cara", "dev", "eli"]),
+            ("mia", ["noor", "omar", "pia", "quin", "ravi"]),
+        ],
+    ),
+    "Engineering": (
+        "vp.eng",
+        Role.MANAGER,
+        [
+            ("sam", ["tara", "umar", "vera", "wei", "xena"]),
+            ("yuki", ["zack", "amir", "bea", "chen", "dina"]),
+        ],
+    ),
+    "Operations": (
+        "vp.ops",
+        Role.MANAGER,
+        [
+            ("ivan", ["jade", "kofi", "lina", "marc", "nina"]),
+            ("olga", ["pablo", "qiu", "rosa", "siddh", "tom"]),
+        ],
+    ),
+    "Finance": (
+        "cfo",
+        Role.FINANCE,
+        [
+            ("fiona", ["ursula", "victor", "yara"]),
+            ("gus", ["wanda", "xavi", "zoe"]),
+        ],
+    ),
+}
 FINANCE_MANAGERS = {"fiona", "gus"}
 
 

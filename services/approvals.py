@@ -106,16 +106,28 @@ def _step(task: ApprovalTask) -> ApprovalStep:
     return ApprovalStep(StepKind(task.kind), tuple(task.approvers), task.reason or "")
 
 
-def check_actor(task: ApprovalTask, expense: Expense, actor_email: str | None, directory: Directory,
-                today: dt.date, others: list[ApprovalTask] | None = None) -> Refusal | None:  # fmt: skip
+def check_actor(
+    task: ApprovalTask,
+    expense: Expense,
+    actor_email: str | None,
+    directory: Directory,
+    today: dt.date,
+    others: list[ApprovalTask] | None = None,
+) -> Refusal | None:
     """Why ``actor_email`` may not decide ``task`` (None when they may): never the submitter, and
     nobody decides two steps of one claim (``others``: its other steps), even as a delegate."""
     if not actor_email:
         return Refusal(Why.NO_EMAIL, ref=expense_ref(expense.id))
     siblings = others or []
-    verdict = may_decide(_step(task), actor_email, expense.employee_email or "", directory, today=today,
-                         other_steps=[_step(t) for t in siblings],
-                         decided_by=[t.decided_by_email for t in siblings if t.decided_by_email])  # fmt: skip
+    verdict = may_decide(
+        _step(task),
+        actor_email,
+        expense.employee_email or "",
+        directory,
+        today=today,
+        other_steps=[_step(t) for t in siblings],
+        decided_by=[t.decided_by_email for t in siblings if t.decided_by_email],
+    )
     return (
         None
         if verdict.allowed
@@ -124,13 +136,20 @@ def check_actor(task: ApprovalTask, expense: Expense, actor_email: str | None, d
 
 
 def _already(task: ApprovalTask, ref: str) -> Refusal:
-    return Refusal(Why.ALREADY, ref=ref, task_status=task.status, decided_by=task.decided_by,
-                   decided_at=task.decided_at)  # fmt: skip
+    return Refusal(
+        Why.ALREADY, ref=ref, task_status=task.status, decided_by=task.decided_by, decided_at=task.decided_at
+    )
 
 
-def _refusal_before_deciding(session: Session, directory: Directory, task: ApprovalTask | None,
-                             expense: Expense | None, user_id: str, email: str | None,
-                             today: dt.date) -> Refusal | None:  # fmt: skip
+def _refusal_before_deciding(
+    session: Session,
+    directory: Directory,
+    task: ApprovalTask | None,
+    expense: Expense | None,
+    user_id: str,
+    email: str | None,
+    today: dt.date,
+) -> Refusal | None:
     if task is None or expense is None:
         return Refusal(Why.GONE)
     ref = expense_ref(expense.id)
@@ -141,17 +160,36 @@ def _refusal_before_deciding(session: Session, directory: Directory, task: Appro
     return check_actor(task, expense, email, directory, today, round_tasks(session, task))
 
 
-def decide(db: sessionmaker[Session], directory: Directory, task_id: int, user_id: str, actor_email: str | None,
-           decision: str, reason: str | None, today: dt.date, lower_amount: str | None = None) -> Decided | Refusal:  # fmt: skip
+def decide(
+    db: sessionmaker[Session],
+    directory: Directory,
+    task_id: int,
+    user_id: str,
+    actor_email: str | None,
+    decision: str,
+    reason: str | None,
+    today: dt.date,
+    lower_amount: str | None = None,
+) -> Decided | Refusal:
     """Decide one approval step (approve, possibly a lower amount; reject; send back), once."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
-    return retry_on_conflict(_decide, db, directory, task_id, user_id, actor_email, decision, reason, today,
-                             lower_amount)  # fmt: skip
+    return retry_on_conflict(
+        _decide, db, directory, task_id, user_id, actor_email, decision, reason, today, lower_amount
+    )
 
 
-def _decide(db: sessionmaker[Session], base: Directory, task_id: int, user_id: str, actor_email: str | None,
-            decision: str, reason: str | None, today: dt.date, lower_amount: str | None) -> Decided | Refusal:  # fmt: skip
+def _decide(
+    db: sessionmaker[Session],
+    base: Directory,
+    task_id: int,
+    user_id: str,
+    actor_email: str | None,
+    decision: str,
+    reason: str | None,
+    today: dt.date,
+    lower_amount: str | None,
+) -> Decided | Refusal:
     with transaction(db) as session:
         directory = with_delegations(base, session, today)
         task = session.get(ApprovalTask, task_id)
@@ -174,10 +212,15 @@ def _decide(db: sessionmaker[Session], base: Directory, task_id: int, user_id: s
         claimed = session.execute(
             update(ApprovalTask)
             .where(ApprovalTask.id == task_id, ApprovalTask.status == "pending")
-            .values(status=new_status, decided_by=user_id, decided_by_email=actor_email, decided_at=now,
-                    decision_reason=reason)
+            .values(
+                status=new_status,
+                decided_by=user_id,
+                decided_by_email=actor_email,
+                decided_at=now,
+                decision_reason=reason,
+            )
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
         if getattr(claimed, "rowcount", 0) != 1:
             session.rollback()
             return Refusal(Why.RACE, ref=ref)
@@ -187,18 +230,29 @@ def _decide(db: sessionmaker[Session], base: Directory, task_id: int, user_id: s
             expense.approved_amount = partial.approved.amount
             refresh_payable(expense)
         nxt = session.scalars(
-            select(ApprovalTask).where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
-                                       ApprovalTask.step == task.step + 1)
-        ).first()  # fmt: skip
+            select(ApprovalTask).where(
+                ApprovalTask.expense_id == expense.id,
+                ApprovalTask.round == task.round,
+                ApprovalTask.step == task.step + 1,
+            )
+        ).first()
         # The facts of the decision: the employee's message and their card's status line are worded
         # from them, in the employee's language, when they are shown.
         facts: dict[str, Any] = {
-            "ref": ref, "approver": user_id, "step": task.kind, "reason": reason,
-            "amount": str(expense.approved_amount or expense.amount), "currency": expense.currency,
-        }  # fmt: skip
+            "ref": ref,
+            "approver": user_id,
+            "step": task.kind,
+            "reason": reason,
+            "amount": str(expense.approved_amount or expense.amount),
+            "currency": expense.currency,
+        }
         if partial is not None:
-            facts["partial"] = {"approved": str(partial.approved.amount), "original": str(partial.original.amount),
-                                "currency": partial.original.currency, "reason": partial.reason}  # fmt: skip
+            facts["partial"] = {
+                "approved": str(partial.approved.amount),
+                "original": str(partial.original.amount),
+                "currency": partial.original.currency,
+                "reason": partial.reason,
+            }
         if decision == APPROVE and nxt is not None:
             move = transition(expense.status, Move.APPROVE_STEP, ref=ref)
             nxt.status = "pending"
@@ -216,21 +270,40 @@ def _decide(db: sessionmaker[Session], base: Directory, task_id: int, user_id: s
             expense.current_step = None
             session.execute(
                 update(ApprovalTask)
-                .where(ApprovalTask.expense_id == expense.id, ApprovalTask.round == task.round,
-                       ApprovalTask.status == "waiting")
+                .where(
+                    ApprovalTask.expense_id == expense.id,
+                    ApprovalTask.round == task.round,
+                    ApprovalTask.status == "waiting",
+                )
                 .values(status="cancelled")
                 .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             facts.update(event="rejected" if decision == REJECT else "sent_back")
         expense.status = move.after
         expense.ocr = with_status(expense.ocr or {}, facts)
         session.flush()
-        audit.record(session, actor=user_id, action=f"expense.{decision}", entity="expense", entity_id=expense.id,
-                     before=before, after=audit.expense_snapshot(expense),
-                     detail=f"step {task.step} ({label}) by {actor_email}" + (f": {reason}" if reason else ""))  # fmt: skip
-        outbox.add(session, "approval_done", {"task_id": task.id, "decision": decision, "actor": user_id,
-                                              "at": now.isoformat(), "reason": reason},
-                   dedup_key=f"done:{task.id}")  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action=f"expense.{decision}",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after=audit.expense_snapshot(expense),
+            detail=f"step {task.step} ({label}) by {actor_email}" + (f": {reason}" if reason else ""),
+        )
+        outbox.add(
+            session,
+            "approval_done",
+            {
+                "task_id": task.id,
+                "decision": decision,
+                "actor": user_id,
+                "at": now.isoformat(),
+                "reason": reason,
+            },
+            dedup_key=f"done:{task.id}",
+        )
         outbox.add(
             session, "notice", {"user_id": expense.employee_id, **facts}, dedup_key=f"notify:{task.id}"
         )
@@ -241,8 +314,14 @@ def _decide(db: sessionmaker[Session], base: Directory, task_id: int, user_id: s
         return Decided(ref, decision, approved_expense=final)
 
 
-def precheck(db: sessionmaker[Session], directory: Directory, task_id: int, user_id: str, email: str | None,
-             today: dt.date) -> Refusal | None:  # fmt: skip
+def precheck(
+    db: sessionmaker[Session],
+    directory: Directory,
+    task_id: int,
+    user_id: str,
+    email: str | None,
+    today: dt.date,
+) -> Refusal | None:
     """Before opening a form (the reason, a lower amount): refuse early whoever may not decide."""
     with db() as session:
         task = session.get(ApprovalTask, task_id)

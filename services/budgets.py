@@ -15,8 +15,9 @@ from workflows.money import Money, MoneyError
 from workflows.policy import Policy, budget_key
 
 
-def budget_warnings(session: Session, policy: Policy, directory: Directory, expense: Expense,
-                    today: dt.date) -> list[str]:  # fmt: skip
+def budget_warnings(
+    session: Session, policy: Policy, directory: Directory, expense: Expense, today: dt.date
+) -> list[str]:
     """What approvers are told about the claim's budgets (nothing when none is close or over)."""
     if not policy.budgets or expense.amount is None or not expense.currency:
         return []
@@ -36,8 +37,14 @@ def budget_warnings(session: Session, policy: Policy, directory: Directory, expe
         for budget in budgets
         if budget.scope == "department"
     }
-    spent = spent_against(session, budgets, day=claim.day, company_currency=policy.company_currency,
-                          department_members=members, exclude_expense=expense.id)  # fmt: skip
+    spent = spent_against(
+        session,
+        budgets,
+        day=claim.day,
+        company_currency=policy.company_currency,
+        department_members=members,
+        exclude_expense=expense.id,
+    )
     pairs = [(claim.amount.currency, claim.day), *((item.amount.currency, item.day) for item in spent)]
     # the claim's workspace's own rates before the shared ones (as at submission)
     rates = rates_for(session, pairs, policy.company_currency, team=expense.team_id)

@@ -117,17 +117,27 @@ def rate_form(
 
 
 def set_card_rate(
-    db: Factory, directory: Directory, policy: Policy, expense_id: int, user_id: str, email: str | None,
+    db: Factory,
+    directory: Directory,
+    policy: Policy,
+    expense_id: int,
+    user_id: str,
+    email: str | None,
     raw: str,
-) -> RateSet | RateInvalid | RateRefusal:  # fmt: skip
+) -> RateSet | RateInvalid | RateRefusal:
     """``user_id`` typed ``raw`` as their card statement's rate (empty: back to the reference rate)."""
     return retry_on_conflict(_set_card_rate, db, directory, policy, expense_id, user_id, email, raw)
 
 
 def _set_card_rate(
-    db: Factory, directory: Directory, policy: Policy, expense_id: int, user_id: str, email: str | None,
+    db: Factory,
+    directory: Directory,
+    policy: Policy,
+    expense_id: int,
+    user_id: str,
+    email: str | None,
     raw: str,
-) -> RateSet | RateInvalid | RateRefusal:  # fmt: skip
+) -> RateSet | RateInvalid | RateRefusal:
     with transaction(db) as session:
         target = _target(session, directory, policy, expense_id, user_id, email)
         if isinstance(target, RateRefusal):
@@ -160,8 +170,16 @@ def _set_card_rate(
             expense.reimburse_currency = expense.reimburse_amount = None
             detail = f"back to the reference rate {conv.rate_text} of {conv.rate_day}"
         session.flush()
-        audit.record(session, actor=user_id, action="expense.rate_set", entity="expense", entity_id=expense.id,
-                     before=before, after=audit.expense_snapshot(expense), detail=detail)  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.rate_set",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after=audit.expense_snapshot(expense),
+            detail=detail,
+        )
         outbox.add(
             session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:v{expense.version}"
         )

@@ -103,10 +103,20 @@ def refresh_payable(expense: Expense) -> None:
 
 def kept(expense: Expense) -> Conversion | None:
     """The conversion stored on a submitted claim, if it has one."""
-    if (expense.fx_rate is None or expense.fx_rate_day is None or expense.reimburse_currency is None
-            or expense.amount is None or not is_currency(expense.currency)):  # fmt: skip
+    if (
+        expense.fx_rate is None
+        or expense.fx_rate_day is None
+        or expense.reimburse_currency is None
+        or expense.amount is None
+        or not is_currency(expense.currency)
+    ):
         return None
     assert expense.currency is not None
     original = Money(expense.approved_amount or expense.amount, expense.currency)
-    return Conversion(original, expense.fx_rate, expense.fx_rate_day, expense.fx_rate_source or "reference",
-                      Money(expense.reimburse_amount or Decimal(0), expense.reimburse_currency))  # fmt: skip
+    return Conversion(
+        original,
+        expense.fx_rate,
+        expense.fx_rate_day,
+        expense.fx_rate_source or "reference",
+        Money(expense.reimburse_amount or Decimal(0), expense.reimburse_currency),
+    )

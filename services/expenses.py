@@ -91,15 +91,25 @@ def start_from_file(factory: Factory, item: SharedReceipt) -> Started:
     try:
         with transaction(factory) as session:
             expense = Expense(
-                status=Status.READING, employee_id=item.user_id, source=item.source,
-                note=item.note.strip() or None, slack_file_id=item.slack_file_id, channel_id=item.channel_id,
+                status=Status.READING,
+                employee_id=item.user_id,
+                source=item.source,
+                note=item.note.strip() or None,
+                slack_file_id=item.slack_file_id,
+                channel_id=item.channel_id,
                 thread_ts=item.thread_ts,
-            )  # fmt: skip
+            )
             session.add(expense)
             session.flush()
-            audit.record(session, actor=item.user_id, action="expense.created", entity="expense",
-                         entity_id=expense.id, after=audit.expense_snapshot(expense),
-                         detail=f"from Slack file {item.slack_file_id} ({item.source})")  # fmt: skip
+            audit.record(
+                session,
+                actor=item.user_id,
+                action="expense.created",
+                entity="expense",
+                entity_id=expense.id,
+                after=audit.expense_snapshot(expense),
+                detail=f"from Slack file {item.slack_file_id} ({item.source})",
+            )
             return Started(expense.id, new=True)
     except IntegrityError:
         return Started(_fill_in(factory, item), new=False)
@@ -129,22 +139,37 @@ def create_typed(factory: Factory, user_id: str, edit: Edit, source: str, *, wit
     """An expense typed into the /expense form: a draft, or in reading when a receipt came with
     it (the reading then fills only what was left empty)."""
     with transaction(factory) as session:
-        expense = Expense(status=Status.READING if with_file else Status.DRAFT, employee_id=user_id, source=source, note=(edit.note or None),
-                          merchant=edit.merchant, merchant_key=merchant_key(edit.merchant),
-                          spent_on=edit.spent_on,
-                          amount=parse_amount(edit.amount_text) if edit.amount_text else None,
-                          currency=(edit.currency or "").upper() or None, category=edit.category,
-                          distance=parse_amount(edit.distance_text) if edit.distance_text else None,
-                          customer_id=edit.customer_id, customer_confirmed=edit.customer_id is not None,
-                          ocr={"typed": True} if with_file else {})  # fmt: skip
+        expense = Expense(
+            status=Status.READING if with_file else Status.DRAFT,
+            employee_id=user_id,
+            source=source,
+            note=(edit.note or None),
+            merchant=edit.merchant,
+            merchant_key=merchant_key(edit.merchant),
+            spent_on=edit.spent_on,
+            amount=parse_amount(edit.amount_text) if edit.amount_text else None,
+            currency=(edit.currency or "").upper() or None,
+            category=edit.category,
+            distance=parse_amount(edit.distance_text) if edit.distance_text else None,
+            customer_id=edit.customer_id,
+            customer_confirmed=edit.customer_id is not None,
+            ocr={"typed": True} if with_file else {},
+        )
         tax = typed_tax(edit)  # the form's tax fields, checked by validate_edit
         if isinstance(tax, TaxFacts):
             expense.net_amount, expense.tax_amount, expense.tax_rate = tax.net, tax.tax, tax.rate
         session.add(expense)
         session.flush()
         _set_project(session, expense.id, edit.project, user_id)
-        audit.record(session, actor=user_id, action="expense.created", entity="expense", entity_id=expense.id,
-                     after=audit.expense_snapshot(expense), detail=f"typed in ({source})")  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.created",
+            entity="expense",
+            entity_id=expense.id,
+            after=audit.expense_snapshot(expense),
+            detail=f"typed in ({source})",
+        )
         outbox.add(session, "card", {"expense_id": expense.id}, dedup_key=f"card:{expense.id}:created")
         return expense.id
 
@@ -240,8 +265,15 @@ def _save_edit(
         # the employee saw every field in the form and saved it: nothing is left to check
         state["confidence"] = dict.fromkeys(state.get("confidence") or {}, 1.0)
         expense.ocr = state
-        audit.record(session, actor=user_id, action="expense.edited", entity="expense", entity_id=expense.id,
-                     before=before, after=audit.expense_snapshot(expense))  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.edited",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after=audit.expense_snapshot(expense),
+        )
         return _card_changed(session, expense, project_problem)  # the rest of the edit is saved
 
 
@@ -266,8 +298,15 @@ def _pick_customer(
         if customer_id is not None:
             _remember_customer(session, expense, customer_id, user_id, department)
         _choose_deal(session, expense)
-        audit.record(session, actor=user_id, action="expense.customer_picked", entity="expense",
-                     entity_id=expense.id, before=before, after=audit.expense_snapshot(expense))  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.customer_picked",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after=audit.expense_snapshot(expense),
+        )
         return _card_changed(session, expense)
 
 
@@ -286,8 +325,15 @@ def _pick_deal(factory: Factory, expense_id: int, user_id: str, value: str) -> O
         problem = store_deal_pick(session, expense, value)
         if problem:
             return Refusal(RefusalKind.INVALID, expense_id, owner=expense.employee_id, detail=problem)
-        audit.record(session, actor=user_id, action="expense.deal_picked", entity="expense",
-                     entity_id=expense.id, before=before, after={"deal_id": expense.deal_id})  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.deal_picked",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after={"deal_id": expense.deal_id},
+        )
         return _card_changed(session, expense)
 
 
@@ -304,8 +350,15 @@ def _discard(factory: Factory, expense_id: int, user_id: str) -> Outcome:
         expense, move = found
         before = audit.expense_snapshot(expense)
         expense.status = move.after
-        audit.record(session, actor=user_id, action="expense.discarded", entity="expense", entity_id=expense.id,
-                     before=before, after=audit.expense_snapshot(expense))  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.discarded",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after=audit.expense_snapshot(expense),
+        )
         return _card_changed(session, expense)
 
 
@@ -318,18 +371,28 @@ def _learn_merchant(session: Session, expense: Expense, edit: Edit, actor: str) 
     read_as = state.get("read_as") or {}
     header = state.get("header_text")
     if header and edit.merchant and edit.merchant != read_as.get("merchant"):
-        session.add(MerchantCorrection(header_text=header, read_as=read_as.get("merchant"),
-                                       merchant=edit.merchant, created_by=actor))  # fmt: skip
+        session.add(
+            MerchantCorrection(
+                header_text=header, read_as=read_as.get("merchant"), merchant=edit.merchant, created_by=actor
+            )
+        )
 
 
-def _remember_customer(session: Session, expense: Expense, customer_id: int, user_id: str,
-                       department: str | None) -> None:  # fmt: skip
+def _remember_customer(
+    session: Session, expense: Expense, customer_id: int, user_id: str, department: str | None
+) -> None:
     """A correction becomes an alias for everyone, so the next such note matches whoever writes
     it (an admin sees and removes learned aliases with ``expensebot customers aliases``)."""
     phrase = alias_from_note(expense.note)
     if phrase and add_learned_alias(session, customer_id, phrase, user_id):
-        audit.record(session, actor=user_id, action="customer.alias_learned", entity="customer",
-                     entity_id=customer_id, after={"alias": phrase, "shared": True, "team": department})  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="customer.alias_learned",
+            entity="customer",
+            entity_id=customer_id,
+            after={"alias": phrase, "shared": True, "team": department},
+        )
 
 
 def _set_project(session: Session, expense_id: int, project: str | None, user_id: str) -> None:
@@ -338,16 +401,37 @@ def _set_project(session: Session, expense_id: int, project: str | None, user_id
     row = session.get(ExpenseProject, expense_id)
     if not name:
         if row is not None:
-            audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
-                         before={"project": row.project}, after={"project": None})  # fmt: skip
+            audit.record(
+                session,
+                actor=user_id,
+                action="expense.project",
+                entity="expense",
+                entity_id=expense_id,
+                before={"project": row.project},
+                after={"project": None},
+            )
             session.delete(row)
         return
     if row is None:
         session.add(ExpenseProject(expense_id=expense_id, project=name, set_by=user_id))
-        audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
-                     before={"project": None}, after={"project": name})  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.project",
+            entity="expense",
+            entity_id=expense_id,
+            before={"project": None},
+            after={"project": name},
+        )
     elif row.project != name:
-        audit.record(session, actor=user_id, action="expense.project", entity="expense", entity_id=expense_id,
-                     before={"project": row.project}, after={"project": name})  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.project",
+            entity="expense",
+            entity_id=expense_id,
+            before={"project": row.project},
+            after={"project": name},
+        )
         row.project, row.set_by, row.set_at = name, user_id, utcnow()
         row.project_id = None  # another name typed: no longer the CRM project picked

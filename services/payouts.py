@@ -62,13 +62,22 @@ def summary(session: Session, where: ColumnElement[bool]) -> Summary:
     currency = PAY_CURRENCY
     groups = session.execute(
         select(Expense.employee_id, currency, func.sum(AMOUNT), func.count())
-        .where(where).group_by(Expense.employee_id, currency).order_by(Expense.employee_id, currency)
-    ).all()  # fmt: skip
+        .where(where)
+        .group_by(Expense.employee_id, currency)
+        .order_by(Expense.employee_id, currency)
+    ).all()
     ranked = (
-        select(Expense.id, Expense.employee_id, currency.label("cur"),
-               func.row_number().over(partition_by=(Expense.employee_id, currency), order_by=Expense.id).label("n"))
-        .where(where).subquery()
-    )  # fmt: skip
+        select(
+            Expense.id,
+            Expense.employee_id,
+            currency.label("cur"),
+            func.row_number()
+            .over(partition_by=(Expense.employee_id, currency), order_by=Expense.id)
+            .label("n"),
+        )
+        .where(where)
+        .subquery()
+    )
     refs: dict[tuple[str, str], list[str]] = defaultdict(list)
     for exp_id, emp, cur in session.execute(
         select(ranked.c.id, ranked.c.employee_id, ranked.c.cur)
@@ -78,15 +87,20 @@ def summary(session: Session, where: ColumnElement[bool]) -> Summary:
         refs[(emp, cur)].append(expense_ref(exp_id))
     oldest_row = session.execute(
         select(Expense.id, Expense.employee_id, Expense.approved_at)
-        .where(where, Expense.approved_at.is_not(None)).order_by(Expense.approved_at, Expense.id).limit(1)
-    ).first()  # fmt: skip
+        .where(where, Expense.approved_at.is_not(None))
+        .order_by(Expense.approved_at, Expense.id)
+        .limit(1)
+    ).first()
     lines = []
     totals: dict[str, Decimal] = defaultdict(Decimal)
     counts: dict[str, int] = defaultdict(int)
     for emp, cur, amount, count in groups:
         value = Decimal(str(amount))
-        lines.append(PayeeTotal(employee_id=emp, currency=cur, amount=value, count=int(count),
-                                refs=tuple(refs[(emp, cur)])))  # fmt: skip
+        lines.append(
+            PayeeTotal(
+                employee_id=emp, currency=cur, amount=value, count=int(count), refs=tuple(refs[(emp, cur)])
+            )
+        )
         totals[cur] += value
         counts[cur] += int(count)
     oldest = (oldest_row[0], oldest_row[1], oldest_row[2]) if oldest_row and oldest_row[2] else None
@@ -119,8 +133,13 @@ def batch_state(db: sessionmaker[Session], batch_id: int) -> BatchState:
         batch = session.get(PayoutBatch, batch_id)
         if batch is None:
             raise LookupError(f"payout batch {batch_id} is gone")
-        return BatchState(batch.id, summary(session, in_batch(batch.id)), batch.paid_by, batch.paid_at,
-                          tuple((str(c), str(t)) for c, t in batch.messages or []))  # fmt: skip
+        return BatchState(
+            batch.id,
+            summary(session, in_batch(batch.id)),
+            batch.paid_by,
+            batch.paid_at,
+            tuple((str(c), str(t)) for c, t in batch.messages or []),
+        )
 
 
 def save_digest_messages(db: sessionmaker[Session], batch_id: int, posted: list[tuple[str, str]]) -> None:
@@ -142,17 +161,25 @@ def claim_batch(session: Session, actor: str) -> PayoutBatch | None:
     session.add(batch)
     session.flush()
     claimed = session.execute(
-        update(Expense).where(awaiting_clause()).values(payout_batch_id=batch.id)
+        update(Expense)
+        .where(awaiting_clause())
+        .values(payout_batch_id=batch.id)
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     if not getattr(claimed, "rowcount", 0):
         session.rollback()
         return None
     totals = summary(session, in_batch(batch.id)).totals
     batch.totals = {c: str(a) for c, a in totals.items()}
     ids = list(session.scalars(select(Expense.id).where(in_batch(batch.id)).order_by(Expense.id)))
-    audit.record(session, actor=actor, action="payout.batch_created", entity="payout_batch", entity_id=batch.id,
-                 after={"expenses": ids, "totals": batch.totals})  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action="payout.batch_created",
+        entity="payout_batch",
+        entity_id=batch.id,
+        after={"expenses": ids, "totals": batch.totals},
+    )
     outbox.add(session, "digest", {"batch_id": batch.id}, dedup_key=f"digest:{batch.id}")
     outbox.add(session, "digest_files", {"batch_id": batch.id}, dedup_key=f"digest_files:{batch.id}")
     return batch
@@ -196,8 +223,9 @@ def may_pay(directory: Directory, email: str | None) -> bool:
     return bool(email) and (directory.is_finance(email or "") or directory.is_admin(email or ""))
 
 
-def mark_paid(db: sessionmaker[Session], directory: Directory, batch_id: int, user_id: str,
-              email: str | None) -> MarkPaidResult:  # fmt: skip
+def mark_paid(
+    db: sessionmaker[Session], directory: Directory, batch_id: int, user_id: str, email: str | None
+) -> MarkPaidResult:
     """Mark a batch paid (once), its expenses paid, and queue a notice to each employee."""
     if not may_pay(directory, email):
         return MarkPaidResult(batch_id, PaidRefusal.NOT_FINANCE)
@@ -224,19 +252,42 @@ def mark_paid(db: sessionmaker[Session], directory: Directory, batch_id: int, us
             exp.status = transition(exp.status, Move.PAY, ref=expense_ref(exp.id)).after
             exp.paid_at = now
             exp.ocr = with_status(exp.ocr or {}, {"event": "paid", "batch": batch_id})
-            audit.record(session, actor=user_id, action="expense.paid", entity="expense", entity_id=exp.id,
-                         before=before, after=audit.expense_snapshot(exp), detail=f"batch #{batch_id}")  # fmt: skip
+            audit.record(
+                session,
+                actor=user_id,
+                action="expense.paid",
+                entity="expense",
+                entity_id=exp.id,
+                before=before,
+                after=audit.expense_snapshot(exp),
+                detail=f"batch #{batch_id}",
+            )
             per_employee[exp.employee_id].append(exp)
         session.flush()
         for exp in expenses:
             outbox.add(session, "card", {"expense_id": exp.id}, dedup_key=f"card:{exp.id}:v{exp.version}")
         for employee_id, items in per_employee.items():
-            outbox.add(session, "notice", {"user_id": employee_id, "event": "paid", "batch": batch_id,
-                                           "amounts": {c: str(a) for c, a in paid_amounts(items).items()},
-                                           "refs": [expense_ref(e.id) for e in items]},
-                       dedup_key=f"paid:{batch_id}:{employee_id}")  # fmt: skip
-        audit.record(session, actor=user_id, action="payout.batch_paid", entity="payout_batch", entity_id=batch_id,
-                     before={"status": "open"}, after={"status": "paid"})  # fmt: skip
+            outbox.add(
+                session,
+                "notice",
+                {
+                    "user_id": employee_id,
+                    "event": "paid",
+                    "batch": batch_id,
+                    "amounts": {c: str(a) for c, a in paid_amounts(items).items()},
+                    "refs": [expense_ref(e.id) for e in items],
+                },
+                dedup_key=f"paid:{batch_id}:{employee_id}",
+            )
+        audit.record(
+            session,
+            actor=user_id,
+            action="payout.batch_paid",
+            entity="payout_batch",
+            entity_id=batch_id,
+            before={"status": "open"},
+            after={"status": "paid"},
+        )
         outbox.add(session, "digest", {"batch_id": batch_id}, dedup_key=f"digest:{batch_id}:paid")
         return MarkPaidResult(batch_id, people=len(per_employee))
 
@@ -252,8 +303,14 @@ def paid_amounts(items: list[Expense]) -> dict[str, Decimal]:
     return dict(by_currency)
 
 
-def make_export(db: sessionmaker[Session], directory: Directory, debtor: Debtor | None, batch_id: int,
-                fmt: str, actor: str) -> ExportFile:  # fmt: skip
+def make_export(
+    db: sessionmaker[Session],
+    directory: Directory,
+    debtor: Debtor | None,
+    batch_id: int,
+    fmt: str,
+    actor: str,
+) -> ExportFile:
     """Build, record and audit an export of ``batch_id`` (raises ExportError with a message).
 
     ``debtor``: the account payment orders (SEPA) are paid from, when one is configured.
@@ -313,10 +370,12 @@ def period_chart(db: sessionmaker[Session], batch_id: int, currency: str) -> Per
     if not by_category.rows:
         return PeriodChart(None, start, end, currency)
     png = bar_chart_png(
-        [(f"By category ({currency})", [(r.key, r.total) for r in by_category.rows[:12]]),
-         (f"By customer, top 12 ({currency})", [(r.key, r.total) for r in by_customer.rows[:12]])],
+        [
+            (f"By category ({currency})", [(r.key, r.total) for r in by_category.rows[:12]]),
+            (f"By customer, top 12 ({currency})", [(r.key, r.total) for r in by_customer.rows[:12]]),
+        ],
         title=f"Approved spend {start} to {end}: {by_category.money(by_category.total)}",
-    )  # fmt: skip
+    )
     return PeriodChart(png, start, end, currency)
 
 
@@ -333,9 +392,11 @@ class FinanceOverview:
 def finance_overview(db: sessionmaker[Session], currency: str, today: dt.date) -> FinanceOverview:
     with db() as session:
         waiting = summary(session, awaiting_clause())
-        open_ids = tuple(session.scalars(
-            select(PayoutBatch.id).where(PayoutBatch.status == "open").order_by(PayoutBatch.id)
-        ))  # fmt: skip
+        open_ids = tuple(
+            session.scalars(
+                select(PayoutBatch.id).where(PayoutBatch.status == "open").order_by(PayoutBatch.id)
+            )
+        )
         try:
             month = spend_report(session, "category", today.replace(day=1), today, currency, top_merchants=0)
             return FinanceOverview(waiting, open_ids, month, None)

@@ -63,8 +63,9 @@ def to_read(factory: Factory, expense_id: int) -> ToRead:
         expense = session.get(Expense, expense_id)
         if expense is None:
             return ToRead(expense_id, None, None, None, "")
-        return ToRead(expense_id, Status(expense.status), expense.slack_file_id, expense.receipt_id,
-                      expense.employee_id)  # fmt: skip
+        return ToRead(
+            expense_id, Status(expense.status), expense.slack_file_id, expense.receipt_id, expense.employee_id
+        )
 
 
 def receipt_content(factory: Factory, store: BlobStore, receipt_id: int) -> bytes:
@@ -93,15 +94,27 @@ def store_receipt(
         if expense.receipt_id is not None:
             return expense.receipt_id
         receipt = ReceiptFile(
-            sha256=hashlib.sha256(content).hexdigest(), content=stored, location=location,
-            media_type=media_type, filename=name,
-            size=len(content), slack_file_id=expense.slack_file_id, phash=phash, uploaded_by=user,
-        )  # fmt: skip
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=stored,
+            location=location,
+            media_type=media_type,
+            filename=name,
+            size=len(content),
+            slack_file_id=expense.slack_file_id,
+            phash=phash,
+            uploaded_by=user,
+        )
         session.add(receipt)
         session.flush()
         expense.receipt_id = receipt.id
-        audit.record(session, actor="system", action="receipt.stored", entity="expense", entity_id=expense_id,
-                     detail=f"sha256 {receipt.sha256}, {len(content)} bytes, {media_type or 'unknown type'}")  # fmt: skip
+        audit.record(
+            session,
+            actor="system",
+            action="receipt.stored",
+            entity="expense",
+            entity_id=expense_id,
+            detail=f"sha256 {receipt.sha256}, {len(content)} bytes, {media_type or 'unknown type'}",
+        )
         return receipt.id
 
 
@@ -144,8 +157,15 @@ def apply_reading(
         return Applied(expense_id, applied=True, warnings=tuple((expense.ocr or {}).get("warnings") or ()))
 
 
-def _apply_read(session: Session, expense: Expense, facts: ReceiptFacts | None, error: str | None,
-                company_currency: str, categories: Collection[str], customers: CustomerIndex) -> None:  # fmt: skip
+def _apply_read(
+    session: Session,
+    expense: Expense,
+    facts: ReceiptFacts | None,
+    error: str | None,
+    company_currency: str,
+    categories: Collection[str],
+    customers: CustomerIndex,
+) -> None:
     before = audit.expense_snapshot(expense)
     state: dict[str, Any] = {}
     if facts is not None:
@@ -176,8 +196,9 @@ def _apply_read(session: Session, expense: Expense, facts: ReceiptFacts | None, 
         if not match.confident:
             state["customer_candidates"] = [
                 {"id": c.id, "name": c.name, "score": round(float(c.score), 1)}
-                for c in match.candidates if c.id in known
-            ]  # fmt: skip
+                for c in match.candidates
+                if c.id in known
+            ]
     session.flush()
     warning = duplicate_warning(session, expense)
     state["warnings"] = [warning] if warning else []
@@ -186,8 +207,16 @@ def _apply_read(session: Session, expense: Expense, facts: ReceiptFacts | None, 
     offer_projects(session, expense)  # the customer's open projects for the card's picker
     expense.ocr_attempts += 1
     expense.status = transition(expense.status, Move.READ).after
-    audit.record(session, actor="system", action="expense.read", entity="expense", entity_id=expense.id,
-                 before=before, after=audit.expense_snapshot(expense), detail=error)  # fmt: skip
+    audit.record(
+        session,
+        actor="system",
+        action="expense.read",
+        entity="expense",
+        entity_id=expense.id,
+        before=before,
+        after=audit.expense_snapshot(expense),
+        detail=error,
+    )
 
 
 def _read_state(facts: ReceiptFacts) -> dict[str, Any]:
@@ -202,8 +231,9 @@ def _read_state(facts: ReceiptFacts) -> dict[str, Any]:
     }
 
 
-def _apply_typed_reading(session: Session, expense: Expense, facts: ReceiptFacts | None, error: str | None,
-                         company_currency: str) -> None:  # fmt: skip
+def _apply_typed_reading(
+    session: Session, expense: Expense, facts: ReceiptFacts | None, error: str | None, company_currency: str
+) -> None:
     """The receipt attached to a typed expense was read: it fills what was left empty, says when
     it reads another total than the one typed, and is checked for duplicates (totals and photos)."""
     before = audit.expense_snapshot(expense)
@@ -223,8 +253,10 @@ def _apply_typed_reading(session: Session, expense: Expense, facts: ReceiptFacts
             and expense.currency
             and (Money(facts.total, read_currency) != Money(expense.amount, expense.currency))
         ):
-            notes.append(f"The attached receipt reads {Money(facts.total, read_currency)}; "
-                         f"the total typed is {Money(expense.amount, expense.currency)}.")  # fmt: skip
+            notes.append(
+                f"The attached receipt reads {Money(facts.total, read_currency)}; "
+                f"the total typed is {Money(expense.amount, expense.currency)}."
+            )
         state.update(_read_state(facts))
     elif error:
         notes.append(f"The attached receipt could not be read: {error}")
@@ -234,8 +266,16 @@ def _apply_typed_reading(session: Session, expense: Expense, facts: ReceiptFacts
     expense.ocr = state
     expense.ocr_attempts += 1
     expense.status = transition(expense.status, Move.READ).after
-    audit.record(session, actor="system", action="expense.read", entity="expense", entity_id=expense.id,
-                 before=before, after=audit.expense_snapshot(expense), detail=error)  # fmt: skip
+    audit.record(
+        session,
+        actor="system",
+        action="expense.read",
+        entity="expense",
+        entity_id=expense.id,
+        before=before,
+        after=audit.expense_snapshot(expense),
+        detail=error,
+    )
 
 
 def _apply_tax_reading(expense: Expense, facts: ReceiptFacts) -> None:
@@ -270,10 +310,15 @@ def duplicate_warning(session: Session, expense: Expense) -> str | None:
         rows = session.execute(
             select(Expense.id, Expense.created_at, ReceiptFile.phash)
             .join(ReceiptFile, Expense.receipt_id == ReceiptFile.id)
-            .where(Expense.employee_id == expense.employee_id, Expense.id != expense.id,
-                   Expense.status != Status.DISCARDED, ReceiptFile.phash.is_not(None))
-            .order_by(Expense.id.desc()).limit(500)
-        ).all()  # fmt: skip
+            .where(
+                Expense.employee_id == expense.employee_id,
+                Expense.id != expense.id,
+                Expense.status != Status.DISCARDED,
+                ReceiptFile.phash.is_not(None),
+            )
+            .order_by(Expense.id.desc())
+            .limit(500)
+        ).all()
         for other_id, created, phash in rows:
             if phash and same_photo(hamming(phash, expense.receipt.phash)):
                 return same_photo_warning(other_id, sent=created)

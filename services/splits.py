@@ -103,17 +103,37 @@ def _save_split(
                 return UnknownCategory(part.category)
         before = {"splits": snapshot(expense)}
         replace_parts(session, expense, parts)
-        audit.record(session, actor=user_id, action="expense.split", entity="expense", entity_id=expense.id,
-                     before=before, after={"splits": snapshot(expense)},
-                     detail=f"{len(parts)} parts" if parts else "split removed")  # fmt: skip
-        outbox.add(session, "card", {"expense_id": expense.id},
-                   dedup_key=f"card:{expense.id}:split:{split_count(session, expense.id)}")  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="expense.split",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after={"splits": snapshot(expense)},
+            detail=f"{len(parts)} parts" if parts else "split removed",
+        )
+        outbox.add(
+            session,
+            "card",
+            {"expense_id": expense.id},
+            dedup_key=f"card:{expense.id}:split:{split_count(session, expense.id)}",
+        )
         return SplitSaved(expense.id, len(parts))
 
 
 def split_count(session: Session, expense_id: int) -> int:
     """How often the split of ``expense_id`` changed (a number that grows with every change, for
     the card message's dedup key)."""
-    return int(session.scalar(select(func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.entity == "expense", AuditEvent.entity_id == str(expense_id),
-                                     AuditEvent.action == "expense.split")) or 0)  # fmt: skip
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.entity == "expense",
+                AuditEvent.entity_id == str(expense_id),
+                AuditEvent.action == "expense.split",
+            )
+        )
+        or 0
+    )

@@ -49,14 +49,28 @@ class Submitted:
     auto_approved_rule: str | None  # approved by policy at once (no approval steps)
 
 
-def submit(db: sessionmaker[Session], directory: Directory, policy: Policy, expense_id: int, user_id: str,
-           email: str | None, today: dt.date) -> Submitted | Refusal:  # fmt: skip
+def submit(
+    db: sessionmaker[Session],
+    directory: Directory,
+    policy: Policy,
+    expense_id: int,
+    user_id: str,
+    email: str | None,
+    today: dt.date,
+) -> Submitted | Refusal:
     """Route the claim and ask its first approver (or approve it by policy), in one transaction."""
     return retry_on_conflict(_submit, db, directory, policy, expense_id, user_id, email, today)
 
 
-def _submit(db: sessionmaker[Session], base: Directory, policy: Policy, expense_id: int, user_id: str,
-            email: str | None, today: dt.date) -> Submitted | Refusal:  # fmt: skip
+def _submit(
+    db: sessionmaker[Session],
+    base: Directory,
+    policy: Policy,
+    expense_id: int,
+    user_id: str,
+    email: str | None,
+    today: dt.date,
+) -> Submitted | Refusal:
     with transaction(db) as session:
         directory = with_delegations(base, session, today)
         expense = session.get(Expense, expense_id)
@@ -70,44 +84,60 @@ def _submit(db: sessionmaker[Session], base: Directory, policy: Policy, expense_
         except TransitionError as exc:
             return Refusal(Why.BLOCKED, ref=ref, detail=str(exc))
         problems = submit_problems(
-            reading_error=expense.ocr_error, amount=expense.amount, currency=expense.currency,
-            spent_on=expense.spent_on, split_amounts=[s.amount for s in expense.splits or ()],
-        )  # fmt: skip
+            reading_error=expense.ocr_error,
+            amount=expense.amount,
+            currency=expense.currency,
+            spent_on=expense.spent_on,
+            split_amounts=[s.amount for s in expense.splits or ()],
+        )
         if problems:
             return Refusal(Why.NOT_READY, ref=ref, problems=tuple(problems))
         if not email:
             return Refusal(Why.NO_EMAIL, ref=ref)
         assert expense.amount is not None and expense.currency
         facts = ExpenseFacts(
-            amount=Money(expense.amount, expense.currency), category=expense.category or "other",
-            merchant=expense.merchant, spent_on=expense.spent_on, has_receipt=expense.receipt_id is not None,
-            customer_id=str(expense.customer_id) if expense.customer_id else None, submitter_email=email,
-            distance=expense.distance, per_diem=per_diem_total(expense),
-        )  # fmt: skip
+            amount=Money(expense.amount, expense.currency),
+            category=expense.category or "other",
+            merchant=expense.merchant,
+            spent_on=expense.spent_on,
+            has_receipt=expense.receipt_id is not None,
+            customer_id=str(expense.customer_id) if expense.customer_id else None,
+            submitter_email=email,
+            distance=expense.distance,
+            per_diem=per_diem_total(expense),
+        )
         rates = rate_lookup(session, team=expense.team_id)  # its workspace's own rates first
         try:
             # A split receipt: each part is checked as its own claim (its category, customer, amount).
             parts = part_findings(facts, parts_of(expense), policy, today=today, rates=rates)
             if any(v.blocking for v in parts):
-                return Refusal(Why.POLICY, ref=ref,
-                               detail=" ".join(v.message for v in parts if v.blocking))  # fmt: skip
+                return Refusal(Why.POLICY, ref=ref, detail=" ".join(v.message for v in parts if v.blocking))
             flags = [*_photo_duplicate(session, expense), *(Flag(v.rule, v.message) for v in parts)]
-            route = route_claim(facts, directory, policy, today=today, rates=rates,
-                                others=other_claims(session, expense, email), flags=flags)  # fmt: skip
+            route = route_claim(
+                facts,
+                directory,
+                policy,
+                today=today,
+                rates=rates,
+                others=other_claims(session, expense, email),
+                flags=flags,
+            )
         except RoutingError as exc:
             if exc.notify_admins and not directory.admins():
                 log.warning("routing needs an admin, but the directory names none: %s", exc.admin_message)
             if exc.notify_admins:
                 for admin in directory.admins():
-                    outbox.add(session, "notice", {"email": admin.email, "event": "routing_problem",
-                                                   "message": exc.admin_message},
-                               dedup_key=f"admin:{admin.email}:{expense.id}:{expense.version}")  # fmt: skip
+                    outbox.add(
+                        session,
+                        "notice",
+                        {"email": admin.email, "event": "routing_problem", "message": exc.admin_message},
+                        dedup_key=f"admin:{admin.email}:{expense.id}:{expense.version}",
+                    )
             return Refusal(Why.BLOCKED, ref=ref, detail=exc.user_message)
         except (MissingRate, MoneyError) as exc:
             return Refusal(Why.BLOCKED, ref=ref, detail=str(exc))
         if route.refused:
-            return Refusal(Why.POLICY, ref=ref,
-                           detail=" ".join(v.message for v in route.blocking))  # fmt: skip
+            return Refusal(Why.POLICY, ref=ref, detail=" ".join(v.message for v in route.blocking))
         before = audit.expense_snapshot(expense)
         problem = convert_at_submit(session, base, policy, expense, email)  # docs/currency.md
         if problem:
@@ -130,30 +160,66 @@ def _submit(db: sessionmaker[Session], base: Directory, policy: Policy, expense_
             expense.current_step = None
             rule = route.auto_approved_rule
             expense.ocr = with_status(state, {"event": "auto_approved", "rule": rule})
-            audit.record(session, actor=f"policy:{rule}", action="expense.auto_approved",
-                         entity="expense", entity_id=expense.id, before=before,
-                         after=audit.expense_snapshot(expense), detail="; ".join(route.trace + route.budgets))  # fmt: skip
-            outbox.add(session, "notice", {"user_id": expense.employee_id, "event": "auto_approved", "ref": ref,
-                                           "amount": str(expense.amount), "currency": expense.currency,
-                                           "rule": rule},
-                       dedup_key=f"notify:{expense.id}:r{expense.round}:auto")  # fmt: skip
+            audit.record(
+                session,
+                actor=f"policy:{rule}",
+                action="expense.auto_approved",
+                entity="expense",
+                entity_id=expense.id,
+                before=before,
+                after=audit.expense_snapshot(expense),
+                detail="; ".join(route.trace + route.budgets),
+            )
+            outbox.add(
+                session,
+                "notice",
+                {
+                    "user_id": expense.employee_id,
+                    "event": "auto_approved",
+                    "ref": ref,
+                    "amount": str(expense.amount),
+                    "currency": expense.currency,
+                    "rule": rule,
+                },
+                dedup_key=f"notify:{expense.id}:r{expense.round}:auto",
+            )
         else:
             expense.status = move.after
             expense.current_step = 0
             for index, step in enumerate(route.steps):
-                session.add(ApprovalTask(expense_id=expense.id, round=expense.round, step=index, kind=step.kind.value,
-                                         approvers=list(step.approvers), reason=step.reason,
-                                         status="pending" if index == 0 else "waiting"))  # fmt: skip
+                session.add(
+                    ApprovalTask(
+                        expense_id=expense.id,
+                        round=expense.round,
+                        step=index,
+                        kind=step.kind.value,
+                        approvers=list(step.approvers),
+                        reason=step.reason,
+                        status="pending" if index == 0 else "waiting",
+                    )
+                )
             first = route.steps[0]
-            expense.ocr = with_status(state, {"event": "waiting", "step": first.kind.value,
-                                              "approvers": list(first.approvers)})  # fmt: skip
+            expense.ocr = with_status(
+                state, {"event": "waiting", "step": first.kind.value, "approvers": list(first.approvers)}
+            )
             session.flush()
-            audit.record(session, actor=user_id, action="expense.submitted", entity="expense", entity_id=expense.id,
-                         before=before, after=audit.expense_snapshot(expense), detail="; ".join(route.trace + route.budgets))  # fmt: skip
+            audit.record(
+                session,
+                actor=user_id,
+                action="expense.submitted",
+                entity="expense",
+                entity_id=expense.id,
+                before=before,
+                after=audit.expense_snapshot(expense),
+                detail="; ".join(route.trace + route.budgets),
+            )
             task_id = session.scalar(
-                select(ApprovalTask.id).where(ApprovalTask.expense_id == expense.id,
-                                              ApprovalTask.round == expense.round, ApprovalTask.step == 0)
-            )  # fmt: skip
+                select(ApprovalTask.id).where(
+                    ApprovalTask.expense_id == expense.id,
+                    ApprovalTask.round == expense.round,
+                    ApprovalTask.step == 0,
+                )
+            )
             outbox.add(session, "approval_request", {"task_id": task_id}, dedup_key=f"request:{task_id}")
         session.flush()
         outbox.add(
@@ -180,23 +246,43 @@ def other_claims(session: Session, expense: Expense, email: str) -> list[OtherCl
     mine = (Expense.employee_id == expense.employee_id) & (Expense.category == expense.category)
     same = (Expense.amount == expense.amount) & (Expense.spent_on == expense.spent_on)
     rows = session.execute(
-        select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.amount, Expense.currency,
-               Expense.category, Expense.spent_on, Expense.merchant, Expense.status)
-        .where(Expense.id != expense.id, Expense.status != Status.DISCARDED, Expense.amount.is_not(None),
-               Expense.currency.is_not(None), or_(mine, same))
+        select(
+            Expense.id,
+            Expense.employee_id,
+            Expense.employee_email,
+            Expense.amount,
+            Expense.currency,
+            Expense.category,
+            Expense.spent_on,
+            Expense.merchant,
+            Expense.status,
+        )
+        .where(
+            Expense.id != expense.id,
+            Expense.status != Status.DISCARDED,
+            Expense.amount.is_not(None),
+            Expense.currency.is_not(None),
+            or_(mine, same),
+        )
         .order_by(Expense.id.desc())
         .limit(500)
-    ).all()  # fmt: skip
+    ).all()
     found: list[OtherClaim] = []
     for ref_id, employee, employee_email, amount, currency, category, day, merchant, status in rows:
         if amount is None or not currency:
             continue
         own = employee == expense.employee_id
-        found.append(OtherClaim(
-            ref=expense_ref(ref_id), submitter_email=email if own else (employee_email or f"<@{employee}>"),
-            amount=Money(amount, currency), category=category or "other", spent_on=day, merchant=merchant,
-            counts=own and status in HISTORY_STATUSES,
-        ))  # fmt: skip
+        found.append(
+            OtherClaim(
+                ref=expense_ref(ref_id),
+                submitter_email=email if own else (employee_email or f"<@{employee}>"),
+                amount=Money(amount, currency),
+                category=category or "other",
+                spent_on=day,
+                merchant=merchant,
+                counts=own and status in HISTORY_STATUSES,
+            )
+        )
     return found
 
 
@@ -209,10 +295,15 @@ def _photo_duplicate(session: Session, expense: Expense) -> list[Flag]:
     rows = session.execute(
         select(Expense.id, ReceiptFile.phash)
         .join(ReceiptFile, Expense.receipt_id == ReceiptFile.id)
-        .where(Expense.id != expense.id, Expense.status != Status.DISCARDED, ReceiptFile.phash.is_not(None),
-               ReceiptFile.id != expense.receipt_id)
-        .order_by(Expense.id.desc()).limit(2000)
-    ).all()  # fmt: skip
+        .where(
+            Expense.id != expense.id,
+            Expense.status != Status.DISCARDED,
+            ReceiptFile.phash.is_not(None),
+            ReceiptFile.id != expense.receipt_id,
+        )
+        .order_by(Expense.id.desc())
+        .limit(2000)
+    ).all()
     for other_id, phash in rows:
         if phash and hamming(phash, expense.receipt.phash) <= 6:
             return [

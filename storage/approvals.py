@@ -10,7 +10,14 @@ from storage.models import ApprovalTask
 
 def round_tasks(session: Session, task: ApprovalTask) -> list[ApprovalTask]:
     """The other steps of the same submission of the claim."""
-    return list(session.scalars(
-        select(ApprovalTask).where(ApprovalTask.expense_id == task.expense_id, ApprovalTask.round == task.round,
-                                   ApprovalTask.id != task.id).order_by(ApprovalTask.step)
-    ))  # fmt: skip
+    return list(
+        session.scalars(
+            select(ApprovalTask)
+            .where(
+                ApprovalTask.expense_id == task.expense_id,
+                ApprovalTask.round == task.round,
+                ApprovalTask.id != task.id,
+            )
+            .order_by(ApprovalTask.step)
+        )
+    )

@@ -12,11 +12,28 @@ from sqlalchemy.orm import Session
 from storage.models import AuditEvent, Expense
 
 _EXPENSE_FIELDS = (
-    "status", "merchant", "spent_on", "amount", "currency", "approved_amount", "category",
-    "customer_id", "note", "round", "current_step", "payout_batch_id", "distance",
-    "reimburse_currency", "reimburse_amount", "fx_rate", "fx_rate_day", "fx_rate_source",
-    "net_amount", "tax_amount", "tax_rate",
-)  # fmt: skip
+    "status",
+    "merchant",
+    "spent_on",
+    "amount",
+    "currency",
+    "approved_amount",
+    "category",
+    "customer_id",
+    "note",
+    "round",
+    "current_step",
+    "payout_batch_id",
+    "distance",
+    "reimburse_currency",
+    "reimburse_amount",
+    "fx_rate",
+    "fx_rate_day",
+    "fx_rate_source",
+    "net_amount",
+    "tax_amount",
+    "tax_rate",
+)
 
 
 def _plain(value: Any) -> Any:
@@ -57,9 +74,14 @@ def record(
         before = {k: before.get(k) for k in changed}
         after = {k: after[k] for k in changed}
     event = AuditEvent(
-        actor=actor, action=action, entity=entity, entity_id=str(entity_id), before=before, after=after,
+        actor=actor,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        before=before,
+        after=after,
         detail=detail,
-    )  # fmt: skip
+    )
     session.add(event)
     return event
 

@@ -63,8 +63,11 @@ def backup(url: str, target: Path) -> str:
     if url.startswith("postgresql"):
         if shutil.which("pg_dump") is None:
             raise BackupError("pg_dump is not installed; install the PostgreSQL client tools")
-        done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", f"--file={target}", _libpq_url(url)],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", _libpq_url(url)],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
         return f"pg_dump (custom format) written to {target}"
@@ -95,8 +98,18 @@ def restore(url: str, source: Path, *, force: bool = False) -> str:
     if url.startswith("postgresql"):
         if shutil.which("pg_restore") is None:
             raise BackupError("pg_restore is not installed; install the PostgreSQL client tools")
-        done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", f"--dbname={_libpq_url(url)}",
-                               str(source)], capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [
+                "pg_restore",
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                f"--dbname={_libpq_url(url)}",
+                str(source),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
         return f"database restored from {source}"

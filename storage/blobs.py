@@ -182,8 +182,9 @@ class S3Store:
             extra["ContentType"] = media_type
         checksum = base64.b64encode(bytes.fromhex(sha256)).decode()  # the store checks what it got
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(sha256), Body=content,
-                                   ChecksumSHA256=checksum, **extra)  # fmt: skip
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(sha256), Body=content, ChecksumSHA256=checksum, **extra
+            )
         except Exception as exc:
             raise self._fail("store", sha256, exc) from exc
 

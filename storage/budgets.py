@@ -57,13 +57,23 @@ def spent_against(
             (Expense.currency == company_currency, literal(period.start, Date)), else_=Expense.spent_on
         )
         stmt = (
-            select(literal(index, Integer).label("budget"), Expense.currency.label("currency"),
-                   group_day.label("day"), bucket.label("pending"), func.sum(AMOUNT).label("total"))
-            .where(Expense.status.in_((*COUNTED, PENDING)), Expense.spent_on >= period.start,
-                   Expense.spent_on <= period.end, Expense.currency.is_not(None), Expense.amount.is_not(None),
-                   scope)
+            select(
+                literal(index, Integer).label("budget"),
+                Expense.currency.label("currency"),
+                group_day.label("day"),
+                bucket.label("pending"),
+                func.sum(AMOUNT).label("total"),
+            )
+            .where(
+                Expense.status.in_((*COUNTED, PENDING)),
+                Expense.spent_on >= period.start,
+                Expense.spent_on <= period.end,
+                Expense.currency.is_not(None),
+                Expense.amount.is_not(None),
+                scope,
+            )
             .group_by(Expense.currency, group_day, bucket)
-        )  # fmt: skip
+        )
         if budget.scope == "project":
             stmt = stmt.join(ExpenseProject, ExpenseProject.expense_id == Expense.id)
         if exclude_expense is not None:
@@ -92,7 +102,7 @@ def _scope(budget: Budget, department_members: Mapping[str, Sequence[str]]) -> A
             or_(func.lower(Customer.name) == key, func.lower(Customer.external_id) == key)
         )
         by_alias = select(CustomerAlias.customer_id).where(func.lower(CustomerAlias.alias) == key)
-        return Expense.customer_id.in_(by_name.union(by_alias))  # fmt: skip
+        return Expense.customer_id.in_(by_name.union(by_alias))
     return func.lower(ExpenseProject.project) == key
 
 
@@ -128,10 +138,14 @@ def rates_for(
     last = max(day for _, day in wanted)
     rows = session.execute(
         select(FxRate.base, FxRate.quote, FxRate.day, FxRate.rate, FxRate.team_id)
-        .where(or_(FxRate.base.in_(currencies), FxRate.quote.in_(currencies)), FxRate.day >= first,
-               FxRate.day <= last, visible_to(looking_up_for(team)))
+        .where(
+            or_(FxRate.base.in_(currencies), FxRate.quote.in_(currencies)),
+            FxRate.day >= first,
+            FxRate.day <= last,
+            visible_to(looking_up_for(team)),
+        )
         .order_by(FxRate.day)
-    ).all()  # fmt: skip
+    ).all()
     # (own?, base, quote): the workspace's own rates (True) apart from the shared ones (False)
     days: dict[tuple[bool, str, str], list[dt.date]] = defaultdict(list)
     values: dict[tuple[bool, str, str], list[Decimal]] = defaultdict(list)

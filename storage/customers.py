@@ -156,9 +156,13 @@ def _parse(text: str, report: ImportReport) -> list[_Row]:
 
 
 def import_csv(
-    factory: sessionmaker[Session], path_or_text: str | Path, *, source: str = "csv", actor: str = "system",
+    factory: sessionmaker[Session],
+    path_or_text: str | Path,
+    *,
+    source: str = "csv",
+    actor: str = "system",
     via: str | None = None,
-) -> ImportReport:  # fmt: skip
+) -> ImportReport:
     """Create or update customers from a CSV file (or its text).
 
     Header ``id,name`` with optional ``aliases`` (separated by ``;``) and ``domain``. Rows are
@@ -266,10 +270,20 @@ def import_csv(
             if isinstance(path_or_text, Path) or "\n" not in str(path_or_text)
             else "text"
         )
-        audit.record(session, actor=actor, action="customers.imported", entity="customers", entity_id=source[:64],
-                     after={"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
-                            "errors": len(report.errors)},
-                     detail=f"from {name}" + (f"; {via}" if via else ""))  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="customers.imported",
+            entity="customers",
+            entity_id=source[:64],
+            after={
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "errors": len(report.errors),
+            },
+            detail=f"from {name}" + (f"; {via}" if via else ""),
+        )
     return report
 
 

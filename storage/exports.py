@@ -83,12 +83,30 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
     if batch is None:
         raise ExportError(f"Payout batch #{batch_id} does not exist.")
     rows = session.execute(
-        select(Expense.id, Expense.employee_id, Expense.employee_email, Expense.merchant, Expense.spent_on,
-               Expense.category, Customer.name, func.coalesce(Project.name, ExpenseProject.project),
-               Expense.approved_amount, Expense.amount,
-               Expense.currency, Expense.approved_at, SlackUser.name, Expense.reimburse_currency,
-               Expense.reimburse_amount, Expense.fx_rate, Expense.fx_rate_day, Expense.fx_rate_source, Deal.name,
-               Deal.external_id, Expense.tax_amount, Expense.tax_rate)
+        select(
+            Expense.id,
+            Expense.employee_id,
+            Expense.employee_email,
+            Expense.merchant,
+            Expense.spent_on,
+            Expense.category,
+            Customer.name,
+            func.coalesce(Project.name, ExpenseProject.project),
+            Expense.approved_amount,
+            Expense.amount,
+            Expense.currency,
+            Expense.approved_at,
+            SlackUser.name,
+            Expense.reimburse_currency,
+            Expense.reimburse_amount,
+            Expense.fx_rate,
+            Expense.fx_rate_day,
+            Expense.fx_rate_source,
+            Deal.name,
+            Deal.external_id,
+            Expense.tax_amount,
+            Expense.tax_rate,
+        )
         .outerjoin(Customer, Customer.id == Expense.customer_id)
         .outerjoin(Deal, Deal.id == Expense.deal_id)
         .outerjoin(ExpenseProject, ExpenseProject.expense_id == Expense.id)
@@ -96,35 +114,68 @@ def load_batch(session: Session, batch_id: int) -> tuple[PayoutBatch, BatchExpor
         .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
         .where(Expense.payout_batch_id == batch_id)
         .order_by(Expense.id)
-    ).all()  # fmt: skip
+    ).all()
     parts = _split_parts(session, batch_id)
     lines: list[ExportLine] = []
-    for (exp_id, emp_id, email, merchant, spent_on, category, customer, project, approved, amount, currency,
-         approved_at, slack_name, pay_currency, pay_amount, fx_rate, fx_day, fx_source, deal, deal_id, tax,
-         tax_rate) in rows:  # fmt: skip
+    for (
+        exp_id,
+        emp_id,
+        email,
+        merchant,
+        spent_on,
+        category,
+        customer,
+        project,
+        approved,
+        amount,
+        currency,
+        approved_at,
+        slack_name,
+        pay_currency,
+        pay_amount,
+        fx_rate,
+        fx_day,
+        fx_source,
+        deal,
+        deal_id,
+        tax,
+        tax_rate,
+    ) in rows:
         value = approved if approved is not None else amount
         if value is None or not currency:
             raise ExportError(f"{expense_ref(exp_id)} in batch #{batch_id} has no amount or currency.")
         converted = fx_rate is not None and pay_currency and pay_amount is not None
         line = ExportLine(
-            expense_id=exp_id, ref=expense_ref(exp_id), employee_id=emp_id, employee_email=email,
-            payee=slack_name or email or emp_id, merchant=merchant, spent_on=spent_on, category=category,
-            customer=customer, project=project, approved_at=approved_at,
+            expense_id=exp_id,
+            ref=expense_ref(exp_id),
+            employee_id=emp_id,
+            employee_email=email,
+            payee=slack_name or email or emp_id,
+            merchant=merchant,
+            spent_on=spent_on,
+            category=category,
+            customer=customer,
+            project=project,
+            approved_at=approved_at,
             # paid in the reimbursement currency, at the rate kept at submission (docs/currency.md)
             amount=rounded(pay_amount, pay_currency) if converted else rounded(value, currency),
             currency=pay_currency if converted else currency,
             original_amount=rounded(value, currency) if converted else None,
             original_currency=currency if converted else None,
-            fx_rate=fx_rate if converted else None, fx_rate_day=fx_day, fx_rate_source=fx_source,
-            deal=deal, deal_crm_id=deal_id,
-        )  # fmt: skip
+            fx_rate=fx_rate if converted else None,
+            fx_rate_day=fx_day,
+            fx_rate_source=fx_source,
+            deal=deal,
+            deal_crm_id=deal_id,
+        )
         line = with_tax(line, tax, tax_rate, amount if amount is not None else value, currency)
         lines.extend(split_lines(line, parts.get(exp_id, [])) if exp_id in parts else [line])
     return batch, BatchExport(batch_id=batch.id, created_at=batch.created_at, lines=tuple(lines))
 
 
-def with_tax(line: ExportLine, tax: Decimal | None, rate: Decimal | None, receipt_total: Decimal,
-             currency: str) -> ExportLine:  # fmt: skip
+def with_tax(
+    line: ExportLine, tax: Decimal | None, rate: Decimal | None, receipt_total: Decimal, currency: str
+) -> ExportLine:
     """The line with the receipt's tax in what it pays: prorated from the receipt's total to the
     amount paid (approved, converted), so that the line's net + tax is its amount to the cent."""
     if tax is None:
@@ -139,12 +190,18 @@ def _split_parts(
     """The parts of the batch's split receipts: (amount, category, customer name, project)."""
     found: dict[int, list[tuple[Decimal, str | None, str | None, str | None]]] = {}
     for exp_id, amount, category, customer, project in session.execute(
-        select(ExpenseSplit.expense_id, ExpenseSplit.amount, ExpenseSplit.category, Customer.name, ExpenseSplit.project)
+        select(
+            ExpenseSplit.expense_id,
+            ExpenseSplit.amount,
+            ExpenseSplit.category,
+            Customer.name,
+            ExpenseSplit.project,
+        )
         .join(Expense, Expense.id == ExpenseSplit.expense_id)
         .outerjoin(Customer, Customer.id == ExpenseSplit.customer_id)
         .where(Expense.payout_batch_id == batch_id)
         .order_by(ExpenseSplit.expense_id, ExpenseSplit.position)
-    ):  # fmt: skip
+    ):
         found.setdefault(exp_id, []).append((amount, category, customer, project))
     return found
 
@@ -173,16 +230,21 @@ def split_lines(
     taxes = split_tax(Money(line.tax, line.currency), shares) if line.tax is not None else [None] * len(parts)
     return [
         dataclasses.replace(
-            line, amount=share.amount, tax=tax.amount if tax is not None else None,
-            category=category or line.category, customer=customer or line.customer,
-            project=project or line.project, original_amount=original.amount if original is not None else None,
+            line,
+            amount=share.amount,
+            tax=tax.amount if tax is not None else None,
+            category=category or line.category,
+            customer=customer or line.customer,
+            project=project or line.project,
+            original_amount=original.amount if original is not None else None,
             note=f"part {index} of {len(parts)}",
             deal=line.deal if customer in (None, line.customer) else None,
             deal_crm_id=line.deal_crm_id if customer in (None, line.customer) else None,
         )
         for index, (share, original, tax, (_, category, customer, project)) in enumerate(
-            zip(shares, originals, taxes, parts, strict=True), start=1)
-    ]  # fmt: skip
+            zip(shares, originals, taxes, parts, strict=True), start=1
+        )
+    ]
 
 
 def build_export(
@@ -222,12 +284,19 @@ def build_export(
             raise ExportError(
                 f"Batch #{batch_id} has nothing to pay by SEPA (EUR to employees with an IBAN)."
             )
-        content = sepa_xml(plan, debtor, batch_id=batch_id, created_at=data.created_at,
-                           execution_date=execution_date or data.created_at.date())  # fmt: skip
+        content = sepa_xml(
+            plan,
+            debtor,
+            batch_id=batch_id,
+            created_at=data.created_at,
+            execution_date=execution_date or data.created_at.date(),
+        )
         totals = {"EUR": plan.total}
         count = sum(len(t.refs) for t in plan.transfers)
-        notes = tuple(f"{line.ref} ({line.payee}, {line.amount_text} {line.currency}) is not in the file: {why}"
-                      for line, why in plan.left_out)  # fmt: skip
+        notes = tuple(
+            f"{line.ref} ({line.payee}, {line.amount_text} {line.currency}) is not in the file: {why}"
+            for line, why in plan.left_out
+        )
         for line, _why in plan.left_out:
             left_out[line.currency] = left_out.get(line.currency, Decimal(0)) + line.amount
     else:
@@ -239,26 +308,53 @@ def build_export(
         content = text.encode("utf-8")
         totals = batch_totals
         count = len({line.expense_id for line in data.lines})  # a split receipt has a line per part
-    return ExportFile(batch_id=batch_id, format=fmt, content=content, filename=f"{stem}.{spec.extension}",
-                      media_type=spec.media_type, expense_count=count, totals=totals,
-                      batch_totals=batch_totals, notes=notes, left_out=left_out)  # fmt: skip
+    return ExportFile(
+        batch_id=batch_id,
+        format=fmt,
+        content=content,
+        filename=f"{stem}.{spec.extension}",
+        media_type=spec.media_type,
+        expense_count=count,
+        totals=totals,
+        batch_totals=batch_totals,
+        notes=notes,
+        left_out=left_out,
+    )
 
 
 def record_export(session: Session, export: ExportFile, actor: str) -> PayoutExport:
     """Remember that ``actor`` exported this file (a row and an audit event)."""
-    row = PayoutExport(batch_id=export.batch_id, format=export.format, sha256=export.sha256,
-                       size=len(export.content), expense_count=export.expense_count,
-                       totals={c: str(a) for c, a in export.totals.items()}, created_by=actor)  # fmt: skip
+    row = PayoutExport(
+        batch_id=export.batch_id,
+        format=export.format,
+        sha256=export.sha256,
+        size=len(export.content),
+        expense_count=export.expense_count,
+        totals={c: str(a) for c, a in export.totals.items()},
+        created_by=actor,
+    )
     session.add(row)
     session.flush()
-    audit.record(session, actor=actor, action="payout.exported", entity="payout_batch", entity_id=export.batch_id,
-                 after={"format": export.format, "sha256": export.sha256, "expenses": export.expense_count,
-                        "totals": row.totals}, detail=export.filename)  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action="payout.exported",
+        entity="payout_batch",
+        entity_id=export.batch_id,
+        after={
+            "format": export.format,
+            "sha256": export.sha256,
+            "expenses": export.expense_count,
+            "totals": row.totals,
+        },
+        detail=export.filename,
+    )
     return row
 
 
-def sepa_xml(plan: TransferPlan, debtor: Debtor, *, batch_id: int, created_at: dt.datetime,
-             execution_date: dt.date) -> bytes:  # fmt: skip
+def sepa_xml(
+    plan: TransferPlan, debtor: Debtor, *, batch_id: int, created_at: dt.datetime, execution_date: dt.date
+) -> bytes:
     """A pain.001.001.03 credit-transfer file, validated against the schema shipped with sepaxml.
 
     The message, payment-information and end-to-end ids derive from the batch, and the creation
@@ -269,8 +365,12 @@ def sepa_xml(plan: TransferPlan, debtor: Debtor, *, batch_id: int, created_at: d
     problem = iban_problem(debtor.iban)
     if problem:
         raise ExportError(f"The paying account: {problem}.")
-    config: dict[str, object] = {"name": debtor.name, "IBAN": normalise_iban(debtor.iban), "batch": True,
-                                 "currency": "EUR"}  # fmt: skip
+    config: dict[str, object] = {
+        "name": debtor.name,
+        "IBAN": normalise_iban(debtor.iban),
+        "batch": True,
+        "currency": "EUR",
+    }
     if debtor.bic:
         config["BIC"] = debtor.bic.strip().upper()
     transfer = SepaTransfer(config, schema="pain.001.001.03", clean=True)
@@ -281,15 +381,24 @@ def sepa_xml(plan: TransferPlan, debtor: Debtor, *, batch_id: int, created_at: d
         cents = int((item.amount * 100).to_integral_value())
         if Decimal(cents) / 100 != item.amount:
             raise ExportError(f"{item.payee}: {item.amount} EUR has more than two decimals.")
-        transfer.add_payment({
-            "name": item.payee, "IBAN": normalise_iban(item.iban), "amount": cents,
-            "execution_date": execution_date, "description": item.remittance, "endtoend_id": item.end_to_end_id,
-        })  # fmt: skip
+        transfer.add_payment(
+            {
+                "name": item.payee,
+                "IBAN": normalise_iban(item.iban),
+                "amount": cents,
+                "execution_date": execution_date,
+                "description": item.remittance,
+                "endtoend_id": item.end_to_end_id,
+            }
+        )
     raw: bytes = transfer.export(validate=False)
     msg_id = f"EXPENSEBOT-BATCH-{batch_id}"
     raw = re.sub(rb"<MsgId>[^<]*</MsgId>", f"<MsgId>{msg_id}</MsgId>".encode(), raw)
-    raw = re.sub(rb"<CreDtTm>[^<]*</CreDtTm>",
-                 f"<CreDtTm>{created_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S}</CreDtTm>".encode(), raw)  # fmt: skip
+    raw = re.sub(
+        rb"<CreDtTm>[^<]*</CreDtTm>",
+        f"<CreDtTm>{created_at.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%S}</CreDtTm>".encode(),
+        raw,
+    )
     raw = re.sub(rb"<PmtInfId>[^<]*</PmtInfId>", f"<PmtInfId>{msg_id}-1</PmtInfId>".encode(), raw)
     import xmlschema
 

@@ -98,10 +98,13 @@ def _store(
         existing = {
             (f.base, f.quote, f.day): f
             for f in session.scalars(
-                select(FxRate).where(FxRate.day >= min(days), FxRate.day <= max(days),
-                                     FxRate.team_id.is_(None) if team is None else FxRate.team_id == team)
+                select(FxRate).where(
+                    FxRate.day >= min(days),
+                    FxRate.day <= max(days),
+                    FxRate.team_id.is_(None) if team is None else FxRate.team_id == team,
+                )
             )
-        }  # fmt: skip
+        }
         for base, quote, day, rate in rows:
             row = existing.get((base, quote, day))
             if row is None:
@@ -124,10 +127,16 @@ def _store(
                     detail += f"; {len(kept)} claim(s) converted at the old rate keep it" + (
                         f" (approved or paid: {', '.join(settled)})" if settled else ""
                     )
-                audit.record(session, actor=actor, action="fx_rate.changed", entity="fx_rate",
-                             entity_id=(f"{team}/" if team else "") + f"{base}/{quote}/{day.isoformat()}",
-                             before={"rate": rate_text(old), "source": old_source},
-                             after={"rate": rate_text(rate), "source": source}, detail=detail)  # fmt: skip
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="fx_rate.changed",
+                    entity="fx_rate",
+                    entity_id=(f"{team}/" if team else "") + f"{base}/{quote}/{day.isoformat()}",
+                    before={"rate": rate_text(old), "source": old_source},
+                    after={"rate": rate_text(rate), "source": source},
+                    detail=detail,
+                )
                 result.changes.append(
                     f"{base}→{quote} {day.isoformat()}: {rate_text(old)} → {rate_text(rate)}"
                 )
@@ -163,9 +172,14 @@ AUDITED_CHANGES = 500  # rate changes listed one by one in the import's audit ev
 
 
 def import_rates(
-    factory: sessionmaker[Session], text: str, source: str = "rates.csv", *, actor: str = "system",
-    via: str | None = None, team: str | None = None,
-) -> int:  # fmt: skip
+    factory: sessionmaker[Session],
+    text: str,
+    source: str = "rates.csv",
+    *,
+    actor: str = "system",
+    via: str | None = None,
+    team: str | None = None,
+) -> int:
     """Load ``date,from,to,rate`` rows (see ``workflows.fx.RateTable.from_csv_text``); re-imports update.
 
     A re-import that changes a stored rate changes past reports: every import is audited
@@ -182,23 +196,40 @@ def import_rates(
 
 
 def import_rates_result(
-    factory: sessionmaker[Session], text: str, source: str = "rates.csv", *, actor: str = "system",
-    via: str | None = None, team: str | None = None,
-) -> StoreResult:  # fmt: skip
+    factory: sessionmaker[Session],
+    text: str,
+    source: str = "rates.csv",
+    *,
+    actor: str = "system",
+    via: str | None = None,
+    team: str | None = None,
+) -> StoreResult:
     team = looking_up_for(team)
     RateTable.from_csv_text(text, source)  # validates every row first
     rows = [
-        (r["from"].strip().upper(), r["to"].strip().upper(), dt.date.fromisoformat(r["date"].strip()),
-         Decimal(r["rate"].strip()))
+        (
+            r["from"].strip().upper(),
+            r["to"].strip().upper(),
+            dt.date.fromisoformat(r["date"].strip()),
+            Decimal(r["rate"].strip()),
+        )
         for r in csv.DictReader(io.StringIO(text), skipinitialspace=True)
         if r.get("date") and r["date"].strip()
-    ]  # fmt: skip
+    ]
     result = store_rates(factory, rows, source=source, actor=actor, team=team)
     with transaction(factory) as session:
-        audit.record(session, actor=actor, action="fx.imported", entity="fx_rates", entity_id=source[:64],
-                     before=result.before or None, after=result.after or None,
-                     detail=f"{len(rows)} rows: {result.summary()}" + (f"; workspace {team}" if team else "")
-                     + (f"; {via}" if via else ""))  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="fx.imported",
+            entity="fx_rates",
+            entity_id=source[:64],
+            before=result.before or None,
+            after=result.after or None,
+            detail=f"{len(rows)} rows: {result.summary()}"
+            + (f"; workspace {team}" if team else "")
+            + (f"; {via}" if via else ""),
+        )
     return result
 
 
@@ -212,20 +243,29 @@ def rate_lookup(
     def lookup(base: str, quote: str, day: dt.date) -> Decimal | None:
         stmt = (
             select(FxRate.rate)
-            .where(FxRate.base == base.upper(), FxRate.quote == quote.upper(), FxRate.day <= day,
-                   FxRate.day >= day - dt.timedelta(days=max_age_days), visible)
+            .where(
+                FxRate.base == base.upper(),
+                FxRate.quote == quote.upper(),
+                FxRate.day <= day,
+                FxRate.day >= day - dt.timedelta(days=max_age_days),
+                visible,
+            )
             .order_by(own_first(), FxRate.day.desc())
             .limit(1)
-        )  # fmt: skip
+        )
         return session.scalar(stmt)
 
     return lookup
 
 
 def dated_rate(
-    session: Session, from_currency: str, to_currency: str, day: dt.date, max_age_days: int = MAX_AGE_DAYS,
+    session: Session,
+    from_currency: str,
+    to_currency: str,
+    day: dt.date,
+    max_age_days: int = MAX_AGE_DAYS,
     team: str | None = None,
-) -> tuple[Decimal, dt.date, str | None]:  # fmt: skip
+) -> tuple[Decimal, dt.date, str | None]:
     """The rate for ``day`` (direct, inverse or through the euro, see ``workflows.fx.find_rate``),
     the date of the stored rate(s) it came from (the older one for a cross rate) and their source.
     Each pair: the workspace's own rate (``team``, else the one in scope), else the shared one.
@@ -238,11 +278,16 @@ def dated_rate(
     def lookup(base: str, quote: str, on: dt.date) -> Decimal | None:
         row = session.execute(
             select(FxRate.rate, FxRate.day, FxRate.source)
-            .where(FxRate.base == base.upper(), FxRate.quote == quote.upper(), FxRate.day <= on,
-                   FxRate.day >= on - dt.timedelta(days=max_age_days), visible)
+            .where(
+                FxRate.base == base.upper(),
+                FxRate.quote == quote.upper(),
+                FxRate.day <= on,
+                FxRate.day >= on - dt.timedelta(days=max_age_days),
+                visible,
+            )
             .order_by(own_first(), FxRate.day.desc())
             .limit(1)
-        ).first()  # fmt: skip
+        ).first()
         if row is None:
             return None
         used.append((row[1], row[2]))
@@ -280,7 +325,14 @@ def listed_rates(
     rows = list(session.scalars(stmt.order_by(FxRate.base, FxRate.quote, own_first())))
     owned = {(r.base, r.quote) for r in rows if r.team_id is not None}
     return day, [
-        ListedRate(r.base, r.quote, r.day, Decimal(r.rate), r.source, r.team_id,
-                   used=r.team_id is not None or (r.base, r.quote) not in owned)
+        ListedRate(
+            r.base,
+            r.quote,
+            r.day,
+            Decimal(r.rate),
+            r.source,
+            r.team_id,
+            used=r.team_id is not None or (r.base, r.quote) not in owned,
+        )
         for r in rows
-    ]  # fmt: skip
+    ]

@@ -102,9 +102,12 @@ class UpdateOutcome:
 
 
 def _pick(
-    feed_url: str, history_url: str | None, wanted: dt.date | None, client: httpx.Client,
+    feed_url: str,
+    history_url: str | None,
+    wanted: dt.date | None,
+    client: httpx.Client,
     stop: threading.Event | None = None,
-) -> tuple[Pick, str]:  # fmt: skip
+) -> tuple[Pick, str]:
     daily = parse_ecb_xml(fetch_text(feed_url, client, stop), f"The rate feed at {feed_url}")
     newest = max((d.day for d in daily), default=None)
     if wanted is None or newest is None or wanted >= newest:

@@ -123,17 +123,29 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
     # -- the store
 
     def save(self, installation: Installation) -> None:
-        first = self.find_bot(enterprise_id=installation.enterprise_id, team_id=installation.team_id,
-                              is_enterprise_install=installation.is_enterprise_install) is None  # fmt: skip
+        first = (
+            self.find_bot(
+                enterprise_id=installation.enterprise_id,
+                team_id=installation.team_id,
+                is_enterprise_install=installation.is_enterprise_install,
+            )
+            is None
+        )
         super().save(self._sealed(installation))
         with Session(self.engine) as session, session.begin():
             audit.record(
-                session, actor=installation.user_id or "slack", entity="workspace",
+                session,
+                actor=installation.user_id or "slack",
+                entity="workspace",
                 action="workspace.installed" if first else "workspace.updated",
                 entity_id=installation.team_id or installation.enterprise_id or "",
-                after={"team_id": installation.team_id, "team_name": installation.team_name,
-                       "enterprise_id": installation.enterprise_id, "scopes": installation.bot_scopes},
-            )  # fmt: skip
+                after={
+                    "team_id": installation.team_id,
+                    "team_name": installation.team_name,
+                    "enterprise_id": installation.enterprise_id,
+                    "scopes": installation.bot_scopes,
+                },
+            )
 
     def save_bot(self, bot: Bot) -> None:
         # Called by save() with an already sealed bot, and by Bolt's token rotation with a plain one.
@@ -160,9 +172,11 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
         found = super().find_installation(
-            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id,
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
             is_enterprise_install=is_enterprise_install,
-        )  # fmt: skip
+        )
         installation: Installation | None = self._opened(found)
         return installation
 
@@ -173,19 +187,32 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
                 session.execute(
                     delete(model).where(
                         model.client_id == self.client_id,
-                        model.enterprise_id.is_(None) if enterprise_id is None
+                        model.enterprise_id.is_(None)
+                        if enterprise_id is None
                         else model.enterprise_id == enterprise_id,
                         model.team_id.is_(None) if team_id is None else model.team_id == team_id,
                     )
-                )  # fmt: skip
-            audit.record(session, actor=actor, action="workspace.uninstalled", entity="workspace",
-                         entity_id=team_id or enterprise_id or "", detail="app_uninstalled")  # fmt: skip
+                )
+            audit.record(
+                session,
+                actor=actor,
+                action="workspace.uninstalled",
+                entity="workspace",
+                entity_id=team_id or enterprise_id or "",
+                detail="app_uninstalled",
+            )
 
     def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         super().delete_bot(enterprise_id=enterprise_id, team_id=team_id)
         with Session(self.engine) as session, session.begin():
-            audit.record(session, actor="slack", action="workspace.bot_token_revoked", entity="workspace",
-                         entity_id=team_id or enterprise_id or "", detail="tokens_revoked")  # fmt: skip
+            audit.record(
+                session,
+                actor="slack",
+                action="workspace.bot_token_revoked",
+                entity="workspace",
+                entity_id=team_id or enterprise_id or "",
+                detail="tokens_revoked",
+            )
 
     def installed_teams(self) -> list[str]:
         """The workspaces (team ids) where the app is installed now, with a bot token."""

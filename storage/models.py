@@ -74,9 +74,14 @@ def team_unique(table: str, *columns: str) -> tuple[UniqueConstraint, Index]:
     a unique constraint does not compare), by a partial index on both databases."""
     return (
         UniqueConstraint("team_id", *columns, name=f"uq_{table}_team_id_{'_'.join(columns)}"),
-        Index(f"ux_{table}_{'_'.join(columns)}_no_team", *columns, unique=True,
-              sqlite_where=text("team_id IS NULL"), postgresql_where=text("team_id IS NULL")),
-    )  # fmt: skip
+        Index(
+            f"ux_{table}_{'_'.join(columns)}_no_team",
+            *columns,
+            unique=True,
+            sqlite_where=text("team_id IS NULL"),
+            postgresql_where=text("team_id IS NULL"),
+        ),
+    )
 
 
 class ReceiptFile(TeamOwned, Base):

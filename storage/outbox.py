@@ -32,8 +32,14 @@ def add(session: Session, kind: str, payload: dict[str, Any], *, dedup_key: str)
     team = current_team.get()
     if team is not None and TEAM_KEY not in payload:
         payload = {**payload, TEAM_KEY: team}
-    values = {"dedup_key": dedup_key, "kind": kind, "payload": payload, "created_at": utcnow(),
-              "not_before": utcnow(), "attempts": 0}  # fmt: skip
+    values = {
+        "dedup_key": dedup_key,
+        "kind": kind,
+        "payload": payload,
+        "created_at": utcnow(),
+        "not_before": utcnow(),
+        "attempts": 0,
+    }
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         session.execute(pg_insert(OutboxMessage).values(**values).on_conflict_do_nothing())

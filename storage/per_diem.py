@@ -20,8 +20,7 @@ class ImportResult:
     currencies: tuple[str, ...]
 
     def summary(self) -> str:
-        return (f"{self.after} destinations in {', '.join(self.currencies)} "
-                f"(replacing {self.before})")  # fmt: skip
+        return f"{self.after} destinations in {', '.join(self.currencies)} (replacing {self.before})"
 
 
 def import_rates(
@@ -36,16 +35,32 @@ def import_rates(
         before = session.scalar(select(func.count()).select_from(PerDiemRate)) or 0
         session.execute(delete(PerDiemRate))
         for row in rows:
-            session.add(PerDiemRate(
-                destination=row.destination, aliases=list(row.aliases), currency=row.currency,
-                full_day=row.full_day, partial_day=row.partial_day, breakfast=row.breakfast, lunch=row.lunch,
-                dinner=row.dinner, incidentals=row.incidentals, source=source[:255], imported_by=actor,
-            ))  # fmt: skip
+            session.add(
+                PerDiemRate(
+                    destination=row.destination,
+                    aliases=list(row.aliases),
+                    currency=row.currency,
+                    full_day=row.full_day,
+                    partial_day=row.partial_day,
+                    breakfast=row.breakfast,
+                    lunch=row.lunch,
+                    dinner=row.dinner,
+                    incidentals=row.incidentals,
+                    source=source[:255],
+                    imported_by=actor,
+                )
+            )
         currencies = tuple(sorted({row.currency for row in rows}))
-        audit.record(session, actor=actor, action="per_diem.rates_imported", entity="per_diem_rates",
-                     entity_id="company", before={"destinations": before},
-                     after={"destinations": len(rows), "currencies": list(currencies), "file": source},
-                     detail=f"via {via}")  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="per_diem.rates_imported",
+            entity="per_diem_rates",
+            entity_id="company",
+            before={"destinations": before},
+            after={"destinations": len(rows), "currencies": list(currencies), "file": source},
+            detail=f"via {via}",
+        )
     return ImportResult(before=before, after=len(rows), currencies=currencies)
 
 
@@ -54,9 +69,16 @@ def clear_rates(sessions: sessionmaker[Session], *, actor: str, via: str = "cli"
     with transaction(sessions) as session:
         before = session.scalar(select(func.count()).select_from(PerDiemRate)) or 0
         session.execute(delete(PerDiemRate))
-        audit.record(session, actor=actor, action="per_diem.rates_cleared", entity="per_diem_rates",
-                     entity_id="company", before={"destinations": before}, after={"destinations": 0},
-                     detail=f"via {via}")  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="per_diem.rates_cleared",
+            entity="per_diem_rates",
+            entity_id="company",
+            before={"destinations": before},
+            after={"destinations": 0},
+            detail=f"via {via}",
+        )
     return before
 
 

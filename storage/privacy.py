@@ -47,8 +47,17 @@ from workflows.expenses import Status
 from workflows.retention import DEFAULT_RETENTION_DAYS, Claim, kept_until
 
 # Expense columns that are personal (free text, what the receipt said, where it was posted).
-_EXPENSE_PERSONAL = ("note", "ocr", "ocr_error", "customer_reason", "channel_id", "thread_ts", "card_channel",
-                     "card_ts", "slack_file_id")  # fmt: skip
+_EXPENSE_PERSONAL = (
+    "note",
+    "ocr",
+    "ocr_error",
+    "customer_reason",
+    "channel_id",
+    "thread_ts",
+    "card_channel",
+    "card_ts",
+    "slack_file_id",
+)
 
 
 # Claims in the books: their receipts are accounting vouchers the company must keep (tax law).
@@ -66,8 +75,11 @@ class KeptReceipt:
 
     def describe(self) -> str:
         claims = ", ".join(f"EXP-{i}" for i in self.expense_ids)
-        until = (f"until {self.kept_until:%Y-%m-%d}" if self.kept_until is not None
-                 else "while the claim is open, then for the retention period after payment")  # fmt: skip
+        until = (
+            f"until {self.kept_until:%Y-%m-%d}"
+            if self.kept_until is not None
+            else "while the claim is open, then for the retention period after payment"
+        )
         return f"receipt {self.receipt_id} ({claims}) kept {until}"
 
 
@@ -77,8 +89,9 @@ def _retained(session: Session, receipt_ids: set[int], days: int, now: dt.dateti
     for receipt in session.scalars(select(ReceiptFile).where(ReceiptFile.id.in_(receipt_ids or {0}))):
         rows = session.execute(
             select(Expense.id, Expense.status, Expense.paid_at, Expense.updated_at)
-            .where(Expense.receipt_id == receipt.id).order_by(Expense.id)
-        ).all()  # fmt: skip
+            .where(Expense.receipt_id == receipt.id)
+            .order_by(Expense.id)
+        ).all()
         booked = [
             (row.id, Claim(row.status, row.paid_at, row.updated_at)) for row in rows if row.status in BOOKED
         ]
@@ -138,9 +151,13 @@ def _expenses(session: Session, who: Identity) -> list[Expense]:
 
 
 def _audit_events(session: Session, who: Identity, expense_ids: list[int]) -> list[AuditEvent]:
-    clauses = [AuditEvent.actor.in_(who.needles), AuditEvent.entity_id == who.email,
-               _mentions(AuditEvent.before, who.needles), _mentions(AuditEvent.after, who.needles),
-               _mentions(AuditEvent.detail, who.needles)]  # fmt: skip
+    clauses = [
+        AuditEvent.actor.in_(who.needles),
+        AuditEvent.entity_id == who.email,
+        _mentions(AuditEvent.before, who.needles),
+        _mentions(AuditEvent.after, who.needles),
+        _mentions(AuditEvent.detail, who.needles),
+    ]
     if expense_ids:
         clauses.append(
             (AuditEvent.entity == "expense") & AuditEvent.entity_id.in_([str(i) for i in expense_ids])
@@ -162,35 +179,69 @@ def collect(session: Session, who: Identity) -> tuple[dict[str, Any], list[Recei
     expenses = _expenses(session, who)
     expense_ids = [e.id for e in expenses]
     receipt_ids = {e.receipt_id for e in expenses if e.receipt_id}
-    receipts = list(session.scalars(select(ReceiptFile).where(
-        or_(ReceiptFile.id.in_(receipt_ids), ReceiptFile.uploaded_by.in_(who.user_ids or [""]))
-    ).order_by(ReceiptFile.id)))  # fmt: skip
+    receipts = list(
+        session.scalars(
+            select(ReceiptFile)
+            .where(or_(ReceiptFile.id.in_(receipt_ids), ReceiptFile.uploaded_by.in_(who.user_ids or [""])))
+            .order_by(ReceiptFile.id)
+        )
+    )
     projects = session.scalars(
         select(ExpenseProject).where(ExpenseProject.expense_id.in_(expense_ids or [0]))
     )
     data: dict[str, Any] = {
         "email": who.email,
         "slack_user_ids": who.user_ids,
-        "slack_users": [_row(u) for u in session.scalars(select(SlackUser).where(
-            or_(SlackUser.email == who.email, SlackUser.user_id.in_(who.user_ids or [""]))))],
+        "slack_users": [
+            _row(u)
+            for u in session.scalars(
+                select(SlackUser).where(
+                    or_(SlackUser.email == who.email, SlackUser.user_id.in_(who.user_ids or [""]))
+                )
+            )
+        ],
         "expenses": [_row(e) for e in expenses],
         "expense_projects": [_row(p) for p in projects],
         "receipt_files": [{**_row(r, ("content",)), "file": _receipt_name(r)} for r in receipts],
         "approval_tasks": [_row(t) for t in _tasks(session, who, expense_ids)],
-        "delegations": [_row(d) for d in session.scalars(select(Delegation).where(
-            or_(Delegation.approver_email == who.email, Delegation.delegate_email == who.email)))],
-        "merchant_corrections": [_row(m) for m in session.scalars(select(MerchantCorrection).where(
-            MerchantCorrection.created_by.in_(who.needles)))],
-        "customer_aliases_created": [_row(a) for a in session.scalars(select(CustomerAlias).where(
-            CustomerAlias.created_by.in_(who.needles)))],
-        "payout_batches_acted_on": [_row(b) for b in session.scalars(select(PayoutBatch).where(
-            or_(PayoutBatch.created_by.in_(who.needles), PayoutBatch.paid_by.in_(who.needles))))],
-        "payout_exports_made": [_row(x) for x in session.scalars(select(PayoutExport).where(
-            PayoutExport.created_by.in_(who.needles)))],
-        "messages_to_them": [_row(o) for o in session.scalars(select(OutboxMessage).where(
-            _mentions(OutboxMessage.payload, who.user_ids or [who.email])))],
+        "delegations": [
+            _row(d)
+            for d in session.scalars(
+                select(Delegation).where(
+                    or_(Delegation.approver_email == who.email, Delegation.delegate_email == who.email)
+                )
+            )
+        ],
+        "merchant_corrections": [
+            _row(m)
+            for m in session.scalars(
+                select(MerchantCorrection).where(MerchantCorrection.created_by.in_(who.needles))
+            )
+        ],
+        "customer_aliases_created": [
+            _row(a)
+            for a in session.scalars(select(CustomerAlias).where(CustomerAlias.created_by.in_(who.needles)))
+        ],
+        "payout_batches_acted_on": [
+            _row(b)
+            for b in session.scalars(
+                select(PayoutBatch).where(
+                    or_(PayoutBatch.created_by.in_(who.needles), PayoutBatch.paid_by.in_(who.needles))
+                )
+            )
+        ],
+        "payout_exports_made": [
+            _row(x)
+            for x in session.scalars(select(PayoutExport).where(PayoutExport.created_by.in_(who.needles)))
+        ],
+        "messages_to_them": [
+            _row(o)
+            for o in session.scalars(
+                select(OutboxMessage).where(_mentions(OutboxMessage.payload, who.user_ids or [who.email]))
+            )
+        ],
         "audit_events": [_row(a) for a in _audit_events(session, who, expense_ids)],
-    }  # fmt: skip
+    }
     return data, receipts
 
 
@@ -199,8 +250,9 @@ def _receipt_name(receipt: ReceiptFile) -> str:
     return f"receipts/{receipt.id}-{name}"
 
 
-def export_person(session: Session, email: str, out: Path, actor: str,
-                  extra_ids: list[str] | None = None) -> dict[str, int]:  # fmt: skip
+def export_person(
+    session: Session, email: str, out: Path, actor: str, extra_ids: list[str] | None = None
+) -> dict[str, int]:
     """Write ``person.json`` and the receipt files into ``out`` (a directory, or a ``.zip``)."""
     who = identify(session, email, extra_ids)
     data, receipts = collect(session, who)
@@ -218,8 +270,14 @@ def export_person(session: Session, email: str, out: Path, actor: str,
         for receipt in receipts:
             (out / _receipt_name(receipt)).write_bytes(content_of(receipt))
     counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}
-    audit.record(session, actor=actor, action="privacy.exported", entity="person", entity_id=who.email,
-                 after={"counts": counts})  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action="privacy.exported",
+        entity="person",
+        entity_id=who.email,
+        after={"counts": counts},
+    )
     return counts
 
 
@@ -238,9 +296,14 @@ def _scrub(value: Any, needles: list[str], pseudonym: str) -> Any:
 
 
 def erase_person(
-    session: Session, email: str, actor: str, extra_ids: list[str] | None = None, *,
-    retention_days: int = DEFAULT_RETENTION_DAYS, now: dt.datetime | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    session: Session,
+    email: str,
+    actor: str,
+    extra_ids: list[str] | None = None,
+    *,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Remove ``email``'s personal data; keep amounts, dates, categories and the audit trail.
 
     Their Slack ids and email become one random pseudonym everywhere; free text they wrote and
@@ -273,9 +336,12 @@ def erase_person(
         for name in _EXPENSE_PERSONAL:
             setattr(exp, name, None)
     session.flush()
-    receipts = session.execute(delete(ReceiptFile).where(
-        or_(ReceiptFile.id.in_(receipt_ids or {0}), ReceiptFile.uploaded_by.in_(who.user_ids or [""])),
-        ReceiptFile.id.not_in(kept_ids or {0})))  # fmt: skip
+    receipts = session.execute(
+        delete(ReceiptFile).where(
+            or_(ReceiptFile.id.in_(receipt_ids or {0}), ReceiptFile.uploaded_by.in_(who.user_ids or [""])),
+            ReceiptFile.id.not_in(kept_ids or {0}),
+        )
+    )
     counts["receipt_files_deleted"] = int(getattr(receipts, "rowcount", 0) or 0)
     for receipt in session.scalars(select(ReceiptFile).where(ReceiptFile.id.in_(kept_ids or {0}))):
         receipt.uploaded_by = pseudonym  # the file stays (the voucher); who sent it from where does not
@@ -303,18 +369,31 @@ def erase_person(
         if event.detail:
             event.detail = _scrub(event.detail, needles, pseudonym)
     counts["audit_events_anonymised"] = len(events)
-    for model, column in ((MerchantCorrection, MerchantCorrection.created_by),
-                          (CustomerAlias, CustomerAlias.created_by), (PayoutExport, PayoutExport.created_by),
-                          (PayoutBatch, PayoutBatch.created_by), (PayoutBatch, PayoutBatch.paid_by)):  # fmt: skip
+    for model, column in (
+        (MerchantCorrection, MerchantCorrection.created_by),
+        (CustomerAlias, CustomerAlias.created_by),
+        (PayoutExport, PayoutExport.created_by),
+        (PayoutBatch, PayoutBatch.created_by),
+        (PayoutBatch, PayoutBatch.paid_by),
+    ):
         for row in session.scalars(select(model).where(column.in_(who.needles))):
             setattr(row, column.key, pseudonym)
-    deleted_users = session.execute(delete(SlackUser).where(
-        or_(SlackUser.email == who.email, SlackUser.user_id.in_(who.user_ids or [""]))))  # fmt: skip
+    deleted_users = session.execute(
+        delete(SlackUser).where(
+            or_(SlackUser.email == who.email, SlackUser.user_id.in_(who.user_ids or [""]))
+        )
+    )
     counts["slack_profiles_deleted"] = int(getattr(deleted_users, "rowcount", 0) or 0)
-    session.execute(delete(Delegation).where(
-        or_(Delegation.approver_email == who.email, Delegation.delegate_email == who.email)))  # fmt: skip
-    outbox_rows = list(session.scalars(select(OutboxMessage).where(
-        _mentions(OutboxMessage.payload, who.user_ids or [who.email]))))  # fmt: skip
+    session.execute(
+        delete(Delegation).where(
+            or_(Delegation.approver_email == who.email, Delegation.delegate_email == who.email)
+        )
+    )
+    outbox_rows = list(
+        session.scalars(
+            select(OutboxMessage).where(_mentions(OutboxMessage.payload, who.user_ids or [who.email]))
+        )
+    )
     for row in outbox_rows:
         if row.payload.get("user_id") in who.user_ids:
             session.delete(row)
@@ -323,16 +402,33 @@ def erase_person(
     counts["outbox_rows"] = len(outbox_rows)
     session.flush()
     for item in kept:
-        audit.record(session, actor=actor, action="privacy.retained", entity="receipt_file",
-                     entity_id=item.receipt_id,
-                     after={"expenses": list(item.expense_ids), "retention_days": retention_days,
-                            "kept_until": item.kept_until.isoformat() if item.kept_until else None,
-                            "person": pseudonym},
-                     detail=f"{item.describe()}; {LEGAL_BASIS}; deleted by `expensebot receipts gc` then")  # fmt: skip
-    audit.record(session, actor=actor, action="privacy.erased", entity="person", entity_id=pseudonym,
-                 after={"counts": counts,
-                        "kept": {str(k.receipt_id): k.kept_until.isoformat() if k.kept_until else "open claim"
-                                 for k in kept}})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="privacy.retained",
+            entity="receipt_file",
+            entity_id=item.receipt_id,
+            after={
+                "expenses": list(item.expense_ids),
+                "retention_days": retention_days,
+                "kept_until": item.kept_until.isoformat() if item.kept_until else None,
+                "person": pseudonym,
+            },
+            detail=f"{item.describe()}; {LEGAL_BASIS}; deleted by `expensebot receipts gc` then",
+        )
+    audit.record(
+        session,
+        actor=actor,
+        action="privacy.erased",
+        entity="person",
+        entity_id=pseudonym,
+        after={
+            "counts": counts,
+            "kept": {
+                str(k.receipt_id): k.kept_until.isoformat() if k.kept_until else "open claim" for k in kept
+            },
+        },
+    )
     return {"pseudonym": pseudonym, **counts, "kept": kept}
 
 
@@ -342,14 +438,26 @@ def leftover_mentions(session: Session, email: str, user_ids: list[str]) -> int:
     checks = [
         select(Expense.id).where(or_(Expense.employee_email == needles[0], Expense.employee_id.in_(needles))),
         select(SlackUser.user_id).where(or_(SlackUser.email == needles[0], SlackUser.user_id.in_(needles))),
-        select(AuditEvent.id).where(or_(AuditEvent.actor.in_(needles), AuditEvent.entity_id.in_(needles),
-                                        _mentions(AuditEvent.before, needles), _mentions(AuditEvent.after, needles),
-                                        _mentions(AuditEvent.detail, needles))),
-        select(ApprovalTask.id).where(or_(ApprovalTask.decided_by.in_(needles),
-                                          ApprovalTask.decided_by_email == needles[0],
-                                          _mentions(ApprovalTask.approvers, needles))),
+        select(AuditEvent.id).where(
+            or_(
+                AuditEvent.actor.in_(needles),
+                AuditEvent.entity_id.in_(needles),
+                _mentions(AuditEvent.before, needles),
+                _mentions(AuditEvent.after, needles),
+                _mentions(AuditEvent.detail, needles),
+            )
+        ),
+        select(ApprovalTask.id).where(
+            or_(
+                ApprovalTask.decided_by.in_(needles),
+                ApprovalTask.decided_by_email == needles[0],
+                _mentions(ApprovalTask.approvers, needles),
+            )
+        ),
         select(ReceiptFile.id).where(ReceiptFile.uploaded_by.in_(needles)),
         select(OutboxMessage.id).where(_mentions(OutboxMessage.payload, needles)),
-        select(PayoutBatch.id).where(or_(PayoutBatch.created_by.in_(needles), PayoutBatch.paid_by.in_(needles))),
-    ]  # fmt: skip
+        select(PayoutBatch.id).where(
+            or_(PayoutBatch.created_by.in_(needles), PayoutBatch.paid_by.in_(needles))
+        ),
+    ]
     return sum(len(session.execute(stmt).all()) for stmt in checks)

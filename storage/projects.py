@@ -98,8 +98,15 @@ def pick_project(session: Session, expense: Expense, value: str, actor: str) -> 
         if row is None or row.project_id is None:
             return None
         row.project_id = None
-        audit.record(session, actor=actor, action="expense.project_picked", entity="expense", entity_id=expense.id,
-                     before=before, after={"project_id": None, "project": row.project})  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="expense.project_picked",
+            entity="expense",
+            entity_id=expense.id,
+            before=before,
+            after={"project_id": None, "project": row.project},
+        )
         return None
     try:
         project_id = int(value)
@@ -120,8 +127,15 @@ def pick_project(session: Session, expense: Expense, value: str, actor: str) -> 
         return None
     else:
         row.project, row.project_id, row.set_by, row.set_at = name, project.id, actor, utcnow()
-    audit.record(session, actor=actor, action="expense.project_picked", entity="expense", entity_id=expense.id,
-                 before=before, after={"project_id": project.id, "project": name})  # fmt: skip
+    audit.record(
+        session,
+        actor=actor,
+        action="expense.project_picked",
+        entity="expense",
+        entity_id=expense.id,
+        before=before,
+        after={"project_id": project.id, "project": name},
+    )
     return None
 
 
@@ -242,10 +256,14 @@ def import_projects(
                     report.errors.append(f"line {line}: due date '{cell('due')}' is not YYYY-MM-DD")
                     continue
             values: dict[str, Any] = {
-                "name": name[:512], "stage": cell("status")[:128] or None, "is_closed": status in CLOSED_WORDS,
-                "customer_id": customer_id, "deal_id": deals.get(deal_ext) if deal_ext else None, "due_date": due,
+                "name": name[:512],
+                "stage": cell("status")[:128] or None,
+                "is_closed": status in CLOSED_WORDS,
+                "customer_id": customer_id,
+                "deal_id": deals.get(deal_ext) if deal_ext else None,
+                "due_date": due,
                 "archived": False,
-            }  # fmt: skip
+            }
             project = existing.get(ext)
             if project is None:
                 session.add(Project(source=source, external_id=ext[:128], synced_at=now, **values))
@@ -257,10 +275,20 @@ def import_projects(
                     setattr(project, key, value)
                 project.synced_at = now
                 report.updated += 1
-        audit.record(session, actor=actor, action="projects.imported", entity="projects", entity_id=source,
-                     after={"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
-                            "errors": len(report.errors)},
-                     detail=via)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="projects.imported",
+            entity="projects",
+            entity_id=source,
+            after={
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "errors": len(report.errors),
+            },
+            detail=via,
+        )
     return report
 
 

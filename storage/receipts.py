@@ -98,9 +98,11 @@ def migrate_receipts(
                 failed.append(f"receipt file {receipt.id}: {exc}")
                 continue
             done = session.execute(
-                update(ReceiptFile).where(ReceiptFile.id == receipt.id, still).values(**change)
+                update(ReceiptFile)
+                .where(ReceiptFile.id == receipt.id, still)
+                .values(**change)
                 .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             session.commit()
             if getattr(done, "rowcount", 0):
                 moved += 1
@@ -116,9 +118,10 @@ def migrate_receipts(
 def _delete_if_unused(factory: sessionmaker[Session], store: BlobStore, sha256: str) -> None:
     with factory() as session:
         still_used = session.scalar(
-            select(func.count()).select_from(ReceiptFile)
+            select(func.count())
+            .select_from(ReceiptFile)
             .where(ReceiptFile.sha256 == sha256, ReceiptFile.content.is_(None))
-        )  # fmt: skip
+        )
     if not still_used:
         store.delete(sha256)
 
@@ -154,8 +157,9 @@ class ExpiredReceipt:
 def _claims(session: Session, receipt_id: int) -> list[tuple[int, Claim]]:
     rows = session.execute(
         select(Expense.id, Expense.status, Expense.paid_at, Expense.updated_at)
-        .where(Expense.receipt_id == receipt_id).order_by(Expense.id)
-    ).all()  # fmt: skip
+        .where(Expense.receipt_id == receipt_id)
+        .order_by(Expense.id)
+    ).all()
     return [(row.id, Claim(row.status, row.paid_at, row.updated_at)) for row in rows]
 
 
@@ -169,16 +173,29 @@ def expired_receipts(factory: sessionmaker[Session], days: int, now: dt.datetime
     found = []
     with factory() as session:
         candidates = session.execute(
-            select(ReceiptFile.id, ReceiptFile.sha256, ReceiptFile.created_at, ReceiptFile.location,
-                   ReceiptFile.content.is_(None).label("external"))
-            .where(ReceiptFile.created_at <= uploaded_before).order_by(ReceiptFile.id)
-        ).all()  # fmt: skip
+            select(
+                ReceiptFile.id,
+                ReceiptFile.sha256,
+                ReceiptFile.created_at,
+                ReceiptFile.location,
+                ReceiptFile.content.is_(None).label("external"),
+            )
+            .where(ReceiptFile.created_at <= uploaded_before)
+            .order_by(ReceiptFile.id)
+        ).all()
         for row in candidates:
             claims = _claims(session, row.id)
             until = kept_until([claim for _, claim in claims], row.created_at, days)
             if until is not None and until <= now:
-                found.append(ExpiredReceipt(row.id, row.sha256, tuple(i for i, _ in claims), until,
-                                            (row.location or None) if row.external else None))  # fmt: skip
+                found.append(
+                    ExpiredReceipt(
+                        row.id,
+                        row.sha256,
+                        tuple(i for i, _ in claims),
+                        until,
+                        (row.location or None) if row.external else None,
+                    )
+                )
     return found
 
 
@@ -208,16 +225,33 @@ def expire_receipt(
         # record() keeps the keys that change: the receipt's go to None, the period's are new.
         after = {**dict.fromkeys(before), "retention_days": days, "kept_until": until.isoformat()}
         session.execute(
-            update(Expense).where(Expense.receipt_id == row.id)
+            update(Expense)
+            .where(Expense.receipt_id == row.id)
             .values(receipt_id=None, version=Expense.version + 1)
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
         for expense_id, claim in claims:
-            audit.record(session, actor=actor, action="receipt.expired", entity="expense", entity_id=expense_id,
-                         before={**before, "status": claim.status}, after=after, detail=via)  # fmt: skip
+            audit.record(
+                session,
+                actor=actor,
+                action="receipt.expired",
+                entity="expense",
+                entity_id=expense_id,
+                before={**before, "status": claim.status},
+                after=after,
+                detail=via,
+            )
         if not claims:
-            audit.record(session, actor=actor, action="receipt.expired", entity="receipt_file", entity_id=row.id,
-                         before=before, after=after, detail=via)  # fmt: skip
+            audit.record(
+                session,
+                actor=actor,
+                action="receipt.expired",
+                entity="receipt_file",
+                entity_id=row.id,
+                before=before,
+                after=after,
+                detail=via,
+            )
         external = row.content is None
         location, sha256 = row.location, row.sha256
         session.execute(delete(ReceiptFile).where(ReceiptFile.id == row.id))
@@ -225,9 +259,10 @@ def expire_receipt(
     if external and location and location != DB:
         with factory() as session:
             still_used = session.scalar(
-                select(func.count()).select_from(ReceiptFile)
+                select(func.count())
+                .select_from(ReceiptFile)
                 .where(ReceiptFile.sha256 == sha256, ReceiptFile.content.is_(None))
-            )  # fmt: skip
+            )
         if not still_used:
             try:
                 source = store if store is not None and store.url == location else make_store(location)

@@ -67,10 +67,19 @@ class MatchRow:
     reason: str
 
     def as_json(self) -> dict[str, Any]:
-        return {"transaction_id": self.transaction_id, "account": self.account, "date": self.date,
-                "amount": self.amount, "currency": self.currency, "description": self.description,
-                "status": self.status, "expense": self.expense, "batch": self.batch, "score": self.score,
-                "reason": self.reason}  # fmt: skip
+        return {
+            "transaction_id": self.transaction_id,
+            "account": self.account,
+            "date": self.date,
+            "amount": self.amount,
+            "currency": self.currency,
+            "description": self.description,
+            "status": self.status,
+            "expense": self.expense,
+            "batch": self.batch,
+            "score": self.score,
+            "reason": self.reason,
+        }
 
 
 def card_paid_clause() -> ColumnElement[bool]:
@@ -153,42 +162,94 @@ def _payout_items(
         for transfer in plan.transfers:
             lines = [ln for ln in data.lines if ln.ref in transfer.refs]
             email = (lines[0].employee_email or lines[0].employee_id) if lines else transfer.employee_id
-            items.append(cm.PayoutItem(batch_id=batch_id, employee=email, payee=transfer.payee, amount=transfer.amount,
-                                       currency="EUR", iban=transfer.iban, end_to_end_id=transfer.end_to_end_id,
-                                       expense_ids=tuple(ln.expense_id for ln in lines)))  # fmt: skip
+            items.append(
+                cm.PayoutItem(
+                    batch_id=batch_id,
+                    employee=email,
+                    payee=transfer.payee,
+                    amount=transfer.amount,
+                    currency="EUR",
+                    iban=transfer.iban,
+                    end_to_end_id=transfer.end_to_end_id,
+                    expense_ids=tuple(ln.expense_id for ln in lines),
+                )
+            )
         if plan.transfers:
             totals[batch_id] = (plan.total, "EUR")
         rest: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for line, _why in plan.left_out:
             rest[(line.employee_email or line.employee_id, line.currency)].append(line)
         for (email, currency), lines in rest.items():
-            items.append(cm.PayoutItem(batch_id=batch_id, employee=email, payee=lines[0].payee,
-                                       amount=sum((ln.amount for ln in lines), Decimal(0)), currency=currency,
-                                       iban=ibans.get(email), expense_ids=tuple(ln.expense_id for ln in lines)))  # fmt: skip
+            items.append(
+                cm.PayoutItem(
+                    batch_id=batch_id,
+                    employee=email,
+                    payee=lines[0].payee,
+                    amount=sum((ln.amount for ln in lines), Decimal(0)),
+                    currency=currency,
+                    iban=ibans.get(email),
+                    expense_ids=tuple(ln.expense_id for ln in lines),
+                )
+            )
     return items, totals
 
 
 def _receipts(session: Session) -> list[cm.Receipt]:
     rows = session.execute(
-        select(Expense.id, Expense.employee_email, SlackUser.email, Expense.merchant, Expense.spent_on,
-               Expense.amount, Expense.currency, Expense.ocr)
+        select(
+            Expense.id,
+            Expense.employee_email,
+            SlackUser.email,
+            Expense.merchant,
+            Expense.spent_on,
+            Expense.amount,
+            Expense.currency,
+            Expense.ocr,
+        )
         .outerjoin(SlackUser, SlackUser.user_id == Expense.employee_id)
         .where(Expense.status != Status.DISCARDED, Expense.amount.is_not(None))
-    ).all()  # fmt: skip
+    ).all()
     receipts = []
     for exp_id, email, slack_email, merchant, spent_on, amount, currency, ocr in rows:
         who = email or slack_email
         last4 = (ocr or {}).get("card_last4") if isinstance(ocr, dict) else None
-        receipts.append(cm.Receipt(id=exp_id, employee=normalise_email(who) if who else None, merchant=merchant,
-                                   spent_on=spent_on, amount=amount, currency=currency,
-                                   card_last4=str(last4) if last4 else None))  # fmt: skip
+        receipts.append(
+            cm.Receipt(
+                id=exp_id,
+                employee=normalise_email(who) if who else None,
+                merchant=merchant,
+                spent_on=spent_on,
+                amount=amount,
+                currency=currency,
+                card_last4=str(last4) if last4 else None,
+            )
+        )
     return receipts
 
 
-_LINE_COLUMNS = ("id", "transaction_id", "account", "booked_on", "amount", "currency", "description", "card_last4",
-                 "counterparty", "counterparty_iban", "end_to_end_id", "original_amount", "original_currency",
-                 "status", "employee_email", "expense_id", "batch_id", "score", "reason", "decided_by",
-                 "not_these")  # fmt: skip
+_LINE_COLUMNS = (
+    "id",
+    "transaction_id",
+    "account",
+    "booked_on",
+    "amount",
+    "currency",
+    "description",
+    "card_last4",
+    "counterparty",
+    "counterparty_iban",
+    "end_to_end_id",
+    "original_amount",
+    "original_currency",
+    "status",
+    "employee_email",
+    "expense_id",
+    "batch_id",
+    "score",
+    "reason",
+    "decided_by",
+    "not_these",
+)
 
 
 def _lines(session: Session, directory: Directory) -> list[tuple[Any, cm.Line]]:
@@ -207,21 +268,46 @@ def _lines(session: Session, directory: Directory) -> list[tuple[Any, cm.Line]]:
         )
         if row.status == cm.RECONCILED:
             employee = row.employee_email
-        out.append((row, cm.Line(
-            id=row.id, booked_on=row.booked_on, amount=Decimal(amount_text(row.amount, row.currency)),
-            currency=row.currency, is_bank=is_bank,
-            description=row.description, card_last4=row.card_last4, employee=employee, is_card=is_card,
-            original_amount=row.original_amount, original_currency=row.original_currency,
-            counterparty=row.counterparty, counterparty_iban=row.counterparty_iban,
-            end_to_end_id=row.end_to_end_id, status=row.status, expense_id=row.expense_id,
-            batch_id=row.batch_id, decided_by=row.decided_by, not_these=frozenset(row.not_these or ()),
-        )))  # fmt: skip
+        out.append(
+            (
+                row,
+                cm.Line(
+                    id=row.id,
+                    booked_on=row.booked_on,
+                    amount=Decimal(amount_text(row.amount, row.currency)),
+                    currency=row.currency,
+                    is_bank=is_bank,
+                    description=row.description,
+                    card_last4=row.card_last4,
+                    employee=employee,
+                    is_card=is_card,
+                    original_amount=row.original_amount,
+                    original_currency=row.original_currency,
+                    counterparty=row.counterparty,
+                    counterparty_iban=row.counterparty_iban,
+                    end_to_end_id=row.end_to_end_id,
+                    status=row.status,
+                    expense_id=row.expense_id,
+                    batch_id=row.batch_id,
+                    decided_by=row.decided_by,
+                    not_these=frozenset(row.not_these or ()),
+                ),
+            )
+        )
     return out
 
 
-def run_match(factory: sessionmaker[Session], directory: Directory, policy: Policy, *, dry_run: bool = False,
-              actor: str = "cli", remind_after_days: int | None = None, weekly_digest: bool = False,
-              today: dt.date | None = None) -> list[MatchRow]:  # fmt: skip
+def run_match(
+    factory: sessionmaker[Session],
+    directory: Directory,
+    policy: Policy,
+    *,
+    dry_run: bool = False,
+    actor: str = "cli",
+    remind_after_days: int | None = None,
+    weekly_digest: bool = False,
+    today: dt.date | None = None,
+) -> list[MatchRow]:
     """Decide every stored statement line; store the decisions unless ``dry_run``.
 
     ``remind_after_days``: a card holder is sent one DM for each charge still without its
@@ -240,15 +326,24 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
         bank_lines = [line for _, line in pairs if not line.sticky and not line.is_card]
         decisions: dict[int, cm.Decision] = {}
         if card_lines:
-            for card_d in cm.match_cards(card_lines, _receipts(session), rates=rates,
-                                    receipt_required=receipt_rule(policy, rates), taken=taken):  # fmt: skip
+            for card_d in cm.match_cards(
+                card_lines,
+                _receipts(session),
+                rates=rates,
+                receipt_required=receipt_rule(policy, rates),
+                taken=taken,
+            ):
                 decisions[card_d.line_id] = card_d
         if bank_lines:
             items, totals = _payout_items(session, directory)
-            done_batches = {line.batch_id for line in sticky if line.status == cm.RECONCILED
-                            and line.employee is None}  # fmt: skip
-            done = {(line.batch_id, line.employee) for line in sticky
-                    if line.status == cm.RECONCILED and line.batch_id is not None and line.employee}  # fmt: skip
+            done_batches = {
+                line.batch_id for line in sticky if line.status == cm.RECONCILED and line.employee is None
+            }
+            done = {
+                (line.batch_id, line.employee)
+                for line in sticky
+                if line.status == cm.RECONCILED and line.batch_id is not None and line.employee
+            }
             items = [i for i in items if i.batch_id not in done_batches]
             totals = {
                 b: t for b, t in totals.items() if b not in done_batches and not any(k[0] == b for k in done)
@@ -286,9 +381,19 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
                     employee = d.items[0].employee if len(d.items) == 1 else None
                     if d.status != cm.RECONCILED:
                         employee = line.employee
-                    changes.append({"b_id": row.id, "status": status, "expense_id": expense_id, "batch_id": batch_id,
-                                    "score": score, "reason": reason, "employee_email": employee,
-                                    "decided_by": MATCHER, "decided_at": now})  # fmt: skip
+                    changes.append(
+                        {
+                            "b_id": row.id,
+                            "status": status,
+                            "expense_id": expense_id,
+                            "batch_id": batch_id,
+                            "score": score,
+                            "reason": reason,
+                            "employee_email": employee,
+                            "decided_by": MATCHER,
+                            "decided_at": now,
+                        }
+                    )
                     if status in cm.FINAL:
                         settled.append((row, d))
                     elif (
@@ -301,23 +406,42 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
             counts[status] += 1
             if status == cm.MISSING_RECEIPT and line.employee:
                 missing.append((row, line))
-            rows.append(MatchRow(
-                line_id=row.id, transaction_id=row.transaction_id, account=row.account, date=row.booked_on.isoformat(),
-                amount=amount_text(row.amount, row.currency), currency=row.currency, description=row.description,
-                status=status, expense=expense_ref(expense_id) if expense_id is not None else None, batch=batch_id,
-                score=round(float(score), 3), reason=reason,
-            ))  # fmt: skip
+            rows.append(
+                MatchRow(
+                    line_id=row.id,
+                    transaction_id=row.transaction_id,
+                    account=row.account,
+                    date=row.booked_on.isoformat(),
+                    amount=amount_text(row.amount, row.currency),
+                    currency=row.currency,
+                    description=row.description,
+                    status=status,
+                    expense=expense_ref(expense_id) if expense_id is not None else None,
+                    batch=batch_id,
+                    score=round(float(score), 3),
+                    reason=reason,
+                )
+            )
         if dry_run:
             session.rollback()
             return rows
         if changes:
             from sqlalchemy import bindparam
 
-            stmt = (update(StatementLine).where(StatementLine.id == bindparam("b_id"))
-                    .values(status=bindparam("status"), expense_id=bindparam("expense_id"),
-                            batch_id=bindparam("batch_id"), score=bindparam("score"), reason=bindparam("reason"),
-                            employee_email=bindparam("employee_email"), decided_by=bindparam("decided_by"),
-                            decided_at=bindparam("decided_at")))  # fmt: skip
+            stmt = (
+                update(StatementLine)
+                .where(StatementLine.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("status"),
+                    expense_id=bindparam("expense_id"),
+                    batch_id=bindparam("batch_id"),
+                    score=bindparam("score"),
+                    reason=bindparam("reason"),
+                    employee_email=bindparam("employee_email"),
+                    decided_by=bindparam("decided_by"),
+                    decided_at=bindparam("decided_at"),
+                )
+            )
             session.connection().execute(stmt, changes)
         _settle_all(session, settled, actor)
         _offer(session, [(row, d) for row, d in offered])
@@ -326,8 +450,15 @@ def run_match(factory: sessionmaker[Session], directory: Directory, policy: Poli
             _remind(session, [(row, line) for row, line in missing if row.booked_on <= last_day], policy)
         if weekly_digest:
             _weekly_digest(session, missing, today or dt.date.today())
-        audit.record(session, actor=actor, action="statement.matched", entity="statement_lines", entity_id="all",
-                     after={"changed": len(changes), **counts}, detail="transactions match")  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="statement.matched",
+            entity="statement_lines",
+            entity_id="all",
+            after={"changed": len(changes), **counts},
+            detail="transactions match",
+        )
         return rows
 
 
@@ -341,10 +472,22 @@ def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor:
     now = utcnow()
     events: list[dict[str, Any]] = []
     for row, d in settled:
-        before, after = _changed({"status": row.status, "expense_id": row.expense_id, "batch_id": row.batch_id},
-                                 {"status": d.status, "expense_id": d.expense_id, "batch_id": d.batch_id})  # fmt: skip
-        events.append({"at": now, "actor": actor, "action": f"statement_line.{d.status}", "entity": "statement_line",
-                       "entity_id": str(row.id), "before": before, "after": after, "detail": d.reason[:500]})  # fmt: skip
+        before, after = _changed(
+            {"status": row.status, "expense_id": row.expense_id, "batch_id": row.batch_id},
+            {"status": d.status, "expense_id": d.expense_id, "batch_id": d.batch_id},
+        )
+        events.append(
+            {
+                "at": now,
+                "actor": actor,
+                "action": f"statement_line.{d.status}",
+                "entity": "statement_line",
+                "entity_id": str(row.id),
+                "before": before,
+                "after": after,
+                "detail": d.reason[:500],
+            }
+        )
     wanted = {
         d.expense_id for row, d in settled if d.status == cm.MATCHED and d.expense_id and row.amount < 0
     }
@@ -365,7 +508,7 @@ def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor:
             Expense.approved_amount,
             Expense.payout_batch_id,
         )
-        query = query.where(Expense.id.in_(chunk), Expense.status == Status.APPROVED)  # fmt: skip
+        query = query.where(Expense.id.in_(chunk), Expense.status == Status.APPROVED)
         expenses.update({r.id: _Payable(*r) for r in session.execute(query)})
     paid: list[_Payable] = []
     told: list[tuple[int, list[_Payable]]] = []
@@ -376,19 +519,37 @@ def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor:
         state = dict(expense.ocr or {})
         state.pop("status_facts", None)  # the status line of an approval or payout: replaced
         state["status_detail"] = detail
-        updates.append({"b_id": expense.id, "b_version": expense.version, "new_version": expense.version + 1,
-                        "b_ocr": state})  # fmt: skip
-        events.append({"at": now, "actor": actor, "action": action, "entity": "expense", "entity_id": str(expense.id),
-                       "before": {"status": Status.APPROVED.value}, "after": {"status": Status.PAID.value},
-                       "detail": detail})  # fmt: skip
+        updates.append(
+            {
+                "b_id": expense.id,
+                "b_version": expense.version,
+                "new_version": expense.version + 1,
+                "b_ocr": state,
+            }
+        )
+        events.append(
+            {
+                "at": now,
+                "actor": actor,
+                "action": action,
+                "entity": "expense",
+                "entity_id": str(expense.id),
+                "before": {"status": Status.APPROVED.value},
+                "after": {"status": Status.PAID.value},
+                "detail": detail,
+            }
+        )
         paid.append(expense)
 
     for row, d in settled:
         if d.status == cm.MATCHED and d.expense_id is not None and row.amount < 0:
             expense = expenses.pop(d.expense_id, None)
             if expense is not None and expense.payout_batch_id is None:
-                pay(expense, f"Paid with the company card ({row.description}, {row.booked_on}).",
-                    "expense.paid_by_card")  # fmt: skip
+                pay(
+                    expense,
+                    f"Paid with the company card ({row.description}, {row.booked_on}).",
+                    "expense.paid_by_card",
+                )
         if d.status == cm.RECONCILED:
             for item in d.items:
                 batches.add(item.batch_id)
@@ -396,8 +557,11 @@ def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor:
                 for expense_id in item.expense_ids:
                     expense = expenses.pop(expense_id, None)
                     if expense is not None:
-                        pay(expense, f"Paid in batch #{item.batch_id} (bank statement {row.booked_on}).",
-                            "expense.paid")  # fmt: skip
+                        pay(
+                            expense,
+                            f"Paid in batch #{item.batch_id} (bank statement {row.booked_on}).",
+                            "expense.paid",
+                        )
                         item_paid.append(expense)
                 if item_paid:
                     told.append((item.batch_id, item_paid))
@@ -405,10 +569,21 @@ def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor:
         from sqlalchemy import bindparam
 
         table = cast(Table, Expense.__table__)
-        stmt = (update(table).where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"),
-                                    table.c.status == Status.APPROVED.value)
-                .values(status=Status.PAID.value, paid_at=now, updated_at=now, ocr=bindparam("b_ocr"),
-                        version=bindparam("new_version")))  # fmt: skip
+        stmt = (
+            update(table)
+            .where(
+                table.c.id == bindparam("b_id"),
+                table.c.version == bindparam("b_version"),
+                table.c.status == Status.APPROVED.value,
+            )
+            .values(
+                status=Status.PAID.value,
+                paid_at=now,
+                updated_at=now,
+                ocr=bindparam("b_ocr"),
+                version=bindparam("new_version"),
+            )
+        )
         session.connection().execute(stmt, updates)
     if events:
         session.execute(insert(cast(Table, AuditEvent.__table__)), events)
@@ -416,12 +591,15 @@ def _settle_all(session: Session, settled: list[tuple[Any, cm.Decision]], actor:
         ("card", {"expense_id": e.id}, f"card:{e.id}:v{e.version + 1}") for e in paid
     ]
     for batch_id, items in told:
-        total = amount_text(sum((e.approved_amount or e.amount or Decimal(0) for e in items), Decimal(0)),
-                            items[0].currency or "EUR")  # fmt: skip
+        total = amount_text(
+            sum((e.approved_amount or e.amount or Decimal(0) for e in items), Decimal(0)),
+            items[0].currency or "EUR",
+        )
         refs = ", ".join(expense_ref(e.id) for e in items)
         text = f":moneybag: You have been paid {total} {items[0].currency} for {refs}."
-        messages.append(("dm", {"user_id": items[0].employee_id, "text": text},
-                         f"paid:{batch_id}:{items[0].employee_id}"))  # fmt: skip
+        messages.append(
+            ("dm", {"user_id": items[0].employee_id, "text": text}, f"paid:{batch_id}:{items[0].employee_id}")
+        )
     _outbox_many(session, messages, now)
     for batch_id in sorted(batches):
         _close_batch(session, batch_id, actor)
@@ -445,8 +623,17 @@ def _outbox_many(session: Session, messages: list[tuple[str, dict[str, Any], str
     """Queue many outbox messages at once; a key already queued is left alone (as ``outbox.add``)."""
     if not messages:
         return
-    rows = [{"dedup_key": key, "kind": kind, "payload": payload, "created_at": now, "not_before": now, "attempts": 0}
-            for kind, payload, key in messages]  # fmt: skip
+    rows = [
+        {
+            "dedup_key": key,
+            "kind": kind,
+            "payload": payload,
+            "created_at": now,
+            "not_before": now,
+            "attempts": 0,
+        }
+        for kind, payload, key in messages
+    ]
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -462,15 +649,17 @@ def _outbox_many(session: Session, messages: list[tuple[str, dict[str, Any], str
 
 
 def _close_batch(session: Session, batch_id: int, actor: str) -> None:
-    unpaid = session.scalar(select(Expense.id).where(Expense.payout_batch_id == batch_id,
-                                                     Expense.status != Status.PAID).limit(1))  # fmt: skip
+    unpaid = session.scalar(
+        select(Expense.id).where(Expense.payout_batch_id == batch_id, Expense.status != Status.PAID).limit(1)
+    )
     if unpaid is not None:
         return
     done = session.execute(
-        update(PayoutBatch).where(and_(PayoutBatch.id == batch_id, PayoutBatch.status == "open"))
+        update(PayoutBatch)
+        .where(and_(PayoutBatch.id == batch_id, PayoutBatch.status == "open"))
         .values(status="paid", paid_at=utcnow(), paid_by="bank-statement")
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     if getattr(done, "rowcount", 0) == 1:
         audit.record(
             session,
@@ -491,21 +680,42 @@ CONFIRM_ACTION = "txn_confirm"
 REJECT_ACTION = "txn_reject"
 
 
-def suggestion_blocks(line_id: int, expense_id: int, charge_text: str, receipt_text: str,
-                      reason: str) -> list[dict[str, Any]]:  # fmt: skip
+def suggestion_blocks(
+    line_id: int, expense_id: int, charge_text: str, receipt_text: str, reason: str
+) -> list[dict[str, Any]]:
     """The message offering a near match in the receipt's thread: the differences, Confirm / Not this one."""
     value = f"{line_id}:{expense_id}"
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": (
-            f":credit_card: Is this card charge the one of {expense_ref(expense_id)}?\n*Charge:* {charge_text}\n"
-            f"*Receipt:* {receipt_text}\n*Why I am not sure:* {reason.removeprefix('near match: ')}")}},
-        {"type": "actions", "block_id": f"txn:{value}", "elements": [
-            {"type": "button", "action_id": CONFIRM_ACTION, "style": "primary", "value": value,
-             "text": {"type": "plain_text", "text": "Confirm"}},
-            {"type": "button", "action_id": REJECT_ACTION, "value": value,
-             "text": {"type": "plain_text", "text": "Not this one"}},
-        ]},
-    ]  # fmt: skip
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f":credit_card: Is this card charge the one of {expense_ref(expense_id)}?\n*Charge:* {charge_text}\n"
+                    f"*Receipt:* {receipt_text}\n*Why I am not sure:* {reason.removeprefix('near match: ')}"
+                ),
+            },
+        },
+        {
+            "type": "actions",
+            "block_id": f"txn:{value}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": CONFIRM_ACTION,
+                    "style": "primary",
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Confirm"},
+                },
+                {
+                    "type": "button",
+                    "action_id": REJECT_ACTION,
+                    "value": value,
+                    "text": {"type": "plain_text", "text": "Not this one"},
+                },
+            ],
+        },
+    ]
 
 
 def _offer(session: Session, offered: list[tuple[Any, cm.Decision]]) -> None:
@@ -554,8 +764,15 @@ def _offer(session: Session, offered: list[tuple[Any, cm.Decision]]) -> None:
     _outbox_many(session, messages, utcnow())
 
 
-def decide_suggestion(factory: sessionmaker[Session], line_id: int, expense_id: int, *, confirm: bool, user_id: str,
-                      may_decide_for_others: bool) -> tuple[bool, str]:  # fmt: skip
+def decide_suggestion(
+    factory: sessionmaker[Session],
+    line_id: int,
+    expense_id: int,
+    *,
+    confirm: bool,
+    user_id: str,
+    may_decide_for_others: bool,
+) -> tuple[bool, str]:
     """A person's answer to a near match: Confirm links it, Not this one never offers that receipt again.
 
     Only the receipt's owner (or finance) may answer. Returns (done, message for the person).
@@ -581,9 +798,15 @@ def decide_suggestion(factory: sessionmaker[Session], line_id: int, expense_id: 
                 f":white_check_mark: Linked: the card charge {line.description} of "
                 f"{line.booked_on.isoformat()} is {expense_ref(expense_id)}'s."
             )
-        audit.record(session, actor=user_id, action="statement_line.not_this_one", entity="statement_line",
-                     entity_id=line.id, before={"status": line.status, "expense_id": expense_id},
-                     after={"status": cm.UNMATCHED, "expense_id": None})  # fmt: skip
+        audit.record(
+            session,
+            actor=user_id,
+            action="statement_line.not_this_one",
+            entity="statement_line",
+            entity_id=line.id,
+            before={"status": line.status, "expense_id": expense_id},
+            after={"status": cm.UNMATCHED, "expense_id": None},
+        )
         line.not_these = sorted({*(line.not_these or []), expense_id})
         line.status, line.expense_id, line.score = cm.UNMATCHED, None, 0.0
         line.reason = f"not {expense_ref(expense_id)}, said <@{user_id}>"
@@ -601,11 +824,19 @@ def reminder_blocks(line_id: int, text: str) -> list[dict[str, Any]]:
     """The missing-receipt reminder: its text and a **No receipt…** button (a reason is asked)."""
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        {"type": "actions", "block_id": f"txn_missing:{line_id}", "elements": [
-            {"type": "button", "action_id": NO_RECEIPT_ACTION, "value": str(line_id),
-             "text": {"type": "plain_text", "text": "No receipt…"}},
-        ]},
-    ]  # fmt: skip
+        {
+            "type": "actions",
+            "block_id": f"txn_missing:{line_id}",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": NO_RECEIPT_ACTION,
+                    "value": str(line_id),
+                    "text": {"type": "plain_text", "text": "No receipt…"},
+                },
+            ],
+        },
+    ]
 
 
 def _remind(session: Session, missing: list[tuple[Any, cm.Line]], policy: Policy) -> None:
@@ -613,11 +844,13 @@ def _remind(session: Session, missing: list[tuple[Any, cm.Line]], policy: Policy
     messages: list[tuple[str, dict[str, Any], str]] = []
     for row, line in missing:
         card = f" ending {row.card_last4}" if row.card_last4 else ""
-        text = (f":receipt: Your company card{card} was charged {amount_text(-row.amount, row.currency)} {row.currency} "
-                f"at {row.description} on {row.booked_on.isoformat()}, and I have no receipt for it. The expense "
-                f"policy needs one above {policy.money(policy.receipt_required_above)}: send me a photo or PDF of it "
-                "here and I will link it to the charge. No receipt at all? Say why with *No receipt…* "
-                f"(allowed up to {policy.no_receipt_limit()}).")  # fmt: skip
+        text = (
+            f":receipt: Your company card{card} was charged {amount_text(-row.amount, row.currency)} {row.currency} "
+            f"at {row.description} on {row.booked_on.isoformat()}, and I have no receipt for it. The expense "
+            f"policy needs one above {policy.money(policy.receipt_required_above)}: send me a photo or PDF of it "
+            "here and I will link it to the charge. No receipt at all? Say why with *No receipt…* "
+            f"(allowed up to {policy.no_receipt_limit()})."
+        )
         payload = {"email": line.employee, "text": text, "blocks": reminder_blocks(row.id, text)}
         messages.append(("dm", payload, f"missing_receipt:{row.id}"))
     _outbox_many(session, messages, utcnow())
@@ -640,17 +873,26 @@ def _company_amount(session: Session, line: StatementLine, policy: Policy) -> Mo
         return f"I cannot read this charge's amount ({exc})."
 
 
-def no_receipt_precheck(factory: sessionmaker[Session], line_id: int, *, email: str | None, privileged: bool,
-                        policy: Policy) -> str | None:  # fmt: skip
+def no_receipt_precheck(
+    factory: sessionmaker[Session], line_id: int, *, email: str | None, privileged: bool, policy: Policy
+) -> str | None:
     """Why ``email`` may not mark the charge "no receipt" whatever the reason, or None (asked first)."""
     with factory() as session:
         line = session.get(StatementLine, line_id)
-        return _no_receipt_problem(session, line, "a reason given", email=email, privileged=privileged,
-                                   policy=policy)  # fmt: skip
+        return _no_receipt_problem(
+            session, line, "a reason given", email=email, privileged=privileged, policy=policy
+        )
 
 
-def _no_receipt_problem(session: Session, line: StatementLine | None, reason: str, *, email: str | None,
-                        privileged: bool, policy: Policy) -> str | None:  # fmt: skip
+def _no_receipt_problem(
+    session: Session,
+    line: StatementLine | None,
+    reason: str,
+    *,
+    email: str | None,
+    privileged: bool,
+    policy: Policy,
+) -> str | None:
     if line is None or line.amount >= 0:
         return "This card charge is gone; nothing was changed."
     owner = line.employee_email
@@ -660,13 +902,22 @@ def _no_receipt_problem(session: Session, line: StatementLine | None, reason: st
     if isinstance(amount, str):
         return amount
     expense = expense_ref(line.expense_id) if line.expense_id is not None else None
-    return cm.no_receipt_refusal(line.status, expense, reason, amount,
-                                 None if privileged else policy.no_receipt_limit())  # fmt: skip
+    return cm.no_receipt_refusal(
+        line.status, expense, reason, amount, None if privileged else policy.no_receipt_limit()
+    )
 
 
-def declare_no_receipt(factory: sessionmaker[Session], line_id: int, reason: str, *, actor: str,
-                       email: str | None, privileged: bool, policy: Policy,
-                       via: str | None = None) -> NoReceiptOutcome:  # fmt: skip
+def declare_no_receipt(
+    factory: sessionmaker[Session],
+    line_id: int,
+    reason: str,
+    *,
+    actor: str,
+    email: str | None,
+    privileged: bool,
+    policy: Policy,
+    via: str | None = None,
+) -> NoReceiptOutcome:
     """Mark a card charge as having no receipt, with the person's reason; the policy decides.
 
     The card holder may do it for a charge up to :meth:`Policy.no_receipt_limit` (in the company
@@ -687,12 +938,21 @@ def declare_no_receipt(factory: sessionmaker[Session], line_id: int, reason: str
         line.status, line.expense_id, line.score = cm.NO_RECEIPT, None, 0.0
         line.reason = f"no receipt: {reason}"
         line.decided_by, line.decided_at = actor[:64], utcnow()
-        audit.record(session, actor=actor, action="statement_line.no_receipt", entity="statement_line",
-                     entity_id=line.id, before=before,
-                     after={"status": cm.NO_RECEIPT, "reason": reason, "card_holder": line.employee_email},
-                     detail=via)  # fmt: skip
-        return NoReceiptOutcome(True, f":memo: Noted: the card charge {charge} has no receipt ({reason}). "
-                                      "Finance sees your reason; I will not ask for it again.")  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="statement_line.no_receipt",
+            entity="statement_line",
+            entity_id=line.id,
+            before=before,
+            after={"status": cm.NO_RECEIPT, "reason": reason, "card_holder": line.employee_email},
+            detail=via,
+        )
+        return NoReceiptOutcome(
+            True,
+            f":memo: Noted: the card charge {charge} has no receipt ({reason}). "
+            "Finance sees your reason; I will not ask for it again.",
+        )
 
 
 def find_line(session: Session, transaction_id: str, account: str | None = None) -> list[int]:
@@ -729,26 +989,50 @@ def home_summary(session: Session, email: str | None, *, finance: bool) -> HomeS
     mine: list[HomeLine] = []
     if email:
         rows = session.execute(
-            select(StatementLine.booked_on, StatementLine.description, StatementLine.amount, StatementLine.currency,
-                   StatementLine.status, StatementLine.expense_id)
-            .where(StatementLine.employee_email == normalise_email(email),
-                   StatementLine.status.in_((cm.MISSING_RECEIPT, cm.SUGGESTED)))
-            .order_by(StatementLine.booked_on.desc()).limit(20)
-        ).all()  # fmt: skip
-        mine = [HomeLine(day.isoformat(), text, amount_text(-amount, cur), cur, status,
-                         expense_ref(exp) if exp is not None else None)
-                for day, text, amount, cur, status, exp in rows]  # fmt: skip
+            select(
+                StatementLine.booked_on,
+                StatementLine.description,
+                StatementLine.amount,
+                StatementLine.currency,
+                StatementLine.status,
+                StatementLine.expense_id,
+            )
+            .where(
+                StatementLine.employee_email == normalise_email(email),
+                StatementLine.status.in_((cm.MISSING_RECEIPT, cm.SUGGESTED)),
+            )
+            .order_by(StatementLine.booked_on.desc())
+            .limit(20)
+        ).all()
+        mine = [
+            HomeLine(
+                day.isoformat(),
+                text,
+                amount_text(-amount, cur),
+                cur,
+                status,
+                expense_ref(exp) if exp is not None else None,
+            )
+            for day, text, amount, cur, status, exp in rows
+        ]
     counts: dict[str, int] = {}
     batches: tuple[int, ...] = ()
     if finance:
-        counts = dict(session.execute(select(StatementLine.status, func.count()).group_by(StatementLine.status))
-                      .tuples().all())  # fmt: skip
-        reconciled = select(StatementLine.batch_id).where(StatementLine.status == cm.RECONCILED,
-                                                          StatementLine.batch_id.is_not(None))  # fmt: skip
-        batches = tuple(session.scalars(
-            select(PayoutBatch.id).where(PayoutBatch.status == "open", PayoutBatch.id.not_in(reconciled))
-            .order_by(PayoutBatch.id)
-        ))  # fmt: skip
+        counts = dict(
+            session.execute(select(StatementLine.status, func.count()).group_by(StatementLine.status))
+            .tuples()
+            .all()
+        )
+        reconciled = select(StatementLine.batch_id).where(
+            StatementLine.status == cm.RECONCILED, StatementLine.batch_id.is_not(None)
+        )
+        batches = tuple(
+            session.scalars(
+                select(PayoutBatch.id)
+                .where(PayoutBatch.status == "open", PayoutBatch.id.not_in(reconciled))
+                .order_by(PayoutBatch.id)
+            )
+        )
     return HomeSummary(tuple(mine), counts, batches)
 
 
@@ -762,10 +1046,15 @@ def _weekly_digest(session: Session, missing: list[tuple[Any, cm.Line]], today: 
     messages: list[tuple[str, dict[str, Any], str]] = []
     for email, rows in sorted(per_person.items()):
         rows.sort(key=lambda r: (r.booked_on, r.id))
-        listed = "\n".join(f"• {r.booked_on.isoformat()} · {r.description} · "
-                           f"{amount_text(-r.amount, r.currency)} {r.currency}" for r in rows[:30])  # fmt: skip
+        listed = "\n".join(
+            f"• {r.booked_on.isoformat()} · {r.description} · "
+            f"{amount_text(-r.amount, r.currency)} {r.currency}"
+            for r in rows[:30]
+        )
         more = f"\n…and {len(rows) - 30} more" if len(rows) > 30 else ""
-        text = (f":receipt: This week's card charges still without a receipt ({len(rows)}):\n{listed}{more}\n"
-                "Send me the photos here and I will link them.")  # fmt: skip
+        text = (
+            f":receipt: This week's card charges still without a receipt ({len(rows)}):\n{listed}{more}\n"
+            "Send me the photos here and I will link them."
+        )
         messages.append(("dm", {"email": email, "text": text}, f"missing_digest:{email}:{year}-W{week:02d}"))
     _outbox_many(session, messages, utcnow())

@@ -51,8 +51,14 @@ from workflows.money import Money, MoneyError, is_currency, minor_units
 
 DIMENSIONS = ("customer", "deal", "project", "department", "category", "employee")
 COUNTED = (Status.APPROVED.value, Status.PAID.value)
-NONE_LABEL = {"customer": "(no customer)", "deal": "(no deal)", "project": "(no project)", "department": "(no department)",
-              "category": "Uncategorised", "employee": "(unknown)"}  # fmt: skip
+NONE_LABEL = {
+    "customer": "(no customer)",
+    "deal": "(no deal)",
+    "project": "(no project)",
+    "department": "(no department)",
+    "category": "Uncategorised",
+    "employee": "(unknown)",
+}
 
 
 class ReportError(MoneyError):
@@ -212,8 +218,9 @@ def _rates(session: Session, currency: str, months: Sequence[str]) -> dict[tuple
     return averages
 
 
-def _rate(rates: dict[tuple[str, str, str], Decimal], cur: str, to: str, month: str,
-          cross: bool = True) -> Decimal | None:  # fmt: skip
+def _rate(
+    rates: dict[tuple[str, str, str], Decimal], cur: str, to: str, month: str, cross: bool = True
+) -> Decimal | None:
     if cur == to:
         return Decimal(1)
     direct = rates.get((cur, to, month))
@@ -253,10 +260,13 @@ def _rates_into(
 def _rates_cte(known: dict[tuple[str, str], Decimal]) -> Any:
     """The rates of :func:`_rates_into` as a small CTE ``rates(cur, m, rate)``, m a month's first day."""
     parts = [
-        select(literal(cur, String(3)).label("cur"), literal(_first_day(m), Date).label("m"),
-               literal(rate, Numeric(24, 12)).label("rate"))
+        select(
+            literal(cur, String(3)).label("cur"),
+            literal(_first_day(m), Date).label("m"),
+            literal(rate, Numeric(24, 12)).label("rate"),
+        )
         for (cur, m), rate in sorted(known.items())
-    ]  # fmt: skip
+    ]
     return union_all(*parts).cte("rates") if len(parts) > 1 else parts[0].cte("rates")
 
 
@@ -270,8 +280,13 @@ def _grouped(session: Session, by: str, where: Any) -> Any:
     """Count and original amount per (key, currency, month): the one pass over the expenses."""
     key, joins = _key_column(by)
     month = _month_start(session, Expense.spent_on)
-    stmt = select(key.label("k"), Expense.currency.label("cur"), month.label("m"), func.count().label("n"),
-                  func.sum(AMOUNT).label("a"))  # fmt: skip
+    stmt = select(
+        key.label("k"),
+        Expense.currency.label("cur"),
+        month.label("m"),
+        func.count().label("n"),
+        func.sum(AMOUNT).label("a"),
+    )
     for target, on in joins:
         stmt = stmt.outerjoin(target, on)
     return stmt.where(where).group_by(key, Expense.currency, month)
@@ -292,11 +307,20 @@ def _totals_in_sql(
     while len(in_month) < 2:
         in_month.insert(0, cast(null(), Numeric))
     stmt = (
-        select(g.c.k, g.c.cur, g.c.m, func.grouping(g.c.k, g.c.m), func.sum(g.c.n), func.sum(g.c.a),
-               func.sum(value), *in_month, func.count().filter(r.c.rate.is_(None)))
+        select(
+            g.c.k,
+            g.c.cur,
+            g.c.m,
+            func.grouping(g.c.k, g.c.m),
+            func.sum(g.c.n),
+            func.sum(g.c.a),
+            func.sum(value),
+            *in_month,
+            func.count().filter(r.c.rate.is_(None)),
+        )
         .select_from(g.outerjoin(r, and_(r.c.cur == g.c.cur, r.c.m == g.c.m)))
         .group_by(func.grouping_sets(tuple_(g.c.k, g.c.cur), tuple_(g.c.cur, g.c.m)))
-    )  # fmt: skip
+    )
     per_key: list[KeyTotals] = []
     per_month: list[MonthTotals] = []
     for k, cur, m, flags, n, a, conv, before_last, last, unrated in session.connection().execute(stmt).all():
@@ -332,8 +356,9 @@ def _totals_in_python(
             mon = monthly.setdefault((cur, month), [ZERO, 0])
             mon[0] += value
             mon[1] += 1 if rate is None else 0
-    per_key: list[KeyTotals] = [(k, cur, n, a, total, before, in_last)
-                                for (k, cur), (n, a, total, before, in_last) in keyed.items()]  # fmt: skip
+    per_key: list[KeyTotals] = [
+        (k, cur, n, a, total, before, in_last) for (k, cur), (n, a, total, before, in_last) in keyed.items()
+    ]
     per_month: list[MonthTotals] = [(cur, m, conv, unrated) for (cur, m), (conv, unrated) in monthly.items()]
     return per_key, per_month
 
@@ -365,8 +390,13 @@ def spend_report(
     if postgres:  # grouping 100,000 rows by customer, currency and month fits in memory instead of spilling
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     # Core queries (session.connection()) pass the ORM's workspace filter by: scoped here.
-    where = and_(Expense.status.in_(COUNTED), Expense.spent_on >= start, Expense.spent_on <= end,
-                 Expense.currency.is_not(None), in_current_team(Expense.team_id))  # fmt: skip
+    where = and_(
+        Expense.status.in_(COUNTED),
+        Expense.spent_on >= start,
+        Expense.spent_on <= end,
+        Expense.currency.is_not(None),
+        in_current_team(Expense.team_id),
+    )
     months = months_between(start, end)
     last_two = months[-2:]
     rates = _rates(session, currency, months)
@@ -466,20 +496,26 @@ def _label(by: str, raw: Any, department_of: Callable[[str], str | None] | None)
     return str(raw)
 
 
-def _add_top_merchants(session: Session, rows: dict[str, ReportRow], names: dict[int | None, str], where: Any,
-                       limit: int) -> None:  # fmt: skip
+def _add_top_merchants(
+    session: Session, rows: dict[str, ReportRow], names: dict[int | None, str], where: Any, limit: int
+) -> None:
     merchant = func.coalesce(Expense.merchant, "(unknown merchant)")
     # Ties are broken by the name's code points, as SQLite and the Python tie-break below do; the
     # database's own collation (en_US, say) would sort 50,000 names several times slower.
     by_name = merchant.collate("C") if _postgres(session) else merchant
     counted = (
-        select(Expense.customer_id.label("customer"), merchant.label("merchant"), func.count().label("n"),
-               func.row_number().over(partition_by=Expense.customer_id,
-                                      order_by=(func.count().desc(), by_name)).label("rank"))
+        select(
+            Expense.customer_id.label("customer"),
+            merchant.label("merchant"),
+            func.count().label("n"),
+            func.row_number()
+            .over(partition_by=Expense.customer_id, order_by=(func.count().desc(), by_name))
+            .label("rank"),
+        )
         .where(where, Expense.customer_id.is_not(None))
         .group_by(Expense.customer_id, merchant)
         .subquery()
-    )  # fmt: skip
+    )
     stmt = select(counted.c.customer, counted.c.merchant, counted.c.n).where(counted.c.rank <= limit)
     ranked = session.connection().execute(stmt.order_by(counted.c.customer, counted.c.rank)).all()
     for customer_id, name, n in ranked:
@@ -504,13 +540,20 @@ def report_csv(report: Report) -> str:
     rows = []
     for row in report.rows:
         rows.append(
-            [row.key, str(row.count), Money(row.total, report.currency).amount_text,
-             Money(row.average, report.currency).amount_text]
-            + [Money(row.by_month.get(m, Decimal(0)), report.currency).amount_text for m in report.months[-2:]]
+            [
+                row.key,
+                str(row.count),
+                Money(row.total, report.currency).amount_text,
+                Money(row.average, report.currency).amount_text,
+            ]
+            + [
+                Money(row.by_month.get(m, Decimal(0)), report.currency).amount_text
+                for m in report.months[-2:]
+            ]
             + [_pct(row.change(*mom)) if mom else ""]
             + [Money(row.per_currency[c], c).amount_text if c in row.per_currency else "" for c in currencies]
             + ["; ".join(f"{name} ({n})" for name, n in row.top_merchants)]
-        )  # fmt: skip
+        )
     return csv_text(header, rows)  # no cell a spreadsheet would run as a formula
 
 
@@ -524,8 +567,10 @@ def report_text(report: Report, limit: int = 50) -> str:
     if mom:
         by_month = report.by_month
         change = (by_month[mom[0]] - by_month[mom[1]]) / by_month[mom[1]] * 100 if by_month[mom[1]] else None
-        lines.append(f"{mom[0]} against {mom[1]}: {report.money(by_month[mom[0]])} vs "
-                     f"{report.money(by_month[mom[1]])} ({_pct(change) or 'no spend the month before'})")  # fmt: skip
+        lines.append(
+            f"{mom[0]} against {mom[1]}: {report.money(by_month[mom[0]])} vs "
+            f"{report.money(by_month[mom[1]])} ({_pct(change) or 'no spend the month before'})"
+        )
     width = max([len(r.key) for r in report.rows[:limit]] + [len(report.by)])
     for row in report.rows[:limit]:
         detail = ", ".join(Money(a, c).format() for c, a in row.per_currency.items())
@@ -533,19 +578,25 @@ def report_text(report: Report, limit: int = 50) -> str:
         merchants = (
             ("  top: " + "; ".join(f"{n} ({k})" for n, k in row.top_merchants)) if row.top_merchants else ""
         )
-        lines.append(f"  {row.key:<{width}}  {row.count:>6}  {report.money(row.total):>20}  "
-                     f"avg {report.money(row.average):>16}  [{detail}]{extra}{merchants}")  # fmt: skip
+        lines.append(
+            f"  {row.key:<{width}}  {row.count:>6}  {report.money(row.total):>20}  "
+            f"avg {report.money(row.average):>16}  [{detail}]{extra}{merchants}"
+        )
     if len(report.rows) > limit:
         lines.append(f"  ... and {len(report.rows) - limit} more (use --csv for all)")
-    lines.append("  per currency: " + (", ".join(Money(a, c).format() for c, a in report.per_currency.items())
-                                        or "nothing"))  # fmt: skip
+    lines.append(
+        "  per currency: "
+        + (", ".join(Money(a, c).format() for c, a in report.per_currency.items()) or "nothing")
+    )
     return "\n".join(lines)
 
 
 def report_png(report: Report, *, top: int = 15) -> bytes:
     """A horizontal bar chart of the largest rows (PNG bytes)."""
-    return bar_chart_png([(f"Spend by {report.by} ({report.currency})", [(r.key, r.total) for r in report.rows[:top]])],
-                         title=f"{report.start} to {report.end}")  # fmt: skip
+    return bar_chart_png(
+        [(f"Spend by {report.by} ({report.currency})", [(r.key, r.total) for r in report.rows[:top]])],
+        title=f"{report.start} to {report.end}",
+    )
 
 
 def bar_chart_png(panels: Sequence[tuple[str, Sequence[tuple[str, Decimal]]]], *, title: str) -> bytes:

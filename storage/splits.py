@@ -25,10 +25,16 @@ def replace_parts(session: Session, expense: Expense, parts: Sequence[SplitPart]
     """The expense's parts become ``parts`` (none: the receipt is not split)."""
     session.execute(delete(ExpenseSplit).where(ExpenseSplit.expense_id == expense.id))
     for position, part in enumerate(parts):
-        session.add(ExpenseSplit(
-            expense_id=expense.id, position=position, amount=part.amount.amount, category=part.category,
-            customer_id=int(part.customer) if part.customer else None, project=part.project,
-        ))  # fmt: skip
+        session.add(
+            ExpenseSplit(
+                expense_id=expense.id,
+                position=position,
+                amount=part.amount.amount,
+                category=part.category,
+                customer_id=int(part.customer) if part.customer else None,
+                project=part.project,
+            )
+        )
     session.flush()
     session.expire(expense, ["splits"])
 
@@ -37,7 +43,11 @@ def parts_of(expense: Expense) -> list[SplitPart]:
     if not expense.splits or not expense.currency:
         return []
     return [
-        SplitPart(amount=Money(s.amount, expense.currency), category=s.category,
-                  customer=str(s.customer_id) if s.customer_id is not None else None, project=s.project)
+        SplitPart(
+            amount=Money(s.amount, expense.currency),
+            category=s.category,
+            customer=str(s.customer_id) if s.customer_id is not None else None,
+            project=s.project,
+        )
         for s in expense.splits
-    ]  # fmt: skip
+    ]

@@ -49,8 +49,10 @@ def _account(session: Session, name: str) -> StatementAccount | None:
 
 def _resolve_accounts(session: Session, statement: Statement, account: str | None, source: str) -> list[str]:
     """The stored account name each line belongs to; refuses a file of another account."""
-    named = sorted({line.account for line in statement.lines if line.account} |
-                   ({statement.account} if statement.account else set()))  # fmt: skip
+    named = sorted(
+        {line.account for line in statement.lines if line.account}
+        | ({statement.account} if statement.account else set())
+    )
     known = list(session.scalars(select(StatementAccount)))
     by_external = {a.external_id.upper(): a for a in known if a.external_id}
     if account is not None:
@@ -58,18 +60,33 @@ def _resolve_accounts(session: Session, statement: Statement, account: str | Non
         if not account:
             raise StatementError(["--account must not be empty"], source)
         if len(named) > 1:
-            raise StatementError([f"the file holds several accounts ({', '.join(named)}); import it without "
-                                  "--account so each line keeps its own"], source)  # fmt: skip
+            raise StatementError(
+                [
+                    f"the file holds several accounts ({', '.join(named)}); import it without "
+                    "--account so each line keeps its own"
+                ],
+                source,
+            )
         row = _account(session, account)
         external = named[0] if named else None
         if row is not None and row.external_id and external and not _same_account(row.external_id, external):
-            raise StatementError([f"the file is a statement of account {external}, but account '{account}' is "
-                                  f"{row.external_id}: is it another account's file?"], source)  # fmt: skip
+            raise StatementError(
+                [
+                    f"the file is a statement of account {external}, but account '{account}' is "
+                    f"{row.external_id}: is it another account's file?"
+                ],
+                source,
+            )
         if external and not _same_account(account, external):
             other = by_external.get(re.sub(r"[\s-]", "", external).upper())
             if other is not None and other.name != account:
-                raise StatementError([f"the file is a statement of account {external}, which is imported as "
-                                      f"'{other.name}', not '{account}'"], source)  # fmt: skip
+                raise StatementError(
+                    [
+                        f"the file is a statement of account {external}, which is imported as "
+                        f"'{other.name}', not '{account}'"
+                    ],
+                    source,
+                )
         if row is None:
             session.add(StatementAccount(name=account, external_id=external, kind=statement.kind))
         else:
@@ -124,8 +141,14 @@ def import_statement(
     raise AssertionError("unreachable")
 
 
-def _store(factory: sessionmaker[Session], statement: Statement, account: str | None, source: str, actor: str,
-           digest: str) -> ImportResult:  # fmt: skip
+def _store(
+    factory: sessionmaker[Session],
+    statement: Statement,
+    account: str | None,
+    source: str,
+    actor: str,
+    digest: str,
+) -> ImportResult:
     with transaction(factory) as session:
         names = _resolve_accounts(session, statement, account, source)
         per_account: dict[str, list[int]] = defaultdict(list)
@@ -145,23 +168,41 @@ def _store(factory: sessionmaker[Session], statement: Statement, account: str | 
                     known += 1
                     continue
                 stored.add(tx_id)
-                rows.append({
-                    "account": name, "transaction_id": tx_id[:128], "format": statement.format,
-                    "booked_on": line.booked_on, "value_on": line.value_on, "amount": line.amount,
-                    "currency": line.currency, "description": line.description, "card_last4": line.card_last4,
-                    "counterparty": (line.counterparty or None) and line.counterparty[:255],
-                    "counterparty_iban": line.counterparty_iban, "end_to_end_id": line.end_to_end_id,
-                    "original_amount": line.original_amount, "original_currency": line.original_currency,
-                    "raw": dict(line.raw), "imported_at": now, "imported_by": actor[:64], "status": "unmatched",
-                    "not_these": [],
-                })  # fmt: skip
+                rows.append(
+                    {
+                        "account": name,
+                        "transaction_id": tx_id[:128],
+                        "format": statement.format,
+                        "booked_on": line.booked_on,
+                        "value_on": line.value_on,
+                        "amount": line.amount,
+                        "currency": line.currency,
+                        "description": line.description,
+                        "card_last4": line.card_last4,
+                        "counterparty": (line.counterparty or None) and line.counterparty[:255],
+                        "counterparty_iban": line.counterparty_iban,
+                        "end_to_end_id": line.end_to_end_id,
+                        "original_amount": line.original_amount,
+                        "original_currency": line.original_currency,
+                        "raw": dict(line.raw),
+                        "imported_at": now,
+                        "imported_by": actor[:64],
+                        "status": "unmatched",
+                        "not_these": [],
+                    }
+                )
         for start in range(0, len(rows), 5000):
             session.execute(
                 insert(cast(Table, StatementLine.__table__)), rows[start : start + 5000]
             )  # Core: fast
         accounts = tuple(sorted(per_account))
-        audit.record(session, actor=actor, action="statement.imported", entity="statement_account",
-                     entity_id=",".join(accounts)[:64] or "-",
-                     after={"new": len(rows), "known": known, "format": statement.format, "sha256": digest},
-                     detail=source)  # fmt: skip
+        audit.record(
+            session,
+            actor=actor,
+            action="statement.imported",
+            entity="statement_account",
+            entity_id=",".join(accounts)[:64] or "-",
+            after={"new": len(rows), "known": known, "format": statement.format, "sha256": digest},
+            detail=source,
+        )
     return ImportResult(len(rows), known, 0, accounts, statement.format)

@@ -70,16 +70,18 @@ def cafe_receipt(total: str = "42.50", date: str | None = None) -> bytes:
     """A US café receipt in USD; the date is printed month first as such a receipt prints it."""
     if date is None:
         date = recent_day().strftime("%m/%d/%Y")
-    return render_receipt([
-        "BLUE BOTTLE CAFE",
-        "12 Market Street, Springfield",
-        f"Date: {date}   Time: 12:41",
-        "Flat white           2 x 4.50      9.00",
-        "Club sandwich                     24.00",
-        f"Subtotal                          {total}",
-        f"TOTAL                        USD {total}",
-        "Thank you, come again",
-    ])  # fmt: skip
+    return render_receipt(
+        [
+            "BLUE BOTTLE CAFE",
+            "12 Market Street, Springfield",
+            f"Date: {date}   Time: 12:41",
+            "Flat white           2 x 4.50      9.00",
+            "Club sandwich                     24.00",
+            f"Subtotal                          {total}",
+            f"TOTAL                        USD {total}",
+            "Thank you, come again",
+        ]
+    )
 
 
 @dataclass
@@ -92,14 +94,26 @@ class Harness:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def cli(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([sys.executable, "-m", "bot.cli", *args], env=self.env, capture_output=True,
-                                text=True, timeout=timeout, cwd=self.tmp)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.tmp,
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"expensebot {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def upload(self, user: str, content: bytes, note: str = "", name: str = "receipt.jpg",
-               mimetype: str = "image/jpeg") -> tuple[object, str]:  # fmt: skip
+    def upload(
+        self,
+        user: str,
+        content: bytes,
+        note: str = "",
+        name: str = "receipt.jpg",
+        mimetype: str = "image/jpeg",
+    ) -> tuple[object, str]:
         """Drop a file in the bot DM and deliver both events Slack sends; returns the upload and DM id."""
         up = self.driver.upload_in_dm(user, content, name, mimetype, text=note)
         for event in up.events:
@@ -113,8 +127,10 @@ class Harness:
                 if any(contains in str(b.get("text", {}).get("text", "")) for b in message.buttons()):
                     return message
             time.sleep(0.05)
-        raise AssertionError(f"no card with a '{contains}' button reached {user}; DM: "
-                             f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
+        raise AssertionError(
+            f"no card with a '{contains}' button reached {user}; DM: "
+            f"{[m.text for m in self.slack.dm_messages(user)]}"
+        )
 
     def wait_view(
         self, user: str, callback_id: str, timeout: float = 40.0, after: dict[str, Any] | None = None
@@ -137,8 +153,10 @@ class Harness:
                 if contains.lower() in (message.text or "").lower():
                     return message
             time.sleep(0.05)
-        raise AssertionError(f"no DM containing {contains!r} reached {user}; DM: "
-                             f"{[m.text for m in self.slack.dm_messages(user)]}")  # fmt: skip
+        raise AssertionError(
+            f"no DM containing {contains!r} reached {user}; DM: "
+            f"{[m.text for m in self.slack.dm_messages(user)]}"
+        )
 
     def command(self, user: str, text: str, timeout: float = 15.0) -> str:
         """Type ``/expense TEXT`` as ``user``; the ephemeral answer only they see."""
@@ -173,9 +191,15 @@ def stack_urls(request: Any) -> tuple[str, str | None]:
 
 
 @contextmanager
-def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
-                extra_env: dict[str, str] | None = None, workers: int = 2,
-                before_start: list[list[str]] | None = None) -> Iterator[Harness]:  # fmt: skip
+def running_app(
+    tmp: Path,
+    *,
+    database_url: str,
+    redis_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
+    workers: int = 2,
+    before_start: list[list[str]] | None = None,
+) -> Iterator[Harness]:
     """The real FastAPI app on a loopback port (workers as real processes when Redis is used)."""
     from bot.settings import Settings
     from bot.web import create_app
@@ -207,18 +231,34 @@ def running_app(tmp: Path, *, database_url: str, redis_url: str | None = None,
             os.environ.pop("REDIS_URL", None)
         try:
             settings = Settings()
-            subprocess.run([sys.executable, "-m", "bot.cli", "customers", "import", str(customers)],
-                           env=harness_env, check=True, capture_output=True, cwd=tmp)  # fmt: skip
+            subprocess.run(
+                [sys.executable, "-m", "bot.cli", "customers", "import", str(customers)],
+                env=harness_env,
+                check=True,
+                capture_output=True,
+                cwd=tmp,
+            )
             for command in before_start or []:  # e.g. a CRM sync before the app starts
-                subprocess.run([sys.executable, "-m", "bot.cli", *command], env=harness_env, check=True,
-                               capture_output=True, cwd=tmp)  # fmt: skip
+                subprocess.run(
+                    [sys.executable, "-m", "bot.cli", *command],
+                    env=harness_env,
+                    check=True,
+                    capture_output=True,
+                    cwd=tmp,
+                )
             procs: list[subprocess.Popen[bytes]] = []
             if redis_url:
                 for n in range(workers):
                     with open(tmp / f"worker-{n}.log", "wb") as log:  # the child keeps its own copy
-                        procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"],
-                                                      env={**harness_env, "PYTHONFAULTHANDLER": "1"},
-                                                      cwd=tmp, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+                        procs.append(
+                            subprocess.Popen(
+                                [sys.executable, "-m", "bot.cli", "worker"],
+                                env={**harness_env, "PYTHONFAULTHANDLER": "1"},
+                                cwd=tmp,
+                                stdout=log,
+                                stderr=subprocess.STDOUT,
+                            )
+                        )
             with (
                 BackgroundServer(create_app(settings), name="expensebot") as server,
                 SlackDriver(server.url, SIGNING_SECRET, fake) as driver,

@@ -21,17 +21,30 @@ from workflows.readiness import Problem, ProblemKind
 
 
 def test_notices_from_decision_facts() -> None:
-    facts = {"ref": "EXP-0007", "approver": "U_MGR", "step": "manager", "amount": "42.5000", "currency": "USD",
-             "reason": None}  # fmt: skip
+    facts = {
+        "ref": "EXP-0007",
+        "approver": "U_MGR",
+        "step": "manager",
+        "amount": "42.5000",
+        "currency": "USD",
+        "reason": None,
+    }
     step = notice_text({**facts, "event": "approved_step", "next_step": "finance"})
-    assert step == (":white_check_mark: EXP-0007 (42.50 USD) was approved by <@U_MGR> (manager). "
-                    "It now waits for finance.")  # fmt: skip
+    assert step == (
+        ":white_check_mark: EXP-0007 (42.50 USD) was approved by <@U_MGR> (manager). "
+        "It now waits for finance."
+    )
     final = notice_text({**facts, "event": "approved"})
     assert final.endswith("It now waits for payout.")
     rejected = notice_text({**facts, "event": "rejected", "reason": "No receipt"})
     assert rejected.startswith(":x: EXP-0007 (42.50 USD) was rejected by <@U_MGR>: “No receipt”")
-    partial = notice_text({**facts, "event": "approved", "partial": {"approved": "30.00", "original": "42.50",
-                                                                     "currency": "USD", "reason": "Tip"}})  # fmt: skip
+    partial = notice_text(
+        {
+            **facts,
+            "event": "approved",
+            "partial": {"approved": "30.00", "original": "42.50", "currency": "USD", "reason": "Tip"},
+        }
+    )
     assert "30.00 USD of the 42.50 USD claimed: “Tip”" in partial
     paid = notice_text(
         {"event": "paid", "batch": 3, "amounts": {"USD": "15.5", "EUR": "7"}, "refs": ["EXP-1"]}
@@ -67,8 +80,13 @@ def test_refusals_and_results_worded() -> None:
     assert submit_refusal_text(Refusal(Why.POLICY, ref="EXP-0001", detail="Alcohol is not reimbursed.")) == (
         "EXP-0001 cannot be submitted: Alcohol is not reimbursed."
     )
-    already = Refusal(Why.ALREADY, ref="EXP-0001", task_status="rejected", decided_by="U_MGR",
-                      decided_at=dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC))  # fmt: skip
+    already = Refusal(
+        Why.ALREADY,
+        ref="EXP-0001",
+        task_status="rejected",
+        decided_by="U_MGR",
+        decided_at=dt.datetime(2026, 11, 3, 9, 30, tzinfo=dt.UTC),
+    )
     assert decision_refusal_text(already) == (
         "EXP-0001 was already rejected by <@U_MGR> on 03 Nov at 09:30 UTC; nothing was changed."
     )

@@ -21,8 +21,14 @@ def test_tampering_with_the_audit_trail_fails_on_postgres(postgres_url: str) -> 
     engine = make_engine(postgres_url)
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:
-        event = audit.record(session, actor="U_FIN", action="expense.approved", entity="expense", entity_id=7,
-                             after={"status": "approved"})  # fmt: skip
+        event = audit.record(
+            session,
+            actor="U_FIN",
+            action="expense.approved",
+            entity="expense",
+            entity_id=7,
+            after={"status": "approved"},
+        )
         session.flush()
         event_id = event.id
     attempts = [
@@ -70,9 +76,18 @@ def test_project_and_distance_edits_are_audited(db_url: str) -> None:
     day = dt.date.today() - dt.timedelta(days=1)
 
     def edit(project: str | None, distance: str | None) -> Edit:
-        return Edit(merchant="Drive", spent_on=day, amount_text="10.00", currency="USD", category="mileage",
-                    customer_id=None, customer_cleared=False, note=None, distance_text=distance,
-                    project=project)  # fmt: skip
+        return Edit(
+            merchant="Drive",
+            spent_on=day,
+            amount_text="10.00",
+            currency="USD",
+            category="mileage",
+            customer_id=None,
+            customer_cleared=False,
+            note=None,
+            distance_text=distance,
+            project=project,
+        )
 
     for project, distance in (("Apollo", "42"), ("Gemini", "42"), (None, "50")):
         assert isinstance(save_edit(ctx.db, expense_id, "U_EMP", edit(project, distance), None), Changed)
@@ -84,8 +99,11 @@ def test_project_and_distance_edits_are_audited(db_url: str) -> None:
         ({"project": "Apollo"}, {"project": "Gemini"}),
         ({"project": "Gemini"}, {"project": None}),
     ]
-    changes = [((e.before or {}).get("distance"), e.after["distance"]) for e in events
-               if e.action == "expense.edited" and "distance" in (e.after or {})]  # fmt: skip
+    changes = [
+        ((e.before or {}).get("distance"), e.after["distance"])
+        for e in events
+        if e.action == "expense.edited" and "distance" in (e.after or {})
+    ]
     assert [(b and Decimal(b), Decimal(a)) for b, a in changes] == [
         (None, Decimal(42)),
         (Decimal(42), Decimal(50)),
@@ -110,8 +128,13 @@ def test_policy_and_directory_file_changes_are_audited_once(sqlite_url: str, tmp
 
     def loaded(entity: str) -> list[AuditEvent]:
         with web.db() as session:
-            return list(session.scalars(select(AuditEvent).where(AuditEvent.action == f"{entity}.file_loaded")
-                                        .order_by(AuditEvent.id)))  # fmt: skip
+            return list(
+                session.scalars(
+                    select(AuditEvent)
+                    .where(AuditEvent.action == f"{entity}.file_loaded")
+                    .order_by(AuditEvent.id)
+                )
+            )
 
     assert len(web.directory) == len(worker.directory) > 0
     web.policy, worker.policy  # noqa: B018 - reading is what is audited

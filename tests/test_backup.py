@@ -49,14 +49,22 @@ def test_backup_and_restore(kind: str, tmp_path: Path, request: pytest.FixtureRe
     else:
         restored_url = str(request.getfixturevalue("another_postgres_url"))
     env = {"DATABASE_URL": restored_url, "PATH": "/usr/bin:/bin:/usr/local/bin"}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "restore", str(backup_file)], env=env,
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "restore", str(backup_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     expenses, receipts, events, content = counts(restored_url)
     assert (expenses, receipts, content) == (before[0], before[1], before[3])
     assert events == before[2] + 1  # everything, and the restore itself (database.restored)
-    again = subprocess.run([sys.executable, "-m", "bot.cli", "restore", str(backup_file)], env=env,
-                           capture_output=True, text=True)  # fmt: skip
+    again = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "restore", str(backup_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if kind == "sqlite":
         assert again.returncode != 0 and "--force" in again.stderr
 
@@ -74,8 +82,13 @@ def test_backups_into_a_directory_get_dated_names_and_the_oldest_go(tmp_path: Pa
     for day in (1, 2, 3):  # three earlier backups
         dated_target(sqlite_url, folder, dt.datetime(2026, 12, day, 2, 30, tzinfo=dt.UTC)).write_bytes(b"old")
     env = {**os.environ, "DATABASE_URL": sqlite_url}
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "backup", "--keep", "2", str(folder)], env=env,
-                          capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "backup", "--keep", "2", str(folder)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     names = sorted(p.name for p in folder.iterdir())
     assert names[0] == "expensebot-20261203T023000Z.sqlite" and names[-1] == "notes.txt" and len(names) == 3
@@ -83,6 +96,11 @@ def test_backups_into_a_directory_get_dated_names_and_the_oldest_go(tmp_path: Pa
     [new] = [folder / n for n in names[1:-1]]
     assert sqlite3.connect(new).execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
     assert prune(folder, 5) == [] and unrelated.exists()
-    refused = subprocess.run([sys.executable, "-m", "bot.cli", "backup", "--keep", "2", str(tmp_path / "x.db")],
-                             env=env, capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "backup", "--keep", "2", str(tmp_path / "x.db")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert refused.returncode == 2 and "--keep needs a directory" in refused.stderr

@@ -19,10 +19,16 @@ from workflows.expenses import Status
 
 def view(**kw: Any) -> ExpenseView:
     base: dict[str, Any] = dict(
-        id=7, status=Status.DRAFT, employee_id="U1", merchant="Blue <Bottle> & Co", spent_on=dt.date(2026, 11, 3),
-        amount=Decimal("42.5"), currency="USD", category="meals",
+        id=7,
+        status=Status.DRAFT,
+        employee_id="U1",
+        merchant="Blue <Bottle> & Co",
+        spent_on=dt.date(2026, 11, 3),
+        amount=Decimal("42.5"),
+        currency="USD",
+        category="meals",
         customer=CustomerView(3, "Acme Corporation", 91.0),
-    )  # fmt: skip
+    )
     base.update(kw)
     return ExpenseView(**base)
 
@@ -65,9 +71,13 @@ def test_rejected_or_sent_back_can_be_fixed_and_resubmitted(status: Status) -> N
 
 
 def test_card_asks_for_what_is_missing_and_offers_candidates() -> None:
-    v = view(amount=None, customer=None, problems=("I could not read the total: click *Edit* and type it.",),
-             candidates=(CustomerView(1, "Acme Corporation", 71.0), CustomerView(2, "Acme Foods", 65.0)),
-             warnings=("Looks like the expense you submitted on 3 Nov (EXP-2: same merchant, date and total).",))  # fmt: skip
+    v = view(
+        amount=None,
+        customer=None,
+        problems=("I could not read the total: click *Edit* and type it.",),
+        candidates=(CustomerView(1, "Acme Corporation", 71.0), CustomerView(2, "Acme Foods", 65.0)),
+        warnings=("Looks like the expense you submitted on 3 Nov (EXP-2: same merchant, date and total).",),
+    )
     blocks = build_receipt_card(v)
     text = flat(blocks)
     assert "could not read the total" in text and "not read: add it" in text
@@ -105,7 +115,9 @@ def test_edit_modal_is_prefilled() -> None:
     assert blocks["currency"]["element"]["initial_value"] == "USD"
     assert blocks["category"]["element"]["initial_option"]["value"] == "meals"
     assert blocks["customer"]["element"]["initial_option"] == {
-        "text": {"type": "plain_text", "text": "Acme Corporation", "emoji": True}, "value": "3"}  # fmt: skip
+        "text": {"type": "plain_text", "text": "Acme Corporation", "emoji": True},
+        "value": "3",
+    }
     assert json.loads(modal["private_metadata"]) == {"expense_id": 7}
     assert len(modal["title"]["text"]) <= 24
 
@@ -119,8 +131,12 @@ def test_new_expense_modal_has_a_file_input_and_company_currency() -> None:
 
 
 def test_approval_request_and_decided_message() -> None:
-    blocks = build_approval_request(view(status=Status.PENDING, note="lunch w/ Acme", has_receipt=True),
-                                    step_label="manager", step_reason="mia is emma's manager", task_id=11)  # fmt: skip
+    blocks = build_approval_request(
+        view(status=Status.PENDING, note="lunch w/ Acme", has_receipt=True),
+        step_label="manager",
+        step_reason="mia is emma's manager",
+        task_id=11,
+    )
     assert labels(blocks) == ["Approve", "Reject", "Ask for changes"]
     assert {e["value"] for b in blocks if b["type"] == "actions" for e in b["elements"]} == {"11"}
     assert "<@U1>" in flat(blocks) and "lunch w/ Acme" in flat(blocks)
@@ -136,9 +152,15 @@ def test_reason_modal_requires_text() -> None:
 
 
 def test_digest_lists_people_totals_and_mark_paid() -> None:
-    d = DigestView(batch_id=4, lines=(PayeeLine("U1", "USD", Decimal("42.50"), 1, ("EXP-7",)),
-                                      PayeeLine("U2", "EUR", Decimal("10"), 2, ("EXP-8", "EXP-9"))),
-                   totals={"USD": Decimal("42.50"), "EUR": Decimal("10")}, oldest_approved=None)  # fmt: skip
+    d = DigestView(
+        batch_id=4,
+        lines=(
+            PayeeLine("U1", "USD", Decimal("42.50"), 1, ("EXP-7",)),
+            PayeeLine("U2", "EUR", Decimal("10"), 2, ("EXP-8", "EXP-9")),
+        ),
+        totals={"USD": Decimal("42.50"), "EUR": Decimal("10")},
+        oldest_approved=None,
+    )
     blocks = build_digest(d)
     text = flat(blocks)
     assert "42.50 USD" in text and "10.00 EUR" in text and "EXP-8, EXP-9" in text

@@ -68,13 +68,20 @@ def test_spend_is_summed_by_scope_period_currency_and_state(factory: sessionmake
 
         names = customer_names(session, acme)
         assert {"Acme Corporation", "C-100", "Acme Corp"} <= names
-        claim = BudgetClaim(Money(Decimal("40.00"), "USD"), DAY, department="sales", customer_names=names,
-                            project="Apollo")  # fmt: skip
+        claim = BudgetClaim(
+            Money(Decimal("40.00"), "USD"), DAY, department="sales", customer_names=names, project="Apollo"
+        )
         bind = session.get_bind()
         event.listen(bind, "before_cursor_execute", count)
         try:
-            spent = spent_against(session, POLICY.budgets, day=DAY, company_currency="USD",
-                                  department_members={"sales": SALES}, exclude_expense=claim_id)  # fmt: skip
+            spent = spent_against(
+                session,
+                POLICY.budgets,
+                day=DAY,
+                company_currency="USD",
+                department_members={"sales": SALES},
+                exclude_expense=claim_id,
+            )
         finally:
             event.remove(bind, "before_cursor_execute", count)
         assert len(statements) == 1  # one aggregate statement for all three budgets

@@ -34,13 +34,27 @@ def test_run_serves_slack_and_health(tmp_path: Path) -> None:
         env = {
             k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SLACK_APP_TOKEN", "DATABASE_URL"}
         }
-        env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.base_url,
-                   EXPENSEBOT_ORG_FILE=str(tmp_path / "org.csv"))  # fmt: skip
+        env.update(
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake.base_url,
+            EXPENSEBOT_ORG_FILE=str(tmp_path / "org.csv"),
+        )
         cli = [sys.executable, "-m", "bot.cli"]
-        subprocess.run([*cli, "customers", "import", "customers.csv"], env=env, cwd=tmp_path, check=True,
-                       capture_output=True)  # fmt: skip
-        proc = subprocess.Popen([*cli, "run", "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        subprocess.run(
+            [*cli, "customers", "import", "customers.csv"],
+            env=env,
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+        proc = subprocess.Popen(
+            [*cli, "run", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -59,8 +73,9 @@ def test_run_serves_slack_and_health(tmp_path: Path) -> None:
                 with driver.signing("bad"):
                     assert driver.url_verification("x").status_code == 401
                 started = time.monotonic()
-                up = driver.upload_in_dm(EMPLOYEE, cafe_receipt("42.50"), "r.jpg", "image/jpeg",
-                                         text="client lunch with Acme")  # fmt: skip
+                up = driver.upload_in_dm(
+                    EMPLOYEE, cafe_receipt("42.50"), "r.jpg", "image/jpeg", text="client lunch with Acme"
+                )
                 for event in up.events:
                     answer = driver.event(event)
                     assert answer.status_code == 200 and answer.elapsed.total_seconds() < 3
@@ -135,11 +150,21 @@ def test_run_stops_on_sigterm_while_background_work_is_under_way(tmp_path: Path)
         env = {
             k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SLACK_APP_TOKEN", "DATABASE_URL"}
         }
-        env.update(SLACK_BOT_TOKEN=fake.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake.base_url,
-                   EXPENSEBOT_ORG_FILE=str(tmp_path / "org.csv"), EXPENSEBOT_SCHEDULER="1",
-                   EXPENSEBOT_FX_FEED_URL=f"http://127.0.0.1:{feed.server_address[1]}/eurofxref-daily.xml")  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
-                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        env.update(
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake.base_url,
+            EXPENSEBOT_ORG_FILE=str(tmp_path / "org.csv"),
+            EXPENSEBOT_SCHEDULER="1",
+            EXPENSEBOT_FX_FEED_URL=f"http://127.0.0.1:{feed.server_address[1]}/eurofxref-daily.xml",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         try:
             assert feed.reading.wait(120), "the app never fetched the rate feed"  # a generous wait
             assert proc.poll() is None
@@ -169,8 +194,13 @@ def test_run_with_an_app_token_uses_socket_mode(tmp_path: Path) -> None:
             SLACK_API_URL=fake.base_url,
         )
         env.pop("SLACK_SIGNING_SECRET", None)  # not needed without inbound HTTP
-        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         try:
             call = fake.wait_for("apps.connections.open", timeout=60)
             assert call.token == "xapp-1-A0-test-token"  # the app-level token opens the WebSocket
@@ -184,8 +214,14 @@ def test_run_with_an_app_token_uses_socket_mode(tmp_path: Path) -> None:
 def test_a_bad_setting_stops_the_command_with_a_message_naming_it(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update(EXPENSEBOT_OCR_SLOTS="-1", REDIS_URL="redis://127.0.0.1:1/0")
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "EXPENSEBOT_OCR_SLOTS='-1'" in result.stderr and "greater than or equal to 0" in result.stderr
     assert "Traceback" not in result.stderr

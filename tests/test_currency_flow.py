@@ -17,9 +17,11 @@ from tests.fakes.ecb import DAILY, FakeEcb
 from tests.support import EMPLOYEE, FINANCE, MANAGER, ORG_CSV, OTHER, cafe_receipt, recent_day, running_app
 from workflows.money import Money
 
-ORG_WITH_CURRENCY = ORG_CSV.replace("email,manager_email,department,role\n",
-                                    "email,manager_email,department,role,currency\n").replace(
-    "emp@example.com,mgr@example.com,sales,employee\n", "emp@example.com,mgr@example.com,sales,employee,EUR\n")  # fmt: skip
+ORG_WITH_CURRENCY = ORG_CSV.replace(
+    "email,manager_email,department,role\n", "email,manager_email,department,role,currency\n"
+).replace(
+    "emp@example.com,mgr@example.com,sales,employee\n", "emp@example.com,mgr@example.com,sales,employee,EUR\n"
+)
 
 
 def _expense(url: str) -> Expense:
@@ -41,9 +43,15 @@ def test_a_usd_receipt_paid_in_eur(tmp_path: Path, sqlite_url: str) -> None:
     org.write_text(ORG_WITH_CURRENCY)
     with (
         BackgroundServer(fake.app, name="ecb") as ecb,
-        running_app(tmp_path, database_url=sqlite_url, extra_env={
-            "EXPENSEBOT_ORG_FILE": str(org), "EXPENSEBOT_FX_FEED_URL": ecb.url.rstrip("/") + DAILY}) as app,
-    ):  # fmt: skip
+        running_app(
+            tmp_path,
+            database_url=sqlite_url,
+            extra_env={
+                "EXPENSEBOT_ORG_FILE": str(org),
+                "EXPENSEBOT_FX_FEED_URL": ecb.url.rstrip("/") + DAILY,
+            },
+        ) as app,
+    ):
         # Before any rate is stored the card says why it cannot show the amount in euros.
         app.upload(EMPLOYEE, cafe_receipt("42.50"))
         card = app.wait_card(EMPLOYEE)
@@ -61,21 +69,26 @@ def test_a_usd_receipt_paid_in_eur(tmp_path: Path, sqlite_url: str) -> None:
         before = len(app.slack.response_url_posts)
         app.driver.click(OTHER, card, "Use my card's rate")  # not theirs: refused, only they see it
         assert "Only <@U_EMP> can change the rate of EXP-1" in str(
-            app.slack.wait_for_response_post(after=before, timeout=20).body.get("text"))  # fmt: skip
+            app.slack.wait_for_response_post(after=before, timeout=20).body.get("text")
+        )
         app.driver.click(EMPLOYEE, card, "Use my card's rate")
         modal = app.wait_view(EMPLOYEE, "expense_card_rate_view")
         assert f"{reference.normalize():f}" in str(modal["blocks"])
         # A rate far from the reference is refused in the form, with the policy's tolerance.
-        far = app.driver.submit_view(EMPLOYEE, modal, {"card_rate": {"card_rate": {"type": "plain_text_input",
-                                                                                 "value": "1.50"}}})  # fmt: skip
+        far = app.driver.submit_view(
+            EMPLOYEE, modal, {"card_rate": {"card_rate": {"type": "plain_text_input", "value": "1.50"}}}
+        )
         assert far.json()["response_action"] == "errors"
         assert "the policy allows 3%" in far.json()["errors"]["card_rate"]
         # An empty rate keeps the reference rate; the card now shows the conversion.
         app.driver.submit_view(
             EMPLOYEE, modal, {"card_rate": {"card_rate": {"type": "plain_text_input", "value": ""}}}
         )
-        app.slack.wait_until(lambda: "Paid in EUR:*" in str(app.slack.message(card.channel, card.ts).blocks),
-                             timeout=20, what="the card with the conversion")  # fmt: skip
+        app.slack.wait_until(
+            lambda: "Paid in EUR:*" in str(app.slack.message(card.channel, card.ts).blocks),
+            timeout=20,
+            what="the card with the conversion",
+        )
         shown = str(app.slack.message(card.channel, card.ts).blocks)
         assert (
             f"42.50 USD × {reference.normalize():f} (ECB rate of {spent.isoformat()}) = {expected.format()}"
@@ -86,12 +99,18 @@ def test_a_usd_receipt_paid_in_eur(tmp_path: Path, sqlite_url: str) -> None:
         card_rate = (reference * Decimal("1.005")).quantize(Decimal("0.0001"))
         app.driver.click(EMPLOYEE, card, "Use my card's rate")
         modal = app.wait_view(EMPLOYEE, "expense_card_rate_view")
-        ok = app.driver.submit_view(EMPLOYEE, modal, {"card_rate": {"card_rate": {"type": "plain_text_input",
-                                                                                "value": str(card_rate)}}})  # fmt: skip
+        ok = app.driver.submit_view(
+            EMPLOYEE,
+            modal,
+            {"card_rate": {"card_rate": {"type": "plain_text_input", "value": str(card_rate)}}},
+        )
         assert ok.status_code == 200 and not ok.content
         paid = Money(Decimal("42.50") * card_rate, "EUR")
-        app.slack.wait_until(lambda: "card statement" in str(app.slack.message(card.channel, card.ts).blocks),
-                             timeout=20, what="the card with the card statement's rate")  # fmt: skip
+        app.slack.wait_until(
+            lambda: "card statement" in str(app.slack.message(card.channel, card.ts).blocks),
+            timeout=20,
+            what="the card with the card statement's rate",
+        )
         assert paid.format() in str(app.slack.message(card.channel, card.ts).blocks)
 
         app.driver.click(EMPLOYEE, card, "Submit")
@@ -100,8 +119,11 @@ def test_a_usd_receipt_paid_in_eur(tmp_path: Path, sqlite_url: str) -> None:
         app.driver.click(MANAGER, request, "Approve")
         app.driver.click(FINANCE, app.wait_card(FINANCE, contains="Approve"), "Approve")
         # The manager's approval DM says "approved" too: wait for the finance step itself.
-        app.slack.wait_until(lambda: _expense(sqlite_url).status == "approved", timeout=20,
-                             what="the claim approved by finance")  # fmt: skip
+        app.slack.wait_until(
+            lambda: _expense(sqlite_url).status == "approved",
+            timeout=20,
+            what="the claim approved by finance",
+        )
         kept = _expense(sqlite_url)
         assert (kept.status, kept.reimburse_currency, kept.reimburse_amount) == (
             "approved",

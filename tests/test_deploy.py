@@ -57,9 +57,15 @@ def resolve(argv: list[str]) -> list[str]:
 
 def test_the_expected_units_are_there() -> None:
     names = {p.name for p in UNITS.iterdir()}
-    assert {"expensebot-web.service", "expensebot-worker@.service", "expensebot-backup.service",
-            "expensebot-backup.timer", "expensebot-receipts-gc.service", "expensebot-receipts-gc.timer",
-            "expensebot-workers.target"} <= names  # fmt: skip
+    assert {
+        "expensebot-web.service",
+        "expensebot-worker@.service",
+        "expensebot-backup.service",
+        "expensebot-backup.timer",
+        "expensebot-receipts-gc.service",
+        "expensebot-receipts-gc.timer",
+        "expensebot-workers.target",
+    } <= names
     for timer in UNITS.glob("*.timer"):
         assert (UNITS / f"{timer.stem}.service").exists(), f"{timer.name} starts no service of deploy/"
         assert read_unit(timer)["Timer"].get("OnCalendar")

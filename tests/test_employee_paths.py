@@ -110,8 +110,12 @@ def test_edit_validates_and_updates_the_card(app: Harness) -> None:
             "project": {"project": text_input("Apollo rollout")},
         }
 
-    for amount, currency, block in [("-5", "USD", "amount"), ("abc", "USD", "amount"), ("0", "USD", "amount"),
-                                    ("12.00", "XYZ", "currency")]:  # fmt: skip
+    for amount, currency, block in [
+        ("-5", "USD", "amount"),
+        ("abc", "USD", "amount"),
+        ("0", "USD", "amount"),
+        ("12.00", "XYZ", "currency"),
+    ]:
         answer = app.driver.submit_view(EMPLOYEE, modal, values(amount, currency))
         assert answer.json()["response_action"] == "errors"
         assert block in answer.json()["errors"]
@@ -178,8 +182,11 @@ def test_send_back_edit_and_resubmit_keeps_history(app: Harness) -> None:
     app.driver.click(EMPLOYEE, card, "Submit")
     request = app.wait_card(MANAGER, contains="Ask for changes")
     app.driver.click(MANAGER, request, "Ask for changes")
-    app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view"),
-                           {"reason": {"reason": text_input("Add who attended")}})  # fmt: skip
+    app.driver.submit_view(
+        MANAGER,
+        app.wait_view(MANAGER, "approval_reason_view"),
+        {"reason": {"reason": text_input("Add who attended")}},
+    )
     told = app.wait_dm(EMPLOYEE, "asked for changes")
     assert "“Add who attended”" in told.text
     wait_until(lambda: "Submit" in str(app.slack.message(card.channel, card.ts).buttons()))
@@ -198,11 +205,18 @@ def test_send_back_edit_and_resubmit_keeps_history(app: Harness) -> None:
 def test_slash_command_opens_the_form_and_creates_a_card(app: Harness) -> None:
     assert app.driver.slash_command(EMPLOYEE, "/expense").status_code == 200
     modal = app.wait_view(EMPLOYEE, "expense_new_view")
-    app.driver.submit_view(EMPLOYEE, modal, {
-        "merchant": {"merchant": text_input("Metro Taxi")}, "date": {"date": date(recent_day(2).isoformat())},
-        "amount": {"amount": text_input("23.40")}, "currency": {"currency": text_input("USD")},
-        "category": {"category": select("travel", "Travel")}, "note": {"note": text_input("to the Globex office")},
-    })  # fmt: skip
+    app.driver.submit_view(
+        EMPLOYEE,
+        modal,
+        {
+            "merchant": {"merchant": text_input("Metro Taxi")},
+            "date": {"date": date(recent_day(2).isoformat())},
+            "amount": {"amount": text_input("23.40")},
+            "currency": {"currency": text_input("USD")},
+            "category": {"category": select("travel", "Travel")},
+            "note": {"note": text_input("to the Globex office")},
+        },
+    )
     card = app.wait_card(EMPLOYEE)
     assert "23.40 USD" in card_text(card) and "Metro Taxi" in card_text(card)
 
@@ -230,8 +244,16 @@ def test_a_receipt_posted_in_the_expenses_channel_works_like_the_dm(tmp_path: Pa
         app.slack.add_channel("C_EXP", "expenses")
         file = app.slack.add_file(cafe_receipt("19.99"), "r.jpg", "image/jpeg", EMPLOYEE)
         message = app.slack.post_as_user(EMPLOYEE, "C_EXP", "taxi to Globex", files=[file])
-        event = {"type": "message", "subtype": "file_share", "channel": "C_EXP", "channel_type": "channel",
-                 "user": EMPLOYEE, "text": "taxi to Globex", "ts": message.ts, "files": [app.slack.file(file["id"])]}  # fmt: skip
+        event = {
+            "type": "message",
+            "subtype": "file_share",
+            "channel": "C_EXP",
+            "channel_type": "channel",
+            "user": EMPLOYEE,
+            "text": "taxi to Globex",
+            "ts": message.ts,
+            "files": [app.slack.file(file["id"])],
+        }
         assert app.driver.event(event).status_code == 200
         card = app.wait_card(EMPLOYEE)
         assert "19.99" in card_text(card) and card.channel.startswith("D")
@@ -309,14 +331,25 @@ def test_an_approver_can_approve_a_lower_amount_with_a_reason(app: Harness) -> N
     app.driver.click(EMPLOYEE, card, "Submit")
     request = app.wait_card(MANAGER, contains="Approve")
     more = next(b for b in request.blocks if b.get("block_id") == "approval_more")["accessory"]
-    app.driver.block_action(MANAGER, more["action_id"], message=request,
-                            action={"type": "overflow", "selected_option": more["options"][0]})  # fmt: skip
+    app.driver.block_action(
+        MANAGER,
+        more["action_id"],
+        message=request,
+        action={"type": "overflow", "selected_option": more["options"][0]},
+    )
     modal = app.wait_view(MANAGER, "approval_partial_view")
-    too_much = app.driver.submit_view(MANAGER, modal, {"amount": {"amount": text_input("80")},
-                                                       "reason": {"reason": text_input("alcohol")}})  # fmt: skip
+    too_much = app.driver.submit_view(
+        MANAGER, modal, {"amount": {"amount": text_input("80")}, "reason": {"reason": text_input("alcohol")}}
+    )
     assert too_much.json()["response_action"] == "errors"
-    app.driver.submit_view(MANAGER, modal, {"amount": {"amount": text_input("50.00")},
-                                            "reason": {"reason": text_input("Wine is not reimbursed")}})  # fmt: skip
+    app.driver.submit_view(
+        MANAGER,
+        modal,
+        {
+            "amount": {"amount": text_input("50.00")},
+            "reason": {"reason": text_input("Wine is not reimbursed")},
+        },
+    )
     told = app.wait_dm(EMPLOYEE, "was approved by")
     assert "50.00 USD of the 64.00 USD claimed" in told.text and "Wine is not reimbursed" in told.text
 
@@ -326,11 +359,18 @@ def test_a_merchant_correction_is_recognised_next_time(app: Harness) -> None:
     card = app.wait_card(EMPLOYEE)
     app.driver.click(EMPLOYEE, card, "Edit")
     modal = app.wait_view(EMPLOYEE, "expense_edit_view")
-    app.driver.submit_view(EMPLOYEE, modal, {
-        "merchant": {"merchant": text_input("Blue Bottle Coffee Roasters")}, "date": {"date": date(recent_day().isoformat())},
-        "amount": {"amount": text_input("12.00")}, "currency": {"currency": text_input("USD")},
-        "category": {"category": select("meals", "Meals")}, "note": {"note": text_input("")},
-    })  # fmt: skip
+    app.driver.submit_view(
+        EMPLOYEE,
+        modal,
+        {
+            "merchant": {"merchant": text_input("Blue Bottle Coffee Roasters")},
+            "date": {"date": date(recent_day().isoformat())},
+            "amount": {"amount": text_input("12.00")},
+            "currency": {"currency": text_input("USD")},
+            "category": {"category": select("meals", "Meals")},
+            "note": {"note": text_input("")},
+        },
+    )
     wait_until(lambda: "Blue Bottle Coffee Roasters" in card_text(app.slack.message(card.channel, card.ts)))
     app.upload(EMPLOYEE, cafe_receipt("17.50", date="15/11/2026"))
     second = wait_until(
@@ -356,10 +396,13 @@ def test_a_mileage_claim_is_priced_from_the_distance(app: Harness) -> None:
     app.driver.slash_command(EMPLOYEE, "/expense")
     modal = app.wait_view(EMPLOYEE, "expense_new_view")
     values = {
-        "merchant": {"merchant": text_input("Own car")}, "date": {"date": date(recent_day(2).isoformat())},
-        "amount": {"amount": text_input(None)}, "currency": {"currency": text_input("USD")},
-        "category": {"category": select("mileage", "Mileage")}, "note": {"note": text_input("to the Acme plant")},
-    }  # fmt: skip
+        "merchant": {"merchant": text_input("Own car")},
+        "date": {"date": date(recent_day(2).isoformat())},
+        "amount": {"amount": text_input(None)},
+        "currency": {"currency": text_input("USD")},
+        "category": {"category": select("mileage", "Mileage")},
+        "note": {"note": text_input("to the Acme plant")},
+    }
     answer = app.driver.submit_view(EMPLOYEE, modal, values)
     assert "distance" in answer.json()["errors"]
     app.driver.submit_view(EMPLOYEE, modal, {**values, "distance": {"distance": text_input("100")}})

@@ -38,9 +38,20 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -80,8 +91,13 @@ def cards(app: Harness) -> list[object]:
 
 
 def start_worker(app: Harness) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=app.env, cwd=app.tmp,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=app.env,
+        cwd=app.tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     app.processes.append(proc)
     return proc
 
@@ -157,8 +173,11 @@ class PostgresServer:
         if self.as_user:
             shutil.chown(root, "postgres")
             shutil.chown(self.data, "postgres")
-        subprocess.run([*self.as_user, self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust"],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [*self.as_user, self.initdb, "-D", str(self.data), "-U", "postgres", "--auth=trust"],
+            check=True,
+            capture_output=True,
+        )
 
     @property
     def url(self) -> str:
@@ -167,12 +186,21 @@ class PostgresServer:
     def start(self) -> None:
         options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1"
         log = str(self.data.parent / "server.log")  # the server must not hold our pipes open
-        subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-l", log, "-o", options, "-w", "start"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)  # fmt: skip
+        subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.data), "-l", log, "-o", options, "-w", "start"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
 
     def stop(self) -> None:
-        subprocess.run([*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)  # fmt: skip
+        subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
 
 
 @pytest.mark.skipif(shutil.which("pg_config") is None, reason="PostgreSQL is not installed")

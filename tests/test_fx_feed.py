@@ -37,8 +37,14 @@ def ecb() -> Iterator[tuple[FakeEcb, str]]:
 
 def _cli(url: str, database_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url, "EXPENSEBOT_FX_FEED_URL": url}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "fx", "update", *args], env=env, capture_output=True,
-                          text=True, timeout=120, cwd=tmp)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "fx", "update", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp,
+    )
 
 
 def _rates(database_url: str) -> dict[tuple[str, str, dt.date], FxRate]:
@@ -50,8 +56,9 @@ def _rates(database_url: str) -> dict[tuple[str, str, dt.date], FxRate]:
         engine.dispose()
 
 
-def test_fx_update_stores_the_newest_day_and_past_days(tmp_path: Path, sqlite_url: str,
-                                                        ecb: tuple[FakeEcb, str]) -> None:  # fmt: skip
+def test_fx_update_stores_the_newest_day_and_past_days(
+    tmp_path: Path, sqlite_url: str, ecb: tuple[FakeEcb, str]
+) -> None:
     fake, base = ecb
     result = _cli(base + DAILY, sqlite_url, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -62,8 +69,15 @@ def test_fx_update_stores_the_newest_day_and_past_days(tmp_path: Path, sqlite_ur
     assert rates[("EUR", "USD", FRIDAY)].source == "ECB"
 
     again = _cli(base + DAILY, sqlite_url, tmp_path, "--json")
-    assert json.loads(again.stdout) == {"day": "2024-06-28", "rates": 30, "new": 0, "changed": 0, "unchanged": 30,
-                                        "note": None, "source": base + DAILY}  # fmt: skip
+    assert json.loads(again.stdout) == {
+        "day": "2024-06-28",
+        "rates": 30,
+        "new": 0,
+        "changed": 0,
+        "unchanged": 30,
+        "note": None,
+        "source": base + DAILY,
+    }
 
     # A past day comes from the 90-day file in the same folder.
     past = _cli(base + DAILY, sqlite_url, tmp_path, "--date", "2024-06-20")
@@ -97,8 +111,9 @@ def test_fx_update_stores_the_newest_day_and_past_days(tmp_path: Path, sqlite_ur
         (("--date", "yesterday"), DAILY, "'yesterday' does not match the format"),
     ],
 )
-def test_fx_update_explains_what_went_wrong(tmp_path: Path, sqlite_url: str, ecb: tuple[FakeEcb, str],
-                                             args: tuple[str, ...], path: str, message: str) -> None:  # fmt: skip
+def test_fx_update_explains_what_went_wrong(
+    tmp_path: Path, sqlite_url: str, ecb: tuple[FakeEcb, str], args: tuple[str, ...], path: str, message: str
+) -> None:
     _, base = ecb
     result = _cli(base + path, sqlite_url, tmp_path, *args)
     assert result.returncode != 0
@@ -106,8 +121,9 @@ def test_fx_update_explains_what_went_wrong(tmp_path: Path, sqlite_url: str, ecb
     assert "Traceback" not in result.stderr
 
 
-def test_fx_update_refuses_a_broken_file_and_an_unreachable_feed(tmp_path: Path, sqlite_url: str,
-                                                                 ecb: tuple[FakeEcb, str]) -> None:  # fmt: skip
+def test_fx_update_refuses_a_broken_file_and_an_unreachable_feed(
+    tmp_path: Path, sqlite_url: str, ecb: tuple[FakeEcb, str]
+) -> None:
     fake, base = ecb
     fake.broken = True
     result = _cli(base + DAILY, sqlite_url, tmp_path)
@@ -145,10 +161,16 @@ def test_the_running_app_fetches_the_rates_itself(tmp_path: Path, sqlite_url: st
     fake = FakeEcb(last=today)
     with (
         BackgroundServer(fake.app, name="ecb") as server,
-        running_app(tmp_path, database_url=sqlite_url, extra_env={
-            "EXPENSEBOT_SCHEDULER": "true", "EXPENSEBOT_DIGEST_CRON": "0 0 1 1 *",
-            "EXPENSEBOT_FX_FEED_URL": server.url.rstrip("/") + DAILY}),
-    ):  # fmt: skip
+        running_app(
+            tmp_path,
+            database_url=sqlite_url,
+            extra_env={
+                "EXPENSEBOT_SCHEDULER": "true",
+                "EXPENSEBOT_DIGEST_CRON": "0 0 1 1 *",
+                "EXPENSEBOT_FX_FEED_URL": server.url.rstrip("/") + DAILY,
+            },
+        ),
+    ):
         deadline = time.monotonic() + 30
         while not _rates(sqlite_url) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -165,8 +187,12 @@ def test_reports_and_budgets_convert_through_the_euro(factory: sessionmaker[Sess
     from tests.finance.conftest import add_expense
 
     november = dt.date(2026, 11, 5)
-    store_rates(factory, [("EUR", "USD", november, Decimal("1.0800")), ("EUR", "GBP", november, Decimal("0.8400"))],
-                source="ECB", actor="schedule")  # fmt: skip
+    store_rates(
+        factory,
+        [("EUR", "USD", november, Decimal("1.0800")), ("EUR", "GBP", november, Decimal("0.8400"))],
+        source="ECB",
+        actor="schedule",
+    )
     with transaction(factory) as s:
         add_expense(s, amount="84.00", currency="GBP", spent_on=november)
     with factory() as s:

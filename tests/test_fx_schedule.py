@@ -46,8 +46,9 @@ def _count(ctx: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(FxRate)) or 0)
 
 
-def test_one_fetch_however_many_processes_ask(db_url: str, ecb: tuple[FakeEcb, str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_one_fetch_however_many_processes_ask(
+    db_url: str, ecb: tuple[FakeEcb, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake, url = ecb
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("EXPENSEBOT_FX_FEED_URL", url)
@@ -65,8 +66,9 @@ def test_one_fetch_however_many_processes_ask(db_url: str, ecb: tuple[FakeEcb, s
     assert fake.requests == [DAILY]
 
 
-def test_a_failed_fetch_is_tried_again_the_next_hour(sqlite_url: str, ecb: tuple[FakeEcb, str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_a_failed_fetch_is_tried_again_the_next_hour(
+    sqlite_url: str, ecb: tuple[FakeEcb, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake, url = ecb
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("EXPENSEBOT_FX_FEED_URL", url)

@@ -23,8 +23,12 @@ DAY = dt.date(2026, 11, 4)
 
 def _feed(factory: sessionmaker[Session]) -> None:
     """The reference rates of the day, as the scheduled feed stores them (no workspace)."""
-    store_rates(factory, [("EUR", "USD", DAY, Decimal("1.0800")), ("EUR", "CHF", DAY, Decimal("0.9400"))],
-                source="ECB", actor="schedule")  # fmt: skip
+    store_rates(
+        factory,
+        [("EUR", "USD", DAY, Decimal("1.0800")), ("EUR", "CHF", DAY, Decimal("0.9400"))],
+        source="ECB",
+        actor="schedule",
+    )
 
 
 def test_each_workspace_sees_its_own_imported_rates_and_the_shared_feed(
@@ -44,11 +48,16 @@ def test_each_workspace_sees_its_own_imported_rates_and_the_shared_feed(
     assert imported.exit_code == 0 and "1 new" in imported.output, imported.output
 
     with teams() as s:
-        stored = sorted(s.execute(select(FxRate.team_id, FxRate.quote, FxRate.rate, FxRate.source)).tuples(),
-                        key=lambda r: (r[0] or "", r[1]))  # fmt: skip
+        stored = sorted(
+            s.execute(select(FxRate.team_id, FxRate.quote, FxRate.rate, FxRate.source)).tuples(),
+            key=lambda r: (r[0] or "", r[1]),
+        )
         assert [(t, q, Decimal(r).normalize(), src) for t, q, r, src in stored] == [
-            (None, "CHF", Decimal("0.94"), "ECB"), (None, "USD", Decimal("1.08"), "ECB"),
-            (ONE, "USD", Decimal("1.1"), "one.csv"), (TWO, "USD", Decimal("1.2"), "two.csv")]  # fmt: skip
+            (None, "CHF", Decimal("0.94"), "ECB"),
+            (None, "USD", Decimal("1.08"), "ECB"),
+            (ONE, "USD", Decimal("1.1"), "one.csv"),
+            (TWO, "USD", Decimal("1.2"), "two.csv"),
+        ]
         # Lookups: the workspace's own rate first, the shared feed for what it has not imported.
         with team_scope(ONE):
             assert rate_lookup(s)("EUR", "USD", DAY) == Decimal("1.1")
@@ -60,8 +69,10 @@ def test_each_workspace_sees_its_own_imported_rates_and_the_shared_feed(
         events = list(
             s.scalars(select(AuditEvent).where(AuditEvent.action == "fx.imported").order_by(AuditEvent.id))
         )
-        assert [(e.entity_id, f"workspace {team}" in str(e.detail)) for e, team in zip(events, (ONE, TWO), strict=True)] == [
-            ("one.csv", True), ("two.csv", True)]  # fmt: skip
+        assert [
+            (e.entity_id, f"workspace {team}" in str(e.detail))
+            for e, team in zip(events, (ONE, TWO), strict=True)
+        ] == [("one.csv", True), ("two.csv", True)]
         assert len(events) == 2 and all("1 new" in str(e.detail) for e in events)
 
     # A re-import that changes the first workspace's rate leaves the second's and the feed's alone.
@@ -70,8 +81,12 @@ def test_each_workspace_sees_its_own_imported_rates_and_the_shared_feed(
     assert "1 changed" in changed.output and "1.1 → 1.11" in changed.output, changed.output
     with teams() as s:
         rates = {(r.team_id, r.quote): r.rate.normalize() for r in s.scalars(select(FxRate))}
-        assert rates == {(None, "USD"): Decimal("1.08"), (None, "CHF"): Decimal("0.94"),
-                         (ONE, "USD"): Decimal("1.11"), (TWO, "USD"): Decimal("1.2")}  # fmt: skip
+        assert rates == {
+            (None, "USD"): Decimal("1.08"),
+            (None, "CHF"): Decimal("0.94"),
+            (ONE, "USD"): Decimal("1.11"),
+            (TWO, "USD"): Decimal("1.2"),
+        }
         change = s.scalars(select(AuditEvent).where(AuditEvent.action == "fx_rate.changed")).one()
         assert change.entity_id == f"{ONE}/EUR/USD/{DAY}" and f"workspace {ONE}" in str(change.detail)
 
@@ -108,8 +123,10 @@ def test_a_claim_converts_at_its_own_workspaces_rate(teams: sessionmaker[Session
             conversion = reference(s, expense, "USD")
             assert conversion is not None
             converted[team] = (conversion.rate, conversion.converted.amount, conversion.source)
-        assert converted == {ONE: (Decimal("1.1"), Decimal("110.00"), f"{ONE}.csv"),
-                             TWO: (Decimal("1.2"), Decimal("120.00"), f"{TWO}.csv")}  # fmt: skip
+        assert converted == {
+            ONE: (Decimal("1.1"), Decimal("110.00"), f"{ONE}.csv"),
+            TWO: (Decimal("1.2"), Decimal("120.00"), f"{TWO}.csv"),
+        }
         # Through the euro: the shared CHF rate, then the workspace's own EUR→USD.
         expense = s.get(Expense, swiss)
         assert expense is not None
@@ -135,8 +152,12 @@ def test_the_migration_gives_imported_rates_to_the_one_workspace_and_keeps_the_f
     )
     with engine.begin() as conn:
         for quote, source in (("USD", "ECB"), ("MYR", "rates.csv")):
-            conn.execute(text("INSERT INTO fx_rates (base, quote, day, rate, source) "
-                              f"VALUES ('EUR', '{quote}', '2026-11-04', 1.5, '{source}')"))  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO fx_rates (base, quote, day, rate, source) "
+                    f"VALUES ('EUR', '{quote}', '2026-11-04', 1.5, '{source}')"
+                )
+            )
     command.upgrade(alembic_config(sqlite_url), "head")
     with make_sessionmaker(engine)() as s:
         assert sorted(s.execute(select(FxRate.quote, FxRate.team_id)).tuples()) == [

@@ -84,17 +84,20 @@ def test_the_compiled_catalogues_are_those_of_the_po_files(lang: str) -> None:
     assert compiled == _po(lang), "run scripts/catalogues to compile the .mo files"
 
 
-@pytest.mark.parametrize(("slack", "default", "chosen", "catalogue"), [
-    ("de-DE", "en", "de_DE", "de"),
-    ("de-AT", "en", "de_AT", "de"),
-    ("zh-CN", "en", "zh_Hans_CN", "zh_Hans"),
-    ("en-GB", "de", "en_GB", None),
-    ("zh-TW", "en", "en", None),  # Traditional Chinese: no catalogue, the company default
-    ("fr-FR", "de", "de", "de"),  # no French catalogue: the company's language
-    ("es-LA", "en", "en", None),  # a Slack locale Babel does not know
-    (None, "zh-CN", "zh_Hans_CN", "zh_Hans"),
-    ("", "en", "en", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("slack", "default", "chosen", "catalogue"),
+    [
+        ("de-DE", "en", "de_DE", "de"),
+        ("de-AT", "en", "de_AT", "de"),
+        ("zh-CN", "en", "zh_Hans_CN", "zh_Hans"),
+        ("en-GB", "de", "en_GB", None),
+        ("zh-TW", "en", "en", None),  # Traditional Chinese: no catalogue, the company default
+        ("fr-FR", "de", "de", "de"),  # no French catalogue: the company's language
+        ("es-LA", "en", "en", None),  # a Slack locale Babel does not know
+        (None, "zh-CN", "zh_Hans_CN", "zh_Hans"),
+        ("", "en", "en", None),
+    ],
+)
 def test_the_locale_is_the_persons_when_the_bot_speaks_it(
     slack: str | None, default: str, chosen: str, catalogue: str | None
 ) -> None:
@@ -107,17 +110,20 @@ def _nbsp(text: str) -> str:
     return text.replace("\xa0", " ").replace("\u202f", " ")
 
 
-@pytest.mark.parametrize(("tag", "amount", "currency", "shown"), [
-    ("de-DE", "1234.56", "EUR", "1.234,56 €"),
-    ("de-DE", "1234.56", "USD", "1.234,56 $"),
-    ("de-DE", "1234", "JPY", "1.234 ¥"),  # no minor unit
-    ("de-DE", "1234.567", "KWD", "1.234,567 KWD"),  # three decimals
-    ("zh-CN", "1234.56", "CNY", "¥1,234.56"),
-    ("zh-CN", "1234.56", "USD", "US$1,234.56"),
-    ("zh-CN", "1234.56", "EUR", "€1,234.56"),
-    ("zh-CN", "-5.00", "CNY", "-¥5.00"),
-    ("en-US", "1234.56", "USD", "1,234.56 USD"),  # English keeps the app's unambiguous form
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("tag", "amount", "currency", "shown"),
+    [
+        ("de-DE", "1234.56", "EUR", "1.234,56 €"),
+        ("de-DE", "1234.56", "USD", "1.234,56 $"),
+        ("de-DE", "1234", "JPY", "1.234 ¥"),  # no minor unit
+        ("de-DE", "1234.567", "KWD", "1.234,567 KWD"),  # three decimals
+        ("zh-CN", "1234.56", "CNY", "¥1,234.56"),
+        ("zh-CN", "1234.56", "USD", "US$1,234.56"),
+        ("zh-CN", "1234.56", "EUR", "€1,234.56"),
+        ("zh-CN", "-5.00", "CNY", "-¥5.00"),
+        ("en-US", "1234.56", "USD", "1,234.56 USD"),  # English keeps the app's unambiguous form
+    ],
+)
 def test_money_is_formatted_by_locale(tag: str, amount: str, currency: str, shown: str) -> None:
     with i18n.use_locale(tag):
         assert _nbsp(i18n.format_money(Decimal(amount), currency)) == shown
@@ -148,18 +154,35 @@ def test_text_outside_a_locale_is_english_and_unknown_text_is_left_as_it_is() ->
 
 
 def _view() -> ExpenseView:
-    return ExpenseView(id=7, status=Status.DRAFT, employee_id="U1", merchant="Café Ost",
-                       spent_on=dt.date(2026, 12, 4), amount=Decimal("1234.56"), currency="EUR",
-                       category="meals", confidence={"date": 0.5})  # fmt: skip
+    return ExpenseView(
+        id=7,
+        status=Status.DRAFT,
+        employee_id="U1",
+        merchant="Café Ost",
+        spent_on=dt.date(2026, 12, 4),
+        amount=Decimal("1234.56"),
+        currency="EUR",
+        category="meals",
+        confidence={"date": 0.5},
+    )
 
 
 def test_the_receipt_card_in_german_and_chinese() -> None:
     with i18n.use_locale(i18n.choose("de-DE")):
         german = _nbsp(json.dumps(build_receipt_card(_view()), ensure_ascii=False))
         fallback = _nbsp(card_fallback_text(_view()))
-    for text in ("Ausgabe EXP-7", "*Händler*", "*Datum*\\n04.12.2026 :warning: _bitte prüfen_",
-                 "*Gesamtbetrag*\\n1.234,56 €", "*Kategorie*\\nVerpflegung", "*Status*\\nEntwurf",
-                 "Einreichen", "Bearbeiten", "Verwerfen", "Möglicherweise falsch gelesen: Datum."):  # fmt: skip
+    for text in (
+        "Ausgabe EXP-7",
+        "*Händler*",
+        "*Datum*\\n04.12.2026 :warning: _bitte prüfen_",
+        "*Gesamtbetrag*\\n1.234,56 €",
+        "*Kategorie*\\nVerpflegung",
+        "*Status*\\nEntwurf",
+        "Einreichen",
+        "Bearbeiten",
+        "Verwerfen",
+        "Möglicherweise falsch gelesen: Datum.",
+    ):
         assert text in german, text
     assert fallback == "Ausgabe EXP-7: Café Ost, 1.234,56 €"
     with i18n.use_locale(i18n.choose("zh-CN")):
@@ -215,9 +238,15 @@ async def test_the_slack_locale_is_cached_with_the_persons_identity(sqlite_url: 
     with FakeSlack() as slack:
         slack.add_user("U_DE", "de@example.com", locale="de-DE")
         slack.add_user("U_FR", "fr@example.com", locale="fr-FR")
-        settings = Settings(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET="s", SLACK_API_URL=slack.base_url,
-                            DATABASE_URL=sqlite_url, REDIS_URL=None, EXPENSEBOT_SCHEDULER=False,
-                            EXPENSEBOT_LOCALE="zh-CN")  # fmt: skip
+        settings = Settings(
+            SLACK_BOT_TOKEN=slack.bot_token,
+            SLACK_SIGNING_SECRET="s",
+            SLACK_API_URL=slack.base_url,
+            DATABASE_URL=sqlite_url,
+            REDIS_URL=None,
+            EXPENSEBOT_SCHEDULER=False,
+            EXPENSEBOT_LOCALE="zh-CN",
+        )
         ctx = build_context(settings)
         try:
             assert str(await identity.locale_for(ctx, "U_DE")) == "de_DE"

@@ -66,9 +66,14 @@ def test_the_delegate_policy_and_per_diem_answers_in_german_and_chinese(
         )
 
         german = _nbsp(app.command(MANAGER, "policy"))
-        for text in ("*Geltende Ausgabenrichtlinie* (aus der eingebauten Standardrichtlinie)",
-                     "Firmenwährung: USD.", "Belege sind ab", "Genehmigungsweg: Führungskraft → über ",
-                     "nächsthöhere Führungskraft", "→ Finanzabteilung."):  # fmt: skip
+        for text in (
+            "*Geltende Ausgabenrichtlinie* (aus der eingebauten Standardrichtlinie)",
+            "Firmenwährung: USD.",
+            "Belege sind ab",
+            "Genehmigungsweg: Führungskraft → über ",
+            "nächsthöhere Führungskraft",
+            "→ Finanzabteilung.",
+        ):
             assert text in german, german
         assert "Approval route" not in german and "Company currency" not in german
         assert _nbsp(app.command(MANAGER, "policy reload")).startswith(
@@ -92,17 +97,37 @@ def test_the_delegate_policy_and_per_diem_answers_in_german_and_chinese(
 # --- per diem: parsing errors and the day lines -------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "german", "chinese"), [
-    ("perdiem Paris 2026-03-02 2026-03-03 meals: 03/03=lunch", "„03/03“ ist kein Datum: Schreiben Sie es als JJJJ-MM-TT",
-     "“03/03”不是日期"),
-    ("perdiem Paris 2026-03-04 2026-03-02", "Der letzte Tag (2026-03-02) liegt vor dem ersten (2026-03-04).",
-     "最后一天（2026-03-02）早于第一天（2026-03-04）。"),
-    ("perdiem Paris 2026-03-02 2026-03-03 hours: 5", "`hours:` gilt nur für eine eintägige Reise", "`hours:` 仅用于"),
-    ("perdiem Paris 2026-03-02 hours: lots", "„lots“ ist keine Stundenzahl", "“lots”不是小时数"),
-    ("perdiem Paris 2026-03-02 2026-03-03 meals: 2026-03-03", "Schreiben Sie gestellte Mahlzeiten als", "请按 <日期>=<餐食>"),
-    ("perdiem Paris 2026-03-02 extra", "„extra“ habe ich nicht verstanden. Rechnen Sie Verpflegungspauschalen",
-     "无法理解“extra”。使用 `/expense perdiem"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "german", "chinese"),
+    [
+        (
+            "perdiem Paris 2026-03-02 2026-03-03 meals: 03/03=lunch",
+            "„03/03“ ist kein Datum: Schreiben Sie es als JJJJ-MM-TT",
+            "“03/03”不是日期",
+        ),
+        (
+            "perdiem Paris 2026-03-04 2026-03-02",
+            "Der letzte Tag (2026-03-02) liegt vor dem ersten (2026-03-04).",
+            "最后一天（2026-03-02）早于第一天（2026-03-04）。",
+        ),
+        (
+            "perdiem Paris 2026-03-02 2026-03-03 hours: 5",
+            "`hours:` gilt nur für eine eintägige Reise",
+            "`hours:` 仅用于",
+        ),
+        ("perdiem Paris 2026-03-02 hours: lots", "„lots“ ist keine Stundenzahl", "“lots”不是小时数"),
+        (
+            "perdiem Paris 2026-03-02 2026-03-03 meals: 2026-03-03",
+            "Schreiben Sie gestellte Mahlzeiten als",
+            "请按 <日期>=<餐食>",
+        ),
+        (
+            "perdiem Paris 2026-03-02 extra",
+            "„extra“ habe ich nicht verstanden. Rechnen Sie Verpflegungspauschalen",
+            "无法理解“extra”。使用 `/expense perdiem",
+        ),
+    ],
+)
 def test_the_per_diem_command_explains_its_mistakes_in_german_and_chinese(
     text: str, german: str, chinese: str
 ) -> None:
@@ -127,12 +152,23 @@ def test_pricing_problems_in_german() -> None:
 
 def _per_diem_expense() -> Expense:
     tables = [t for t in shipped_tables() if t.table == "de-bmf"]
-    trip = Trip("Paris", dt.date(2026, 3, 2), dt.date(2026, 3, 4),
-                meals={dt.date(2026, 3, 3): frozenset({Meal.BREAKFAST})})  # fmt: skip
+    trip = Trip(
+        "Paris",
+        dt.date(2026, 3, 2),
+        dt.date(2026, 3, 4),
+        meals={dt.date(2026, 3, 3): frozenset({Meal.BREAKFAST})},
+    )
     quote = price(trip, shipped=[t for t in tables if t.covers(trip.start)])
-    return Expense(id=9, employee_id=EMPLOYEE, status=Status.DRAFT, merchant="Per diem: Paris",
-                   amount=quote.total.amount, currency=quote.currency, category="per_diem",
-                   ocr={"per_diem": quote.to_json()})  # fmt: skip
+    return Expense(
+        id=9,
+        employee_id=EMPLOYEE,
+        status=Status.DRAFT,
+        merchant="Per diem: Paris",
+        amount=quote.total.amount,
+        currency=quote.currency,
+        category="per_diem",
+        ocr={"per_diem": quote.to_json()},
+    )
 
 
 def test_the_per_diem_day_lines_in_the_readers_language() -> None:
@@ -175,8 +211,9 @@ def test_the_tax_lines_warning_in_german_and_chinese() -> None:
     with i18n.use_locale(GERMAN):
         german = _nbsp(mismatch(facts, Decimal("119.00"), "EUR", tax_wording()) or "")
         over = _nbsp(mismatch(TaxFacts(tax=Decimal("200")), Decimal("119.00"), "EUR", tax_wording()) or "")
-        rate = mismatch(TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(7)), Decimal("119.00"), "EUR",
-                        tax_wording())  # fmt: skip
+        rate = mismatch(
+            TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(7)), Decimal("119.00"), "EUR", tax_wording()
+        )
     assert german == (
         "Die Steuerzeilen gehen nicht auf: Netto 90,00 € + Steuer 19,00 € = 109,00 €, der Gesamtbetrag ist aber "
         "119,00 €. Klicken Sie auf *Bearbeiten*, um sie zu korrigieren."
@@ -235,8 +272,16 @@ def test_try_again_in_the_company_language_when_neither_database_nor_slack_answe
 
 
 def _export(count: int) -> ExportFile:
-    return ExportFile(batch_id=3, format="csv", content=b"", filename="batch-3.csv", media_type="text/csv",
-                      expense_count=count, totals={}, batch_totals={})  # fmt: skip
+    return ExportFile(
+        batch_id=3,
+        format="csv",
+        content=b"",
+        filename="batch-3.csv",
+        media_type="text/csv",
+        expense_count=count,
+        totals={},
+        batch_totals={},
+    )
 
 
 def test_the_digest_threads_captions_in_german_and_chinese() -> None:
@@ -275,13 +320,23 @@ def test_the_digest_threads_captions_in_german_and_chinese() -> None:
 # --- the project picker's refusals, the policy in force -----------------------------------------
 
 
-@pytest.mark.parametrize(("kind", "german", "chinese"), [
-    (ProjectRefusalKind.UNKNOWN, "Dieses Projekt kenne ich nicht.", "无法识别该项目。"),
-    (ProjectRefusalKind.GONE, "Dieses Projekt ist nicht mehr im CRM.", "该项目已不在 CRM 中。"),
-    (ProjectRefusalKind.OTHER_CUSTOMER, "Dieses Projekt gehört nicht zu diesem Kunden.", "该项目不属于此客户。"),
-    (ProjectRefusalKind.CLOSED, "Das Projekt Acme pilot ist abgeschlossen: Neue Ausgaben können nicht darauf "
-                                "gebucht werden.", "项目 Acme pilot 已关闭：不能再将新的报销记到该项目。"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "german", "chinese"),
+    [
+        (ProjectRefusalKind.UNKNOWN, "Dieses Projekt kenne ich nicht.", "无法识别该项目。"),
+        (ProjectRefusalKind.GONE, "Dieses Projekt ist nicht mehr im CRM.", "该项目已不在 CRM 中。"),
+        (
+            ProjectRefusalKind.OTHER_CUSTOMER,
+            "Dieses Projekt gehört nicht zu diesem Kunden.",
+            "该项目不属于此客户。",
+        ),
+        (
+            ProjectRefusalKind.CLOSED,
+            "Das Projekt Acme pilot ist abgeschlossen: Neue Ausgaben können nicht darauf gebucht werden.",
+            "项目 Acme pilot 已关闭：不能再将新的报销记到该项目。",
+        ),
+    ],
+)
 def test_the_project_refusals_in_german_and_chinese(
     kind: ProjectRefusalKind, german: str, chinese: str
 ) -> None:

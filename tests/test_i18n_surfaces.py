@@ -60,19 +60,49 @@ def _plain_texts(value: Any) -> set[str]:
 
 
 def _view(**extra: Any) -> ExpenseView:
-    return ExpenseView(id=7, status=Status.DRAFT, employee_id="U1", merchant="Café Ost", spent_on=dt.date(2026, 12, 4),
-                       amount=Decimal("119.00"), currency="EUR", category="meals", **extra)  # fmt: skip
+    return ExpenseView(
+        id=7,
+        status=Status.DRAFT,
+        employee_id="U1",
+        merchant="Café Ost",
+        spent_on=dt.date(2026, 12, 4),
+        amount=Decimal("119.00"),
+        currency="EUR",
+        category="meals",
+        **extra,
+    )
 
 
 def _new_form() -> dict[str, Any]:
-    return build_expense_modal(None, callback_id=NEW_VIEW, with_file=True, default_currency="EUR",
-                               categories=list(CATEGORIES.items()))  # fmt: skip
+    return build_expense_modal(
+        None,
+        callback_id=NEW_VIEW,
+        with_file=True,
+        default_currency="EUR",
+        categories=list(CATEGORIES.items()),
+    )
 
 
 # The English of labels, buttons and titles that must not be left on a German view.
-ENGLISH_FORM = ["Merchant", "Date", "Total", "Currency", "Net (before tax)", "Tax (VAT, GST)", "Tax rate (%)",
-                "Category", "Customer", "Note", "Project", "Save", "Cancel", "New expense", "Meals",
-                "Receipt (photo or PDF)", "Type to search customers"]  # fmt: skip
+ENGLISH_FORM = [
+    "Merchant",
+    "Date",
+    "Total",
+    "Currency",
+    "Net (before tax)",
+    "Tax (VAT, GST)",
+    "Tax rate (%)",
+    "Category",
+    "Customer",
+    "Note",
+    "Project",
+    "Save",
+    "Cancel",
+    "New expense",
+    "Meals",
+    "Receipt (photo or PDF)",
+    "Type to search customers",
+]
 
 
 def test_the_expense_form_in_german_and_chinese_with_the_tax_fields() -> None:
@@ -83,9 +113,24 @@ def test_the_expense_form_in_german_and_chinese_with_the_tax_fields() -> None:
     with i18n.use_locale(GERMAN):
         german = _new_form()
     shown = _plain_texts(german)
-    for text in ("Neue Ausgabe", "Händler", "Datum", "Gesamtbetrag", "Währung", "Netto (vor Steuer)",
-                 "Steuer (MwSt., USt.)", "Steuersatz (%)", "Kategorie", "Verpflegung", "Kunde", "Notiz",
-                 "Beleg (Foto oder PDF)", "Speichern", "Abbrechen", "Tippen, um Kunden zu suchen"):  # fmt: skip
+    for text in (
+        "Neue Ausgabe",
+        "Händler",
+        "Datum",
+        "Gesamtbetrag",
+        "Währung",
+        "Netto (vor Steuer)",
+        "Steuer (MwSt., USt.)",
+        "Steuersatz (%)",
+        "Kategorie",
+        "Verpflegung",
+        "Kunde",
+        "Notiz",
+        "Beleg (Foto oder PDF)",
+        "Speichern",
+        "Abbrechen",
+        "Tippen, um Kunden zu suchen",
+    ):
         assert text in shown, text
     assert shown.isdisjoint(ENGLISH_FORM), shown & set(ENGLISH_FORM)
     with i18n.use_locale(CHINESE):
@@ -127,13 +172,24 @@ def test_the_reason_and_partial_approval_forms_in_german_and_chinese() -> None:
         send_back = build_reason_modal(task_id=1, kind="send_back", ref="EXP-7")
         partial = build_partial_modal(task_id=1, ref="EXP-7", total=Decimal("119.00"), currency="EUR")
     assert (reject["title"]["text"], reject["submit"]["text"], reject["close"]["text"]) == (
-        "Ablehnen EXP-7", "Ablehnen", "Abbrechen")  # fmt: skip
+        "Ablehnen EXP-7",
+        "Ablehnen",
+        "Abbrechen",
+    )
     assert reject["blocks"][0]["label"]["text"] == "Warum wird sie abgelehnt?"
     assert send_back["blocks"][0]["label"]["text"] == "Was soll geändert werden?"
     assert "Genehmigter Betrag (EUR)" in _json(partial) and "Beantragt sind *119,00 €*" in _json(partial)
     for english in (reject, send_back, partial):
-        assert _plain_texts(english).isdisjoint({"Reject", "Cancel", "Why is it rejected?", "Approve",
-                                                 "What should be changed?", "Why is part of it not approved?"})  # fmt: skip
+        assert _plain_texts(english).isdisjoint(
+            {
+                "Reject",
+                "Cancel",
+                "Why is it rejected?",
+                "Approve",
+                "What should be changed?",
+                "Why is part of it not approved?",
+            }
+        )
     with i18n.use_locale(CHINESE):
         reject = build_reason_modal(task_id=1, kind="reject", ref="EXP-7")
         partial = build_partial_modal(task_id=1, ref="EXP-7", total=Decimal("119.00"), currency="EUR")
@@ -149,8 +205,15 @@ def test_the_split_form_in_german_and_chinese() -> None:
     with i18n.use_locale(GERMAN):
         german = build_split_modal(expense, list(CATEGORIES.items()))
     shown = _json(german)
-    for text in ("EXP-7 aufteilen", "Teilen Sie den Gesamtbetrag von *1.234,50 €* in Teile auf", "Teil 1: Anteil",
-                 "Teil 4: Projekt", "Verpflegung", "Lassen Sie alle Zeilen leer", "Speichern"):  # fmt: skip
+    for text in (
+        "EXP-7 aufteilen",
+        "Teilen Sie den Gesamtbetrag von *1.234,50 €* in Teile auf",
+        "Teil 1: Anteil",
+        "Teil 4: Projekt",
+        "Verpflegung",
+        "Lassen Sie alle Zeilen leer",
+        "Speichern",
+    ):
         assert text in shown, text
     assert _plain_texts(german).isdisjoint({"Part 1: share", "Category", "Meals", "Save", "Cancel"})
     with i18n.use_locale(CHINESE):
@@ -160,8 +223,14 @@ def test_the_split_form_in_german_and_chinese() -> None:
 
 def _home() -> dict[str, Any]:
     view = _view()
-    return build_home(HomeView(mine=(view,), waiting_for_me=(), payout_queue=(),
-                               notice=_("No company directory is configured yet, so expenses cannot be routed for approval.")))  # fmt: skip
+    return build_home(
+        HomeView(
+            mine=(view,),
+            waiting_for_me=(),
+            payout_queue=(),
+            notice=_("No company directory is configured yet, so expenses cannot be routed for approval."),
+        )
+    )
 
 
 def test_app_home_in_german_and_chinese() -> None:
@@ -169,9 +238,17 @@ def test_app_home_in_german_and_chinese() -> None:
     assert "Waiting for my decision" in english and "Payout queue (finance)" in english
     with i18n.use_locale(GERMAN):
         german = _json(_home())
-    for text in ("Wartet auf meine Entscheidung", "Nichts wartet auf Sie.", "Meine Ausgaben",
-                 "Auszahlungswarteschlange (Finanzen)", "Nichts wartet auf Auszahlung.", "Café Ost", "119,00 €",
-                 "Entwurf", "Es ist noch kein Firmenverzeichnis eingerichtet"):  # fmt: skip
+    for text in (
+        "Wartet auf meine Entscheidung",
+        "Nichts wartet auf Sie.",
+        "Meine Ausgaben",
+        "Auszahlungswarteschlange (Finanzen)",
+        "Nichts wartet auf Auszahlung.",
+        "Café Ost",
+        "119,00 €",
+        "Entwurf",
+        "Es ist noch kein Firmenverzeichnis eingerichtet",
+    ):
         assert text in german, text
     for text in ("Waiting for my decision", "My expenses", "Nothing waits for you.", "Payout queue", "Draft"):
         assert text not in german, text
@@ -183,8 +260,15 @@ def test_app_home_in_german_and_chinese() -> None:
 
 def test_the_admins_crm_line_in_german() -> None:
     now = dt.datetime(2026, 12, 8, 10, 14, tzinfo=dt.UTC)
-    status = SyncStatus(source="csv", last_ok_at=now - dt.timedelta(minutes=12), last_run_at=now,
-                        customers=7854, open_deals=312, counts={"companies": {"created": 3, "merged": 1}}, errors={})  # fmt: skip
+    status = SyncStatus(
+        source="csv",
+        last_ok_at=now - dt.timedelta(minutes=12),
+        last_run_at=now,
+        customers=7854,
+        open_deals=312,
+        counts={"companies": {"created": 3, "merged": 1}},
+        errors={},
+    )
     assert crm_status_line(status, now) == (
         "*CSV*: synced 12 min ago (2026-12-08 10:02 UTC) · 7,854 customers, 312 open deals"
         " · last run: companies 3 created, 1 merged"
@@ -198,11 +282,21 @@ def test_the_admins_crm_line_in_german() -> None:
 
 def _digest(paid: bool = False) -> DigestView:
     approved = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
-    return DigestView(batch_id=3, lines=(PayeeLine("U1", "EUR", Decimal("1234.56"), 2, ("EXP-1", "EXP-2")),
-                                         PayeeLine("U2", "EUR", Decimal("10.00"), 1, ("EXP-3",))),
-                      totals={"EUR": Decimal("1244.56")}, counts={"EUR": 3}, oldest_approved=approved,
-                      oldest_ref="EXP-1", oldest_employee="U1", home_url="https://slack.example/app",
-                      paid_by="U_FIN" if paid else None, paid_at=approved if paid else None)  # fmt: skip
+    return DigestView(
+        batch_id=3,
+        lines=(
+            PayeeLine("U1", "EUR", Decimal("1234.56"), 2, ("EXP-1", "EXP-2")),
+            PayeeLine("U2", "EUR", Decimal("10.00"), 1, ("EXP-3",)),
+        ),
+        totals={"EUR": Decimal("1244.56")},
+        counts={"EUR": 3},
+        oldest_approved=approved,
+        oldest_ref="EXP-1",
+        oldest_employee="U1",
+        home_url="https://slack.example/app",
+        paid_by="U_FIN" if paid else None,
+        paid_at=approved if paid else None,
+    )
 
 
 def test_the_payout_digest_in_german_and_chinese() -> None:
@@ -216,10 +310,18 @@ def test_the_payout_digest_in_german_and_chinese() -> None:
         german = _json(build_digest(_digest()))
         paid = _json(build_digest(_digest(paid=True)))
         fallback = _nbsp(digest_fallback(_digest()))
-    for text in ("Auszahlungsstapel #3: 3 genehmigte Ausgaben", "*1.234,56 €* (2 Ausgaben: EXP-1, EXP-2)",
-                 "(1 Ausgabe: EXP-3)", "*Summen je Währung*\\n1.244,56 € · 3 Ausgaben", "*Auszuzahlende Personen*\\n2",
-                 "Am längsten wartend: EXP-1 (<@U1>), genehmigt am 04.12.2026", "Stapel als ausgezahlt markieren",
-                 "Diesen Stapel als ausgezahlt markieren?", "Exportieren …", "Öffnen Sie die App-Startseite"):  # fmt: skip
+    for text in (
+        "Auszahlungsstapel #3: 3 genehmigte Ausgaben",
+        "*1.234,56 €* (2 Ausgaben: EXP-1, EXP-2)",
+        "(1 Ausgabe: EXP-3)",
+        "*Summen je Währung*\\n1.244,56 € · 3 Ausgaben",
+        "*Auszuzahlende Personen*\\n2",
+        "Am längsten wartend: EXP-1 (<@U1>), genehmigt am 04.12.2026",
+        "Stapel als ausgezahlt markieren",
+        "Diesen Stapel als ausgezahlt markieren?",
+        "Exportieren …",
+        "Öffnen Sie die App-Startseite",
+    ):
         assert text in german, text
     for text in ("Payout batch", "Totals per currency", "People to pay", "Mark batch paid", "Oldest item"):
         assert text not in german, text
@@ -248,18 +350,37 @@ def test_the_help_of_the_slash_command_in_german_and_chinese() -> None:
 # --- the tax fields: checked with messages in the employee's language ----------------------------
 
 
-@pytest.mark.parametrize(("entry", "field", "german"), [
-    (TaxInput(tax_text="200"), "tax", "Die Steuer (200,00 €) ist höher als der Gesamtbetrag (119,00 €)."),
-    (TaxInput(net_text="130"), "net", "Der Nettobetrag (130,00 €) ist höher als der Gesamtbetrag (119,00 €)."),
-    (TaxInput(tax_text="-1"), "tax", "Die Steuer darf nicht negativ sein."),
-    (TaxInput(tax_text="abc"), "tax", "„abc“ ist kein Betrag: Geben Sie Ziffern wie 3.99 ein."),
-    (TaxInput(tax_text="1.234"), "tax", "1.234 hat mehr Nachkommastellen als EUR (2)."),
-    (TaxInput(rate_text="120"), "tax_rate", "Ein Steuersatz liegt zwischen 0 und 100 %, nicht bei 120 %."),
-    (TaxInput(rate_text="viel"), "tax_rate", "„viel“ ist kein Steuersatz"),
-    (TaxInput("90.00", "19.00"), "tax", "Netto 90,00 € + Steuer 19,00 € = 109,00 €, nicht der Gesamtbetrag 119,00 €."),
-    (TaxInput("100.00", "19.00", "7"), "tax_rate", "7 % von 100,00 € sind 7,00 €, nicht die Steuer 19,00 €."),
-    (TaxInput(net_text="0"), "net", "Der Nettobetrag muss größer als null sein"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("entry", "field", "german"),
+    [
+        (TaxInput(tax_text="200"), "tax", "Die Steuer (200,00 €) ist höher als der Gesamtbetrag (119,00 €)."),
+        (
+            TaxInput(net_text="130"),
+            "net",
+            "Der Nettobetrag (130,00 €) ist höher als der Gesamtbetrag (119,00 €).",
+        ),
+        (TaxInput(tax_text="-1"), "tax", "Die Steuer darf nicht negativ sein."),
+        (TaxInput(tax_text="abc"), "tax", "„abc“ ist kein Betrag: Geben Sie Ziffern wie 3.99 ein."),
+        (TaxInput(tax_text="1.234"), "tax", "1.234 hat mehr Nachkommastellen als EUR (2)."),
+        (
+            TaxInput(rate_text="120"),
+            "tax_rate",
+            "Ein Steuersatz liegt zwischen 0 und 100 %, nicht bei 120 %.",
+        ),
+        (TaxInput(rate_text="viel"), "tax_rate", "„viel“ ist kein Steuersatz"),
+        (
+            TaxInput("90.00", "19.00"),
+            "tax",
+            "Netto 90,00 € + Steuer 19,00 € = 109,00 €, nicht der Gesamtbetrag 119,00 €.",
+        ),
+        (
+            TaxInput("100.00", "19.00", "7"),
+            "tax_rate",
+            "7 % von 100,00 € sind 7,00 €, nicht die Steuer 19,00 €.",
+        ),
+        (TaxInput(net_text="0"), "net", "Der Nettobetrag muss größer als null sein"),
+    ],
+)
 def test_the_tax_fields_explain_what_is_wrong_in_german(entry: TaxInput, field: str, german: str) -> None:
     with i18n.use_locale(GERMAN):
         facts, errors = parse_tax(entry, Decimal("119.00"), "EUR", tax_wording())
@@ -276,21 +397,39 @@ def test_the_tax_fields_in_chinese_and_english() -> None:
     assert errors == {"tax": "Net 90.00 EUR + tax 19.00 EUR = 109.00 EUR, not the total 119.00 EUR."}
 
 
-@pytest.mark.parametrize(("entry", "facts"), [
-    (TaxInput(rate_text="19"), TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19))),  # net and tax derived
-    (TaxInput(tax_text="19"), TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19))),  # net and rate
-    (TaxInput(net_text="100"), TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19))),  # tax and rate
-    (TaxInput("100.00", "19.00", "19 %"), TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19))),
-    (TaxInput(tax_text="0"), TaxFacts(Decimal("119.00"), Decimal(0), Decimal(0))),  # tax-free
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("entry", "facts"),
+    [
+        (
+            TaxInput(rate_text="19"),
+            TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19)),
+        ),  # net and tax derived
+        (TaxInput(tax_text="19"), TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19))),  # net and rate
+        (
+            TaxInput(net_text="100"),
+            TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19)),
+        ),  # tax and rate
+        (TaxInput("100.00", "19.00", "19 %"), TaxFacts(Decimal("100.00"), Decimal("19.00"), Decimal(19))),
+        (TaxInput(tax_text="0"), TaxFacts(Decimal("119.00"), Decimal(0), Decimal(0))),  # tax-free
+    ],
+)
 def test_the_tax_fields_derive_what_is_missing(entry: TaxInput, facts: TaxFacts) -> None:
     assert parse_tax(entry, Decimal("119.00"), "EUR") == (facts, {})
 
 
 def test_the_form_checks_in_the_employees_language() -> None:
-    edit = Edit(merchant="Café Ost", spent_on=dt.date.today() + dt.timedelta(days=5), amount_text=None,
-                currency="EUX", category="meals", customer_id=None, customer_cleared=False, note=None,
-                distance_text="weit", tax=TaxInput(tax_text="5"))  # fmt: skip
+    edit = Edit(
+        merchant="Café Ost",
+        spent_on=dt.date.today() + dt.timedelta(days=5),
+        amount_text=None,
+        currency="EUX",
+        category="meals",
+        customer_id=None,
+        customer_cleared=False,
+        note=None,
+        distance_text="weit",
+        tax=TaxInput(tax_text="5"),
+    )
     with i18n.use_locale(GERMAN):
         errors = validate_edit(edit, today=dt.date.today(), wording=tax_wording())
     assert errors == {
@@ -332,7 +471,10 @@ def test_a_german_employee_types_an_expense_with_its_tax(tmp_path: Path, sqlite_
         assert modal["title"]["text"] == "Neue Ausgabe"
         labels = {b["block_id"]: b["label"]["text"] for b in modal["blocks"]}
         assert (labels["net"], labels["tax"], labels["tax_rate"]) == (
-            "Netto (vor Steuer)", "Steuer (MwSt., USt.)", "Steuersatz (%)")  # fmt: skip
+            "Netto (vor Steuer)",
+            "Steuer (MwSt., USt.)",
+            "Steuersatz (%)",
+        )
 
         def values(tax: str, rate: str) -> dict[str, Any]:
             return {
@@ -364,10 +506,15 @@ def test_a_german_employee_types_an_expense_with_its_tax(tmp_path: Path, sqlite_
             with Session(engine) as s:
                 expense = s.scalars(select(Expense)).one()
                 assert (expense.net_amount, expense.tax_amount, expense.tax_rate) == (
-                    Decimal("100.00"), Decimal("19.00"), 19)  # fmt: skip
+                    Decimal("100.00"),
+                    Decimal("19.00"),
+                    19,
+                )
                 created = s.scalars(select(AuditEvent).where(AuditEvent.action == "expense.created")).one()
                 assert created.actor == EMPLOYEE and created.after is not None
                 assert (Decimal(created.after["net_amount"]), Decimal(created.after["tax_amount"])) == (
-                    Decimal("100.00"), Decimal("19.00"))  # fmt: skip
+                    Decimal("100.00"),
+                    Decimal("19.00"),
+                )
         finally:
             engine.dispose()

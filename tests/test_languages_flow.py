@@ -25,8 +25,16 @@ def test_a_german_employee_sees_german_messages(tmp_path: Path, sqlite_url: str)
         app.upload(EMPLOYEE, cafe_receipt("42.50"))
         card = app.wait_card(EMPLOYEE, contains="Einreichen")
         shown = _shown(card)
-        for text in ("Ausgabe EXP-1", "*Händler*", "*Gesamtbetrag*\\n42,50 $", "*Kategorie*\\nVerpflegung",
-                     "*Status*\\nEntwurf", "Bearbeiten", "Verwerfen", recent_day().strftime("%d.%m.%Y")):  # fmt: skip
+        for text in (
+            "Ausgabe EXP-1",
+            "*Händler*",
+            "*Gesamtbetrag*\\n42,50 $",
+            "*Kategorie*\\nVerpflegung",
+            "*Status*\\nEntwurf",
+            "Bearbeiten",
+            "Verwerfen",
+            recent_day().strftime("%d.%m.%Y"),
+        ):
             assert text in shown, text
         assert "Submit" not in shown and "42.50 USD" not in shown
         asked = [c for c in app.slack.calls if c.method == "users.info" and c.args.get("user") == EMPLOYEE]
@@ -43,8 +51,13 @@ def test_a_german_employee_sees_german_messages(tmp_path: Path, sqlite_url: str)
             "要求修改",
         ):
             assert text in shown, text
-        app.slack.wait_until(lambda: "Wartet auf Genehmigung: Führungskraft" in _shown(
-            app.slack.message(card.channel, card.ts)), timeout=60, what="the card waiting for the manager")  # fmt: skip
+        app.slack.wait_until(
+            lambda: (
+                "Wartet auf Genehmigung: Führungskraft" in _shown(app.slack.message(card.channel, card.ts))
+            ),
+            timeout=60,
+            what="the card waiting for the manager",
+        )
 
         # The submitter may not decide; the refusal, which only they see, is in their language.
         before = len(app.slack.response_url_posts)
@@ -56,19 +69,31 @@ def test_a_german_employee_sees_german_messages(tmp_path: Path, sqlite_url: str)
         assert "EXP-1 (42,50 $) wurde von <@U_MGR> genehmigt (Führungskraft)." in told
         assert "Die Ausgabe wartet jetzt auf die Freigabe durch: Finanzabteilung." in told
         # The manager's request, once decided, still reads Chinese.
-        app.slack.wait_until(lambda: "<@U_MGR> 已批准" in _shown(app.slack.message(request.channel, request.ts)),
-                             timeout=60, what="the decided request in Chinese")  # fmt: skip
+        app.slack.wait_until(
+            lambda: "<@U_MGR> 已批准" in _shown(app.slack.message(request.channel, request.ts)),
+            timeout=60,
+            what="the decided request in Chinese",
+        )
         assert "提交人：<@U_EMP>" in _shown(app.slack.message(request.channel, request.ts))
         # Finance reads English (en-US), the company's language.
         finance_request = app.wait_card(FINANCE, contains="Approve")
         assert "Approval needed: EXP-1" in _shown(finance_request) and "42.50 USD" in _shown(finance_request)
         app.driver.click(FINANCE, finance_request, "Approve")
-        app.slack.wait_until(lambda: "Approved by <@U_FIN>" in _shown(
-            app.slack.message(finance_request.channel, finance_request.ts)), timeout=60, what="finance's decided request")  # fmt: skip
+        app.slack.wait_until(
+            lambda: (
+                "Approved by <@U_FIN>"
+                in _shown(app.slack.message(finance_request.channel, finance_request.ts))
+            ),
+            timeout=60,
+            what="finance's decided request",
+        )
         told = _shown(app.wait_dm(EMPLOYEE, "Auszahlung"))
         assert "Die Ausgabe wartet jetzt auf die Auszahlung." in told
-        app.slack.wait_until(lambda: "Genehmigt, wartet auf Auszahlung" in _shown(
-            app.slack.message(card.channel, card.ts)), timeout=60, what="the approved card")  # fmt: skip
+        app.slack.wait_until(
+            lambda: "Genehmigt, wartet auf Auszahlung" in _shown(app.slack.message(card.channel, card.ts)),
+            timeout=60,
+            what="the approved card",
+        )
 
         app.cli("digest")
         app.driver.click(FINANCE, app.wait_card(FINANCE, contains="paid"), "paid")
@@ -91,8 +116,11 @@ def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, s
         # de-AT: German text, Austrian formats (the currency sign first)
         assert "<@U_MGR> bittet um Änderungen an EXP-1 ($ 64,00): „Add who attended“" in told
         assert "Bearbeiten Sie die Ausgabe und reichen Sie sie über ihre Karte erneut ein." in told
-        app.slack.wait_until(lambda: "Änderungen angefordert von <@U_MGR>" in _shown(
-            app.slack.message(card.channel, card.ts)), timeout=60, what="the card sent back")  # fmt: skip
+        app.slack.wait_until(
+            lambda: "Änderungen angefordert von <@U_MGR>" in _shown(app.slack.message(card.channel, card.ts)),
+            timeout=60,
+            what="the card sent back",
+        )
         assert "<@U_MGR> 已退回修改" in _shown(app.slack.message(request.channel, request.ts))
 
         app.driver.click(EMPLOYEE, card, "Einreichen")
@@ -102,8 +130,11 @@ def test_a_german_employee_is_sent_back_and_rejected_in_german(tmp_path: Path, s
 
         app.slack.wait_until(lambda: bool(second()), timeout=60, what="the second request")
         app.driver.click(MANAGER, second()[0], "拒绝")
-        app.driver.submit_view(MANAGER, app.wait_view(MANAGER, "approval_reason_view", after=first_form),
-                               {"reason": {"reason": text_input("Not a business dinner")}})  # fmt: skip
+        app.driver.submit_view(
+            MANAGER,
+            app.wait_view(MANAGER, "approval_reason_view", after=first_form),
+            {"reason": {"reason": text_input("Not a business dinner")}},
+        )
         told = _shown(app.wait_dm(EMPLOYEE, "abgelehnt"))
         assert "EXP-1 ($ 64,00) wurde von <@U_MGR> abgelehnt: „Not a business dinner“" in told
         assert "Sie können die Ausgabe über ihre Karte bearbeiten und erneut einreichen." in told

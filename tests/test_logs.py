@@ -91,8 +91,11 @@ def test_a_line_carries_its_time_and_the_context_it_was_written_in() -> None:
         line = json.loads(RedactingJsonFormatter().format(record))
         with logs.bound(job="read_receipt", team=None):  # None leaves the team as it is
             assert logs.log_context() == {
-                "request_id": "req-12345678", "team": "T1", "slack_type": "event:message", "job": "read_receipt"
-            }  # fmt: skip
+                "request_id": "req-12345678",
+                "team": "T1",
+                "slack_type": "event:message",
+                "job": "read_receipt",
+            }
     assert (
         line["request_id"] == "req-12345678"
         and line["team"] == "T1"
@@ -134,18 +137,31 @@ def test_an_incoming_request_id_is_reused_only_when_it_is_an_id(header: str | No
 @pytest.mark.parametrize(
     ("payload", "team", "kind"),
     [
-        ({"type": "event_callback", "team_id": "T1", "event": {"type": "file_shared"}}, "T1", "event:file_shared"),
-        ({"type": "block_actions", "team": {"id": "T2"}, "actions": [{"action_id": "approve"}]}, "T2",
-         "block_actions:approve"),
-        ({"type": "view_submission", "team": {"id": "T3"}, "view": {"callback_id": "edit"}}, "T3",
-         "view_submission:edit"),
+        (
+            {"type": "event_callback", "team_id": "T1", "event": {"type": "file_shared"}},
+            "T1",
+            "event:file_shared",
+        ),
+        (
+            {"type": "block_actions", "team": {"id": "T2"}, "actions": [{"action_id": "approve"}]},
+            "T2",
+            "block_actions:approve",
+        ),
+        (
+            {"type": "view_submission", "team": {"id": "T3"}, "view": {"callback_id": "edit"}},
+            "T3",
+            "view_submission:edit",
+        ),
         ({"command": "/expense", "team_id": "T4", "text": "help"}, "T4", "command:/expense"),
-        ({"type": "shortcut", "team": {"id": "T5"}, "callback_id": "create_expense"}, "T5",
-         "shortcut:create_expense"),
+        (
+            {"type": "shortcut", "team": {"id": "T5"}, "callback_id": "create_expense"},
+            "T5",
+            "shortcut:create_expense",
+        ),
         ({"type": "url_verification", "challenge": "x"}, None, "url_verification"),
         ({"token": "x"}, None, None),
     ],
-)  # fmt: skip
+)
 def test_what_slack_sent_is_named_for_the_logs(
     payload: dict[str, Any], team: str | None, kind: str | None
 ) -> None:
@@ -164,8 +180,11 @@ def test_every_answer_carries_a_request_id_and_every_line_written_for_it_too(app
         given = "3f2b8c1e-5a4d-4e2f-9b1a-0c6d7e8f9a0b"
         kept = app.driver.url_verification("abc")
         assert re.fullmatch(r"[0-9a-f]{32}", kept.headers["X-Request-ID"])
-        echoed = app.driver.post(b'{"type": "url_verification", "challenge": "x"}', "application/json",
-                                 headers={"X-Request-ID": given})  # fmt: skip
+        echoed = app.driver.post(
+            b'{"type": "url_verification", "challenge": "x"}',
+            "application/json",
+            headers={"X-Request-ID": given},
+        )
         assert echoed.headers["X-Request-ID"] == given
         forged = app.driver.post(b"{}", "application/json", headers={"X-Request-ID": "no good\tid"})
         assert forged.headers["X-Request-ID"] != "no good\tid"

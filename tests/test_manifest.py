@@ -12,14 +12,26 @@ MANIFEST = yaml.safe_load((ROOT / "manifest.yml").read_text())
 
 # Web API method -> the bot scope it needs (Slack's method reference).
 SCOPES = {
-    "chat_postMessage": "chat:write", "chat_update": "chat:write", "chat_postEphemeral": "chat:write",
-    "reactions_add": "reactions:write", "users_info": "users:read", "users_lookupByEmail": "users:read.email",
-    "conversations_open": "im:write", "files_info": "files:read", "files_upload_v2": "files:write",
-    "views_open": None, "views_publish": None, "views_update": None, "auth_test": None,
-    "bots_info": "users:read", "chat_getPermalink": None, "files_upload": "files:write",
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "reactions_add": "reactions:write",
+    "users_info": "users:read",
+    "users_lookupByEmail": "users:read.email",
+    "conversations_open": "im:write",
+    "files_info": "files:read",
+    "files_upload_v2": "files:write",
+    "views_open": None,
+    "views_publish": None,
+    "views_update": None,
+    "auth_test": None,
+    "bots_info": "users:read",
+    "chat_getPermalink": None,
+    "files_upload": "files:write",
     # the outbox looks for a message it may have posted: in DMs, channels and private channels
-    "conversations_history": "im:history", "conversations_replies": "im:history",
-}  # fmt: skip
+    "conversations_history": "im:history",
+    "conversations_replies": "im:history",
+}
 
 
 def _calls_and_registrations() -> tuple[set[str], set[str], set[str], set[str]]:
@@ -55,8 +67,13 @@ def _calls_and_registrations() -> tuple[set[str], set[str], set[str], set[str]]:
                     if isinstance(arg, ast.Constant):
                         events.add(str(arg.value))
                     elif isinstance(arg, ast.Dict):
-                        events.update(str(v.value) for k, v in zip(arg.keys, arg.values, strict=True)
-                                      if isinstance(k, ast.Constant) and k.value == "type" and isinstance(v, ast.Constant))  # fmt: skip
+                        events.update(
+                            str(v.value)
+                            for k, v in zip(arg.keys, arg.values, strict=True)
+                            if isinstance(k, ast.Constant)
+                            and k.value == "type"
+                            and isinstance(v, ast.Constant)
+                        )
                 elif name == "command" and isinstance(arg, ast.Constant):
                     commands.add(str(arg.value))
                 elif name == "shortcut":

@@ -77,9 +77,15 @@ def test_metrics_show_requests_by_surface_queue_outbox_and_slack_rate_limits(
     engine = make_engine(sqlite_url)
     now = dt.datetime.now(dt.UTC)
     with make_sessionmaker(engine).begin() as session:
-        session.add(OutboxMessage(dedup_key="metrics-test", kind="chat.postMessage", payload={},
-                                  created_at=now - dt.timedelta(minutes=10),
-                                  not_before=now + dt.timedelta(hours=1)))  # fmt: skip
+        session.add(
+            OutboxMessage(
+                dedup_key="metrics-test",
+                kind="chat.postMessage",
+                payload={},
+                created_at=now - dt.timedelta(minutes=10),
+                not_before=now + dt.timedelta(hours=1),
+            )
+        )
     engine.dispose()
 
     samples = scrape(app.url)
@@ -123,18 +129,37 @@ def test_multiprocess_metrics_include_the_workers_jobs_and_ocr(
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         }
         env.pop("SLACK_APP_TOKEN", None)
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True,
-                       capture_output=True, cwd=tmp_path)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+            env=env,
+            check=True,
+            capture_output=True,
+            cwd=tmp_path,
+        )
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         procs = []
         try:
             with open(tmp_path / "web.log", "wb") as log:
-                procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
-                                              env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bot.cli", "run", "--port", str(port)],
+                        env=env,
+                        cwd=tmp_path,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             with open(tmp_path / "worker.log", "wb") as log:
-                procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"], env=env,
-                                              cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "bot.cli", "worker"],
+                        env=env,
+                        cwd=tmp_path,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
             deadline = time.monotonic() + 60
             while True:
                 try:
@@ -156,8 +181,11 @@ def test_multiprocess_metrics_include_the_workers_jobs_and_ocr(
             deadline = time.monotonic() + 30
             while True:
                 samples = scrape(url)
-                done = [v for (n, ls), v in samples.items()
-                        if n == "expensebot_jobs_total" and ("job", "read_receipt") in ls]  # fmt: skip
+                done = [
+                    v
+                    for (n, ls), v in samples.items()
+                    if n == "expensebot_jobs_total" and ("job", "read_receipt") in ls
+                ]
                 if done or time.monotonic() > deadline:
                     break
                 time.sleep(0.2)

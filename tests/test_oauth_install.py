@@ -245,8 +245,9 @@ def test_rotating_tokens_are_refreshed_and_stored_encrypted(tmp_path: Path, sqli
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_multi_workspace_settings_are_checked_with_clear_messages(tmp_path: Path) -> None:
@@ -261,12 +262,26 @@ def test_multi_workspace_settings_are_checked_with_clear_messages(tmp_path: Path
     assert "EXPENSEBOT_SECRET_KEY is not a Fernet key" in bad_key.stderr
     assert "shh" not in bad_key.stderr and "not-a-key" not in bad_key.stderr  # secrets are not echoed
 
-    bad_url = _cli({**base, "SLACK_CLIENT_SECRET": "shh", "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
-                    "SLACK_OAUTH_URL": "slack.com/oauth"}, "run")  # fmt: skip
+    bad_url = _cli(
+        {
+            **base,
+            "SLACK_CLIENT_SECRET": "shh",
+            "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
+            "SLACK_OAUTH_URL": "slack.com/oauth",
+        },
+        "run",
+    )
     assert bad_url.returncode != 0 and "SLACK_OAUTH_URL" in bad_url.stderr
 
-    bad_store = _cli({**base, "SLACK_CLIENT_ID": "", "SLACK_BOT_TOKEN": "xoxb-1",
-                      "EXPENSEBOT_RECEIPT_STORE": "ftp://files"}, "run")  # fmt: skip
+    bad_store = _cli(
+        {
+            **base,
+            "SLACK_CLIENT_ID": "",
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "EXPENSEBOT_RECEIPT_STORE": "ftp://files",
+        },
+        "run",
+    )
     assert bad_store.returncode != 0 and "Traceback" not in bad_store.stderr
     assert (
         "EXPENSEBOT_RECEIPT_STORE='ftp://files': must be db, file:///absolute/path or s3://bucket/prefix"

@@ -28,8 +28,13 @@ def slack() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def ctx(slack: FakeSlack, db_url: str, tmp_path: Path) -> Iterator[AppContext]:
-    settings = Settings(SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET="x", SLACK_API_URL=slack.base_url,
-                        DATABASE_URL=db_url, EXPENSEBOT_SLACK_TIMEOUT=1)  # fmt: skip
+    settings = Settings(
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_SIGNING_SECRET="x",
+        SLACK_API_URL=slack.base_url,
+        DATABASE_URL=db_url,
+        EXPENSEBOT_SLACK_TIMEOUT=1,
+    )
     context = build_context(settings)
     yield context
     context.engine.dispose()

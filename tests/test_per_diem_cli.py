@@ -19,8 +19,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_quote_lists_the_days_and_the_source(env: Path) -> None:
-    result = CliRunner().invoke(cli, ["perdiem", "quote", "Kopenhagen", "2026-03-02", "2026-03-04",
-                                      "meals:", "all=breakfast"])  # fmt: skip
+    result = CliRunner().invoke(
+        cli, ["perdiem", "quote", "Kopenhagen", "2026-03-02", "2026-03-04", "meals:", "all=breakfast"]
+    )
     assert result.exit_code == 0, result.output
     assert "Per diem for Denmark: 130.00 EUR" in result.output  # 35 + 60 + 35
     assert "Mon 02 Mar: first day 50.00 EUR − breakfast 15.00 EUR = 35.00 EUR" in result.output

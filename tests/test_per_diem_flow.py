@@ -70,13 +70,21 @@ def test_per_diem_claim_by_expense_command(tmp_path: Path, sqlite_url: str) -> N
         warned = app.wait_card(EMPLOYEE, contains="Submit")
         app.slack.wait_until(
             lambda: any("a day is paid once" in texts(m) for m in app.slack.dm_messages(EMPLOYEE)),
-            timeout=30, what="the overlap warning",
-        )  # fmt: skip
+            timeout=30,
+            what="the overlap warning",
+        )
         assert warned is not None
 
         # Reports: its own category.
-        report = app.cli("report", "--by", "category", "--from", str(start - dt.timedelta(days=40)),
-                         "--to", str(dt.date.today())).stdout  # fmt: skip
+        report = app.cli(
+            "report",
+            "--by",
+            "category",
+            "--from",
+            str(start - dt.timedelta(days=40)),
+            "--to",
+            str(dt.date.today()),
+        ).stdout
         assert "Per diem" in report and "56.00" in report
 
         # A trip priced from the shipped table (German BMF rates for a EUR company) when it covers it.

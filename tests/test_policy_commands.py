@@ -73,8 +73,10 @@ def test_admin_reloads_a_changed_policy_and_a_broken_one_keeps_the_old(
         assert "error: policy.yml line 3" in (actions[1][2] or "")
         loads = audit_actions(file_loads=True)  # the first version, the changed one, the broken one
         assert [detail.split(":")[0] for _, _, detail in loads if detail] == [
-            "now in force", "now in force", "could not load"
-        ]  # fmt: skip
+            "now in force",
+            "now in force",
+            "could not load",
+        ]
 
 
 def test_someone_who_is_not_an_admin_is_refused(tmp_path: Path, sqlite_url: str) -> None:

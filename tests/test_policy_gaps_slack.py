@@ -151,12 +151,33 @@ def test_claims_of_one_day_in_two_currencies_add_up_for_the_daily_limit(
 
         # the dry run, given the same earlier claim, routes it the same way (one code path)
         claims = tmp_path / "claims.csv"
-        claims.write_text(f"submitter,date,amount,currency,category,merchant,status\n"
-                          f"emp@example.com,{day.isoformat()},50.00,EUR,meals,Brasserie,pending\n")  # fmt: skip
-        dry = app.cli("policy", "route", "--policy", str(tmp_path / "policy.yml"), "--directory",
-                      str(tmp_path / "org.csv"), "--rates", str(rates), "--submitter", "emp@example.com",
-                      "--amount", "45.01", "--category", "meals", "--merchant", "Pizzeria", "--date",
-                      day.isoformat(), "--no-receipt", "--claims", str(claims)).stdout  # fmt: skip
+        claims.write_text(
+            f"submitter,date,amount,currency,category,merchant,status\n"
+            f"emp@example.com,{day.isoformat()},50.00,EUR,meals,Brasserie,pending\n"
+        )
+        dry = app.cli(
+            "policy",
+            "route",
+            "--policy",
+            str(tmp_path / "policy.yml"),
+            "--directory",
+            str(tmp_path / "org.csv"),
+            "--rates",
+            str(rates),
+            "--submitter",
+            "emp@example.com",
+            "--amount",
+            "45.01",
+            "--category",
+            "meals",
+            "--merchant",
+            "Pizzeria",
+            "--date",
+            day.isoformat(),
+            "--no-receipt",
+            "--claims",
+            str(claims),
+        ).stdout
         route_line = next(line for line in dry.splitlines() if line.startswith("route: "))
         assert route_line in explained.splitlines()
         assert f"finding: {finding}" in dry

@@ -111,9 +111,15 @@ def start_workers(app: Harness, count: int) -> None:
     first = len(app.processes)
     for n in range(first, first + count):
         with open(app.tmp / f"worker-{n}.log", "wb") as log:  # the child keeps its own copy
-            app.processes.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "worker"],
-                                                  env={**app.env, "PYTHONFAULTHANDLER": "1"}, cwd=app.tmp,
-                                                  stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
+            app.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot.cli", "worker"],
+                    env={**app.env, "PYTHONFAULTHANDLER": "1"},
+                    cwd=app.tmp,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
 
 
 def test_receipts_queued_at_once_are_each_read_once_with_one_card(

@@ -29,9 +29,14 @@ def at(year: int, month: int = 1, day: int = 1) -> dt.datetime:
 
 
 def gc(tmp_path: Path, db_url: str, store: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "receipts", "gc", *args],
-                          env={**os.environ, "DATABASE_URL": db_url, "EXPENSEBOT_RECEIPT_STORE": store, **env},
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "receipts", "gc", *args],
+        env={**os.environ, "DATABASE_URL": db_url, "EXPENSEBOT_RECEIPT_STORE": store, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
 
 
 def seed(db_url: str, store_url: str) -> dict[str, tuple[int, int, str]]:
@@ -51,13 +56,27 @@ def seed(db_url: str, store_url: str) -> dict[str, tuple[int, int, str]]:
         for name, (status, paid_at, changed, uploaded, content) in claims.items():
             digest = hashlib.sha256(content).hexdigest()
             store.put(digest, content, "image/jpeg")
-            receipt = ReceiptFile(sha256=digest, content=None, location=store_url, size=len(content),
-                                  media_type="image/jpeg", filename=f"{name}.jpg", uploaded_by=EMPLOYEE,
-                                  created_at=uploaded)  # fmt: skip
+            receipt = ReceiptFile(
+                sha256=digest,
+                content=None,
+                location=store_url,
+                size=len(content),
+                media_type="image/jpeg",
+                filename=f"{name}.jpg",
+                uploaded_by=EMPLOYEE,
+                created_at=uploaded,
+            )
             session.add(receipt)
             session.flush()
-            expense = Expense(status=status, employee_id=EMPLOYEE, source="dm", receipt_id=receipt.id,
-                              paid_at=paid_at, created_at=uploaded, updated_at=changed)  # fmt: skip
+            expense = Expense(
+                status=status,
+                employee_id=EMPLOYEE,
+                source="dm",
+                receipt_id=receipt.id,
+                paid_at=paid_at,
+                created_at=uploaded,
+                updated_at=changed,
+            )
             session.add(expense)
             session.flush()
             ids[name] = (expense.id, receipt.id, digest)
@@ -141,12 +160,26 @@ def test_retention_applies_to_receipts_kept_in_the_database(tmp_path: Path, sqli
     migrate(sqlite_url)
     engine = make_engine(sqlite_url)
     with transaction(make_sessionmaker(engine)) as session:
-        receipt = ReceiptFile(sha256=hashlib.sha256(b"old").hexdigest(), content=b"old", size=3,
-                              uploaded_by=EMPLOYEE, created_at=at(2001))  # fmt: skip
+        receipt = ReceiptFile(
+            sha256=hashlib.sha256(b"old").hexdigest(),
+            content=b"old",
+            size=3,
+            uploaded_by=EMPLOYEE,
+            created_at=at(2001),
+        )
         session.add(receipt)
         session.flush()
-        session.add(Expense(status="paid", employee_id=EMPLOYEE, source="dm", receipt_id=receipt.id,
-                            paid_at=at(2001, 2), created_at=at(2001), updated_at=at(2001, 2)))  # fmt: skip
+        session.add(
+            Expense(
+                status="paid",
+                employee_id=EMPLOYEE,
+                source="dm",
+                receipt_id=receipt.id,
+                paid_at=at(2001, 2),
+                created_at=at(2001),
+                updated_at=at(2001, 2),
+            )
+        )
     engine.dispose()
     done = gc(tmp_path, sqlite_url, "db")
     assert done.returncode == 0, done.stderr

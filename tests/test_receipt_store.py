@@ -93,8 +93,11 @@ def test_directory_store_round_trip(tmp_path: Path) -> None:
 def _receipts(url: str) -> list[tuple[int, bytes | None, str | None, str]]:
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
-        rows = session.execute(select(ReceiptFile.id, ReceiptFile.content, ReceiptFile.location,
-                                      ReceiptFile.sha256).order_by(ReceiptFile.id)).all()  # fmt: skip
+        rows = session.execute(
+            select(ReceiptFile.id, ReceiptFile.content, ReceiptFile.location, ReceiptFile.sha256).order_by(
+                ReceiptFile.id
+            )
+        ).all()
     engine.dispose()
     return [tuple(r) for r in rows]  # type: ignore[misc]
 
@@ -109,15 +112,29 @@ def test_receipts_move_to_s3_and_back_resumably(tmp_path: Path, db_url: str, s3:
     ]  # the first and last: same file
     with transaction(make_sessionmaker(engine)) as session:
         for n, content in enumerate(contents):
-            session.add(ReceiptFile(sha256=hashlib.sha256(content).hexdigest(), content=content, size=len(content),
-                                    media_type="image/jpeg", filename=f"r{n}.jpg", uploaded_by=EMPLOYEE))  # fmt: skip
+            session.add(
+                ReceiptFile(
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    content=content,
+                    size=len(content),
+                    media_type="image/jpeg",
+                    filename=f"r{n}.jpg",
+                    uploaded_by=EMPLOYEE,
+                )
+            )
     engine.dispose()
     url = f"s3://{s3['BUCKET']}/expensebot"
     env = {**os.environ, **s3, "DATABASE_URL": db_url, "EXPENSEBOT_RECEIPT_STORE": url}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", "receipts", *args], env=env, capture_output=True,
-                              text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "receipts", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
 
     first = cli("migrate", "--to", "store", "--limit", "1")  # stopped after one: resumed below
     assert first.returncode == 0, first.stderr
@@ -149,8 +166,9 @@ def test_receipts_move_to_s3_and_back_resumably(tmp_path: Path, db_url: str, s3:
 
 def test_an_upload_is_stored_in_the_directory_store_and_read_from_it(tmp_path: Path, sqlite_url: str) -> None:
     blobs = tmp_path / "blobs"
-    with running_app(tmp_path, database_url=sqlite_url,
-                     extra_env={"EXPENSEBOT_RECEIPT_STORE": f"file://{blobs}"}) as app:  # fmt: skip
+    with running_app(
+        tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_RECEIPT_STORE": f"file://{blobs}"}
+    ) as app:
         content = cafe_receipt("42.50")
         app.upload(EMPLOYEE, content)
         card = app.wait_card(EMPLOYEE)

@@ -163,8 +163,12 @@ def test_crm_settings_come_from_the_environment_through_settings(monkeypatch: py
     crm = Settings().crm
     assert crm.configured_names == ["hubspot"]
     hubspot = crm.of("hubspot")
-    assert hubspot.model_dump() == {"token": "pat-1", "url": "http://127.0.0.1:9/", "projects": False,
-                                    "project_closed_stages": frozenset()}  # fmt: skip
+    assert hubspot.model_dump() == {
+        "token": "pat-1",
+        "url": "http://127.0.0.1:9/",
+        "projects": False,
+        "project_closed_stages": frozenset(),
+    }
     assert "pat-1" not in repr(Settings())  # tokens stay out of logs
     connectors = crm.connectors()
     try:

@@ -28,16 +28,18 @@ def app(tmp_path: Path, sqlite_url: str) -> Iterator[Harness]:
 
 
 def _receipt(total: str = "11.66") -> bytes:
-    return render_receipt([
-        "KEDAI MAKAN ABC SDN BHD",
-        f"DATE {recent_day().strftime('%d/%m/%Y')}",
-        "NASI LEMAK          7.00",
-        "TEH TARIK           2.50",
-        "ROTI CANAI          1.50",
-        "SUBTOTAL           11.00",
-        "GST 6%              0.66",
-        f"TOTAL RM          {total}",
-    ])  # fmt: skip
+    return render_receipt(
+        [
+            "KEDAI MAKAN ABC SDN BHD",
+            f"DATE {recent_day().strftime('%d/%m/%Y')}",
+            "NASI LEMAK          7.00",
+            "TEH TARIK           2.50",
+            "ROTI CANAI          1.50",
+            "SUBTOTAL           11.00",
+            "GST 6%              0.66",
+            f"TOTAL RM          {total}",
+        ]
+    )
 
 
 def _wait(check: Any, timeout: float = 40.0) -> Any:

@@ -55,9 +55,13 @@ def teams(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sessi
     org = tmp_path / "org.csv"
     org.write_text(ORG, encoding="utf-8")
     for name, value in {
-        "DATABASE_URL": db_url, "EXPENSEBOT_ORG_FILE": str(org), "EXPENSEBOT_CURRENCY": "USD",
-        "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
-    }.items():  # fmt: skip
+        "DATABASE_URL": db_url,
+        "EXPENSEBOT_ORG_FILE": str(org),
+        "EXPENSEBOT_CURRENCY": "USD",
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "s",
+        "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
+    }.items():
         monkeypatch.setenv(name, value)
     for name in ("EXPENSEBOT_POLICY_FILE", "REDIS_URL", "SLACK_BOT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
@@ -65,8 +69,16 @@ def teams(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> sessi
     engine = make_engine(db_url)
     store = EncryptedInstallationStore("1.2", engine, make_cipher(SECRET_KEY))
     for team in (ONE, TWO):
-        store.save(Installation(app_id="A1", team_id=team, team_name=team, user_id="U1", bot_token=f"xoxb-{team}",
-                                bot_user_id="UB"))  # fmt: skip
+        store.save(
+            Installation(
+                app_id="A1",
+                team_id=team,
+                team_name=team,
+                user_id="U1",
+                bot_token=f"xoxb-{team}",
+                bot_user_id="UB",
+            )
+        )
     factory = make_sessionmaker(engine)
     for team in (ONE, TWO):
         with team_scope(team), transaction(factory) as s:
@@ -115,10 +127,14 @@ def test_each_command_asks_which_workspace_and_works_on_its_own(
 
     with teams() as s:
         assert sorted(s.execute(select(Customer.team_id, Customer.external_id, Customer.name)).tuples()) == [
-            (ONE, "C1", "Acme Corporation"), (TWO, "C1", "Globex Inc")]  # fmt: skip
+            (ONE, "C1", "Acme Corporation"),
+            (TWO, "C1", "Globex Inc"),
+        ]
         assert {t for (t,) in s.execute(select(CustomerAlias.team_id))} == {ONE, TWO}
         assert sorted(s.execute(select(StatementAccount.team_id, StatementAccount.name)).tuples()) == [
-            (ONE, "Company cards"), (TWO, "Company cards")]  # fmt: skip
+            (ONE, "Company cards"),
+            (TWO, "Company cards"),
+        ]
         assert sorted(t for (t,) in s.execute(select(StatementLine.team_id))) == [ONE, TWO]
         assert [t for (t,) in s.execute(select(PerDiemRate.team_id))] == [ONE]
 
@@ -133,10 +149,14 @@ def test_each_command_asks_which_workspace_and_works_on_its_own(
     # Per diem: the company table of the first workspace only.
     assert "Paris" in run("perdiem", "rates", "list", "--places", "--team", ONE).output
     assert "Company table: none" in run("perdiem", "rates", "list", "--team", TWO).output
-    assert "the company's per diem rates" in run("perdiem", "quote", "Paris,", "France", "2026-03-02",
-                                                 "2026-03-03", "--team", ONE).output  # fmt: skip
-    assert "the company's per diem rates" not in run("perdiem", "quote", "Paris,", "France", "2026-03-02",
-                                                     "2026-03-03", "--team", TWO).output  # fmt: skip
+    assert (
+        "the company's per diem rates"
+        in run("perdiem", "quote", "Paris,", "France", "2026-03-02", "2026-03-03", "--team", ONE).output
+    )
+    assert (
+        "the company's per diem rates"
+        not in run("perdiem", "quote", "Paris,", "France", "2026-03-02", "2026-03-03", "--team", TWO).output
+    )
     # Clearing one workspace's table leaves the other's.
     assert run("perdiem", "rates", "clear", "--team", TWO).exit_code == 0
     with teams() as s:
@@ -145,8 +165,17 @@ def test_each_command_asks_which_workspace_and_works_on_its_own(
 
 def add_expense(factory: sessionmaker[Session], team: str, merchant: str, amount: str, day: dt.date) -> int:
     with team_scope(team), transaction(factory) as s:
-        exp = Expense(status="draft", employee_id=f"U_ANA_{team}", employee_email="ana@acme.test", source="dm",
-                      merchant=merchant, spent_on=day, amount=Decimal(amount), currency="USD", category="meals")  # fmt: skip
+        exp = Expense(
+            status="draft",
+            employee_id=f"U_ANA_{team}",
+            employee_email="ana@acme.test",
+            source="dm",
+            merchant=merchant,
+            spent_on=day,
+            amount=Decimal(amount),
+            currency="USD",
+            category="meals",
+        )
         s.add(exp)
         s.flush()
         return exp.id
@@ -208,8 +237,13 @@ def test_customers_deals_and_crm_state_stay_in_their_workspace(
             s.add(customer)
             s.flush()
             deal = Deal(source="hubspot", external_id="9", customer_id=customer.id, name=f"{name} pilot")
-            s.add_all([deal, CrmSyncState(source="hubspot", object_type="companies", cursor=team),
-                       CrmOwner(source="hubspot", external_id="7", email=f"owner@{team}.test")])  # fmt: skip
+            s.add_all(
+                [
+                    deal,
+                    CrmSyncState(source="hubspot", object_type="companies", cursor=team),
+                    CrmOwner(source="hubspot", external_id="7", email=f"owner@{team}.test"),
+                ]
+            )
             s.flush()
             ids[team] = (customer.id, deal.id)
     directory = CustomerDirectory(teams, check_every=0)
@@ -251,8 +285,12 @@ def test_the_migration_gives_existing_rows_to_the_one_workspace(sqlite_url: str)
     with engine.begin() as conn:
         from sqlalchemy import text
 
-        conn.execute(text("INSERT INTO customers (source, external_id, name, archived, created_at, updated_at) "
-                          "VALUES ('csv', 'C1', 'Acme', 0, '2026-01-01', '2026-01-01')"))  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO customers (source, external_id, name, archived, created_at, updated_at) "
+                "VALUES ('csv', 'C1', 'Acme', 0, '2026-01-01', '2026-01-01')"
+            )
+        )
         conn.execute(text("INSERT INTO statement_accounts (name, created_at) VALUES ('visa', '2026-01-01')"))
         conn.execute(
             text("INSERT INTO crm_sync_state (source, object_type, cursor) VALUES ('hubspot', 'x', 'c')")

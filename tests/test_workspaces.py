@@ -62,16 +62,23 @@ def router(fakes: list[FakeSlack]) -> Starlette:
             return JSONResponse({"ok": False, "error": "invalid_auth" if token else "not_authed"})
         headers = {k: v for k, v in request.headers.items() if k.lower() in {"authorization", "content-type"}}
         async with httpx.AsyncClient() as client:
-            answer = await client.post(f"{target.base_url}{method}", content=body, headers=headers,
-                                       params=dict(request.query_params))  # fmt: skip
+            answer = await client.post(
+                f"{target.base_url}{method}", content=body, headers=headers, params=dict(request.query_params)
+            )
         return Response(answer.content, status_code=answer.status_code, media_type="application/json")
 
     return Starlette(routes=[Route("/api/{method}", api, methods=["GET", "POST"])])
 
 
 def second_workspace() -> FakeSlack:
-    fake = FakeSlack(bot_token="xoxb-second-0000000002-bottoken", team_id="T0SECOND", team_name="Second Co",
-                     team_domain="second-co", bot_user_id="U0SECONDBOT", bot_id="B0SECONDBOT")  # fmt: skip
+    fake = FakeSlack(
+        bot_token="xoxb-second-0000000002-bottoken",
+        team_id="T0SECOND",
+        team_name="Second Co",
+        team_domain="second-co",
+        bot_user_id="U0SECONDBOT",
+        bot_id="B0SECONDBOT",
+    )
     fake.add_user(EMP2, "emp2@second.example", real_name="Erin Second")
     fake.add_user(MGR2, "mgr2@second.example", real_name="Max Second")
     fake.add_user(FIN2, "fin2@second.example", real_name="Fern Second")
@@ -98,11 +105,16 @@ def two_workspaces(tmp: Path, database_url: str) -> Iterator[tuple[str, dict[str
     org.write_text(ORG_CSV + SECOND_ORG)
     with workspace() as first, second_workspace() as second, BackgroundServer(router([first, second])) as api:
         env = {
-            "SLACK_CLIENT_ID": first.oauth.client_id, "SLACK_CLIENT_SECRET": first.oauth.client_secret,
-            "SLACK_OAUTH_URL": "https://slack.example/oauth/v2/authorize", "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": f"{api.url}/api/",
-            "DATABASE_URL": database_url, "EXPENSEBOT_ORG_FILE": str(org), "EXPENSEBOT_SCHEDULER": "false",
-        }  # fmt: skip
+            "SLACK_CLIENT_ID": first.oauth.client_id,
+            "SLACK_CLIENT_SECRET": first.oauth.client_secret,
+            "SLACK_OAUTH_URL": "https://slack.example/oauth/v2/authorize",
+            "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": f"{api.url}/api/",
+            "DATABASE_URL": database_url,
+            "EXPENSEBOT_ORG_FILE": str(org),
+            "EXPENSEBOT_SCHEDULER": "false",
+        }
         saved = dict(os.environ)
         for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "REDIS_URL"):
             os.environ.pop(name, None)
@@ -144,11 +156,17 @@ def new_expense(driver: SlackDriver, user: str, merchant: str, amount: str) -> A
     modal = wait_until(
         lambda: (v := fake.latest_view(user)) and v.get("callback_id") == "expense_new_view" and v
     )
-    driver.submit_view(user, modal, {
-        "merchant": {"merchant": text_input(merchant)}, "date": {"date": date(recent_day(2).isoformat())},
-        "amount": {"amount": text_input(amount)}, "currency": {"currency": text_input("USD")},
-        "category": {"category": select_option("travel", "Travel")},
-    })  # fmt: skip
+    driver.submit_view(
+        user,
+        modal,
+        {
+            "merchant": {"merchant": text_input(merchant)},
+            "date": {"date": date(recent_day(2).isoformat())},
+            "amount": {"amount": text_input(amount)},
+            "currency": {"currency": text_input("USD")},
+            "category": {"category": select_option("travel", "Travel")},
+        },
+    )
     return wait_until(
         lambda: next((m for m in fake.dm_messages(user) if m.buttons() and merchant in m.text), None)
     )
@@ -157,8 +175,9 @@ def new_expense(driver: SlackDriver, user: str, merchant: str, amount: str) -> A
 def expenses(database_url: str) -> list[tuple[int, str | None, str, str | None]]:
     engine = make_engine(database_url)
     with make_sessionmaker(engine)() as session:
-        rows = session.execute(select(Expense.id, Expense.team_id, Expense.status, Expense.merchant)
-                               .order_by(Expense.id)).all()  # fmt: skip
+        rows = session.execute(
+            select(Expense.id, Expense.team_id, Expense.status, Expense.merchant).order_by(Expense.id)
+        ).all()
     engine.dispose()
     return [tuple(row) for row in rows]  # type: ignore[misc]
 
@@ -170,7 +189,9 @@ def test_two_workspaces_keep_their_data_and_a_forged_click_is_refused(tmp_path: 
         card_b = new_expense(b, EMP2, "Beta Cafe", "9.10")
         rows = expenses(db_url)
         assert [(team, merchant) for _, team, _, merchant in rows] == [
-            (first.team_id, "Alpha Taxi"), (second.team_id, "Beta Cafe")]  # fmt: skip
+            (first.team_id, "Alpha Taxi"),
+            (second.team_id, "Beta Cafe"),
+        ]
         # Each workspace's calls carried its own token.
         assert {c.token for c in first.calls if c.method != "oauth.v2.access"} == {first.bot_token}
         assert {c.token for c in second.calls if c.method != "oauth.v2.access"} == {second.bot_token}
@@ -203,8 +224,14 @@ def test_two_workspaces_keep_their_data_and_a_forged_click_is_refused(tmp_path: 
 
         # The finance commands ask which workspace when there are two.
         def cli(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True,
-                                  text=True, timeout=120, cwd=tmp_path)  # fmt: skip
+            return subprocess.run(
+                [sys.executable, "-m", "bot.cli", *args],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                cwd=tmp_path,
+            )
 
         period = ["--from", recent_day(20).isoformat(), "--to", recent_day(0).isoformat()]
         statement = tmp_path / "card.csv"
@@ -292,14 +319,33 @@ def test_rows_from_single_workspace_mode_are_adopted_by_one_workspace(tmp_path: 
         session.add(Customer(source="csv", external_id="C1", name="Old Customer"))
     store = EncryptedInstallationStore("1.2", engine, make_cipher(SECRET_KEY))
     for team in ("T0ONE", "T0TWO"):
-        store.save(Installation(app_id="A1", team_id=team, team_name=team, user_id="U1", bot_token=f"xoxb-{team}",
-                                bot_user_id="UB"))  # fmt: skip
-    env = {**os.environ, "SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
-           "DATABASE_URL": db_url}  # fmt: skip
+        store.save(
+            Installation(
+                app_id="A1",
+                team_id=team,
+                team_name=team,
+                user_id="U1",
+                bot_token=f"xoxb-{team}",
+                bot_user_id="UB",
+            )
+        )
+    env = {
+        **os.environ,
+        "SLACK_CLIENT_ID": "1.2",
+        "SLACK_CLIENT_SECRET": "s",
+        "EXPENSEBOT_SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": db_url,
+    }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", "workspaces", *args], env=env, capture_output=True,
-                              text=True, timeout=60, cwd=tmp_path)  # fmt: skip
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", "workspaces", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
 
     with team_scope("T0ONE"), factory() as session:
         assert session.scalars(select(Expense)).all() == []  # not its row (yet)
@@ -367,8 +413,12 @@ def test_tokens_under_another_key_are_not_used(sqlite_url: str, caplog: Any) -> 
     EncryptedInstallationStore("1.2", engine, make_cipher(old_key)).save(
         Installation(app_id="A1", team_id="T0ONE", user_id="U1", bot_token="xoxb-secret", bot_user_id="UB")
     )
-    assert EncryptedInstallationStore("1.2", engine, make_cipher(new_key)).find_bot(
-        enterprise_id=None, team_id="T0ONE") is None  # fmt: skip
+    assert (
+        EncryptedInstallationStore("1.2", engine, make_cipher(new_key)).find_bot(
+            enterprise_id=None, team_id="T0ONE"
+        )
+        is None
+    )
     assert "cannot be decrypted with EXPENSEBOT_SECRET_KEY" in caplog.text
     rotated = EncryptedInstallationStore("1.2", engine, make_cipher(f"{new_key},{old_key}"))  # key rotation
     bot = rotated.find_bot(enterprise_id=None, team_id="T0ONE")

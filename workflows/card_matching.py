@@ -287,8 +287,9 @@ def merchant_similarity(descriptor: str, merchant: str | None) -> float:
     b = clean_merchant(merchant)
     if not b:
         return 0.0
-    return _cleaned_similarity(clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True), b,
-                               _initials(merchant))  # fmt: skip
+    return _cleaned_similarity(
+        clean_descriptor(descriptor), clean_descriptor(descriptor, keep_prefix=True), b, _initials(merchant)
+    )
 
 
 @functools.lru_cache(maxsize=262144)
@@ -340,8 +341,13 @@ class _Pair:
 
 def _twin_key(line: Line) -> tuple[object, ...]:
     """What a charge taken twice repeats: card (or holder), day, amount, currency, descriptor."""
-    return (line.card_last4 or line.employee, line.booked_on, line.amount, line.currency,
-            " ".join(line.description.upper().split()))  # fmt: skip
+    return (
+        line.card_last4 or line.employee,
+        line.booked_on,
+        line.amount,
+        line.currency,
+        " ".join(line.description.upper().split()),
+    )
 
 
 def _tip_score(charged: Decimal, wanted: Decimal) -> tuple[float, str] | None:
@@ -391,8 +397,10 @@ def _amount_score(line: Line, receipt: Receipt, rates: RateLookup) -> tuple[floa
     off = abs(charged - converted) / converted
     if off <= FX_TOLERANCE:
         score = 1.0 - float(off / FX_TOLERANCE) * 0.2
-        return score, (f"{wanted} {receipt.currency} ≈ {converted.quantize(Decimal('0.01'))} {line.currency}, "
-                       f"{(off * 100).quantize(Decimal('0.1'))}% off the charge")  # fmt: skip
+        return score, (
+            f"{wanted} {receipt.currency} ≈ {converted.quantize(Decimal('0.01'))} {line.currency}, "
+            f"{(off * 100).quantize(Decimal('0.1'))}% off the charge"
+        )
     return 0.0, f"{wanted} {receipt.currency} is {(off * 100).quantize(Decimal('1'))}% off the charge"
 
 
@@ -422,8 +430,12 @@ def score_pair(line: Line, receipt: Receipt, rates: RateLookup) -> _Pair | None:
         return None
     amount_score, amount_why = _amount_score(line, receipt, rates)
     merchant = merchant_similarity(line.description, receipt.merchant)
-    tip = (receipt.amount is not None and receipt.currency == line.currency and amount_score > 0
-           and abs(line.amount) > receipt.amount)  # fmt: skip
+    tip = (
+        receipt.amount is not None
+        and receipt.currency == line.currency
+        and amount_score > 0
+        and abs(line.amount) > receipt.amount
+    )
     if tip and merchant < TIP_MERCHANT_MIN:
         amount_score = min(amount_score, 0.55)  # a tip-shaped amount at another merchant tells little
     if amount_score == 0.0 and merchant < 0.8:
@@ -465,16 +477,25 @@ class _ReceiptIndex:
         from datetime import timedelta
 
         if line.employee is not None:
-            return self.near(line.employee, line.booked_on - timedelta(days=LATE_DAYS),
-                             line.booked_on + timedelta(days=DAYS_BEFORE))  # fmt: skip
+            return self.near(
+                line.employee,
+                line.booked_on - timedelta(days=LATE_DAYS),
+                line.booked_on + timedelta(days=DAYS_BEFORE),
+            )
         found = list(self.by_amount.get((abs(line.amount), line.currency), []))
         if line.original_amount is not None and line.original_currency:
             found += self.by_amount.get((abs(line.original_amount), line.original_currency), [])
         return found
 
 
-def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: RateLookup,
-                receipt_required: ReceiptRule, taken: Iterable[int] = ()) -> list[Decision]:  # fmt: skip
+def match_cards(
+    lines: Sequence[Line],
+    receipts: Sequence[Receipt],
+    *,
+    rates: RateLookup,
+    receipt_required: ReceiptRule,
+    taken: Iterable[int] = (),
+) -> list[Decision]:
     """Decide every card line (charges and refunds). ``taken``: expenses linked before (kept)."""
     index = _ReceiptIndex(receipts)
     pairs: list[_Pair] = []
@@ -518,16 +539,22 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
             and not _better_elsewhere(p, by_receipt[p.receipt.id], decisions, used_receipts, by_line=False)
         ]
         twin_key = _twin_key(pair.line)
-        rivals += [p.score for p in by_receipt[pair.receipt.id]
-                   if p is not pair and p.line.id not in decisions and not pair.outranks(p)
-                   and _twin_key(p.line) != twin_key
-                   and not _better_elsewhere(p, by_line[p.line.id], decisions, used_receipts, by_line=True)]  # fmt: skip
+        rivals += [
+            p.score
+            for p in by_receipt[pair.receipt.id]
+            if p is not pair
+            and p.line.id not in decisions
+            and not pair.outranks(p)
+            and _twin_key(p.line) != twin_key
+            and not _better_elsewhere(p, by_line[p.line.id], decisions, used_receipts, by_line=True)
+        ]
         margin = pair.score - max(rivals, default=0.0)
         confident = pair.score >= MATCH_AT and pair.merchant >= MERCHANT_MATCH_MIN
         alone = not rivals and pair.score >= MATCH_ALONE_AT  # the one pair, as Expensify links them
         if pair.strong and margin >= MARGIN - 1e-9 and (confident or alone):
-            decisions[pair.line.id] = Decision(pair.line.id, MATCHED, pair.score, pair.reason,
-                                               expense_id=pair.receipt.id)  # fmt: skip
+            decisions[pair.line.id] = Decision(
+                pair.line.id, MATCHED, pair.score, pair.reason, expense_id=pair.receipt.id
+            )
             used_receipts.add(pair.receipt.id)
     for pair in pairs:
         if pair.line.id in decisions or pair.receipt.id in used_receipts or pair.score < SUGGEST_AT:
@@ -542,19 +569,30 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
             ]
             if rival_lines:
                 why += f"; this receipt also fits {len(rival_lines)} other charge{'s' if len(rival_lines) > 1 else ''}"
-        decisions[pair.line.id] = Decision(pair.line.id, SUGGESTED, pair.score, "near match: " + why,
-                                           expense_id=pair.receipt.id)  # fmt: skip
+        decisions[pair.line.id] = Decision(
+            pair.line.id, SUGGESTED, pair.score, "near match: " + why, expense_id=pair.receipt.id
+        )
     for line in lines:
         if line.amount > 0 or line.id in decisions:
             continue
         decision = _no_receipt(line, receipt_required)
-        first = next((t for t in twins[_twin_key(line)] if t.id != line.id and t.id in decisions
-                      and decisions[t.id].status == MATCHED), None)  # fmt: skip
+        first = next(
+            (
+                t
+                for t in twins[_twin_key(line)]
+                if t.id != line.id and t.id in decisions and decisions[t.id].status == MATCHED
+            ),
+            None,
+        )
         if first is not None:
-            decision = replace(decision, reason=(
-                f"the same charge as line {first.id} (card, day, amount and descriptor), which is linked to "
-                f"its receipt: a duplicate to dispute with the card issuer, or a second purchase whose receipt "
-                f"is missing; {decision.reason}"))  # fmt: skip
+            decision = replace(
+                decision,
+                reason=(
+                    f"the same charge as line {first.id} (card, day, amount and descriptor), which is linked to "
+                    f"its receipt: a duplicate to dispute with the card issuer, or a second purchase whose receipt "
+                    f"is missing; {decision.reason}"
+                ),
+            )
         decisions[line.id] = decision
     charges = _ChargeIndex(lines)
     for line in refunds:
@@ -562,8 +600,9 @@ def match_cards(lines: Sequence[Line], receipts: Sequence[Receipt], *, rates: Ra
     return [decisions[line.id] for line in lines]
 
 
-def _better_elsewhere(rival: _Pair, others: list[_Pair], decisions: dict[int, Decision], used: set[int], *,
-                     by_line: bool) -> bool:  # fmt: skip
+def _better_elsewhere(
+    rival: _Pair, others: list[_Pair], decisions: dict[int, Decision], used: set[int], *, by_line: bool
+) -> bool:
     """Whether ``rival``'s other side has a free pairing better than ``rival`` by the margin."""
     for other in others:
         if other is rival:
@@ -581,8 +620,13 @@ def _no_receipt(line: Line, receipt_required: ReceiptRule) -> Decision:
     who = f" of {line.employee}" if line.employee else ""
     required = receipt_required(abs(line.amount), line.currency, line.booked_on)
     if required is None:
-        return Decision(line.id, UNMATCHED, 0.0, f"no receipt{who} fits; no rate to tell whether the policy "
-                                                 f"requires one for {abs(line.amount)} {line.currency}")  # fmt: skip
+        return Decision(
+            line.id,
+            UNMATCHED,
+            0.0,
+            f"no receipt{who} fits; no rate to tell whether the policy "
+            f"requires one for {abs(line.amount)} {line.currency}",
+        )
     if required:
         return Decision(
             line.id,
@@ -598,8 +642,9 @@ def _no_receipt(line: Line, receipt_required: ReceiptRule) -> Decision:
     )
 
 
-def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup, charges: _ChargeIndex,
-            decisions: dict[int, Decision]) -> Decision:  # fmt: skip
+def _refund(
+    line: Line, index: _ReceiptIndex, rates: RateLookup, charges: _ChargeIndex, decisions: dict[int, Decision]
+) -> Decision:
     """A refund: the receipt of the charge it reverses, else a receipt of a similar merchant."""
     from datetime import timedelta
 
@@ -613,20 +658,33 @@ def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup, charges: _Charg
         if d is not None and d.expense_id is not None and d.status in (MATCHED, SUGGESTED):
             whole = "all" if abs(charge.amount) == line.amount else "part"
             sure = d.status == MATCHED and len(pick) == 1
-            why = (f"refund of {whole} of the charge of {abs(charge.amount)} {charge.currency} on "
-                   f"{charge.booked_on.isoformat()} ({d.status} to this receipt)")  # fmt: skip
+            why = (
+                f"refund of {whole} of the charge of {abs(charge.amount)} {charge.currency} on "
+                f"{charge.booked_on.isoformat()} ({d.status} to this receipt)"
+            )
             if not sure and len(pick) > 1:
                 why += f"; {len(pick) - 1} other charges of this merchant could be the one refunded"
-            return Decision(line.id, MATCHED if sure else SUGGESTED, round(d.score * (1.0 if sure else 0.8), 3),
-                            why, expense_id=d.expense_id)  # fmt: skip
+            return Decision(
+                line.id,
+                MATCHED if sure else SUGGESTED,
+                round(d.score * (1.0 if sure else 0.8), 3),
+                why,
+                expense_id=d.expense_id,
+            )
     # 2. a receipt of a similar merchant it can refund
     if line.employee is None:
         candidates = [r for rs in index.by_employee.values() for _, _, r in rs]
-        candidates = [r for r in candidates if r.amount is not None and r.amount >= line.amount
-                      and r.currency == line.currency]  # fmt: skip
+        candidates = [
+            r
+            for r in candidates
+            if r.amount is not None and r.amount >= line.amount and r.currency == line.currency
+        ]
     else:
-        candidates = index.near(line.employee, line.booked_on - timedelta(days=REFUND_DAYS),
-                                line.booked_on + timedelta(days=DAYS_BEFORE))  # fmt: skip
+        candidates = index.near(
+            line.employee,
+            line.booked_on - timedelta(days=REFUND_DAYS),
+            line.booked_on + timedelta(days=DAYS_BEFORE),
+        )
     found: list[tuple[float, Receipt, str, bool]] = []
     for receipt in candidates:
         if receipt.amount is None or not receipt.currency or receipt.spent_on is None:
@@ -649,8 +707,10 @@ def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup, charges: _Charg
         days = (line.booked_on - receipt.spent_on).days
         recency = max(0.0, 1.0 - max(days, 0) / REFUND_DAYS)
         score = round(0.5 * merchant + 0.3 * (1.0 if is_exact else 0.7) + 0.2 * recency, 3)
-        why = (f"refund of {'all' if is_exact else 'part'} of {receipt.amount} {receipt.currency} at "
-               f"'{receipt.merchant}', {days} days later")  # fmt: skip
+        why = (
+            f"refund of {'all' if is_exact else 'part'} of {receipt.amount} {receipt.currency} at "
+            f"'{receipt.merchant}', {days} days later"
+        )
         found.append((score, receipt, why, is_exact))
     if not found:
         return Decision(line.id, UNMATCHED, 0.0, "money in: no receipt of a similar merchant it could refund")
@@ -659,9 +719,13 @@ def _refund(line: Line, index: _ReceiptIndex, rates: RateLookup, charges: _Charg
     score, receipt, why, _ = max(pool, key=lambda f: (f[0], f[1].id))
     if len(pool) == 1:
         return Decision(line.id, MATCHED, score, why, expense_id=receipt.id)
-    return Decision(line.id, SUGGESTED, round(score * 0.8, 3),
-                    why + f"; {len(pool) - 1} other receipts of this merchant could be the one refunded",
-                    expense_id=receipt.id)  # fmt: skip
+    return Decision(
+        line.id,
+        SUGGESTED,
+        round(score * 0.8, 3),
+        why + f"; {len(pool) - 1} other receipts of this merchant could be the one refunded",
+        expense_id=receipt.id,
+    )
 
 
 class _ChargeIndex:
@@ -686,8 +750,12 @@ class _ChargeIndex:
     def like(self, refund: Line) -> list[Line]:
         """Earlier charges with the refund's very descriptor, else with the same cleaned one."""
         for found in (self.by_text.get(self._text_key(refund), []), self.by_key.get(self._key(refund), [])):
-            near = [c for c in found if 0 <= (refund.booked_on - c.booked_on).days <= REFUND_DAYS
-                    and refund.amount <= abs(c.amount)]  # fmt: skip
+            near = [
+                c
+                for c in found
+                if 0 <= (refund.booked_on - c.booked_on).days <= REFUND_DAYS
+                and refund.amount <= abs(c.amount)
+            ]
             if near:
                 return near
         return []
@@ -700,9 +768,12 @@ def _norm_ref(text: str | None) -> str:
     return re.sub(r"[^A-Z0-9]", "", (text or "").upper())
 
 
-def match_payouts(lines: Sequence[Line], items: Sequence[PayoutItem],
-                  batch_totals: dict[int, tuple[Decimal, str]] | None = None,
-                  done: Iterable[tuple[int, str]] = ()) -> list[Decision]:  # fmt: skip
+def match_payouts(
+    lines: Sequence[Line],
+    items: Sequence[PayoutItem],
+    batch_totals: dict[int, tuple[Decimal, str]] | None = None,
+    done: Iterable[tuple[int, str]] = (),
+) -> list[Decision]:
     """Decide outgoing transfers of the company account. ``done``: (batch, employee) reconciled before."""
     finished = set(done)
     open_items = [i for i in items if (i.batch_id, i.employee) not in finished]
@@ -718,10 +789,14 @@ def match_payouts(lines: Sequence[Line], items: Sequence[PayoutItem],
     return decisions
 
 
-def _payout_decision(line: Line, by_e2e: dict[str, PayoutItem],
-                     by_amount: dict[tuple[Decimal, str], list[PayoutItem]],
-                     totals: dict[int, tuple[Decimal, str]], open_items: list[PayoutItem],
-                     used: set[tuple[int, str]]) -> Decision:  # fmt: skip
+def _payout_decision(
+    line: Line,
+    by_e2e: dict[str, PayoutItem],
+    by_amount: dict[tuple[Decimal, str], list[PayoutItem]],
+    totals: dict[int, tuple[Decimal, str]],
+    open_items: list[PayoutItem],
+    used: set[tuple[int, str]],
+) -> Decision:
     if line.amount >= 0:
         return Decision(line.id, UNMATCHED, 0.0, "money in on the company account: not a payout")
     paid = abs(line.amount)
@@ -732,12 +807,23 @@ def _payout_decision(line: Line, by_e2e: dict[str, PayoutItem],
     if item is not None and (item.batch_id, item.employee) not in used:
         if item.amount == paid and item.currency == line.currency:
             used.add((item.batch_id, item.employee))
-            return Decision(line.id, RECONCILED, 1.0, f"end-to-end id {item.end_to_end_id} and amount "
-                            f"{paid} {line.currency} of {item.payee}'s transfer in batch #{item.batch_id}",
-                            batch_id=item.batch_id, items=(item,))  # fmt: skip
-        return Decision(line.id, SUGGESTED, 0.6, f"end-to-end id {item.end_to_end_id} of batch #{item.batch_id}, "
-                        f"but {paid} {line.currency} paid vs {item.amount} {item.currency} owed",
-                        batch_id=item.batch_id)  # fmt: skip
+            return Decision(
+                line.id,
+                RECONCILED,
+                1.0,
+                f"end-to-end id {item.end_to_end_id} and amount "
+                f"{paid} {line.currency} of {item.payee}'s transfer in batch #{item.batch_id}",
+                batch_id=item.batch_id,
+                items=(item,),
+            )
+        return Decision(
+            line.id,
+            SUGGESTED,
+            0.6,
+            f"end-to-end id {item.end_to_end_id} of batch #{item.batch_id}, "
+            f"but {paid} {line.currency} paid vs {item.amount} {item.currency} owed",
+            batch_id=item.batch_id,
+        )
     for batch_id, (total, currency) in totals.items():
         if (
             f"EXPENSEBOTBATCH{batch_id}" in text.replace("-", "")
@@ -746,8 +832,14 @@ def _payout_decision(line: Line, by_e2e: dict[str, PayoutItem],
         ):
             batch_items = tuple(i for i in open_items if i.batch_id == batch_id and i.currency == currency)
             used.update((i.batch_id, i.employee) for i in batch_items)
-            return Decision(line.id, RECONCILED, 1.0, f"the whole of batch #{batch_id} ({paid} {currency}) in one debit",
-                            batch_id=batch_id, items=batch_items)  # fmt: skip
+            return Decision(
+                line.id,
+                RECONCILED,
+                1.0,
+                f"the whole of batch #{batch_id} ({paid} {currency}) in one debit",
+                batch_id=batch_id,
+                items=batch_items,
+            )
     candidates = [i for i in by_amount.get((paid, line.currency), []) if (i.batch_id, i.employee) not in used]
     iban = _norm_ref(line.counterparty_iban)
     scored = []
@@ -767,19 +859,36 @@ def _payout_decision(line: Line, by_e2e: dict[str, PayoutItem],
         tie = len(scored) > 1 and scored[1][0] >= score
         if score >= 0.9 and not tie:
             used.add((cand.batch_id, cand.employee))
-            return Decision(line.id, RECONCILED, score, f"{why} in batch #{cand.batch_id}",
-                            batch_id=cand.batch_id, items=(cand,))  # fmt: skip
-        return Decision(line.id, SUGGESTED, min(score, 0.6), f"{why} in batch #{cand.batch_id}"
-                        + (f"; {len(scored) - 1} other transfers have this amount" if len(scored) > 1 else ""),
-                        batch_id=cand.batch_id)  # fmt: skip
+            return Decision(
+                line.id,
+                RECONCILED,
+                score,
+                f"{why} in batch #{cand.batch_id}",
+                batch_id=cand.batch_id,
+                items=(cand,),
+            )
+        return Decision(
+            line.id,
+            SUGGESTED,
+            min(score, 0.6),
+            f"{why} in batch #{cand.batch_id}"
+            + (f"; {len(scored) - 1} other transfers have this amount" if len(scored) > 1 else ""),
+            batch_id=cand.batch_id,
+        )
     open_batches = [b for b, (total, cur) in totals.items() if total == paid and cur == line.currency]
     if len(open_batches) == 1:
         batch_id = open_batches[0]
         batch_items = tuple(i for i in open_items if i.batch_id == batch_id and i.currency == line.currency)
         if batch_items:
             used.update((i.batch_id, i.employee) for i in batch_items)
-            return Decision(line.id, RECONCILED, 0.9, f"the total of batch #{batch_id} ({paid} {line.currency})",
-                            batch_id=batch_id, items=batch_items)  # fmt: skip
+            return Decision(
+                line.id,
+                RECONCILED,
+                0.9,
+                f"the total of batch #{batch_id} ({paid} {line.currency})",
+                batch_id=batch_id,
+                items=batch_items,
+            )
     return Decision(line.id, UNMATCHED, 0.0, f"no payout transfer of {paid} {line.currency} to match")
 
 
@@ -802,8 +911,10 @@ def no_receipt_refusal(
     if status == MATCHED and expense:
         return f"This charge is already linked to its receipt {expense}; nothing was changed."
     if status == SUGGESTED and expense:
-        return (f"I offered {expense} as this charge's receipt: answer that question (Confirm / Not this one) "
-                "first.")  # fmt: skip
+        return (
+            f"I offered {expense} as this charge's receipt: answer that question (Confirm / Not this one) "
+            "first."
+        )
     if status not in NO_RECEIPT_FROM:
         return f"This line is {status.replace('_', ' ')}, not a card charge waiting for a receipt."
     text = " ".join(reason.split())
@@ -812,8 +923,10 @@ def no_receipt_refusal(
     if len(text) > REASON_MAX:
         return f"Keep the reason under {REASON_MAX} characters."
     if limit is not None and amount.amount > limit.amount:
-        return (f"The expense policy needs a receipt for anything above {limit}, and this charge is {amount}, so "
-                "it cannot be marked as having no receipt. Send me a photo or PDF of the receipt here (a copy "
-                "from the merchant will do); if it is truly lost, ask finance, who can accept the charge "
-                "without one.")  # fmt: skip
+        return (
+            f"The expense policy needs a receipt for anything above {limit}, and this charge is {amount}, so "
+            "it cannot be marked as having no receipt. Send me a photo or PDF of the receipt here (a copy "
+            "from the merchant will do); if it is truly lost, ask finance, who can accept the charge "
+            "without one."
+        )
     return None

@@ -24,9 +24,35 @@ from workflows.names import NOTE_WORDS, name_words, normalise, tokens
 
 # Words in deal names that say nothing about which deal it is.
 _DEAL_FILLER = frozenset(
-    {"deal", "opportunity", "opp", "new", "business", "the", "and", "of", "for", "with", "to", "a", "an",
-     "in", "on", "at", "by", "inc", "corp", "co", "ltd", "llc", "plc", "group", "q", "fy"}
-)  # fmt: skip
+    {
+        "deal",
+        "opportunity",
+        "opp",
+        "new",
+        "business",
+        "the",
+        "and",
+        "of",
+        "for",
+        "with",
+        "to",
+        "a",
+        "an",
+        "in",
+        "on",
+        "at",
+        "by",
+        "inc",
+        "corp",
+        "co",
+        "ltd",
+        "llc",
+        "plc",
+        "group",
+        "q",
+        "fy",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -227,8 +227,10 @@ class Directory:
                 card_owners.setdefault(digits, []).append(email)
         for digits, owners in card_owners.items():
             if len(owners) > 1:
-                warnings.append(f"card ending {digits} is listed for {', '.join(owners)}: its statement lines "
-                                "go to no one until the directory tells them apart")  # fmt: skip
+                warnings.append(
+                    f"card ending {digits} is listed for {', '.join(owners)}: its statement lines "
+                    "go to no one until the directory tells them apart"
+                )
 
         # manager cycles: walk up from each person; a walk that meets itself is a cycle
         settled: set[str] = set()

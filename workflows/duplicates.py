@@ -23,8 +23,10 @@ def same_total_warning(other_id: int, *, started: dt.datetime, submitted: dt.dat
     """The card's warning when another of the employee's claims has the same merchant, date and total."""
     when = (submitted or started).strftime("%d %b").lstrip("0")
     verb = "submitted" if submitted else "started"
-    return (f"Looks like the expense you {verb} on {when} ({expense_ref(other_id)}: same merchant, date "
-            "and total).")  # fmt: skip
+    return (
+        f"Looks like the expense you {verb} on {when} ({expense_ref(other_id)}: same merchant, date "
+        "and total)."
+    )
 
 
 def same_photo_warning(other_id: int, *, sent: dt.datetime) -> str:

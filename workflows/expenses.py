@@ -47,14 +47,16 @@ _MOVES: dict[Move, tuple[frozenset[Status], Status | None]] = {
     Move.READ: (frozenset({Status.READING}), Status.DRAFT),
     Move.EDIT: (EDITABLE, None),  # stays where it is (reading becomes draft)
     Move.SUBMIT: (frozenset({Status.DRAFT, Status.CHANGES_REQUESTED, Status.REJECTED}), Status.PENDING),
-    Move.DISCARD: (frozenset({Status.READING, Status.DRAFT, Status.CHANGES_REQUESTED, Status.REJECTED}),
-                   Status.DISCARDED),
+    Move.DISCARD: (
+        frozenset({Status.READING, Status.DRAFT, Status.CHANGES_REQUESTED, Status.REJECTED}),
+        Status.DISCARDED,
+    ),
     Move.APPROVE_STEP: (frozenset({Status.PENDING}), Status.PENDING),
     Move.APPROVE_FINAL: (frozenset({Status.PENDING}), Status.APPROVED),
     Move.REJECT: (frozenset({Status.PENDING}), Status.REJECTED),
     Move.SEND_BACK: (frozenset({Status.PENDING}), Status.CHANGES_REQUESTED),
     Move.PAY: (frozenset({Status.APPROVED}), Status.PAID),
-}  # fmt: skip
+}
 
 _DESCRIBE: dict[Status, str] = {
     Status.READING: "is still being read",

@@ -178,11 +178,31 @@ def _memo(line: ExportLine) -> str:
 # --- generic CSV ----------------------------------------------------------------------------
 
 GENERIC_HEADER = (
-    "batch_id", "expense_ref", "expense_id", "employee_email", "employee_slack_id", "payee", "merchant",
-    "spent_on", "category", "customer", "project", "currency", "amount", "approved_at",
-    "original_currency", "original_amount", "fx_rate", "fx_rate_date", "fx_rate_source", "deal", "deal_crm_id",
-    "net", "tax", "tax_rate",
-)  # fmt: skip
+    "batch_id",
+    "expense_ref",
+    "expense_id",
+    "employee_email",
+    "employee_slack_id",
+    "payee",
+    "merchant",
+    "spent_on",
+    "category",
+    "customer",
+    "project",
+    "currency",
+    "amount",
+    "approved_at",
+    "original_currency",
+    "original_amount",
+    "fx_rate",
+    "fx_rate_date",
+    "fx_rate_source",
+    "deal",
+    "deal_crm_id",
+    "net",
+    "tax",
+    "tax_rate",
+)
 # net + tax = amount, in the line's currency; tax_rate in percent; all three empty when the
 # receipt's tax is not known.
 
@@ -190,21 +210,42 @@ GENERIC_HEADER = (
 def _conversion_cells(line: ExportLine) -> tuple[str, str, str, str, str]:
     if line.original_currency is None or line.original_amount is None or line.fx_rate is None:
         return ("", "", "", "", "")
-    return (line.original_currency, f"{line.original_amount:.{minor_units(line.original_currency)}f}",
-            f"{line.fx_rate.normalize():f}", line.fx_rate_day.isoformat() if line.fx_rate_day else "",
-            line.fx_rate_source or "")  # fmt: skip
+    return (
+        line.original_currency,
+        f"{line.original_amount:.{minor_units(line.original_currency)}f}",
+        f"{line.fx_rate.normalize():f}",
+        line.fx_rate_day.isoformat() if line.fx_rate_day else "",
+        line.fx_rate_source or "",
+    )
 
 
 def generic_csv(batch: BatchExport) -> str:
     """One row per expense, ordered by payee then expense; RFC 4180 CSV, ISO dates."""
     rows = (
-        (str(batch.batch_id), line.ref, str(line.expense_id), line.employee_email or "", line.employee_id,
-         line.payee, line.merchant or "", line.spent_on.isoformat() if line.spent_on else "",
-         category_label(line.category), line.customer or "", line.project or "", line.currency,
-         line.amount_text, line.approved_at.isoformat() if line.approved_at else "", *_conversion_cells(line),
-         line.deal or "", line.deal_crm_id or "", line.net_text, line.tax_text, line.tax_rate_text)
+        (
+            str(batch.batch_id),
+            line.ref,
+            str(line.expense_id),
+            line.employee_email or "",
+            line.employee_id,
+            line.payee,
+            line.merchant or "",
+            line.spent_on.isoformat() if line.spent_on else "",
+            category_label(line.category),
+            line.customer or "",
+            line.project or "",
+            line.currency,
+            line.amount_text,
+            line.approved_at.isoformat() if line.approved_at else "",
+            *_conversion_cells(line),
+            line.deal or "",
+            line.deal_crm_id or "",
+            line.net_text,
+            line.tax_text,
+            line.tax_rate_text,
+        )
         for line in _ordered(batch.lines)
-    )  # fmt: skip
+    )
     return csv_text(GENERIC_HEADER, rows)
 
 
@@ -244,13 +285,29 @@ def _bills(batch: BatchExport) -> list[tuple[str, list[ExportLine]]]:
 # tax still gets the right bill total. Lines without known tax leave both empty.
 
 QUICKBOOKS_HEADER = (
-    "Bill No", "Vendor", "Bill Date", "Due Date", "Terms", "Location", "Memo", "Account",
-    "Line Description", "Line Amount", "Currency", "Line Tax Code", "Line Tax Amount",
-)  # fmt: skip
+    "Bill No",
+    "Vendor",
+    "Bill Date",
+    "Due Date",
+    "Terms",
+    "Location",
+    "Memo",
+    "Account",
+    "Line Description",
+    "Line Amount",
+    "Currency",
+    "Line Tax Code",
+    "Line Tax Amount",
+)
 
 
-def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_format: str = "MM/DD/YYYY",
-                   tax_code: str | None = None) -> str:  # fmt: skip
+def quickbooks_csv(
+    batch: BatchExport,
+    *,
+    account: str | None = None,
+    date_format: str = "MM/DD/YYYY",
+    tax_code: str | None = None,
+) -> str:
     """QuickBooks Online bills: the employee is the vendor; one bill per employee and currency.
 
     ``account`` is the expense account for every line; by default the category's name, which
@@ -262,9 +319,23 @@ def quickbooks_csv(batch: BatchExport, *, account: str | None = None, date_forma
     rows = []
     for number, lines in _bills(batch):
         for line in lines:
-            rows.append((number, line.payee, day, day, "Due on receipt", "", f"Expense payout batch #{batch.batch_id}",
-                         account or category_label(line.category), _memo(line), line.amount_text,
-                         line.currency, _tax_code(line, tax_code), line.tax_text if line.taxed else ""))  # fmt: skip
+            rows.append(
+                (
+                    number,
+                    line.payee,
+                    day,
+                    day,
+                    "Due on receipt",
+                    "",
+                    f"Expense payout batch #{batch.batch_id}",
+                    account or category_label(line.category),
+                    _memo(line),
+                    line.amount_text,
+                    line.currency,
+                    _tax_code(line, tax_code),
+                    line.tax_text if line.taxed else "",
+                )
+            )
     return csv_text(QUICKBOOKS_HEADER, rows)
 
 
@@ -286,19 +357,47 @@ def _tax_code(line: ExportLine, chosen: str | None) -> str:
 # the file is imported as "Tax inclusive". A line without tax has ``tax_type`` and no TaxAmount.
 
 XERO_HEADER = (
-    "*ContactName", "EmailAddress", "POAddressLine1", "POAddressLine2", "POAddressLine3", "POAddressLine4",
-    "POCity", "PORegion", "POPostalCode", "POCountry", "*InvoiceNumber", "*InvoiceDate", "*DueDate", "Total",
-    "InventoryItemCode", "Description", "*Quantity", "*UnitAmount", "*AccountCode", "*TaxType", "TaxAmount",
-    "TrackingName1", "TrackingOption1", "TrackingName2", "TrackingOption2", "Currency",
-)  # fmt: skip
+    "*ContactName",
+    "EmailAddress",
+    "POAddressLine1",
+    "POAddressLine2",
+    "POAddressLine3",
+    "POAddressLine4",
+    "POCity",
+    "PORegion",
+    "POPostalCode",
+    "POCountry",
+    "*InvoiceNumber",
+    "*InvoiceDate",
+    "*DueDate",
+    "Total",
+    "InventoryItemCode",
+    "Description",
+    "*Quantity",
+    "*UnitAmount",
+    "*AccountCode",
+    "*TaxType",
+    "TaxAmount",
+    "TrackingName1",
+    "TrackingOption1",
+    "TrackingName2",
+    "TrackingOption2",
+    "Currency",
+)
 XERO_TAX_TYPE = "Tax Exempt"  # a tax rate name of Xero's US edition; other regions name theirs differently
 # Lines with input tax: the US edition's name; UK "20% (VAT on Expenses)", AU "GST on Expenses".
 XERO_INPUT_TAX_TYPE = "Tax on Purchases"
 XERO_OPTION_LENGTH = 100  # a tracking option's name is at most 100 characters in Xero
 
 
-def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = XERO_TAX_TYPE,
-             date_format: str = "DD/MM/YYYY", input_tax_type: str = XERO_INPUT_TAX_TYPE) -> str:  # fmt: skip
+def xero_csv(
+    batch: BatchExport,
+    *,
+    account_code: str = "429",
+    tax_type: str = XERO_TAX_TYPE,
+    date_format: str = "DD/MM/YYYY",
+    input_tax_type: str = XERO_INPUT_TAX_TYPE,
+) -> str:
     """Xero bills: the employee is the contact; one bill per employee and currency.
 
     ``tax_type`` is the display name of a tax rate of the Xero organisation (``Tax Exempt``,
@@ -314,10 +413,34 @@ def xero_csv(batch: BatchExport, *, account_code: str = "429", tax_type: str = X
         for line in lines:
             tracking = ("Customer", line.customer) if line.customer else ("", "")
             deal = ("Deal", line.deal[:XERO_OPTION_LENGTH]) if line.deal else ("", "")
-            rows.append((line.payee, line.employee_email or "", "", "", "", "", "", "", "", "", number, day, day,
-                         "", "", _memo(line), "1", line.amount_text, account_code,
-                         input_tax_type if line.taxed else tax_type, line.tax_text if line.taxed else "",
-                         *tracking, *deal, line.currency))  # fmt: skip
+            rows.append(
+                (
+                    line.payee,
+                    line.employee_email or "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    number,
+                    day,
+                    day,
+                    "",
+                    "",
+                    _memo(line),
+                    "1",
+                    line.amount_text,
+                    account_code,
+                    input_tax_type if line.taxed else tax_type,
+                    line.tax_text if line.taxed else "",
+                    *tracking,
+                    *deal,
+                    line.currency,
+                )
+            )
     return csv_text(XERO_HEADER, rows)
 
 
@@ -370,12 +493,17 @@ def sepa_plan(batch: BatchExport, ibans: dict[str, str | None]) -> TransferPlan:
         remittance = f"Expenses batch {batch.batch_id}: " + " ".join(refs)
         if len(remittance) > 140:
             remittance = f"Expenses batch {batch.batch_id}: {len(refs)} expenses"
-        transfers.append(Transfer(
-            employee_id=employee_id, payee=first.payee,
-            iban=ibans[(first.employee_email or "").lower()] or "",
-            amount=sum((ln.amount for ln in lines), Decimal(0)),
-            end_to_end_id=f"EB{batch.batch_id}-{number:04d}", remittance=remittance, refs=refs,
-        ))  # fmt: skip
+        transfers.append(
+            Transfer(
+                employee_id=employee_id,
+                payee=first.payee,
+                iban=ibans[(first.employee_email or "").lower()] or "",
+                amount=sum((ln.amount for ln in lines), Decimal(0)),
+                end_to_end_id=f"EB{batch.batch_id}-{number:04d}",
+                remittance=remittance,
+                refs=refs,
+            )
+        )
     return TransferPlan(transfers=tuple(transfers), left_out=tuple(left_out))
 
 
@@ -418,8 +546,12 @@ def _generic(batch: BatchExport, options: LayoutOptions) -> str:
 
 
 def _quickbooks(batch: BatchExport, options: LayoutOptions) -> str:
-    return quickbooks_csv(batch, account=options.account, date_format=options.date_format or "MM/DD/YYYY",
-                          tax_code=options.input_tax)  # fmt: skip
+    return quickbooks_csv(
+        batch,
+        account=options.account,
+        date_format=options.date_format or "MM/DD/YYYY",
+        tax_code=options.input_tax,
+    )
 
 
 def _xero(batch: BatchExport, options: LayoutOptions) -> str:

@@ -83,12 +83,36 @@ _COMMON_FACTOR = 0.55  # ... down to this factor
 
 FREE_MAIL_DOMAINS: frozenset[str] = frozenset(
     {
-        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "outlook.com",
-        "live.com", "msn.com", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com",
-        "proton.me", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.ru", "qq.com", "163.com",
-        "126.com", "naver.com", "orange.fr", "free.fr", "laposte.net", "comcast.net", "fastmail.com",
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "protonmail.com",
+        "proton.me",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "yandex.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "naver.com",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "comcast.net",
+        "fastmail.com",
     }
-)  # fmt: skip
+)
 
 _FUZZY_MIN_LEN = 4
 _TWO_EDITS_MIN_LEN = 8

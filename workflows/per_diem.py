@@ -66,10 +66,17 @@ MEAL_LABELS: dict[Meal, str] = {
 }
 
 _MEAL_WORDS: dict[str, Meal] = {
-    "breakfast": Meal.BREAKFAST, "b": Meal.BREAKFAST, "fruhstuck": Meal.BREAKFAST,
-    "lunch": Meal.LUNCH, "l": Meal.LUNCH, "mittagessen": Meal.LUNCH,
-    "dinner": Meal.DINNER, "d": Meal.DINNER, "abendessen": Meal.DINNER, "supper": Meal.DINNER,
-}  # fmt: skip
+    "breakfast": Meal.BREAKFAST,
+    "b": Meal.BREAKFAST,
+    "fruhstuck": Meal.BREAKFAST,
+    "lunch": Meal.LUNCH,
+    "l": Meal.LUNCH,
+    "mittagessen": Meal.LUNCH,
+    "dinner": Meal.DINNER,
+    "d": Meal.DINNER,
+    "abendessen": Meal.DINNER,
+    "supper": Meal.DINNER,
+}
 
 
 # --- rates ----------------------------------------------------------------------------------
@@ -161,9 +168,12 @@ def _us_gsa_place(
     """FTR § 301-11.101: 75 % on the first and last day; § 301-11.18: meals at the breakdown."""
     breakfast, lunch, dinner, incidentals = breakdown
     return PlaceRate(
-        names=names, full_day=mie, partial_day=Money(mie * Decimal("0.75"), currency).amount,
-        meals={Meal.BREAKFAST: breakfast, Meal.LUNCH: lunch, Meal.DINNER: dinner}, floor=incidentals,
-    )  # fmt: skip
+        names=names,
+        full_day=mie,
+        partial_day=Money(mie * Decimal("0.75"), currency).amount,
+        meals={Meal.BREAKFAST: breakfast, Meal.LUNCH: lunch, Meal.DINNER: dinner},
+        floor=incidentals,
+    )
 
 
 def _names(raw: Any, where: str) -> tuple[str, ...]:
@@ -214,12 +224,16 @@ def table_from_mapping(data: Mapping[str, Any], origin: str) -> RateTable:
             else:
                 raise PerDiemError(f"{origin}: unknown rules “{rules}” (de-bmf or us-gsa).")
         return RateTable(
-            table=str(data["table"]), name=str(data["name"]), rules=rules, currency=currency,
-            source=str(data["source"]), places=tuple(places),
+            table=str(data["table"]),
+            name=str(data["name"]),
+            rules=rules,
+            currency=currency,
+            source=str(data["source"]),
+            places=tuple(places),
             valid_from=_date(data.get("valid_from"), f"{origin} valid_from"),
             valid_to=_date(data.get("valid_to"), f"{origin} valid_to"),
             day_trip_hours=Decimal(12) if rules == "us-gsa" else Decimal(8),
-        )  # fmt: skip
+        )
     except KeyError as exc:
         raise PerDiemError(f"{origin}: {exc.args[0]} is missing.") from None
 
@@ -310,13 +324,27 @@ def parse_admin_csv(text: str, *, name: str = "the file") -> list[AdminRow]:
                 if key in seen:
                     raise PerDiemError(f"“{key}” is already a destination on line {seen[key]}")
                 seen[key] = line
-            rows.append(AdminRow(destination, aliases, currency, amounts["full_day"], amounts["partial_day"],
-                                 amounts["breakfast"], amounts["lunch"], amounts["dinner"], incidentals))  # fmt: skip
+            rows.append(
+                AdminRow(
+                    destination,
+                    aliases,
+                    currency,
+                    amounts["full_day"],
+                    amounts["partial_day"],
+                    amounts["breakfast"],
+                    amounts["lunch"],
+                    amounts["dinner"],
+                    incidentals,
+                )
+            )
         except PerDiemError as exc:
             problems.append(f"line {line}: {exc}")
     if problems:
-        raise PerDiemError(f"{name} was not imported: " + "; ".join(problems[:10]) + (
-            f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""))  # fmt: skip
+        raise PerDiemError(
+            f"{name} was not imported: "
+            + "; ".join(problems[:10])
+            + (f" (and {len(problems) - 10} more)" if len(problems) > 10 else "")
+        )
     if not rows:
         raise PerDiemError(f"{name} has no rates.")
     return rows
@@ -326,11 +354,15 @@ def admin_tables(rows: Iterable[AdminRow], source: str = "the company's per diem
     """The admin's rows as tables, one per currency (a table prices in one currency)."""
     by_currency: dict[str, list[PlaceRate]] = {}
     for row in rows:
-        by_currency.setdefault(row.currency, []).append(PlaceRate(
-            names=(row.destination, *row.aliases), full_day=row.full_day, partial_day=row.partial_day,
-            meals={Meal.BREAKFAST: row.breakfast, Meal.LUNCH: row.lunch, Meal.DINNER: row.dinner},
-            floor=row.incidentals,
-        ))  # fmt: skip
+        by_currency.setdefault(row.currency, []).append(
+            PlaceRate(
+                names=(row.destination, *row.aliases),
+                full_day=row.full_day,
+                partial_day=row.partial_day,
+                meals={Meal.BREAKFAST: row.breakfast, Meal.LUNCH: row.lunch, Meal.DINNER: row.dinner},
+                floor=row.incidentals,
+            )
+        )
     return [
         RateTable(
             table="admin",
@@ -420,18 +452,36 @@ class Quote:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "destination": self.trip.destination, "place": self.place, "currency": self.currency,
-            "start": self.trip.start.isoformat(), "end": self.trip.end.isoformat(),
+            "destination": self.trip.destination,
+            "place": self.place,
+            "currency": self.currency,
+            "start": self.trip.start.isoformat(),
+            "end": self.trip.end.isoformat(),
             "hours": str(self.trip.day_trip_hours) if self.trip.day_trip_hours is not None else None,
             "meals": {d.isoformat(): sorted(m.value for m in ms) for d, ms in self.trip.meals.items() if ms},
-            "total": self.total.amount_text, "lines": self.lines(), "sources": list(self.sources),
-            "days": [{"day": d.day.isoformat(), "kind": d.kind.value, "base": str(d.base), "amount": str(d.amount),
-                      "deductions": [[meal.value, str(v)] for meal, v in d.deductions]} for d in self.days],
-        }  # fmt: skip
+            "total": self.total.amount_text,
+            "lines": self.lines(),
+            "sources": list(self.sources),
+            "days": [
+                {
+                    "day": d.day.isoformat(),
+                    "kind": d.kind.value,
+                    "base": str(d.base),
+                    "amount": str(d.amount),
+                    "deductions": [[meal.value, str(v)] for meal, v in d.deductions],
+                }
+                for d in self.days
+            ],
+        }
 
 
-def _table_for(day: dt.date, destination: str, admin: Sequence[RateTable],
-               shipped: Sequence[RateTable], say: Translate = _same) -> tuple[RateTable, PlaceRate]:  # fmt: skip
+def _table_for(
+    day: dt.date,
+    destination: str,
+    admin: Sequence[RateTable],
+    shipped: Sequence[RateTable],
+    say: Translate = _same,
+) -> tuple[RateTable, PlaceRate]:
     for table in admin:
         place = table.find(destination)
         if place is not None:
@@ -440,21 +490,30 @@ def _table_for(day: dt.date, destination: str, admin: Sequence[RateTable],
     if not dated:
         periods = "; ".join(f"{t.name}: {t.period}" for t in shipped) or "—"
         raise PerDiemError(
-            say(N_("No per diem rates cover {day} (the rates shipped cover {periods}). "
-                   "Ask an admin to import the current rates (`expensebot perdiem rates import`).")).format(
-                day=day.isoformat(), periods=periods)
-        )  # fmt: skip
+            say(
+                N_(
+                    "No per diem rates cover {day} (the rates shipped cover {periods}). "
+                    "Ask an admin to import the current rates (`expensebot perdiem rates import`)."
+                )
+            ).format(day=day.isoformat(), periods=periods)
+        )
     for table in dated:
         place = table.find(destination)
         if place is not None:
             return table, place
     known = [p.label for t in [*admin, *dated] for p in t.places]
     raise PerDiemError(
-        say(N_("“{destination}” is not in the per diem rates ({tables}). Known places: {places}. Name a country "
-               "or city from the list (e.g. `Lyon, France`), or ask an admin to add the place.")).format(
-            destination=destination, tables=", ".join(t.name for t in [*admin, *dated]),
-            places=", ".join(dict.fromkeys(known)))
-    )  # fmt: skip
+        say(
+            N_(
+                "“{destination}” is not in the per diem rates ({tables}). Known places: {places}. Name a country "
+                "or city from the list (e.g. `Lyon, France`), or ask an admin to add the place."
+            )
+        ).format(
+            destination=destination,
+            tables=", ".join(t.name for t in [*admin, *dated]),
+            places=", ".join(dict.fromkeys(known)),
+        )
+    )
 
 
 def price(
@@ -484,9 +543,13 @@ def price(
     one_day = trip.start == trip.end
     if one_day and trip.day_trip_hours is None:
         raise PerDiemError(
-            say(N_("For a trip within one day, say how many hours you were away, e.g. `hours: 10` "
-                   "(Germany pays for more than 8 hours, the US rules for more than 12)."))
-        )  # fmt: skip
+            say(
+                N_(
+                    "For a trip within one day, say how many hours you were away, e.g. `hours: 10` "
+                    "(Germany pays for more than 8 hours, the US rules for more than 12)."
+                )
+            )
+        )
     days: list[DayPrice] = []
     sources: dict[str, None] = {}
     currency: str | None = None
@@ -494,8 +557,14 @@ def price(
     for day in trip.days:
         table, place = _table_for(day, trip.destination, admin, shipped, say)
         if currency is not None and table.currency != currency:
-            raise PerDiemError(say(N_("The rates for “{destination}” change currency within the trip; "
-                                      "claim each part on its own.")).format(destination=trip.destination))  # fmt: skip
+            raise PerDiemError(
+                say(
+                    N_(
+                        "The rates for “{destination}” change currency within the trip; "
+                        "claim each part on its own."
+                    )
+                ).format(destination=trip.destination)
+            )
         currency = table.currency
         place_label = place.label
         sources[f"{table.name}: {table.source}"] = None
@@ -515,8 +584,11 @@ def price(
         taken = sum((v for _, v in deductions), Decimal(0))
         floor = min(place.floor, base)
         amount = max(base - taken, floor)
-        days.append(DayPrice(day, kind, base, deductions, Money(amount, table.currency).amount, place.label,
-                             table.name))  # fmt: skip
+        days.append(
+            DayPrice(
+                day, kind, base, deductions, Money(amount, table.currency).amount, place.label, table.name
+            )
+        )
     assert currency is not None
     return Quote(trip=trip, currency=currency, days=tuple(days), sources=tuple(sources), place=place_label)
 
@@ -557,9 +629,13 @@ def _parse_meals(
         day_text, sep, what = word.partition("=")
         if not sep or not what:
             raise PerDiemError(
-                say(N_("“{word}”: write provided meals as <day>=<meals>, e.g. 2026-03-03=breakfast+lunch "
-                       "or all=breakfast.")).format(word=word)
-            )  # fmt: skip
+                say(
+                    N_(
+                        "“{word}”: write provided meals as <day>=<meals>, e.g. 2026-03-03=breakfast+lunch "
+                        "or all=breakfast."
+                    )
+                ).format(word=word)
+            )
         names = [fold(m) for m in re.split(r"[+,/&]", what) if m.strip()]
         unknown = [n for n in names if n not in _MEAL_WORDS]
         if unknown or not names:
@@ -646,8 +722,13 @@ def parse_command(text: str, say: Translate = _same) -> Trip:
         raise PerDiemError(
             say(N_("`hours:` is only for a trip within one day; a trip with nights away needs none."))
         )
-    return Trip(destination=destination, start=start, end=end, meals=_parse_meals(meal_words, start, end, say),
-                day_trip_hours=hours)  # fmt: skip
+    return Trip(
+        destination=destination,
+        start=start,
+        end=end,
+        meals=_parse_meals(meal_words, start, end, say),
+        day_trip_hours=hours,
+    )
 
 
 def describe_tables(tables: Sequence[RateTable]) -> list[str]:

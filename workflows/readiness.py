@@ -35,8 +35,14 @@ class Problem:
     total: Decimal | None = None
 
 
-def submit_problems(*, reading_error: str | None, amount: Decimal | None, currency: str | None,
-                    spent_on: date | None, split_amounts: Sequence[Decimal] = ()) -> list[Problem]:  # fmt: skip
+def submit_problems(
+    *,
+    reading_error: str | None,
+    amount: Decimal | None,
+    currency: str | None,
+    spent_on: date | None,
+    split_amounts: Sequence[Decimal] = (),
+) -> list[Problem]:
     """Everything that keeps a claim from being submitted (nothing when it is ready), in the order
     the card lists it. ``split_amounts`` are the amounts of its split lines (none: it is not split)."""
     problems: list[Problem] = []

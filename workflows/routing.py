@@ -481,12 +481,16 @@ def _cover_absences(
             where = "the admins"
         away = ", ".join(blocked)
         if not cover:
-            trace.append(f"{label}: no one else can stand in for {away}, who decide{'s' * (len(blocked) == 1)} "
-                         "on their return")  # fmt: skip
+            trace.append(
+                f"{label}: no one else can stand in for {away}, who decide{'s' * (len(blocked) == 1)} "
+                "on their return"
+            )
             continue
         who = ", ".join(cover)
-        trace.append(f"{label}: while {away} {'is' if len(blocked) == 1 else 'are'} away, the step also goes "
-                     f"to {who} ({where})")  # fmt: skip
+        trace.append(
+            f"{label}: while {away} {'is' if len(blocked) == 1 else 'are'} away, the step also goes "
+            f"to {who} ({where})"
+        )
         steps[index] = ApprovalStep(
             step.kind, step.approvers + cover, f"{step.reason}; {who} stands in while {away} is away"
         )
@@ -587,9 +591,14 @@ def deciders(
     for approver in step.approvers:
         for person in effective_approvers(approver, directory, today):
             if person not in found and may_decide(
-                step, person, submitter_email, directory, today=today, other_steps=other_steps,
+                step,
+                person,
+                submitter_email,
+                directory,
+                today=today,
+                other_steps=other_steps,
                 decided_by=decided_by,
-            ):  # fmt: skip
+            ):
                 found.append(person)
     return tuple(found)
 

@@ -153,10 +153,12 @@ def split(total: Money, specs: Sequence[PartSpec]) -> list[SplitPart]:
         )
     else:
         fixed = [
-            Money(spec.amount, code) if spec.amount is not None
+            Money(spec.amount, code)
+            if spec.amount is not None
             else Money(total.amount * (spec.percent or Decimal(0)) / HUNDRED, code)
-            for spec in specs if not spec.is_rest
-        ]  # fmt: skip
+            for spec in specs
+            if not spec.is_rest
+        ]
         taken = Money(sum((m.amount for m in fixed), Decimal(0)), code)
         remainder = total - taken
         if remainder.amount <= 0:
@@ -212,10 +214,20 @@ def part_findings(
     """
     found: list[Violation] = []
     for index, part in enumerate(parts, start=1):
-        facts = replace(whole, amount=part.amount, category=part.category or whole.category,
-                        customer_id=part.customer or whole.customer_id, distance=None)  # fmt: skip
+        facts = replace(
+            whole,
+            amount=part.amount,
+            category=part.category or whole.category,
+            customer_id=part.customer or whole.customer_id,
+            distance=None,
+        )
         for violation in evaluate(facts, policy, today=today, rates=rates):
             if violation.rule in PART_RULES:
-                found.append(Violation(violation.rule, f"Part {index} ({part.amount.format()}): {violation.message}",
-                                       violation.blocking))  # fmt: skip
+                found.append(
+                    Violation(
+                        violation.rule,
+                        f"Part {index} ({part.amount.format()}): {violation.message}",
+                        violation.blocking,
+                    )
+                )
     return found

@@ -93,10 +93,17 @@ def _norm_text(text: str) -> str:
 def fingerprint(account: str, line: StatementLine, occurrence: int) -> str:
     """The documented identity of a line without a bank id (see the module's docstring)."""
     amount = line.amount.normalize()
-    text = "|".join([
-        account, line.booked_on.isoformat(), format(amount, "f"), line.currency.upper(),
-        _norm_text(line.description), line.card_last4 or "", str(occurrence),
-    ])  # fmt: skip
+    text = "|".join(
+        [
+            account,
+            line.booked_on.isoformat(),
+            format(amount, "f"),
+            line.currency.upper(),
+            _norm_text(line.description),
+            line.card_last4 or "",
+            str(occurrence),
+        ]
+    )
     return "fp-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
@@ -108,8 +115,13 @@ def transaction_ids(account: str, lines: Iterable[StatementLine]) -> list[str]:
         if line.bank_id:
             ids.append(line.bank_id)
             continue
-        key = (line.booked_on, line.amount.normalize(), line.currency.upper(), _norm_text(line.description),
-               line.card_last4)  # fmt: skip
+        key = (
+            line.booked_on,
+            line.amount.normalize(),
+            line.currency.upper(),
+            _norm_text(line.description),
+            line.card_last4,
+        )
         ids.append(fingerprint(account, line, seen[key]))
         seen[key] += 1
     return ids
@@ -147,8 +159,14 @@ def detect_format(data: bytes) -> str:
     return "csv"
 
 
-def parse(data: bytes, fmt: str | None = None, *, mapping: str | None = None, default_currency: str = "USD",
-          source: str = "statement") -> Statement:  # fmt: skip
+def parse(
+    data: bytes,
+    fmt: str | None = None,
+    *,
+    mapping: str | None = None,
+    default_currency: str = "USD",
+    source: str = "statement",
+) -> Statement:
     """Read a statement of format ``fmt`` (detected when None). Raises :class:`StatementError`."""
     fmt = fmt or detect_format(data)
     if fmt not in FORMATS:
@@ -204,8 +222,21 @@ def parse_decimal(text: str) -> Decimal:
     return -value if negative else value
 
 
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%m/%d/%y", "%d/%m/%y", "%d.%m.%y",
-                 "%Y%m%d", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%Y/%m/%d")  # fmt: skip
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%m/%d/%y",
+    "%d/%m/%y",
+    "%d.%m.%y",
+    "%Y%m%d",
+    "%d-%m-%Y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%Y/%m/%d",
+)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -273,8 +304,11 @@ def parse_ofx(data: bytes, source: str = "statement") -> Statement:
         last = text.rstrip().count("\n") + 1
         raise StatementError([f"line {last}: the file ends before </OFX>: it was cut short"], source)
     blocks = _ofx_blocks(text)
-    problems = [f"line {line} (STMTTRN{' FITID ' + fitid if (fitid := _ofx_field(b, 'FITID')) else ''}): {why}"
-                for line, b in blocks if (why := _ofx_block_problem(b))]  # fmt: skip
+    problems = [
+        f"line {line} (STMTTRN{' FITID ' + fitid if (fitid := _ofx_field(b, 'FITID')) else ''}): {why}"
+        for line, b in blocks
+        if (why := _ofx_block_problem(b))
+    ]
     if problems:
         raise StatementError(problems, source)
     tree = OFXTree()
@@ -307,18 +341,32 @@ def parse_ofx(data: bytes, source: str = "statement") -> Statement:
             orig = getattr(tr, "origcurrency", None)
             description = " ".join(str(p) for p in (tr.name, tr.memo) if p)
             amount = Decimal(tr.trnamt)
-            lines.append(StatementLine(
-                booked_on=booked, amount=amount, currency=tr_currency.upper(), description=description,
-                where=f"line {line_no}", bank_id=str(tr.fitid), account=acctid,
-                card_last4=last4(acctid) if kind == "card" else None,
-                value_on=tr.dtuser.date() if getattr(tr, "dtuser", None) else None,
-                counterparty=str(tr.payee.name) if getattr(tr, "payee", None) else None,
-                original_amount=(amount / Decimal(orig.currate)).quantize(Decimal("0.01"))
-                if orig is not None and orig.currate else None,
-                original_currency=str(orig.cursym) if orig is not None else None,
-                raw={"trntype": str(tr.trntype), "name": str(tr.name or ""), "memo": str(tr.memo or ""),
-                     "fitid": str(tr.fitid), "dtposted": posted, "trnamt": str(tr.trnamt)},
-            ))  # fmt: skip
+            lines.append(
+                StatementLine(
+                    booked_on=booked,
+                    amount=amount,
+                    currency=tr_currency.upper(),
+                    description=description,
+                    where=f"line {line_no}",
+                    bank_id=str(tr.fitid),
+                    account=acctid,
+                    card_last4=last4(acctid) if kind == "card" else None,
+                    value_on=tr.dtuser.date() if getattr(tr, "dtuser", None) else None,
+                    counterparty=str(tr.payee.name) if getattr(tr, "payee", None) else None,
+                    original_amount=(amount / Decimal(orig.currate)).quantize(Decimal("0.01"))
+                    if orig is not None and orig.currate
+                    else None,
+                    original_currency=str(orig.cursym) if orig is not None else None,
+                    raw={
+                        "trntype": str(tr.trntype),
+                        "name": str(tr.name or ""),
+                        "memo": str(tr.memo or ""),
+                        "fitid": str(tr.fitid),
+                        "dtposted": posted,
+                        "trnamt": str(tr.trnamt),
+                    },
+                )
+            )
     only_kind = kinds.pop() if len(kinds) == 1 else None
     account = accounts[0] if len(set(accounts)) == 1 else None
     return Statement("ofx", account, only_kind, tuple(lines))
@@ -365,8 +413,14 @@ def _descendant_text(elem: etree._Element, names: tuple[str, ...]) -> str | None
 def _camt_parser() -> etree.XMLParser:
     """Statements come from outside: no entities expanded, no DTD, nothing fetched, no huge nodes;
     comments and processing instructions are dropped (only elements are read)."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                           remove_comments=True, remove_pis=True)  # fmt: skip
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
 
 
 def _camt_date(elem: etree._Element | None) -> dt.date | None:
@@ -422,8 +476,9 @@ def parse_camt(data: bytes, fmt: str = "camt053", source: str = "statement") -> 
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (exc.lineno, 0)
         message = re.sub(r"(, line \d+)?, line \d+, column \d+$", "", exc.msg or "").strip()
-        raise StatementError([f"line {line}, column {column}: the XML is malformed or cut short ({message})"],
-                             source) from None  # fmt: skip
+        raise StatementError(
+            [f"line {line}, column {column}: the XML is malformed or cut short ({message})"], source
+        ) from None
     if root is None:
         raise StatementError(["line 1: the file holds no XML element"], source)
     if getattr(root.getroottree().docinfo, "doctype", ""):
@@ -507,8 +562,15 @@ def _camt_entry(entry: etree._Element, where: str, account: str, ref: str | None
                 e2e = None
             tx_ref = _find_text(tx, "Refs", "AcctSvcrRef") or _find_text(tx, "Refs", "TxId")
             name, iban = _party(tx, debit)
-            remittance = " ".join(u.text.strip() for r in _children(tx, "RmtInf") for u in _children(r, "Ustrd")
-                                  if u.text and u.text.strip()) or None  # fmt: skip
+            remittance = (
+                " ".join(
+                    u.text.strip()
+                    for r in _children(tx, "RmtInf")
+                    for u in _children(r, "Ustrd")
+                    if u.text and u.text.strip()
+                )
+                or None
+            )
             instructed = _child(tx, "AmtDtls", "InstdAmt", "Amt")
             if instructed is not None:
                 orig_amount, orig_currency = _camt_amount(instructed, "<InstdAmt><Amt>")
@@ -524,15 +586,35 @@ def _camt_entry(entry: etree._Element, where: str, account: str, ref: str | None
             bank_id = f"{ref}/{tx_ref or e2e or t_index}" if ref else None
         if orig_currency == line_currency:
             orig_amount = orig_currency = None
-        result.append(StatementLine(
-            booked_on=booked, amount=signed, currency=line_currency, description=description,
-            where=where + (f" / TxDtls {t_index}" if split else ""), bank_id=bank_id, card_last4=last4(card),
-            value_on=value_on, counterparty=name, counterparty_iban=iban, end_to_end_id=e2e,
-            original_amount=-orig_amount if (orig_amount is not None and debit) else orig_amount,
-            original_currency=orig_currency, account=account,
-            raw={k: v for k, v in {"ref": ref or "", "end_to_end_id": e2e or "", "status": status,
-                                   "remittance": remittance or "", "entry_info": entry_text}.items() if v},
-        ))  # fmt: skip
+        result.append(
+            StatementLine(
+                booked_on=booked,
+                amount=signed,
+                currency=line_currency,
+                description=description,
+                where=where + (f" / TxDtls {t_index}" if split else ""),
+                bank_id=bank_id,
+                card_last4=last4(card),
+                value_on=value_on,
+                counterparty=name,
+                counterparty_iban=iban,
+                end_to_end_id=e2e,
+                original_amount=-orig_amount if (orig_amount is not None and debit) else orig_amount,
+                original_currency=orig_currency,
+                account=account,
+                raw={
+                    k: v
+                    for k, v in {
+                        "ref": ref or "",
+                        "end_to_end_id": e2e or "",
+                        "status": status,
+                        "remittance": remittance or "",
+                        "entry_info": entry_text,
+                    }.items()
+                    if v
+                },
+            )
+        )
     return result
 
 
@@ -557,8 +639,10 @@ def parse_mt940(data: bytes, source: str = "statement") -> Statement:
     problems = []
     for number, raw in enumerate(text.split("\n"), start=1):
         if raw.startswith(":61:") and not _MT940_61.match(raw.rstrip()):
-            problems.append(f"line {number}: :61: statement line is not in the MT940 layout "
-                            "(YYMMDD[MMDD]D|C amount,decimals N|F|S code reference)")  # fmt: skip
+            problems.append(
+                f"line {number}: :61: statement line is not in the MT940 layout "
+                "(YYMMDD[MMDD]D|C amount,decimals N|F|S code reference)"
+            )
         if raw.startswith(":61:"):
             match = _MT940_61.match(raw.rstrip())
             if match:
@@ -575,8 +659,10 @@ def parse_mt940(data: bytes, source: str = "statement") -> Statement:
         opened = [n for n, raw in enumerate(lines_, start=1) if raw.startswith((":60F:", ":60M:"))]
         closed = [n for n, raw in enumerate(lines_, start=1) if raw.startswith((":62F:", ":62M:"))]
         for number in opened[len(closed) :]:
-            problems.append(f"line {number}: the statement opened here has no :62F: closing balance: "
-                            "the file was cut short")  # fmt: skip
+            problems.append(
+                f"line {number}: the statement opened here has no :62F: closing balance: "
+                "the file was cut short"
+            )
     if problems:
         raise StatementError(problems, source)
     numbers = [n for n, raw in enumerate(text.split("\n"), start=1) if raw.startswith(":61:")]
@@ -605,17 +691,27 @@ def parse_mt940(data: bytes, source: str = "statement") -> Statement:
             str(p) for p in (name, purpose or details, data_.get("extra_details")) if p
         ).strip()
         bank_ref = data_.get("bank_reference")
-        lines.append(StatementLine(
-            booked_on=dt.date(booked.year, booked.month, booked.day), amount=amount, currency=currency,
-            description=description or str(data_.get("posting_text") or ""), where=f"line {line_no}",
-            bank_id=f"{bank_ref}" if bank_ref and bank_ref.upper() != "NONREF" else None,
-            value_on=dt.date(data_["date"].year, data_["date"].month, data_["date"].day),
-            counterparty=str(name) if name else None,
-            counterparty_iban=data_.get("applicant_iban") or data_.get("gvc_applicant_iban"),
-            end_to_end_id=data_.get("end_to_end_reference"), account=account,
-            raw={k: str(v) for k, v in data_.items() if v not in (None, "") and k in
-                 ("customer_reference", "bank_reference", "transaction_details", "purpose", "id")},
-        ))  # fmt: skip
+        lines.append(
+            StatementLine(
+                booked_on=dt.date(booked.year, booked.month, booked.day),
+                amount=amount,
+                currency=currency,
+                description=description or str(data_.get("posting_text") or ""),
+                where=f"line {line_no}",
+                bank_id=f"{bank_ref}" if bank_ref and bank_ref.upper() != "NONREF" else None,
+                value_on=dt.date(data_["date"].year, data_["date"].month, data_["date"].day),
+                counterparty=str(name) if name else None,
+                counterparty_iban=data_.get("applicant_iban") or data_.get("gvc_applicant_iban"),
+                end_to_end_id=data_.get("end_to_end_reference"),
+                account=account,
+                raw={
+                    k: str(v)
+                    for k, v in data_.items()
+                    if v not in (None, "")
+                    and k in ("customer_reference", "bank_reference", "transaction_details", "purpose", "id")
+                },
+            )
+        )
     return Statement("mt940", str(account) if account else None, "bank", tuple(lines))
 
 
@@ -636,16 +732,39 @@ class CsvMap:
 
 # Layouts of common exports, recognised by their header.
 PRESETS: tuple[CsvMap, ...] = (
-    CsvMap({"date": "Post Date", "amount": "Amount", "description": "Description"},
-           date_format="%m/%d/%Y", name="Chase card"),
-    CsvMap({"date": "Posted Date", "debit": "Debit", "credit": "Credit", "description": "Description",
-            "card": "Card No."}, name="Capital One card"),
-    CsvMap({"date": "Date", "amount": "Amount", "description": "Description", "card": "Account #"},
-           sign="positive_is_debit", date_format="%m/%d/%Y", name="American Express"),
-    CsvMap({"date": "Buchungstag", "amount": "Betrag", "description": "Verwendungszweck",
-            "currency": "Waehrung"}, date_format="%d.%m.%Y", name="German bank (Buchungstag)"),
+    CsvMap(
+        {"date": "Post Date", "amount": "Amount", "description": "Description"},
+        date_format="%m/%d/%Y",
+        name="Chase card",
+    ),
+    CsvMap(
+        {
+            "date": "Posted Date",
+            "debit": "Debit",
+            "credit": "Credit",
+            "description": "Description",
+            "card": "Card No.",
+        },
+        name="Capital One card",
+    ),
+    CsvMap(
+        {"date": "Date", "amount": "Amount", "description": "Description", "card": "Account #"},
+        sign="positive_is_debit",
+        date_format="%m/%d/%Y",
+        name="American Express",
+    ),
+    CsvMap(
+        {
+            "date": "Buchungstag",
+            "amount": "Betrag",
+            "description": "Verwendungszweck",
+            "currency": "Waehrung",
+        },
+        date_format="%d.%m.%Y",
+        name="German bank (Buchungstag)",
+    ),
     CsvMap({"date": "date", "amount": "amount", "description": "description"}, name="generic"),
-)  # fmt: skip
+)
 
 
 def parse_map(spec: str) -> CsvMap:
@@ -664,14 +783,17 @@ def parse_map(spec: str) -> CsvMap:
             date_format = value
         elif key == "sign":
             if value not in ("negative_is_debit", "positive_is_debit"):
-                raise StatementError([f"--map: sign must be negative_is_debit or positive_is_debit, not '{value}'"],
-                                     "--map")  # fmt: skip
+                raise StatementError(
+                    [f"--map: sign must be negative_is_debit or positive_is_debit, not '{value}'"], "--map"
+                )
             sign = value
         elif key in CSV_FIELDS:
             columns[key] = value
         else:
-            raise StatementError([f"--map: unknown field '{key}'; fields are {', '.join(CSV_FIELDS)}, "
-                                  "date_format and sign"], "--map")  # fmt: skip
+            raise StatementError(
+                [f"--map: unknown field '{key}'; fields are {', '.join(CSV_FIELDS)}, date_format and sign"],
+                "--map",
+            )
     missing = [f for f in ("date", "description") if f not in columns]
     if "amount" not in columns and not ("debit" in columns and "credit" in columns):
         missing.append("amount (or debit and credit)")
@@ -704,8 +826,13 @@ def _rows(text: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     return header, rows()
 
 
-def parse_csv(data: bytes, mapping: str | CsvMap | None = None, *, default_currency: str = "USD",
-              source: str = "statement") -> Statement:  # fmt: skip
+def parse_csv(
+    data: bytes,
+    mapping: str | CsvMap | None = None,
+    *,
+    default_currency: str = "USD",
+    source: str = "statement",
+) -> Statement:
     """CSV with a header; columns from ``mapping`` (``--map``) or a preset recognised by the header."""
     text = _text(data)
     try:
@@ -723,14 +850,18 @@ def parse_csv(data: bytes, mapping: str | CsvMap | None = None, *, default_curre
             }
             mapping = replace(mapping, columns={**mapping.columns, **extra})
         if mapping is None:
-            raise StatementError([
-                f"line 1: the CSV header ({', '.join(header)}) matches no known layout; give the columns "
-                "with --map \"date=...,amount=...,description=...\""
-            ], source)  # fmt: skip
+            raise StatementError(
+                [
+                    f"line 1: the CSV header ({', '.join(header)}) matches no known layout; give the columns "
+                    'with --map "date=...,amount=...,description=..."'
+                ],
+                source,
+            )
     missing = [f"{f}='{c}'" for f, c in mapping.columns.items() if c.casefold() not in folded]
     if missing:
-        raise StatementError([f"line 1: the header has no column {', '.join(missing)} (it has: "
-                              f"{', '.join(header)})"], source)  # fmt: skip
+        raise StatementError(
+            [f"line 1: the header has no column {', '.join(missing)} (it has: {', '.join(header)})"], source
+        )
     index = {f: header.index(folded[c.casefold()]) for f, c in mapping.columns.items()}
     body = list(rows)
     date_format = mapping.date_format
@@ -754,8 +885,14 @@ def parse_csv(data: bytes, mapping: str | CsvMap | None = None, *, default_curre
     return Statement("csv", None, None, tuple(lines))
 
 
-def _csv_line(cell: object, mapping: CsvMap, date_format: str | None, default_currency: str,
-              number: int, row_text: str = "") -> StatementLine:  # fmt: skip
+def _csv_line(
+    cell: object,
+    mapping: CsvMap,
+    date_format: str | None,
+    default_currency: str,
+    number: int,
+    row_text: str = "",
+) -> StatementLine:
     from collections.abc import Callable
 
     get: Callable[[str], str] = cell  # type: ignore[assignment]
@@ -790,10 +927,15 @@ def _csv_line(cell: object, mapping: CsvMap, date_format: str | None, default_cu
         raise ValueError(f"the description ({mapping.columns['description']}) is empty")
     card = get("card")
     return StatementLine(
-        booked_on=booked, amount=amount, currency=currency, description=description, where=f"line {number}",
-        bank_id=get("id") or None, card_last4=last4(card),
+        booked_on=booked,
+        amount=amount,
+        currency=currency,
+        description=description,
+        where=f"line {number}",
+        bank_id=get("id") or None,
+        card_last4=last4(card),
         raw={"row": row_text},
-    )  # fmt: skip
+    )
 
 
 def with_account(statement: Statement, account: str) -> Statement:

@@ -114,9 +114,12 @@ def tax_facts(
     if net is None and tax_amount is not None and gross is not None:
         net = gross - tax_amount
     elif (
-        net is not None and tax_amount is not None and gross is not None
-        and abs(net + tax_amount - gross) > tolerance(currency) and abs(net - gross) <= tolerance(currency)
-    ):  # fmt: skip
+        net is not None
+        and tax_amount is not None
+        and gross is not None
+        and abs(net + tax_amount - gross) > tolerance(currency)
+        and abs(net - gross) <= tolerance(currency)
+    ):
         net = gross - tax_amount  # a subtotal printed tax included ("SUBTOTAL 53.60", "6% GST 3.03")
     if tax_amount is None and net is None:
         return TaxFacts(
@@ -151,9 +154,11 @@ def mismatch(
         added = Money(facts.net + facts.tax, currency)
         if abs(added.amount - money_total.amount) > tolerance(currency):
             return say(
-                N_("The tax lines do not add up: net {net} + tax {tax} = {sum}, but the total is {total}. "
-                   "Click *Edit* to correct them.")
-            ).format(net=money(net), tax=money(tax), sum=money(added), total=money(money_total))  # fmt: skip
+                N_(
+                    "The tax lines do not add up: net {net} + tax {tax} = {sum}, but the total is {total}. "
+                    "Click *Edit* to correct them."
+                )
+            ).format(net=money(net), tax=money(tax), sum=money(added), total=money(money_total))
         if (
             facts.rate is not None
             and facts.rate > 0
@@ -161,9 +166,11 @@ def mismatch(
         ):
             expected = Money(facts.net * facts.rate / HUNDRED, currency)
             return say(
-                N_("The tax lines do not add up: {rate} of {net} is {expected}, not {tax}. "
-                   "Click *Edit* to correct them.")
-            ).format(rate=wording.rate(facts.rate), net=money(net), expected=money(expected), tax=money(tax))  # fmt: skip
+                N_(
+                    "The tax lines do not add up: {rate} of {net} is {expected}, not {tax}. "
+                    "Click *Edit* to correct them."
+                )
+            ).format(rate=wording.rate(facts.rate), net=money(net), expected=money(expected), tax=money(tax))
     return None
 
 
@@ -326,15 +333,19 @@ def parse_tax(
         gap = abs(net + tax - money_total.amount)
         if gap > tolerance(currency):
             errors["tax"] = say(N_("Net {net} + tax {tax} = {sum}, not the total {total}.")).format(
-                net=money(Money(net, currency)), tax=money(Money(tax, currency)),
-                sum=money(Money(net + tax, currency)), total=money(money_total),
-            )  # fmt: skip
+                net=money(Money(net, currency)),
+                tax=money(Money(tax, currency)),
+                sum=money(Money(net + tax, currency)),
+                total=money(money_total),
+            )
         elif rate is not None and not rate_fits(net, tax, rate, currency, slack=_slack(currency)):
             expected = Money(net * rate / HUNDRED, currency)
             errors["tax_rate"] = say(N_("{rate} of {net} is {expected}, not the tax {tax}.")).format(
-                rate=wording.rate(rate), net=money(Money(net, currency)), expected=money(expected),
+                rate=wording.rate(rate),
+                net=money(Money(net, currency)),
+                expected=money(expected),
                 tax=money(Money(tax, currency)),
-            )  # fmt: skip
+            )
     return (TaxFacts() if errors else facts), errors
 
 

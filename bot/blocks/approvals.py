@@ -39,28 +39,40 @@ REASON_VIEW = "approval_reason_view"
 PARTIAL_VIEW = "approval_partial_view"
 
 
-def build_approval_request(view: ExpenseView, *, step_label: str, step_reason: str | None,
-                           task_id: int, trace: list[str] | None = None,
-                           budget_warnings: Sequence[str] = ()) -> list[Block]:  # fmt: skip
+def build_approval_request(
+    view: ExpenseView,
+    *,
+    step_label: str,
+    step_reason: str | None,
+    task_id: int,
+    trace: list[str] | None = None,
+    budget_warnings: Sequence[str] = (),
+) -> list[Block]:
     """What an approver sees: the expense, why it reached them, and the three decisions."""
     value = str(task_id)
     customer = escape(view.customer.name) if view.customer else _("none")
     blocks: list[Block] = [
         header(_("Approval needed: {ref}").format(ref=view.ref)),
-        section(_("{employee} submitted an expense for your approval ({step}).").format(
-            employee=f"<@{view.employee_id}>", step=escape(_(step_label)))),
+        section(
+            _("{employee} submitted an expense for your approval ({step}).").format(
+                employee=f"<@{view.employee_id}>", step=escape(_(step_label))
+            )
+        ),
         {
             "type": "section",
             "fields": [
                 mrkdwn(field_label(_("Total")) + f"{view.total_text}"),
                 mrkdwn(field_label(_("Merchant")) + escape(view.merchant or _("unknown"))),
-                mrkdwn(field_label(_("Date")) + (i18n.format_date(view.spent_on) if view.spent_on else _("not given"))),
+                mrkdwn(
+                    field_label(_("Date"))
+                    + (i18n.format_date(view.spent_on) if view.spent_on else _("not given"))
+                ),
                 mrkdwn(field_label(_("Category")) + f"{view.category_text}"),
                 mrkdwn(field_label(_("Customer")) + f"{customer}"),
                 mrkdwn(field_label(_("Receipt")) + (_("attached below") if view.has_receipt else _("none"))),
             ],
         },
-    ]  # fmt: skip
+    ]
     if view.conversion:  # a claim in another currency than the one the employee is paid in
         paid_in = _("Paid in {currency}:").format(currency=view.paid_in)
         blocks.append(section(f":currency_exchange: *{paid_in}* {view.conversion}"))
@@ -120,17 +132,30 @@ def build_partial_modal(*, task_id: int, ref: str, total: Decimal | None, curren
         "submit": text(_("Approve")[:24]),
         "close": text(_("Cancel")[:24]),
         "blocks": [
-            section(_("The claim is *{total}*. Approve a lower amount in {currency}:").format(total=format_money(total, currency), currency=currency)),
-            {"type": "input", "block_id": "amount", "label": text(_("Approved amount ({currency})").format(currency=currency)),
-             "element": {"type": "plain_text_input", "action_id": "amount"}},
-            {"type": "input", "block_id": "reason", "label": text(_("Why is part of it not approved?")),
-             "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True}},
+            section(
+                _("The claim is *{total}*. Approve a lower amount in {currency}:").format(
+                    total=format_money(total, currency), currency=currency
+                )
+            ),
+            {
+                "type": "input",
+                "block_id": "amount",
+                "label": text(_("Approved amount ({currency})").format(currency=currency)),
+                "element": {"type": "plain_text_input", "action_id": "amount"},
+            },
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": text(_("Why is part of it not approved?")),
+                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True},
+            },
         ],
-    }  # fmt: skip
+    }
 
 
-def build_reason_modal(*, task_id: int, kind: str, ref: str, channel: str | None = None,
-                       ts: str | None = None) -> dict[str, Any]:  # fmt: skip
+def build_reason_modal(
+    *, task_id: int, kind: str, ref: str, channel: str | None = None, ts: str | None = None
+) -> dict[str, Any]:
     """Reject / Ask for changes: a reason is required."""
     verb = _("Reject") if kind == "reject" else _("Ask for changes")
     label = _("Why is it rejected?") if kind == "reject" else _("What should be changed?")
@@ -146,20 +171,28 @@ def build_reason_modal(*, task_id: int, kind: str, ref: str, channel: str | None
                 "type": "input",
                 "block_id": "reason",
                 "label": text(label),
-                "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True,
-                            "min_length": 1, "max_length": 2000},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "reason",
+                    "multiline": True,
+                    "min_length": 1,
+                    "max_length": 2000,
+                },
             }
         ],
-    }  # fmt: skip
+    }
 
 
 def outcome_line(decision: str, actor: str, at: dt.datetime, reason: str | None) -> str:
     """What the approval request says once decided (``decision``: approve, reject or send_back),
     in the current locale (bot/i18n.py)."""
     who = f"<@{actor}>"
-    verb = {"approve": ":white_check_mark: " + _("Approved by {approver}").format(approver=who),
-            "reject": ":x: " + _("Rejected by {approver}").format(approver=who),
-            "send_back": ":leftwards_arrow_with_hook: " + _("Sent back for changes by {approver}").format(approver=who)}[decision]  # fmt: skip
+    verb = {
+        "approve": ":white_check_mark: " + _("Approved by {approver}").format(approver=who),
+        "reject": ":x: " + _("Rejected by {approver}").format(approver=who),
+        "send_back": ":leftwards_arrow_with_hook: "
+        + _("Sent back for changes by {approver}").format(approver=who),
+    }[decision]
     line = f"{verb} · {format_time(at)}"
     return f"{line}\n> {reason}" if reason else line
 
@@ -178,8 +211,10 @@ def submit_refusal_text(refusal: Refusal) -> str:
         case Why.NOT_READY:
             return f"{ref} is not ready to submit: " + " ".join(problems_text(list(refusal.problems)))
         case Why.NO_EMAIL:
-            return ("I could not find your email address in Slack, so I cannot find your manager. "
-                    "Ask a Slack admin to show email addresses to apps.")  # fmt: skip
+            return (
+                "I could not find your email address in Slack, so I cannot find your manager. "
+                "Ask a Slack admin to show email addresses to apps."
+            )
         case Why.POLICY:
             return f"{ref} cannot be submitted: {refusal.detail}"
         case _:
@@ -222,8 +257,11 @@ def _already_text(refusal: Refusal) -> str:
 
 def decided_text(decided: Decided) -> str:
     """What the approver is told after deciding, in the current locale."""
-    done = {APPROVE_DECISION: _("You approved {ref}."), REJECT_DECISION: _("You rejected {ref}."),
-            SEND_BACK_DECISION: _("You sent {ref} back for changes.")}[decided.decision]  # fmt: skip
+    done = {
+        APPROVE_DECISION: _("You approved {ref}."),
+        REJECT_DECISION: _("You rejected {ref}."),
+        SEND_BACK_DECISION: _("You sent {ref} back for changes."),
+    }[decided.decision]
     return done.format(ref=decided.ref)
 
 
@@ -254,13 +292,21 @@ def notice_text(facts: dict[str, Any]) -> str:
     if event == "auto_approved":
         return ":white_check_mark: " + _(
             "{ref} ({amount}) was approved by policy ({rule}); it now waits for payout."
-        ).format(ref=ref, amount=format_money(_decimal(facts.get("amount")), facts.get("currency")),
-                 rule=facts.get("rule"))  # fmt: skip
+        ).format(
+            ref=ref,
+            amount=format_money(_decimal(facts.get("amount")), facts.get("currency")),
+            rule=facts.get("rule"),
+        )
     if event == "approved_step":
         return ":white_check_mark: " + _(
             "{ref} ({amount}) was approved by {approver} ({step}). It now waits for {next_step}."
-        ).format(ref=ref, amount=_claimed(facts), approver=who, step=_step(facts["step"]),
-                 next_step=_step(facts["next_step"]))  # fmt: skip
+        ).format(
+            ref=ref,
+            amount=_claimed(facts),
+            approver=who,
+            step=_step(facts["step"]),
+            next_step=_step(facts["next_step"]),
+        )
     if event == "approved":
         return ":white_check_mark: " + _(
             "{ref} ({amount}) was approved by {approver} ({step}). It now waits for payout."

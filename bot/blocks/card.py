@@ -47,8 +47,12 @@ NO_CUSTOMER = "none"
 # A field read with less confidence than this is marked "please check" and must be confirmed
 # before Submit; at or above it the reader is right at least 99 times in 100 (ocr.ranker).
 CONFIDENT = 0.9
-_CHECKED_FIELDS = {"merchant": N_("merchant"), "date": N_("date"), "total": N_("total"),
-                   "currency": N_("currency")}  # fmt: skip
+_CHECKED_FIELDS = {
+    "merchant": N_("merchant"),
+    "date": N_("date"),
+    "total": N_("total"),
+    "currency": N_("currency"),
+}
 
 
 def fields_to_check(view: ExpenseView) -> list[str]:
@@ -84,17 +88,22 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
         {
             "type": "section",
             "fields": [
-                mrkdwn(field_label(_("Merchant")) + (escape(view.merchant) if view.merchant else _("_not read_"))
-                       + _confidence_mark(view, "merchant")),
+                mrkdwn(
+                    field_label(_("Merchant"))
+                    + (escape(view.merchant) if view.merchant else _("_not read_"))
+                    + _confidence_mark(view, "merchant")
+                ),
                 mrkdwn(field_label(_("Date")) + f"{date_text}{_confidence_mark(view, 'date')}"),
-                mrkdwn(field_label(_("Total")) + f"{view.total_text}"
-                       f"{_confidence_mark(view, 'total') or _confidence_mark(view, 'currency')}"),
+                mrkdwn(
+                    field_label(_("Total")) + f"{view.total_text}"
+                    f"{_confidence_mark(view, 'total') or _confidence_mark(view, 'currency')}"
+                ),
                 mrkdwn(field_label(_("Category")) + f"{view.category_text}"),
                 mrkdwn(field_label(_("Customer")) + f"{_customer_text(view)}"),
                 mrkdwn(field_label(_("Status")) + f"{view.status_text}"),
             ],
         },
-    ]  # fmt: skip
+    ]
     blocks.extend(conversion_blocks(view))
     if view.split_lines:
         blocks.append(
@@ -174,16 +183,26 @@ def build_receipt_card(view: ExpenseView) -> list[Block]:
                         DISCARD,
                         value,
                         style="danger",
-                        confirm=confirm_dialog(_("Discard this expense?"),
-                                               _("{ref} will be discarded.").format(ref=view.ref),
-                                               _("Discard"), _("Cancel")),
+                        confirm=confirm_dialog(
+                            _("Discard this expense?"),
+                            _("{ref} will be discarded.").format(ref=view.ref),
+                            _("Discard"),
+                            _("Cancel"),
+                        ),
                     ),
-                    {"type": "overflow", "action_id": SPLIT,
-                     "options": [{"text": text(_("Split across categories, customers or projects…")[:75]),
-                                  "value": value}]},
+                    {
+                        "type": "overflow",
+                        "action_id": SPLIT,
+                        "options": [
+                            {
+                                "text": text(_("Split across categories, customers or projects…")[:75]),
+                                "value": value,
+                            }
+                        ],
+                    },
                 ],
             }
-        )  # fmt: skip
+        )
     return blocks
 
 
@@ -240,23 +259,40 @@ def _option(value: str, label: str) -> dict[str, Any]:
     return {"text": text(label[:75]), "value": value[:150]}
 
 
-def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIEW,
-                        metadata: dict[str, Any] | None = None, with_file: bool = False,
-                        default_currency: str = "USD",
-                        categories: list[tuple[str, str]] | None = None) -> dict[str, Any]:  # fmt: skip
+def build_expense_modal(
+    view: ExpenseView | None,
+    *,
+    callback_id: str = EDIT_VIEW,
+    metadata: dict[str, Any] | None = None,
+    with_file: bool = False,
+    default_currency: str = "USD",
+    categories: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
     """The edit modal, prefilled with what was read (or empty for a new expense).
 
     ``categories`` are the ``(key, label)`` pairs the installed policy allows.
     """
     choices = {key: _(label) for key, label in (categories or list(CATEGORIES.items()))}
 
-    def text_input(block_id: str, label: str, initial: str | None, *, optional: bool = False,
-                   multiline: bool = False, hint: str | None = None) -> Block:  # fmt: skip
+    def text_input(
+        block_id: str,
+        label: str,
+        initial: str | None,
+        *,
+        optional: bool = False,
+        multiline: bool = False,
+        hint: str | None = None,
+    ) -> Block:
         element: dict[str, Any] = {"type": "plain_text_input", "action_id": block_id, "multiline": multiline}
         if initial:
             element["initial_value"] = initial
-        block: Block = {"type": "input", "block_id": block_id, "label": text(label), "element": element,
-                        "optional": optional}  # fmt: skip
+        block: Block = {
+            "type": "input",
+            "block_id": block_id,
+            "label": text(label),
+            "element": element,
+            "optional": optional,
+        }
         if hint:
             block["hint"] = text(hint)
         return block
@@ -289,20 +325,39 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
         text_input("merchant", _("Merchant"), view.merchant if view else None),
         {"type": "input", "block_id": "date", "label": text(_("Date")), "element": date_element},
         text_input("amount", _("Total"), amount_initial, hint=_("Digits with decimals, e.g. 42.50")),
-        text_input("currency", _("Currency"), (view.currency if view and view.currency else default_currency),
-                   hint=_("ISO code such as USD, EUR, MYR")),
+        text_input(
+            "currency",
+            _("Currency"),
+            (view.currency if view and view.currency else default_currency),
+            hint=_("ISO code such as USD, EUR, MYR"),
+        ),
         *_tax_inputs(view, text_input),
         {"type": "input", "block_id": "category", "label": text(_("Category")), "element": category_element},
-        {"type": "input", "block_id": "customer", "label": text(_("Customer")), "element": customer_element,
-         "optional": True, "hint": text(_("Leave empty when the expense is for no customer"))},
+        {
+            "type": "input",
+            "block_id": "customer",
+            "label": text(_("Customer")),
+            "element": customer_element,
+            "optional": True,
+            "hint": text(_("Leave empty when the expense is for no customer")),
+        },
         text_input("note", _("Note"), view.note if view else None, optional=True, multiline=True),
-        text_input("project", _("Project"), view.project if view else None, optional=True,
-                   hint=_("Optional: the project this expense is booked to")),
+        text_input(
+            "project",
+            _("Project"),
+            view.project if view else None,
+            optional=True,
+            hint=_("Optional: the project this expense is booked to"),
+        ),
         *([_project_input(view)] if view and view.customer and view.project_options else []),
-        text_input("distance", _("Distance (mileage claims)"),
-                   f"{view.distance.normalize():f}" if view and view.distance is not None else None, optional=True,
-                   hint=_("Only for mileage: the distance driven; the total comes from the policy's rate")),
-    ]  # fmt: skip
+        text_input(
+            "distance",
+            _("Distance (mileage claims)"),
+            f"{view.distance.normalize():f}" if view and view.distance is not None else None,
+            optional=True,
+            hint=_("Only for mileage: the distance driven; the total comes from the policy's rate"),
+        ),
+    ]
     if with_file:
         blocks.append(
             {
@@ -310,10 +365,14 @@ def build_expense_modal(view: ExpenseView | None, *, callback_id: str = EDIT_VIE
                 "block_id": "receipt",
                 "optional": True,
                 "label": text(_("Receipt (photo or PDF)")),
-                "element": {"type": "file_input", "action_id": "receipt", "max_files": 1,
-                            "filetypes": ["jpg", "jpeg", "png", "heic", "pdf", "webp"]},
+                "element": {
+                    "type": "file_input",
+                    "action_id": "receipt",
+                    "max_files": 1,
+                    "filetypes": ["jpg", "jpeg", "png", "heic", "pdf", "webp"],
+                },
             }
-        )  # fmt: skip
+        )
     title = _("Edit {ref}").format(ref=view.ref) if view else _("New expense")
     return {
         "type": "modal",
@@ -337,13 +396,25 @@ def _tax_inputs(view: ExpenseView | None, text_input: Any) -> list[Block]:
 
     rate = f"{view.tax_rate.normalize():f}" if view is not None and view.tax_rate is not None else None
     return [
-        text_input("net", _("Net (before tax)"), amount(view.net_amount if view else None), optional=True,
-                   hint=_("The subtotal before tax, as printed")),
-        text_input("tax", _("Tax (VAT, GST)"), amount(view.tax_amount if view else None), optional=True,
-                   hint=_("The tax amount; net + tax make the total. Give one of net, tax or rate and the rest "
-                          "is worked out")),
+        text_input(
+            "net",
+            _("Net (before tax)"),
+            amount(view.net_amount if view else None),
+            optional=True,
+            hint=_("The subtotal before tax, as printed"),
+        ),
+        text_input(
+            "tax",
+            _("Tax (VAT, GST)"),
+            amount(view.tax_amount if view else None),
+            optional=True,
+            hint=_(
+                "The tax amount; net + tax make the total. Give one of net, tax or rate and the rest "
+                "is worked out"
+            ),
+        ),
         text_input("tax_rate", _("Tax rate (%)"), rate, optional=True, hint=_("e.g. 19 or 7.7")),
-    ]  # fmt: skip
+    ]
 
 
 def per_diem_blocks(view: ExpenseView) -> list[Block]:
@@ -387,12 +458,22 @@ def _project_pick(view: ExpenseView) -> Block:
 def _project_input(view: ExpenseView) -> Block:
     """The edit form's CRM project select (the free-text project above keeps working)."""
     choices, picked = _project_choices(view)
-    element: dict[str, Any] = {"type": "static_select", "action_id": "project_pick", "options": choices,
-                               "placeholder": text("Pick one of the customer's projects")}  # fmt: skip
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "project_pick",
+        "options": choices,
+        "placeholder": text("Pick one of the customer's projects"),
+    }
     if picked is not None:
         element["initial_option"] = picked
-    return {"type": "input", "block_id": "project_pick", "label": text("CRM project"), "element": element,
-            "optional": True, "hint": text("Picking one books the expense to it; the name goes in Project")}  # fmt: skip
+    return {
+        "type": "input",
+        "block_id": "project_pick",
+        "label": text("CRM project"),
+        "element": element,
+        "optional": True,
+        "hint": text("Picking one books the expense to it; the name goes in Project"),
+    }
 
 
 def problems_text(problems: list[Problem]) -> list[str]:

@@ -43,8 +43,9 @@ def header(value: str) -> Block:
     return {"type": "header", "text": text(value[:150])}
 
 
-def button(label: str, action_id: str, value: str, *, style: str | None = None,
-           confirm: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def button(
+    label: str, action_id: str, value: str, *, style: str | None = None, confirm: dict[str, Any] | None = None
+) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "button", "text": text(label), "action_id": action_id, "value": value}
     if style:
         element["style"] = style

@@ -70,10 +70,14 @@ def build_digest(view: DigestView) -> list[Block]:
     """The digest in the current locale (bot/i18n.py): finance's, the company's language."""
     count = sum(line.count for line in view.lines)
     blocks: list[Block] = [
-        header(ngettext("Payout batch #{batch}: {count} approved expense",
-                        "Payout batch #{batch}: {count} approved expenses", count).format(batch=view.batch_id,
-                                                                                         count=count)),
-    ]  # fmt: skip
+        header(
+            ngettext(
+                "Payout batch #{batch}: {count} approved expense",
+                "Payout batch #{batch}: {count} approved expenses",
+                count,
+            ).format(batch=view.batch_id, count=count)
+        ),
+    ]
     rows = [
         f"• <@{line.employee_id}>: *{format_money(line.amount, line.currency)}* "
         f"({_expenses(line.count)}: {', '.join(line.refs[:10])})"
@@ -84,16 +88,26 @@ def build_digest(view: DigestView) -> list[Block]:
         blocks.append(section("\n".join(shown[start : start + 20])))
     if len(rows) > len(shown):
         blocks.append(
-            context(_("…and {count} more payees: see the export file in the thread.").format(
-                count=len(rows) - len(shown)))
-        )  # fmt: skip
+            context(
+                _("…and {count} more payees: see the export file in the thread.").format(
+                    count=len(rows) - len(shown)
+                )
+            )
+        )
     totals = "\n".join(
         f"{format_money(amount, cur)} · {_expenses(view.counts.get(cur, 0))}"
         for cur, amount in sorted(view.totals.items())
     )
     people = len({ln.employee_id for ln in view.lines})
-    blocks.append({"type": "section", "fields": [mrkdwn(field_label(_("Totals per currency")) + (totals or _("nothing"))),
-                                                 mrkdwn(field_label(_("People to pay")) + str(people))]})  # fmt: skip
+    blocks.append(
+        {
+            "type": "section",
+            "fields": [
+                mrkdwn(field_label(_("Totals per currency")) + (totals or _("nothing"))),
+                mrkdwn(field_label(_("People to pay")) + str(people)),
+            ],
+        }
+    )
     if view.oldest_approved:
         who = f" (<@{view.oldest_employee}>)" if view.oldest_employee else ""
         day = i18n.format_date(view.oldest_approved.date(), "%d %b %Y")
@@ -107,22 +121,37 @@ def build_digest(view: DigestView) -> list[Block]:
     elements: list[dict[str, Any]] = []
     if view.paid_at and view.paid_by:
         paid = _("Paid · marked by {person} · {day} {time} UTC").format(
-            person=f"<@{view.paid_by}>", day=i18n.format_date(view.paid_at.date(), "%d %b %Y"),
-            time=f"{view.paid_at:%H:%M}")  # fmt: skip
+            person=f"<@{view.paid_by}>",
+            day=i18n.format_date(view.paid_at.date(), "%d %b %Y"),
+            time=f"{view.paid_at:%H:%M}",
+        )
         blocks.append(context(f":white_check_mark: {paid}"))
     else:
         elements.append(
-            button(_("Mark batch paid"), MARK_PAID, str(view.batch_id), style="primary",
-                   confirm=confirm_dialog(_("Mark this batch paid?"),
-                                          _("Each employee in batch #{batch} will be told they were paid.").format(
-                                              batch=view.batch_id),
-                                          _("Mark paid")))
-        )  # fmt: skip
+            button(
+                _("Mark batch paid"),
+                MARK_PAID,
+                str(view.batch_id),
+                style="primary",
+                confirm=confirm_dialog(
+                    _("Mark this batch paid?"),
+                    _("Each employee in batch #{batch} will be told they were paid.").format(
+                        batch=view.batch_id
+                    ),
+                    _("Mark paid"),
+                ),
+            )
+        )
     elements.append(export_menu(view.batch_id))
     blocks.append({"type": "actions", "block_id": "payout_actions", "elements": elements})
     if view.home_url:
-        blocks.append(context(_("<{url}|Open the App Home> for the payout queue and spend reports.").format(
-            url=view.home_url)))  # fmt: skip
+        blocks.append(
+            context(
+                _("<{url}|Open the App Home> for the payout queue and spend reports.").format(
+                    url=view.home_url
+                )
+            )
+        )
     return blocks
 
 

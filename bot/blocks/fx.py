@@ -16,8 +16,9 @@ from workflows.expenses import expense_ref
 RATE_BLOCK = "card_rate"
 
 
-def build_card_rate_modal(expense_id: int, ref: str, conv: Conversion, current: str | None,
-                          tolerance: str) -> dict[str, Any]:  # fmt: skip
+def build_card_rate_modal(
+    expense_id: int, ref: str, conv: Conversion, current: str | None, tolerance: str
+) -> dict[str, Any]:
     pair = f"1 {conv.original.currency} = ? {conv.converted.currency}"
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": RATE_BLOCK, "max_length": 32}
     if current:
@@ -30,14 +31,25 @@ def build_card_rate_modal(expense_id: int, ref: str, conv: Conversion, current: 
         "submit": text("Save"),
         "close": text("Cancel"),
         "blocks": [
-            section(f"The {conv.source} rate of {conv.rate_day.isoformat()} is *{conv.rate_text}*: "
-                    f"{conv.original.format()} = {conv.converted.format()}."),
-            {"type": "input", "block_id": RATE_BLOCK, "optional": True, "label": text(f"Your card statement's rate ({pair})"),
-             "element": element,
-             "hint": text(f"At most {tolerance}% from the reference rate. Leave empty to use the reference rate.")},
-            context("Your card statement shows both amounts: the rate is the amount charged divided by the receipt's total."),
+            section(
+                f"The {conv.source} rate of {conv.rate_day.isoformat()} is *{conv.rate_text}*: "
+                f"{conv.original.format()} = {conv.converted.format()}."
+            ),
+            {
+                "type": "input",
+                "block_id": RATE_BLOCK,
+                "optional": True,
+                "label": text(f"Your card statement's rate ({pair})"),
+                "element": element,
+                "hint": text(
+                    f"At most {tolerance}% from the reference rate. Leave empty to use the reference rate."
+                ),
+            },
+            context(
+                "Your card statement shows both amounts: the rate is the amount charged divided by the receipt's total."
+            ),
         ],
-    }  # fmt: skip
+    }
 
 
 def rate_refusal_text(refusal: RateRefusal) -> str:

@@ -15,8 +15,12 @@ from integrations.crm.sync import SyncStatus
 from storage.reconcile import HomeSummary
 
 CRM_NAMES = {"csv": "CSV", **{name: entry.label for name, entry in REGISTRY.items()}}
-_COUNTED = {"created": N_("{count} created"), "updated": N_("{count} updated"),
-            "archived": N_("{count} archived"), "merged": N_("{count} merged")}  # fmt: skip
+_COUNTED = {
+    "created": N_("{count} created"),
+    "updated": N_("{count} updated"),
+    "archived": N_("{count} archived"),
+    "merged": N_("{count} merged"),
+}
 _OBJECTS = {
     "companies": N_("companies"),
     "contacts": N_("contacts"),
@@ -144,10 +148,12 @@ def build_statements(summary: HomeSummary, *, finance: bool) -> list[Block]:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}})
     if finance and (summary.counts or summary.unreconciled_batches):
         c = summary.counts
-        text = (f"*Card charges:* {c.get('missing_receipt', 0)} missing a receipt, {c.get('suggested', 0)} offered, "
-                f"{c.get('unmatched', 0)} unmatched, {c.get('matched', 0)} matched, "
-                f"{c.get('no_receipt', 0)} without a receipt (reason given)\n"
-                f"*Bank:* {c.get('reconciled', 0)} transfers reconciled")  # fmt: skip
+        text = (
+            f"*Card charges:* {c.get('missing_receipt', 0)} missing a receipt, {c.get('suggested', 0)} offered, "
+            f"{c.get('unmatched', 0)} unmatched, {c.get('matched', 0)} matched, "
+            f"{c.get('no_receipt', 0)} without a receipt (reason given)\n"
+            f"*Bank:* {c.get('reconciled', 0)} transfers reconciled"
+        )
         if summary.unreconciled_batches:
             text += "\n*Payout batches not seen on a bank statement:* " + ", ".join(
                 f"#{b}" for b in summary.unreconciled_batches

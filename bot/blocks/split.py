@@ -29,23 +29,33 @@ def build_split_modal(expense: Expense, categories: list[tuple[str, str]]) -> di
     total = Money(expense.amount, expense.currency)
     labels = dict(categories)
     blocks: list[dict[str, Any]] = [
-        section(_("Split the total of *{total}* into parts. Give each part an amount (`25.00`), "
-                  "a percentage (`40%`) or leave one share blank for the rest.").format(
-                      total=format_money(total.amount, total.currency))),
-    ]  # fmt: skip
+        section(
+            _(
+                "Split the total of *{total}* into parts. Give each part an amount (`25.00`), "
+                "a percentage (`40%`) or leave one share blank for the rest."
+            ).format(total=format_money(total.amount, total.currency))
+        ),
+    ]
     current = list(expense.splits)
     for row in range(1, ROWS + 1):
         part = current[row - 1] if row <= len(current) else None
         share: dict[str, Any] = {"type": "plain_text_input", "action_id": f"share_{row}", "max_length": 20}
         if part is not None:
             share["initial_value"] = Money(part.amount, total.currency).amount_text
-        category: dict[str, Any] = {"type": "static_select", "action_id": f"category_{row}",
-                                    "placeholder": text(_("Category")),
-                                    "options": [option(k, _(v)) for k, v in categories][:100]}  # fmt: skip
+        category: dict[str, Any] = {
+            "type": "static_select",
+            "action_id": f"category_{row}",
+            "placeholder": text(_("Category")),
+            "options": [option(k, _(v)) for k, v in categories][:100],
+        }
         if part is not None and part.category in labels:
             category["initial_option"] = option(part.category, _(labels[part.category]))
-        customer: dict[str, Any] = {"type": "external_select", "action_id": f"{CUSTOMER_ROW}{row}", "min_query_length": 1,
-                                    "placeholder": text(_("Type to search customers"))}  # fmt: skip
+        customer: dict[str, Any] = {
+            "type": "external_select",
+            "action_id": f"{CUSTOMER_ROW}{row}",
+            "min_query_length": 1,
+            "placeholder": text(_("Type to search customers")),
+        }
         if part is not None and part.customer is not None:
             customer["initial_option"] = option(str(part.customer.id), part.customer.name)
         project: dict[str, Any] = {
@@ -56,15 +66,35 @@ def build_split_modal(expense: Expense, categories: list[tuple[str, str]]) -> di
         if part is not None and part.project:
             project["initial_value"] = part.project
         blocks += [
-            {"type": "input", "block_id": f"share_{row}", "optional": True, "label": text(_("Part {row}: share").format(row=row)),
-             "element": share},
-            {"type": "input", "block_id": f"category_{row}", "optional": True, "label": text(_("Part {row}: category").format(row=row)),
-             "element": category},
-            {"type": "input", "block_id": f"customer_{row}", "optional": True, "label": text(_("Part {row}: customer").format(row=row)),
-             "element": customer},
-            {"type": "input", "block_id": f"project_{row}", "optional": True, "label": text(_("Part {row}: project").format(row=row)),
-             "element": project},
-        ]  # fmt: skip
+            {
+                "type": "input",
+                "block_id": f"share_{row}",
+                "optional": True,
+                "label": text(_("Part {row}: share").format(row=row)),
+                "element": share,
+            },
+            {
+                "type": "input",
+                "block_id": f"category_{row}",
+                "optional": True,
+                "label": text(_("Part {row}: category").format(row=row)),
+                "element": category,
+            },
+            {
+                "type": "input",
+                "block_id": f"customer_{row}",
+                "optional": True,
+                "label": text(_("Part {row}: customer").format(row=row)),
+                "element": customer,
+            },
+            {
+                "type": "input",
+                "block_id": f"project_{row}",
+                "optional": True,
+                "label": text(_("Part {row}: project").format(row=row)),
+                "element": project,
+            },
+        ]
     blocks.append(context(_("Leave every row empty and save to undo the split.")))
     return {
         "type": "modal",

@@ -20,10 +20,18 @@ def no_receipt_modal(line_id: int, channel: str | None, ts: str | None) -> dict[
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            {"type": "input", "block_id": "reason",
-             "label": {"type": "plain_text", "text": "Why is there no receipt?"},
-             "hint": {"type": "plain_text", "text": "Finance reads this, e.g. \"parking meter, no slip\"."},
-             "element": {"type": "plain_text_input", "action_id": "reason", "multiline": True,
-                         "min_length": 1, "max_length": 500}},
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": "Why is there no receipt?"},
+                "hint": {"type": "plain_text", "text": 'Finance reads this, e.g. "parking meter, no slip".'},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "reason",
+                    "multiline": True,
+                    "min_length": 1,
+                    "max_length": 500,
+                },
+            },
         ],
-    }  # fmt: skip
+    }

@@ -63,8 +63,14 @@ def parse_rows(values: dict[str, Any]) -> tuple[list[tuple[int, PartSpec]], dict
         if customer is not None and not customer.isdigit():
             errors[f"customer_{row}"] = _("Pick a customer from the list.")
             continue
-        rows.append((row, PartSpec(amount=amount, percent=percent, category=category, customer=customer,
-                                   project=project)))  # fmt: skip
+        rows.append(
+            (
+                row,
+                PartSpec(
+                    amount=amount, percent=percent, category=category, customer=customer, project=project
+                ),
+            )
+        )
     return rows, errors
 
 

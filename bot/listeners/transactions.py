@@ -54,11 +54,21 @@ async def _answer(ctx: AppContext, body: dict[str, Any], respond: AsyncRespond, 
         return
     user = body["user"]["id"]
     _email, privileged = await _who(ctx, user)
-    done, message = await asyncio.to_thread(decide_suggestion, ctx.db, pair[0], pair[1], confirm=confirm,
-                                            user_id=user, may_decide_for_others=privileged)  # fmt: skip
+    done, message = await asyncio.to_thread(
+        decide_suggestion,
+        ctx.db,
+        pair[0],
+        pair[1],
+        confirm=confirm,
+        user_id=user,
+        may_decide_for_others=privileged,
+    )
     if done:  # the question is answered: no button is left on it
-        await respond(text=message, replace_original=True,
-                      blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": message}}])  # fmt: skip
+        await respond(
+            text=message,
+            replace_original=True,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": message}}],
+        )
     else:
         await tell(respond, message)
 
@@ -91,8 +101,9 @@ async def on_no_receipt(
         return
     ctx = app_context(context)
     email, privileged = await _who(ctx, body["user"]["id"])
-    problem = await asyncio.to_thread(no_receipt_precheck, ctx.db, line_id, email=email, privileged=privileged,
-                                      policy=ctx.policy)  # fmt: skip
+    problem = await asyncio.to_thread(
+        no_receipt_precheck, ctx.db, line_id, email=email, privileged=privileged, policy=ctx.policy
+    )
     if problem is not None:
         await tell(respond, problem)
         return
@@ -119,15 +130,28 @@ async def on_no_receipt_reason(
     ctx = app_context(context)
     user = body["user"]["id"]
     email, privileged = await _who(ctx, user)
-    outcome = await asyncio.to_thread(declare_no_receipt, ctx.db, line_id, reason, actor=user, email=email,
-                                      privileged=privileged, policy=ctx.policy, via="slack")  # fmt: skip
+    outcome = await asyncio.to_thread(
+        declare_no_receipt,
+        ctx.db,
+        line_id,
+        reason,
+        actor=user,
+        email=email,
+        privileged=privileged,
+        policy=ctx.policy,
+        via="slack",
+    )
     if not outcome.done:
         await ack(response_action="errors", errors={"reason": outcome.message})
         return
     await ack()
     if meta.get("channel") and meta.get("ts"):  # the reminder keeps no button
-        await client.chat_update(channel=meta["channel"], ts=meta["ts"], text=outcome.message,
-                                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": outcome.message}}])  # fmt: skip
+        await client.chat_update(
+            channel=meta["channel"],
+            ts=meta["ts"],
+            text=outcome.message,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": outcome.message}}],
+        )
 
 
 def register(app: AsyncApp) -> None:

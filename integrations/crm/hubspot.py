@@ -52,14 +52,24 @@ NOTE_TO_DEAL = 214  # HUBSPOT_DEFINED association type: note -> deal
 COMPANY_PROPERTIES = ("name", "domain", "hs_lastmodifieddate", "hs_merged_object_ids")
 CONTACT_PROPERTIES = ("firstname", "lastname", "email", "associatedcompanyid", "lastmodifieddate")
 DEAL_PROPERTIES = (
-    "dealname", "dealstage", "amount", "deal_currency_code", "closedate", "hubspot_owner_id",
-    "hs_is_closed", "hs_lastmodifieddate",
-)  # fmt: skip
+    "dealname",
+    "dealstage",
+    "amount",
+    "deal_currency_code",
+    "closedate",
+    "hubspot_owner_id",
+    "hs_is_closed",
+    "hs_lastmodifieddate",
+)
 CLOSED_STAGES = frozenset({"closedwon", "closedlost"})
 PROJECT_OBJECT = "0-970"  # HubSpot's object type id of projects (also /crm/v3/objects/projects)
 PROJECT_PROPERTIES = (
-    "hs_name", "hs_pipeline", "hs_pipeline_stage", "hs_target_due_date", "hs_lastmodifieddate",
-)  # fmt: skip
+    "hs_name",
+    "hs_pipeline",
+    "hs_pipeline_stage",
+    "hs_target_due_date",
+    "hs_lastmodifieddate",
+)
 
 
 def _millis(when: dt.datetime) -> int:
@@ -215,10 +225,14 @@ class HubSpotConnector:
         out: dict[str, str | None] = {}
         for company_id in ids:
             response = send(
-                self._client, "GET", f"{self._base}/crm/v3/objects/companies/{company_id}",
-                headers=self._headers, sleep=self._sleep, rate_limit_wait=self._rate_limit_wait,
+                self._client,
+                "GET",
+                f"{self._base}/crm/v3/objects/companies/{company_id}",
+                headers=self._headers,
+                sleep=self._sleep,
+                rate_limit_wait=self._rate_limit_wait,
                 params={"properties": "name", "archived": "false"},
-            )  # fmt: skip
+            )
             if response.status_code == 404:
                 out[company_id] = None
                 continue
@@ -241,8 +255,12 @@ class HubSpotConnector:
             data = self._call("GET", "/crm/v3/owners", params=params)
             for row in data.get("results", []):
                 name = " ".join(p for p in (row.get("firstName"), row.get("lastName")) if p) or None
-                yield RemoteOwner(external_id=str(row["id"]), email=row.get("email") or None, name=name,
-                                  active=not row.get("archived", False))  # fmt: skip
+                yield RemoteOwner(
+                    external_id=str(row["id"]),
+                    email=row.get("email") or None,
+                    name=name,
+                    active=not row.get("archived", False),
+                )
             after = ((data.get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return

@@ -219,8 +219,12 @@ class SalesforceConnector:
     def owners(self) -> Iterator[RemoteOwner]:
         """Users (the ``OwnerId`` of opportunities) with their ``Email``."""
         for row in self.query("SELECT Id, Name, Email, IsActive FROM User"):
-            yield RemoteOwner(external_id=str(row["Id"]), email=row.get("Email") or None,
-                              name=row.get("Name") or None, active=bool(row.get("IsActive", True)))  # fmt: skip
+            yield RemoteOwner(
+                external_id=str(row["Id"]),
+                email=row.get("Email") or None,
+                name=row.get("Name") or None,
+                active=bool(row.get("IsActive", True)),
+            )
 
     def contacts(self, since: dt.datetime | None) -> Iterator[RemoteContact]:
         fields = "Id, Name, Email, AccountId, SystemModstamp, IsDeleted"
@@ -381,9 +385,12 @@ class SalesforceSettings(ConnectorSettings):
         return value
 
     @field_validator(
-        "project_name_field", "project_account_field", "project_opportunity_field", "project_status_field",
+        "project_name_field",
+        "project_account_field",
+        "project_opportunity_field",
+        "project_status_field",
         "project_due_field",
-    )  # fmt: skip
+    )
     @classmethod
     def _field_name(cls, value: str | None) -> str | None:
         if value is not None and not _FIELD.match(value):
@@ -394,10 +401,14 @@ class SalesforceSettings(ConnectorSettings):
     def _project_fields(self) -> SalesforceSettings:
         given = [
             name
-            for name in ("project_account_field", "project_opportunity_field", "project_status_field",
-                         "project_due_field")
+            for name in (
+                "project_account_field",
+                "project_opportunity_field",
+                "project_status_field",
+                "project_due_field",
+            )
             if getattr(self, name) is not None
-        ]  # fmt: skip
+        ]
         if self.project_object and not self.project_account_field:
             raise ValueError(
                 "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT needs EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD "

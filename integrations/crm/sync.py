@@ -56,8 +56,13 @@ class ObjectSync:
     error: str | None = None
 
     def counts(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-                "archived": self.archived, "merged": self.merged}  # fmt: skip
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "archived": self.archived,
+            "merged": self.merged,
+        }
 
     def line(self) -> str:
         how = "full" if self.full else "changes only"
@@ -277,16 +282,28 @@ def apply_merges(session: Session, source: str, merges: Mapping[str, str], *, ac
             .values(archived=True, merged_into_id=new_id, updated_at=dt.datetime.now(dt.UTC))
         )
         for expense_id in moved:
-            audit.record(session, actor=actor, action="expense.customer_merged", entity="expense",
-                         entity_id=expense_id, before={"customer_id": old_id, "customer": old_name},
-                         after={"customer_id": new_id, "customer": new_name},
-                         detail=f"{source} merged {old_name} ({old_ext}) into {new_name} ({new_ext})")  # fmt: skip
+            audit.record(
+                session,
+                actor=actor,
+                action="expense.customer_merged",
+                entity="expense",
+                entity_id=expense_id,
+                before={"customer_id": old_id, "customer": old_name},
+                after={"customer_id": new_id, "customer": new_name},
+                detail=f"{source} merged {old_name} ({old_ext}) into {new_name} ({new_ext})",
+            )
         if merged_into != new_id:
             count += 1
-            audit.record(session, actor=actor, action="customer.merged", entity="customer", entity_id=old_id,
-                         before={"archived": False, "merged_into_id": merged_into},
-                         after={"archived": True, "merged_into_id": new_id, "expenses_moved": len(moved)},
-                         detail=f"{source} merged {old_name} ({old_ext}) into {new_name} ({new_ext})")  # fmt: skip
+            audit.record(
+                session,
+                actor=actor,
+                action="customer.merged",
+                entity="customer",
+                entity_id=old_id,
+                before={"archived": False, "merged_into_id": merged_into},
+                after={"archived": True, "merged_into_id": new_id, "expenses_moved": len(moved)},
+                detail=f"{source} merged {old_name} ({old_ext}) into {new_name} ({new_ext})",
+            )
     return count
 
 
@@ -304,8 +321,11 @@ def _move_aliases(session: Session, old_id: int, new_id: int, old_name: str, new
             alias.customer_id = new_id
             taken.add((alias.alias.casefold(), alias.scope))
     if old_name.casefold() != new_name.casefold() and (old_name.casefold(), "") not in taken:
-        session.add(CustomerAlias(customer_id=new_id, alias=old_name[:512], scope="", origin="crm",
-                                  created_by="crm merge"))  # fmt: skip
+        session.add(
+            CustomerAlias(
+                customer_id=new_id, alias=old_name[:512], scope="", origin="crm", created_by="crm merge"
+            )
+        )
 
 
 def upsert_contacts(
@@ -417,9 +437,14 @@ def upsert_deals(
                 if deal.archived:
                     continue
                 new_rows.append(
-                    {"source": source, "external_id": ext, "remote_modified_at": deal.modified_at,
-                     "synced_at": now, **row}
-                )  # fmt: skip
+                    {
+                        "source": source,
+                        "external_id": ext,
+                        "remote_modified_at": deal.modified_at,
+                        "synced_at": now,
+                        **row,
+                    }
+                )
                 continue
             if all(getattr(old, f) == row[f] for f in fields):
                 part.unchanged += 1
@@ -494,8 +519,15 @@ def upsert_projects(
             if old is None:
                 if project.archived:
                     continue
-                new_rows.append({"source": source, "external_id": ext, "remote_modified_at": project.modified_at,
-                                 "synced_at": now, **row})  # fmt: skip
+                new_rows.append(
+                    {
+                        "source": source,
+                        "external_id": ext,
+                        "remote_modified_at": project.modified_at,
+                        "synced_at": now,
+                        **row,
+                    }
+                )
                 continue
             if all(getattr(old, f) == row[f] for f in PROJECT_FIELDS):
                 part.unchanged += 1
@@ -533,8 +565,16 @@ def upsert_owners(
             email = owner.email and owner.email.strip().lower()[:320]
             row = existing.get(ext)
             if row is None:
-                session.add(CrmOwner(source=source, external_id=ext, email=email or None,
-                                     name=owner.name and owner.name[:512], active=owner.active, synced_at=now))  # fmt: skip
+                session.add(
+                    CrmOwner(
+                        source=source,
+                        external_id=ext,
+                        email=email or None,
+                        name=owner.name and owner.name[:512],
+                        active=owner.active,
+                        synced_at=now,
+                    )
+                )
                 part.created += 1
                 continue
             if (row.email, row.name, row.active) == (email or None, owner.name, owner.active):
@@ -580,8 +620,15 @@ def sync_connector(
         newest: dt.datetime | None = None
         try:
             if object_type == "companies":
-                newest = upsert_companies(factory, connector.source, connector.companies(since),
-                                          full=since is None, part=part, resolve=resolve, actor=actor)  # fmt: skip
+                newest = upsert_companies(
+                    factory,
+                    connector.source,
+                    connector.companies(since),
+                    full=since is None,
+                    part=part,
+                    resolve=resolve,
+                    actor=actor,
+                )
             elif object_type == "contacts":
                 newest = upsert_contacts(factory, connector.source, connector.contacts(since), part=part)
             elif object_type == "deals":
@@ -627,9 +674,15 @@ def sync_all(
                 connector.close()
     if report.parts:
         with transaction(factory) as session:
-            audit.record(session, actor=actor, action="customers.synced", entity="customers", entity_id="crm",
-                         after={"full": full, "ok": report.ok},
-                         detail="; ".join(report.lines())[:4000] + (f"; {via}" if via else ""))  # fmt: skip
+            audit.record(
+                session,
+                actor=actor,
+                action="customers.synced",
+                entity="customers",
+                entity_id="crm",
+                after={"full": full, "ok": report.ok},
+                detail="; ".join(report.lines())[:4000] + (f"; {via}" if via else ""),
+            )
     return report
 
 

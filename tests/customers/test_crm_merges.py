@@ -74,8 +74,11 @@ def test_the_hubspot_stand_in_merges_as_documented(hubspot: tuple[FakeHubSpot, s
     gone = fake.add_company("Gone Ltd", None)
     fake.archive_company(gone)
     headers = {"Authorization": f"Bearer {fake.token}"}
-    merged = httpx.post(f"{url}/crm/v3/objects/companies/merge", headers=headers,
-                        json={"primaryObjectId": acme, "objectIdToMerge": acme_inc}).json()  # fmt: skip
+    merged = httpx.post(
+        f"{url}/crm/v3/objects/companies/merge",
+        headers=headers,
+        json={"primaryObjectId": acme, "objectIdToMerge": acme_inc},
+    ).json()
     assert merged["id"] not in (acme, acme_inc)  # a new record with a new id
     assert merged["properties"]["hs_merged_object_ids"] == f"{acme};{acme_inc}"
     assert merged["properties"]["name"] == "Acme" and merged["properties"]["domain"] == "acme.com"

@@ -409,10 +409,18 @@ def deals(factory: sessionmaker[Session], source: str) -> dict[str, tuple[object
     with factory() as session:
         rows = session.execute(
             select(
-                Deal.external_id, Deal.name, Deal.stage, Deal.is_closed, Deal.amount, Deal.currency,
-                Deal.close_date, Deal.owner, Deal.customer_id, Deal.archived,
+                Deal.external_id,
+                Deal.name,
+                Deal.stage,
+                Deal.is_closed,
+                Deal.amount,
+                Deal.currency,
+                Deal.close_date,
+                Deal.owner,
+                Deal.customer_id,
+                Deal.archived,
             ).where(Deal.source == source)
-        )  # fmt: skip
+        )
         return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -448,9 +456,16 @@ def test_hubspot_deals_full_then_incremental(
     synced = deals(factory, "hubspot")
     globex_id, acme_id = customer_id(factory, "hubspot", globex), customer_id(factory, "hubspot", acme)
     assert synced[renewal] == (
-        "Globex renewal 2027", "appointmentscheduled", False, Decimal("25000.50"), "USD",
-        dt.date(2027, 3, 31), "77", globex_id, False,
-    )  # fmt: skip
+        "Globex renewal 2027",
+        "appointmentscheduled",
+        False,
+        Decimal("25000.50"),
+        "USD",
+        dt.date(2027, 3, 31),
+        "77",
+        globex_id,
+        False,
+    )
     assert synced[won][2] is True  # closed deals are kept, marked closed
     assert synced[many[0]][7] == acme_id and synced[orphan][7] is None
 
@@ -475,8 +490,9 @@ def test_salesforce_opportunities_full_then_incremental(
 
     fake, url = salesforce
     account = fake.add_account("Initech", "https://initech.com")
-    first = fake.add_opportunity("Initech - TPS rollout", account, amount=12000.0, close_date="2027-01-15",
-                                 owner="005A")  # fmt: skip
+    first = fake.add_opportunity(
+        "Initech - TPS rollout", account, amount=12000.0, close_date="2027-01-15", owner="005A"
+    )
     second = fake.add_opportunity("Initech - support", account, stage="Closed Lost")
     connector = SalesforceConnector(url, token=fake.new_session(), version="60.0", sleep=Sleeps())
     report = sync_all(factory, connectors=[connector])
@@ -485,9 +501,16 @@ def test_salesforce_opportunities_full_then_incremental(
     synced = deals(factory, "salesforce")
     initech = customer_id(factory, "salesforce", account)
     assert synced[first] == (
-        "Initech - TPS rollout", "Prospecting", False, Decimal("12000.0"), None, dt.date(2027, 1, 15),
-        "005A", initech, False,
-    )  # fmt: skip
+        "Initech - TPS rollout",
+        "Prospecting",
+        False,
+        Decimal("12000.0"),
+        None,
+        dt.date(2027, 1, 15),
+        "005A",
+        initech,
+        False,
+    )
     assert synced[second][2] is True
 
     fake.requests.clear()

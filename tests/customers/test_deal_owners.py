@@ -113,8 +113,11 @@ def test_salesforce_opportunity_owners_resolve_by_user_email(
     connector = SalesforceConnector(url, token=fake.new_session(), sleep=_no_sleep)
     report = sync_all(factory, connectors=[connector])
     assert report.ok, report.lines()
-    assert any(q["q"].startswith("SELECT Id, Name, Email, IsActive FROM User") for _m, p, q in fake.requests
-               if p.endswith("/queryAll"))  # fmt: skip
+    assert any(
+        q["q"].startswith("SELECT Id, Name, Email, IsActive FROM User")
+        for _m, p, q in fake.requests
+        if p.endswith("/queryAll")
+    )
     with factory() as s:
         owners = {o.external_id: (o.email, o.active) for o in s.scalars(select(CrmOwner))}
         assert owners[mine] == ("emp@example.com", True) and not all(active for _e, active in owners.values())

@@ -95,8 +95,9 @@ def test_hubspot_projects_full_paged_then_incremental(
     ids = [fake.add_project(f"Rollout {i:03d}", acme if i % 2 else globex) for i in range(230)]
     linked = fake.add_project("Acme onsite", acme, pilot, due="2026-06-30")
     done = fake.add_project("Acme phase 1", acme, stage="done_stage")
-    connector = HubSpotConnector(fake.token, url, sleep=Sleeps(), projects=True,
-                                 project_closed_stages=frozenset({"done_stage"}))  # fmt: skip
+    connector = HubSpotConnector(
+        fake.token, url, sleep=Sleeps(), projects=True, project_closed_stages=frozenset({"done_stage"})
+    )
 
     report = sync_all(factory, connectors=[connector])
     assert report.ok, report.lines()
@@ -142,9 +143,14 @@ def test_hubspot_projects_only_when_configured_and_rate_limits(
     assert sync_all(factory, settings).ok
     assert not any("0-970" in r[1] for r in fake.requests)  # projects are off unless asked for
 
-    settings = crm_settings({"EXPENSEBOT_HUBSPOT_TOKEN": fake.token, "EXPENSEBOT_HUBSPOT_URL": url,
-                             "EXPENSEBOT_HUBSPOT_PROJECTS": "true",
-                             "EXPENSEBOT_HUBSPOT_PROJECT_CLOSED_STAGES": " done , cancelled "})  # fmt: skip
+    settings = crm_settings(
+        {
+            "EXPENSEBOT_HUBSPOT_TOKEN": fake.token,
+            "EXPENSEBOT_HUBSPOT_URL": url,
+            "EXPENSEBOT_HUBSPOT_PROJECTS": "true",
+            "EXPENSEBOT_HUBSPOT_PROJECT_CLOSED_STAGES": " done , cancelled ",
+        }
+    )
     hub = settings.hubspot  # type: ignore[attr-defined]
     assert hub.projects is True and hub.project_closed_stages == frozenset({"done", "cancelled"})
     sleeps = Sleeps()
@@ -197,10 +203,18 @@ def test_salesforce_custom_object_projects(
     fake, url = salesforce
     acme = fake.add_account("Acme Corp")
     opp = fake.add_opportunity("Acme renewal", acme)
-    open_ids = [fake.add_record("Project__c", Name=f"Acme site {i}", Account__c=acme, Status__c="Active")
-                for i in range(5)]  # fmt: skip
-    linked = fake.add_record("Project__c", Name="Acme rollout", Account__c=acme, Opportunity__c=opp,
-                             Status__c="In Progress", Due_Date__c="2026-09-30")  # fmt: skip
+    open_ids = [
+        fake.add_record("Project__c", Name=f"Acme site {i}", Account__c=acme, Status__c="Active")
+        for i in range(5)
+    ]
+    linked = fake.add_record(
+        "Project__c",
+        Name="Acme rollout",
+        Account__c=acme,
+        Opportunity__c=opp,
+        Status__c="In Progress",
+        Due_Date__c="2026-09-30",
+    )
     closed = fake.add_record("Project__c", Name="Acme pilot", Account__c=acme, Status__c="Completed")
     sleeps = Sleeps()
     connector = SalesforceConnector(url, token=fake.new_session(), sleep=sleeps, project_object=SF_PROJECTS)
@@ -241,24 +255,45 @@ def test_salesforce_projects_wrong_field_is_a_clear_error(
 
 
 def test_salesforce_project_settings() -> None:
-    base = {"EXPENSEBOT_SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
-            "EXPENSEBOT_SALESFORCE_TOKEN": "00Dtoken"}  # fmt: skip
+    base = {
+        "EXPENSEBOT_SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
+        "EXPENSEBOT_SALESFORCE_TOKEN": "00Dtoken",
+    }
     off = crm_settings(base).salesforce  # type: ignore[attr-defined]
     assert off.project is None  # off unless configured
-    on = crm_settings({**base, "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT": "Project__c",
-                       "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD": "Account__c",
-                       "EXPENSEBOT_SALESFORCE_PROJECT_STATUS_FIELD": "Status__c",
-                       "EXPENSEBOT_SALESFORCE_PROJECT_CLOSED_VALUES": "Done, Archived"}).salesforce  # type: ignore[attr-defined]  # fmt: skip
-    assert on.project == ProjectObject(sobject="Project__c", account_field="Account__c", status_field="Status__c",
-                                       closed_values=frozenset({"done", "archived"}))  # fmt: skip
+    on = crm_settings(
+        {
+            **base,
+            "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT": "Project__c",
+            "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD": "Account__c",
+            "EXPENSEBOT_SALESFORCE_PROJECT_STATUS_FIELD": "Status__c",
+            "EXPENSEBOT_SALESFORCE_PROJECT_CLOSED_VALUES": "Done, Archived",
+        }
+    ).salesforce  # type: ignore[attr-defined]
+    assert on.project == ProjectObject(
+        sobject="Project__c",
+        account_field="Account__c",
+        status_field="Status__c",
+        closed_values=frozenset({"done", "archived"}),
+    )
     with pytest.raises(ValidationError, match="needs EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD"):
         crm_settings({**base, "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT": "Project__c"})
     with pytest.raises(ValidationError, match="not the API name of a custom object"):
-        crm_settings({**base, "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT": "Project; DROP",
-                      "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD": "Account__c"})  # fmt: skip
+        crm_settings(
+            {
+                **base,
+                "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT": "Project; DROP",
+                "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD": "Account__c",
+            }
+        )
     with pytest.raises(ValidationError, match="not the API name of a field"):
-        crm_settings({**base, "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT": "Project__c",
-                      "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD": "Account__c, Name"})  # fmt: skip
+        crm_settings(
+            {
+                **base,
+                "EXPENSEBOT_SALESFORCE_PROJECT_OBJECT": "Project__c",
+                "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD": "Account__c, Name",
+            }
+        )
     with pytest.raises(ValidationError, match="need EXPENSEBOT_SALESFORCE_PROJECT_OBJECT"):
         crm_settings({**base, "EXPENSEBOT_SALESFORCE_PROJECT_ACCOUNT_FIELD": "Account__c"})
 
@@ -283,8 +318,15 @@ def _seed(factory: sessionmaker[Session]) -> dict[str, int]:
             "globex_move": Project(source="csv", external_id="P4", name="Globex move", customer_id=globex.id),
         }
         session.add_all(rows.values())
-        expense = Expense(status="draft", employee_id="U1", source="dm", customer_id=acme.id, amount=Decimal("40"),
-                          currency="USD", spent_on=dt.date(2026, 3, 2))  # fmt: skip
+        expense = Expense(
+            status="draft",
+            employee_id="U1",
+            source="dm",
+            customer_id=acme.id,
+            amount=Decimal("40"),
+            currency="USD",
+            spent_on=dt.date(2026, 3, 2),
+        )
         session.add(expense)
         session.flush()
         return {
@@ -341,8 +383,15 @@ def test_report_by_project_uses_the_linked_name(factory: sessionmaker[Session]) 
         assert expense is not None
         expense.status, expense.approved_at = "approved", dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
         assert pick_project(session, expense, str(ids["onsite"]), "U1") is None
-        other = Expense(status="approved", employee_id="U2", source="dm", amount=Decimal("10"), currency="USD",
-                        spent_on=dt.date(2026, 3, 4), approved_at=dt.datetime(2026, 3, 5, tzinfo=dt.UTC))  # fmt: skip
+        other = Expense(
+            status="approved",
+            employee_id="U2",
+            source="dm",
+            amount=Decimal("10"),
+            currency="USD",
+            spent_on=dt.date(2026, 3, 4),
+            approved_at=dt.datetime(2026, 3, 5, tzinfo=dt.UTC),
+        )
         session.add(other)
         session.flush()
         session.add(ExpenseProject(expense_id=other.id, project="Office move", set_by="U2"))
@@ -351,8 +400,9 @@ def test_report_by_project_uses_the_linked_name(factory: sessionmaker[Session]) 
         project.name = "Acme onsite 2026"  # renamed in the CRM since it was picked
         project.is_closed = True  # and closed: its history stays
     with factory() as session:
-        report = spend_report(session, by="project", start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31),
-                              currency="USD")  # fmt: skip
+        report = spend_report(
+            session, by="project", start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), currency="USD"
+        )
     totals = {row.key: row.total for row in report.rows}
     assert totals == {"Acme onsite 2026": Decimal("40.00"), "Office move": Decimal("10.00")}
 
@@ -397,9 +447,17 @@ def test_writeback_associates_the_note_with_the_project(
         customer = session.scalar(select(Customer).where(Customer.external_id == acme))
         project = session.scalar(select(Project).where(Project.external_id == project_ext))
         assert customer is not None and project is not None
-        expense = Expense(status="approved", employee_id="U1", source="dm", customer_id=customer.id,
-                          amount=Decimal("40"), currency="USD", spent_on=dt.date(2026, 3, 2), merchant="Cafe",
-                          approved_at=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))  # fmt: skip
+        expense = Expense(
+            status="approved",
+            employee_id="U1",
+            source="dm",
+            customer_id=customer.id,
+            amount=Decimal("40"),
+            currency="USD",
+            spent_on=dt.date(2026, 3, 2),
+            merchant="Cafe",
+            approved_at=dt.datetime(2026, 3, 3, tzinfo=dt.UTC),
+        )
         session.add(expense)
         session.flush()
         assert pick_project(session, expense, str(project.id), "U1") is None

@@ -52,9 +52,13 @@ def add_expense(
             select(Customer.id).where(Customer.source == source, Customer.external_id == external_id)
         )
         receipt = ReceiptFile(
-            sha256="ab" * 32, content=b"%PDF", media_type="application/pdf", filename="dinner.pdf", size=4,
+            sha256="ab" * 32,
+            content=b"%PDF",
+            media_type="application/pdf",
+            filename="dinner.pdf",
+            size=4,
             uploaded_by="U1",
-        )  # fmt: skip
+        )
         session.add(receipt)
         session.flush()
         expense = Expense(

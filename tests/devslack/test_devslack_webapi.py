@@ -594,16 +594,23 @@ def test_message_metadata_is_stored_and_listed_only_when_asked(slack: FakeSlack)
         "metadata" not in m for m in web.conversations_replies(channel="C_GEN", ts=posted["ts"])["messages"]
     )
     # form-encoded, as a JSON string
-    raw = httpx.post(slack.base_url + "chat.postMessage", headers={"Authorization": f"Bearer {slack.bot_token}"},
-                     data={"channel": "C_GEN", "text": "x", "metadata": json.dumps(metadata)}).json()  # fmt: skip
+    raw = httpx.post(
+        slack.base_url + "chat.postMessage",
+        headers={"Authorization": f"Bearer {slack.bot_token}"},
+        data={"channel": "C_GEN", "text": "x", "metadata": json.dumps(metadata)},
+    ).json()
     assert raw["ok"] is True and raw["message"]["metadata"] == metadata
 
 
 @pytest.mark.parametrize(
     "metadata",
-    [{"event_type": "x"}, {"event_payload": {}}, {"event_type": "has space", "event_payload": {}},
-     {"event_type": "x", "event_payload": "not an object"}],
-)  # fmt: skip
+    [
+        {"event_type": "x"},
+        {"event_payload": {}},
+        {"event_type": "has space", "event_payload": {}},
+        {"event_type": "x", "event_payload": "not an object"},
+    ],
+)
 def test_malformed_metadata_is_refused(slack: FakeSlack, metadata: dict[str, Any]) -> None:
     with pytest.raises(SlackApiError) as excinfo:
         client(slack).chat_postMessage(channel="C_GEN", text="x", metadata=metadata)

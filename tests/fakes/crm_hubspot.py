@@ -157,9 +157,17 @@ class FakeHubSpot:
     def add_owner(self, email: str, first: str = "", last: str = "", *, user_id: int | None = None) -> str:
         owner_id = str(next(self._ids))
         stamp = iso(self.tick())
-        self.owners[owner_id] = {"id": owner_id, "email": email, "firstName": first, "lastName": last,
-                                 "userId": user_id or int(owner_id) * 7, "createdAt": stamp, "updatedAt": stamp,
-                                 "archived": False, "teams": []}  # fmt: skip
+        self.owners[owner_id] = {
+            "id": owner_id,
+            "email": email,
+            "firstName": first,
+            "lastName": last,
+            "userId": user_id or int(owner_id) * 7,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "archived": False,
+            "teams": [],
+        }
         return owner_id
 
     def add_contact(self, first: str, last: str, email: str | None, company_id: str | None) -> str:
@@ -179,8 +187,15 @@ class FakeHubSpot:
     ) -> str:
         """A deal (closed when its stage is closedwon/closedlost, as HubSpot's default pipeline)."""
         closed = "true" if stage in {"closedwon", "closedlost"} else "false"
-        props = {"dealname": name, "dealstage": stage, "amount": amount, "deal_currency_code": currency,
-                 "closedate": closedate, "hubspot_owner_id": owner, "hs_is_closed": closed}  # fmt: skip
+        props = {
+            "dealname": name,
+            "dealstage": stage,
+            "amount": amount,
+            "deal_currency_code": currency,
+            "closedate": closedate,
+            "hubspot_owner_id": owner,
+            "hs_is_closed": closed,
+        }
         deal_id = self._put("deals", props, None)
         self.deal_companies[deal_id] = [company_id] if company_id else []
         return deal_id
@@ -204,8 +219,12 @@ class FakeHubSpot:
         due: str | None = None,
     ) -> str:
         """A project (object 0-970) of a company, optionally of a deal too."""
-        props = {"hs_name": name, "hs_pipeline": "project_pipeline", "hs_pipeline_stage": stage,
-                 "hs_target_due_date": due}  # fmt: skip
+        props = {
+            "hs_name": name,
+            "hs_pipeline": "project_pipeline",
+            "hs_pipeline_stage": stage,
+            "hs_target_due_date": due,
+        }
         project_id = self._put("0-970", props, None)
         self.project_companies[project_id] = [company_id] if company_id else []
         self.project_deals[project_id] = [deal_id] if deal_id else []
@@ -375,10 +394,14 @@ class FakeHubSpot:
         archived = request.query_params.get("archived", "false") == "true"
         if record is None or record["archived"] != archived:
             return JSONResponse(
-                {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND",
-                 "correlationId": "c0ffee"},
+                {
+                    "status": "error",
+                    "message": "resource not found",
+                    "category": "OBJECT_NOT_FOUND",
+                    "correlationId": "c0ffee",
+                },
                 status_code=404,
-            )  # fmt: skip
+            )
         props = [p for p in request.query_params.get("properties", "").split(",") if p]
         return JSONResponse(self._view(record, props))
 
@@ -485,10 +508,15 @@ class FakeHubSpot:
         denied = await self._gate(request)
         if denied:
             return denied
-        pair = (self.ALIASES.get(request.path_params["from_obj"], request.path_params["from_obj"]),
-                request.path_params["to_obj"])  # fmt: skip
-        tables = {("deals", "companies"): self.deal_companies, ("0-970", "companies"): self.project_companies,
-                  ("0-970", "deals"): self.project_deals}  # fmt: skip
+        pair = (
+            self.ALIASES.get(request.path_params["from_obj"], request.path_params["from_obj"]),
+            request.path_params["to_obj"],
+        )
+        tables = {
+            ("deals", "companies"): self.deal_companies,
+            ("0-970", "companies"): self.project_companies,
+            ("0-970", "deals"): self.project_deals,
+        }
         if pair not in tables:
             return JSONResponse({"status": "error", "message": "unsupported association"}, status_code=400)
         table = tables[pair]
@@ -505,12 +533,16 @@ class FakeHubSpot:
                     {
                         "from": {"id": deal_id},
                         "to": [
-                            {"toObjectId": int(c), "associationTypes": [
-                                {"category": "HUBSPOT_DEFINED", "typeId": 5, "label": None}]}
+                            {
+                                "toObjectId": int(c),
+                                "associationTypes": [
+                                    {"category": "HUBSPOT_DEFINED", "typeId": 5, "label": None}
+                                ],
+                            }
                             for c in linked
                         ],
                     }
-                )  # fmt: skip
+                )
         return JSONResponse({"status": "COMPLETE", "results": results})
 
     async def _associate_default(self, request: Request) -> Response:
@@ -528,16 +560,22 @@ class FakeHubSpot:
             or project not in self.objects["0-970"]
             or (self.objects["0-970"][project]["archived"])
         ):
-            return JSONResponse({"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"},
-                                status_code=404)  # fmt: skip
+            return JSONResponse(
+                {"status": "error", "message": "resource not found", "category": "OBJECT_NOT_FOUND"},
+                status_code=404,
+            )
         linked = self.note_projects.setdefault(note, [])
         if project not in linked:
             linked.append(project)
         now = iso(self.clock)
-        return JSONResponse({
-            "status": "COMPLETE", "startedAt": now, "completedAt": now,
-            "results": [{"from": {"id": note}, "to": {"id": project}}],
-        })  # fmt: skip
+        return JSONResponse(
+            {
+                "status": "COMPLETE",
+                "startedAt": now,
+                "completedAt": now,
+                "results": [{"from": {"id": note}, "to": {"id": project}}],
+            }
+        )
 
     async def _create(self, request: Request) -> Response:
         denied = await self._gate(request)

@@ -180,9 +180,14 @@ class FakeSalesforce:
 
     def add_user(self, name: str, email: str, *, active: bool = True) -> str:
         user_id = self._new_id("005")
-        self.records["User"][user_id] = {"attributes": {"type": "User"}, "Id": user_id, "Name": name,
-                                          "Email": email, "IsActive": active,
-                                          "SystemModstamp": stamp(self.tick())}  # fmt: skip
+        self.records["User"][user_id] = {
+            "attributes": {"type": "User"},
+            "Id": user_id,
+            "Name": name,
+            "Email": email,
+            "IsActive": active,
+            "SystemModstamp": stamp(self.tick()),
+        }
         return user_id
 
     def update_account(self, account_id: str, **fields: Any) -> None:
@@ -257,8 +262,13 @@ class FakeSalesforce:
         if unknown:
             raise ValueError(f"{sobject} has no fields {sorted(unknown)}")
         record_id = self._new_id("a0B")
-        self.records[sobject][record_id] = {"attributes": {"type": sobject}, "Id": record_id, **fields,
-                                            "SystemModstamp": stamp(self.tick()), "IsDeleted": False}  # fmt: skip
+        self.records[sobject][record_id] = {
+            "attributes": {"type": sobject},
+            "Id": record_id,
+            **fields,
+            "SystemModstamp": stamp(self.tick()),
+            "IsDeleted": False,
+        }
         return record_id
 
     def update_record(self, sobject: str, record_id: str, **fields: Any) -> None:
@@ -357,10 +367,14 @@ class FakeSalesforce:
         for name in fields if known is not None else []:
             if name not in known:
                 return JSONResponse(
-                    [{"errorCode": "INVALID_FIELD",
-                      "message": f"No such column '{name}' on entity '{match['obj']}'."}],
+                    [
+                        {
+                            "errorCode": "INVALID_FIELD",
+                            "message": f"No such column '{name}' on entity '{match['obj']}'.",
+                        }
+                    ],
                     status_code=400,
-                )  # fmt: skip
+                )
         conditions = re.split(r"\s+AND\s+", match["where"], flags=re.IGNORECASE) if match["where"] else []
         rows = [
             r

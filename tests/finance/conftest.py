@@ -30,12 +30,20 @@ def add_expense(
     approved_amount: str | None = None,
 ) -> int:
     exp = Expense(
-        status=status, employee_id=employee, employee_email=email, source="dm", merchant=merchant,
-        spent_on=spent_on, amount=Decimal(amount), currency=currency, category=category,
-        customer_id=customer_id, approved_amount=Decimal(approved_amount) if approved_amount else None,
+        status=status,
+        employee_id=employee,
+        employee_email=email,
+        source="dm",
+        merchant=merchant,
+        spent_on=spent_on,
+        amount=Decimal(amount),
+        currency=currency,
+        category=category,
+        customer_id=customer_id,
+        approved_amount=Decimal(approved_amount) if approved_amount else None,
         approved_at=dt.datetime(2026, 11, 3, 9, 0, tzinfo=dt.UTC) if status in ("approved", "paid") else None,
         submitted_at=dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC),
-    )  # fmt: skip
+    )
     session.add(exp)
     session.flush()
     return exp.id
@@ -64,8 +72,14 @@ def seeded(factory: sessionmaker[Session]) -> sessionmaker[Session]:
         add_expense(s, amount="19.99", currency="EUR", category="travel", merchant='Taxi "Rapid"')
         add_expense(s, amount="120.00", approved_amount="100.10", currency="USD", customer_id=globex)
         add_expense(s, employee="U_OTHER", email="other@example.com", amount="0.01", currency="EUR")
-        add_expense(s, employee="U_OTHER", email="other@example.com", amount="1500", currency="JPY",
-                    category="lodging")  # fmt: skip
+        add_expense(
+            s,
+            employee="U_OTHER",
+            email="other@example.com",
+            amount="1500",
+            currency="JPY",
+            category="lodging",
+        )
         add_expense(s, employee="U_SOLO", email="solo@example.com", amount="33.33", currency="EUR")
         add_expense(s, amount="5.00", status="pending")  # not approved: never exported
     return factory

@@ -24,9 +24,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture
 def app(sqlite_url: str, tmp_path: Path) -> Iterator[Harness]:
-    with running_app(tmp_path, database_url=sqlite_url,
-                     extra_env={"EXPENSEBOT_SEPA_NAME": "Example Co", "EXPENSEBOT_SEPA_IBAN": "NL91ABNA0417164300"}
-                     ) as harness:  # fmt: skip
+    with running_app(
+        tmp_path,
+        database_url=sqlite_url,
+        extra_env={"EXPENSEBOT_SEPA_NAME": "Example Co", "EXPENSEBOT_SEPA_IBAN": "NL91ABNA0417164300"},
+    ) as harness:
         factory = make_sessionmaker(make_engine(sqlite_url))
         with transaction(factory) as s:
             acme = s.scalars(select(Customer.id).where(Customer.name == "Acme Corporation")).one()
@@ -57,8 +59,10 @@ def _ephemeral(app: Harness, contains: str, timeout: float = 15) -> str:
             if contains in text:
                 return text
         time.sleep(0.1)
-    raise AssertionError(f"no ephemeral reply containing {contains!r}: "
-                         f"{[p.body.get('text') for p in app.slack.response_url_posts]}")  # fmt: skip
+    raise AssertionError(
+        f"no ephemeral reply containing {contains!r}: "
+        f"{[p.body.get('text') for p in app.slack.response_url_posts]}"
+    )
 
 
 def test_rich_digest_export_menu_and_mark_paid(app: Harness) -> None:
@@ -112,8 +116,12 @@ def test_rich_digest_export_menu_and_mark_paid(app: Harness) -> None:
     updated = app.slack.message(digest.channel, digest.ts)
     assert "Paid · marked by" in updated.all_text()
     assert not [b for b in updated.buttons() if "Mark" in b["text"]["text"]]
-    assert any(e.get("type") == "static_select" for b in updated.blocks if b["type"] == "actions"
-               for e in b["elements"])  # fmt: skip
+    assert any(
+        e.get("type") == "static_select"
+        for b in updated.blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+    )
 
     factory = make_sessionmaker(make_engine(app.env["DATABASE_URL"]))
     with factory() as s:

@@ -16,8 +16,11 @@ from storage.exports import build_export
 from storage.models import Deal, Expense, ExpenseSplit
 from tests.finance.conftest import add_customer, add_expense, add_user
 
-AMOUNT_COLUMNS = {"csv": ("amount", "currency"), "quickbooks": ("Line Amount", "Currency"),
-                  "xero": ("*UnitAmount", "Currency")}  # fmt: skip
+AMOUNT_COLUMNS = {
+    "csv": ("amount", "currency"),
+    "quickbooks": ("Line Amount", "Currency"),
+    "xero": ("*UnitAmount", "Currency"),
+}
 
 
 def _deal(session: Session, customer_id: int, name: str, external_id: str) -> int:
@@ -47,8 +50,12 @@ def _seed(factory: sessionmaker[Session]) -> int:
         add_expense(s, amount="19.99", currency="EUR")  # no customer, no deal
         split = add_expense(s, amount="100.00", approved_amount="99.99", currency="EUR", customer_id=acme)
         _on_deal(s, split, renewal)
-        s.add_all([ExpenseSplit(expense_id=split, position=1, amount=Decimal("66.67"), customer_id=acme),
-                   ExpenseSplit(expense_id=split, position=2, amount=Decimal("33.33"), customer_id=globex)])  # fmt: skip
+        s.add_all(
+            [
+                ExpenseSplit(expense_id=split, position=1, amount=Decimal("66.67"), customer_id=acme),
+                ExpenseSplit(expense_id=split, position=2, amount=Decimal("33.33"), customer_id=globex),
+            ]
+        )
     with transaction(factory) as s:
         batch = claim_batch(s, "test")
         assert batch is not None

@@ -95,16 +95,29 @@ def test_generic_csv_neutralises_the_project_cell(hostile_batch: tuple[sessionma
 
 def _line(amount: str, merchant: str) -> ExportLine:
     return ExportLine(
-        expense_id=1, ref="EXP-1", employee_id="U1", employee_email="a@example.com", payee="Ann",
-        merchant=merchant, spent_on=dt.date(2026, 11, 2), category="meals", customer=None, project=None,
-        amount=Decimal(amount), currency="USD", approved_at=None,
-    )  # fmt: skip
+        expense_id=1,
+        ref="EXP-1",
+        employee_id="U1",
+        employee_email="a@example.com",
+        payee="Ann",
+        merchant=merchant,
+        spent_on=dt.date(2026, 11, 2),
+        category="meals",
+        customer=None,
+        project=None,
+        amount=Decimal(amount),
+        currency="USD",
+        approved_at=None,
+    )
 
 
 @pytest.mark.parametrize("layout", [generic_csv, quickbooks_csv, xero_csv])
 def test_negative_amounts_stay_numbers(layout: object) -> None:
-    batch = BatchExport(batch_id=7, created_at=dt.datetime(2026, 11, 3, tzinfo=dt.UTC),
-                        lines=(_line("-12.50", "-Refund"), _line("3.00", "Cafe")))  # fmt: skip
+    batch = BatchExport(
+        batch_id=7,
+        created_at=dt.datetime(2026, 11, 3, tzinfo=dt.UTC),
+        lines=(_line("-12.50", "-Refund"), _line("3.00", "Cafe")),
+    )
     text = layout(batch)  # type: ignore[operator]
     cells = _cells(text)
     assert "-12.50" in cells  # a refund's amount is still a number
@@ -115,10 +128,22 @@ def test_negative_amounts_stay_numbers(layout: object) -> None:
 def test_spend_report_csv_neutralises_formulas(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as s:
         customer = add_customer(s, "=cmd|' /C calc'!A0", "C-1")
-        add_expense(s, amount="100.00", currency="USD", customer_id=customer, merchant="@evil",
-                    spent_on=dt.date(2026, 10, 5))  # fmt: skip
-        add_expense(s, amount="10.00", currency="USD", customer_id=customer, merchant="@evil",
-                    spent_on=dt.date(2026, 11, 5))  # fmt: skip
+        add_expense(
+            s,
+            amount="100.00",
+            currency="USD",
+            customer_id=customer,
+            merchant="@evil",
+            spent_on=dt.date(2026, 10, 5),
+        )
+        add_expense(
+            s,
+            amount="10.00",
+            currency="USD",
+            customer_id=customer,
+            merchant="@evil",
+            spent_on=dt.date(2026, 11, 5),
+        )
     with factory() as s:
         report = spend_report(s, "customer", dt.date(2026, 10, 1), dt.date(2026, 11, 30), "USD")
     text = report_csv(report)
@@ -132,10 +157,22 @@ def test_spend_report_csv_neutralises_formulas(factory: sessionmaker[Session]) -
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("=1+1", "'=1+1"), ("+1", "+1"), ("+1+1", "'+1+1"), ("-12.50", "-12.50"), ("-5%", "-5%"),
-        ("-", "'-"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("＝1", "'＝1"), ("Cafe", "Cafe"),
-        ("", ""), ("1e5", "1e5"), ("-1e5", "'-1e5"), ("=", "'="),
+        ("=1+1", "'=1+1"),
+        ("+1", "+1"),
+        ("+1+1", "'+1+1"),
+        ("-12.50", "-12.50"),
+        ("-5%", "-5%"),
+        ("-", "'-"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("＝1", "'＝1"),
+        ("Cafe", "Cafe"),
+        ("", ""),
+        ("1e5", "1e5"),
+        ("-1e5", "'-1e5"),
+        ("=", "'="),
     ],
-)  # fmt: skip
+)
 def test_spreadsheet_safe(value: str, expected: str) -> None:
     assert spreadsheet_safe(value) == expected

@@ -37,8 +37,12 @@ def batch_id(factory: sessionmaker[Session]) -> int:
         _tax(s, lower, "100.00", "6.00", "6")
         split = add_expense(s, amount="100.00", currency="GBP", merchant="Dinner")
         _tax(s, split, "83.33", "16.67", "20")
-        s.add_all([ExpenseSplit(expense_id=split, position=n, amount=D("33.33") if n < 3 else D("33.34"))
-                   for n in (1, 2, 3)])  # fmt: skip
+        s.add_all(
+            [
+                ExpenseSplit(expense_id=split, position=n, amount=D("33.33") if n < 3 else D("33.34"))
+                for n in (1, 2, 3)
+            ]
+        )
         add_expense(s, amount="1100", currency="JPY", merchant="Ramen")  # no tax known
     with transaction(factory) as s:
         batch = claim_batch(s, "test")
@@ -99,8 +103,12 @@ def test_the_card_shows_each_part_s_share_of_the_tax(factory: sessionmaker[Sessi
     with transaction(factory) as s:
         dinner = add_expense(s, amount="100.00", currency="GBP", merchant="Dinner", status="draft")
         _tax(s, dinner, "83.33", "16.67", "20")
-        s.add_all([ExpenseSplit(expense_id=dinner, position=n, amount=D("33.33") if n < 3 else D("33.34"))
-                   for n in (1, 2, 3)])  # fmt: skip
+        s.add_all(
+            [
+                ExpenseSplit(expense_id=dinner, position=n, amount=D("33.33") if n < 3 else D("33.34"))
+                for n in (1, 2, 3)
+            ]
+        )
     with factory() as s:
         expense = s.get(Expense, dinner)
         assert expense is not None

@@ -114,10 +114,15 @@ def test_quickbooks_one_bill_per_employee_and_currency(seeded: sessionmaker[Sess
         assert row["Account"] and row["Vendor"]
         assert len(row["Bill No"]) <= 21
     assert all(len(keys) == 1 for keys in bills.values())
-    assert sorted(k for keys in bills.values() for k in keys) == sorted([
-        ("Émilie Dupré", "EUR"), ("Émilie Dupré", "USD"), ("Otto Other", "EUR"), ("Otto Other", "JPY"),
-        ("solo@example.com", "EUR"),
-    ])  # fmt: skip
+    assert sorted(k for keys in bills.values() for k in keys) == sorted(
+        [
+            ("Émilie Dupré", "EUR"),
+            ("Émilie Dupré", "USD"),
+            ("Otto Other", "EUR"),
+            ("Otto Other", "JPY"),
+            ("solo@example.com", "EUR"),
+        ]
+    )
     jpy = next(r for r in rows if r["Currency"] == "JPY")
     assert jpy["Line Amount"] == "1500"  # no decimals for yen
     usd = next(r for r in rows if r["Currency"] == "USD")
@@ -255,16 +260,33 @@ def test_cli_export(seeded: sessionmaker[Session], db_url: str, tmp_path: Path) 
     out = tmp_path / "pay.xml"
     env = {"DATABASE_URL": db_url, "EXPENSEBOT_ORG_FILE": str(org)}
     runner = CliRunner()
-    result = runner.invoke(export, ["--batch", str(batch_id), "--format", "sepa", "--out", str(out),
-                                    "--debtor-name", DEBTOR.name, "--debtor-iban", DEBTOR.iban], env=env)  # fmt: skip
+    result = runner.invoke(
+        export,
+        [
+            "--batch",
+            str(batch_id),
+            "--format",
+            "sepa",
+            "--out",
+            str(out),
+            "--debtor-name",
+            DEBTOR.name,
+            "--debtor-iban",
+            DEBTOR.iban,
+        ],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     assert b"<CtrlSum>62.50</CtrlSum>" in out.read_bytes()  # emp 62.49 + other 0.01
     assert "no IBAN" in result.output
     result = runner.invoke(export, ["--batch", str(batch_id), "--format", "csv"], env=env)
     assert result.exit_code == 0
     assert "95.83" not in result.output.splitlines()[0]
-    xero = runner.invoke(export, ["--batch", str(batch_id), "--format", "xero", "--account", "493",
-                                  "--tax-type", "No VAT"], env=env)  # fmt: skip
+    xero = runner.invoke(
+        export,
+        ["--batch", str(batch_id), "--format", "xero", "--account", "493", "--tax-type", "No VAT"],
+        env=env,
+    )
     assert xero.exit_code == 0, xero.output
     xero_rows = _rows(xero.stdout)
     assert {(r["*AccountCode"], r["*TaxType"]) for r in xero_rows} == {("493", "No VAT")}
@@ -278,17 +300,33 @@ def test_every_export_adds_up_to_the_batch_total_to_the_cent(factory: sessionmak
     people = [("U_A", "a@example.com"), ("U_B", "b@example.com"), ("U_C", "c@example.com")]
     with transaction(factory) as s:
         for employee, email in people:
-            for amount, currency in (("0.01", "EUR"), ("33.33", "EUR"), ("0.01", "USD"), ("33.33", "USD"),
-                                     ("1", "JPY"), ("333", "JPY"), ("0.001", "KWD"), ("33.333", "KWD")):  # fmt: skip
+            for amount, currency in (
+                ("0.01", "EUR"),
+                ("33.33", "EUR"),
+                ("0.01", "USD"),
+                ("33.33", "USD"),
+                ("1", "JPY"),
+                ("333", "JPY"),
+                ("0.001", "KWD"),
+                ("33.333", "KWD"),
+            ):
                 add_expense(s, employee=employee, email=email, amount=amount, currency=currency)
-        add_expense(s, employee="U_A", email="a@example.com", amount="100.00", approved_amount="66.67",
-                    currency="EUR")  # fmt: skip
+        add_expense(
+            s, employee="U_A", email="a@example.com", amount="100.00", approved_amount="66.67", currency="EUR"
+        )
     batch_id = _batch(factory)
-    expected = {"EUR": Decimal("166.69"), "USD": Decimal("100.02"), "JPY": Decimal("1002"),
-                "KWD": Decimal("100.002")}  # fmt: skip
+    expected = {
+        "EUR": Decimal("166.69"),
+        "USD": Decimal("100.02"),
+        "JPY": Decimal("1002"),
+        "KWD": Decimal("100.002"),
+    }
     assert _recorded_totals(factory, batch_id) == expected
-    columns = {"csv": ("amount", "currency"), "quickbooks": ("Line Amount", "Currency"),
-               "xero": ("*UnitAmount", "Currency")}  # fmt: skip
+    columns = {
+        "csv": ("amount", "currency"),
+        "quickbooks": ("Line Amount", "Currency"),
+        "xero": ("*UnitAmount", "Currency"),
+    }
     ibans = {"a@example.com": "DE89370400440532013000", "b@example.com": "FR1420041010050500013M02606"}
     with factory() as s:
         for fmt, (amount, currency) in columns.items():
@@ -304,10 +342,13 @@ def test_every_export_adds_up_to_the_batch_total_to_the_cent(factory: sessionmak
     xsd = Path(sepaxml.__file__).parent / "schemas" / "pain.001.001.03.xsd"
     doc = xmlschema.XMLSchema(str(xsd)).to_dict(sepa.content.decode())
     paid = sum(
-        (Decimal(str(tx["Amt"]["InstdAmt"]["$"])) for info in doc["CstmrCdtTrfInitn"]["PmtInf"]
-         for tx in info["CdtTrfTxInf"]),
+        (
+            Decimal(str(tx["Amt"]["InstdAmt"]["$"]))
+            for info in doc["CstmrCdtTrfInitn"]["PmtInf"]
+            for tx in info["CdtTrfTxInf"]
+        ),
         Decimal(0),
-    )  # fmt: skip
+    )
     # a: 0.01 + 33.33 + 66.67; b: 0.01 + 33.33; c has no IBAN (33.34 left out, with the other currencies)
     assert paid == sepa.totals["EUR"] == Decimal("133.35")
     assert Decimal(str(doc["CstmrCdtTrfInitn"]["GrpHdr"]["CtrlSum"])) == paid

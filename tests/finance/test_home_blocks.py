@@ -30,8 +30,9 @@ def test_finance_home_blocks(db_url: str, tmp_path: Path) -> None:
         batch = claim_batch(s, "test")
         assert batch is not None
         add_expense(s, amount="7.00", currency="USD", spent_on=today)
-        add_expense(s, employee="U_OTHER", email="other@example.com", amount="3.00", currency="EUR",
-                    spent_on=today)  # fmt: skip
+        add_expense(
+            s, employee="U_OTHER", email="other@example.com", amount="3.00", currency="EUR", spent_on=today
+        )
     assert finance_home_blocks(ctx, "emp@example.com") == []
     assert finance_home_blocks(ctx, None) == []
     text = _text(finance_home_blocks(ctx, "fin@example.com"))

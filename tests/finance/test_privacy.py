@@ -26,8 +26,14 @@ def _seed(factory: sessionmaker[Session]) -> tuple[int, int]:
     with transaction(factory) as s:
         s.add(SlackUser(user_id="U_EMP", email="emp@example.com", name="Emma Employee", dm_channel="D1"))
         s.add(SlackUser(user_id="U_OTHER", email="other@example.com", name="Oscar Other"))
-        receipt = ReceiptFile(sha256="ab" * 32, content=PHOTO, media_type="image/jpeg", filename="lunch.jpg",
-                              size=len(PHOTO), uploaded_by="U_EMP")  # fmt: skip
+        receipt = ReceiptFile(
+            sha256="ab" * 32,
+            content=PHOTO,
+            media_type="image/jpeg",
+            filename="lunch.jpg",
+            size=len(PHOTO),
+            uploaded_by="U_EMP",
+        )
         s.add(receipt)
         s.flush()
         mine = add_expense(s, amount="42.50", currency="EUR", status="paid")
@@ -37,17 +43,45 @@ def _seed(factory: sessionmaker[Session]) -> tuple[int, int]:
         exp.receipt_id, exp.note = receipt.id, "lunch with my sister Ann"
         exp.ocr = {"text": "EMMA EMPLOYEE card 1234"}
         s.flush()
-        audit.record(s, actor="U_EMP", action="expense.edited", entity="expense", entity_id=mine,
-                     before=before, after=audit.expense_snapshot(exp))  # fmt: skip
+        audit.record(
+            s,
+            actor="U_EMP",
+            action="expense.edited",
+            entity="expense",
+            entity_id=mine,
+            before=before,
+            after=audit.expense_snapshot(exp),
+        )
         theirs = add_expense(s, employee="U_OTHER", email="other@example.com", amount="9.00")
-        s.add(ApprovalTask(expense_id=theirs, round=1, step=1, kind="manager",
-                           approvers=["emp@example.com", "mgr@example.com"], status="approved",
-                           decided_by="U_EMP", decided_by_email="emp@example.com",
-                           decided_at=dt.datetime(2026, 11, 4, tzinfo=dt.UTC)))  # fmt: skip
-        audit.record(s, actor="U_EMP", action="approval.approved", entity="expense", entity_id=theirs,
-                     detail="approved by <@U_EMP>")  # fmt: skip
-        s.add(Delegation(approver_email="emp@example.com", delegate_email="mgr@example.com",
-                         until=dt.date(2026, 12, 1), created_by="U_EMP"))  # fmt: skip
+        s.add(
+            ApprovalTask(
+                expense_id=theirs,
+                round=1,
+                step=1,
+                kind="manager",
+                approvers=["emp@example.com", "mgr@example.com"],
+                status="approved",
+                decided_by="U_EMP",
+                decided_by_email="emp@example.com",
+                decided_at=dt.datetime(2026, 11, 4, tzinfo=dt.UTC),
+            )
+        )
+        audit.record(
+            s,
+            actor="U_EMP",
+            action="approval.approved",
+            entity="expense",
+            entity_id=theirs,
+            detail="approved by <@U_EMP>",
+        )
+        s.add(
+            Delegation(
+                approver_email="emp@example.com",
+                delegate_email="mgr@example.com",
+                until=dt.date(2026, 12, 1),
+                created_by="U_EMP",
+            )
+        )
         outbox.add(s, "dm", {"user_id": "U_EMP", "text": "You have been paid"}, dedup_key="paid:1:U_EMP")
         return mine, theirs
 
@@ -88,8 +122,13 @@ def test_erase_outside_retention_keeps_money_and_anonymised_audit(
         assert exp is not None
         exp.paid_at = dt.datetime(2020, 6, 1, tzinfo=dt.UTC)
     with transaction(factory) as s:
-        result = erase_person(s, "emp@example.com", actor="U_ADMIN", retention_days=3653,
-                              now=dt.datetime(2031, 1, 2, tzinfo=dt.UTC))  # fmt: skip
+        result = erase_person(
+            s,
+            "emp@example.com",
+            actor="U_ADMIN",
+            retention_days=3653,
+            now=dt.datetime(2031, 1, 2, tzinfo=dt.UTC),
+        )
     pseudonym = result["pseudonym"]
     assert pseudonym.startswith("erased-")
     assert result["receipt_files_deleted"] == 1 and result["receipt_files_kept"] == 0 and result["kept"] == []
@@ -97,8 +136,12 @@ def test_erase_outside_retention_keeps_money_and_anonymised_audit(
         assert leftover_mentions(s, "emp@example.com", ["U_EMP"]) == 0
         exp = s.get(Expense, mine)
         assert exp is not None
-        assert (exp.amount, exp.currency, exp.status, exp.spent_on) == (Decimal("42.5"), "EUR", "paid",
-                                                                       dt.date(2026, 11, 2))  # fmt: skip
+        assert (exp.amount, exp.currency, exp.status, exp.spent_on) == (
+            Decimal("42.5"),
+            "EUR",
+            "paid",
+            dt.date(2026, 11, 2),
+        )
         assert exp.employee_id == pseudonym and exp.employee_email is None
         assert exp.note is None and exp.ocr is None and exp.receipt_id is None
         assert s.scalars(select(ReceiptFile)).all() == []  # outside its retention: the receipt goes
@@ -148,8 +191,15 @@ def test_erase_inside_retention_keeps_the_receipt_pseudonymised_until_gc_deletes
         exp.paid_at = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)  # kept for 3653 days from 1 January 2027
         receipt_id = exp.receipt_id
         draft = add_expense(s, amount="5.00", status="draft")  # never in the books: its receipt goes
-        photo = ReceiptFile(sha256="cd" * 32, content=b"draft photo", media_type="image/jpeg",
-                            filename="emma-taxi.jpg", size=11, uploaded_by="U_EMP", slack_file_id="F_DRAFT")  # fmt: skip
+        photo = ReceiptFile(
+            sha256="cd" * 32,
+            content=b"draft photo",
+            media_type="image/jpeg",
+            filename="emma-taxi.jpg",
+            size=11,
+            uploaded_by="U_EMP",
+            slack_file_id="F_DRAFT",
+        )
         s.add(photo)
         s.flush()
         s.get(Expense, draft).receipt_id = photo.id  # type: ignore[union-attr]
@@ -173,7 +223,10 @@ def test_erase_inside_retention_keeps_the_receipt_pseudonymised_until_gc_deletes
         [receipt] = s.scalars(select(ReceiptFile)).all()
         assert receipt.id == receipt_id and receipt.content == PHOTO
         assert (receipt.uploaded_by, receipt.slack_file_id, receipt.filename) == (
-            pseudonym, None, f"receipt-{receipt_id}.jpg")  # fmt: skip
+            pseudonym,
+            None,
+            f"receipt-{receipt_id}.jpg",
+        )
         draft_row = s.get(Expense, draft)
         assert draft_row is not None and draft_row.receipt_id is None
         retained = s.scalars(select(AuditEvent).where(AuditEvent.action == "privacy.retained")).one()
@@ -182,8 +235,12 @@ def test_erase_inside_retention_keeps_the_receipt_pseudonymised_until_gc_deletes
             "receipt_file",
             str(receipt_id),
         )
-        assert retained.after == {"expenses": [mine], "retention_days": 3653, "kept_until": until.isoformat(),
-                                  "person": pseudonym}  # fmt: skip
+        assert retained.after == {
+            "expenses": [mine],
+            "retention_days": 3653,
+            "kept_until": until.isoformat(),
+            "person": pseudonym,
+        }
         assert "Art. 17(3)(b)" in str(retained.detail) and "until 2037-01-01" in str(retained.detail)
         erased = s.scalars(select(AuditEvent).where(AuditEvent.action == "privacy.erased")).one()
         assert (erased.after or {})["kept"] == {str(receipt_id): until.isoformat()}
@@ -201,8 +258,14 @@ def test_erase_inside_retention_keeps_the_receipt_pseudonymised_until_gc_deletes
 
 def test_erase_keeps_the_receipt_of_a_claim_awaiting_payment(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as s:
-        receipt = ReceiptFile(sha256="ef" * 32, content=b"hotel", media_type="image/png", filename="hotel.png",
-                              size=5, uploaded_by="U_EMP")  # fmt: skip
+        receipt = ReceiptFile(
+            sha256="ef" * 32,
+            content=b"hotel",
+            media_type="image/png",
+            filename="hotel.png",
+            size=5,
+            uploaded_by="U_EMP",
+        )
         s.add(receipt)
         s.flush()
         waiting = add_expense(s, amount="120.00", status="approved")

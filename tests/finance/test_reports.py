@@ -27,24 +27,63 @@ def spend(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     with transaction(factory) as s:
         acme = add_customer(s, "Acme Corporation", "C-100")
         globex = add_customer(s, "Globex", "C-200")
-        a = add_expense(s, amount="100.00", currency="USD", customer_id=acme, merchant="Cafe A",
-                        spent_on=dt.date(2026, 10, 5))  # fmt: skip
-        add_expense(s, amount="50.00", currency="EUR", customer_id=acme, category="travel", merchant="Taxi",
-                    spent_on=dt.date(2026, 10, 20))  # fmt: skip
-        add_expense(s, employee="U_OTHER", email="other@example.com", amount="20.00", currency="EUR",
-                    customer_id=acme, merchant="Cafe A", spent_on=dt.date(2026, 11, 3), status="paid")  # fmt: skip
-        add_expense(s, employee="U_OTHER", email="other@example.com", amount="200.00", approved_amount="150.00",
-                    currency="USD", customer_id=globex, category="lodging", spent_on=dt.date(2026, 11, 10))  # fmt: skip
+        a = add_expense(
+            s,
+            amount="100.00",
+            currency="USD",
+            customer_id=acme,
+            merchant="Cafe A",
+            spent_on=dt.date(2026, 10, 5),
+        )
+        add_expense(
+            s,
+            amount="50.00",
+            currency="EUR",
+            customer_id=acme,
+            category="travel",
+            merchant="Taxi",
+            spent_on=dt.date(2026, 10, 20),
+        )
+        add_expense(
+            s,
+            employee="U_OTHER",
+            email="other@example.com",
+            amount="20.00",
+            currency="EUR",
+            customer_id=acme,
+            merchant="Cafe A",
+            spent_on=dt.date(2026, 11, 3),
+            status="paid",
+        )
+        add_expense(
+            s,
+            employee="U_OTHER",
+            email="other@example.com",
+            amount="200.00",
+            approved_amount="150.00",
+            currency="USD",
+            customer_id=globex,
+            category="lodging",
+            spent_on=dt.date(2026, 11, 10),
+        )
         add_expense(s, amount="10.00", currency="USD", spent_on=dt.date(2026, 11, 11))
-        add_expense(s, amount="999.00", currency="USD", customer_id=acme, status="pending",
-                    spent_on=dt.date(2026, 11, 12))  # fmt: skip
+        add_expense(
+            s,
+            amount="999.00",
+            currency="USD",
+            customer_id=acme,
+            status="pending",
+            spent_on=dt.date(2026, 11, 12),
+        )
         add_expense(s, amount="1.00", currency="USD", customer_id=acme, spent_on=dt.date(2026, 12, 1))
         s.add(ExpenseProject(expense_id=a, project="Apollo"))
-        s.add_all([
-            FxRate(base="EUR", quote="USD", day=dt.date(2026, 10, 1), rate=Decimal("1.10")),
-            FxRate(base="EUR", quote="USD", day=dt.date(2026, 10, 15), rate=Decimal("1.20")),
-            FxRate(base="USD", quote="EUR", day=dt.date(2026, 11, 2), rate=Decimal("0.80")),
-        ])  # fmt: skip
+        s.add_all(
+            [
+                FxRate(base="EUR", quote="USD", day=dt.date(2026, 10, 1), rate=Decimal("1.10")),
+                FxRate(base="EUR", quote="USD", day=dt.date(2026, 10, 15), rate=Decimal("1.20")),
+                FxRate(base="USD", quote="EUR", day=dt.date(2026, 11, 2), rate=Decimal("0.80")),
+            ]
+        )
     return factory
 
 
@@ -79,8 +118,10 @@ def test_by_department_project_category_employee(spend: sessionmaker[Session]) -
         "(no project)": Decimal("242.50"),
     }
     assert {r.key: r.count for r in cat.rows} == {"Meals": 3, "Travel": 1, "Lodging": 1}
-    assert {r.key: r.total for r in emp.rows} == {"emp@example.com": Decimal("167.50"),
-                                                 "other@example.com": Decimal("175.00")}  # fmt: skip
+    assert {r.key: r.total for r in emp.rows} == {
+        "emp@example.com": Decimal("167.50"),
+        "other@example.com": Decimal("175.00"),
+    }
     for result in (dep, proj, cat, emp):
         assert result.total == Decimal("342.50")
 
@@ -113,18 +154,37 @@ def test_csv_and_png(spend: sessionmaker[Session]) -> None:
 
 def test_cli_report(spend: sessionmaker[Session], db_url: str, tmp_path: Path) -> None:
     org = tmp_path / "org.csv"
-    org.write_text("email,manager_email,department,role\nemp@example.com,,sales,employee\n"
-                   "other@example.com,,support,employee\n")  # fmt: skip
+    org.write_text(
+        "email,manager_email,department,role\nemp@example.com,,sales,employee\n"
+        "other@example.com,,support,employee\n"
+    )
     env = {"DATABASE_URL": db_url, "EXPENSEBOT_ORG_FILE": str(org), "EXPENSEBOT_CURRENCY": "USD"}
     out_csv, out_png = tmp_path / "r.csv", tmp_path / "r.png"
-    result = CliRunner().invoke(report, ["--by", "department", "--from", "2026-10-01", "--to", "2026-11-30",
-                                         "--csv", str(out_csv), "--png", str(out_png)], env=env)  # fmt: skip
+    result = CliRunner().invoke(
+        report,
+        [
+            "--by",
+            "department",
+            "--from",
+            "2026-10-01",
+            "--to",
+            "2026-11-30",
+            "--csv",
+            str(out_csv),
+            "--png",
+            str(out_png),
+        ],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     assert "support" in result.output and "175.00 USD" in result.output and "342.50 USD" in result.output
     assert out_csv.read_text().startswith("department,count,total_USD")
     assert out_png.read_bytes()[:4] == b"\x89PNG"
-    bad = CliRunner().invoke(report, ["--by", "customer", "--from", "2026-10-01", "--to", "2026-11-30",
-                                      "--currency", "GBP"], env=env)  # fmt: skip
+    bad = CliRunner().invoke(
+        report,
+        ["--by", "customer", "--from", "2026-10-01", "--to", "2026-11-30", "--currency", "GBP"],
+        env=env,
+    )
     assert (
         bad.exit_code == 1 and "EUR→GBP for 2026-10, EUR→GBP for 2026-11, USD→GBP for 2026-10" in bad.output
     )

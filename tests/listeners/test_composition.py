@@ -74,11 +74,28 @@ async def test_root_hands_the_context_to_every_surface(
 ) -> None:
     app, _ = wired
     assert {s.__name__.rsplit(".", 1)[-1] for s in SURFACES} == {
-        "files", "home", "card", "commands", "approvals", "finance", "fx", "split", "transactions",
-    }  # fmt: skip
+        "files",
+        "home",
+        "card",
+        "commands",
+        "approvals",
+        "finance",
+        "fx",
+        "split",
+        "transactions",
+    }
     channel = slack.dm_channel("U_ANN")
-    command = urlencode({"command": "/expense", "text": "help", "user_id": "U_ANN", "channel_id": channel,
-                         "team_id": "T0DEVSLACK", "trigger_id": "1.2.3", "response_url": "http://unused.example"})  # fmt: skip
+    command = urlencode(
+        {
+            "command": "/expense",
+            "text": "help",
+            "user_id": "U_ANN",
+            "channel_id": channel,
+            "team_id": "T0DEVSLACK",
+            "trigger_id": "1.2.3",
+            "response_url": "http://unused.example",
+        }
+    )
     response = await dispatch(app, command)
     assert response.status == 200
     assert response.body == ""  # acknowledged first; the help follows as an ephemeral message

@@ -95,7 +95,22 @@ def test_help_lists_every_command_and_runs_a_lazily_loaded_one() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0, result.output
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
-    assert {"scan", "eval-ocr", "customers", "policy", "report", "export", "privacy", "run", "worker", "db",
-            "backup", "restore", "demo", "digest", "fx"} <= listed  # fmt: skip
+    assert {
+        "scan",
+        "eval-ocr",
+        "customers",
+        "policy",
+        "report",
+        "export",
+        "privacy",
+        "run",
+        "worker",
+        "db",
+        "backup",
+        "restore",
+        "demo",
+        "digest",
+        "fx",
+    } <= listed
     scan_help = CliRunner().invoke(cli, ["scan", "--help"])
     assert scan_help.exit_code == 0 and "--runtime" in scan_help.output

@@ -33,12 +33,17 @@ def _take(directory: Path) -> int:
 
 def test_a_killed_holder_gives_its_slot_back(tmp_path: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; from ocr.slots import reading_slot\n"
-         "with reading_slot(1, Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
-         str(tmp_path)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from ocr.slots import reading_slot\n"
+            "with reading_slot(1, Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         got: list[int] = []

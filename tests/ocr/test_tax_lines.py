@@ -9,10 +9,19 @@ from ocr.extract import extract, extract_items, extract_tax_rate
 D = Decimal
 
 MALAYSIAN = [
-    "KEDAI MAKAN ABC SDN BHD", "NO 12 JALAN 3", "TEL 03-1234 5678", "DATE 12/05/2018",
-    "NASI LEMAK 2 x 3.50   7.00", "TEH TARIK   2.50", "ROTI CANAI   1.50",
-    "SUBTOTAL   11.00", "GST 6%   0.66", "TOTAL   11.66", "CASH 20.00", "CHANGE 8.34",
-]  # fmt: skip
+    "KEDAI MAKAN ABC SDN BHD",
+    "NO 12 JALAN 3",
+    "TEL 03-1234 5678",
+    "DATE 12/05/2018",
+    "NASI LEMAK 2 x 3.50   7.00",
+    "TEH TARIK   2.50",
+    "ROTI CANAI   1.50",
+    "SUBTOTAL   11.00",
+    "GST 6%   0.66",
+    "TOTAL   11.66",
+    "CASH 20.00",
+    "CHANGE 8.34",
+]
 
 
 def test_a_receipt_gives_its_rate_and_items() -> None:
@@ -47,5 +56,6 @@ def test_items_are_kept_only_when_they_add_up() -> None:
     no_subtotal = ["Coffee 3.50", "Cake 4.00", "TOTAL 7.50"]
     assert extract_items(no_subtotal, 2, None, D("7.50")) == (("Coffee", D("3.50")), ("Cake", D("4.00")))
     assert extract_items(["Ramen 980", "Gyoza 450", "合計 1430"], 0, None, D(1430)) == (
-        ("Ramen", D(980)), ("Gyoza", D(450)),
-    )  # fmt: skip
+        ("Ramen", D(980)),
+        ("Gyoza", D(450)),
+    )

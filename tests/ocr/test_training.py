@@ -85,9 +85,16 @@ def test_candidates_carry_every_feature_the_model_was_trained_with() -> None:
 
 def test_the_model_reads_a_plain_receipt_and_says_how_sure_it_is() -> None:
     facts = extract(
-        ["KEDAI BUKU SINAR JAYA SDN BHD", "NO 12 JALAN PERMAS 4", "23/07/2018 10:05", "BOOK 18.00",
-         "TOTAL RM 18.00", "CASH 20.00", "CHANGE 2.00"]
-    )  # fmt: skip
+        [
+            "KEDAI BUKU SINAR JAYA SDN BHD",
+            "NO 12 JALAN PERMAS 4",
+            "23/07/2018 10:05",
+            "BOOK 18.00",
+            "TOTAL RM 18.00",
+            "CASH 20.00",
+            "CHANGE 2.00",
+        ]
+    )
     assert str(facts.total) == "18.00" and facts.currency == "MYR"
     assert facts.date is not None and facts.date.isoformat() == "2018-07-23"
     assert set(facts.confidence) >= {"total", "date", "merchant", "currency"}

@@ -12,9 +12,10 @@ def actions(db: sessionmaker[Session], expense_id: int) -> list[tuple[str, str]]
     """(actor, action) of the expense's audit events, oldest first."""
     with db() as session:
         rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.entity == "expense", AuditEvent.entity_id == str(expense_id))
+            select(AuditEvent)
+            .where(AuditEvent.entity == "expense", AuditEvent.entity_id == str(expense_id))
             .order_by(AuditEvent.id)
-        )  # fmt: skip
+        )
         return [(row.actor, row.action) for row in rows]
 
 

@@ -29,9 +29,16 @@ POLICY = default_policy("USD")
 
 def draft(db: sessionmaker[Session], *, amount: str | None = "42.50", employee: str = "U_EMP") -> int:
     with transaction(db) as s:
-        exp = Expense(status=Status.DRAFT, employee_id=employee, source="dm", merchant="Blue Bottle",
-                      spent_on=dt.date(2026, 11, 18), amount=Decimal(amount) if amount else None,
-                      currency="USD", category="meals")  # fmt: skip
+        exp = Expense(
+            status=Status.DRAFT,
+            employee_id=employee,
+            source="dm",
+            merchant="Blue Bottle",
+            spent_on=dt.date(2026, 11, 18),
+            amount=Decimal(amount) if amount else None,
+            currency="USD",
+            category="meals",
+        )
         s.add(exp)
         s.flush()
         return exp.id
@@ -39,8 +46,12 @@ def draft(db: sessionmaker[Session], *, amount: str | None = "42.50", employee: 
 
 def outbox_rows(db: sessionmaker[Session], kind: str) -> list[dict[str, Any]]:
     with db() as s:
-        return [row.payload for row in s.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)
-                                                  .order_by(OutboxMessage.id))]  # fmt: skip
+        return [
+            row.payload
+            for row in s.scalars(
+                select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+            )
+        ]
 
 
 def submitted(db: sessionmaker[Session], **kwargs: Any) -> tuple[int, int]:
@@ -49,8 +60,9 @@ def submitted(db: sessionmaker[Session], **kwargs: Any) -> tuple[int, int]:
     result = submission.submit(db, DIRECTORY, POLICY, expense_id, "U_EMP", "emp@example.com", TODAY)
     assert isinstance(result, Submitted), result
     with db() as s:
-        task_id = s.scalar(select(ApprovalTask.id).where(ApprovalTask.expense_id == expense_id,
-                                                         ApprovalTask.step == 0))  # fmt: skip
+        task_id = s.scalar(
+            select(ApprovalTask.id).where(ApprovalTask.expense_id == expense_id, ApprovalTask.step == 0)
+        )
     assert task_id is not None
     return expense_id, task_id
 
@@ -69,8 +81,9 @@ def test_submit_routes_to_the_manager_and_keeps_the_status_as_facts(factory: ses
         facts = (exp.ocr or {})["status_facts"]
         assert facts == {"event": "waiting", "step": "manager", "approvers": ["mgr@example.com"]}
         assert "status_detail" not in (exp.ocr or {})
-        tasks = s.scalars(select(ApprovalTask).where(ApprovalTask.expense_id == expense_id)
-                          .order_by(ApprovalTask.step)).all()  # fmt: skip
+        tasks = s.scalars(
+            select(ApprovalTask).where(ApprovalTask.expense_id == expense_id).order_by(ApprovalTask.step)
+        ).all()
         assert [(t.kind, t.status) for t in tasks] == [("manager", "pending"), ("finance", "waiting")]
         assert tasks[0].approvers == ["mgr@example.com"]
         task = tasks[0]
@@ -102,16 +115,19 @@ def test_each_approval_step_queues_facts_for_the_employee(factory: sessionmaker[
     first = approvals.decide(factory, DIRECTORY, task_id, "U_MGR", "mgr@example.com", APPROVE, None, TODAY)
     assert isinstance(first, Decided) and first.approved_expense is None
     with factory() as s:
-        finance_task = s.scalars(select(ApprovalTask).where(ApprovalTask.expense_id == expense_id,
-                                                            ApprovalTask.step == 1)).one()  # fmt: skip
+        finance_task = s.scalars(
+            select(ApprovalTask).where(ApprovalTask.expense_id == expense_id, ApprovalTask.step == 1)
+        ).one()
         assert finance_task.status == "pending"
         exp = s.get(Expense, expense_id)
         assert exp is not None and exp.status == Status.PENDING and exp.current_step == 1
         assert (exp.ocr or {})["status_facts"]["event"] == "approved_step"
     step_notice = outbox_rows(factory, "notice")[0]
     assert (step_notice["event"], step_notice["step"], step_notice["next_step"]) == (
-        "approved_step", "manager", "finance",
-    )  # fmt: skip
+        "approved_step",
+        "manager",
+        "finance",
+    )
     assert outbox_rows(factory, "approval_request")[-1] == {"task_id": finance_task.id}
     # The manager approved one step: they may not decide the finance step too.
     twice = approvals.decide(
@@ -130,13 +146,17 @@ def test_each_approval_step_queues_facts_for_the_employee(factory: sessionmaker[
     notice = outbox_rows(factory, "notice")[-1]
     assert notice["user_id"] == "U_EMP" and notice["event"] == "approved"
     assert (notice["approver"], notice["step"], Decimal(notice["amount"]), notice["currency"]) == (
-        "U_FIN", "finance", Decimal("42.50"), "USD",
-    )  # fmt: skip
+        "U_FIN",
+        "finance",
+        Decimal("42.50"),
+        "USD",
+    )
     assert "text" not in notice  # facts, worded by the bot when sent
     done = outbox_rows(factory, "approval_done")
     assert [(d["task_id"], d["decision"], d["actor"]) for d in done] == [
-        (task_id, APPROVE, "U_MGR"), (finance_task.id, APPROVE, "U_FIN"),
-    ]  # fmt: skip
+        (task_id, APPROVE, "U_MGR"),
+        (finance_task.id, APPROVE, "U_FIN"),
+    ]
 
 
 def test_a_step_is_decided_once(factory: sessionmaker[Session]) -> None:
@@ -168,10 +188,13 @@ def test_who_may_not_decide(factory: sessionmaker[Session]) -> None:
         assert s.get(ApprovalTask, task_id).status == "pending"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize("decision, event, status", [(REJECT, "rejected", Status.REJECTED),
-                                                     (SEND_BACK, "sent_back", Status.CHANGES_REQUESTED)])  # fmt: skip
-def test_reject_and_send_back_keep_the_reason(factory: sessionmaker[Session], decision: str, event: str,
-                                              status: Status) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    "decision, event, status",
+    [(REJECT, "rejected", Status.REJECTED), (SEND_BACK, "sent_back", Status.CHANGES_REQUESTED)],
+)
+def test_reject_and_send_back_keep_the_reason(
+    factory: sessionmaker[Session], decision: str, event: str, status: Status
+) -> None:
     expense_id, task_id = submitted(factory)
     result = approvals.decide(
         factory, DIRECTORY, task_id, "U_MGR", "mgr@example.com", decision, "Wrong date", TODAY
@@ -193,8 +216,17 @@ def test_approve_a_lower_amount(factory: sessionmaker[Session]) -> None:
     assert approvals.check_lower_amount(factory, task_id, "30.00", "The tip is not reimbursed") is None
     claim = approvals.task_claim(factory, task_id)
     assert claim is not None and (claim.amount, claim.currency) == (Decimal("42.50"), "USD")
-    result = approvals.decide(factory, DIRECTORY, task_id, "U_MGR", "mgr@example.com", APPROVE,
-                              "The tip is not reimbursed", TODAY, lower_amount="30.00")  # fmt: skip
+    result = approvals.decide(
+        factory,
+        DIRECTORY,
+        task_id,
+        "U_MGR",
+        "mgr@example.com",
+        APPROVE,
+        "The tip is not reimbursed",
+        TODAY,
+        lower_amount="30.00",
+    )
     assert isinstance(result, Decided) and result.approved_expense is None  # finance still decides
     with factory() as s:
         exp = s.get(Expense, expense_id)

@@ -25,13 +25,22 @@ DAY = dt.date(2026, 11, 2)
 
 
 def shared(file_id: str = "F1", *, thread_ts: str | None = None, note: str = "") -> SharedReceipt:
-    return SharedReceipt(user_id="U_EMP", channel_id="D1", slack_file_id=file_id, thread_ts=thread_ts,
-                         note=note, source="dm")  # fmt: skip
+    return SharedReceipt(
+        user_id="U_EMP", channel_id="D1", slack_file_id=file_id, thread_ts=thread_ts, note=note, source="dm"
+    )
 
 
 def edit(**changes: object) -> Edit:
-    fields: dict[str, object] = dict(merchant="Blue Bottle", spent_on=DAY, amount_text="12.345", currency="usd",
-                                     category="meals", customer_id=None, customer_cleared=False, note=None)  # fmt: skip
+    fields: dict[str, object] = dict(
+        merchant="Blue Bottle",
+        spent_on=DAY,
+        amount_text="12.345",
+        currency="usd",
+        category="meals",
+        customer_id=None,
+        customer_cleared=False,
+        note=None,
+    )
     fields.update(changes)
     return Edit(**fields)  # type: ignore[arg-type]
 

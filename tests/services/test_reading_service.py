@@ -32,21 +32,40 @@ RECEIPT = ["BLUE BOTTLE CAFE", "12 Market Street", "TOTAL USD 42.50"]
 
 
 def started(db: Factory, file_id: str = "F1", note: str = "") -> int:
-    shared = SharedReceipt(user_id="U_EMP", channel_id="D1", slack_file_id=file_id, thread_ts=None, note=note,
-                           source="dm")  # fmt: skip
+    shared = SharedReceipt(
+        user_id="U_EMP", channel_id="D1", slack_file_id=file_id, thread_ts=None, note=note, source="dm"
+    )
     return service.start_from_file(db, shared).expense_id
 
 
 def facts(total: str | None = "42.50", currency: str | None = "USD") -> ReceiptFacts:
-    return ReceiptFacts(merchant="Blue Bottle Cafe", date=DAY, total=Decimal(total) if total else None,
-                        currency=currency, confidence={"total": 0.91234}, text="flat white coffee",
-                        header_text="BLUE BOTTLE CAFE")  # fmt: skip
+    return ReceiptFacts(
+        merchant="Blue Bottle Cafe",
+        date=DAY,
+        total=Decimal(total) if total else None,
+        currency=currency,
+        confidence={"total": 0.91234},
+        text="flat white coffee",
+        header_text="BLUE BOTTLE CAFE",
+    )
 
 
-def apply(db: Factory, expense_id: int, read: ReceiptFacts | None, error: str | None = None,
-          customers: CustomerIndex | None = None) -> reading.Applied:  # fmt: skip
-    return reading.apply_reading(db, expense_id, read, error, company_currency="eur", categories=CATEGORIES,
-                                 customers=customers or CustomerIndex())  # fmt: skip
+def apply(
+    db: Factory,
+    expense_id: int,
+    read: ReceiptFacts | None,
+    error: str | None = None,
+    customers: CustomerIndex | None = None,
+) -> reading.Applied:
+    return reading.apply_reading(
+        db,
+        expense_id,
+        read,
+        error,
+        company_currency="eur",
+        categories=CATEGORIES,
+        customers=customers or CustomerIndex(),
+    )
 
 
 def test_a_reading_fills_the_draft_and_queues_its_card(db: Factory) -> None:
@@ -56,8 +75,10 @@ def test_a_reading_fills_the_draft_and_queues_its_card(db: Factory) -> None:
         expense = session.get(Expense, expense_id)
         assert expense is not None
         assert (expense.status, expense.merchant, expense.merchant_key) == (
-            Status.DRAFT, "Blue Bottle Cafe", "BLUE BOTTLE CAFE"
-        )  # fmt: skip
+            Status.DRAFT,
+            "Blue Bottle Cafe",
+            "BLUE BOTTLE CAFE",
+        )
         assert (expense.spent_on, expense.amount, expense.currency) == (DAY, Decimal("42.50"), "USD")
         assert expense.category == "meals"  # guessed from the merchant, and one of the policy's
         assert expense.ocr is not None and expense.ocr["confidence"] == {"total": 0.912}
@@ -90,8 +111,16 @@ def test_a_guessed_category_the_policy_lacks_is_other(db: Factory) -> None:
 
 
 def test_a_typed_expense_keeps_what_was_typed_and_says_when_the_receipt_differs(db: Factory) -> None:
-    typed = Edit(merchant="Coffee with Acme", spent_on=None, amount_text="40.00", currency="USD",
-                 category="meals", customer_id=None, customer_cleared=False, note=None)  # fmt: skip
+    typed = Edit(
+        merchant="Coffee with Acme",
+        spent_on=None,
+        amount_text="40.00",
+        currency="USD",
+        category="meals",
+        customer_id=None,
+        customer_cleared=False,
+        note=None,
+    )
     expense_id = service.create_typed(db, "U_EMP", typed, "command", with_file=True)
     applied = apply(db, expense_id, facts("42.50"))
     assert applied.warnings == ("The attached receipt reads 42.50 USD; the total typed is 40.00 USD.",)

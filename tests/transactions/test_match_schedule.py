@@ -54,8 +54,14 @@ def _contexts(
 
 
 def _statement(ctx: Any, tmp_path: Path, rows: str, name: str) -> None:
-    import_statement(ctx.db, f"id,date,amount,description\n{rows}".encode(), source=name, account="ana@acme.test",
-                     mapping="id=id,date=date,amount=amount,description=description", default_currency="USD")  # fmt: skip
+    import_statement(
+        ctx.db,
+        f"id,date,amount,description\n{rows}".encode(),
+        source=name,
+        account="ana@acme.test",
+        mapping="id=id,date=date,amount=amount,description=description",
+        default_currency="USD",
+    )
 
 
 def _statuses(ctx: Any) -> dict[str, str]:
@@ -67,9 +73,14 @@ def _statuses(ctx: Any) -> dict[str, str]:
 
 def _runs(ctx: Any) -> int:
     with ctx.db() as session:
-        return int(session.scalar(select(func.count()).select_from(AuditEvent)
-                                  .where(AuditEvent.action == "statement.matched", AuditEvent.actor == "schedule"))
-                   or 0)  # fmt: skip
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "statement.matched", AuditEvent.actor == "schedule")
+            )
+            or 0
+        )
 
 
 def test_new_charges_matched_once_per_slot_however_many_processes(
@@ -79,13 +90,27 @@ def test_new_charges_matched_once_per_slot_however_many_processes(
     ctx = contexts[0]
     with transaction(ctx.db) as s:
         s.add(SlackUser(user_id="U_ANA", email="ana@acme.test", name="Ana"))
-        s.add(Expense(status="draft", employee_id="U_ANA", employee_email="ana@acme.test", source="dm",
-                      merchant="Blue Bottle Coffee", spent_on=dt.date(2026, 11, 2), amount=Decimal("12.50"),
-                      currency="USD", category="meals"))  # fmt: skip
+        s.add(
+            Expense(
+                status="draft",
+                employee_id="U_ANA",
+                employee_email="ana@acme.test",
+                source="dm",
+                merchant="Blue Bottle Coffee",
+                spent_on=dt.date(2026, 11, 2),
+                amount=Decimal("12.50"),
+                currency="USD",
+                category="meals",
+            )
+        )
     # nothing imported yet: nothing to do, no slot taken
     assert asyncio.run(scheduled_match(ctx, NOW)) is None
-    _statement(ctx, tmp_path, "T1,2026-11-03,-12.50,SQ *BLUE BOTTLE 0423 OAKLAND CA\n"
-                              "T2,2026-11-03,-180.00,HOTEL LE GRAND\n", "one.csv")  # fmt: skip
+    _statement(
+        ctx,
+        tmp_path,
+        "T1,2026-11-03,-12.50,SQ *BLUE BOTTLE 0423 OAKLAND CA\nT2,2026-11-03,-180.00,HOTEL LE GRAND\n",
+        "one.csv",
+    )
 
     async def all_at_once(now: dt.datetime) -> list[Any]:
         return list(await asyncio.gather(*(scheduled_match(c, now) for c in contexts)))
@@ -96,17 +121,27 @@ def test_new_charges_matched_once_per_slot_however_many_processes(
     assert _runs(ctx) == 1
     with ctx.db() as s:
         assert s.get(ScheduledRun, ("match", "2026-11-10T09:00")).finished_at is not None  # type: ignore[union-attr]
-        reminders = s.scalar(select(func.count()).select_from(OutboxMessage)
-                             .where(OutboxMessage.dedup_key.like("missing_receipt:%")))  # fmt: skip
+        reminders = s.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.dedup_key.like("missing_receipt:%"))
+        )
     assert reminders == 1  # booked long before today: the reminder is due
     # the same slot again: nothing; the next slot: a run, which changes nothing and sends nothing twice
     assert asyncio.run(scheduled_match(contexts[1], NOW + dt.timedelta(minutes=30))) is None
     assert asyncio.run(scheduled_match(contexts[2], NOW + dt.timedelta(hours=1))) == {
-        "matched": 1, "missing_receipt": 1
-    }  # fmt: skip
+        "matched": 1,
+        "missing_receipt": 1,
+    }
     with ctx.db() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage)
-                        .where(OutboxMessage.dedup_key.like("missing_receipt:%"))) == 1  # fmt: skip
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.dedup_key.like("missing_receipt:%"))
+            )
+            == 1
+        )
     assert _runs(ctx) == 2
 
     # every line settled: later slots do not run at all

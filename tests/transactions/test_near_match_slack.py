@@ -15,8 +15,9 @@ def _offer(app: Any, card: Any, *, contains: str = "Confirm", timeout: float = 3
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in app.slack.thread(card.channel, card.ts):
-            if message.ts != card.ts and any(contains in str(b.get("text", {}).get("text", ""))
-                                             for b in message.buttons()):  # fmt: skip
+            if message.ts != card.ts and any(
+                contains in str(b.get("text", {}).get("text", "")) for b in message.buttons()
+            ):
                 return message
         time.sleep(0.1)
     raise AssertionError(f"no near-match question in the thread of {card.ts}")
@@ -63,12 +64,20 @@ def test_near_match_confirmed_and_another_refused(tmp_path: Path, sqlite_url: st
         deadline = time.monotonic() + 40
         cards: list[Any] = []
         while time.monotonic() < deadline and len(cards) < 2:
-            cards = [m for m in app.slack.dm_messages(EMPLOYEE)
-                     if any("Submit" in str(b.get("text", {}).get("text", "")) for b in m.buttons())]  # fmt: skip
+            cards = [
+                m
+                for m in app.slack.dm_messages(EMPLOYEE)
+                if any("Submit" in str(b.get("text", {}).get("text", "")) for b in m.buttons())
+            ]
             time.sleep(0.1)
         second = cards[-1]
-        app.cli("transactions", "import", str(_statement(tmp_path, "card2.csv", "-18.50", day)),
-                "--account", "emp@example.com")  # fmt: skip
+        app.cli(
+            "transactions",
+            "import",
+            str(_statement(tmp_path, "card2.csv", "-18.50", day)),
+            "--account",
+            "emp@example.com",
+        )
         rows = _match(app)
         assert rows[1]["status"] == "suggested"
         question = _offer(app, second)
@@ -92,8 +101,13 @@ def test_a_missing_receipt_reminder_answered_with_a_photo(tmp_path: Path, sqlite
     with running_app(
         tmp_path, database_url=sqlite_url, extra_env={"EXPENSEBOT_MISSING_RECEIPT_DAYS": "3"}
     ) as app:
-        app.cli("transactions", "import", str(_statement(tmp_path, "card.csv", "-88.00", booked)),
-                "--account", "emp@example.com")  # fmt: skip
+        app.cli(
+            "transactions",
+            "import",
+            str(_statement(tmp_path, "card.csv", "-88.00", booked)),
+            "--account",
+            "emp@example.com",
+        )
         (row,) = _match(app)
         assert row["status"] == "missing_receipt"
         reminder = app.wait_dm(EMPLOYEE, "no receipt for it")

@@ -14,10 +14,19 @@ from tests.transactions.test_transactions_cli import env, match_json, run  # noq
 
 def _import(tmp_path: Path) -> None:
     statement = tmp_path / "card.csv"
-    statement.write_text("id,date,amount,description\nT1,2026-11-02,-40.00,CITY PARKING 12\n"
-                         "T2,2026-11-03,-120.00,HOTEL LE GRAND\nT3,2026-11-04,-9.00,KIOSK\n")  # fmt: skip
-    result = run("transactions", "import", str(statement), "--account", "ana@acme.test",
-                 "--map", "id=id,date=date,amount=amount,description=description")  # fmt: skip
+    statement.write_text(
+        "id,date,amount,description\nT1,2026-11-02,-40.00,CITY PARKING 12\n"
+        "T2,2026-11-03,-120.00,HOTEL LE GRAND\nT3,2026-11-04,-9.00,KIOSK\n"
+    )
+    result = run(
+        "transactions",
+        "import",
+        str(statement),
+        "--account",
+        "ana@acme.test",
+        "--map",
+        "id=id,date=date,amount=amount,description=description",
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -59,8 +68,13 @@ def test_the_card_holder_within_the_threshold_finance_above_it(
     assert [r["status"] for r in rows] == ["no_receipt", "no_receipt", "unmatched"]
     assert rows[1]["reason"] == "no receipt: receipt lost in a taxi"
     with env() as s:
-        events = list(s.scalars(select(AuditEvent).where(AuditEvent.action == "statement_line.no_receipt")
-                                .order_by(AuditEvent.id)))  # fmt: skip
+        events = list(
+            s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "statement_line.no_receipt")
+                .order_by(AuditEvent.id)
+            )
+        )
         assert [(e.actor, (e.before or {}).get("status"), (e.after or {}).get("reason")) for e in events] == [
             ("ana@acme.test", "unmatched", "parking meter, no slip"),
             ("fin@acme.test", "missing_receipt", "receipt lost in a taxi"),

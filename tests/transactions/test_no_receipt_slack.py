@@ -35,9 +35,17 @@ def _wait(condition: Any, what: str, timeout: float = 60.0) -> Any:
 
 
 def _reminder(app: Any, amount: str) -> Any:
-    return _wait(lambda: next((m for m in app.slack.dm_messages(EMPLOYEE)
-                               if "no receipt for it" in (m.text or "") and amount in (m.text or "")), None),
-                 f"the reminder of the {amount} charge")  # fmt: skip
+    return _wait(
+        lambda: next(
+            (
+                m
+                for m in app.slack.dm_messages(EMPLOYEE)
+                if "no receipt for it" in (m.text or "") and amount in (m.text or "")
+            ),
+            None,
+        ),
+        f"the reminder of the {amount} charge",
+    )
 
 
 def _ephemeral(app: Any, user: str, contains: str) -> Any:
@@ -49,8 +57,10 @@ def test_no_receipt_within_the_policy_is_noted_and_above_it_refused(tmp_path: Pa
     policy = tmp_path / "policy.yml"
     policy.write_text(POLICY)
     statement = tmp_path / "card.csv"
-    statement.write_text(f"date,amount,description\n{booked.isoformat()},-88.00,CITY PARKING GARAGE 12\n"
-                         f"{booked.isoformat()},-240.00,HOTEL LE GRAND PARIS\n")  # fmt: skip
+    statement.write_text(
+        f"date,amount,description\n{booked.isoformat()},-88.00,CITY PARKING GARAGE 12\n"
+        f"{booked.isoformat()},-240.00,HOTEL LE GRAND PARIS\n"
+    )
     env = {"EXPENSEBOT_MISSING_RECEIPT_DAYS": "3", "EXPENSEBOT_POLICY_FILE": str(policy)}
     with running_app(tmp_path, database_url=sqlite_url, extra_env=env) as app:
         app.cli("transactions", "import", str(statement), "--account", "emp@example.com")
@@ -70,16 +80,22 @@ def test_no_receipt_within_the_policy_is_noted_and_above_it_refused(tmp_path: Pa
         # within it: a form asks why; a reason is required
         app.driver.click(EMPLOYEE, parking, "No receipt")
         view = app.wait_view(EMPLOYEE, NO_RECEIPT_VIEW)
-        answer = app.driver.submit_view(EMPLOYEE, view, {"reason": {"reason": {"type": "plain_text_input",
-                                                                                "value": " x "}}})  # fmt: skip
+        answer = app.driver.submit_view(
+            EMPLOYEE, view, {"reason": {"reason": {"type": "plain_text_input", "value": " x "}}}
+        )
         assert (
             answer.status_code == 200 and "Say why there is no receipt" in answer.json()["errors"]["reason"]
         )
-        answer = app.driver.submit_view(EMPLOYEE, view, {"reason": {"reason": {
-            "type": "plain_text_input", "value": "Parking meter,  it gives no slip"}}})  # fmt: skip
+        answer = app.driver.submit_view(
+            EMPLOYEE,
+            view,
+            {"reason": {"reason": {"type": "plain_text_input", "value": "Parking meter,  it gives no slip"}}},
+        )
         assert answer.status_code == 200 and not answer.content.strip()
-        updated = _wait(lambda: (m := app.slack.message(parking.channel, parking.ts)) and "Noted" in (m.text or "")
-                        and m, "the reminder answered")  # fmt: skip
+        updated = _wait(
+            lambda: (m := app.slack.message(parking.channel, parking.ts)) and "Noted" in (m.text or "") and m,
+            "the reminder answered",
+        )
         assert not updated.buttons() and "Parking meter, it gives no slip" in (updated.text or "")
 
         rows = _match(app)  # a later run keeps it, and the hotel still misses its receipt
@@ -89,8 +105,10 @@ def test_no_receipt_within_the_policy_is_noted_and_above_it_refused(tmp_path: Pa
         )
         assert rows[1]["status"] == "missing_receipt"
         with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
-            events = db.execute("SELECT actor, before, after, detail FROM audit_events "
-                                "WHERE action = 'statement_line.no_receipt'").fetchall()  # fmt: skip
+            events = db.execute(
+                "SELECT actor, before, after, detail FROM audit_events "
+                "WHERE action = 'statement_line.no_receipt'"
+            ).fetchall()
         assert len(events) == 1
         actor, before, after, detail = events[0]
         assert actor == EMPLOYEE and detail == "slack"

@@ -26,9 +26,16 @@ def read(name: str) -> bytes:
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("card.ofx", "ofx"), ("card_v2.qfx", "ofx"), ("company.camt053.xml", "camt053"),
-     ("card.camt054.xml", "camt054"), ("company.mt940", "mt940"), ("chase.csv", "csv"), ("mapped.csv", "csv")],
-)  # fmt: skip
+    [
+        ("card.ofx", "ofx"),
+        ("card_v2.qfx", "ofx"),
+        ("company.camt053.xml", "camt053"),
+        ("card.camt054.xml", "camt054"),
+        ("company.mt940", "mt940"),
+        ("chase.csv", "csv"),
+        ("mapped.csv", "csv"),
+    ],
+)
 def test_format_is_detected_from_the_content(name: str, fmt: str) -> None:
     assert detect_format(read(name)) == fmt
 
@@ -86,7 +93,9 @@ def test_camt_batch_booking_is_split_into_its_transfers() -> None:
 </NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>"""
     lines = parse(xml).lines
     assert [(ln.amount, ln.end_to_end_id, ln.bank_id) for ln in lines] == [
-        (Decimal("-10.00"), "EB2-0001", "B1/EB2-0001"), (Decimal("-20.00"), "EB2-0002", "B1/EB2-0002")]  # fmt: skip
+        (Decimal("-10.00"), "EB2-0001", "B1/EB2-0001"),
+        (Decimal("-20.00"), "EB2-0002", "B1/EB2-0002"),
+    ]
 
 
 def test_mt940_with_structured_details() -> None:
@@ -128,9 +137,17 @@ def test_csv_debit_credit_columns_and_positive_is_debit() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("-12.50", "-12.50"), ("1,234.56", "1234.56"), ("1.234,56", "1234.56"), ("(12.50)", "-12.50"),
-     ("$12.50", "12.50"), ("12,5", "12.5"), ("12.50-", "-12.50"), ("EUR 3.00", "3.00")],
-)  # fmt: skip
+    [
+        ("-12.50", "-12.50"),
+        ("1,234.56", "1234.56"),
+        ("1.234,56", "1234.56"),
+        ("(12.50)", "-12.50"),
+        ("$12.50", "12.50"),
+        ("12,5", "12.5"),
+        ("12.50-", "-12.50"),
+        ("EUR 3.00", "3.00"),
+    ],
+)
 def test_amounts_are_exact_decimals(text: str, value: str) -> None:
     assert parse_decimal(text) == Decimal(value)
 

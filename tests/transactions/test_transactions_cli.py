@@ -19,8 +19,19 @@ from storage.db import make_engine, make_sessionmaker, migrate, transaction
 from storage.models import AuditEvent, Expense, OutboxMessage, PayoutBatch, SlackUser, StatementLine
 
 FIXTURES = Path(__file__).parent / "fixtures"
-KEYS = ["transaction_id", "account", "date", "amount", "currency", "description", "status", "expense", "batch",
-        "score", "reason"]  # fmt: skip
+KEYS = [
+    "transaction_id",
+    "account",
+    "date",
+    "amount",
+    "currency",
+    "description",
+    "status",
+    "expense",
+    "batch",
+    "score",
+    "reason",
+]
 
 ORG = """email,manager_email,department,role,iban,card_last4
 boss@acme.test,,Exec,admin,,
@@ -42,8 +53,12 @@ def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> session
     migrate(db_url)
     factory = make_sessionmaker(make_engine(db_url))
     with transaction(factory) as s:
-        s.add_all([SlackUser(user_id="U_ANA", email="ana@acme.test", name="Ana Lopez"),
-                   SlackUser(user_id="U_BO", email="bo@acme.test", name="Bo Berg")])  # fmt: skip
+        s.add_all(
+            [
+                SlackUser(user_id="U_ANA", email="ana@acme.test", name="Ana Lopez"),
+                SlackUser(user_id="U_BO", email="bo@acme.test", name="Bo Berg"),
+            ]
+        )
     return factory
 
 
@@ -51,12 +66,29 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def add_expense(factory: sessionmaker[Session], *, who: str = "ana", amount: str, merchant: str, day: dt.date,
-                currency: str = "USD", status: str = "draft") -> int:  # fmt: skip
+def add_expense(
+    factory: sessionmaker[Session],
+    *,
+    who: str = "ana",
+    amount: str,
+    merchant: str,
+    day: dt.date,
+    currency: str = "USD",
+    status: str = "draft",
+) -> int:
     with transaction(factory) as s:
-        exp = Expense(status=status, employee_id=f"U_{who.upper()}", employee_email=f"{who}@acme.test", source="dm",
-                      merchant=merchant, spent_on=day, amount=Decimal(amount), currency=currency, category="meals",
-                      approved_at=dt.datetime(2026, 11, 3, tzinfo=dt.UTC) if status == "approved" else None)  # fmt: skip
+        exp = Expense(
+            status=status,
+            employee_id=f"U_{who.upper()}",
+            employee_email=f"{who}@acme.test",
+            source="dm",
+            merchant=merchant,
+            spent_on=day,
+            amount=Decimal(amount),
+            currency=currency,
+            category="meals",
+            approved_at=dt.datetime(2026, 11, 3, tzinfo=dt.UTC) if status == "approved" else None,
+        )
         s.add(exp)
         s.flush()
         return exp.id
@@ -137,17 +169,26 @@ def test_match_links_suggests_and_reports_missing_receipts(
 ) -> None:
     coffee = add_expense(env, amount="12.50", merchant="Blue Bottle Coffee", day=dt.date(2026, 11, 2))
     dinner = add_expense(env, who="bo", amount="40.00", merchant="Zuni Café", day=dt.date(2026, 11, 10))
-    hotel = add_expense(env, who="bo", amount="98.00", currency="EUR", merchant="Hotel Lutetia",
-                        day=dt.date(2026, 11, 18), status="pending")  # fmt: skip
+    hotel = add_expense(
+        env,
+        who="bo",
+        amount="98.00",
+        currency="EUR",
+        merchant="Hotel Lutetia",
+        day=dt.date(2026, 11, 18),
+        status="pending",
+    )
     add_expense(
         env, amount="500.00", merchant="Blue Bottle Coffee", day=dt.date(2026, 11, 2), status="discarded"
     )
     csv = tmp_path / "card.csv"
-    csv.write_text("Date,Payee,Amount,Card\n2026-11-04,SQ *BLUE BOTTLE 0423 OAKLAND CA,-12.50,XXXX1234\n"
-                   "2026-11-12,TST* ZUNI CAFE SAN FRANCISCO,-48.20,XXXX5678\n"
-                   "2026-11-19,HOTEL LUTETIA PARIS,-113.40,XXXX5678\n"
-                   "2026-11-20,DELTA AIR LINES,-412.30,XXXX1234\n2026-11-21,PARKING METER,-4.00,XXXX1234\n"
-                   "2026-11-22,SQ *BLUE BOTTLE OAKLAND,12.50,XXXX1234\n")  # fmt: skip
+    csv.write_text(
+        "Date,Payee,Amount,Card\n2026-11-04,SQ *BLUE BOTTLE 0423 OAKLAND CA,-12.50,XXXX1234\n"
+        "2026-11-12,TST* ZUNI CAFE SAN FRANCISCO,-48.20,XXXX5678\n"
+        "2026-11-19,HOTEL LUTETIA PARIS,-113.40,XXXX5678\n"
+        "2026-11-20,DELTA AIR LINES,-412.30,XXXX1234\n2026-11-21,PARKING METER,-4.00,XXXX1234\n"
+        "2026-11-22,SQ *BLUE BOTTLE OAKLAND,12.50,XXXX1234\n"
+    )
     spec = "date=Date,amount=Amount,description=Payee,card=Card"
     assert run("transactions", "import", str(csv), "--map", spec, "--account", "Company cards").exit_code == 0
     with transaction(env) as s:  # a rate for the EUR receipt
@@ -177,8 +218,14 @@ def test_match_links_suggests_and_reports_missing_receipts(
     with env() as s:
         linked = s.scalar(select(StatementLine).where(StatementLine.description == "HOTEL LUTETIA PARIS"))
         assert linked is not None and linked.expense_id == hotel and linked.status == "matched"
-        assert s.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "statement_line.matched")) == 4  # coffee, dinner, hotel, refund  # fmt: skip
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "statement_line.matched")
+            )
+            == 4
+        )  # coffee, dinner, hotel, refund
     # links stay as they are on the next run
     assert [(r["status"], r["expense"]) for r in match_json()] == [(r["status"], r["expense"]) for r in dry]
 
@@ -217,8 +264,14 @@ def test_a_company_card_expense_is_paid_by_card_and_never_batched(
         assert "company card" in (card_exp.ocr or {}).get("status_detail", "")
         other = s.get(Expense, out_of_pocket)
         assert other is not None and other.payout_batch_id == batch_id
-        assert s.scalar(select(AuditEvent.action).where(AuditEvent.entity_id == str(on_card),
-                                                        AuditEvent.action == "expense.paid_by_card")) is not None  # fmt: skip
+        assert (
+            s.scalar(
+                select(AuditEvent.action).where(
+                    AuditEvent.entity_id == str(on_card), AuditEvent.action == "expense.paid_by_card"
+                )
+            )
+            is not None
+        )
 
 
 def _camt_from_pain(pain: bytes, booked: str = "2026-11-20") -> bytes:
@@ -254,17 +307,39 @@ def test_a_payout_batch_is_reconciled_from_a_camt053_of_its_own_pain001(
 ) -> None:
     from services.payouts import claim_batch
 
-    ana = [add_expense(env, amount=a, currency="EUR", merchant="Taxi", day=dt.date(2026, 11, 2), status="approved")
-           for a in ("42.50", "19.99")]  # fmt: skip
-    bo = add_expense(env, who="bo", amount="80.00", currency="EUR", merchant="Train", day=dt.date(2026, 11, 2),
-                     status="approved")  # fmt: skip
+    ana = [
+        add_expense(
+            env, amount=a, currency="EUR", merchant="Taxi", day=dt.date(2026, 11, 2), status="approved"
+        )
+        for a in ("42.50", "19.99")
+    ]
+    bo = add_expense(
+        env,
+        who="bo",
+        amount="80.00",
+        currency="EUR",
+        merchant="Train",
+        day=dt.date(2026, 11, 2),
+        status="approved",
+    )
     with transaction(env) as s:
         batch = claim_batch(s, "test")
         assert batch is not None
         batch_id = batch.id
     pain = tmp_path / "pain.xml"
-    result = run("export", "--batch", str(batch_id), "--format", "sepa", "--out", str(pain), "--debtor-name", "Acme",
-                 "--debtor-iban", "DE89370400440532013000")  # fmt: skip
+    result = run(
+        "export",
+        "--batch",
+        str(batch_id),
+        "--format",
+        "sepa",
+        "--out",
+        str(pain),
+        "--debtor-name",
+        "Acme",
+        "--debtor-iban",
+        "DE89370400440532013000",
+    )
     assert result.exit_code == 0, result.output
     camt = tmp_path / "camt.xml"
     camt.write_bytes(_camt_from_pain(pain.read_bytes()))
@@ -272,7 +347,9 @@ def test_a_payout_batch_is_reconciled_from_a_camt053_of_its_own_pain001(
     assert json.loads(imported.stdout)["new"] == 2, imported.output
     rows = match_json()
     assert [(r["status"], r["batch"], r["amount"]) for r in rows] == [
-        ("reconciled", batch_id, "-62.49"), ("reconciled", batch_id, "-80.00")]  # fmt: skip
+        ("reconciled", batch_id, "-62.49"),
+        ("reconciled", batch_id, "-80.00"),
+    ]
     assert "end-to-end id EB" in rows[0]["reason"]
     with env() as s:
         for exp_id in [*ana, bo]:
@@ -323,8 +400,10 @@ def test_near_match_answers_are_stored_and_kept(env: sessionmaker[Session], tmp_
     lunch = add_expense(env, amount="20.00", merchant="Zuni Café", day=dt.date(2026, 11, 20))
     csv = tmp_path / "card.csv"
     # a little above each receipt (a surcharge, or a misread total?): offered, not linked
-    csv.write_text("date,amount,description,card\n2026-11-11,-41.00,TST* ZUNI CAFE,1234\n"
-                   "2026-11-21,-20.50,TST* ZUNI CAFE,1234\n")  # fmt: skip
+    csv.write_text(
+        "date,amount,description,card\n2026-11-11,-41.00,TST* ZUNI CAFE,1234\n"
+        "2026-11-21,-20.50,TST* ZUNI CAFE,1234\n"
+    )
     assert run("transactions", "import", str(csv)).exit_code == 0
     rows = match_json()
     assert [(r["status"], r["expense"]) for r in rows] == [
@@ -375,15 +454,24 @@ def test_app_home_lists_my_charges_without_receipt_and_finance_open_items(
     from services.payouts import claim_batch
 
     dinner = add_expense(env, amount="40.00", merchant="Zuni Café", day=dt.date(2026, 11, 10))
-    add_expense(env, who="bo", amount="30.00", currency="EUR", merchant="Taxi", day=dt.date(2026, 11, 2),
-                status="approved")  # fmt: skip
+    add_expense(
+        env,
+        who="bo",
+        amount="30.00",
+        currency="EUR",
+        merchant="Taxi",
+        day=dt.date(2026, 11, 2),
+        status="approved",
+    )
     with transaction(env) as s:
         batch = claim_batch(s, "test")
         assert batch is not None
         batch_id = batch.id
     csv = tmp_path / "card.csv"
-    csv.write_text("date,amount,description,card\n2026-11-11,-41.00,TST* ZUNI CAFE,1234\n"
-                   "2026-11-20,-412.30,DELTA AIR LINES,1234\n")  # fmt: skip
+    csv.write_text(
+        "date,amount,description,card\n2026-11-11,-41.00,TST* ZUNI CAFE,1234\n"
+        "2026-11-20,-412.30,DELTA AIR LINES,1234\n"
+    )
     assert run("transactions", "import", str(csv)).exit_code == 0
     match_json()
     ctx = build_context(
@@ -406,8 +494,10 @@ def test_missing_receipts_reminded_once_each_and_in_a_weekly_digest(
     env: sessionmaker[Session], tmp_path: Path
 ) -> None:
     csv = tmp_path / "card.csv"
-    csv.write_text("date,amount,description,card\n2026-11-20,-412.30,DELTA AIR LINES,1234\n"
-                   "2026-11-21,-180.00,MARRIOTT SEATTLE WA,1234\n2026-11-21,-4.00,PARKING,1234\n")  # fmt: skip
+    csv.write_text(
+        "date,amount,description,card\n2026-11-20,-412.30,DELTA AIR LINES,1234\n"
+        "2026-11-21,-180.00,MARRIOTT SEATTLE WA,1234\n2026-11-21,-4.00,PARKING,1234\n"
+    )
     assert run("transactions", "import", str(csv)).exit_code == 0
     match_json()
     match_json()  # a second run repeats nothing

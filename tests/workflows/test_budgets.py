@@ -179,17 +179,36 @@ def test_periods(kind: str, day: date, start: date, end: date, label: str) -> No
 @pytest.mark.parametrize(
     ("entry", "error"),
     [
-        ("  - department: sales\n    period: week\n    amount: 10", "line 3: budgets[0].period: 'week' is not one of"),
-        ("  - department: sales\n    period: month\n    amout: 10", "line 4: budgets[0].amout: unknown setting 'amout'; did you mean 'amount'?"),
-        ("  - department: sales\n    customer: Acme\n    period: month\n    amount: 10",
-         "line 2: budgets[0]: a budget needs exactly one of department, customer or project (found department and customer)"),
-        ("  - period: month\n    amount: 10", "line 2: budgets[0]: a budget needs exactly one of department, customer or project"),
-        ("  - project: Apollo\n    period: year\n    amount: 0", "line 2: budgets[0]: the budget amount must be more than zero"),
-        ("  - project: Apollo\n    period: year\n    amount: 12.5.0", "line 4: budgets[0].amount: '12.5.0' is not an amount"),
-        ("  - department: sales\n    period: month\n    amount: 10\n  - department: Sales\n    period: month\n    amount: 20",
-         "line 1: budgets: entry 2 repeats entry 1: two monthly budgets for department 'Sales'"),
+        (
+            "  - department: sales\n    period: week\n    amount: 10",
+            "line 3: budgets[0].period: 'week' is not one of",
+        ),
+        (
+            "  - department: sales\n    period: month\n    amout: 10",
+            "line 4: budgets[0].amout: unknown setting 'amout'; did you mean 'amount'?",
+        ),
+        (
+            "  - department: sales\n    customer: Acme\n    period: month\n    amount: 10",
+            "line 2: budgets[0]: a budget needs exactly one of department, customer or project (found department and customer)",
+        ),
+        (
+            "  - period: month\n    amount: 10",
+            "line 2: budgets[0]: a budget needs exactly one of department, customer or project",
+        ),
+        (
+            "  - project: Apollo\n    period: year\n    amount: 0",
+            "line 2: budgets[0]: the budget amount must be more than zero",
+        ),
+        (
+            "  - project: Apollo\n    period: year\n    amount: 12.5.0",
+            "line 4: budgets[0].amount: '12.5.0' is not an amount",
+        ),
+        (
+            "  - department: sales\n    period: month\n    amount: 10\n  - department: Sales\n    period: month\n    amount: 20",
+            "line 1: budgets: entry 2 repeats entry 1: two monthly budgets for department 'Sales'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_budget_entries_name_the_line(entry: str, error: str) -> None:
     with pytest.raises(PolicyError) as caught:
         load_policy(f"budgets:\n{entry}\ncompany_currency: USD\n", source="policy.yml")

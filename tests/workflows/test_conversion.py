@@ -58,8 +58,9 @@ def test_card_rate_within_the_tolerance_only() -> None:
     target=st.sampled_from(["EUR", "JPY", "BHD"]),
     rate=st.decimals(min_value=Decimal("0.000001"), max_value=Decimal("20000"), places=6),
 )
-def test_converted_amounts_have_the_targets_decimals_and_round_half_up(cents: int, source: str, target: str,
-                                                                       rate: Decimal) -> None:  # fmt: skip
+def test_converted_amounts_have_the_targets_decimals_and_round_half_up(
+    cents: int, source: str, target: str, rate: Decimal
+) -> None:
     original = Money(Decimal(cents).scaleb(-minor_units(source)), source)
     conv = convert_at(original, target, rate, DAY, "ECB")
     assert conv.converted.currency == target
@@ -79,8 +80,9 @@ def test_the_directory_carries_the_reimbursement_currency() -> None:
     assert "currency" in directory.to_csv_text().splitlines()[0]
     assert Directory.from_csv_text(directory.to_csv_text()).get("ana@acme.test") == ana
     with pytest.raises(DirectoryError, match=r"org.csv line 2: currency .euro. is not an ISO 4217 code"):
-        Directory.from_csv_text("email,manager_email,department,role,currency\nana@acme.test,,S,admin,euro\n",
-                                "org.csv")  # fmt: skip
+        Directory.from_csv_text(
+            "email,manager_email,department,role,currency\nana@acme.test,,S,admin,euro\n", "org.csv"
+        )
 
 
 def test_the_policy_tolerance() -> None:

@@ -17,8 +17,16 @@ POLICY = load_policy(
     "company_currency: USD\ncategories:\n  meals: {}\n  mileage:\n    rate_per_unit: 0.67\n    unit: mile\n",
     "test",
 )
-GOOD = Edit(merchant="Blue Bottle", spent_on=TODAY, amount_text="42.50", currency="usd", category="meals",
-            customer_id=None, customer_cleared=False, note=None)  # fmt: skip
+GOOD = Edit(
+    merchant="Blue Bottle",
+    spent_on=TODAY,
+    amount_text="42.50",
+    currency="usd",
+    category="meals",
+    customer_id=None,
+    customer_cleared=False,
+    note=None,
+)
 
 
 def test_a_complete_edit_has_no_errors() -> None:

@@ -11,9 +11,16 @@ from workflows.money import Money, MoneyError, parse_amount
 
 @pytest.mark.parametrize(
     ("typed", "value"),
-    [("42.50", "42.50"), ("1,234.50", "1234.50"), ("1.234,50", "1234.50"), ("1234,5", "1234.5"),
-     (" 7 ", "7"), ("1,000", "1000"), ("0.1", "0.1")],
-)  # fmt: skip
+    [
+        ("42.50", "42.50"),
+        ("1,234.50", "1234.50"),
+        ("1.234,50", "1234.50"),
+        ("1234,5", "1234.5"),
+        (" 7 ", "7"),
+        ("1,000", "1000"),
+        ("0.1", "0.1"),
+    ],
+)
 def test_parse_amount(typed: str, value: str) -> None:
     assert parse_amount(typed) == Decimal(value)
 
@@ -46,8 +53,9 @@ def test_arithmetic_never_mixes_currencies() -> None:
         _ = Money.of("1", "EUR") < Money.of("1", "USD")
 
 
-@pytest.mark.parametrize(("amount", "ok"), [("0", False), ("-5", False), ("0.01", True), ("9999999.99", True),
-                                            ("10000000", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("amount", "ok"), [("0", False), ("-5", False), ("0.01", True), ("9999999.99", True), ("10000000", False)]
+)
 def test_claimable_amounts(amount: str, ok: bool) -> None:
     money = Money.of(amount, "USD")
     if ok:

@@ -87,13 +87,20 @@ def test_bmf_domestic_amounts_and_meal_deductions(table: RateTable) -> None:
 def test_bmf_letters_example_copenhagen_arrival_with_breakfast() -> None:
     """Both BMF letters: arrival day in Copenhagen 50 EUR, breakfast cut 15 EUR → 35 EUR."""
     for year in ("2025", "2026"):
-        trip = Trip("Kopenhagen", day(f"{year}-03-03"), day(f"{year}-03-05"),
-                    meals={day(f"{year}-03-03"): frozenset({Meal.BREAKFAST})})  # fmt: skip
+        trip = Trip(
+            "Kopenhagen",
+            day(f"{year}-03-03"),
+            day(f"{year}-03-05"),
+            meals={day(f"{year}-03-03"): frozenset({Meal.BREAKFAST})},
+        )
         quote = price(trip, shipped=DE)
         first = quote.days[0]
         assert (first.kind, first.base, first.deductions, first.amount) == (
-            DayKind.FIRST, D("50.00"), ((Meal.BREAKFAST, D("15.00")),), D("35.00"),
-        )  # fmt: skip
+            DayKind.FIRST,
+            D("50.00"),
+            ((Meal.BREAKFAST, D("15.00")),),
+            D("35.00"),
+        )
         assert quote.place == "Denmark"
         assert quote.total == Money(D("35") + D("75") + D("50"), "EUR")
 
@@ -115,8 +122,12 @@ def test_bmf_day_trips_and_deductions_never_below_zero() -> None:
     assert price(exactly_8, shipped=DE).days[0].kind is DayKind.SHORT
     assert total(exactly_8, DE) == Money(D("0"), "EUR")
     all_meals = frozenset(Meal)
-    trip = Trip("Germany", day("2026-05-04"), day("2026-05-06"),
-                meals={day("2026-05-05"): all_meals, day("2026-05-06"): frozenset({Meal.LUNCH, Meal.DINNER})})  # fmt: skip
+    trip = Trip(
+        "Germany",
+        day("2026-05-04"),
+        day("2026-05-06"),
+        meals={day("2026-05-05"): all_meals, day("2026-05-06"): frozenset({Meal.LUNCH, Meal.DINNER})},
+    )
     assert [d.amount for d in price(trip, shipped=DE).days] == [D("14.00"), D("0.00"), D("0.00")]
 
 
@@ -124,8 +135,11 @@ def test_bmf_each_day_from_the_year_it_falls_in() -> None:
     """Netherlands: 47 EUR in 2025, 58 EUR in 2026 (full day); a trip over New Year takes both."""
     quote = price(Trip("Amsterdam, Netherlands", day("2025-12-30"), day("2026-01-02")), shipped=DE)
     assert [(d.kind, d.base) for d in quote.days] == [
-        (DayKind.FIRST, D("32.00")), (DayKind.FULL, D("47.00")), (DayKind.FULL, D("58.00")), (DayKind.LAST, D("39.00")),
-    ]  # fmt: skip
+        (DayKind.FIRST, D("32.00")),
+        (DayKind.FULL, D("47.00")),
+        (DayKind.FULL, D("58.00")),
+        (DayKind.LAST, D("39.00")),
+    ]
     assert len(quote.sources) == 2
 
 
@@ -144,8 +158,13 @@ def test_city_before_country_and_unknown_places() -> None:
 def test_gsa_first_and_last_day_column(table: RateTable) -> None:
     """GSA's M&IE breakdown: first and last day of travel = 75 % of each tier."""
     first_last = {p.full_day: p.partial_day for p in table.places}
-    assert first_last == {D("68"): D("51.00"), D("74"): D("55.50"), D("80"): D("60.00"),
-                          D("86"): D("64.50"), D("92"): D("69.00")}  # fmt: skip
+    assert first_last == {
+        D("68"): D("51.00"),
+        D("74"): D("55.50"),
+        D("80"): D("60.00"),
+        D("86"): D("64.50"),
+        D("92"): D("69.00"),
+    }
     standard = table.find("CONUS")
     assert standard is not None
     assert dict(standard.meals) == {Meal.BREAKFAST: D("16"), Meal.LUNCH: D("19"), Meal.DINNER: D("28")}
@@ -153,8 +172,10 @@ def test_gsa_first_and_last_day_column(table: RateTable) -> None:
     nyc = table.find("New York City")
     assert nyc is not None
     assert (nyc.full_day, dict(nyc.meals), nyc.floor) == (
-        D("92"), {Meal.BREAKFAST: D("23"), Meal.LUNCH: D("26"), Meal.DINNER: D("38")}, D("5"),
-    )  # fmt: skip
+        D("92"),
+        {Meal.BREAKFAST: D("23"), Meal.LUNCH: D("26"), Meal.DINNER: D("38")},
+        D("5"),
+    )
 
 
 def test_gsa_trip_with_provided_meals() -> None:
@@ -202,16 +223,24 @@ def test_admin_table_wins_and_prices_with_its_own_amounts() -> None:
     ("text", "message"),
     [
         ("destination\nParis\n", "the header needs the columns"),
-        ("destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,XXX,70,50,10,20,20\n",
-         "line 2: “XXX” is not an ISO 4217"),
-        ("destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,EUR,70,90,10,20,20\n",
-         "partial_day is more than full_day"),
-        ("destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,EUR,70,50,ten,20,20\n",
-         "breakfast: “ten” is not an amount"),
-        ("destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,EUR,70,50,1,2,2\nparis,EUR,1,1,0,0,0\n",
-         "line 3: “paris” is already a destination on line 2"),
+        (
+            "destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,XXX,70,50,10,20,20\n",
+            "line 2: “XXX” is not an ISO 4217",
+        ),
+        (
+            "destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,EUR,70,90,10,20,20\n",
+            "partial_day is more than full_day",
+        ),
+        (
+            "destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,EUR,70,50,ten,20,20\n",
+            "breakfast: “ten” is not an amount",
+        ),
+        (
+            "destination,currency,full_day,partial_day,breakfast,lunch,dinner\nParis,EUR,70,50,1,2,2\nparis,EUR,1,1,0,0,0\n",
+            "line 3: “paris” is already a destination on line 2",
+        ),
     ],
-)  # fmt: skip
+)
 def test_admin_csv_problems_are_reported_by_line(text: str, message: str) -> None:
     with pytest.raises(PerDiemError, match=message):
         parse_admin_csv(text, name="rates.csv")
@@ -222,8 +251,10 @@ def test_command_grammar() -> None:
         "perdiem Paris, France 2026-03-02 2026-03-04 meals: 2026-03-03=breakfast 2026-03-04=b+lunch"
     )
     assert (trip.destination, trip.start, trip.end) == ("Paris, France", day("2026-03-02"), day("2026-03-04"))
-    assert trip.meals == {day("2026-03-03"): frozenset({Meal.BREAKFAST}),
-                          day("2026-03-04"): frozenset({Meal.BREAKFAST, Meal.LUNCH})}  # fmt: skip
+    assert trip.meals == {
+        day("2026-03-03"): frozenset({Meal.BREAKFAST}),
+        day("2026-03-04"): frozenset({Meal.BREAKFAST, Meal.LUNCH}),
+    }
     every = parse_command("perdiem New York City 2026-04-06 2026-04-08 meals: all=breakfast")
     assert set(every.meals) == {day("2026-04-06"), day("2026-04-07"), day("2026-04-08")}
     one = parse_command("PerDiem Germany 2026-05-06 hours: 9.5")

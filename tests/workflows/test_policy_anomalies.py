@@ -23,17 +23,29 @@ def usd(*amounts: str) -> list[Money]:
 @pytest.mark.parametrize(
     ("amount", "history", "message"),
     [
-        ("90.00", usd("20.00", "30.00", "25.00"), "90.00 USD is 3.6× this person's usual meals expense "
-         "(median 25.00 USD over the last 3 claims; flagged at 3×)."),
-        ("75.00", usd("20.00", "30.00", "25.00"), "75.00 USD is 3.0× this person's usual meals expense "
-         "(median 25.00 USD over the last 3 claims; flagged at 3×)."),
+        (
+            "90.00",
+            usd("20.00", "30.00", "25.00"),
+            "90.00 USD is 3.6× this person's usual meals expense "
+            "(median 25.00 USD over the last 3 claims; flagged at 3×).",
+        ),
+        (
+            "75.00",
+            usd("20.00", "30.00", "25.00"),
+            "75.00 USD is 3.0× this person's usual meals expense "
+            "(median 25.00 USD over the last 3 claims; flagged at 3×).",
+        ),
         ("74.99", usd("20.00", "30.00", "25.00"), None),
         ("500.00", usd("20.00", "30.00"), None),  # not enough history
         ("500.00", usd("0.00", "0.00", "0.00"), None),  # no meaningful median
-        ("90.00", usd("10", "20", "30", "40"), "90.00 USD is 3.6× this person's usual meals expense "
-         "(median 25.00 USD over the last 4 claims; flagged at 3×)."),
+        (
+            "90.00",
+            usd("10", "20", "30", "40"),
+            "90.00 USD is 3.6× this person's usual meals expense "
+            "(median 25.00 USD over the last 4 claims; flagged at 3×).",
+        ),
     ],
-)  # fmt: skip
+)
 def test_amount_flag(amount: str, history: list[Money], message: str | None) -> None:
     flag = amount_flag(Money(Decimal(amount), "USD"), history, POLICY, category_label="Meals", on=MONDAY)
     assert (flag.message if flag else None) == message

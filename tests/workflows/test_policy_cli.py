@@ -128,9 +128,26 @@ def test_route_with_rates(tmp_path: Path) -> None:
     rates.write_text("date,from,to,rate\n2026-11-20,USD,MYR,4.00\n", encoding="utf-8")
     result = CliRunner().invoke(
         policy,
-        ["route", "--today", TODAY, "--directory", str(org), "--rates", str(rates), "--submitter", "ana@acme.test",
-         "--amount", "8000", "--currency", "MYR", "--category", "travel", "--date", "2026-11-20"],
-    )  # fmt: skip
+        [
+            "route",
+            "--today",
+            TODAY,
+            "--directory",
+            str(org),
+            "--rates",
+            str(rates),
+            "--submitter",
+            "ana@acme.test",
+            "--amount",
+            "8000",
+            "--currency",
+            "MYR",
+            "--category",
+            "travel",
+            "--date",
+            "2026-11-20",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "amount 8,000.00 MYR is 2,000.00 USD in the company currency on 2026-11-20" in result.output
 

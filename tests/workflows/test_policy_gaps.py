@@ -149,11 +149,26 @@ def test_a_weekend_or_holiday_claim_is_not_approved_by_policy() -> None:
 def test_policy_route_flags_a_weekend_claim(tmp_path: Path) -> None:
     (tmp_path / "org.csv").write_text(ORG)
     (tmp_path / "policy.yml").write_text("company_currency: USD\nauto_approve_below: 25.00\n")
-    result = CliRunner().invoke(policy_cli, [
-        "route", "--policy", str(tmp_path / "policy.yml"), "--directory", str(tmp_path / "org.csv"),
-        "--submitter", "ana@acme.test", "--amount", "10", "--category", "meals", "--date", SATURDAY.isoformat(),
-        "--today", TODAY.isoformat(),
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        policy_cli,
+        [
+            "route",
+            "--policy",
+            str(tmp_path / "policy.yml"),
+            "--directory",
+            str(tmp_path / "org.csv"),
+            "--submitter",
+            "ana@acme.test",
+            "--amount",
+            "10",
+            "--category",
+            "meals",
+            "--date",
+            SATURDAY.isoformat(),
+            "--today",
+            TODAY.isoformat(),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "route: manager (lead@acme.test) → finance" in result.output
     assert "flag: Spent on a Saturday (2026-11-21)." in result.output
@@ -213,13 +228,24 @@ def test_a_delegate_who_approves_another_step_cannot_act_on_this_claim() -> None
     )
     # below the threshold vp@ approves no other step, so may act for lead@
     small = route_claim(claim("500.00", "travel"), directory, default_policy(), today=TODAY)
-    assert may_decide(small.steps[0], "vp@acme.test", "ana@acme.test", directory, today=TODAY,
-                      other_steps=small.steps[1:]).on_behalf_of == "lead@acme.test"  # fmt: skip
+    assert (
+        may_decide(
+            small.steps[0],
+            "vp@acme.test",
+            "ana@acme.test",
+            directory,
+            today=TODAY,
+            other_steps=small.steps[1:],
+        ).on_behalf_of
+        == "lead@acme.test"
+    )
 
 
 def test_with_no_one_above_the_admins_stand_in_for_an_absent_approver() -> None:
-    directory = org(ORG.replace("ceo@acme.test,,Executive,admin,,", "ceo@acme.test,,Executive,manager,vp@acme.test,")
-                    + "it@acme.test,ceo@acme.test,IT,admin,,\n")  # fmt: skip
+    directory = org(
+        ORG.replace("ceo@acme.test,,Executive,admin,,", "ceo@acme.test,,Executive,manager,vp@acme.test,")
+        + "it@acme.test,ceo@acme.test,IT,admin,,\n"
+    )
     route = route_claim(claim("200.00", "travel", who="vp"), directory, default_policy(), today=TODAY)
     assert route.steps[0].approvers == ("ceo@acme.test", "it@acme.test")
     assert (

@@ -57,13 +57,15 @@ policies = st.builds(
         }
     ),
     st.sampled_from([None, Decimal("25.00"), Decimal("150.00")]),
-    st.sampled_from([
-        list(default_policy().approval_levels),
-        [default_policy().approval_levels[1]],
-        [],
-    ]),
+    st.sampled_from(
+        [
+            list(default_policy().approval_levels),
+            [default_policy().approval_levels[1]],
+            [],
+        ]
+    ),
     st.sampled_from([[], [HOLIDAY]]),
-)  # fmt: skip
+)
 
 amounts = st.one_of(
     st.decimals(min_value=Decimal("0.01"), max_value=Decimal("200"), places=2),
@@ -188,6 +190,11 @@ def test_flags_and_findings_keep_a_small_claim_from_approval_by_policy(
     holiday = expense.spent_on in policy.reminders.holidays
     if weekend or holiday:
         assert not route.auto_approved
-    if any(o.amount == expense.amount and o.spent_on == expense.spent_on and o.merchant == expense.merchant
-           for o in others) and expense.merchant:  # fmt: skip
+    if (
+        any(
+            o.amount == expense.amount and o.spent_on == expense.spent_on and o.merchant == expense.merchant
+            for o in others
+        )
+        and expense.merchant
+    ):
         assert "possible_duplicate" in {f.rule for f in route.flags}

@@ -41,10 +41,11 @@ def test_a_total_that_cannot_be_claimed_says_why() -> None:
 def test_a_split_must_add_up_to_the_total() -> None:
     parts = [Decimal("10.00"), Decimal("20.00")]
     assert (
-        submit_problems(reading_error=None, amount=Decimal("30.00"), currency="EUR", spent_on=DAY,
-                        split_amounts=parts)
+        submit_problems(
+            reading_error=None, amount=Decimal("30.00"), currency="EUR", spent_on=DAY, split_amounts=parts
+        )
         == []
-    )  # fmt: skip
+    )
     assert submit_problems(
         reading_error=None, amount=Decimal("31.00"), currency="EUR", spent_on=DAY, split_amounts=parts
     ) == [Problem(ProblemKind.SPLIT_MISMATCH, currency="EUR", parts=Decimal("30.00"), total=Decimal("31.00"))]
@@ -58,8 +59,11 @@ def test_each_missing_fact_is_named() -> None:
     problems = submit_problems(
         reading_error="The photo is blurred.", amount=None, currency=None, spent_on=None
     )
-    assert problems == [Problem(ProblemKind.UNREAD, detail="The photo is blurred."),
-                        Problem(ProblemKind.NO_TOTAL), Problem(ProblemKind.NO_DATE)]  # fmt: skip
+    assert problems == [
+        Problem(ProblemKind.UNREAD, detail="The photo is blurred."),
+        Problem(ProblemKind.NO_TOTAL),
+        Problem(ProblemKind.NO_DATE),
+    ]
 
 
 def test_an_unknown_currency_and_an_unclaimable_total() -> None:
@@ -72,11 +76,21 @@ def test_an_unknown_currency_and_an_unclaimable_total() -> None:
 
 
 def test_a_split_with_a_missing_part_is_named_with_both_sums() -> None:
-    ok = submit_problems(reading_error=None, amount=Decimal("10.00"), currency="USD", spent_on=DAY,
-                         split_amounts=[Decimal("4.00"), Decimal("6.00")])  # fmt: skip
+    ok = submit_problems(
+        reading_error=None,
+        amount=Decimal("10.00"),
+        currency="USD",
+        spent_on=DAY,
+        split_amounts=[Decimal("4.00"), Decimal("6.00")],
+    )
     assert ok == []
-    [off] = submit_problems(reading_error=None, amount=Decimal("10.00"), currency="USD", spent_on=DAY,
-                            split_amounts=[Decimal("4.00"), Decimal("5.00")])  # fmt: skip
+    [off] = submit_problems(
+        reading_error=None,
+        amount=Decimal("10.00"),
+        currency="USD",
+        spent_on=DAY,
+        split_amounts=[Decimal("4.00"), Decimal("5.00")],
+    )
     assert off == Problem(
         ProblemKind.SPLIT_MISMATCH, currency="USD", parts=Decimal("9.00"), total=Decimal("10.00")
     )

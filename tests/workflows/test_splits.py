@@ -30,22 +30,44 @@ def _sum(parts: list[Money], code: str) -> Money:
 
 
 def test_a_hotel_bill_into_lodging_and_meals() -> None:
-    parts = split(Money.of("480.00", "EUR"), [PartSpec(amount=Decimal("400.00"), category="lodging"),
-                                               PartSpec(category="meals")])  # fmt: skip
-    assert [(p.amount, p.category) for p in parts] == [(Money.of("400.00", "EUR"), "lodging"),
-                                                       (Money.of("80.00", "EUR"), "meals")]  # fmt: skip
+    parts = split(
+        Money.of("480.00", "EUR"),
+        [PartSpec(amount=Decimal("400.00"), category="lodging"), PartSpec(category="meals")],
+    )
+    assert [(p.amount, p.category) for p in parts] == [
+        (Money.of("400.00", "EUR"), "lodging"),
+        (Money.of("80.00", "EUR"), "meals"),
+    ]
 
 
 def test_a_dinner_across_two_clients_in_thirds() -> None:
-    parts = split(Money.of("100.00", "USD"), [PartSpec(percent=Decimal(1) / 3 * 100, customer="C-100"),
-                                              PartSpec(customer="C-200"), PartSpec(amount=Decimal("10.00"))])  # fmt: skip
+    parts = split(
+        Money.of("100.00", "USD"),
+        [
+            PartSpec(percent=Decimal(1) / 3 * 100, customer="C-100"),
+            PartSpec(customer="C-200"),
+            PartSpec(amount=Decimal("10.00")),
+        ],
+    )
     assert [p.amount.amount for p in parts] == [Decimal("33.33"), Decimal("56.67"), Decimal("10.00")]
-    assert split_evenly(Money.of("100.00", "USD"), 3) == [Money.of("33.34", "USD"), Money.of("33.33", "USD"),
-                                                          Money.of("33.33", "USD")]  # fmt: skip
-    assert split_evenly(Money.of("1000", "JPY"), 3) == [Money.of("334", "JPY"), Money.of("333", "JPY"),
-                                                        Money.of("333", "JPY")]  # fmt: skip
-    thirds = split(Money.of("0.100", "KWD"), [PartSpec(percent=Decimal("33.33")), PartSpec(percent=Decimal("33.33")),
-                                              PartSpec(percent=Decimal("33.34"))])  # fmt: skip
+    assert split_evenly(Money.of("100.00", "USD"), 3) == [
+        Money.of("33.34", "USD"),
+        Money.of("33.33", "USD"),
+        Money.of("33.33", "USD"),
+    ]
+    assert split_evenly(Money.of("1000", "JPY"), 3) == [
+        Money.of("334", "JPY"),
+        Money.of("333", "JPY"),
+        Money.of("333", "JPY"),
+    ]
+    thirds = split(
+        Money.of("0.100", "KWD"),
+        [
+            PartSpec(percent=Decimal("33.33")),
+            PartSpec(percent=Decimal("33.33")),
+            PartSpec(percent=Decimal("33.34")),
+        ],
+    )
     assert [p.amount.amount for p in thirds] == [Decimal("0.033"), Decimal("0.033"), Decimal("0.034")]
 
 
@@ -158,13 +180,28 @@ def test_share_out_refuses_nothing_to_share() -> None:
     paid_units=st.integers(min_value=1, max_value=10**9),
     paid_currency=CURRENCIES,
 )
-def test_export_lines_of_a_split_add_up_to_the_amount_paid(total: Money, weights: list[int], paid_units: int,
-                                                           paid_currency: str) -> None:  # fmt: skip
+def test_export_lines_of_a_split_add_up_to_the_amount_paid(
+    total: Money, weights: list[int], paid_units: int, paid_currency: str
+) -> None:
     paid = Money(Decimal(paid_units).scaleb(-minor_units(paid_currency)), paid_currency)
-    line = ExportLine(expense_id=1, ref="EXP-1", employee_id="U1", employee_email=None, payee="Ana", merchant="Hotel",
-                      spent_on=None, category="lodging", customer=None, project=None, amount=paid.amount,
-                      currency=paid.currency, approved_at=None, original_amount=total.amount,
-                      original_currency=total.currency, fx_rate=Decimal("1.1"))  # fmt: skip
+    line = ExportLine(
+        expense_id=1,
+        ref="EXP-1",
+        employee_id="U1",
+        employee_email=None,
+        payee="Ana",
+        merchant="Hotel",
+        spent_on=None,
+        category="lodging",
+        customer=None,
+        project=None,
+        amount=paid.amount,
+        currency=paid.currency,
+        approved_at=None,
+        original_amount=total.amount,
+        original_currency=total.currency,
+        fx_rate=Decimal("1.1"),
+    )
     parts = [(Decimal(w), "meals" if i else None, None, f"P{i}") for i, w in enumerate(weights)]
     lines = split_lines(line, parts)
     assert len(lines) == len(weights)
@@ -179,11 +216,22 @@ def test_each_part_is_checked_against_the_policy_as_its_own_claim() -> None:
     from workflows.splits import part_findings
 
     policy = default_policy("USD")
-    whole = ExpenseFacts(amount=Money.of("180.00", "USD"), category="meals", merchant="Hotel Adlon",
-                         spent_on=dt.date(2026, 12, 4), has_receipt=True, submitter_email="emp@example.com")  # fmt: skip
-    parts = split(Money.of("180.00", "USD"), [PartSpec(amount=Decimal("100.00"), category="meals"),
-                                              PartSpec(amount=Decimal("50.00"), category="client_entertainment"),
-                                              PartSpec(category="lodging")])  # fmt: skip
+    whole = ExpenseFacts(
+        amount=Money.of("180.00", "USD"),
+        category="meals",
+        merchant="Hotel Adlon",
+        spent_on=dt.date(2026, 12, 4),
+        has_receipt=True,
+        submitter_email="emp@example.com",
+    )
+    parts = split(
+        Money.of("180.00", "USD"),
+        [
+            PartSpec(amount=Decimal("100.00"), category="meals"),
+            PartSpec(amount=Decimal("50.00"), category="client_entertainment"),
+            PartSpec(category="lodging"),
+        ],
+    )
     found = part_findings(whole, parts, policy, today=dt.date(2026, 12, 5))
     assert [(v.rule, v.blocking) for v in found] == [("over_limit", False), ("customer_required", True)]
     assert found[0].message.startswith("Part 1 (100.00 USD): Meals are limited to 75.00 USD per expense")

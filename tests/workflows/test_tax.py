@@ -95,8 +95,9 @@ def test_the_card_says_when_the_tax_lines_do_not_add_up() -> None:
 
 def test_the_form_accepts_any_two_of_net_tax_and_total() -> None:
     assert parse_tax(TaxInput("84.03", "15.97", "19"), D("100.00"), "EUR") == (
-        TaxFacts(D("84.03"), D("15.97"), D(19)), {}
-    )  # fmt: skip
+        TaxFacts(D("84.03"), D("15.97"), D(19)),
+        {},
+    )
     assert parse_tax(TaxInput(tax_text="15,97"), D("100.00"), "EUR")[0] == TaxFacts(
         D("84.03"), D("15.97"), D(19)
     )
@@ -155,10 +156,21 @@ def receipts(draw: st.DrawFn) -> tuple[Money, Decimal, Decimal]:
 
 def _line(amount: Money, **extra: object) -> ExportLine:
     return ExportLine(
-        expense_id=1, ref="EXP-1", employee_id="U1", employee_email="a@example.com", payee="Ann",
-        merchant="Hotel", spent_on=dt.date(2026, 11, 2), category="lodging", customer=None, project=None,
-        amount=amount.amount, currency=amount.currency, approved_at=None, **extra,  # type: ignore[arg-type]
-    )  # fmt: skip
+        expense_id=1,
+        ref="EXP-1",
+        employee_id="U1",
+        employee_email="a@example.com",
+        payee="Ann",
+        merchant="Hotel",
+        spent_on=dt.date(2026, 11, 2),
+        category="lodging",
+        customer=None,
+        project=None,
+        amount=amount.amount,
+        currency=amount.currency,
+        approved_at=None,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -170,9 +182,12 @@ def _line(amount: Money, **extra: object) -> ExportLine:
     weights=st.lists(st.integers(min_value=1, max_value=10**6), min_size=2, max_size=8),
 )
 def test_tax_adds_up_to_the_cent_in_every_export(
-    receipt: tuple[Money, Decimal, Decimal], approved_share: int | None, pay_in: str | None, fx: Decimal,
+    receipt: tuple[Money, Decimal, Decimal],
+    approved_share: int | None,
+    pay_in: str | None,
+    fx: Decimal,
     weights: list[int],
-) -> None:  # fmt: skip
+) -> None:
     total, tax, rate = receipt
     paid = total if approved_share is None else Money(total.amount * approved_share / 100, total.currency)
     if pay_in is not None:
@@ -201,8 +216,11 @@ def test_tax_adds_up_to_the_cent_in_every_export(
 
 
 @settings(max_examples=200, deadline=None)
-@given(code=CURRENCIES, tax_units=st.integers(min_value=0, max_value=10**6),
-       parts=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=10))  # fmt: skip
+@given(
+    code=CURRENCIES,
+    tax_units=st.integers(min_value=0, max_value=10**6),
+    parts=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=10),
+)
 def test_split_tax_shares_add_up_and_never_exceed_a_part(code: str, tax_units: int, parts: list[int]) -> None:
     unit = D(1).scaleb(-minor_units(code))
     amounts = [Money(D(p) * unit, code) for p in parts]

@@ -24,7 +24,7 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_customers_merged_into_id_customers"), "customers", ["merged_into_id"], ["id"],
             ondelete="SET NULL",
-        )  # fmt: skip
+        )
     with op.batch_alter_table("crm_sync_state", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_counts", sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column("last_ok_at", storage.models.UTCDateTime(timezone=True), nullable=True))

@@ -95,7 +95,7 @@ def _unique(table: str, key: Sequence[str]) -> None:
     with op.batch_alter_table(table, schema=None) as batch_op:
         batch_op.create_unique_constraint(f"uq_{table}_team_id_{'_'.join(key)}", ["team_id", *key])
     op.create_index(f"ux_{table}_{'_'.join(key)}_no_team", table, list(key), unique=True,
-                    sqlite_where=sa.text("team_id IS NULL"), postgresql_where=sa.text("team_id IS NULL"))  # fmt: skip
+                    sqlite_where=sa.text("team_id IS NULL"), postgresql_where=sa.text("team_id IS NULL"))
 
 
 def _add_team(table: str, team: str | None) -> None:
@@ -107,7 +107,7 @@ def _add_team(table: str, team: str | None) -> None:
 
 
 def _rebuild(table: str, columns: list[sa.Column], primary: Sequence[str], copy: Sequence[str],  # type: ignore[type-arg]
-             team: str | None, *, with_team: bool) -> None:  # fmt: skip
+             team: str | None, *, with_team: bool) -> None:
     """Recreate ``table`` with another primary key, keeping its rows (both databases)."""
     if table == "crm_owners":
         op.drop_index("ix_crm_owners_email", table_name=table)

@@ -48,7 +48,7 @@ def upgrade() -> None:
         batch_op.drop_constraint("uq_fx_rates_base", type_="unique")
         batch_op.create_unique_constraint("uq_fx_rates_team_id_base_quote_day", ["team_id", *KEY])
     op.create_index("ux_fx_rates_base_quote_day_no_team", "fx_rates", list(KEY), unique=True,
-                    sqlite_where=sa.text("team_id IS NULL"), postgresql_where=sa.text("team_id IS NULL"))  # fmt: skip
+                    sqlite_where=sa.text("team_id IS NULL"), postgresql_where=sa.text("team_id IS NULL"))
     if team is not None:
         op.get_bind().execute(
             sa.text("UPDATE fx_rates SET team_id = :team WHERE source IS NULL OR source <> :feed"),

@@ -41,18 +41,18 @@ def upgrade() -> None:
                                 ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
         sa.UniqueConstraint("team_id", "source", "external_id", name="uq_projects_team_id_source_external_id"),
-    )  # fmt: skip
+    )
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_projects_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_projects_deal_id"), ["deal_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_projects_team_id"), ["team_id"], unique=False)
     op.create_index("ux_projects_source_external_id_no_team", "projects", ["source", "external_id"], unique=True,
-                    sqlite_where=sa.text("team_id IS NULL"), postgresql_where=sa.text("team_id IS NULL"))  # fmt: skip
+                    sqlite_where=sa.text("team_id IS NULL"), postgresql_where=sa.text("team_id IS NULL"))
     with op.batch_alter_table("expense_projects", schema=None) as batch_op:
         batch_op.add_column(sa.Column("project_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_expense_projects_project_id"), ["project_id"], unique=False)
         batch_op.create_foreign_key(batch_op.f("fk_expense_projects_project_id_projects"), "projects",
-                                    ["project_id"], ["id"], ondelete="SET NULL")  # fmt: skip
+                                    ["project_id"], ["id"], ondelete="SET NULL")
 
 
 def downgrade() -> None:
