@@ -52,14 +52,31 @@ class WorkspaceTokens:
                 self._cache.pop(team_id, None)
                 raise NoWorkspace(f"expensebot is not installed in workspace {team_id}")
             if self.rotator is not None and bot.bot_refresh_token and _expiring(bot):
-                refreshed = await self.rotator.perform_bot_token_rotation(
-                    bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY
-                )
-                if refreshed is not None:
-                    await self.installations.async_save_bot(refreshed)
-                    bot = refreshed
+                bot = await self._rotate(team_id, bot, self.rotator)
             self._cache[team_id] = (time.monotonic(), bot)
             return bot
+
+    async def _rotate(self, team_id: str, bot: Bot, rotator: AsyncTokenRotator) -> Bot:
+        """A fresh token for a bot close to expiry, saved where Bolt reads it too.
+
+        Bolt's own authorize reads the workspace's *installation* and rotates with its refresh
+        token; a refresh token is good for one refresh only. So the new token and refresh token go
+        into the installation as well as the bot row: saving only the bot would leave Bolt with a
+        spent refresh token (``invalid_refresh_token``) at its next request."""
+        refreshed = await rotator.perform_bot_token_rotation(
+            bot=bot, minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY
+        )
+        if refreshed is None:
+            return bot
+        installation = await self.installations.async_find_installation(enterprise_id=None, team_id=team_id)
+        if installation is None:
+            await self.installations.async_save_bot(refreshed)
+            return refreshed
+        installation.bot_token = refreshed.bot_token
+        installation.bot_refresh_token = refreshed.bot_refresh_token
+        installation.bot_token_expires_at = refreshed.bot_token_expires_at
+        await self.installations.async_save(installation)  # the installation and its bot row
+        return refreshed
 
     async def token(self, team_id: str) -> str:
         token = (await self.bot(team_id)).bot_token
